@@ -1,0 +1,158 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::IrError;
+
+/// Number formats. `Tf32` is stored as 32-bit and computed at TF32 rate on tensor cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    Fp32,
+    Tf32,
+    Bf16,
+    Fp16,
+    Fp8,
+    Int8,
+    Int4,
+}
+
+impl DType {
+    pub const ALL: [DType; 7] = [
+        DType::Fp32,
+        DType::Tf32,
+        DType::Bf16,
+        DType::Fp16,
+        DType::Fp8,
+        DType::Int8,
+        DType::Int4,
+    ];
+
+    /// Storage width in bits.
+    pub fn bits(self) -> u64 {
+        match self {
+            DType::Fp32 | DType::Tf32 => 32,
+            DType::Bf16 | DType::Fp16 => 16,
+            DType::Fp8 | DType::Int8 => 8,
+            DType::Int4 => 4,
+        }
+    }
+
+    /// Bytes to store `elems` elements (sub-byte types pack, rounding up).
+    pub fn bytes(self, elems: u64) -> u64 {
+        (elems * self.bits()).div_ceil(8)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::Fp32 => "fp32",
+            DType::Tf32 => "tf32",
+            DType::Bf16 => "bf16",
+            DType::Fp16 => "fp16",
+            DType::Fp8 => "fp8",
+            DType::Int8 => "int8",
+            DType::Int4 => "int4",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, IrError> {
+        let l = s.trim().to_ascii_lowercase();
+        DType::ALL
+            .into_iter()
+            .find(|d| d.name() == l)
+            .or(match l.as_str() {
+                "float32" | "float" | "f32" => Some(DType::Fp32),
+                "float16" | "half" | "f16" => Some(DType::Fp16),
+                "bfloat16" => Some(DType::Bf16),
+                "i8" | "uint8" => Some(DType::Int8),
+                "i4" | "uint4" => Some(DType::Int4),
+                "e4m3" | "e5m2" | "float8" => Some(DType::Fp8),
+                _ => None,
+            })
+            .ok_or_else(|| IrError::UnknownDType(s.to_string()))
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a model is run: storage format of weights, activations and KV cache, and the format
+/// the matrix engine computes in.
+///
+/// Weight-only quantisation (`w8a16`, `w4a16`) stores weights narrow but dequantises them to
+/// the 16-bit activation format before the MMA, so it computes at the 16-bit rate and saves
+/// only weight bytes (the TensorRT-LLM / AWQ weight-only kernels work this way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Precision {
+    pub weight: DType,
+    pub act: DType,
+    pub kv: DType,
+    pub compute: DType,
+}
+
+impl Precision {
+    pub const NAMES: [&'static str; 9] = [
+        "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "w8a16", "w4a16",
+    ];
+
+    /// One format for everything.
+    pub fn uniform(d: DType) -> Self {
+        let storage = if d == DType::Tf32 { DType::Fp32 } else { d };
+        Precision {
+            weight: storage,
+            act: storage,
+            kv: storage,
+            compute: d,
+        }
+    }
+
+    /// Parses a precision name; `natural16` is the 16-bit format used for the activations
+    /// of weight-only schemes (the chip's natural 16-bit format).
+    pub fn parse(s: &str, natural16: DType) -> Result<Self, IrError> {
+        let l = s.trim().to_ascii_lowercase();
+        let weight_only = |w: DType| Precision {
+            weight: w,
+            act: natural16,
+            kv: natural16,
+            compute: natural16,
+        };
+        match l.as_str() {
+            "w8a16" => Ok(weight_only(DType::Int8)),
+            "w4a16" => Ok(weight_only(DType::Int4)),
+            _ => DType::parse(&l)
+                .map(Precision::uniform)
+                .map_err(|_| IrError::UnknownPrecision(s.to_string())),
+        }
+    }
+
+    /// Short name, inverse of [`Precision::parse`] for the named schemes.
+    pub fn name(&self) -> String {
+        if self.weight != self.act && self.compute == self.act {
+            format!("w{}a{}", self.weight.bits(), self.act.bits())
+        } else {
+            self.compute.name().to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_all_named_precisions() {
+        for n in Precision::NAMES {
+            let p = Precision::parse(n, DType::Bf16).unwrap();
+            assert_eq!(p.name(), n);
+        }
+        assert!(Precision::parse("fp12", DType::Bf16).is_err());
+    }
+
+    #[test]
+    fn int4_packs_two_per_byte() {
+        assert_eq!(DType::Int4.bytes(3), 2);
+        assert_eq!(DType::Bf16.bytes(3), 6);
+    }
+}

@@ -1,0 +1,158 @@
+//! A whole model: ops in execution order plus its declared parameters.
+
+use serde::Serialize;
+
+use crate::{DType, IrError, Op, OpKind, Role};
+
+/// Which pass of a model a graph describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// One forward pass (CNN, RNN, encoder).
+    Inference,
+    /// Decoder prompt processing.
+    Prefill,
+    /// One decoder step per sequence with a KV cache.
+    Decode,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Inference => "inference",
+            Phase::Prefill => "prefill",
+            Phase::Decode => "decode",
+        }
+    }
+}
+
+/// A parameter tensor, stored `count` times (e.g. once per layer, or per expert·layer), of
+/// which `active_count` copies are used per token (MoE routing uses top-k of the experts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Weight {
+    pub name: String,
+    pub shape: Vec<u64>,
+    pub dtype: DType,
+    pub count: u64,
+    pub active_count: u64,
+}
+
+impl Weight {
+    pub fn elems(&self) -> u64 {
+        self.shape.iter().product::<u64>() * self.count
+    }
+}
+
+/// A model lowered to the IR.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Graph {
+    pub name: String,
+    pub phase: Phase,
+    /// Sequences (or images) processed together.
+    pub batch: u64,
+    /// Tokens produced per sequence by one pass (decode: 1; prefill: prompt length).
+    pub tokens_per_sample: u64,
+    pub ops: Vec<Op>,
+    pub weights: Vec<Weight>,
+}
+
+/// Whole-graph totals; op-level quantities are multiplied by each op's `repeat`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GraphTotals {
+    pub params: u64,
+    pub active_params: u64,
+    pub weight_bytes: u64,
+    pub flops: u64,
+    pub macs: u64,
+    /// Bytes of every op output (activations written), before any fusion.
+    pub activation_bytes: u64,
+    /// KV-cache (and SSM state) bytes read by one pass.
+    pub kv_cache_bytes: u64,
+}
+
+impl Graph {
+    pub fn new(name: &str, phase: Phase, batch: u64, tokens_per_sample: u64) -> Graph {
+        Graph {
+            name: name.to_string(),
+            phase,
+            batch,
+            tokens_per_sample,
+            ops: Vec::new(),
+            weights: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+
+    /// Declares a parameter tensor stored `count` times, all active.
+    pub fn weight(
+        &mut self,
+        name: &str,
+        shape: &[u64],
+        dtype: DType,
+        count: u64,
+    ) -> Result<(), IrError> {
+        self.weight_active(name, shape, dtype, count, count)
+    }
+
+    /// Declares a parameter tensor of which only `active_count` copies serve each token.
+    pub fn weight_active(
+        &mut self,
+        name: &str,
+        shape: &[u64],
+        dtype: DType,
+        count: u64,
+        active_count: u64,
+    ) -> Result<(), IrError> {
+        let mut dims = shape.to_vec();
+        dims.push(count);
+        crate::checked_product(name, "weight elements", &dims)?;
+        self.weights.push(Weight {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            dtype,
+            count,
+            active_count: active_count.min(count),
+        });
+        Ok(())
+    }
+
+    pub fn totals(&self) -> GraphTotals {
+        let mut t = GraphTotals {
+            params: 0,
+            active_params: 0,
+            weight_bytes: 0,
+            flops: 0,
+            macs: 0,
+            activation_bytes: 0,
+            kv_cache_bytes: 0,
+        };
+        for w in &self.weights {
+            let per = w.shape.iter().product::<u64>();
+            t.params += per * w.count;
+            t.active_params += per * w.active_count;
+            t.weight_bytes += w.dtype.bytes(per) * w.count;
+        }
+        for op in &self.ops {
+            t.flops += op.flops() * op.repeat;
+            t.macs += op.macs() * op.repeat;
+            t.activation_bytes += op.bytes_by_role(Role::Output) * op.repeat;
+            t.kv_cache_bytes += op.bytes_by_role(Role::KvCache) * op.repeat;
+        }
+        t
+    }
+
+    /// Counts of ops per `Unknown` operator type, for reporting what a frontend could not
+    /// lower (never silently dropped).
+    pub fn unknown_ops(&self) -> Vec<(String, u64)> {
+        let mut m: std::collections::BTreeMap<String, u64> = Default::default();
+        for op in &self.ops {
+            if let OpKind::Unknown { op_type } = &op.kind {
+                *m.entry(op_type.clone()).or_default() += op.repeat;
+            }
+        }
+        m.into_iter().collect()
+    }
+}

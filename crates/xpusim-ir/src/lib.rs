@@ -1,0 +1,30 @@
+//! The xpusim workload IR.
+//!
+//! Every model, whatever its source (built-in zoo, ONNX, Hugging Face config, SCALE-Sim
+//! topology), is lowered into a [`Graph`]: an ordered list of [`Op`]s over typed operands.
+//! Each op knows its arithmetic ([`Op::macs`], [`Op::vector_flops`]) and its compulsory bytes
+//! per operand; contraction ops also expose einsum-like [`LoopNest`]s so the engine can tile
+//! them without knowing the op's name.
+//!
+//! Invariants:
+//! - Ops are stored in a valid execution order (producers before consumers).
+//! - All sizes are checked: constructors return [`IrError`] on zero sizes or u64 overflow,
+//!   so no later arithmetic on a constructed op can overflow `u64` for its own totals.
+//! - FLOPs and bytes depend only on the op, never on a device.
+
+mod dtype;
+mod error;
+mod graph;
+mod loopnest;
+mod op;
+mod size;
+
+pub use dtype::{DType, Precision};
+pub use error::IrError;
+pub use graph::{Graph, GraphTotals, Phase, Weight};
+pub use loopnest::{Contraction, LoopDim, LoopNest, OperandAccess};
+pub use op::{
+    AttentionSpec, CollectiveKind, ConvSpec, MatmulSpec, Names, NormKind, Op, OpKind, Operand,
+    RecurrentCell, RecurrentSpec, Role, ScanSpec,
+};
+pub use size::{checked_mul, checked_product, MAX_ELEMS};
