@@ -1,0 +1,57 @@
+//! Presets embedded in the binary; `--hw` takes a preset name, an alias or a file path.
+
+use std::path::Path;
+
+use crate::{DeviceSpec, HwError};
+
+/// (file name, TOML text) of every built-in device.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("a100-80gb.toml", include_str!("../presets/a100-80gb.toml")),
+    ("h100-sxm.toml", include_str!("../presets/h100-sxm.toml")),
+];
+
+/// Names of all presets, in catalogue order.
+pub fn preset_names() -> Vec<String> {
+    PRESETS
+        .iter()
+        .filter_map(|(f, src)| DeviceSpec::from_toml(f, src).ok().map(|d| d.name))
+        .collect()
+}
+
+/// Looks up a preset by name or alias (case-insensitive).
+pub fn find_preset(name: &str) -> Result<DeviceSpec, HwError> {
+    let want = name.trim().to_ascii_lowercase();
+    let mut all = Vec::new();
+    for (file, src) in PRESETS {
+        let d = DeviceSpec::from_toml(&format!("preset {file}"), src)?;
+        if d.name == want || d.aliases.iter().any(|a| a.eq_ignore_ascii_case(&want)) {
+            return Ok(d);
+        }
+        all.push(d.name.clone());
+        all.extend(d.aliases.iter().cloned());
+    }
+    let mut scored: Vec<(f64, String)> = all
+        .into_iter()
+        .map(|n| (strsim::jaro_winkler(&want, &n), n))
+        .filter(|(s, _)| *s > 0.75)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    Err(HwError::Unknown {
+        name: name.to_string(),
+        suggestions: scored.into_iter().take(3).map(|(_, n)| n).collect(),
+    })
+}
+
+/// A preset name/alias, or a path to a device TOML file.
+pub fn load_device(name_or_path: &str) -> Result<DeviceSpec, HwError> {
+    let p = Path::new(name_or_path);
+    if name_or_path.ends_with(".toml") || p.is_file() {
+        let src = std::fs::read_to_string(p).map_err(|e| HwError::Io {
+            file: name_or_path.to_string(),
+            msg: e.to_string(),
+        })?;
+        return DeviceSpec::from_toml(name_or_path, &src);
+    }
+    find_preset(name_or_path)
+}

@@ -1,0 +1,400 @@
+//! The device schema.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use xpusim_ir::DType;
+
+use crate::HwError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceClass {
+    Gpu,
+    Npu,
+    Cpu,
+    Pim,
+}
+
+/// Who shares a memory level: one instance per core, one per chip, or off-chip memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Core,
+    Chip,
+    Offchip,
+}
+
+/// Matrix engines (tensor cores, MXUs, systolic arrays), whole chip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixEngine {
+    /// Dense peak per number format, whole chip, in TFLOPS (TOPS for integers); 1 MAC = 2.
+    pub peak_tflops: BTreeMap<DType, f64>,
+    /// Smallest (m, n, k) block one core's matrix unit processes; operands are padded up
+    /// to it (MMA instruction shape on GPUs; array rows × cols on systolic NPUs).
+    pub tile: [u64; 3],
+    /// Sustained fraction of peak on large, well-shaped GEMMs (clock throttling, issue
+    /// and pipeline bubbles the tiling model does not see). Calibrated; see `[sources]`.
+    pub efficiency: f64,
+}
+
+/// SIMD / vector units, whole chip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorUnit {
+    pub peak_tflops: BTreeMap<DType, f64>,
+}
+
+/// One level of the memory hierarchy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryLevel {
+    pub name: String,
+    pub scope: Scope,
+    /// Capacity of ONE instance (per core for `core` scope).
+    pub capacity_bytes: u64,
+    /// Aggregate read bandwidth over all instances, GB/s (1e9 B/s).
+    pub bandwidth_gbps: f64,
+    /// Sustained fraction of `bandwidth_gbps` a streaming kernel reaches.
+    pub efficiency: f64,
+    /// Access latency, ns (first byte of a dependent access).
+    pub latency_ns: f64,
+    /// Energy per byte moved to or from this level, pJ.
+    pub energy_pj_per_byte: f64,
+}
+
+impl MemoryLevel {
+    /// Sustained bandwidth in bytes/s.
+    pub fn sustained_bps(&self) -> f64 {
+        self.bandwidth_gbps * 1e9 * self.efficiency
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overhead {
+    /// Fixed cost per kernel launch / dispatch, µs.
+    pub launch_us: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Power {
+    pub tdp_w: f64,
+    /// Static + idle power drawn whenever the device is on, W.
+    pub idle_w: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Energy {
+    /// Dynamic energy per MAC on the matrix engines by compute format, pJ.
+    pub mac_pj: BTreeMap<DType, f64>,
+    /// Dynamic energy per vector FLOP, pJ.
+    pub vector_flop_pj: f64,
+}
+
+/// Scale-up link of one device (NVLink, ICI, Infinity Fabric).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interconnect {
+    pub name: String,
+    /// Per-direction bandwidth of one device into the fabric, GB/s.
+    pub bandwidth_gbps: f64,
+    pub latency_us: f64,
+}
+
+/// A device spec, as written in a TOML file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub display_name: String,
+    pub vendor: String,
+    pub class: DeviceClass,
+    /// The 16-bit format the chip runs by default (bf16 on current GPUs/TPUs).
+    pub natural_dtype: DType,
+    pub clock_ghz: f64,
+    /// Independent cores (SMs, CUs, TensorCores, NPU cores) that tiles are spread over.
+    pub cores: u64,
+    pub process_node_nm: Option<f64>,
+    pub die_area_mm2: Option<f64>,
+    pub price_usd: Option<f64>,
+    pub matrix: MatrixEngine,
+    pub vector: VectorUnit,
+    /// Innermost (closest to compute) first; the last is off-chip.
+    pub memory: Vec<MemoryLevel>,
+    pub overhead: Overhead,
+    pub power: Power,
+    pub energy: Energy,
+    pub interconnect: Option<Interconnect>,
+    /// Citation per field path (e.g. `"matrix.peak_tflops"`).
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
+    /// Field paths whose values are estimates or not confirmed by a primary source.
+    #[serde(default)]
+    pub unverified: Vec<String>,
+}
+
+/// Largest value any rate, bandwidth or capacity may take: far beyond any device, small
+/// enough that products with op sizes stay finite.
+const ABSURD: f64 = 1e12;
+
+impl DeviceSpec {
+    /// Parses and validates TOML text. `file` is used in messages only.
+    pub fn from_toml(file: &str, src: &str) -> Result<DeviceSpec, HwError> {
+        let spec: DeviceSpec = toml::from_str(src).map_err(|e| HwError::Parse {
+            file: file.to_string(),
+            msg: e.to_string().trim_end().replace('\n', " | "),
+        })?;
+        spec.validate(file, src)?;
+        Ok(spec)
+    }
+
+    /// Checks every number the engine divides by or multiplies with.
+    pub fn validate(&self, file: &str, src: &str) -> Result<(), HwError> {
+        let bad = |path: &[Seg<'_>], msg: String| HwError::Invalid {
+            file: file.to_string(),
+            line: locate(src, path),
+            field: render(path),
+            msg,
+        };
+        let pos = |path: &[Seg<'_>], v: f64| -> Result<(), HwError> {
+            if !(v.is_finite() && v > 0.0 && v < ABSURD) {
+                return Err(bad(
+                    path,
+                    format!("expected a positive finite number, got {v}"),
+                ));
+            }
+            Ok(())
+        };
+        let frac = |path: &[Seg<'_>], v: f64| -> Result<(), HwError> {
+            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+                return Err(bad(path, format!("expected a fraction in (0, 1], got {v}")));
+            }
+            Ok(())
+        };
+        use Seg::{Idx, Key};
+        pos(&[Key("clock_ghz")], self.clock_ghz)?;
+        pos(&[Key("cores")], self.cores as f64)?;
+        if self.matrix.peak_tflops.is_empty() {
+            return Err(bad(
+                &[Key("matrix"), Key("peak_tflops")],
+                "expected at least one number format".into(),
+            ));
+        }
+        for (d, v) in &self.matrix.peak_tflops {
+            pos(&[Key("matrix"), Key("peak_tflops"), Key(d.name())], *v)?;
+        }
+        if !self.matrix.peak_tflops.contains_key(&self.natural_dtype) {
+            return Err(bad(
+                &[Key("natural_dtype")],
+                format!(
+                    "`{}` has no entry in matrix.peak_tflops",
+                    self.natural_dtype
+                ),
+            ));
+        }
+        for (i, t) in self.matrix.tile.iter().enumerate() {
+            pos(&[Key("matrix"), Key("tile"), Idx(i)], *t as f64)?;
+        }
+        frac(&[Key("matrix"), Key("efficiency")], self.matrix.efficiency)?;
+        for (d, v) in &self.vector.peak_tflops {
+            pos(&[Key("vector"), Key("peak_tflops"), Key(d.name())], *v)?;
+        }
+        if !self.vector.peak_tflops.contains_key(&DType::Fp32) {
+            return Err(bad(
+                &[Key("vector"), Key("peak_tflops")],
+                "expected an `fp32` entry (the fallback for every vector op)".into(),
+            ));
+        }
+        if self.memory.is_empty() {
+            return Err(bad(
+                &[Key("memory")],
+                "expected at least one memory level".into(),
+            ));
+        }
+        for (i, m) in self.memory.iter().enumerate() {
+            let at = |f| [Key("memory"), Idx(i), Key(f)];
+            pos(&at("capacity_bytes"), m.capacity_bytes as f64)?;
+            pos(&at("bandwidth_gbps"), m.bandwidth_gbps)?;
+            frac(&at("efficiency"), m.efficiency)?;
+            if !(m.latency_ns.is_finite() && m.latency_ns >= 0.0) {
+                return Err(bad(
+                    &at("latency_ns"),
+                    format!("expected ≥ 0, got {}", m.latency_ns),
+                ));
+            }
+            if !(m.energy_pj_per_byte.is_finite() && m.energy_pj_per_byte >= 0.0) {
+                return Err(bad(
+                    &at("energy_pj_per_byte"),
+                    format!("expected ≥ 0, got {}", m.energy_pj_per_byte),
+                ));
+            }
+            let last = i + 1 == self.memory.len();
+            if last != (m.scope == Scope::Offchip) {
+                return Err(bad(
+                    &at("scope"),
+                    "the last memory level, and only it, must have scope = \"offchip\"".into(),
+                ));
+            }
+        }
+        if !(self.overhead.launch_us.is_finite() && self.overhead.launch_us >= 0.0) {
+            return Err(bad(
+                &[Key("overhead"), Key("launch_us")],
+                "expected ≥ 0".into(),
+            ));
+        }
+        pos(&[Key("power"), Key("tdp_w")], self.power.tdp_w)?;
+        if !(self.power.idle_w.is_finite()
+            && self.power.idle_w >= 0.0
+            && self.power.idle_w <= self.power.tdp_w)
+        {
+            return Err(bad(
+                &[Key("power"), Key("idle_w")],
+                format!(
+                    "expected 0 ≤ idle_w ≤ tdp_w ({}), got {}",
+                    self.power.tdp_w, self.power.idle_w
+                ),
+            ));
+        }
+        for (d, v) in &self.energy.mac_pj {
+            pos(&[Key("energy"), Key("mac_pj"), Key(d.name())], *v)?;
+        }
+        pos(
+            &[Key("energy"), Key("vector_flop_pj")],
+            self.energy.vector_flop_pj,
+        )?;
+        if let Some(ic) = &self.interconnect {
+            pos(
+                &[Key("interconnect"), Key("bandwidth_gbps")],
+                ic.bandwidth_gbps,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The off-chip memory (HBM/DDR/GDDR).
+    pub fn offchip(&self) -> &MemoryLevel {
+        // validate() guarantees a non-empty list ending with the off-chip level.
+        &self.memory[self.memory.len() - 1]
+    }
+
+    /// Per-core on-chip buffer used for tiles (the innermost core-scope level).
+    pub fn core_buffer(&self) -> Option<&MemoryLevel> {
+        self.memory.iter().find(|m| m.scope == Scope::Core)
+    }
+
+    /// Largest chip-scope on-chip level (L2, global buffer), if any.
+    pub fn chip_buffer(&self) -> Option<&MemoryLevel> {
+        self.memory
+            .iter()
+            .filter(|m| m.scope == Scope::Chip)
+            .max_by_key(|m| m.capacity_bytes)
+    }
+
+    /// Matrix-engine rate (FLOP/s) for `d`: its own peak, or, when the chip has no native
+    /// support, the peak of the narrowest supported format at least as wide (e.g. int4
+    /// weights computed in int8). Falls back to the vector units when no matrix format is
+    /// wide enough (fp32 on tensor-core GPUs runs on CUDA cores).
+    pub fn matrix_flops(&self, d: DType) -> (f64, DType) {
+        if let Some(v) = self.matrix.peak_tflops.get(&d) {
+            return (v * 1e12, d);
+        }
+        let wider = self
+            .matrix
+            .peak_tflops
+            .iter()
+            .filter(|(k, _)| k.bits() >= d.bits() && is_float(**k) == is_float(d))
+            .min_by_key(|(k, _)| k.bits());
+        match wider {
+            Some((k, v)) => (v * 1e12, *k),
+            None => (self.vector_flops(d), d),
+        }
+    }
+
+    /// Vector rate (FLOP/s) for `d`, falling back to fp32.
+    pub fn vector_flops(&self, d: DType) -> f64 {
+        let v = self
+            .vector
+            .peak_tflops
+            .get(&d)
+            .or_else(|| self.vector.peak_tflops.get(&DType::Fp32))
+            .copied()
+            .unwrap_or(1.0);
+        v * 1e12
+    }
+
+    /// Dynamic energy per MAC in the format actually computed; unknown formats scale from
+    /// the natural one by bit width squared (multiplier area ∝ bits², Horowitz ISSCC 2014).
+    pub fn mac_energy_j(&self, d: DType) -> f64 {
+        if let Some(v) = self.energy.mac_pj.get(&d) {
+            return v * 1e-12;
+        }
+        let (nd, nv) = self
+            .energy
+            .mac_pj
+            .get(&self.natural_dtype)
+            .map(|v| (self.natural_dtype, *v))
+            .or_else(|| self.energy.mac_pj.iter().next().map(|(k, v)| (*k, *v)))
+            .unwrap_or((self.natural_dtype, 1.0));
+        let r = d.bits() as f64 / nd.bits() as f64;
+        nv * r * r * 1e-12
+    }
+}
+
+fn is_float(d: DType) -> bool {
+    !matches!(d, DType::Int8 | DType::Int4)
+}
+
+/// A path segment into the TOML document.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Seg<'a> {
+    Key(&'a str),
+    Idx(usize),
+}
+
+fn render(path: &[Seg<'_>]) -> String {
+    let mut s = String::new();
+    for p in path {
+        match p {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Idx(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// 1-based line of the value at `path`, or of its closest existing parent; 1 if unknown.
+fn locate(src: &str, path: &[Seg<'_>]) -> usize {
+    let Ok(doc) = src.parse::<toml_edit::ImDocument<String>>() else {
+        return 1;
+    };
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut best = None;
+    for seg in path {
+        let next = match seg {
+            Seg::Key(k) => item.get(*k),
+            Seg::Idx(i) => item.get(*i),
+        };
+        match next {
+            Some(n) => {
+                if let Some(sp) = n.span() {
+                    best = Some(sp.start);
+                }
+                item = n;
+            }
+            None => break,
+        }
+    }
+    best.map(|b| src[..b.min(src.len())].matches('\n').count() + 1)
+        .unwrap_or(1)
+}
