@@ -239,9 +239,15 @@ fn parse_ini<'a>(text: &str, path: &'a Path) -> Result<Ini<'a>, ConfigError> {
                 message: format!("section header `{line}` lacks a closing `]`"),
             })?;
             let name = name.trim().to_string();
-            ini.sections
-                .entry(name.clone())
-                .or_insert_with(|| (line_no, HashMap::new()));
+            // configparser is strict by default: a repeated section is an error.
+            if let Some((first, _)) = ini.sections.get(&name) {
+                return Err(ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    message: format!("duplicate section [{name}] (first at line {first})"),
+                });
+            }
+            ini.sections.insert(name.clone(), (line_no, HashMap::new()));
             current = Some(name);
             continue;
         }
@@ -267,6 +273,16 @@ fn parse_ini<'a>(text: &str, path: &'a Path) -> Result<Ini<'a>, ConfigError> {
         }
         let value = line[split + 1..].trim().to_string();
         if let Some((_, keys)) = ini.sections.get_mut(section) {
+            if let Some(first) = keys.get(&key) {
+                return Err(ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    message: format!(
+                        "duplicate key `{key}` in [{section}] (first at line {})",
+                        first.line
+                    ),
+                });
+            }
             keys.insert(
                 key,
                 Entry {

@@ -237,6 +237,11 @@ impl WriteBuffer {
         self.accesses += data;
         self.free += data as i64;
         self.drain_start = end;
+        if self.drain_start >= 4096 && self.drain_start * 2 >= self.lines.len() {
+            // Drained lines are never read again; keep memory bounded.
+            self.lines.drain(..self.drain_start);
+            self.drain_start = 0;
+        }
         start_cycle + n as i64 - 1
     }
 

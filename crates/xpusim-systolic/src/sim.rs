@@ -49,10 +49,32 @@ fn dims(cfg: &ArrayConfig) -> (u64, u64) {
 /// The compute-only report (cycles, utilisation, SRAM traffic; no DRAM replay). Cheap:
 /// O(folds). DRAM fields are zero and `total_cycles` equals `cycles`.
 pub fn simulate_compute(cfg: &ArrayConfig, layer: &Layer) -> LayerReport {
+    if layer.validate().is_err() {
+        return empty(layer);
+    }
     let (rows, cols) = dims(cfg);
     let g = Geometry::new(layer, rows, cols, cfg.dataflow);
     let c = compute_report(&g);
     finish(cfg, layer, &c, c.cycles, 0, [0, 0, 0])
+}
+
+fn empty(layer: &Layer) -> LayerReport {
+    LayerReport {
+        name: layer.name.clone(),
+        cycles: 0,
+        total_cycles: 0,
+        stall_cycles: 0,
+        utilization_pct: 0.0,
+        mapping_efficiency_pct: 0.0,
+        compute_util_pct: 0.0,
+        sram_ifmap_reads: 0,
+        sram_filter_reads: 0,
+        sram_ofmap_writes: 0,
+        dram_ifmap_reads: 0,
+        dram_filter_reads: 0,
+        dram_ofmap_writes: 0,
+        num_macs: 0,
+    }
 }
 
 fn finish(
@@ -121,7 +143,13 @@ impl ReadBuf {
 /// as SCALE-Sim hard-codes. In CALC mode the ifmap/filter DRAM side is the estimator with 10
 /// words/cycle and the ofmap drains `ArrayWidth` words/cycle; in USER mode the ifmap and filter
 /// use `IfmapSRAMBankBandwidth`/`FilterSRAMBankBandwidth` and the ofmap the first `Bandwidth`.
+///
+/// A layer that fails [`Layer::validate`] (possible only for a hand-built `Layer`) yields an
+/// all-zero report instead of a panic.
 pub fn simulate_layer(cfg: &ArrayConfig, layer: &Layer) -> LayerReport {
+    if layer.validate().is_err() {
+        return empty(layer);
+    }
     let (rows, cols) = dims(cfg);
     let g = Geometry::new(layer, rows, cols, cfg.dataflow);
     let c = compute_report(&g);

@@ -113,7 +113,15 @@ impl Layer {
         l.check().is_none().then_some(l)
     }
 
-    /// Why the layer is invalid, if it is.
+    /// Checks what SCALE-Sim assumes of a layer (positive sizes, filter within the ifmap) and
+    /// that it is small enough to simulate (32-bit operand addresses).
+    pub fn validate(&self) -> Result<(), &'static str> {
+        match self.check() {
+            None => Ok(()),
+            Some(why) => Err(why),
+        }
+    }
+
     fn check(&self) -> Option<&'static str> {
         let dims = [
             self.ifmap_h,
@@ -277,6 +285,18 @@ pub fn parse_topology(
                 }
             }
         }
+        if let Some(ratio) = fields.get(n_num + 1) {
+            // Optional `N:M` sparsity ratio (`load_arrays_*`); parsed, not modelled.
+            let ok = ratio.split_once(':').is_some_and(|(a, b)| {
+                a.trim().parse::<u64>().is_ok() && b.trim().parse::<u64>().is_ok()
+            });
+            if !ok {
+                return Err(err(format!(
+                    "field {} = `{ratio}`: expected an N:M sparsity ratio",
+                    n_num + 2
+                )));
+            }
+        }
         let name = fields[0];
         let layer = match form {
             TopologyForm::Conv => Layer::conv(
@@ -315,7 +335,18 @@ pub fn parse_topology(
                 return Err(err(format!("layer `{name}`: {why}")));
             }
         };
-        layers.push(layer);
+        if form == TopologyForm::Conv && name.contains("DP") {
+            // load_arrays_conv: a layer whose name contains "DP" is depthwise and becomes one
+            // single-channel layer per channel, named `<name>Channel_<i>`.
+            for ch in 0..layer.channels {
+                let mut l = layer.clone();
+                l.name = format!("{name}Channel_{ch}");
+                l.channels = 1;
+                layers.push(l);
+            }
+        } else {
+            layers.push(layer);
+        }
     }
     if layers.is_empty() {
         return Err(TopologyError::Empty {
