@@ -120,6 +120,10 @@ pub struct DeviceSpec {
     pub clock_ghz: f64,
     /// Independent cores (SMs, CUs, TensorCores, NPU cores) that tiles are spread over.
     pub cores: u64,
+    /// Cores that share one fetch of an operand tile from the chip-level buffer (Hopper
+    /// thread-block clusters with TMA multicast: GEMM kernels pair 2 CTAs). 1 = none.
+    #[serde(default = "one")]
+    pub core_cluster: u64,
     pub process_node_nm: Option<f64>,
     pub die_area_mm2: Option<f64>,
     pub price_usd: Option<f64>,
@@ -137,6 +141,10 @@ pub struct DeviceSpec {
     /// Field paths whose values are estimates or not confirmed by a primary source.
     #[serde(default)]
     pub unverified: Vec<String>,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// Largest value any rate, bandwidth or capacity may take: far beyond any device, small
@@ -180,6 +188,15 @@ impl DeviceSpec {
         use Seg::{Idx, Key};
         pos(&[Key("clock_ghz")], self.clock_ghz)?;
         pos(&[Key("cores")], self.cores as f64)?;
+        if self.core_cluster == 0 || self.core_cluster > self.cores {
+            return Err(bad(
+                &[Key("core_cluster")],
+                format!(
+                    "expected 1 ≤ core_cluster ≤ cores ({}), got {}",
+                    self.cores, self.core_cluster
+                ),
+            ));
+        }
         if self.matrix.peak_tflops.is_empty() {
             return Err(bad(
                 &[Key("matrix"), Key("peak_tflops")],

@@ -399,7 +399,7 @@ impl Op {
         checked_product(name, "stride", &[c.stride.0, c.stride.1])?;
         checked_product(name, "dilation", &[c.dilation.0, c.dilation.1])?;
         checked_product(name, "groups", &[c.groups])?;
-        if c.c % c.groups != 0 || c.k % c.groups != 0 {
+        if !c.c.is_multiple_of(c.groups) || !c.k.is_multiple_of(c.groups) {
             return Err(IrError::Invalid {
                 op: name.into(),
                 msg: format!(
@@ -476,7 +476,7 @@ impl Op {
             ],
         )?;
         checked_product(name, "kv_heads", &[a.kv_heads])?;
-        if a.heads % a.kv_heads != 0 {
+        if !a.heads.is_multiple_of(a.kv_heads) {
             return Err(IrError::Invalid {
                 op: name.into(),
                 msg: format!(

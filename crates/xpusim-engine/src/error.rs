@@ -1,0 +1,15 @@
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum EngineError {
+    #[error(
+        "op `{op}`: the smallest legal tile needs {need_bytes} B in `{level}` but one instance \
+         holds {capacity_bytes} B; enlarge the scratchpad or use a smaller matrix tile"
+    )]
+    TileDoesNotFit {
+        op: String,
+        level: String,
+        need_bytes: u64,
+        capacity_bytes: u64,
+    },
+}

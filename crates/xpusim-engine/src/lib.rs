@@ -1,0 +1,41 @@
+//! The engine: what one op costs on one device, and what a whole model costs.
+//!
+//! Per op, time is `max(compute, traffic at each memory level / its bandwidth, power cap)`
+//! plus a fixed launch overhead, and the binding term is reported. Contractions are tiled
+//! onto the device ([`contraction`]): matrix-engine shape padding, wave quantisation over
+//! cores, and on-chip reuse so that the traffic at each level is computed from tile
+//! footprints rather than assumed compulsory. Vector ops ([`vector`]) are costed from
+//! their FLOPs and bytes; fused attention ([`attention`]) from a FlashAttention-style
+//! tiling; recurrent layers as dependent steps. Energy ([`energy`]) is per-MAC and per-FLOP
+//! dynamic energy + per-byte energy at each level + idle power × time.
+//!
+//! Invariants: costs depend only on (op, device); raising any bandwidth, peak rate or
+//! capacity of a device never increases an op's time (tested by property tests); a
+//! model's FLOPs never depend on the device.
+
+mod attention;
+mod contraction;
+mod cost;
+mod energy;
+mod error;
+mod model;
+mod vector;
+
+pub use cost::{Bound, LevelTraffic, OpCost};
+pub use error::EngineError;
+pub use model::{evaluate, ModelCost};
+
+use xpusim_hw::DeviceSpec;
+use xpusim_ir::{Op, OpKind};
+
+/// Cost of one instance of `op` on `dev` (multiply by `op.repeat` for all instances).
+pub fn cost_op(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
+    let mut c = match &op.kind {
+        OpKind::Matmul(_) | OpKind::Conv(_) | OpKind::Recurrent(_) => contraction::cost(op, dev)?,
+        OpKind::Attention(a) => attention::cost(op, a, dev)?,
+        OpKind::Collective { bytes, group, .. } => vector::collective(op, *bytes, *group, dev),
+        _ => vector::cost(op, dev),
+    };
+    energy::apply(op, dev, &mut c);
+    Ok(c)
+}
