@@ -25,6 +25,7 @@ use xpusim_hw::{DeviceSpec, MemoryLevel};
 use xpusim_ir::{LoopNest, Op, OpKind, Role};
 
 use crate::cost::{merge, LevelTraffic, OpCost};
+use crate::energy::power_floor_s;
 use crate::EngineError;
 
 const MAXD: usize = 8;
@@ -200,6 +201,13 @@ fn cost_nest(
         plan.off_bytes * steps - saved
     };
 
+    // Matrix engines waste most of their width on skinny shapes (depthwise convolutions,
+    // N = 1 products); the vector units then win, as cuDNN's depthwise kernels do.
+    let macs = nest.macs();
+    let vector_compute = 2.0 * macs as f64 / dev.vector_flops(op.compute_dtype);
+    // Dynamic energy that does not depend on the tile (arithmetic).
+    let base_j =
+        crate::energy::arithmetic_j(op, dev) * ((macs * steps) as f64 / op.macs().max(1) as f64);
     let mut best: Option<(f64, Plan)> = None;
     let mut smallest_need = u64::MAX;
     for &tm in &candidates(mm, gm) {
@@ -244,11 +252,20 @@ fn cost_nest(
                 &compulsory,
                 &roles,
             );
-            let mut time = steps as f64 * (compute + pointwise);
+            // The objective is the op's final time: the faster of matrix and vector units,
+            // the traffic at each level, and the power cap on the dynamic energy.
+            let unit_s = compute.min(vector_compute);
+            let mut time = steps as f64 * (unit_s + pointwise);
+            let mut traffic_j = 0.0;
             if let Some(cb) = chip_buf {
-                time = time.max((plan.chip_bytes * steps) as f64 / cb.sustained_bps());
+                let b = (plan.chip_bytes * steps) as f64;
+                time = time.max(b / cb.sustained_bps());
+                traffic_j += b * cb.energy_pj_per_byte * 1e-12;
             }
-            time = time.max(total_off(&plan) as f64 / off.sustained_bps());
+            let b = total_off(&plan) as f64;
+            time = time.max(b / off.sustained_bps());
+            traffic_j += b * off.energy_pj_per_byte * 1e-12;
+            time = time.max(power_floor_s(dev, base_j + traffic_j));
             let plan = Plan {
                 compute,
                 tm: cover_m,
@@ -271,10 +288,6 @@ fn cost_nest(
         });
     };
 
-    // Matrix engines waste most of their width on skinny shapes (depthwise convolutions,
-    // N = 1 products); the vector units then win, as cuDNN's depthwise kernels do.
-    let macs = nest.macs();
-    let vector_compute = 2.0 * macs as f64 / dev.vector_flops(op.compute_dtype);
     let (compute, unit) = if vector_compute < plan.compute {
         (vector_compute, "vector")
     } else {

@@ -10,18 +10,33 @@ use xpusim_ir::Op;
 
 use crate::cost::{Bound, OpCost};
 
-pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
+/// Dynamic energy of the op's arithmetic (MACs and vector FLOPs), J.
+pub fn arithmetic_j(op: &Op, dev: &DeviceSpec) -> f64 {
     let (_, used) = dev.matrix_flops(op.compute_dtype);
-    let mut dynamic = op.macs() as f64 * dev.mac_energy_j(used)
-        + op.vector_flops() as f64 * dev.energy.vector_flop_pj * 1e-12;
+    op.macs() as f64 * dev.mac_energy_j(used)
+        + op.vector_flops() as f64 * dev.energy.vector_flop_pj * 1e-12
+}
+
+/// Shortest time in which `dynamic_j` can be spent within the power budget.
+pub fn power_floor_s(dev: &DeviceSpec, dynamic_j: f64) -> f64 {
+    let budget_w = dev.power.tdp_w - dev.power.idle_w;
+    if budget_w > 0.0 {
+        dynamic_j / budget_w
+    } else {
+        0.0
+    }
+}
+
+pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
+    let mut dynamic = arithmetic_j(op, dev);
     for t in &c.traffic {
         if let Some(m) = dev.memory.iter().find(|m| m.name == t.level) {
             dynamic += t.bytes as f64 * m.energy_pj_per_byte * 1e-12;
         }
     }
-    let budget_w = dev.power.tdp_w - dev.power.idle_w;
-    if budget_w > 0.0 && c.time_s > 0.0 && dynamic / c.time_s > budget_w {
-        c.time_s = dynamic / budget_w;
+    let floor = power_floor_s(dev, dynamic);
+    if floor > c.time_s {
+        c.time_s = floor;
         c.bound = Bound::Power;
     }
     c.energy_j = dynamic + dev.power.idle_w * c.time_s;
