@@ -1,0 +1,730 @@
+//! Lowering of a [`TransformerConfig`] into a graph: embeddings, attention (MHA/GQA/MQA and
+//! MLA), cross-attention, dense and MoE FFNs, heads. Mamba mixers live in [`crate::ssm`].
+
+use xpusim_ir::{AttentionSpec, Graph, IrError, MatmulSpec, Names, NormKind, Op, Phase, Role};
+
+use crate::common::{conv2d, Builder};
+use crate::transformer::{
+    Arch, FfnKind, LayerKind, Mixer, MoeConfig, NormStyle, Positions, TransformerConfig,
+};
+use crate::{ModelError, Workload};
+
+/// Shapes of one pass through a stack.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pass {
+    pub phase: Phase,
+    pub batch: u64,
+    /// Tokens per sequence processed by this pass.
+    pub q_len: u64,
+    /// Positions each query attends over (self-attention).
+    pub kv_len: u64,
+    pub causal: bool,
+    /// Where K/V come from: `Input` (computed now) or `KvCache`.
+    pub kv_role: Role,
+    /// Append the new K/V (or SSM state) to the cache.
+    pub append_kv: bool,
+    /// Encoder positions for cross-attention (encoder–decoder decoders).
+    pub cross_len: Option<u64>,
+}
+
+impl Pass {
+    pub fn tokens(&self) -> u64 {
+        self.batch * self.q_len
+    }
+}
+
+pub(crate) fn norm_kind(c: &TransformerConfig) -> (NormKind, bool) {
+    match c.norm {
+        NormStyle::LayerNorm { bias } => (NormKind::LayerNorm, bias),
+        NormStyle::RmsNorm => (NormKind::RmsNorm, false),
+    }
+}
+
+fn overflow(model: &str, what: &str) -> ModelError {
+    ModelError::InvalidWorkload {
+        model: model.to_string(),
+        msg: format!("{what} overflows"),
+    }
+}
+
+/// Tokens per sample of the model input for this workload (ViT: patches + class token).
+fn input_len(c: &TransformerConfig, w: &Workload) -> Result<u64, ModelError> {
+    match &c.vision {
+        None => Ok(w.seq_len),
+        Some(v) => {
+            let side = w.image_size.unwrap_or(v.image_size);
+            if side < v.patch_size {
+                return Err(ModelError::InvalidWorkload {
+                    model: c.name.clone(),
+                    msg: format!(
+                        "image size {side} is smaller than the {}-pixel patch",
+                        v.patch_size
+                    ),
+                });
+            }
+            let per = side / v.patch_size;
+            Ok(per * per + u64::from(v.class_token))
+        }
+    }
+}
+
+pub(crate) fn build_transformer(c: &TransformerConfig, w: &Workload) -> Result<Graph, ModelError> {
+    let len = input_len(c, w)?;
+    let kv_len = w
+        .context
+        .checked_add(1)
+        .ok_or_else(|| overflow(&c.name, "context + 1"))?;
+    let tps = if w.phase == Phase::Decode { 1 } else { len };
+    let mut b = Builder::new(Graph::new(&c.name, w.phase, w.batch, tps), w.precision);
+    let groups = c.layer_groups();
+    let enc = |q: u64| Pass {
+        phase: w.phase,
+        batch: w.batch,
+        q_len: q,
+        kv_len: q,
+        causal: false,
+        kv_role: Role::Input,
+        append_kv: false,
+        cross_len: None,
+    };
+    let dec = |cross: Option<u64>| match w.phase {
+        Phase::Decode => Pass {
+            phase: w.phase,
+            batch: w.batch,
+            q_len: 1,
+            kv_len,
+            causal: true,
+            kv_role: Role::KvCache,
+            append_kv: true,
+            cross_len: cross,
+        },
+        _ => Pass {
+            phase: w.phase,
+            batch: w.batch,
+            q_len: if cross.is_some() { 1 } else { len },
+            kv_len: if cross.is_some() { 1 } else { len },
+            causal: true,
+            kv_role: Role::Input,
+            append_kv: true,
+            cross_len: cross,
+        },
+    };
+    match c.arch {
+        Arch::DecoderOnly => {
+            let p = dec(None);
+            embed(&mut b, c, "embed", &p, true)?;
+            stack(&mut b, c, "layers", &groups, &p)?;
+            head(&mut b, c, &p)?;
+        }
+        Arch::EncoderOnly => {
+            let p = enc(len);
+            embed(&mut b, c, "embed", &p, true)?;
+            stack(&mut b, c, "layers", &groups, &p)?;
+            head(&mut b, c, &p)?;
+        }
+        Arch::EncoderDecoder { encoder_layers } => {
+            let enc_groups = [(
+                LayerKind {
+                    mixer: Mixer::Attention,
+                    ffn: FfnKind::Dense,
+                },
+                encoder_layers,
+            )];
+            let p = enc(len);
+            let dp = dec(Some(len));
+            if w.phase == Phase::Decode {
+                // The encoder ran during prefill; declare its parameters only.
+                declare_encoder(&mut b, c, &enc_groups, &enc(1))?;
+            } else {
+                embed(&mut b, c, "enc.embed", &p, true)?;
+                stack(&mut b, c, "enc", &enc_groups, &p)?;
+                let (nk, nb) = norm_kind(c);
+                b.norm("enc.final_norm", nk, p.tokens(), c.hidden, nb, 1)?;
+            }
+            embed(&mut b, c, "dec.embed", &dp, false)?;
+            stack(&mut b, c, "dec", &groups, &dp)?;
+            head(&mut b, c, &dp)?;
+        }
+    }
+    Ok(b.finish())
+}
+
+/// Encoder parameters of an encoder–decoder model, declared without ops (decode steps do
+/// not run the encoder): lowered once for a 1-token pass and only its weights kept.
+fn declare_encoder(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    groups: &[(LayerKind, u64)],
+    p: &Pass,
+) -> Result<(), IrError> {
+    let mut scratch = Builder::new(Graph::new("encoder", p.phase, 1, 1), b.p);
+    embed(&mut scratch, c, "enc.embed", p, true)?;
+    stack(&mut scratch, c, "enc", groups, p)?;
+    b.g.weights.extend(scratch.g.weights);
+    let (nk, nb) = norm_kind(c);
+    let _ = nk;
+    b.g.weight("enc.final_norm.gamma", &[c.hidden], b.p.weight, 1)?;
+    if nb {
+        b.g.weight("enc.final_norm.beta", &[c.hidden], b.p.weight, 1)?;
+    }
+    Ok(())
+}
+
+/// Token (and position / type) embeddings, vision patch embedding, embedding norm.
+fn embed(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    pre: &str,
+    p: &Pass,
+    declare: bool,
+) -> Result<(), IrError> {
+    let (t, h) = (p.tokens(), c.hidden);
+    let table = if matches!(c.arch, Arch::EncoderDecoder { .. }) {
+        "enc.embed.tokens"
+    } else {
+        "embed.tokens"
+    };
+    if let Some(v) = &c.vision {
+        let side =
+            ((p.q_len - u64::from(v.class_token)) as f64).sqrt().round() as u64 * v.patch_size;
+        let spec = conv2d(
+            p.batch,
+            v.channels,
+            side,
+            side,
+            h,
+            v.patch_size,
+            v.patch_size,
+            0,
+            1,
+        );
+        b.conv(&format!("{pre}.patch"), spec, true, 1)?;
+        if v.class_token {
+            let op = Op::data_movement(&format!("{pre}.cls_concat"), "concat", t * h, b.act())?;
+            let op = b.with_param(op, "cls_token", &[h], 1)?;
+            b.push(op, 1)?;
+        }
+    } else if c.vocab > 0 {
+        let name = format!("{pre}.tokens");
+        if declare {
+            b.embedding(&name, table, t, c.vocab, h)?;
+        } else {
+            let op = Op::embedding(&name, t, c.vocab, h, table, b.p)?;
+            b.push(op, 1)?;
+        }
+    }
+    if let Positions::Learned { max_positions } = c.positions {
+        b.embedding(
+            &format!("{pre}.pos"),
+            &format!("{pre}.positions"),
+            t,
+            max_positions,
+            h,
+        )?;
+        b.eltwise(&format!("{pre}.pos_add"), "add", t * h, 2, 1, 1)?;
+    }
+    if c.type_vocab > 0 {
+        b.embedding(
+            &format!("{pre}.type"),
+            &format!("{pre}.token_type"),
+            t,
+            c.type_vocab,
+            h,
+        )?;
+        b.eltwise(&format!("{pre}.type_add"), "add", t * h, 2, 1, 1)?;
+    }
+    if c.embedding_norm {
+        let (nk, nb) = norm_kind(c);
+        b.norm(&format!("{pre}.norm"), nk, t, h, nb, 1)?;
+    }
+    Ok(())
+}
+
+fn mixer_name(k: &LayerKind) -> String {
+    let m = match k.mixer {
+        Mixer::Attention => "attn",
+        Mixer::Mamba => "mamba",
+        Mixer::Mamba2 => "mamba2",
+    };
+    let f = match k.ffn {
+        FfnKind::Dense => "dense",
+        FfnKind::Moe => "moe",
+        FfnKind::None => "noffn",
+    };
+    format!("{m}_{f}")
+}
+
+/// All layers of one stack, one op per identical layer group (`Op::times(count)`).
+fn stack(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    st: &str,
+    groups: &[(LayerKind, u64)],
+    p: &Pass,
+) -> Result<(), IrError> {
+    if let Positions::RelativeBuckets { buckets } = c.positions {
+        let elems = c.heads * p.q_len * p.kv_len;
+        let op = Op::elementwise(
+            &format!("{st}.rel_bias"),
+            "position_bias",
+            elems,
+            1,
+            1,
+            b.act(),
+        )?;
+        let op = b.with_param(op, &format!("{st}.rel_bias.table"), &[buckets, c.heads], 1)?;
+        b.push(op, 1)?;
+    }
+    let (nk, nb) = norm_kind(c);
+    let (t, h) = (p.tokens(), c.hidden);
+    for (kind, n) in groups {
+        let n = *n;
+        let pre = format!("{st}.{}", mixer_name(kind));
+        match kind.mixer {
+            Mixer::Attention if c.mla.is_some() => mla(b, c, &pre, p, n)?,
+            Mixer::Attention => attention(b, c, &pre, p, n)?,
+            Mixer::Mamba => crate::ssm::mamba(b, c, &pre, p, n)?,
+            Mixer::Mamba2 => crate::ssm::mamba2(b, c, &pre, p, n)?,
+        }
+        if c.norms_per_layer >= 4 {
+            b.norm(&format!("{pre}.post_mixer_norm"), nk, t, h, nb, n)?;
+        }
+        if let Some(cl) = p.cross_len {
+            cross_attention(b, c, &pre, p, cl, n)?;
+        }
+        if kind.ffn != FfnKind::None {
+            if c.norms_per_layer != 1 {
+                b.norm(&format!("{pre}.ffn_norm"), nk, t, h, nb, n)?;
+            }
+            match kind.ffn {
+                FfnKind::Moe => moe(b, c, &pre, p, n)?,
+                _ => dense_ffn(b, c, &format!("{pre}.mlp"), t, c.intermediate, n)?,
+            }
+            b.eltwise(&format!("{pre}.ffn_residual"), "add", t * h, 2, 1, n)?;
+            if c.norms_per_layer >= 4 {
+                b.norm(&format!("{pre}.post_ffn_norm"), nk, t, h, nb, n)?;
+            }
+        }
+    }
+    if matches!(c.arch, Arch::EncoderDecoder { .. }) && st == "dec" && c.final_norm {
+        b.norm("dec.final_norm", nk, t, h, nb, 1)?;
+    }
+    Ok(())
+}
+
+/// Standard multi-head / grouped-query / multi-query self-attention block.
+fn attention(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    pre: &str,
+    p: &Pass,
+    n: u64,
+) -> Result<(), IrError> {
+    let (t, h, hd) = (p.tokens(), c.hidden, c.head_dim);
+    let (nk, nb) = norm_kind(c);
+    b.norm(&format!("{pre}.attn_norm"), nk, t, h, nb, n)?;
+    b.linear(
+        &format!("{pre}.attn.qkv"),
+        t,
+        h,
+        (c.heads + 2 * c.kv_heads) * hd,
+        c.qkv_bias,
+        n,
+    )?;
+    if let Positions::Rotary { percent } = c.positions {
+        let e = (t * (c.heads + c.kv_heads) * hd * percent / 100).max(1);
+        b.eltwise(&format!("{pre}.attn.rope"), "rope", e, 1, 3, n)?;
+    }
+    if p.append_kv {
+        b.copy(
+            &format!("{pre}.attn.kv_append"),
+            "kv_cache_append",
+            t * 2 * c.kv_heads * hd,
+            b.p.kv,
+            n,
+        )?;
+    }
+    let spec = AttentionSpec {
+        batch: p.batch,
+        heads: c.heads,
+        kv_heads: c.kv_heads,
+        q_len: p.q_len,
+        kv_len: p.kv_len,
+        head_dim: hd,
+        v_head_dim: hd,
+        causal: p.causal,
+    };
+    let op = Op::attention(&format!("{pre}.attn.sdpa"), spec, p.kv_role, b.p)?;
+    b.push(op, n)?;
+    b.linear(&format!("{pre}.attn.o"), t, c.heads * hd, h, c.out_bias, n)?;
+    b.eltwise(&format!("{pre}.attn_residual"), "add", t * h, 2, 1, n)
+}
+
+/// Multi-head latent attention (DeepSeek-V2 §2.1). Prefill decompresses K/V per head; decode
+/// uses the weight-absorbed form attending over the cached latent (`kv_lora + rope` per
+/// position), as DeepSeek's inference code does.
+fn mla(b: &mut Builder, c: &TransformerConfig, pre: &str, p: &Pass, n: u64) -> Result<(), IrError> {
+    let m = c.mla.expect("mla config");
+    let (t, h, hh) = (p.tokens(), c.hidden, c.heads);
+    let (nk, nb) = norm_kind(c);
+    let qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
+    b.norm(&format!("{pre}.attn_norm"), nk, t, h, nb, n)?;
+    match m.q_lora_rank {
+        Some(r) => {
+            b.linear(&format!("{pre}.attn.q_a"), t, h, r, c.qkv_bias, n)?;
+            b.norm(
+                &format!("{pre}.attn.q_a_norm"),
+                NormKind::RmsNorm,
+                t,
+                r,
+                false,
+                n,
+            )?;
+            b.linear(&format!("{pre}.attn.q_b"), t, r, hh * qk, false, n)?;
+        }
+        None => b.linear(&format!("{pre}.attn.q"), t, h, hh * qk, false, n)?,
+    }
+    let latent = m.kv_lora_rank + m.qk_rope_head_dim;
+    b.linear(&format!("{pre}.attn.kv_a"), t, h, latent, c.qkv_bias, n)?;
+    b.norm(
+        &format!("{pre}.attn.kv_a_norm"),
+        NormKind::RmsNorm,
+        t,
+        m.kv_lora_rank,
+        false,
+        n,
+    )?;
+    b.eltwise(
+        &format!("{pre}.attn.rope"),
+        "rope",
+        t * (hh + 1) * m.qk_rope_head_dim,
+        1,
+        3,
+        n,
+    )?;
+    if p.append_kv {
+        b.copy(
+            &format!("{pre}.attn.kv_append"),
+            "kv_cache_append",
+            t * latent,
+            b.p.kv,
+            n,
+        )?;
+    }
+    let kv_b = format!("{pre}.attn.kv_b.weight");
+    let sdpa = format!("{pre}.attn.sdpa");
+    if p.phase != Phase::Decode {
+        b.linear(
+            &format!("{pre}.attn.kv_b"),
+            t,
+            m.kv_lora_rank,
+            hh * (m.qk_nope_head_dim + m.v_head_dim),
+            false,
+            n,
+        )?;
+        let spec = AttentionSpec {
+            batch: p.batch,
+            heads: hh,
+            kv_heads: hh,
+            q_len: p.q_len,
+            kv_len: p.kv_len,
+            head_dim: qk,
+            v_head_dim: m.v_head_dim,
+            causal: p.causal,
+        };
+        b.push(Op::attention(&sdpa, spec, p.kv_role, b.p)?, n)?;
+    } else {
+        b.g.weight(
+            &kv_b,
+            &[m.kv_lora_rank, hh * (m.qk_nope_head_dim + m.v_head_dim)],
+            b.p.weight,
+            n,
+        )?;
+        let pp = b.p;
+        let absorb = |name: &str, k: u64, nn: u64| {
+            let spec = MatmulSpec {
+                batch: hh,
+                m: t,
+                n: nn,
+                k,
+                rhs_batched: true,
+            };
+            let names = Names {
+                lhs: &format!("{name}.in"),
+                rhs: &kv_b,
+                out: &format!("{name}.out"),
+            };
+            Op::matmul(
+                name,
+                spec,
+                names,
+                Role::Weight,
+                pp.act,
+                pp.weight,
+                pp.compute,
+            )
+        };
+        b.push(
+            absorb(
+                &format!("{pre}.attn.q_absorb"),
+                m.qk_nope_head_dim,
+                m.kv_lora_rank,
+            )?,
+            n,
+        )?;
+        let spec = AttentionSpec {
+            batch: p.batch,
+            heads: hh,
+            kv_heads: 1,
+            q_len: p.q_len,
+            kv_len: p.kv_len,
+            head_dim: latent,
+            v_head_dim: m.kv_lora_rank,
+            causal: p.causal,
+        };
+        let mut op = Op::attention(&sdpa, spec, p.kv_role, b.p)?;
+        // V is the first `kv_lora_rank` columns of the cached latent already read as K:
+        // keep one row as a stand-in so the cache is not counted twice.
+        let k_name = op.operands[1].tensor.clone();
+        op.operands[2].tensor = k_name;
+        op.operands[2].role = Role::Input;
+        op.operands[2].shape = vec![p.batch, 1, 1, m.kv_lora_rank];
+        b.push(op, n)?;
+        b.push(
+            absorb(
+                &format!("{pre}.attn.v_absorb"),
+                m.kv_lora_rank,
+                m.v_head_dim,
+            )?,
+            n,
+        )?;
+    }
+    b.linear(
+        &format!("{pre}.attn.o"),
+        t,
+        hh * m.v_head_dim,
+        h,
+        c.out_bias,
+        n,
+    )?;
+    b.eltwise(&format!("{pre}.attn_residual"), "add", t * h, 2, 1, n)
+}
+
+/// Decoder cross-attention over `cl` encoder positions (T5). Prefill projects the encoder
+/// output to K/V and caches it; decode reads it from the cache.
+fn cross_attention(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    pre: &str,
+    p: &Pass,
+    cl: u64,
+    n: u64,
+) -> Result<(), IrError> {
+    let (t, h, hd) = (p.tokens(), c.hidden, c.head_dim);
+    let (nk, nb) = norm_kind(c);
+    let kvw = 2 * c.kv_heads * hd;
+    b.norm(&format!("{pre}.cross_norm"), nk, t, h, nb, n)?;
+    b.linear(&format!("{pre}.cross.q"), t, h, c.heads * hd, c.qkv_bias, n)?;
+    let cached = p.phase == Phase::Decode;
+    if cached {
+        b.g.weight(&format!("{pre}.cross.kv.weight"), &[h, kvw], b.p.weight, n)?;
+    } else {
+        let et = p.batch * cl;
+        b.linear(&format!("{pre}.cross.kv"), et, h, kvw, c.qkv_bias, n)?;
+        b.copy(
+            &format!("{pre}.cross.kv_append"),
+            "kv_cache_append",
+            et * kvw,
+            b.p.kv,
+            n,
+        )?;
+    }
+    let spec = AttentionSpec {
+        batch: p.batch,
+        heads: c.heads,
+        kv_heads: c.kv_heads,
+        q_len: p.q_len,
+        kv_len: cl,
+        head_dim: hd,
+        v_head_dim: hd,
+        causal: false,
+    };
+    let role = if cached { Role::KvCache } else { Role::Input };
+    b.push(
+        Op::attention(&format!("{pre}.cross.sdpa"), spec, role, b.p)?,
+        n,
+    )?;
+    b.linear(&format!("{pre}.cross.o"), t, c.heads * hd, h, c.out_bias, n)?;
+    b.eltwise(&format!("{pre}.cross_residual"), "add", t * h, 2, 1, n)
+}
+
+/// Dense FFN `hidden → inter → hidden` (gated: fused gate+up projection).
+pub(crate) fn dense_ffn(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    pre: &str,
+    t: u64,
+    inter: u64,
+    n: u64,
+) -> Result<(), IrError> {
+    let h = c.hidden;
+    let act = c.activation;
+    if c.gated_ffn {
+        b.linear(&format!("{pre}.gate_up"), t, h, 2 * inter, c.mlp_bias, n)?;
+        b.eltwise(
+            &format!("{pre}.act"),
+            &format!("{}_mul", act.name()),
+            t * inter,
+            2,
+            act.flops_per_elem() + 1,
+            n,
+        )?;
+    } else {
+        b.linear(&format!("{pre}.up"), t, h, inter, c.mlp_bias, n)?;
+        b.eltwise(
+            &format!("{pre}.act"),
+            act.name(),
+            t * inter,
+            1,
+            act.flops_per_elem(),
+            n,
+        )?;
+    }
+    b.linear(&format!("{pre}.down"), t, inter, h, c.mlp_bias, n)
+}
+
+/// Expected number of distinct experts hit when `tokens` tokens each pick `k` of `e`
+/// experts uniformly at random: `E·(1 − (1 − k/E)^tokens)` (occupancy of `e` bins; see
+/// e.g. the MoE serving analysis in Fedus et al. 2022, "Switch Transformers", §2.2 and the
+/// standard balls-into-bins expectation).
+pub fn expected_experts(e: u64, k: u64, tokens: u64) -> f64 {
+    let (e, k) = (e as f64, k as f64);
+    e * (1.0 - (1.0 - k / e).powf(tokens as f64))
+}
+
+/// Routed (plus shared) experts. Expert weights are declared `layers·experts` times with
+/// `layers·top_k` active. The expert GEMMs are batched over the experts touched: all of
+/// them in prefill, the expected distinct count in decode (uniform routing).
+fn moe(b: &mut Builder, c: &TransformerConfig, pre: &str, p: &Pass, n: u64) -> Result<(), IrError> {
+    let m: MoeConfig = c.moe.expect("moe config");
+    let (t, h, ei) = (p.tokens(), c.hidden, m.expert_intermediate);
+    let pairs = t * m.top_k;
+    b.linear(&format!("{pre}.moe.router"), t, h, m.experts, false, n)?;
+    b.push(
+        Op::softmax(&format!("{pre}.moe.topk"), t, m.experts, b.act())?,
+        n,
+    )?;
+    let touched = if p.phase == Phase::Decode {
+        (expected_experts(m.experts, m.top_k, t).round() as u64).clamp(1, m.experts)
+    } else {
+        m.experts
+    };
+    let rows = pairs.div_ceil(touched);
+    let f = if c.gated_ffn { 2 } else { 1 };
+    let experts = |b: &mut Builder, name: &str, k: u64, nn: u64| -> Result<(), IrError> {
+        let w = format!("{name}.weight");
+        b.g.weight_active(&w, &[k, nn], b.p.weight, n * m.experts, n * m.top_k)?;
+        let spec = MatmulSpec {
+            batch: touched,
+            m: rows,
+            n: nn,
+            k,
+            rhs_batched: true,
+        };
+        let names = Names {
+            lhs: &format!("{name}.in"),
+            rhs: &w,
+            out: &format!("{name}.out"),
+        };
+        let op = Op::matmul(
+            name,
+            spec,
+            names,
+            Role::Weight,
+            b.p.act,
+            b.p.weight,
+            b.p.compute,
+        )?;
+        b.push(op, n)
+    };
+    experts(b, &format!("{pre}.moe.experts.gate_up"), h, f * ei)?;
+    let act = c.activation;
+    b.eltwise(
+        &format!("{pre}.moe.act"),
+        act.name(),
+        pairs * ei,
+        f,
+        act.flops_per_elem() + f - 1,
+        n,
+    )?;
+    experts(b, &format!("{pre}.moe.experts.down"), ei, h)?;
+    b.eltwise(
+        &format!("{pre}.moe.combine"),
+        "weighted_sum",
+        t * h,
+        m.top_k,
+        2 * m.top_k,
+        n,
+    )?;
+    if m.shared_intermediate > 0 {
+        dense_ffn(
+            b,
+            c,
+            &format!("{pre}.moe.shared"),
+            t,
+            m.shared_intermediate,
+            n,
+        )?;
+        if m.shared_gate {
+            b.linear(&format!("{pre}.moe.shared_gate"), t, h, 1, false, n)?;
+            b.eltwise(
+                &format!("{pre}.moe.shared_scale"),
+                "sigmoid_mul",
+                t * h,
+                2,
+                5,
+                n,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Final norm, LM head / classifier / pooler.
+fn head(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError> {
+    let (t, h) = (p.tokens(), c.hidden);
+    let (nk, nb) = norm_kind(c);
+    let enc_dec = matches!(c.arch, Arch::EncoderDecoder { .. });
+    if c.final_norm && !enc_dec {
+        b.norm("final_norm", nk, t, h, nb, 1)?;
+    }
+    if c.pooler {
+        b.linear("pooler", p.batch, h, h, true, 1)?;
+        b.eltwise("pooler.tanh", "tanh", p.batch * h, 1, 5, 1)?;
+    }
+    if let Some(v) = &c.vision {
+        if c.lm_head {
+            b.linear("head", p.batch, h, v.num_classes, true, 1)?;
+        }
+        return Ok(());
+    }
+    if !c.lm_head {
+        return Ok(());
+    }
+    // Decoders sample from the last position only; an encoder LM head scores every token.
+    let rows = if c.arch == Arch::EncoderOnly {
+        t
+    } else {
+        p.batch
+    };
+    let table = if enc_dec {
+        "enc.embed.tokens"
+    } else {
+        "embed.tokens"
+    };
+    if c.tied_embeddings {
+        b.linear_tied("lm_head", rows, h, c.vocab, table)
+    } else {
+        b.linear("lm_head", rows, h, c.vocab, false, 1)
+    }
+}

@@ -1,0 +1,203 @@
+//! A small graph builder that keeps op operands and weight declarations consistent:
+//! every helper that reads a parameter declares it under the same name it uses in the op.
+
+use xpusim_ir::{ConvSpec, DType, Graph, IrError, NormKind, Op, Operand, Precision, Role};
+
+/// Graph under construction plus the precision every op uses.
+pub(crate) struct Builder {
+    pub g: Graph,
+    pub p: Precision,
+}
+
+impl Builder {
+    pub fn new(g: Graph, p: Precision) -> Builder {
+        Builder { g, p }
+    }
+
+    pub fn act(&self) -> DType {
+        self.p.act
+    }
+
+    /// Pushes `op` repeated `rep` times.
+    pub fn push(&mut self, op: Op, rep: u64) -> Result<(), IrError> {
+        let op = if rep == 1 { op } else { op.times(rep)? };
+        self.g.push(op);
+        Ok(())
+    }
+
+    /// Appends a bias operand `[n]` named `bias` to `op` and declares it (`count` copies).
+    fn add_param(
+        &mut self,
+        op: &mut Op,
+        name: &str,
+        shape: &[u64],
+        count: u64,
+    ) -> Result<(), IrError> {
+        self.g.weight(name, shape, self.p.weight, count)?;
+        op.operands.push(Operand {
+            tensor: name.to_string(),
+            role: Role::Weight,
+            shape: shape.to_vec(),
+            dtype: self.p.weight,
+        });
+        Ok(())
+    }
+
+    /// A linear layer `tokens × k → n` with weight `{name}.weight` (and `{name}.bias`),
+    /// declared `rep` times and run `rep` times.
+    pub fn linear(
+        &mut self,
+        name: &str,
+        tokens: u64,
+        k: u64,
+        n: u64,
+        bias: bool,
+        rep: u64,
+    ) -> Result<(), IrError> {
+        let w = format!("{name}.weight");
+        self.g.weight(&w, &[k, n], self.p.weight, rep)?;
+        let mut op = Op::linear(name, tokens, k, n, &w, self.p)?;
+        if bias {
+            self.add_param(&mut op, &format!("{name}.bias"), &[n], rep)?;
+        }
+        self.push(op, rep)
+    }
+
+    /// A linear layer reading an already declared weight (tied LM head).
+    pub fn linear_tied(
+        &mut self,
+        name: &str,
+        tokens: u64,
+        k: u64,
+        n: u64,
+        weight: &str,
+    ) -> Result<(), IrError> {
+        let op = Op::linear(name, tokens, k, n, weight, self.p)?;
+        self.push(op, 1)
+    }
+
+    /// A norm over `rows × cols` with `{name}.gamma` (and `{name}.beta` when `bias`).
+    pub fn norm(
+        &mut self,
+        name: &str,
+        kind: NormKind,
+        rows: u64,
+        cols: u64,
+        bias: bool,
+        rep: u64,
+    ) -> Result<(), IrError> {
+        let mut op = Op::norm(name, kind, rows, cols, self.act())?;
+        // Declared in the weight format; the op reads gamma in the activation format.
+        self.g
+            .weight(&format!("{name}.gamma"), &[cols], self.p.weight, rep)?;
+        if bias {
+            self.add_param(&mut op, &format!("{name}.beta"), &[cols], rep)?;
+        }
+        self.push(op, rep)
+    }
+
+    /// Pointwise op over `elems` outputs with `inputs` inputs.
+    pub fn eltwise(
+        &mut self,
+        name: &str,
+        func: &str,
+        elems: u64,
+        inputs: u64,
+        flops: u64,
+        rep: u64,
+    ) -> Result<(), IrError> {
+        let op = Op::elementwise(name, func, elems, inputs, flops, self.act())?;
+        self.push(op, rep)
+    }
+
+    /// Bytes-only copy (KV-cache append, concatenation).
+    pub fn copy(
+        &mut self,
+        name: &str,
+        func: &str,
+        elems: u64,
+        dtype: DType,
+        rep: u64,
+    ) -> Result<(), IrError> {
+        let op = Op::data_movement(name, func, elems, dtype)?;
+        self.push(op, rep)
+    }
+
+    /// A convolution with weight `{name}.weight` (and `{name}.bias`). Returns output (P, Q).
+    pub fn conv(
+        &mut self,
+        name: &str,
+        spec: ConvSpec,
+        bias: bool,
+        rep: u64,
+    ) -> Result<(u64, u64), IrError> {
+        let w = format!("{name}.weight");
+        let mut op = Op::conv(name, spec, &w, self.p)?;
+        let wshape = op.operands[1].shape.clone();
+        self.g.weight(&w, &wshape, self.p.weight, rep)?;
+        if bias {
+            self.add_param(&mut op, &format!("{name}.bias"), &[spec.k], rep)?;
+        }
+        self.push(op, rep)?;
+        Ok(spec.output_hw())
+    }
+
+    /// A token embedding gather from table `table` (`[vocab, dim]`, declared here).
+    pub fn embedding(
+        &mut self,
+        name: &str,
+        table: &str,
+        tokens: u64,
+        vocab: u64,
+        dim: u64,
+    ) -> Result<(), IrError> {
+        self.g.weight(table, &[vocab, dim], self.p.weight, 1)?;
+        let op = Op::embedding(name, tokens, vocab, dim, table, self.p)?;
+        self.push(op, 1)
+    }
+
+    /// Declares a parameter that an op reads via an extra operand appended to `op`.
+    pub fn with_param(
+        &mut self,
+        mut op: Op,
+        name: &str,
+        shape: &[u64],
+        rep: u64,
+    ) -> Result<Op, IrError> {
+        self.add_param(&mut op, name, shape, rep)?;
+        Ok(op)
+    }
+
+    pub fn finish(self) -> Graph {
+        self.g
+    }
+}
+
+/// A plain 2-D convolution spec (square kernel, symmetric padding, no dilation).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d(
+    n: u64,
+    c: u64,
+    h: u64,
+    w: u64,
+    k: u64,
+    r: u64,
+    stride: u64,
+    pad: u64,
+    groups: u64,
+) -> ConvSpec {
+    ConvSpec {
+        n,
+        c,
+        h,
+        w,
+        k,
+        r,
+        s: r,
+        stride: (stride, stride),
+        pad: (pad, pad, pad, pad),
+        dilation: (1, 1),
+        groups,
+        transposed: false,
+    }
+}

@@ -1,0 +1,190 @@
+//! xpusim model zoo: the built-in models as parameterised builders lowered to the
+//! workload IR ([`xpusim_ir::Graph`]).
+//!
+//! - [`catalog`] lists every built-in model with its provenance; [`find`] resolves a name
+//!   or alias (case-insensitive); [`build`] lowers a model for a [`Workload`].
+//! - The builders are generic: [`cnn`] (conv/BN/ReLU/pool blocks), [`rnn`] (LSTM/GRU
+//!   stacks), [`transformer`] (one [`TransformerConfig`] for decoder-only, encoder-only,
+//!   encoder–decoder, MoE, MLA and Mamba hybrids) and [`ssm`] (Mamba mixers). [`zoo`]
+//!   instantiates the named models from their papers and model cards.
+//!
+//! Graph conventions: decoders in [`Phase::Prefill`] process `batch × seq_len` tokens with
+//! causal attention over `seq_len` and append K/V to the cache; in [`Phase::Decode`] they
+//! process `batch` tokens attending over `context + 1` positions read as
+//! [`xpusim_ir::Role::KvCache`]. The LM head runs on the last token only. Identical layers
+//! are one op with `repeat = layers`.
+
+mod blocks;
+pub mod cnn;
+mod common;
+pub mod rnn;
+pub mod ssm;
+pub mod transformer;
+pub mod zoo;
+
+use serde::Serialize;
+use thiserror::Error;
+use xpusim_ir::{DType, Graph, IrError, Phase, Precision};
+
+pub use ssm::SsmConfig;
+pub use transformer::{
+    Activation, Arch, FfnKind, LayerKind, Mixer, MlaConfig, MoeConfig, NormStyle, Positions,
+    TransformerConfig, VisionConfig,
+};
+
+/// What to run a model on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Workload {
+    pub phase: Phase,
+    /// Sequences or images processed together.
+    pub batch: u64,
+    /// Encoder sequence length / prefill prompt length / RNN time steps.
+    pub seq_len: u64,
+    /// KV positions already cached before a decode step.
+    pub context: u64,
+    pub precision: Precision,
+    /// Image side for CNNs and ViTs (None: the model's native size, 224).
+    pub image_size: Option<u64>,
+}
+
+impl Workload {
+    /// A workload with BF16 precision and no image override.
+    pub fn new(phase: Phase, batch: u64, seq_len: u64, context: u64) -> Workload {
+        Workload {
+            phase,
+            batch,
+            seq_len,
+            context,
+            precision: Precision::uniform(DType::Bf16),
+            image_size: None,
+        }
+    }
+
+    pub fn with_precision(mut self, p: Precision) -> Workload {
+        self.precision = p;
+        self
+    }
+
+    pub fn with_image_size(mut self, side: u64) -> Workload {
+        self.image_size = Some(side);
+        self
+    }
+}
+
+/// A built-in model and its provenance.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ModelInfo {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    /// cnn | rnn | encoder | decoder | moe | ssm | vision-transformer
+    pub era: &'static str,
+    pub description: &'static str,
+    /// Paper or model card the architecture constants come from.
+    pub source: &'static str,
+    pub phases: &'static [Phase],
+    pub default_batch: u64,
+    pub default_seq_len: u64,
+}
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ModelError {
+    #[error("unknown model `{name}`{}", did_you_mean(suggestions))]
+    UnknownModel {
+        name: String,
+        suggestions: Vec<String>,
+    },
+    #[error("model `{model}` does not support phase `{phase}`; supported: {}", supported.join(", "))]
+    UnsupportedPhase {
+        model: String,
+        phase: String,
+        supported: Vec<String>,
+    },
+    #[error("invalid workload for `{model}`: {msg}")]
+    InvalidWorkload { model: String, msg: String },
+    #[error("invalid model config `{model}`: {msg}")]
+    InvalidConfig { model: String, msg: String },
+    #[error(transparent)]
+    Ir(#[from] IrError),
+}
+
+fn did_you_mean(s: &[String]) -> String {
+    if s.is_empty() {
+        "; run the model list to see the built-in models".to_string()
+    } else {
+        format!("; did you mean {}?", s.join(", "))
+    }
+}
+
+/// Every built-in model.
+pub fn catalog() -> &'static [ModelInfo] {
+    zoo::CATALOG
+}
+
+fn norm_name(s: &str) -> String {
+    s.trim().to_ascii_lowercase().replace('_', "-")
+}
+
+/// Looks a model up by name or alias, case-insensitively (`_` and `-` are equivalent).
+pub fn find(name: &str) -> Option<&'static ModelInfo> {
+    let n = norm_name(name);
+    catalog()
+        .iter()
+        .find(|m| m.name == n || m.aliases.iter().any(|a| *a == n))
+}
+
+/// Up to three catalogue names close to `name` (Jaro–Winkler ≥ 0.8 or a shared prefix).
+pub fn suggestions(name: &str) -> Vec<String> {
+    let n = norm_name(name);
+    let mut scored: Vec<(f64, &str)> = catalog()
+        .iter()
+        .map(|m| {
+            let best = std::iter::once(m.name)
+                .chain(m.aliases.iter().copied())
+                .map(|c| strsim::jaro_winkler(&n, c))
+                .fold(0.0, f64::max);
+            (best, m.name)
+        })
+        .filter(|(s, _)| *s >= 0.8)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, n)| n.to_string())
+        .collect()
+}
+
+/// Checks a workload's sizes before lowering (the IR re-checks every op).
+pub fn check_workload(model: &str, w: &Workload) -> Result<(), ModelError> {
+    let bad = |msg: String| ModelError::InvalidWorkload {
+        model: model.to_string(),
+        msg,
+    };
+    if w.batch == 0 {
+        return Err(bad("batch must be at least 1".into()));
+    }
+    if w.seq_len == 0 {
+        return Err(bad("seq_len must be at least 1".into()));
+    }
+    if w.image_size == Some(0) {
+        return Err(bad("image_size must be at least 1".into()));
+    }
+    Ok(())
+}
+
+/// Lowers the built-in model `name` (or alias) for workload `w`.
+pub fn build(name: &str, w: &Workload) -> Result<Graph, ModelError> {
+    let info = find(name).ok_or_else(|| ModelError::UnknownModel {
+        name: name.to_string(),
+        suggestions: suggestions(name),
+    })?;
+    if !info.phases.contains(&w.phase) {
+        return Err(ModelError::UnsupportedPhase {
+            model: info.name.to_string(),
+            phase: w.phase.name().to_string(),
+            supported: info.phases.iter().map(|p| p.name().to_string()).collect(),
+        });
+    }
+    check_workload(info.name, w)?;
+    zoo::build_named(info.name, w)
+}
