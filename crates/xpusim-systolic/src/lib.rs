@@ -11,7 +11,27 @@
 //!   to count DRAM traffic and stalls.
 //!
 //! Inputs come from SCALE-Sim's own files: [`load_config`] reads a `.cfg`, [`load_topology`]
-//! reads a topology CSV (conv or GEMM form). [`simulate_layer`] produces a [`LayerReport`].
+//! reads a topology CSV (conv or GEMM form). [`simulate_layer`] produces a [`LayerReport`];
+//! [`simulate_compute`] is the O(folds) compute-only subset.
+//!
+//! Fidelity: on the 949 SCALE-Sim 3.0.0 reference rows (`shared/scalesim/golden.csv`, see
+//! `GOLDEN_RESULTS.md`) every reported metric matches exactly, including USER-mode stalls
+//! and DRAM traffic.
+//!
+//! ```
+//! use xpusim_systolic::{simulate_layer, ArrayConfig, Dataflow, Layer};
+//!
+//! // SCALE-Sim's `test_mnk_input.csv` GEMM on an 8x8 output-stationary array, CALC mode.
+//! let cfg = ArrayConfig::new(8, 8, Dataflow::Os, [16, 16, 16]);
+//! let layer = Layer::gemm("Test 1", 128, 64, 256).expect("valid sizes");
+//! let r = simulate_layer(&cfg, &layer);
+//! assert_eq!(r.cycles, 34559);
+//! assert_eq!(r.sram_ofmap_writes, 10240);
+//! assert_eq!(
+//!     (r.dram_ifmap_reads, r.dram_filter_reads, r.dram_ofmap_writes),
+//!     (262144, 20396, 8192)
+//! );
+//! ```
 
 pub mod compute;
 pub mod config;
