@@ -14,6 +14,7 @@
 //! [`xpusim_ir::Role::KvCache`]. The LM head runs on the last token only. Identical layers
 //! are one op with `repeat = layers`.
 
+mod attention;
 mod blocks;
 pub mod cnn;
 mod common;
@@ -26,6 +27,7 @@ use serde::Serialize;
 use thiserror::Error;
 use xpusim_ir::{DType, Graph, IrError, Phase, Precision};
 
+pub use blocks::expected_experts;
 pub use ssm::SsmConfig;
 pub use transformer::{
     Activation, Arch, FfnKind, LayerKind, Mixer, MlaConfig, MoeConfig, NormStyle, Positions,

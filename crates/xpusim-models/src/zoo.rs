@@ -1,8 +1,230 @@
-//! zoo
-pub const CATALOG: &[crate::ModelInfo] = &[];
-pub(crate) fn build_named(
-    _n: &str,
-    _w: &crate::Workload,
-) -> Result<xpusim_ir::Graph, crate::ModelError> {
-    todo!()
+//! The named built-in models, instantiated from the generic builders with the constants of
+//! their papers and model cards.
+
+use xpusim_ir::{Graph, Phase};
+
+use crate::cnn::{mobilenet_v2, resnet, ResNetConfig};
+use crate::rnn::{deepspeech2, gnmt, lstm_lm, DEEPSPEECH2, GNMT, ZAREMBA_LARGE};
+use crate::ssm::SsmConfig;
+use crate::transformer::{
+    Activation, Arch, FfnKind, LayerKind, Mixer, MoeConfig, NormStyle, Positions,
+    TransformerConfig, VisionConfig,
+};
+use crate::{ModelError, ModelInfo, Workload};
+
+const INF: &[Phase] = &[Phase::Inference];
+const DEC: &[Phase] = &[Phase::Prefill, Phase::Decode];
+
+#[allow(clippy::too_many_arguments)]
+const fn info(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    era: &'static str,
+    description: &'static str,
+    source: &'static str,
+    phases: &'static [Phase],
+    default_batch: u64,
+    default_seq_len: u64,
+) -> ModelInfo {
+    ModelInfo {
+        name,
+        aliases,
+        era,
+        description,
+        source,
+        phases,
+        default_batch,
+        default_seq_len,
+    }
+}
+
+/// Every built-in model. Names are stable identifiers used across xpusim.
+pub const CATALOG: &[ModelInfo] = &[
+    info("resnet-50", &["resnet50", "rn50"], "cnn", "ResNet-50 v1.5 image classifier, 224×224",
+        "He et al. 2016, Deep Residual Learning, arXiv:1512.03385 (Table 1); torchvision resnet50", INF, 32, 1),
+    info("mobilenet-v2", &["mobilenetv2", "mobilenet_v2"], "cnn", "MobileNetV2 1.0, 224×224",
+        "Sandler et al. 2018, MobileNetV2, arXiv:1801.04381 (Table 2)", INF, 32, 1),
+    info("lstm-lm", &["zaremba-lstm", "ptb-lstm-large"], "rnn", "2-layer 1500-unit word LSTM LM (PTB large)",
+        "Zaremba et al. 2014, Recurrent Neural Network Regularization, arXiv:1409.2329 (§4.1)", INF, 20, 35),
+    info("gnmt", &["gnmt-8"], "rnn", "GNMT 8+8-layer LSTM encoder–decoder with attention",
+        "Wu et al. 2016, Google's Neural Machine Translation System, arXiv:1609.08144 (§3–4)", INF, 64, 50),
+    info("deepspeech2", &["ds2", "deepspeech-2"], "rnn", "DeepSpeech2: 2 conv + 5 bidirectional GRU(1024) layers",
+        "Amodei et al. 2016, Deep Speech 2, arXiv:1512.02595 (§3, Tables 1–4)", INF, 16, 1000),
+    info("bert-base", &["bert-base-uncased", "bert_base"], "encoder", "BERT-Base encoder (12 layers, 768 hidden)",
+        "Devlin et al. 2019, BERT, arXiv:1810.04805 (§3); HF google-bert/bert-base-uncased", INF, 8, 512),
+    info("bert-large", &["bert-large-uncased", "bert_large"], "encoder", "BERT-Large encoder (24 layers, 1024 hidden)",
+        "Devlin et al. 2019, BERT, arXiv:1810.04805 (§3); HF google-bert/bert-large-uncased", INF, 8, 512),
+    info("vit-b-16", &["vit-b/16", "vit_b_16", "vit-base-patch16-224"], "vision-transformer", "ViT-Base/16 at 224×224",
+        "Dosovitskiy et al. 2021, An Image is Worth 16x16 Words, arXiv:2010.11929 (Table 1)", INF, 32, 197),
+    info("gpt-2", &["gpt2", "gpt-2-small", "gpt2-124m"], "decoder", "GPT-2 small (124 M)",
+        "Radford et al. 2019, Language Models are Unsupervised Multitask Learners; HF openai-community/gpt2", DEC, 1, 1024),
+    info("llama-2-7b", &["llama2-7b", "llama-2-7b-hf"], "decoder", "Llama 2 7B",
+        "Touvron et al. 2023, Llama 2, arXiv:2307.09288 (Table 1); HF meta-llama/Llama-2-7b-hf", DEC, 1, 2048),
+    info("llama-2-13b", &["llama2-13b", "llama-2-13b-hf"], "decoder", "Llama 2 13B",
+        "Touvron et al. 2023, Llama 2, arXiv:2307.09288; HF meta-llama/Llama-2-13b-hf", DEC, 1, 2048),
+    info("llama-2-70b", &["llama2-70b", "llama-2-70b-hf"], "decoder", "Llama 2 70B (GQA, 8 KV heads)",
+        "Touvron et al. 2023, Llama 2, arXiv:2307.09288; HF meta-llama/Llama-2-70b-hf", DEC, 1, 2048),
+    info("llama-3-8b", &["llama3-8b", "meta-llama-3-8b", "llama-3.1-8b"], "decoder", "Llama 3 8B (GQA, 128 k vocab)",
+        "Meta 2024, Llama 3 model card; Dubey et al. 2024, arXiv:2407.21783 (Table 3); HF meta-llama/Meta-Llama-3-8B", DEC, 1, 8192),
+    info("llama-3-70b", &["llama3-70b", "meta-llama-3-70b", "llama-3.1-70b"], "decoder", "Llama 3 70B",
+        "Dubey et al. 2024, The Llama 3 Herd of Models, arXiv:2407.21783 (Table 3); HF meta-llama/Meta-Llama-3-70B", DEC, 1, 8192),
+    info("mixtral-8x7b", &["mixtral", "mixtral-8x7b-v0.1"], "moe", "Mixtral 8x7B sparse MoE (top-2 of 8)",
+        "Jiang et al. 2024, Mixtral of Experts, arXiv:2401.04088 (Table 1); HF mistralai/Mixtral-8x7B-v0.1", DEC, 1, 4096),
+    info("mamba-2.8b", &["mamba", "mamba-2.8b-hf"], "ssm", "Mamba 2.8B selective state-space LM",
+        "Gu & Dao 2023, Mamba, arXiv:2312.00752 (Table 12); HF state-spaces/mamba-2.8b-hf", DEC, 1, 2048),
+];
+
+/// Llama-family decoder (RMSNorm, SwiGLU, RoPE, untied, no biases).
+fn llama(
+    name: &str,
+    hidden: u64,
+    layers: u64,
+    heads: u64,
+    kv: u64,
+    inter: u64,
+    vocab: u64,
+) -> TransformerConfig {
+    TransformerConfig::decoder(name, hidden, layers, heads, kv, inter, vocab)
+}
+
+/// BERT encoder (post-LN, GELU, biases, learned positions, token types, pooler).
+fn bert(name: &str, hidden: u64, layers: u64, heads: u64) -> TransformerConfig {
+    TransformerConfig {
+        arch: Arch::EncoderOnly,
+        gated_ffn: false,
+        activation: Activation::Gelu,
+        lm_head: false,
+        positions: Positions::Learned { max_positions: 512 },
+        norm: NormStyle::LayerNorm { bias: true },
+        final_norm: false,
+        embedding_norm: true,
+        qkv_bias: true,
+        out_bias: true,
+        mlp_bias: true,
+        type_vocab: 2,
+        pooler: true,
+        ..TransformerConfig::decoder(name, hidden, layers, heads, heads, 4 * hidden, 30_522)
+    }
+}
+
+/// The transformer description of a built-in transformer / SSM model (None for CNNs and
+/// RNNs).
+pub fn transformer_config(name: &str) -> Option<TransformerConfig> {
+    let n = crate::find(name)?.name;
+    Some(match n {
+        // BERT-Base/Large: L=12/24, H=768/1024, A=12/16, FFN 4H, 30 522 WordPiece (§3).
+        "bert-base" => bert(n, 768, 12, 12),
+        "bert-large" => bert(n, 1024, 24, 16),
+        // ViT-B/16: 12 layers, 768 hidden, 3072 MLP, 12 heads (Table 1), pre-LN, class token.
+        "vit-b-16" => TransformerConfig {
+            arch: Arch::EncoderOnly,
+            gated_ffn: false,
+            activation: Activation::Gelu,
+            positions: Positions::Learned { max_positions: 197 },
+            norm: NormStyle::LayerNorm { bias: true },
+            qkv_bias: true,
+            out_bias: true,
+            mlp_bias: true,
+            vision: Some(VisionConfig {
+                image_size: 224,
+                patch_size: 16,
+                channels: 3,
+                num_classes: 1000,
+                class_token: true,
+            }),
+            ..TransformerConfig::decoder(n, 768, 12, 12, 12, 3072, 0)
+        },
+        // GPT-2 small: n_embd 768, n_layer 12, n_head 12, n_ctx 1024, vocab 50 257, tied.
+        "gpt-2" => TransformerConfig {
+            gated_ffn: false,
+            activation: Activation::Gelu,
+            tied_embeddings: true,
+            positions: Positions::Learned {
+                max_positions: 1024,
+            },
+            norm: NormStyle::LayerNorm { bias: true },
+            qkv_bias: true,
+            out_bias: true,
+            mlp_bias: true,
+            ..TransformerConfig::decoder(n, 768, 12, 12, 12, 3072, 50_257)
+        },
+        // Llama 2 (Table 1 + HF config.json): 7B 4096×32, 13B 5120×40, 70B 8192×80 GQA-8.
+        "llama-2-7b" => llama(n, 4096, 32, 32, 32, 11_008, 32_000),
+        "llama-2-13b" => llama(n, 5120, 40, 40, 40, 13_824, 32_000),
+        "llama-2-70b" => llama(n, 8192, 80, 64, 8, 28_672, 32_000),
+        // Llama 3 (Table 3): 8B 4096×32 / 70B 8192×80, GQA-8, FFN 14 336 / 28 672, 128 256 vocab.
+        "llama-3-8b" => llama(n, 4096, 32, 32, 8, 14_336, 128_256),
+        "llama-3-70b" => llama(n, 8192, 80, 64, 8, 28_672, 128_256),
+        // Mixtral (Table 1): dim 4096, 32 layers, 32 heads / 8 KV, expert FFN 14 336, 8 experts, top-2.
+        "mixtral-8x7b" => TransformerConfig {
+            moe: Some(MoeConfig {
+                experts: 8,
+                top_k: 2,
+                expert_intermediate: 14_336,
+                shared_intermediate: 0,
+                shared_gate: false,
+                first_dense_layers: 0,
+                layer_period: 1,
+                layer_offset: 0,
+            }),
+            ..llama(n, 4096, 32, 32, 8, 14_336, 32_000)
+        },
+        // Mamba-2.8B: d_model 2560, 64 layers, d_state 16, d_conv 4, expand 2, dt_rank 160,
+        // vocab 50 280 (padded), tied embeddings (HF state-spaces/mamba-2.8b-hf config.json).
+        "mamba-2.8b" => mamba(n, 2560, 64, 50_280),
+        _ => return None,
+    })
+}
+
+/// A pure Mamba-1 stack (no attention, no FFN; Gu & Dao 2023 §3.4).
+pub fn mamba(name: &str, hidden: u64, layers: u64, vocab: u64) -> TransformerConfig {
+    TransformerConfig {
+        tied_embeddings: true,
+        positions: Positions::None,
+        ssm: Some(SsmConfig {
+            d_state: 16,
+            d_conv: 4,
+            expand: 2,
+            dt_rank: hidden.div_ceil(16),
+            head_dim: 64,
+            n_groups: 1,
+            conv_bias: true,
+            proj_bias: false,
+            inner_norms: false,
+        }),
+        layer_kinds: Some(vec![
+            LayerKind {
+                mixer: Mixer::Mamba,
+                ffn: FfnKind::None
+            };
+            layers as usize
+        ]),
+        ..TransformerConfig::decoder(name, hidden, layers, 0, 0, 0, vocab)
+    }
+}
+
+/// Lowers catalogue model `name` (its canonical name).
+pub(crate) fn build_named(name: &str, w: &Workload) -> Result<Graph, ModelError> {
+    if let Some(cfg) = transformer_config(name) {
+        return cfg.build(w);
+    }
+    match name {
+        "resnet-50" => resnet(
+            name,
+            &ResNetConfig {
+                blocks: [3, 4, 6, 3],
+                bottleneck: true,
+                classes: 1000,
+            },
+            w,
+        ),
+        "mobilenet-v2" => mobilenet_v2(name, w),
+        "lstm-lm" => lstm_lm(name, &ZAREMBA_LARGE, w),
+        "gnmt" => gnmt(name, &GNMT, w),
+        "deepspeech2" => deepspeech2(name, &DEEPSPEECH2, w),
+        _ => Err(ModelError::UnknownModel {
+            name: name.to_string(),
+            suggestions: crate::suggestions(name),
+        }),
+    }
 }

@@ -1,0 +1,259 @@
+//! Self-attention (MHA / GQA / MQA), multi-head latent attention and cross-attention.
+
+use xpusim_ir::{AttentionSpec, IrError, MatmulSpec, Names, NormKind, Op, Phase, Role};
+
+use crate::blocks::{norm_kind, Pass};
+use crate::common::Builder;
+use crate::transformer::{Positions, TransformerConfig};
+
+/// Standard multi-head / grouped-query / multi-query self-attention block.
+pub(crate) fn attention(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    pre: &str,
+    p: &Pass,
+    n: u64,
+) -> Result<(), IrError> {
+    let (t, h, hd) = (p.tokens(), c.hidden, c.head_dim);
+    let (nk, nb) = norm_kind(c);
+    b.norm(&format!("{pre}.attn_norm"), nk, t, h, nb, n)?;
+    b.linear(
+        &format!("{pre}.attn.qkv"),
+        t,
+        h,
+        (c.heads + 2 * c.kv_heads) * hd,
+        c.qkv_bias,
+        n,
+    )?;
+    if let Positions::Rotary { percent } = c.positions {
+        let e = (t * (c.heads + c.kv_heads) * hd * percent / 100).max(1);
+        b.eltwise(&format!("{pre}.attn.rope"), "rope", e, 1, 3, n)?;
+    }
+    if p.append_kv {
+        b.copy(
+            &format!("{pre}.attn.kv_append"),
+            "kv_cache_append",
+            t * 2 * c.kv_heads * hd,
+            b.p.kv,
+            n,
+        )?;
+    }
+    let spec = AttentionSpec {
+        batch: p.batch,
+        heads: c.heads,
+        kv_heads: c.kv_heads,
+        q_len: p.q_len,
+        kv_len: p.kv_len,
+        head_dim: hd,
+        v_head_dim: hd,
+        causal: p.causal,
+    };
+    let op = Op::attention(&format!("{pre}.attn.sdpa"), spec, p.kv_role, b.p)?;
+    b.push(op, n)?;
+    b.linear(&format!("{pre}.attn.o"), t, c.heads * hd, h, c.out_bias, n)?;
+    b.eltwise(&format!("{pre}.attn_residual"), "add", t * h, 2, 1, n)
+}
+
+/// Multi-head latent attention (DeepSeek-V2 §2.1). Prefill decompresses K/V per head; decode
+/// uses the weight-absorbed form attending over the cached latent (`kv_lora + rope` per
+/// position), as DeepSeek's inference code does.
+pub(crate) fn mla(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    pre: &str,
+    p: &Pass,
+    n: u64,
+) -> Result<(), IrError> {
+    let m = c.mla.expect("mla config");
+    let (t, h, hh) = (p.tokens(), c.hidden, c.heads);
+    let (nk, nb) = norm_kind(c);
+    let qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
+    b.norm(&format!("{pre}.attn_norm"), nk, t, h, nb, n)?;
+    match m.q_lora_rank {
+        Some(r) => {
+            b.linear(&format!("{pre}.attn.q_a"), t, h, r, c.qkv_bias, n)?;
+            b.norm(
+                &format!("{pre}.attn.q_a_norm"),
+                NormKind::RmsNorm,
+                t,
+                r,
+                false,
+                n,
+            )?;
+            b.linear(&format!("{pre}.attn.q_b"), t, r, hh * qk, false, n)?;
+        }
+        None => b.linear(&format!("{pre}.attn.q"), t, h, hh * qk, false, n)?,
+    }
+    let latent = m.kv_lora_rank + m.qk_rope_head_dim;
+    b.linear(&format!("{pre}.attn.kv_a"), t, h, latent, c.qkv_bias, n)?;
+    b.norm(
+        &format!("{pre}.attn.kv_a_norm"),
+        NormKind::RmsNorm,
+        t,
+        m.kv_lora_rank,
+        false,
+        n,
+    )?;
+    b.eltwise(
+        &format!("{pre}.attn.rope"),
+        "rope",
+        t * (hh + 1) * m.qk_rope_head_dim,
+        1,
+        3,
+        n,
+    )?;
+    if p.append_kv {
+        b.copy(
+            &format!("{pre}.attn.kv_append"),
+            "kv_cache_append",
+            t * latent,
+            b.p.kv,
+            n,
+        )?;
+    }
+    let kv_b = format!("{pre}.attn.kv_b.weight");
+    let sdpa = format!("{pre}.attn.sdpa");
+    if p.phase != Phase::Decode {
+        b.linear(
+            &format!("{pre}.attn.kv_b"),
+            t,
+            m.kv_lora_rank,
+            hh * (m.qk_nope_head_dim + m.v_head_dim),
+            false,
+            n,
+        )?;
+        let spec = AttentionSpec {
+            batch: p.batch,
+            heads: hh,
+            kv_heads: hh,
+            q_len: p.q_len,
+            kv_len: p.kv_len,
+            head_dim: qk,
+            v_head_dim: m.v_head_dim,
+            causal: p.causal,
+        };
+        b.push(Op::attention(&sdpa, spec, p.kv_role, b.p)?, n)?;
+    } else {
+        b.g.weight(
+            &kv_b,
+            &[m.kv_lora_rank, hh * (m.qk_nope_head_dim + m.v_head_dim)],
+            b.p.weight,
+            n,
+        )?;
+        let pp = b.p;
+        let absorb = |name: &str, k: u64, nn: u64| {
+            let spec = MatmulSpec {
+                batch: hh,
+                m: t,
+                n: nn,
+                k,
+                rhs_batched: true,
+            };
+            let names = Names {
+                lhs: &format!("{name}.in"),
+                rhs: &kv_b,
+                out: &format!("{name}.out"),
+            };
+            Op::matmul(
+                name,
+                spec,
+                names,
+                Role::Weight,
+                pp.act,
+                pp.weight,
+                pp.compute,
+            )
+        };
+        b.push(
+            absorb(
+                &format!("{pre}.attn.q_absorb"),
+                m.qk_nope_head_dim,
+                m.kv_lora_rank,
+            )?,
+            n,
+        )?;
+        let spec = AttentionSpec {
+            batch: p.batch,
+            heads: hh,
+            kv_heads: 1,
+            q_len: p.q_len,
+            kv_len: p.kv_len,
+            head_dim: latent,
+            v_head_dim: m.kv_lora_rank,
+            causal: p.causal,
+        };
+        let mut op = Op::attention(&sdpa, spec, p.kv_role, b.p)?;
+        // V is the first `kv_lora_rank` columns of the cached latent already read as K:
+        // keep one row as a stand-in so the cache is not counted twice.
+        let k_name = op.operands[1].tensor.clone();
+        op.operands[2].tensor = k_name;
+        op.operands[2].role = Role::Input;
+        op.operands[2].shape = vec![p.batch, 1, 1, m.kv_lora_rank];
+        b.push(op, n)?;
+        b.push(
+            absorb(
+                &format!("{pre}.attn.v_absorb"),
+                m.kv_lora_rank,
+                m.v_head_dim,
+            )?,
+            n,
+        )?;
+    }
+    b.linear(
+        &format!("{pre}.attn.o"),
+        t,
+        hh * m.v_head_dim,
+        h,
+        c.out_bias,
+        n,
+    )?;
+    b.eltwise(&format!("{pre}.attn_residual"), "add", t * h, 2, 1, n)
+}
+
+/// Decoder cross-attention over `cl` encoder positions (T5). Prefill projects the encoder
+/// output to K/V and caches it; decode reads it from the cache.
+pub(crate) fn cross_attention(
+    b: &mut Builder,
+    c: &TransformerConfig,
+    pre: &str,
+    p: &Pass,
+    cl: u64,
+    n: u64,
+) -> Result<(), IrError> {
+    let (t, h, hd) = (p.tokens(), c.hidden, c.head_dim);
+    let (nk, nb) = norm_kind(c);
+    let kvw = 2 * c.kv_heads * hd;
+    b.norm(&format!("{pre}.cross_norm"), nk, t, h, nb, n)?;
+    b.linear(&format!("{pre}.cross.q"), t, h, c.heads * hd, c.qkv_bias, n)?;
+    let cached = p.phase == Phase::Decode;
+    if cached {
+        b.g.weight(&format!("{pre}.cross.kv.weight"), &[h, kvw], b.p.weight, n)?;
+    } else {
+        let et = p.batch * cl;
+        b.linear(&format!("{pre}.cross.kv"), et, h, kvw, c.qkv_bias, n)?;
+        b.copy(
+            &format!("{pre}.cross.kv_append"),
+            "kv_cache_append",
+            et * kvw,
+            b.p.kv,
+            n,
+        )?;
+    }
+    let spec = AttentionSpec {
+        batch: p.batch,
+        heads: c.heads,
+        kv_heads: c.kv_heads,
+        q_len: p.q_len,
+        kv_len: cl,
+        head_dim: hd,
+        v_head_dim: hd,
+        causal: false,
+    };
+    let role = if cached { Role::KvCache } else { Role::Input };
+    b.push(
+        Op::attention(&format!("{pre}.cross.sdpa"), spec, role, b.p)?,
+        n,
+    )?;
+    b.linear(&format!("{pre}.cross.o"), t, c.heads * hd, h, c.out_bias, n)?;
+    b.eltwise(&format!("{pre}.cross_residual"), "add", t * h, 2, 1, n)
+}

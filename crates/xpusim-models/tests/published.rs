@@ -1,0 +1,197 @@
+//! Built-in models against published parameter and MAC counts.
+
+use xpusim_ir::{DType, OpKind, Phase, Precision, Role};
+use xpusim_models::{build, find, ModelError, Workload};
+
+fn close(got: f64, want: f64, tol: f64, what: &str) {
+    let err = (got - want).abs() / want;
+    assert!(
+        err <= tol,
+        "{what}: got {got:.4e}, published {want:.4e} ({:.2} % off)",
+        err * 100.0
+    );
+}
+
+fn infer(batch: u64) -> Workload {
+    Workload::new(Phase::Inference, batch, 1, 0)
+}
+
+fn params(name: &str) -> (f64, f64) {
+    let ph = find(name).unwrap().phases[0];
+    let g = build(name, &Workload::new(ph, 1, 128, 0)).unwrap();
+    let t = g.totals();
+    (t.params as f64, t.active_params as f64)
+}
+
+/// Sources: torchvision model cards (resnet50: 25 557 032 params, 4.09 GMACs; mobilenet_v2:
+/// 3 504 872 params, 0.30 GMACs), He et al. 2016 Table 1 (3.8·10⁹ FLOPs = multiply-adds for
+/// v1; v1.5 is 4.1 G), Sandler et al. 2018 Table 4 (300 M multiply-adds, 3.4 M params).
+#[test]
+fn cnns_match_published_params_and_macs() {
+    let g = build("resnet-50", &infer(1)).unwrap().totals();
+    close(g.params as f64, 25.557e6, 0.02, "ResNet-50 params");
+    close(g.macs as f64, 4.1e9, 0.02, "ResNet-50 MACs");
+    let g = build("mobilenet-v2", &infer(1)).unwrap().totals();
+    close(g.params as f64, 3.5e6, 0.02, "MobileNetV2 params");
+    close(g.macs as f64, 300e6, 0.02, "MobileNetV2 MACs");
+}
+
+/// Devlin et al. 2019 §3 (BERT-Base 110 M, BERT-Large 340 M); Dosovitskiy et al. 2021
+/// Table 1 (ViT-B 86 M) and Touvron et al. 2021 (DeiT) Table 1 (ViT-B/16 at 224²: 17.6 G
+/// "FLOPs", counted as multiply-adds); Radford et al. 2019 / HF gpt2 (124 M).
+#[test]
+fn encoders_and_gpt2_match_published() {
+    close(params("bert-base").0, 110e6, 0.01, "BERT-base");
+    close(params("bert-large").0, 340e6, 0.02, "BERT-large");
+    close(params("vit-b-16").0, 86e6, 0.01, "ViT-B/16");
+    close(params("gpt-2").0, 124e6, 0.01, "GPT-2");
+    let vit = build("vit-b-16", &infer(1)).unwrap().totals();
+    close(vit.macs as f64, 17.6e9, 0.01, "ViT-B/16 MACs");
+}
+
+/// HF model cards / safetensors totals: Llama-2 7B 6.74 B, 13B 13.0 B, 70B 69.0 B
+/// (Touvron et al. 2023); Llama-3 8B 8.03 B, 70B 70.6 B (Dubey et al. 2024); Mixtral
+/// 46.7 B total / 12.9 B active (Jiang et al. 2024 §2); Mamba 2.8 B (Gu & Dao 2023).
+#[test]
+fn decoders_match_published_params() {
+    for (name, want) in [
+        ("llama-2-7b", 6.74e9),
+        ("llama-2-13b", 13.0e9),
+        ("llama-2-70b", 69.0e9),
+        ("llama-3-8b", 8.03e9),
+        ("llama-3-70b", 70.6e9),
+        ("mamba-2.8b", 2.8e9),
+    ] {
+        close(params(name).0, want, 0.015, name);
+    }
+    let (total, active) = params("mixtral-8x7b");
+    close(total, 46.7e9, 0.01, "Mixtral total");
+    close(active, 12.9e9, 0.01, "Mixtral active");
+}
+
+/// Zaremba et al. 2014 §4.1: the large PTB LSTM has 66 M parameters.
+#[test]
+fn lstm_lm_matches_zaremba() {
+    close(params("lstm-lm").0, 66e6, 0.01, "LSTM LM");
+    for m in ["gnmt", "deepspeech2"] {
+        let g = build(m, &Workload::new(Phase::Inference, 2, 40, 0)).unwrap();
+        assert!(
+            g.ops.iter().any(|o| matches!(o.kind, OpKind::Recurrent(_))),
+            "{m}"
+        );
+    }
+}
+
+/// Prefill FLOPs ≈ 2 · (non-embedding active params) · tokens + LM head (last token) +
+/// attention, the Kaplan et al. 2020 (arXiv:2001.08361 §2.1) accounting.
+#[test]
+fn prefill_flops_follow_two_n_per_token() {
+    for name in ["llama-2-7b", "llama-3-70b", "mixtral-8x7b"] {
+        let (b, s) = (2u64, 512u64);
+        let g = build(name, &Workload::new(Phase::Prefill, b, s, 0)).unwrap();
+        let t = g.totals();
+        let cfg = xpusim_models::zoo::transformer_config(name).unwrap();
+        let embed = cfg.vocab * cfg.hidden;
+        let body = (t.active_params - 2 * embed) as f64;
+        let attn: u64 = g
+            .ops
+            .iter()
+            .filter(|o| matches!(o.kind, OpKind::Attention(_)))
+            .map(|o| o.flops() * o.repeat)
+            .sum();
+        let want = 2.0 * body * (b * s) as f64 + 2.0 * embed as f64 * b as f64 + attn as f64;
+        close(t.flops as f64, want, 0.03, name);
+    }
+}
+
+/// Decode reads 2 · layers · kv_heads · head_dim · (context + 1) · batch · bytes of KV
+/// cache (the new token's K/V is attended too).
+#[test]
+fn decode_kv_cache_bytes() {
+    let p = Precision::uniform(DType::Fp16);
+    for (name, layers, kv, hd) in [
+        ("llama-2-70b", 80u64, 8u64, 128u64),
+        ("llama-2-7b", 32, 32, 128),
+    ] {
+        let (b, ctx) = (4u64, 3000u64);
+        let g = build(
+            name,
+            &Workload::new(Phase::Decode, b, 1, ctx).with_precision(p),
+        )
+        .unwrap();
+        assert_eq!(
+            g.totals().kv_cache_bytes,
+            2 * layers * kv * hd * (ctx + 1) * b * 2,
+            "{name}"
+        );
+        assert_eq!(g.tokens_per_sample, 1);
+    }
+    let g = build("llama-2-70b", &Workload::new(Phase::Decode, 1, 1, 100)).unwrap();
+    assert!((10..=30).contains(&g.ops.len()), "{} ops", g.ops.len());
+}
+
+/// Uniform top-2-of-8 routing with one token touches exactly 2 experts; with many tokens
+/// nearly all 8 (E·(1−(1−k/E)^n)).
+#[test]
+fn mixtral_decode_reads_expected_experts() {
+    let expert_bytes = |batch: u64| -> u64 {
+        let g = build("mixtral-8x7b", &Workload::new(Phase::Decode, batch, 1, 10)).unwrap();
+        g.ops
+            .iter()
+            .filter(|o| o.name.contains("experts"))
+            .map(|o| o.bytes_by_role(Role::Weight) * o.repeat)
+            .sum()
+    };
+    let per_expert = 3 * 4096 * 14336 * 2 * 32u64;
+    assert_eq!(expert_bytes(1), 2 * per_expert);
+    assert_eq!(expert_bytes(64), 8 * per_expert);
+    assert!(
+        (xpusim_models::expected_experts(8, 2, 4) - 8.0 * (1.0 - 0.75f64.powi(4))).abs() < 1e-9
+    );
+}
+
+#[test]
+fn every_weight_operand_is_declared() {
+    for m in xpusim_models::catalog() {
+        for &ph in m.phases {
+            let g = build(m.name, &Workload::new(ph, 2, 64, 64)).unwrap();
+            for op in &g.ops {
+                for o in op.operands.iter().filter(|o| o.role == Role::Weight) {
+                    let declared = g.weights.iter().any(|w| w.name == o.tensor)
+                        || g.weights
+                            .iter()
+                            .any(|w| o.tensor.ends_with(".gamma") && w.name == o.tensor);
+                    assert!(
+                        declared,
+                        "{}: op {} reads undeclared weight {}",
+                        m.name, op.name, o.tensor
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn errors_are_clear() {
+    let e = build("llama-2-7b", &Workload::new(Phase::Decode, 0, 1, 10)).unwrap_err();
+    assert!(matches!(e, ModelError::InvalidWorkload { .. }), "{e}");
+    let e = build("resnet-50", &infer(0)).unwrap_err();
+    assert!(e.to_string().contains("batch"), "{e}");
+    let e = build("resnet-50", &Workload::new(Phase::Decode, 1, 1, 1)).unwrap_err();
+    assert!(matches!(e, ModelError::UnsupportedPhase { .. }), "{e}");
+    let e = build("lama-2-7b", &infer(1)).unwrap_err();
+    match &e {
+        ModelError::UnknownModel { suggestions, .. } => {
+            assert!(suggestions.contains(&"llama-2-7b".to_string()), "{e}")
+        }
+        _ => panic!("{e}"),
+    }
+    assert!(build(
+        "llama-2-7b",
+        &Workload::new(Phase::Prefill, 1 << 30, 1 << 30, 0)
+    )
+    .is_err());
+    assert_eq!(find("LLAMA2-7B").unwrap().name, "llama-2-7b");
+    assert_eq!(find("Mixtral_8x7B").unwrap().name, "mixtral-8x7b");
+}
