@@ -271,11 +271,11 @@ impl WriteBuffer {
     pub fn finish(&mut self, mut cycle: i64) {
         self.flush();
         while self.drain_start < self.lines.len() {
-            let before = self.drain_start;
+            let pending = self.lines.len() - self.drain_start;
             self.drain_end_cycle = self.drain(cycle);
             cycle = self.drain_end_cycle + 1;
-            if self.drain_start == before {
-                break;
+            if self.lines.len() - self.drain_start >= pending {
+                break; // nothing drained (cannot happen with drain_lines >= 1)
             }
         }
     }
