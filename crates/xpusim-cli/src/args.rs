@@ -1,0 +1,114 @@
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "xpusim", version, about = "Any model x any AI chip -> time, throughput, energy", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Evaluate the era suite (or chosen models) on the built-in chips (or chosen ones).
+    Compare(CompareArgs),
+    /// Evaluate one model on one chip, with a per-operator breakdown.
+    Run(RunArgs),
+    /// List built-in models or hardware.
+    List(ListArgs),
+}
+
+impl Default for Command {
+    fn default() -> Self {
+        Command::Compare(CompareArgs::default())
+    }
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    Inference,
+    Prefill,
+    Decode,
+}
+
+/// Workload options shared by every command that builds a model.
+#[derive(Args, Debug, Default, Clone)]
+pub struct WorkloadArgs {
+    /// Number format: fp32|tf32|bf16|fp16|fp8|int8|int4|w8a16|w4a16 (default: the chip's
+    /// natural 16-bit format).
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// Pass to model: inference (CNN/RNN/encoder), prefill or decode (decoders).
+    #[arg(long, value_enum)]
+    pub phase: Option<PhaseArg>,
+    /// Sequences or images per pass (default: the model's).
+    #[arg(long)]
+    pub batch: Option<u64>,
+    /// Prompt / encoder sequence length (default: the model's).
+    #[arg(long)]
+    pub seq: Option<u64>,
+    /// Tokens already in the KV cache for decode (default: 2048).
+    #[arg(long)]
+    pub context: Option<u64>,
+    /// Bind a symbolic ONNX dimension: NAME=VALUE (repeatable).
+    #[arg(long = "dim", value_name = "NAME=VALUE")]
+    pub dims: Vec<String>,
+    /// Set a whole ONNX input shape: NAME=1x3x224x224 (repeatable).
+    #[arg(long = "input", value_name = "NAME=SHAPE")]
+    pub inputs: Vec<String>,
+    /// Unknown ONNX operators are errors instead of memory-bound placeholders.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct CompareArgs {
+    /// Models (names or paths), comma separated; default: the era suite.
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Chips (names or TOML paths), comma separated; default: every preset.
+    #[arg(long, value_delimiter = ',')]
+    pub hw: Vec<String>,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Built-in model name or a model file path.
+    #[arg(long)]
+    pub model: String,
+    /// Built-in chip name or a device TOML path.
+    #[arg(long)]
+    pub hw: String,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// Operators to show in the breakdown.
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    Models,
+    Hw,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(value_enum)]
+    pub what: ListWhat,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}

@@ -1,0 +1,151 @@
+//! The era suite against the built-in chips.
+
+use anyhow::Result;
+use xpusim_engine::ModelCost;
+use xpusim_ir::Phase;
+
+use crate::args::{CompareArgs, Format};
+use crate::{format, resolve};
+
+/// Decode batch of the era suite: the `run` example's 8 sequences with a 2048-token
+/// context, a small-batch serving point where decode is bound by weight streaming.
+const SUITE_DECODE_BATCH: u64 = 8;
+
+/// One workload of every era: CNN, RNN, Transformer encoder, LLM prefill and decode, MoE,
+/// state-space model. Each runs at its zoo defaults, decode at [`SUITE_DECODE_BATCH`].
+pub const ERA_SUITE: &[(&str, Option<Phase>, Option<u64>)] = &[
+    ("resnet-50", None, None),
+    ("mobilenet-v2", None, None),
+    ("lstm-lm", None, None),
+    ("gnmt", None, None),
+    ("deepspeech2", None, None),
+    ("bert-base", None, None),
+    ("vit-b-16", None, None),
+    ("llama-2-7b", Some(Phase::Prefill), None),
+    ("llama-2-7b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
+    ("llama-3-70b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
+    ("mixtral-8x7b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
+    ("mamba-2.8b", Some(Phase::Prefill), None),
+    ("mamba-2.8b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
+];
+
+pub fn main(a: &CompareArgs) -> Result<()> {
+    let suite: Vec<(String, Option<Phase>, Option<u64>)> = if a.models.is_empty() {
+        ERA_SUITE.iter().map(|(m, p, b)| (m.to_string(), *p, *b)).collect()
+    } else {
+        a.models.iter().map(|m| (m.clone(), None, None)).collect()
+    };
+    let chips: Vec<String> = if a.hw.is_empty() {
+        xpusim_hw::preset_names()
+    } else {
+        a.hw.clone()
+    };
+    let devs = chips.iter().map(|c| resolve::device(c)).collect::<Result<Vec<_>>>()?;
+    let mut rows: Vec<(String, Vec<ModelCost>)> = Vec::new();
+    for (model, phase, batch) in &suite {
+        let mut costs = Vec::new();
+        let mut w = a.workload.clone();
+        if w.batch.is_none() {
+            w.batch = *batch;
+        }
+        for dev in &devs {
+            let g = resolve::graph(model, &w, *phase, dev)?;
+            let mut c = xpusim_engine::evaluate(&g, dev)?;
+            c.precision = resolve::precision(&a.workload, dev)?.name();
+            c.ops.clear();
+            costs.push(c);
+        }
+        let label = costs
+            .first()
+            .map(|c| format!("{} {} b{}", c.model, c.phase, c.batch))
+            .unwrap_or_else(|| model.clone());
+        rows.push((label, costs));
+    }
+    match a.format {
+        Format::Json => {
+            let all: Vec<&ModelCost> = rows.iter().flat_map(|r| &r.1).collect();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "results": all }))?);
+        }
+        Format::Csv => {
+            println!("model,phase,batch,hardware,precision,latency_s,throughput_per_s,tokens_per_s,energy_j,energy_per_sample_j,utilization,bound,fits_in_memory");
+            for c in rows.iter().flat_map(|r| &r.1) {
+                println!(
+                    "{},{},{},{},{},{:e},{:e},{:e},{:e},{:e},{:.4},{},{}",
+                    format::csv(&c.model),
+                    c.phase,
+                    c.batch,
+                    format::csv(&c.hardware),
+                    c.precision,
+                    c.latency_s,
+                    c.throughput_per_s,
+                    c.tokens_per_s,
+                    c.energy_j,
+                    c.energy_per_sample_j,
+                    c.utilization,
+                    c.bound.label(),
+                    c.fits_in_memory
+                );
+            }
+        }
+        Format::Table => print_tables(&rows, &devs),
+    }
+    Ok(())
+}
+
+fn best<'a>(costs: &'a [ModelCost], key: impl Fn(&ModelCost) -> f64) -> Option<&'a ModelCost> {
+    costs
+        .iter()
+        .filter(|c| c.fits_in_memory)
+        .min_by(|a, b| key(a).total_cmp(&key(b)))
+}
+
+fn short_bound(c: &ModelCost) -> String {
+    let l = c.bound.label();
+    l.strip_prefix("memory:").map(str::to_string).unwrap_or(l)
+}
+
+fn print_tables(rows: &[(String, Vec<ModelCost>)], devs: &[xpusim_hw::DeviceSpec]) {
+    let mut header = vec!["workload".to_string()];
+    header.extend(devs.iter().map(|d| d.name.clone()));
+    header.push("fastest".into());
+
+    let mut t = format::table();
+    t.set_header(header.clone());
+    for (label, costs) in rows {
+        let mut r = vec![label.clone()];
+        for c in costs {
+            let mark = if c.fits_in_memory { "" } else { " *" };
+            r.push(format!(
+                "{}{mark}\n{} {}",
+                format::time(c.latency_s),
+                format::pct(c.utilization),
+                short_bound(c)
+            ));
+        }
+        r.push(best(costs, |c| c.latency_s).map_or("-".into(), |c| c.hardware.clone()));
+        t.add_row(r);
+    }
+    println!("Latency per pass / utilisation of peak / what bound it  (* = weights + KV exceed one device's memory)\n{t}");
+
+    let mut t = format::table();
+    let mut h = header.clone();
+    if let Some(last) = h.last_mut() {
+        *last = "most efficient".into();
+    }
+    t.set_header(h);
+    for (label, costs) in rows {
+        let mut r = vec![label.clone()];
+        for c in costs {
+            r.push(format!(
+                "{}\n{}",
+                format::si(c.energy_per_sample_j, "J"),
+                format::si(c.throughput_per_s, "/s")
+            ));
+        }
+        r.push(
+            best(costs, |c| c.energy_per_sample_j).map_or("-".into(), |c| c.hardware.clone()),
+        );
+        t.add_row(r);
+    }
+    println!("Energy per sample / throughput (samples per second)\n{t}");
+}

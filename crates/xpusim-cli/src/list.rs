@@ -1,0 +1,104 @@
+use anyhow::Result;
+
+use crate::args::{Format, ListArgs, ListWhat};
+use crate::format;
+
+pub fn main(a: &ListArgs) -> Result<()> {
+    match a.what {
+        ListWhat::Models => models(a.format),
+        ListWhat::Hw => hw(a.format),
+    }
+}
+
+fn phases(p: &[xpusim_ir::Phase]) -> String {
+    p.iter().map(|p| p.name()).collect::<Vec<_>>().join("/")
+}
+
+fn models(f: Format) -> Result<()> {
+    let cat = xpusim_models::catalog();
+    match f {
+        Format::Json => {
+            let v: Vec<_> = cat
+                .iter()
+                .map(|m| {
+                    serde_json::json!({"name": m.name, "aliases": m.aliases, "era": m.era,
+                        "phases": m.phases.iter().map(|p| p.name()).collect::<Vec<_>>(),
+                        "description": m.description, "source": m.source})
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Format::Csv => {
+            println!("name,era,phases,description,source");
+            for m in cat {
+                println!(
+                    "{},{},{},{},{}",
+                    m.name,
+                    m.era,
+                    phases(m.phases),
+                    format::csv(m.description),
+                    format::csv(m.source)
+                );
+            }
+        }
+        Format::Table => {
+            let mut t = format::table();
+            t.set_header(["model", "era", "phases", "aliases", "description"]);
+            for m in cat {
+                t.add_row([
+                    m.name.to_string(),
+                    m.era.to_string(),
+                    phases(m.phases),
+                    m.aliases.join(", "),
+                    m.description.to_string(),
+                ]);
+            }
+            println!("{t}");
+        }
+    }
+    Ok(())
+}
+
+fn hw(f: Format) -> Result<()> {
+    let mut devs = Vec::new();
+    for (file, src) in xpusim_hw::PRESETS {
+        devs.push(xpusim_hw::DeviceSpec::from_toml(file, src)?);
+    }
+    match f {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&devs)?),
+        Format::Csv => {
+            println!("name,class,vendor,natural_dtype,peak_tflops,offchip_gbps,offchip_gb,tdp_w");
+            for d in &devs {
+                println!(
+                    "{},{:?},{},{},{},{},{},{}",
+                    d.name,
+                    d.class,
+                    format::csv(&d.vendor),
+                    d.natural_dtype,
+                    d.matrix_flops(d.natural_dtype).0 / 1e12,
+                    d.offchip().bandwidth_gbps,
+                    d.offchip().capacity_bytes as f64 / 1e9,
+                    d.power.tdp_w
+                );
+            }
+        }
+        Format::Table => {
+            let mut t = format::table();
+            t.set_header(["hw", "device", "class", "peak (natural)", "off-chip", "capacity", "TDP", "aliases"]);
+            for d in &devs {
+                t.add_row([
+                    d.name.clone(),
+                    d.display_name.clone(),
+                    format!("{:?}", d.class).to_lowercase(),
+                    format!("{} {}", format::si(d.matrix_flops(d.natural_dtype).0, "FLOP/s"), d.natural_dtype),
+                    format::si(d.offchip().bandwidth_gbps * 1e9, "B/s"),
+                    format::si(d.offchip().capacity_bytes as f64, "B"),
+                    format!("{} W", d.power.tdp_w),
+                    d.aliases.join(", "),
+                ]);
+            }
+            println!("{t}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! `xpusim`: how fast, how efficient and how costly is an AI chip on a model.
+
+mod args;
+mod compare;
+mod format;
+mod list;
+mod resolve;
+mod run;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    let result = match cli.command.unwrap_or_default() {
+        args::Command::Compare(a) => compare::main(&a),
+        args::Command::Run(a) => run::main(&a),
+        args::Command::List(a) => list::main(&a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}
