@@ -68,8 +68,9 @@ pub enum TopologyForm {
 }
 
 impl Layer {
-    /// A convolution layer with a square stride. Returns `None` when a size is zero or the
-    /// filter is larger than the ifmap (SCALE-Sim asserts the same, `append_topo_arrays`).
+    /// A convolution layer with a square stride. Fails when a size is zero, the filter is
+    /// larger than the ifmap (SCALE-Sim asserts the same, `append_topo_arrays`) or the layer is
+    /// too large to simulate.
     #[allow(clippy::too_many_arguments)]
     pub fn conv(
         name: &str,
@@ -80,7 +81,7 @@ impl Layer {
         channels: u64,
         num_filters: u64,
         stride: u64,
-    ) -> Option<Layer> {
+    ) -> Result<Layer, &'static str> {
         let l = Layer {
             name: name.to_string(),
             kind: LayerKind::Conv,
@@ -93,11 +94,11 @@ impl Layer {
             stride_h: stride,
             stride_w: stride,
         };
-        l.check().is_none().then_some(l)
+        l.validate().map(|()| l)
     }
 
     /// A GEMM layer as SCALE-Sim maps it: ifmap `M x K`, filter `1 x K`, `N` filters.
-    pub fn gemm(name: &str, m: u64, n: u64, k: u64) -> Option<Layer> {
+    pub fn gemm(name: &str, m: u64, n: u64, k: u64) -> Result<Layer, &'static str> {
         let l = Layer {
             name: name.to_string(),
             kind: LayerKind::Gemm { m, n, k },
@@ -110,7 +111,7 @@ impl Layer {
             stride_h: 1,
             stride_w: 1,
         };
-        l.check().is_none().then_some(l)
+        l.validate().map(|()| l)
     }
 
     /// Checks what SCALE-Sim assumes of a layer (positive sizes, filter within the ifmap) and
@@ -304,37 +305,7 @@ pub fn parse_topology(
             ),
             TopologyForm::Gemm => Layer::gemm(name, nums[0], nums[1], nums[2]),
         };
-        let probe = Layer {
-            name: name.to_string(),
-            kind: LayerKind::Conv,
-            ifmap_h: 1,
-            ifmap_w: 1,
-            filter_h: 1,
-            filter_w: 1,
-            channels: 1,
-            num_filters: 1,
-            stride_h: 1,
-            stride_w: 1,
-        };
-        let layer = match layer {
-            Some(l) => l,
-            None => {
-                let why = match form {
-                    TopologyForm::Conv => {
-                        let mut p = probe;
-                        p.ifmap_h = nums[0];
-                        p.ifmap_w = nums[1];
-                        p.filter_h = nums[2];
-                        p.filter_w = nums[3];
-                        p.channels = nums[4];
-                        p.num_filters = nums[5];
-                        p.check().unwrap_or("invalid layer")
-                    }
-                    TopologyForm::Gemm => "layer is too large to simulate",
-                };
-                return Err(err(format!("layer `{name}`: {why}")));
-            }
-        };
+        let layer = layer.map_err(|why| err(format!("layer `{name}`: {why}")))?;
         if form == TopologyForm::Conv && name.contains("DP") {
             // load_arrays_conv: a layer whose name contains "DP" is depthwise and becomes one
             // single-channel layer per channel, named `<name>Channel_<i>`.
