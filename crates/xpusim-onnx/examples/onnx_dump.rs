@@ -1,0 +1,56 @@
+//! Prints the IR ops, warnings and totals of an ONNX model:
+//! `cargo run -p xpusim-onnx --example onnx_dump -- model.onnx [NAME=1x3x224x224 | NAME=VALUE ...]`
+//! (`NAME=AxB…` sets an input shape, `NAME=N` binds a symbolic dim).
+
+use std::path::Path;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.first() else {
+        eprintln!("usage: onnx_dump MODEL.onnx [NAME=1x3x224x224 | DIM=N]...");
+        std::process::exit(2);
+    };
+    let mut opts = xpusim_onnx::OnnxOptions::default();
+    for a in &args[1..] {
+        let Some((k, v)) = a.split_once('=') else {
+            continue;
+        };
+        let dims: Option<Vec<u64>> = if v.is_empty() {
+            Some(Vec::new())
+        } else {
+            v.split('x').map(|d| d.parse().ok()).collect()
+        };
+        match dims {
+            Some(d) if v.contains('x') || v.is_empty() => {
+                opts.inputs.insert(k.to_string(), d);
+            }
+            Some(d) if d.len() == 1 => {
+                opts.dims.insert(k.to_string(), d[0]);
+            }
+            _ => eprintln!("ignoring `{a}`"),
+        }
+    }
+    match xpusim_onnx::import_file(Path::new(path), &opts) {
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        Ok(imp) => {
+            for (op, t) in imp.graph.ops.iter().zip(&imp.op_types) {
+                println!(
+                    "{:<14} {:<12} macs={:<12} x{} {}",
+                    t,
+                    op.kind.family(),
+                    op.macs(),
+                    op.repeat,
+                    op.name
+                );
+            }
+            for w in &imp.warnings {
+                println!("warning: {w}");
+            }
+            println!("{:?}", imp.graph.totals());
+            println!("unknown: {:?}", imp.graph.unknown_ops());
+        }
+    }
+}
