@@ -13,7 +13,11 @@ use crate::topology::Layer;
 pub struct LayerReport {
     /// Layer name.
     pub name: String,
-    /// Stall-free cycles as SCALE-Sim counts them (`Total Cycles` minus `Stall Cycles`).
+    /// Stall-free cycles as SCALE-Sim counts them: `Total Cycles` minus `Stall Cycles`. This
+    /// equals the closed form `folds * lines_per_fold - 1` ([`Geometry::stall_free_cycles`],
+    /// what [`simulate_compute`] reports) on every golden and property-test case.
+    ///
+    /// [`Geometry::stall_free_cycles`]: crate::Geometry::stall_free_cycles
     pub cycles: u64,
     /// `Total Cycles`: stall-free cycles plus stalls.
     pub total_cycles: u64,
@@ -215,5 +219,7 @@ pub fn simulate_layer(cfg: &ArrayConfig, layer: &Layer) -> LayerReport {
     let total = max_out.max(0) as u64;
     let stall_cycles = stalls.max(0) as u64;
     let dram = [ifbuf.dram_reads(), filbuf.dram_reads(), ofbuf.dram_writes()];
-    finish(cfg, layer, &c, total, stall_cycles, dram)
+    let mut rep = finish(cfg, layer, &c, total, stall_cycles, dram);
+    rep.cycles = total.saturating_sub(stall_cycles);
+    rep
 }
