@@ -24,14 +24,21 @@ pub const ERA_SUITE: &[(&str, Option<Phase>, Option<u64>)] = &[
     ("llama-2-7b", Some(Phase::Prefill), None),
     ("llama-2-7b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
     ("llama-3-70b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
-    ("mixtral-8x7b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
+    (
+        "mixtral-8x7b",
+        Some(Phase::Decode),
+        Some(SUITE_DECODE_BATCH),
+    ),
     ("mamba-2.8b", Some(Phase::Prefill), None),
     ("mamba-2.8b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
 ];
 
 pub fn main(a: &CompareArgs) -> Result<()> {
     let suite: Vec<(String, Option<Phase>, Option<u64>)> = if a.models.is_empty() {
-        ERA_SUITE.iter().map(|(m, p, b)| (m.to_string(), *p, *b)).collect()
+        ERA_SUITE
+            .iter()
+            .map(|(m, p, b)| (m.to_string(), *p, *b))
+            .collect()
     } else {
         a.models.iter().map(|m| (m.clone(), None, None)).collect()
     };
@@ -40,7 +47,10 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     } else {
         a.hw.clone()
     };
-    let devs = chips.iter().map(|c| resolve::device(c)).collect::<Result<Vec<_>>>()?;
+    let devs = chips
+        .iter()
+        .map(|c| resolve::device(c))
+        .collect::<Result<Vec<_>>>()?;
     let mut rows: Vec<(String, Vec<ModelCost>)> = Vec::new();
     for (model, phase, batch) in &suite {
         let mut costs = Vec::new();
@@ -64,7 +74,10 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     match a.format {
         Format::Json => {
             let all: Vec<&ModelCost> = rows.iter().flat_map(|r| &r.1).collect();
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "results": all }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "results": all }))?
+            );
         }
         Format::Csv => {
             println!("model,phase,batch,hardware,precision,latency_s,throughput_per_s,tokens_per_s,energy_j,energy_per_sample_j,utilization,bound,fits_in_memory");
@@ -142,9 +155,7 @@ fn print_tables(rows: &[(String, Vec<ModelCost>)], devs: &[xpusim_hw::DeviceSpec
                 format::si(c.throughput_per_s, "/s")
             ));
         }
-        r.push(
-            best(costs, |c| c.energy_per_sample_j).map_or("-".into(), |c| c.hardware.clone()),
-        );
+        r.push(best(costs, |c| c.energy_per_sample_j).map_or("-".into(), |c| c.hardware.clone()));
         t.add_row(r);
     }
     println!("Energy per sample / throughput (samples per second)\n{t}");

@@ -84,13 +84,26 @@ fn hw(f: Format) -> Result<()> {
         }
         Format::Table => {
             let mut t = format::table();
-            t.set_header(["hw", "device", "class", "peak (natural)", "off-chip", "capacity", "TDP", "aliases"]);
+            t.set_header([
+                "hw",
+                "device",
+                "class",
+                "peak (natural)",
+                "off-chip",
+                "capacity",
+                "TDP",
+                "aliases",
+            ]);
             for d in &devs {
                 t.add_row([
                     d.name.clone(),
                     d.display_name.clone(),
                     format!("{:?}", d.class).to_lowercase(),
-                    format!("{} {}", format::si(d.matrix_flops(d.natural_dtype).0, "FLOP/s"), d.natural_dtype),
+                    format!(
+                        "{} {}",
+                        format::si(d.matrix_flops(d.natural_dtype).0, "FLOP/s"),
+                        d.natural_dtype
+                    ),
                     format::si(d.offchip().bandwidth_gbps * 1e9, "B/s"),
                     format::si(d.offchip().capacity_bytes as f64, "B"),
                     format!("{} W", d.power.tdp_w),

@@ -37,7 +37,12 @@ fn positive(what: &str, v: Option<u64>) -> Result<Option<u64>> {
 }
 
 /// Builds the graph of `model` (a zoo name or a file path) for one pass on `dev`.
-pub fn graph(model: &str, w: &WorkloadArgs, phase_override: Option<Phase>, dev: &DeviceSpec) -> Result<Graph> {
+pub fn graph(
+    model: &str,
+    w: &WorkloadArgs,
+    phase_override: Option<Phase>,
+    dev: &DeviceSpec,
+) -> Result<Graph> {
     let p = precision(w, dev)?;
     let batch = positive("batch", w.batch)?;
     let seq = positive("seq", w.seq)?;

@@ -67,10 +67,25 @@ fn print_table(c: &ModelCost, top: usize) {
         ("energy / sample", format::si(c.energy_per_sample_j, "J")),
         ("average power", format::si(c.energy_j / c.latency_s, "W")),
         ("FLOPs", format::si(c.flops as f64, "FLOP")),
-        ("params", format!("{} ({} active)", format::si(c.params as f64, ""), format::si(c.active_params as f64, ""))),
+        (
+            "params",
+            format!(
+                "{} ({} active)",
+                format::si(c.params as f64, ""),
+                format::si(c.active_params as f64, "")
+            ),
+        ),
         ("weights", format::si(c.weight_bytes as f64, "B")),
         ("KV cache", format::si(c.kv_cache_bytes as f64, "B")),
-        ("achieved", format!("{} of {} peak ({})", format::si(c.achieved_tflops * 1e12, "FLOP/s"), format::si(c.peak_tflops * 1e12, "FLOP/s"), format::pct(c.utilization))),
+        (
+            "achieved",
+            format!(
+                "{} of {} peak ({})",
+                format::si(c.achieved_tflops * 1e12, "FLOP/s"),
+                format::si(c.peak_tflops * 1e12, "FLOP/s"),
+                format::pct(c.utilization)
+            ),
+        ),
         ("bound", c.bound.label()),
         (
             "memory",
@@ -78,7 +93,11 @@ fn print_table(c: &ModelCost, top: usize) {
                 "{} needed of {}{}",
                 format::si(c.memory_required_bytes as f64, "B"),
                 format::si(c.memory_capacity_bytes as f64, "B"),
-                if c.fits_in_memory { "" } else { "  — DOES NOT FIT on one device" }
+                if c.fits_in_memory {
+                    ""
+                } else {
+                    "  — DOES NOT FIT on one device"
+                }
             ),
         ),
     ];
@@ -97,7 +116,9 @@ fn print_table(c: &ModelCost, top: usize) {
     let mut ops: Vec<_> = c.ops.iter().collect();
     ops.sort_by(|a, b| b.time_s.total_cmp(&a.time_s));
     let mut t = format::table();
-    t.set_header(["op", "kind", "×", "time", "share", "FLOPs", "bytes", "energy", "bound", "mapping"]);
+    t.set_header([
+        "op", "kind", "×", "time", "share", "FLOPs", "bytes", "energy", "bound", "mapping",
+    ]);
     for o in ops.iter().take(top) {
         t.add_row([
             o.name.clone(),
@@ -112,9 +133,20 @@ fn print_table(c: &ModelCost, top: usize) {
             o.mapping.clone(),
         ]);
     }
-    println!("top {} of {} operators by time:\n{t}", top.min(ops.len()), ops.len());
+    println!(
+        "top {} of {} operators by time:\n{t}",
+        top.min(ops.len()),
+        ops.len()
+    );
     if !c.unknown_ops.is_empty() {
-        let list: Vec<String> = c.unknown_ops.iter().map(|(n, k)| format!("{n} ×{k}")).collect();
-        println!("unknown operators (costed as memory-bound): {}", list.join(", "));
+        let list: Vec<String> = c
+            .unknown_ops
+            .iter()
+            .map(|(n, k)| format!("{n} ×{k}"))
+            .collect();
+        println!(
+            "unknown operators (costed as memory-bound): {}",
+            list.join(", ")
+        );
     }
 }

@@ -202,3 +202,27 @@ fn decode_gemv_is_bound_by_hbm_and_prefill_gemm_by_compute() {
         gemm.time_s
     );
 }
+
+#[test]
+fn model_flops_do_not_depend_on_the_device() {
+    use xpusim_models::{build, catalog, Workload};
+    let devs: Vec<_> = xpusim_hw::preset_names()
+        .iter()
+        .map(|n| find_preset(n).unwrap())
+        .collect();
+    for m in catalog() {
+        for &phase in m.phases {
+            let w = Workload::new(phase, 2, m.default_seq_len.min(512), 256);
+            let g = build(m.name, &w).unwrap();
+            let flops: Vec<u64> = devs
+                .iter()
+                .map(|d| xpusim_engine::evaluate(&g, d).unwrap().flops)
+                .collect();
+            assert!(
+                flops.iter().all(|&f| f == g.totals().flops),
+                "{} {phase:?}",
+                m.name
+            );
+        }
+    }
+}

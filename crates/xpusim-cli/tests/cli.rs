@@ -1,0 +1,246 @@
+//! End-to-end checks of the `xpusim` binary: the main commands work on built-in defaults,
+//! and bad input gives a clear error (exit code 2), never a panic.
+
+use std::process::{Command, Output};
+
+fn xpusim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xpusim"))
+        .args(args)
+        .output()
+        .expect("the xpusim binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = xpusim(args);
+    assert!(
+        o.status.success(),
+        "xpusim {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(args: &[&str]) -> String {
+    let o = xpusim(args);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "xpusim {args:?} should fail cleanly"
+    );
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!e.contains("panicked"), "{e}");
+    e
+}
+
+#[test]
+fn compare_with_no_arguments_prints_the_era_suite() {
+    let out = ok(&["compare"]);
+    for m in [
+        "resnet-50",
+        "lstm-lm",
+        "bert-base",
+        "llama-2-7b prefill",
+        "llama-2-7b decode",
+        "mixtral-8x7b",
+        "mamba-2.8b",
+    ] {
+        assert!(out.contains(m), "missing {m} in\n{out}");
+    }
+    for hw in ["a100-80gb", "h100-sxm"] {
+        assert!(out.contains(hw), "missing {hw}");
+    }
+    assert!(out.contains("fastest") && out.contains("most efficient"));
+}
+
+#[test]
+fn run_json_has_the_documented_schema() {
+    let out = ok(&[
+        "run",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "h100-sxm",
+        "--phase",
+        "decode",
+        "--batch",
+        "8",
+        "--context",
+        "2048",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in [
+        "model",
+        "hardware",
+        "phase",
+        "batch",
+        "latency_s",
+        "throughput_per_s",
+        "flops",
+        "macs",
+        "params",
+        "weight_bytes",
+        "energy_j",
+        "bound",
+        "ops",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(v["phase"], "decode");
+    assert_eq!(v["batch"], 8);
+    assert_eq!(v["precision"], "bf16");
+    let ops = v["ops"].as_array().unwrap();
+    assert!(!ops.is_empty());
+    for k in [
+        "name", "kind", "flops", "bytes", "time_s", "energy_j", "bound",
+    ] {
+        assert!(ops[0].get(k).is_some(), "op missing {k}");
+    }
+    // Totals are the sum of the ops.
+    let t: f64 = ops.iter().map(|o| o["time_s"].as_f64().unwrap()).sum();
+    let lat = v["latency_s"].as_f64().unwrap();
+    assert!((t - lat).abs() <= 1e-9 * lat.max(1.0), "{t} vs {lat}");
+}
+
+#[test]
+fn csv_and_json_agree() {
+    let args = [
+        "run",
+        "--model",
+        "resnet-50",
+        "--hw",
+        "a100-80gb",
+        "--batch",
+        "4",
+    ];
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&[&args[..], &["--format", "json"]].concat())).unwrap();
+    let csv = ok(&[&args[..], &["--format", "csv"]].concat());
+    let total = csv.lines().find(|l| l.contains(",TOTAL,")).unwrap();
+    let f: Vec<&str> = total.split(',').collect();
+    assert_eq!(
+        f[8].parse::<u64>().unwrap(),
+        json["flops"].as_u64().unwrap()
+    );
+    let lat: f64 = f[11].parse().unwrap();
+    assert!((lat - json["latency_s"].as_f64().unwrap()).abs() < 1e-12);
+}
+
+#[test]
+fn precision_flag_changes_bytes_not_flops() {
+    let get = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&[
+            "run",
+            "--model",
+            "llama-2-7b",
+            "--hw",
+            "h100-sxm",
+            "--phase",
+            "decode",
+            "--precision",
+            p,
+            "--format",
+            "json",
+        ]))
+        .unwrap()
+    };
+    let (a, b) = (get("bf16"), get("w4a16"));
+    assert_eq!(a["flops"], b["flops"]);
+    assert!(b["weight_bytes"].as_u64().unwrap() * 3 < a["weight_bytes"].as_u64().unwrap());
+    assert!(b["latency_s"].as_f64().unwrap() < a["latency_s"].as_f64().unwrap());
+    assert_eq!(b["precision"], "w4a16");
+}
+
+#[test]
+fn list_commands_list_builtins() {
+    let m = ok(&["list", "models"]);
+    for n in [
+        "resnet-50",
+        "gnmt",
+        "deepspeech2",
+        "bert-large",
+        "vit-b-16",
+        "gpt-2",
+        "llama-3-70b",
+    ] {
+        assert!(m.contains(n), "missing {n}");
+    }
+    let h = ok(&["list", "hw"]);
+    assert!(h.contains("h100-sxm") && h.contains("a100-80gb"));
+}
+
+#[test]
+fn misspelt_names_get_suggestions() {
+    let e = err(&["run", "--model", "llama-2-7b", "--hw", "h100-sx"]);
+    assert!(e.contains("did you mean h100-sxm"), "{e}");
+    let e = err(&["run", "--model", "mobilnet-v2", "--hw", "h100-sxm"]);
+    assert!(e.contains("mobilenet-v2"), "{e}");
+}
+
+#[test]
+fn bad_sizes_are_clear_errors() {
+    let e = err(&[
+        "run",
+        "--model",
+        "resnet-50",
+        "--hw",
+        "h100-sxm",
+        "--batch",
+        "0",
+    ]);
+    assert!(e.contains("batch"), "{e}");
+    let e = err(&[
+        "run",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "h100-sxm",
+        "--phase",
+        "prefill",
+        "--seq",
+        "1000000000000000",
+    ]);
+    assert!(
+        e.contains("overflow") || e.contains("exceed") || e.contains("too"),
+        "{e}"
+    );
+    let e = err(&[
+        "run",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "h100-sxm",
+        "--precision",
+        "fp12",
+    ]);
+    assert!(e.contains("fp12"), "{e}");
+}
+
+#[test]
+fn malformed_hardware_file_names_file_line_and_field() {
+    let dir = std::env::temp_dir().join(format!("xpusim-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = xpusim_hw::PRESETS
+        .iter()
+        .find(|(f, _)| *f == "h100-sxm.toml")
+        .unwrap()
+        .1;
+    let bad = src.replacen("bandwidth_gbps = 3350", "bandwidth_gbps = -3350", 1);
+    let p = dir.join("bad.toml");
+    std::fs::write(&p, bad).unwrap();
+    let e = err(&["run", "--model", "resnet-50", "--hw", p.to_str().unwrap()]);
+    assert!(
+        e.contains("bad.toml:") && e.contains("memory[2].bandwidth_gbps"),
+        "{e}"
+    );
+    let good = dir.join("mine.toml");
+    std::fs::write(&good, src).unwrap();
+    ok(&[
+        "run",
+        "--model",
+        "resnet-50",
+        "--hw",
+        good.to_str().unwrap(),
+    ]);
+}
