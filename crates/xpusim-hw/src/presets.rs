@@ -8,6 +8,15 @@ use crate::{DeviceSpec, HwError};
 pub const PRESETS: &[(&str, &str)] = &[
     ("a100-80gb.toml", include_str!("../presets/a100-80gb.toml")),
     ("h100-sxm.toml", include_str!("../presets/h100-sxm.toml")),
+    ("h200.toml", include_str!("../presets/h200.toml")),
+    ("b200.toml", include_str!("../presets/b200.toml")),
+    ("mi300x.toml", include_str!("../presets/mi300x.toml")),
+    ("tpu-v4.toml", include_str!("../presets/tpu-v4.toml")),
+    ("tpu-v5e.toml", include_str!("../presets/tpu-v5e.toml")),
+    (
+        "npu-systolic.toml",
+        include_str!("../presets/npu-systolic.toml"),
+    ),
 ];
 
 /// Names of all presets, in catalogue order.
