@@ -38,12 +38,16 @@ pub(crate) fn attention(
             n,
         )?;
     }
+    let kv_len = match c.sliding_window {
+        Some(w) if p.phase == Phase::Decode && w > 0 => p.kv_len.min(w),
+        _ => p.kv_len,
+    };
     let spec = AttentionSpec {
         batch: p.batch,
         heads: c.heads,
         kv_heads: c.kv_heads,
         q_len: p.q_len,
-        kv_len: p.kv_len,
+        kv_len,
         head_dim: hd,
         v_head_dim: hd,
         causal: p.causal,

@@ -206,6 +206,10 @@ pub struct TransformerConfig {
     /// kind derived from `moe`.
     pub layer_kinds: Option<Vec<LayerKind>>,
     pub vision: Option<VisionConfig>,
+    /// `sliding_window`: every attention layer sees at most this many past positions
+    /// (Mistral-7B v0.1, Phi-3). Decode reads a rolling cache of this length; prefill is
+    /// costed with full causal attention (an upper bound for prompts longer than the window).
+    pub sliding_window: Option<u64>,
 }
 
 impl TransformerConfig {
@@ -250,6 +254,7 @@ impl TransformerConfig {
             ssm: None,
             layer_kinds: None,
             vision: None,
+            sliding_window: None,
         }
     }
 

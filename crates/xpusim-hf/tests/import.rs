@@ -1,0 +1,214 @@
+//! Imports the fixture configs and checks parameter counts against published figures
+//! (sources in tests/fixtures/README.md).
+
+use std::path::{Path, PathBuf};
+
+use xpusim_hf::{build, load, parse, HfError, SUPPORTED};
+use xpusim_ir::Phase;
+use xpusim_models::Workload;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn counts(name: &str) -> (f64, f64) {
+    let m = load(&fixture(name)).unwrap_or_else(|e| panic!("{e}"));
+    let ph = m.config.phases()[0];
+    let g = m
+        .config
+        .build(&Workload::new(ph, 1, 16, 16))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let t = g.totals();
+    (t.params as f64, t.active_params as f64)
+}
+
+fn close(got: f64, want: f64, tol: f64, what: &str) {
+    let err = (got - want).abs() / want;
+    assert!(
+        err <= tol,
+        "{what}: got {got:.4e}, published {want:.4e} ({:.2} % off)",
+        err * 100.0
+    );
+}
+
+#[test]
+fn dense_families_match_published_params() {
+    for (file, want) in [
+        ("llama-2-7b.json", 6.74e9),
+        ("llama-3-70b.json", 70.6e9),
+        ("llama-3.1-8b.json", 8.03e9),
+        ("mistral-7b.json", 7.24e9),
+        ("qwen2-7b.json", 7.6e9),
+        ("gemma-7b.json", 8.54e9),
+        ("gemma-2-9b.json", 9.24e9),
+        ("phi-3-mini-4k.json", 3.8e9),
+        ("gpt2.json", 124e6),
+        ("gpt-neox-20b.json", 20.6e9),
+        ("falcon-7b.json", 7.0e9),
+        ("opt-6.7b.json", 6.7e9),
+        ("bert-base-uncased.json", 110e6),
+        ("t5-base.json", 223e6),
+        ("mamba-2.8b-hf.json", 2.8e9),
+        ("mamba-2.8b-original.json", 2.8e9),
+        ("mamba2-2.7b.json", 2.7e9),
+    ] {
+        close(counts(file).0, want, 0.02, file);
+    }
+}
+
+/// Falcon-7B ties its LM head to the embeddings (`tie_word_embeddings` defaults to true);
+/// the Hub's 7.22 B figure counts the stored LM-head tensor as well.
+#[test]
+fn falcon_hub_count_includes_stored_lm_head() {
+    let (p, _) = counts("falcon-7b.json");
+    close(
+        p + 65_024.0 * 4544.0,
+        7.22e9,
+        0.01,
+        "Falcon-7B stored tensors",
+    );
+}
+
+#[test]
+fn moe_families_match_published_total_and_active() {
+    for (file, total, active) in [
+        ("mixtral-8x7b.json", 46.7e9, Some(12.9e9)),
+        ("deepseek-v3.json", 671e9, Some(37e9)),
+        ("qwen1.5-moe-a2.7b.json", 14.3e9, Some(2.7e9)),
+        ("jamba-v0.1.json", 52e9, Some(12e9)),
+        ("qwen3-30b-a3b.json", 30.5e9, Some(3.3e9)),
+        // The V2-Lite card's 2.4 B "activated" excludes the embedding tables; total only.
+        ("deepseek-v2-lite.json", 15.7e9, None),
+    ] {
+        let (p, a) = counts(file);
+        close(p, total, 0.02, &format!("{file} total"));
+        if let Some(active) = active {
+            close(a, active, 0.02, &format!("{file} active"));
+        }
+    }
+}
+
+#[test]
+fn every_fixture_builds_in_every_phase() {
+    for e in std::fs::read_dir(fixture("")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().and_then(|s| s.to_str()) != Some("json") {
+            continue;
+        }
+        let m = load(&p).unwrap_or_else(|e| panic!("{e}"));
+        let mut params = Vec::new();
+        for &ph in m.config.phases() {
+            let g = build(&p, &Workload::new(ph, 2, 128, 256)).unwrap_or_else(|e| panic!("{e}"));
+            params.push((g.totals().params, g.totals().active_params));
+            assert!(g.ops.len() < 120, "{}: {} ops", p.display(), g.ops.len());
+            if ph == Phase::Decode {
+                assert_eq!(g.tokens_per_sample, 1);
+                assert!(g.totals().kv_cache_bytes > 0, "{}", p.display());
+            }
+        }
+        // Parameters do not depend on the phase (decode still declares the encoder).
+        assert!(
+            params.windows(2).all(|w| w[0] == w[1]),
+            "{}: {params:?}",
+            p.display()
+        );
+    }
+}
+
+/// MLA decode reads the compressed latent: (kv_lora_rank + rope dim) per position per
+/// layer (DeepSeek-V2 §2.1.2), 576 values for V3 — 1/71 of an equivalent MHA cache.
+#[test]
+fn deepseek_decode_reads_latent_cache() {
+    let g = build(
+        &fixture("deepseek-v3.json"),
+        &Workload::new(Phase::Decode, 1, 1, 999),
+    )
+    .unwrap();
+    assert_eq!(g.totals().kv_cache_bytes, 61 * 576 * 1000 * 2);
+}
+
+#[test]
+fn folder_with_config_json_loads() {
+    let dir = std::env::temp_dir().join(format!("xpusim-hf-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture("gpt2.json"), dir.join("config.json")).unwrap();
+    let m = load(&dir).unwrap();
+    assert_eq!(m.model_type, "gpt2");
+    assert!(m.config.name.starts_with("xpusim-hf-test"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn errors_name_file_and_field() {
+    let f = Path::new("cfg/config.json");
+    let e = parse(r#"{"model_type": "llama", "hidden_size": 4096}"#, f).unwrap_err();
+    assert!(matches!(e, HfError::MissingField { .. }));
+    let msg = e.to_string();
+    assert!(
+        msg.contains("cfg/config.json") && msg.contains("num_attention_heads"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'));
+
+    let e = parse(r#"{"model_type": "bloom"}"#, f).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("`bloom`") && msg.contains("llama") && msg.contains("jamba"),
+        "{msg}"
+    );
+    assert_eq!(SUPPORTED.len(), 21);
+
+    let e = parse(r#"{"hidden_size": 8}"#, f).unwrap_err();
+    assert!(matches!(e, HfError::MissingModelType { .. }), "{e}");
+    let e = parse("{not json", f).unwrap_err();
+    assert!(matches!(e, HfError::Json { .. }), "{e}");
+    let e = parse(
+        r#"{"model_type": "gpt2", "n_embd": "big", "n_layer": 1, "n_head": 1, "vocab_size": 2}"#,
+        f,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("n_embd"), "{e}");
+    let e = parse(
+        r#"{"model_type": "llama", "hidden_size": 64, "num_attention_heads": 8, "num_key_value_heads": 3,
+            "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 100}"#,
+        f,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("kv_heads"), "{e}");
+    let e = load(Path::new("/nonexistent/dir/config.json")).unwrap_err();
+    assert!(matches!(e, HfError::Io { .. }), "{e}");
+}
+
+#[test]
+fn zero_batch_is_an_error() {
+    let e = build(
+        &fixture("llama-2-7b.json"),
+        &Workload::new(Phase::Decode, 0, 1, 8),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("batch"), "{e}");
+}
+
+/// The HF import of Llama-2-7B lowers to exactly the zoo's graph totals.
+#[test]
+fn hf_llama_matches_zoo() {
+    let w = Workload::new(Phase::Prefill, 2, 256, 0);
+    let hf = build(&fixture("llama-2-7b.json"), &w).unwrap().totals();
+    let zoo = xpusim_models::build("llama-2-7b", &w).unwrap().totals();
+    assert_eq!(hf.params, zoo.params);
+    assert_eq!(hf.flops, zoo.flops);
+}
+
+/// Mistral-7B v0.1's rolling-buffer cache holds `sliding_window` = 4096 positions
+/// (Jiang et al. 2023 §2): a decode step at 10 k context reads 4096 of them.
+#[test]
+fn mistral_decode_reads_sliding_window() {
+    let g = build(
+        &fixture("mistral-7b.json"),
+        &Workload::new(Phase::Decode, 1, 1, 10_000),
+    )
+    .unwrap();
+    assert_eq!(g.totals().kv_cache_bytes, 2 * 32 * 8 * 128 * 4096 * 2);
+}
