@@ -20,7 +20,7 @@ fn main() {
         match xpusim_hf::load(&p) {
             Ok(m) => {
                 let ph = m.config.phases()[0];
-                let g = m.config.build(&Workload::new(ph, 1, 1024, 1024));
+                let g = m.config.build(&Workload::new(ph, 1, 1024, 512));
                 match g {
                     Ok(g) => {
                         let t = g.totals();
@@ -36,7 +36,7 @@ fn main() {
                         if ph != Phase::Inference {
                             let d = m
                                 .config
-                                .build(&Workload::new(Phase::Decode, 1, 1, 1024))
+                                .build(&Workload::new(Phase::Decode, 1, 1, 512))
                                 .unwrap();
                             println!(
                                 "{:41} decode ops {} kv MB {:.1}",

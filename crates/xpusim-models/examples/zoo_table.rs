@@ -5,7 +5,7 @@ use xpusim_models::{build, catalog, Workload};
 fn main() {
     for m in catalog() {
         for &ph in m.phases {
-            let w = Workload::new(ph, 1, m.default_seq_len, 1024);
+            let w = Workload::new(ph, 1, m.default_seq_len, 512);
             match build(m.name, &w) {
                 Ok(g) => {
                     let t = g.totals();

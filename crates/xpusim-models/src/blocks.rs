@@ -74,6 +74,19 @@ pub(crate) fn build_transformer(c: &TransformerConfig, w: &Workload) -> Result<G
         .context
         .checked_add(1)
         .ok_or_else(|| overflow(&c.name, "context + 1"))?;
+    if let (Positions::Learned { max_positions }, None) = (c.positions, &c.vision) {
+        let needed = if w.phase == Phase::Decode {
+            kv_len
+        } else {
+            len
+        };
+        if needed > max_positions {
+            return Err(ModelError::InvalidWorkload {
+                model: c.name.clone(),
+                msg: format!("{needed} positions exceed the model's {max_positions} learned position embeddings"),
+            });
+        }
+    }
     let tps = if w.phase == Phase::Decode { 1 } else { len };
     let mut b = Builder::new(Graph::new(&c.name, w.phase, w.batch, tps), w.precision);
     let groups = c.layer_groups();

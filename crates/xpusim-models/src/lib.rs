@@ -165,7 +165,7 @@ pub fn check_workload(model: &str, w: &Workload) -> Result<(), ModelError> {
     if w.batch == 0 {
         return Err(bad("batch must be at least 1".into()));
     }
-    if w.seq_len == 0 {
+    if w.seq_len == 0 && find(model).map_or(true, |m| m.era != "cnn") {
         return Err(bad("seq_len must be at least 1".into()));
     }
     if w.image_size == Some(0) {
