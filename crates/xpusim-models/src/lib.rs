@@ -88,6 +88,20 @@ pub struct ModelInfo {
     pub default_seq_len: u64,
 }
 
+impl ModelInfo {
+    /// The model's default workload for `phase` in BF16: `default_batch` sequences of
+    /// `default_seq_len`; a decode step attends over the full default window
+    /// (`context = default_seq_len − 1`).
+    pub fn workload(&self, phase: Phase) -> Workload {
+        let ctx = if phase == Phase::Decode {
+            self.default_seq_len.saturating_sub(1)
+        } else {
+            0
+        };
+        Workload::new(phase, self.default_batch, self.default_seq_len, ctx)
+    }
+}
+
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ModelError {
     #[error("unknown model `{name}`{}", did_you_mean(suggestions))]

@@ -7,7 +7,7 @@ use crate::cnn::{mobilenet_v2, resnet, ResNetConfig};
 use crate::rnn::{deepspeech2, gnmt, lstm_lm, DEEPSPEECH2, GNMT, ZAREMBA_LARGE};
 use crate::ssm::SsmConfig;
 use crate::transformer::{
-    Activation, Arch, FfnKind, LayerKind, Mixer, MoeConfig, NormStyle, Positions,
+    Activation, Arch, FfnKind, LayerKind, Mixer, MlaConfig, MoeConfig, NormStyle, Positions,
     TransformerConfig, VisionConfig,
 };
 use crate::{ModelError, ModelInfo, Workload};
@@ -42,6 +42,12 @@ const fn info(
 pub const CATALOG: &[ModelInfo] = &[
     info("resnet-50", &["resnet50", "rn50"], "cnn", "ResNet-50 v1.5 image classifier, 224×224",
         "He et al. 2016, Deep Residual Learning, arXiv:1512.03385 (Table 1); torchvision resnet50", INF, 32, 1),
+    info("resnet-18", &["resnet18"], "cnn", "ResNet-18 (basic blocks), 224×224",
+        "He et al. 2016, arXiv:1512.03385 (Table 1); torchvision resnet18", INF, 32, 1),
+    info("resnet-101", &["resnet101"], "cnn", "ResNet-101 v1.5, 224×224",
+        "He et al. 2016, arXiv:1512.03385 (Table 1); torchvision resnet101", INF, 32, 1),
+    info("resnet-152", &["resnet152"], "cnn", "ResNet-152 v1.5, 224×224",
+        "He et al. 2016, arXiv:1512.03385 (Table 1); torchvision resnet152", INF, 32, 1),
     info("mobilenet-v2", &["mobilenetv2", "mobilenet_v2"], "cnn", "MobileNetV2 1.0, 224×224",
         "Sandler et al. 2018, MobileNetV2, arXiv:1801.04381 (Table 2)", INF, 32, 1),
     info("lstm-lm", &["zaremba-lstm", "ptb-lstm-large"], "rnn", "2-layer 1500-unit word LSTM LM (PTB large)",
@@ -50,27 +56,29 @@ pub const CATALOG: &[ModelInfo] = &[
         "Wu et al. 2016, Google's Neural Machine Translation System, arXiv:1609.08144 (§3–4)", INF, 64, 50),
     info("deepspeech2", &["ds2", "deepspeech-2"], "rnn", "DeepSpeech2: 2 conv + 5 bidirectional GRU(1024) layers",
         "Amodei et al. 2016, Deep Speech 2, arXiv:1512.02595 (§3, Tables 1–4)", INF, 16, 1000),
-    info("bert-base", &["bert-base-uncased", "bert_base"], "encoder", "BERT-Base encoder (12 layers, 768 hidden)",
+    info("bert-base", &["bert-base-uncased", "bert_base", "google-bert/bert-base-uncased"], "encoder", "BERT-Base encoder (12 layers, 768 hidden)",
         "Devlin et al. 2019, BERT, arXiv:1810.04805 (§3); HF google-bert/bert-base-uncased", INF, 8, 512),
     info("bert-large", &["bert-large-uncased", "bert_large"], "encoder", "BERT-Large encoder (24 layers, 1024 hidden)",
         "Devlin et al. 2019, BERT, arXiv:1810.04805 (§3); HF google-bert/bert-large-uncased", INF, 8, 512),
     info("vit-b-16", &["vit-b/16", "vit_b_16", "vit-base-patch16-224"], "vision-transformer", "ViT-Base/16 at 224×224",
         "Dosovitskiy et al. 2021, An Image is Worth 16x16 Words, arXiv:2010.11929 (Table 1)", INF, 32, 197),
-    info("gpt-2", &["gpt2", "gpt-2-small", "gpt2-124m"], "decoder", "GPT-2 small (124 M)",
+    info("gpt-2", &["gpt2", "gpt-2-small", "gpt2-124m", "openai-community/gpt2"], "decoder", "GPT-2 small (124 M)",
         "Radford et al. 2019, Language Models are Unsupervised Multitask Learners; HF openai-community/gpt2", DEC, 1, 1024),
-    info("llama-2-7b", &["llama2-7b", "llama-2-7b-hf"], "decoder", "Llama 2 7B",
+    info("llama-2-7b", &["llama2-7b", "llama-2-7b-hf", "meta-llama/llama-2-7b-hf"], "decoder", "Llama 2 7B",
         "Touvron et al. 2023, Llama 2, arXiv:2307.09288 (Table 1); HF meta-llama/Llama-2-7b-hf", DEC, 1, 2048),
-    info("llama-2-13b", &["llama2-13b", "llama-2-13b-hf"], "decoder", "Llama 2 13B",
+    info("llama-2-13b", &["llama2-13b", "llama-2-13b-hf", "meta-llama/llama-2-13b-hf"], "decoder", "Llama 2 13B",
         "Touvron et al. 2023, Llama 2, arXiv:2307.09288; HF meta-llama/Llama-2-13b-hf", DEC, 1, 2048),
-    info("llama-2-70b", &["llama2-70b", "llama-2-70b-hf"], "decoder", "Llama 2 70B (GQA, 8 KV heads)",
+    info("llama-2-70b", &["llama2-70b", "llama-2-70b-hf", "meta-llama/llama-2-70b-hf"], "decoder", "Llama 2 70B (GQA, 8 KV heads)",
         "Touvron et al. 2023, Llama 2, arXiv:2307.09288; HF meta-llama/Llama-2-70b-hf", DEC, 1, 2048),
-    info("llama-3-8b", &["llama3-8b", "meta-llama-3-8b", "llama-3.1-8b"], "decoder", "Llama 3 8B (GQA, 128 k vocab)",
+    info("llama-3-8b", &["llama3-8b", "meta-llama-3-8b", "llama-3.1-8b", "meta-llama/meta-llama-3-8b"], "decoder", "Llama 3 8B (GQA, 128 k vocab)",
         "Meta 2024, Llama 3 model card; Dubey et al. 2024, arXiv:2407.21783 (Table 3); HF meta-llama/Meta-Llama-3-8B", DEC, 1, 8192),
-    info("llama-3-70b", &["llama3-70b", "meta-llama-3-70b", "llama-3.1-70b"], "decoder", "Llama 3 70B",
+    info("llama-3-70b", &["llama3-70b", "meta-llama-3-70b", "llama-3.1-70b", "meta-llama/meta-llama-3-70b"], "decoder", "Llama 3 70B",
         "Dubey et al. 2024, The Llama 3 Herd of Models, arXiv:2407.21783 (Table 3); HF meta-llama/Meta-Llama-3-70B", DEC, 1, 8192),
-    info("mixtral-8x7b", &["mixtral", "mixtral-8x7b-v0.1"], "moe", "Mixtral 8x7B sparse MoE (top-2 of 8)",
+    info("mixtral-8x7b", &["mixtral", "mixtral-8x7b-v0.1", "mistralai/mixtral-8x7b-v0.1"], "moe", "Mixtral 8x7B sparse MoE (top-2 of 8)",
         "Jiang et al. 2024, Mixtral of Experts, arXiv:2401.04088 (Table 1); HF mistralai/Mixtral-8x7B-v0.1", DEC, 1, 4096),
-    info("mamba-2.8b", &["mamba", "mamba-2.8b-hf"], "ssm", "Mamba 2.8B selective state-space LM",
+    info("deepseek-v3", &["deepseek-v3-671b", "deepseek-ai/deepseek-v3"], "moe", "DeepSeek-V3: MLA + 1 shared / 256 routed experts (top-8)",
+        "DeepSeek-AI 2024, DeepSeek-V3 Technical Report, arXiv:2412.19437 (§2, §4.2); HF deepseek-ai/DeepSeek-V3 config.json", DEC, 1, 4096),
+    info("mamba-2.8b", &["mamba", "mamba-2.8b-hf", "state-spaces/mamba-2.8b-hf"], "ssm", "Mamba 2.8B selective state-space LM",
         "Gu & Dao 2023, Mamba, arXiv:2312.00752 (Table 12); HF state-spaces/mamba-2.8b-hf", DEC, 1, 2048),
 ];
 
@@ -171,6 +179,31 @@ pub fn transformer_config(name: &str) -> Option<TransformerConfig> {
         },
         // Mamba-2.8B: d_model 2560, 64 layers, d_state 16, d_conv 4, expand 2, dt_rank 160,
         // vocab 50 280 (padded), tied embeddings (HF state-spaces/mamba-2.8b-hf config.json).
+        // DeepSeek-V3 (arXiv:2412.19437 §4.2): 61 layers, hidden 7168, 128 heads, MLA with
+        // q/kv LoRA ranks 1536/512, qk 128+64, v 128; first 3 layers dense (18 432), then
+        // 256 routed experts (2048) top-8 plus 1 shared; 129 280 vocab, untied.
+        "deepseek-v3" => {
+            let mut c = llama(n, 7168, 61, 128, 128, 18_432, 129_280);
+            c.head_dim = 192;
+            c.mla = Some(MlaConfig {
+                q_lora_rank: Some(1536),
+                kv_lora_rank: 512,
+                qk_nope_head_dim: 128,
+                qk_rope_head_dim: 64,
+                v_head_dim: 128,
+            });
+            c.moe = Some(MoeConfig {
+                experts: 256,
+                top_k: 8,
+                expert_intermediate: 2048,
+                shared_intermediate: 2048,
+                shared_gate: false,
+                first_dense_layers: 3,
+                layer_period: 1,
+                layer_offset: 0,
+            });
+            c
+        }
         "mamba-2.8b" => mamba(n, 2560, 64, 50_280),
         _ => return None,
     })
@@ -209,15 +242,21 @@ pub(crate) fn build_named(name: &str, w: &Workload) -> Result<Graph, ModelError>
         return cfg.build(w);
     }
     match name {
-        "resnet-50" => resnet(
-            name,
-            &ResNetConfig {
-                blocks: [3, 4, 6, 3],
-                bottleneck: true,
+        // He et al. 2016 Table 1: blocks per stage for 18/50/101/152 layers.
+        "resnet-18" | "resnet-50" | "resnet-101" | "resnet-152" => {
+            let (blocks, bottleneck) = match name {
+                "resnet-18" => ([2, 2, 2, 2], false),
+                "resnet-50" => ([3, 4, 6, 3], true),
+                "resnet-101" => ([3, 4, 23, 3], true),
+                _ => ([3, 8, 36, 3], true),
+            };
+            let cfg = ResNetConfig {
+                blocks,
+                bottleneck,
                 classes: 1000,
-            },
-            w,
-        ),
+            };
+            resnet(name, &cfg, w)
+        }
         "mobilenet-v2" => mobilenet_v2(name, w),
         "lstm-lm" => lstm_lm(name, &ZAREMBA_LARGE, w),
         "gnmt" => gnmt(name, &GNMT, w),

@@ -31,6 +31,17 @@ fn cnns_match_published_params_and_macs() {
     let g = build("resnet-50", &infer(1)).unwrap().totals();
     close(g.params as f64, 25.557e6, 0.02, "ResNet-50 params");
     close(g.macs as f64, 4.1e9, 0.02, "ResNet-50 MACs");
+    // torchvision: resnet18 11 689 512 / 1.81 G; resnet101 44 549 160 / 7.80 G;
+    // resnet152 60 192 808 / 11.51 G.
+    for (name, p, macs) in [
+        ("resnet-18", 11.69e6, 1.81e9),
+        ("resnet-101", 44.55e6, 7.80e9),
+        ("resnet-152", 60.19e6, 11.51e9),
+    ] {
+        let g = build(name, &infer(1)).unwrap().totals();
+        close(g.params as f64, p, 0.01, name);
+        close(g.macs as f64, macs, 0.02, name);
+    }
     let g = build("mobilenet-v2", &infer(1)).unwrap().totals();
     close(g.params as f64, 3.5e6, 0.02, "MobileNetV2 params");
     close(g.macs as f64, 300e6, 0.02, "MobileNetV2 MACs");
@@ -64,6 +75,10 @@ fn decoders_match_published_params() {
     ] {
         close(params(name).0, want, 0.015, name);
     }
+    // DeepSeek-V3 report (arXiv:2412.19437, abstract): 671 B total, 37 B activated.
+    let (total, active) = params("deepseek-v3");
+    close(total, 671e9, 0.01, "DeepSeek-V3 total");
+    close(active, 37e9, 0.02, "DeepSeek-V3 active");
     let (total, active) = params("mixtral-8x7b");
     close(total, 46.7e9, 0.01, "Mixtral total");
     close(active, 12.9e9, 0.01, "Mixtral active");
@@ -168,6 +183,16 @@ fn every_weight_operand_is_declared() {
                     );
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn default_workloads_build() {
+    for m in xpusim_models::catalog() {
+        for &ph in m.phases {
+            let w = m.workload(ph);
+            build(m.name, &w).unwrap_or_else(|e| panic!("{}: {e}", m.name));
         }
     }
 }
