@@ -176,9 +176,9 @@ fn declare_encoder(
     b.g.weights.extend(scratch.g.weights);
     let (nk, nb) = norm_kind(c);
     let _ = nk;
-    b.g.weight("enc.final_norm.gamma", &[c.hidden], b.p.weight, 1)?;
+    b.g.weight("enc.final_norm.gamma", &[c.hidden], b.side(), 1)?;
     if nb {
-        b.g.weight("enc.final_norm.beta", &[c.hidden], b.p.weight, 1)?;
+        b.g.weight("enc.final_norm.beta", &[c.hidden], b.side(), 1)?;
     }
     Ok(())
 }
@@ -222,7 +222,7 @@ fn embed(
         if declare {
             b.embedding(&name, table, t, c.vocab, h)?;
         } else {
-            let op = Op::embedding(&name, t, c.vocab, h, table, b.p)?;
+            let op = Op::embedding(&name, t, c.vocab, h, table, b.side_precision())?;
             b.push(op, 1)?;
         }
     }
@@ -489,9 +489,6 @@ fn head(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError>
     } else {
         "embed.tokens"
     };
-    if c.tied_embeddings {
-        b.linear_tied("lm_head", rows, h, c.vocab, table)
-    } else {
-        b.linear("lm_head", rows, h, c.vocab, false, 1)
-    }
+    let tied = c.tied_embeddings.then_some(table);
+    b.lm_head("lm_head", rows, h, c.vocab, tied)
 }

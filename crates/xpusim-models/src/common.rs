@@ -18,6 +18,26 @@ impl Builder {
         self.p.act
     }
 
+    /// Storage format of the small and gather-only parameters (norm scales, biases,
+    /// embedding tables, the LM head): the weight format, except under weight-only
+    /// quantisation (`w8a16`, `w4a16`), where AWQ/GPTQ-style schemes keep them in the
+    /// 16-bit activation format and quantise only the GEMM weights.
+    pub fn side(&self) -> DType {
+        if self.p.weight.bits() < self.p.act.bits() {
+            self.p.act
+        } else {
+            self.p.weight
+        }
+    }
+
+    /// The precision with [`Builder::side`] as the weight format.
+    pub fn side_precision(&self) -> Precision {
+        Precision {
+            weight: self.side(),
+            ..self.p
+        }
+    }
+
     /// Pushes `op` repeated `rep` times.
     pub fn push(&mut self, op: Op, rep: u64) -> Result<(), IrError> {
         let op = if rep == 1 { op } else { op.times(rep)? };
@@ -33,12 +53,13 @@ impl Builder {
         shape: &[u64],
         count: u64,
     ) -> Result<(), IrError> {
-        self.g.weight(name, shape, self.p.weight, count)?;
+        let dtype = self.side();
+        self.g.weight(name, shape, dtype, count)?;
         op.operands.push(Operand {
             tensor: name.to_string(),
             role: Role::Weight,
             shape: shape.to_vec(),
-            dtype: self.p.weight,
+            dtype,
         });
         Ok(())
     }
@@ -63,16 +84,25 @@ impl Builder {
         self.push(op, rep)
     }
 
-    /// A linear layer reading an already declared weight (tied LM head).
-    pub fn linear_tied(
+    /// The LM head `tokens × k → vocab` in the [`Builder::side`] format, reading `tied`
+    /// (the embedding table) when given, else declaring `{name}.weight`.
+    pub fn lm_head(
         &mut self,
         name: &str,
         tokens: u64,
         k: u64,
         n: u64,
-        weight: &str,
+        tied: Option<&str>,
     ) -> Result<(), IrError> {
-        let op = Op::linear(name, tokens, k, n, weight, self.p)?;
+        let w = match tied {
+            Some(t) => t.to_string(),
+            None => {
+                let w = format!("{name}.weight");
+                self.g.weight(&w, &[k, n], self.side(), 1)?;
+                w
+            }
+        };
+        let op = Op::linear(name, tokens, k, n, &w, self.side_precision())?;
         self.push(op, 1)
     }
 
@@ -89,7 +119,7 @@ impl Builder {
         let mut op = Op::norm(name, kind, rows, cols, self.act())?;
         // Declared in the weight format; the op reads gamma in the activation format.
         self.g
-            .weight(&format!("{name}.gamma"), &[cols], self.p.weight, rep)?;
+            .weight(&format!("{name}.gamma"), &[cols], self.side(), rep)?;
         if bias {
             self.add_param(&mut op, &format!("{name}.beta"), &[cols], rep)?;
         }
@@ -151,8 +181,8 @@ impl Builder {
         vocab: u64,
         dim: u64,
     ) -> Result<(), IrError> {
-        self.g.weight(table, &[vocab, dim], self.p.weight, 1)?;
-        let op = Op::embedding(name, tokens, vocab, dim, table, self.p)?;
+        self.g.weight(table, &[vocab, dim], self.side(), 1)?;
+        let op = Op::embedding(name, tokens, vocab, dim, table, self.side_precision())?;
         self.push(op, 1)
     }
 

@@ -220,3 +220,20 @@ fn errors_are_clear() {
     assert_eq!(find("LLAMA2-7B").unwrap().name, "llama-2-7b");
     assert_eq!(find("Mixtral_8x7B").unwrap().name, "mixtral-8x7b");
 }
+
+/// Weight-only quantisation (AWQ, Lin et al. 2024 §4; GPTQ) quantises the GEMM weights and
+/// keeps embeddings, LM head and norm scales in 16 bit.
+#[test]
+fn weight_only_quantisation_keeps_side_params_16bit() {
+    let p = Precision::parse("w4a16", DType::Fp16).unwrap();
+    let g = build(
+        "llama-2-7b",
+        &Workload::new(Phase::Decode, 1, 1, 10).with_precision(p),
+    )
+    .unwrap();
+    let t = g.totals();
+    let side = 2 * 32_000 * 4096 + (2 * 32 + 1) * 4096;
+    assert_eq!(t.weight_bytes, (t.params - side) / 2 + side * 2);
+    let g = build("llama-2-7b", &Workload::new(Phase::Decode, 1, 1, 10)).unwrap();
+    assert_eq!(g.totals().weight_bytes, 2 * g.totals().params);
+}
