@@ -87,6 +87,10 @@ pub struct HfModel {
     pub torch_dtype: Option<String>,
     /// `max_position_embeddings` / `n_positions`, if any.
     pub max_positions: Option<u64>,
+    /// The checkpoint's storage precision as an xpusim precision name (`bf16`, `fp8`,
+    /// `w4a16`, ...), from `quantization_config` or else `torch_dtype`; parse it with
+    /// `xpusim_ir::Precision::parse`.
+    pub precision: Option<&'static str>,
     /// The file the model was read from.
     pub file: String,
 }
@@ -189,8 +193,33 @@ pub fn parse(text: &str, file: &Path) -> Result<HfModel, HfError> {
             .maybe(&["max_position_embeddings", "n_positions"])
             .ok()
             .flatten(),
+        precision: precision_name(&f),
         file: shown,
     })
+}
+
+/// Maps `quantization_config` (FP8, AWQ/GPTQ, bitsandbytes) or `torch_dtype` to a
+/// precision name; None when neither says.
+fn precision_name(f: &Fields<'_>) -> Option<&'static str> {
+    if let Ok(Some(q)) = f.object("quantization_config") {
+        let method = q.string(&["quant_method"]).ok().flatten().unwrap_or("");
+        let bits = q.opt(&["bits", "w_bit"], 0).unwrap_or(0);
+        if method == "fp8" || method == "fbgemm_fp8" {
+            return Some("fp8");
+        }
+        if q.flag(&["load_in_4bit"], false).unwrap_or(false) || bits == 4 {
+            return Some("w4a16");
+        }
+        if q.flag(&["load_in_8bit"], false).unwrap_or(false) || bits == 8 {
+            return Some("w8a16");
+        }
+    }
+    match f.string(&["torch_dtype", "dtype"]).ok().flatten()? {
+        "bfloat16" => Some("bf16"),
+        "float16" => Some("fp16"),
+        "float32" => Some("fp32"),
+        _ => None,
+    }
 }
 
 /// Loads `path` and lowers it for workload `w`.

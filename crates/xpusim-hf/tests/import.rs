@@ -212,3 +212,26 @@ fn mistral_decode_reads_sliding_window() {
     .unwrap();
     assert_eq!(g.totals().kv_cache_bytes, 2 * 32 * 8 * 128 * 4096 * 2);
 }
+
+#[test]
+fn precision_comes_from_quantization_config_or_dtype() {
+    assert_eq!(
+        load(&fixture("deepseek-v3.json")).unwrap().precision,
+        Some("fp8")
+    );
+    assert_eq!(
+        load(&fixture("llama-2-7b.json")).unwrap().precision,
+        Some("fp16")
+    );
+    assert_eq!(
+        load(&fixture("llama-3-70b.json")).unwrap().precision,
+        Some("bf16")
+    );
+    let awq = r#"{"model_type": "llama", "hidden_size": 64, "num_attention_heads": 8,
+        "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 100,
+        "torch_dtype": "float16", "quantization_config": {"quant_method": "awq", "bits": 4}}"#;
+    assert_eq!(
+        parse(awq, Path::new("awq.json")).unwrap().precision,
+        Some("w4a16")
+    );
+}
