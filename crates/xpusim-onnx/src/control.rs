@@ -181,7 +181,7 @@ pub(crate) fn loop_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
 /// `Scan` (opset ≥ 9): `N` state inputs then `num_scan_inputs` scanned inputs.
 pub(crate) fn scan(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<Vec<Val>> {
     let body = n.agraph("body")?;
-    let m = n.ai("num_scan_inputs", 0).max(0) as usize;
+    let m = n.ai("num_scan_inputs", 0).clamp(0, 1 << 16) as usize;
     let ins: Vec<Val> = n.ins.iter().flatten().cloned().collect();
     if m == 0 || m > ins.len() {
         return Err(NodeErr::attr(

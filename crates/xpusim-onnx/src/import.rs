@@ -8,7 +8,7 @@ use xpusim_ir::{DType, Graph, IrError, Op, Phase, Precision};
 use crate::error::{NResult, NodeErr, OnnxError};
 use crate::node::Node;
 use crate::proto::{DimValue, GraphProto, ModelProto, ValueInfoProto};
-use crate::value::{dtype_of, elem, tensor_val, Val};
+use crate::value::{check_shape, dtype_of, elem, tensor_val, Val};
 use crate::{Import, OnnxOptions};
 
 /// Name → value scope; subgraphs see a copy of the enclosing scope (onnx IR spec, "Names
@@ -75,6 +75,8 @@ pub(crate) fn import(name: &str, bytes: &[u8], opts: &OnnxOptions) -> Result<Imp
             continue; // old IR: initializers listed as graph inputs
         }
         let v = im.input_val(vi)?;
+        check_shape(&format!("input `{}`", vi.name), &v.shape)
+            .map_err(|e| e.into_onnx(&im.file, &vi.name, "graph input"))?;
         if batch.is_none() {
             batch = Some(if v.rank() >= 2 && v.sym.is_none() {
                 v.shape[0].max(1)
@@ -292,6 +294,10 @@ impl<'o> Importer<'o> {
             let res = crate::ops::infer(self, &node, env);
             self.suppress = saved;
             let mut outs = res.map_err(|e| e.into_onnx(&self.file, &name, &np.op_type))?;
+            for (i, o) in outs.iter().enumerate() {
+                check_shape(&format!("output #{i}"), &o.shape)
+                    .map_err(|e| e.into_onnx(&self.file, &name, &np.op_type))?;
+            }
             if matches!(np.op_type.as_str(), "Constant" | "ConstantOfShape") && all_konst {
                 // Weights stored as Constant nodes, or as ConstantOfShape placeholders in
                 // stripped zoo models, are parameters like initializers.

@@ -95,7 +95,7 @@ impl<'a> Node<'a> {
             .ok_or_else(|| NodeErr::attr(name, "missing graph attribute"))
     }
 
-    /// Non-negative integer list attribute as u64.
+    /// Non-negative integer list attribute as u64 (at most 2^32: strides, pads, kernels).
     pub fn aus(&self, name: &str) -> NResult<Option<Vec<u64>>> {
         match self.aints(name) {
             None => Ok(None),

@@ -103,6 +103,31 @@ impl Val {
     }
 }
 
+/// Largest single dimension accepted (2^40).
+pub const MAX_DIM: u64 = 1 << 40;
+
+/// Rejects shapes whose dims or non-zero element product exceed the IR's bounds, so later
+/// shape arithmetic cannot overflow.
+pub fn check_shape(what: &str, shape: &[u64]) -> NResult<()> {
+    let mut p: u64 = 1;
+    for &d in shape {
+        if d > MAX_DIM {
+            return Err(NodeErr::msg(format!(
+                "{what}: dimension {d} in {shape:?} is too large"
+            )));
+        }
+        if d > 0 {
+            p = p.saturating_mul(d);
+        }
+    }
+    if p > xpusim_ir::MAX_ELEMS || shape.len() > 64 {
+        return Err(NodeErr::msg(format!(
+            "{what}: shape {shape:?} is too large"
+        )));
+    }
+    Ok(())
+}
+
 /// Saturating conversion used for folded integer values (`INT64_MAX` ends in Slice).
 pub fn f64_to_i64(x: f64) -> i64 {
     if x.is_nan() {
@@ -145,6 +170,7 @@ pub fn tensor_shape(t: &TensorProto) -> NResult<Vec<u64>> {
 /// External-data tensors (stripped weights) never have their bytes read.
 pub fn tensor_val(t: &TensorProto) -> NResult<Val> {
     let shape = tensor_shape(t)?;
+    check_shape(&format!("tensor `{}`", t.name), &shape)?;
     let mut v = Val::new(shape, t.data_type);
     v.konst = true;
     let n = v.elems_sat();
@@ -274,7 +300,7 @@ pub fn bcast_strides(shape: &[u64], out: &[u64]) -> Vec<u64> {
 
 /// Evaluates `f` elementwise over broadcast inputs whose contents are all known.
 pub fn fold_nary(ins: &[&Val], out: &[u64], f: impl Fn(&[f64]) -> f64) -> Option<Vec<f64>> {
-    let n: u64 = out.iter().product();
+    let n: u64 = out.iter().fold(1u64, |a, &d| a.saturating_mul(d));
     if n > MAX_FOLD_ELEMS {
         return None;
     }
@@ -304,7 +330,7 @@ pub fn fold_nary(ins: &[&Val], out: &[u64], f: impl Fn(&[f64]) -> f64) -> Option
 pub fn norm_axis(axis: i64, rank: usize) -> NResult<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
-    if a < 0 || a >= r.max(1) {
+    if a < 0 || a >= r {
         return Err(NodeErr::attr(
             "axis",
             format!("axis {axis} out of range for rank {rank}"),

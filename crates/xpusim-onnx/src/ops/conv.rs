@@ -52,34 +52,38 @@ fn window(n: &Node<'_>, kernel: Vec<u64>) -> NResult<Window> {
 impl Window {
     /// Output size of a forward window over `input` (Conv spec "auto_pad" rules); updates
     /// `pads` for SAME_* padding.
+    /// Output size of a forward window over `input` (Conv spec "auto_pad" rules); updates
+    /// `pads` for SAME_* padding. Arithmetic is in u128 so no attribute value can overflow.
     #[allow(clippy::needless_range_loop)]
     fn forward(&mut self, input: &[u64], ceil: bool) -> NResult<Vec<u64>> {
         let k = self.kernel.len();
         let mut out = Vec::with_capacity(k);
         for i in 0..k {
-            let eff = self.dil[i] * (self.kernel[i].max(1) - 1) + 1;
-            let s = self.strides[i];
-            let o = match self.auto_pad.as_str() {
+            let w = |v: u64| v as u128;
+            let eff = w(self.dil[i]) * (w(self.kernel[i].max(1)) - 1) + 1;
+            let s = w(self.strides[i]);
+            let inp = w(input[i]);
+            let o: u128 = match self.auto_pad.as_str() {
                 "SAME_UPPER" | "SAME_LOWER" => {
-                    let o = input[i].div_ceil(s);
-                    let total = ((o.max(1) - 1) * s + eff).saturating_sub(input[i]);
+                    let o = inp.div_ceil(s);
+                    let total = ((o.max(1) - 1) * s + eff).saturating_sub(inp);
                     let small = total / 2;
                     let (b, e) = if self.auto_pad == "SAME_UPPER" {
                         (small, total - small)
                     } else {
                         (total - small, small)
                     };
-                    self.pads[i] = b;
-                    self.pads[i + k] = e;
+                    self.pads[i] = to_u64(b)?;
+                    self.pads[i + k] = to_u64(e)?;
                     o
                 }
                 "VALID" => {
                     self.pads[i] = 0;
                     self.pads[i + k] = 0;
-                    input[i].saturating_sub(eff) / s + 1
+                    inp.saturating_sub(eff) / s + 1
                 }
                 _ => {
-                    let padded = input[i] + self.pads[i] + self.pads[i + k];
+                    let padded = inp + w(self.pads[i]) + w(self.pads[i + k]);
                     if padded < eff {
                         return Err(NodeErr::msg(format!(
                             "window {eff} larger than padded input {padded}"
@@ -87,16 +91,23 @@ impl Window {
                     }
                     let span = padded - eff;
                     let mut o = if ceil { span.div_ceil(s) } else { span / s } + 1;
-                    if ceil && (o - 1) * s >= input[i] + self.pads[i] {
+                    if ceil && (o - 1) * s >= inp + w(self.pads[i]) {
                         o -= 1;
                     }
                     o
                 }
             };
-            out.push(o);
+            out.push(to_u64(o)?);
         }
         Ok(out)
     }
+}
+
+fn to_u64(v: u128) -> NResult<u64> {
+    u64::try_from(v)
+        .ok()
+        .filter(|&v| v <= crate::value::MAX_DIM)
+        .ok_or_else(|| NodeErr::msg(format!("spatial size {v} is too large")))
 }
 
 /// Conv / ConvInteger / QLinearConv / ConvTranspose.
@@ -117,7 +128,7 @@ pub(crate) fn conv(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     let g = n.ai("group", 1);
     let g = u64::try_from(g)
         .ok()
-        .filter(|&g| g > 0)
+        .filter(|&g| g > 0 && g <= 1 << 32)
         .ok_or_else(|| NodeErr::attr("group", "must be positive"))?;
     let nsp = x.rank() - 2;
     let kernel = n
@@ -130,14 +141,14 @@ pub(crate) fn conv(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     let (nb, c) = (x.shape[0], x.shape[1]);
     let spatial = &x.shape[2..];
     let k_out = if transposed {
-        w.shape[1] * g
+        w.shape[1].saturating_mul(g)
     } else {
         w.shape[0]
     };
     let out_sp = if transposed {
         convt_out(n, &mut win, spatial)?
     } else {
-        if w.shape[1] * g != c {
+        if w.shape[1].saturating_mul(g) != c {
             return Err(NodeErr::msg(format!(
                 "weight {:?} × group {g} does not match {c} input channels",
                 w.shape
@@ -193,18 +204,18 @@ pub(crate) fn conv(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
         im.emit(n.op(), Op::conv(&n.name, spec, wname, p))?;
     } else {
         // 3-D and higher: the same MACs as a grouped GEMM per output (input) position.
-        let ksz: u64 = win.kernel.iter().product();
+        let ksz: u64 = win.kernel.iter().fold(1u64, |a, &d| a.saturating_mul(d));
         let pos: u64 = if transposed {
-            spatial.iter().product()
+            spatial.iter().fold(1u64, |a, &d| a.saturating_mul(d))
         } else {
-            out_sp.iter().product()
+            out_sp.iter().fold(1u64, |a, &d| a.saturating_mul(d))
         };
         let (per_g_out, per_g_in) = (k_out / g, c / g);
         let spec = MatmulSpec {
             batch: g,
-            m: nb * pos,
+            m: nb.saturating_mul(pos),
             n: per_g_out,
-            k: per_g_in * ksz,
+            k: per_g_in.saturating_mul(ksz),
             rhs_batched: g > 1,
         };
         let names = Names {
@@ -247,17 +258,18 @@ fn convt_out(n: &Node<'_>, win: &mut Window, input: &[u64]) -> NResult<Vec<u64>>
     }
     let mut out = Vec::with_capacity(k);
     for i in 0..k {
-        let full = win.strides[i] * (input[i].max(1) - 1)
-            + opad[i]
-            + win.dil[i] * (win.kernel[i].max(1) - 1)
+        let w = |v: u64| v as u128;
+        let full = w(win.strides[i]) * (w(input[i].max(1)) - 1)
+            + w(opad[i])
+            + w(win.dil[i]) * (w(win.kernel[i].max(1)) - 1)
             + 1;
         let o = match win.auto_pad.as_str() {
-            "SAME_UPPER" | "SAME_LOWER" => input[i] * win.strides[i],
+            "SAME_UPPER" | "SAME_LOWER" => w(input[i]) * w(win.strides[i]),
             _ => full
-                .checked_sub(win.pads[i] + win.pads[i + k])
+                .checked_sub(w(win.pads[i]) + w(win.pads[i + k]))
                 .ok_or_else(|| NodeErr::msg("pads exceed the transposed output"))?,
         };
-        out.push(o);
+        out.push(to_u64(o)?);
     }
     Ok(out)
 }

@@ -91,13 +91,13 @@ pub(crate) fn matmul(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     } else {
         im.prec(a.elem)
     };
-    let bp: u64 = batch.iter().product();
-    let rb: u64 = bbatch.iter().product();
+    let bp: u64 = batch.iter().fold(1u64, |a, &d| a.saturating_mul(d));
+    let rb: u64 = bbatch.iter().fold(1u64, |a, &d| a.saturating_mul(d));
     let bname = n.in_name(bi).to_string();
     if rb > 1 {
         emit_mm(im, n, bp, m, nn, ka, true, b, &bname, p)?;
     } else {
-        emit_mm(im, n, 1, bp * m, nn, ka, false, b, &bname, p)?;
+        emit_mm(im, n, 1, bp.saturating_mul(m), nn, ka, false, b, &bname, p)?;
     }
     Ok(vec![Val::new(shape, out_el)])
 }
@@ -239,7 +239,7 @@ pub(crate) fn einsum(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
             .iter()
             .filter(|(c, _)| f(**c))
             .map(|(_, d)| *d)
-            .product::<u64>()
+            .fold(1u64, |a, d| a.saturating_mul(d))
     };
     let in_out = |c: char| out_labels.contains(&c);
     if ins.len() == 2 {

@@ -68,7 +68,7 @@ pub(crate) fn infer(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
             norm::same_shape(im, n, 2)
         }
         "LRN" => {
-            let size = n.ai("size", 1).max(1) as u64;
+            let size = n.ai("size", 1).clamp(1, 1 << 16) as u64;
             norm::same_shape(im, n, size + 2)
         }
         "MatMul" | "MatMulInteger" | "QLinearMatMul" => linalg::matmul(im, n),

@@ -39,7 +39,7 @@ pub(crate) fn channel_norm(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<V
         "BatchNormalization" => emit_norm(im, n, NormKind::BatchNorm, e / c.max(1), c, x.elem)?,
         "InstanceNormalization" => emit_norm(im, n, NormKind::GroupNorm, nb * c, sp, x.elem)?,
         _ => {
-            let g = n.ai("num_groups", 1).max(1) as u64;
+            let g = n.ai("num_groups", 1).clamp(1, 1 << 32) as u64;
             if c % g != 0 {
                 return Err(NodeErr::attr(
                     "num_groups",
@@ -67,8 +67,12 @@ pub(crate) fn layer_norm(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val
     } else {
         norm_axis(n.ai("axis", -1), x.rank())?
     };
-    let rows: u64 = x.shape[..axis].iter().product();
-    let cols: u64 = x.shape[axis..].iter().product();
+    let rows: u64 = x.shape[..axis]
+        .iter()
+        .fold(1u64, |a, &d| a.saturating_mul(d));
+    let cols: u64 = x.shape[axis..]
+        .iter()
+        .fold(1u64, |a, &d| a.saturating_mul(d));
     let kind = if n.op().contains("Simplified") || n.op() == "RMSNormalization" {
         NormKind::RmsNorm
     } else {
@@ -102,7 +106,9 @@ pub(crate) fn softmax(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> 
         };
         let axis = norm_axis(n.ai("axis", def), x.rank())?;
         let cols: u64 = if flat {
-            x.shape[axis..].iter().product()
+            x.shape[axis..]
+                .iter()
+                .fold(1u64, |a, &d| a.saturating_mul(d))
         } else {
             x.shape[axis]
         };

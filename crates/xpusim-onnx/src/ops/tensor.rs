@@ -12,7 +12,9 @@ use crate::value::{broadcast, elem, fold_nary, norm_axis, Val, MAX_FOLD_ELEMS};
 
 /// Row-major selection: output axis `a` takes input indices `idx[a]`.
 fn select(shape: &[u64], data: &[f64], idx: &[Vec<u64>]) -> Option<Vec<f64>> {
-    let n: u64 = idx.iter().map(|v| v.len() as u64).product();
+    let n: u64 = idx
+        .iter()
+        .fold(1u64, |a, v| a.saturating_mul(v.len() as u64));
     if n > MAX_FOLD_ELEMS || idx.len() != shape.len() {
         return None;
     }
@@ -134,11 +136,15 @@ pub(crate) fn concat(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     }
     let mut out = Val::new(shape, first.elem);
     if ins.iter().all(|v| v.data.is_some()) && out.elems_sat() <= MAX_FOLD_ELEMS {
-        let outer: u64 = out.shape[..axis].iter().product();
+        let outer: u64 = out.shape[..axis]
+            .iter()
+            .fold(1u64, |a, &d| a.saturating_mul(d));
         let mut res = Vec::new();
         for o in 0..outer {
             for v in &ins {
-                let blk: u64 = v.shape[axis..].iter().product();
+                let blk: u64 = v.shape[axis..]
+                    .iter()
+                    .fold(1u64, |a, &d| a.saturating_mul(d));
                 if let Some(d) = &v.data {
                     let s = (o * blk) as usize;
                     res.extend_from_slice(d.get(s..s + blk as usize).unwrap_or(&[]));
@@ -170,7 +176,7 @@ pub(crate) fn split(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     } {
         Some(s) => s.iter().map(|&v| v.max(0) as u64).collect(),
         None => {
-            let k = n.ai("num_outputs", nout as i64).max(1) as u64;
+            let k = n.ai("num_outputs", nout as i64).clamp(1, 1 << 16) as u64;
             let part = dim.div_ceil(k);
             (0..k)
                 .map(|i| part.min(dim.saturating_sub(i * part)))
@@ -230,7 +236,11 @@ pub(crate) fn slice(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     for (k, &a) in axes.iter().enumerate() {
         let a = norm_axis(a, r)?;
         let d = x.shape[a] as i64;
-        let step = steps.as_ref().and_then(|s| s.get(k).copied()).unwrap_or(1);
+        let step = steps
+            .as_ref()
+            .and_then(|s| s.get(k).copied())
+            .unwrap_or(1)
+            .clamp(-(1 << 41), 1 << 41);
         if step == 0 {
             return Err(NodeErr::msg("Slice step 0"));
         }
@@ -335,7 +345,7 @@ pub(crate) fn like_input(im: &mut Importer<'_>, n: &Node<'_>, i: usize) -> NResu
 /// `GatherND` (batch_dims): `indices.shape[:-1] + data.shape[b + indices.shape[-1]:]`.
 pub(crate) fn gather_nd(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     let (x, ind) = (n.x(0)?, n.x(1)?);
-    let b = n.ai("batch_dims", 0).max(0) as usize;
+    let b = n.ai("batch_dims", 0).clamp(0, 64) as usize;
     let last = *ind
         .shape
         .last()
@@ -410,7 +420,9 @@ pub(crate) fn pad(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     let mut shape = x.shape.clone();
     let k = axes.len();
     for (j, &a) in axes.iter().enumerate() {
-        let v = shape[a] as i64 + pads[j] + pads[j + k];
+        let v = (shape[a] as i64)
+            .saturating_add(pads[j])
+            .saturating_add(pads[j + k]);
         shape[a] = u64::try_from(v).map_err(|_| NodeErr::msg("negative padded size"))?;
     }
     let out = Val::new(shape, x.elem);
@@ -470,15 +482,20 @@ pub(crate) fn resize(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
 /// `DepthToSpace` / `SpaceToDepth` with `blocksize`.
 pub(crate) fn depth_space(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     let x = n.x(0)?;
-    let b = n.ai("blocksize", 1).max(1) as u64;
+    let b = n.ai("blocksize", 1).clamp(1, 1 << 20) as u64;
     if x.rank() != 4 {
         return Err(NodeErr::msg("expects a 4-D input"));
     }
     let s = &x.shape;
     let shape = if n.op() == "DepthToSpace" {
-        vec![s[0], s[1] / (b * b), s[2] * b, s[3] * b]
+        vec![
+            s[0],
+            s[1] / (b * b),
+            s[2].saturating_mul(b),
+            s[3].saturating_mul(b),
+        ]
     } else {
-        vec![s[0], s[1] * b * b, s[2] / b, s[3] / b]
+        vec![s[0], s[1].saturating_mul(b * b), s[2] / b, s[3] / b]
     };
     let out = Val::new(shape, x.elem);
     moved(im, n, &out)?;
