@@ -515,3 +515,58 @@ fn dynamic_quantization_lowers_to_int8_and_precision_overrides() {
         .unwrap();
     assert_eq!(mm.compute_dtype, DType::Bf16);
 }
+
+#[test]
+fn llm_contrib_ops_group_query_attention_and_matmul_nbits() {
+    let mut gqa = node(
+        "GroupQueryAttention",
+        &["qkv", "", "", "pk", "pv"],
+        &["o", "k2", "v2"],
+        vec![ai("num_heads", 8), ai("kv_num_heads", 2)],
+    );
+    gqa.domain = "com.microsoft".into();
+    let mut nb = node(
+        "MatMulNBits",
+        &["o", "wq", "ws"],
+        &["y"],
+        vec![
+            ai("K", 128),
+            ai("N", 64),
+            ai("bits", 4),
+            ai("block_size", 32),
+        ],
+    );
+    nb.domain = "com.microsoft".into();
+    let b = model(graph(
+        vec![gqa, nb],
+        vec![
+            TensorProto {
+                name: "wq".into(),
+                dims: vec![64, 4, 16],
+                data_type: 2,
+                data_location: DATA_LOCATION_EXTERNAL,
+                ..Default::default()
+            },
+            weight("ws", &[64, 4]),
+        ],
+        vec![
+            v("qkv", &[1, 1, 192]),
+            v("pk", &[1, 2, 10, 16]),
+            v("pv", &[1, 2, 10, 16]),
+        ],
+        vec![v("y", &[1, 1, 64])],
+    ));
+    let imp = import_bytes("t.onnx", &b, &OnnxOptions::default()).unwrap();
+    assert_eq!(imp.shapes["o"], vec![1, 1, 128]);
+    assert_eq!(imp.shapes["k2"], vec![1, 2, 11, 16]);
+    let OpKind::Attention(a) = &imp.graph.ops[0].kind else {
+        panic!("{:?}", imp.graph.ops[0].kind)
+    };
+    assert_eq!(
+        (a.heads, a.kv_heads, a.q_len, a.kv_len, a.head_dim),
+        (8, 2, 1, 11, 16)
+    );
+    let mm = &imp.graph.ops[1];
+    assert_eq!(mm.macs(), 128 * 64);
+    assert_eq!(mm.operands[1].dtype, DType::Int4);
+}

@@ -166,3 +166,141 @@ pub(crate) fn embed_ln(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>>
     }
     Ok(vec![out.clone(), Val::new(vec![b], elem::INT32), out])
 }
+
+/// MultiHeadAttention (unfused Q/K/V, optional past) and GroupQueryAttention (`kv_num_heads`
+/// K/V heads, past `[B, Nk, P, hd]`; packed QKV when `key` is absent). Output `[B, S, N·hd]`,
+/// present K/V `[B, Nk, P + L, hd]`.
+pub(crate) fn mha(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
+    let q = n.x(0)?;
+    if q.rank() != 3 {
+        return Err(NodeErr::msg(format!(
+            "query {:?} must be [B, S, D]",
+            q.shape
+        )));
+    }
+    let (b, s, d) = (q.shape[0], q.shape[1], q.shape[2]);
+    let heads = u64::try_from(n.ai("num_heads", 0))
+        .ok()
+        .filter(|&h| h > 0 && h <= 1 << 20)
+        .ok_or_else(|| NodeErr::attr("num_heads", "must be positive"))?;
+    let gqa = n.op() == "GroupQueryAttention";
+    let kv_heads = if gqa {
+        u64::try_from(n.ai("kv_num_heads", 0))
+            .ok()
+            .filter(|&h| h > 0 && h <= heads && heads % h == 0)
+            .ok_or_else(|| NodeErr::attr("kv_num_heads", "must divide num_heads"))?
+    } else {
+        heads
+    };
+    let key = n.opt(1);
+    let hd = if key.is_none() {
+        d / (heads + 2 * kv_heads) // packed QKV
+    } else {
+        d / heads
+    };
+    if hd == 0 {
+        return Err(NodeErr::msg(format!(
+            "query {:?} does not fit {heads} heads",
+            q.shape
+        )));
+    }
+    // Key length: [B, L, D] or [B, N, L, hd]; packed QKV uses S.
+    let l = match key {
+        Some(k) if k.rank() == 3 => k.shape[1],
+        Some(k) if k.rank() == 4 => k.shape[2],
+        Some(k) => {
+            return Err(NodeErr::msg(format!(
+                "key {:?} must be 3-D or 4-D",
+                k.shape
+            )))
+        }
+        None => s,
+    };
+    let past_idx = if gqa { 3 } else { 6 };
+    let past = n
+        .opt(past_idx)
+        .filter(|p| p.rank() == 4)
+        .map(|p| p.shape[2])
+        .unwrap_or(0);
+    let a = AttentionSpec {
+        batch: b,
+        heads,
+        kv_heads,
+        q_len: s,
+        kv_len: past + l,
+        head_dim: hd,
+        v_head_dim: hd,
+        causal: gqa || n.ai("unidirectional", 0) != 0,
+    };
+    let kv_role = if past > 0 { Role::KvCache } else { Role::Input };
+    let p = im.prec(q.elem);
+    im.emit(n.op(), Op::attention(&n.name, a, kv_role, p))?;
+    let present = vec![b, kv_heads, past + l, hd];
+    Ok(vec![
+        Val::new(vec![b, s, heads * hd], q.elem),
+        Val::new(present.clone(), q.elem),
+        Val::new(present, q.elem),
+    ])
+}
+
+/// MatMulNBits: `A[.., K] · dequant(B)[K, N]` with `bits`-bit block-quantized weights
+/// (attributes `K`, `N`, `bits`, `block_size`); weight-only quantization, so the GEMM runs
+/// at the activation format.
+pub(crate) fn matmul_nbits(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
+    let a = n.x(0)?;
+    let k = u64::try_from(n.ai("K", 0))
+        .ok()
+        .filter(|&k| k > 0 && k <= 1 << 32);
+    let nn = u64::try_from(n.ai("N", 0))
+        .ok()
+        .filter(|&v| v > 0 && v <= 1 << 32);
+    let (Some(k), Some(nn)) = (k, nn) else {
+        return Err(NodeErr::attr("K", "K and N must be positive"));
+    };
+    if a.shape.last() != Some(&k) {
+        return Err(NodeErr::msg(format!(
+            "A {:?} does not end in K = {k}",
+            a.shape
+        )));
+    }
+    let m = a.elems_sat() / k;
+    let mut shape = a.shape.clone();
+    if let Some(l) = shape.last_mut() {
+        *l = nn;
+    }
+    let mut p = im.prec(a.elem);
+    if im.opts.precision.is_none() {
+        p.weight = if n.ai("bits", 4) <= 4 {
+            xpusim_ir::DType::Int4
+        } else {
+            xpusim_ir::DType::Int8
+        };
+    }
+    if m > 0 {
+        let spec = MatmulSpec {
+            batch: 1,
+            m,
+            n: nn,
+            k,
+            rhs_batched: false,
+        };
+        let names = Names {
+            lhs: n.in_name(0),
+            rhs: n.in_name(1),
+            out: n.out_name(0),
+        };
+        im.emit(
+            n.op(),
+            Op::matmul(
+                &n.name,
+                spec,
+                names,
+                Role::Weight,
+                p.act,
+                p.weight,
+                p.compute,
+            ),
+        )?;
+    }
+    Ok(vec![Val::new(shape, a.elem)])
+}
