@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use xpusim_models::MAX_DIM;
+
 use crate::HfError;
 
 /// A parsed config object plus the file it came from (for error messages).
@@ -33,7 +35,20 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An integer in `0..=MAX_DIM` (larger values are no real model and would overflow
+    /// later size arithmetic).
     fn as_u64(&self, key: &str, v: &Value) -> Result<u64, HfError> {
+        let n = self.as_any_u64(key, v)?;
+        if n > MAX_DIM {
+            return Err(self.invalid(
+                key,
+                format!("= {n} exceeds the {MAX_DIM} limit on a model dimension"),
+            ));
+        }
+        Ok(n)
+    }
+
+    fn as_any_u64(&self, key: &str, v: &Value) -> Result<u64, HfError> {
         match v {
             Value::Number(n) => n
                 .as_u64()

@@ -63,9 +63,43 @@ fn input_len(c: &TransformerConfig, w: &Workload) -> Result<u64, ModelError> {
                 });
             }
             let per = side / v.patch_size;
+            crate::guard(&c.name, "patches per image", &[per, per])?;
             Ok(per * per + u64::from(v.class_token))
         }
     }
+}
+
+/// The widest per-token activation row of any op (elements), times 8 for headroom.
+fn widest_row(c: &TransformerConfig) -> u64 {
+    let mut w = [
+        c.hidden,
+        2 * c.intermediate,
+        (c.heads + 2 * c.kv_heads) * c.head_dim,
+        c.vocab,
+    ]
+    .into_iter()
+    .fold(1u64, |a, b| a.max(b));
+    if let Some(m) = &c.moe {
+        w = w
+            .max(m.top_k.saturating_mul(2 * m.expert_intermediate))
+            .max(m.experts)
+            .max(2 * m.shared_intermediate);
+    }
+    if let Some(m) = &c.mla {
+        w = w.max(
+            c.heads
+                .saturating_mul(m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim),
+        );
+    }
+    if let Some(s) = &c.ssm {
+        w = w.max(
+            s.expand
+                .saturating_mul(c.hidden)
+                .saturating_mul(2)
+                .saturating_add(2 * s.n_groups * s.d_state + s.dt_rank),
+        );
+    }
+    w.saturating_mul(8)
 }
 
 pub(crate) fn build_transformer(c: &TransformerConfig, w: &Workload) -> Result<Graph, ModelError> {
@@ -74,6 +108,16 @@ pub(crate) fn build_transformer(c: &TransformerConfig, w: &Workload) -> Result<G
         .context
         .checked_add(1)
         .ok_or_else(|| overflow(&c.name, "context + 1"))?;
+    // Every per-op size below is at most tokens × the widest activation row, or
+    // heads × len × kv_len for position biases; check those once so later products
+    // cannot overflow.
+    let width = widest_row(c);
+    crate::guard(&c.name, "batch·tokens·widest row", &[w.batch, len, width])?;
+    crate::guard(
+        &c.name,
+        "heads·len·kv_len",
+        &[c.heads.max(1), len, len.max(kv_len)],
+    )?;
     if let (Positions::Learned { max_positions }, None) = (c.positions, &c.vision) {
         let needed = if w.phase == Phase::Decode {
             kv_len

@@ -31,7 +31,7 @@ pub use blocks::expected_experts;
 pub use ssm::SsmConfig;
 pub use transformer::{
     Activation, Arch, FfnKind, LayerKind, Mixer, MlaConfig, MoeConfig, NormStyle, Positions,
-    TransformerConfig, VisionConfig,
+    TransformerConfig, VisionConfig, MAX_DIM, MAX_LAYERS,
 };
 
 /// What to run a model on.
@@ -185,6 +185,13 @@ pub fn check_workload(model: &str, w: &Workload) -> Result<(), ModelError> {
     if w.image_size == Some(0) {
         return Err(bad("image_size must be at least 1".into()));
     }
+    Ok(())
+}
+
+/// Errors (instead of overflowing later) when the product of `dims` leaves the IR's size
+/// range.
+pub(crate) fn guard(model: &str, what: &str, dims: &[u64]) -> Result<(), ModelError> {
+    xpusim_ir::checked_product(model, what, dims)?;
     Ok(())
 }
 

@@ -67,6 +67,8 @@ pub const ZAREMBA_LARGE: LstmLmConfig = LstmLmConfig {
 
 /// Scores `seq_len` tokens per sequence (the softmax runs on every position).
 pub fn lstm_lm(name: &str, c: &LstmLmConfig, w: &Workload) -> Result<Graph, ModelError> {
+    let wide = c.vocab.max(4 * c.hidden).max(c.embed);
+    crate::guard(name, "batch·seq·widest row", &[w.batch, w.seq_len, wide])?;
     let t = w.batch * w.seq_len;
     let mut b = Builder::new(
         Graph::new(name, Phase::Inference, w.batch, w.seq_len),
@@ -125,6 +127,13 @@ pub const GNMT: GnmtConfig = GnmtConfig {
 /// Translates `seq_len` source tokens into `seq_len` target tokens (teacher-forced
 /// decoder: each decoder layer is costed as one recurrent op over all target steps).
 pub fn gnmt(name: &str, c: &GnmtConfig, w: &Workload) -> Result<Graph, ModelError> {
+    let wide = c.vocab.max(8 * c.hidden);
+    crate::guard(name, "batch·seq·widest row", &[w.batch, w.seq_len, wide])?;
+    crate::guard(
+        name,
+        "batch·target·source·hidden",
+        &[w.batch, w.seq_len, w.seq_len, c.hidden],
+    )?;
     let (s, n, h) = (w.seq_len, w.batch, c.hidden);
     let t = n * s;
     let mut b = Builder::new(Graph::new(name, Phase::Inference, n, s), w.precision);
@@ -215,6 +224,8 @@ pub const DEEPSPEECH2: DeepSpeech2Config = DeepSpeech2Config {
 
 /// `seq_len` is the number of 10 ms input frames.
 pub fn deepspeech2(name: &str, c: &DeepSpeech2Config, w: &Workload) -> Result<Graph, ModelError> {
+    let wide = (c.conv_channels * c.freq_bins).max(6 * c.hidden);
+    crate::guard(name, "batch·frames·widest row", &[w.batch, w.seq_len, wide])?;
     let n = w.batch;
     let mut b = Builder::new(
         Graph::new(name, Phase::Inference, n, w.seq_len),

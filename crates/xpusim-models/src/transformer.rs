@@ -12,6 +12,12 @@ use xpusim_ir::{Graph, Phase};
 use crate::ssm::SsmConfig;
 use crate::{ModelError, Workload};
 
+/// Largest layer count a config may have.
+pub const MAX_LAYERS: u64 = 1 << 16;
+/// Largest value of any other size field (hidden, heads, vocab, experts, ...): 2^24 keeps
+/// every product of two fields and a token count inside the IR's checked range.
+pub const MAX_DIM: u64 = 1 << 24;
+
 /// Which stacks the model has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -315,6 +321,61 @@ impl TransformerConfig {
         }
     }
 
+    /// Every size field with its name (for range checks).
+    fn dims(&self) -> Vec<(&'static str, u64)> {
+        let mut d = vec![
+            ("hidden", self.hidden),
+            ("heads", self.heads),
+            ("kv_heads", self.kv_heads),
+            ("head_dim", self.head_dim),
+            ("intermediate", self.intermediate),
+            ("vocab", self.vocab),
+            ("type_vocab", self.type_vocab),
+        ];
+        if let Positions::Learned { max_positions } = self.positions {
+            d.push(("max_positions", max_positions));
+        }
+        if let Positions::RelativeBuckets { buckets } = self.positions {
+            d.push(("buckets", buckets));
+        }
+        if let Some(m) = &self.moe {
+            d.extend([
+                ("experts", m.experts),
+                ("top_k", m.top_k),
+                ("expert_intermediate", m.expert_intermediate),
+                ("shared_intermediate", m.shared_intermediate),
+            ]);
+        }
+        if let Some(m) = &self.mla {
+            d.extend([
+                ("q_lora_rank", m.q_lora_rank.unwrap_or(0)),
+                ("kv_lora_rank", m.kv_lora_rank),
+                ("qk_nope_head_dim", m.qk_nope_head_dim),
+                ("qk_rope_head_dim", m.qk_rope_head_dim),
+                ("v_head_dim", m.v_head_dim),
+            ]);
+        }
+        if let Some(s) = &self.ssm {
+            d.extend([
+                ("d_state", s.d_state),
+                ("d_conv", s.d_conv),
+                ("expand", s.expand),
+                ("dt_rank", s.dt_rank),
+                ("ssm head_dim", s.head_dim),
+                ("n_groups", s.n_groups),
+            ]);
+        }
+        if let Some(v) = &self.vision {
+            d.extend([
+                ("image_size", v.image_size),
+                ("patch_size", v.patch_size),
+                ("channels", v.channels),
+                ("num_classes", v.num_classes),
+            ]);
+        }
+        d
+    }
+
     /// Structural checks with a message naming the offending field.
     pub fn validate(&self) -> Result<(), ModelError> {
         let bad = |msg: String| {
@@ -325,6 +386,79 @@ impl TransformerConfig {
         };
         if self.hidden == 0 || self.layers == 0 {
             return bad("hidden size and layer count must be at least 1".into());
+        }
+        if self.layers > MAX_LAYERS {
+            return bad(format!(
+                "{} layers exceed the {MAX_LAYERS}-layer limit",
+                self.layers
+            ));
+        }
+        if let Arch::EncoderDecoder { encoder_layers } = self.arch {
+            if encoder_layers == 0 || encoder_layers > MAX_LAYERS {
+                return bad(format!(
+                    "encoder_layers must be in 1..={MAX_LAYERS}, got {encoder_layers}"
+                ));
+            }
+        }
+        let positive = |what: &str, vals: &[(&str, u64)]| -> Result<(), ModelError> {
+            match vals.iter().find(|(_, v)| *v == 0) {
+                Some((f, _)) => bad(format!("{what} {f} must be at least 1")),
+                None => Ok(()),
+            }
+        };
+        if let Some(s) = &self.ssm {
+            positive(
+                "ssm",
+                &[
+                    ("d_state", s.d_state),
+                    ("d_conv", s.d_conv),
+                    ("expand", s.expand),
+                    ("dt_rank", s.dt_rank),
+                    ("head_dim", s.head_dim),
+                    ("n_groups", s.n_groups),
+                ],
+            )?;
+        }
+        if let Some(m) = &self.moe {
+            positive(
+                "moe",
+                &[
+                    ("experts", m.experts),
+                    ("expert_intermediate", m.expert_intermediate),
+                ],
+            )?;
+        }
+        if let Some(m) = &self.mla {
+            positive(
+                "mla",
+                &[
+                    ("q_lora_rank", m.q_lora_rank.unwrap_or(1)),
+                    ("kv_lora_rank", m.kv_lora_rank),
+                    ("qk_rope_head_dim", m.qk_rope_head_dim),
+                    ("v_head_dim", m.v_head_dim),
+                ],
+            )?;
+        }
+        if let Some(v) = &self.vision {
+            positive(
+                "vision",
+                &[
+                    ("image_size", v.image_size),
+                    ("patch_size", v.patch_size),
+                    ("channels", v.channels),
+                    ("num_classes", v.num_classes),
+                ],
+            )?;
+        }
+        if let Positions::Learned { max_positions: 0 } = self.positions {
+            return bad("max_positions must be at least 1".into());
+        }
+        for (field, v) in self.dims() {
+            if v > MAX_DIM {
+                return bad(format!(
+                    "{field} = {v} exceeds the {MAX_DIM} limit on a model dimension"
+                ));
+            }
         }
         let kinds = self.layer_kinds();
         if kinds.len() as u64 != self.layers {
