@@ -12,22 +12,15 @@ fn main() {
     };
     let mut opts = xpusim_onnx::OnnxOptions::default();
     for a in &args[1..] {
-        let Some((k, v)) = a.split_once('=') else {
-            continue;
-        };
-        let dims: Option<Vec<u64>> = if v.is_empty() {
-            Some(Vec::new())
+        let value = a.split_once('=').map(|(_, v)| v).unwrap_or("");
+        let r = if value.contains(['x', 'X', ',']) || value.is_empty() {
+            opts.add_input_arg(a)
         } else {
-            v.split('x').map(|d| d.parse().ok()).collect()
+            opts.add_dim_arg(a)
         };
-        match dims {
-            Some(d) if v.contains('x') || v.is_empty() => {
-                opts.inputs.insert(k.to_string(), d);
-            }
-            Some(d) if d.len() == 1 => {
-                opts.dims.insert(k.to_string(), d[0]);
-            }
-            _ => eprintln!("ignoring `{a}`"),
+        if let Err(e) = r {
+            eprintln!("{e}");
+            std::process::exit(2);
         }
     }
     match xpusim_onnx::import_file(Path::new(path), &opts) {

@@ -52,7 +52,7 @@ pub use error::OnnxError;
 /// How to bind a model's dynamic shapes and which precision to cost it at.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OnnxOptions {
-    /// Values of symbolic dimensions (`dim_param`), `--dim NAME=VALUE`.
+    /// Values of symbolic dimensions (`dim_param`), `--dim NAME=VALUE` (see [`OnnxOptions::add_dim_arg`]).
     pub dims: BTreeMap<String, u64>,
     /// Whole input shapes, `--input NAME=1x3x224x224`; they override declared shapes.
     pub inputs: BTreeMap<String, Vec<u64>>,
@@ -61,6 +61,39 @@ pub struct OnnxOptions {
     /// Override the storage/compute formats (default: each tensor's own ONNX type, int8
     /// for quantized contractions).
     pub precision: Option<xpusim_ir::Precision>,
+}
+
+impl OnnxOptions {
+    /// Parses and records a `--dim NAME=VALUE` argument.
+    pub fn add_dim_arg(&mut self, arg: &str) -> Result<(), String> {
+        let (k, v) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("--dim `{arg}`: expected NAME=VALUE"))?;
+        let v: u64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("--dim `{arg}`: `{v}` is not a non-negative integer"))?;
+        self.dims.insert(k.trim().to_string(), v);
+        Ok(())
+    }
+
+    /// Parses and records an `--input NAME=1x3x224x224` argument (`NAME=` is a scalar).
+    pub fn add_input_arg(&mut self, arg: &str) -> Result<(), String> {
+        let (k, v) = arg
+            .rsplit_once('=')
+            .ok_or_else(|| format!("--input `{arg}`: expected NAME=DIMxDIMx…"))?;
+        let v = v.trim();
+        let dims = if v.is_empty() {
+            Vec::new()
+        } else {
+            v.split(['x', 'X', ','])
+                .map(|d| d.trim().parse::<u64>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| format!("--input `{arg}`: `{v}` is not a shape like 1x3x224x224"))?
+        };
+        self.inputs.insert(k.trim().to_string(), dims);
+        Ok(())
+    }
 }
 
 /// A model lowered to the IR.

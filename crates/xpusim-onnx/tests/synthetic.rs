@@ -570,3 +570,16 @@ fn llm_contrib_ops_group_query_attention_and_matmul_nbits() {
     assert_eq!(mm.macs(), 128 * 64);
     assert_eq!(mm.operands[1].dtype, DType::Int4);
 }
+
+#[test]
+fn cli_style_dim_and_input_arguments() {
+    let mut o = OnnxOptions::default();
+    o.add_dim_arg("batch=4").unwrap();
+    o.add_input_arg("x=2x3x16").unwrap();
+    o.add_input_arg("sr=").unwrap();
+    assert_eq!(o.dims["batch"], 4);
+    assert_eq!(o.inputs["x"], vec![2, 3, 16]);
+    assert!(o.inputs["sr"].is_empty());
+    assert!(o.add_dim_arg("batch").is_err());
+    assert!(o.add_input_arg("x=2xfoo").is_err());
+}
