@@ -583,3 +583,45 @@ fn cli_style_dim_and_input_arguments() {
     assert!(o.add_dim_arg("batch").is_err());
     assert!(o.add_input_arg("x=2xfoo").is_err());
 }
+
+#[test]
+fn malformed_einsum_equations_are_errors_not_panics() {
+    for eq in [
+        "...a...,b->",
+        "a.b,bc",
+        "ab,bc->a...c..",
+        "",
+        "abc,bc->ac",
+        "ab,bc->z",
+        "ab->",
+        "…,ab",
+    ] {
+        let b = model(graph(
+            vec![node(
+                "Einsum",
+                &["a", "b"],
+                &["c"],
+                vec![astr("equation", eq)],
+            )],
+            vec![],
+            vec![v("a", &[3, 4]), v("b", &[4, 5])],
+            vec![v("c", &[3, 5])],
+        ));
+        let r = import_bytes("t.onnx", &b, &OnnxOptions::default());
+        assert!(r.is_err(), "`{eq}` accepted");
+    }
+    let b = model(graph(
+        vec![node(
+            "Einsum",
+            &["a", "b"],
+            &["c"],
+            vec![astr("equation", "...k,kn")],
+        )],
+        vec![],
+        vec![v("a", &[2, 3, 4]), v("b", &[4, 5])],
+        vec![v("c", &[2, 3, 5])],
+    ));
+    let imp = import_bytes("t.onnx", &b, &OnnxOptions::default()).unwrap();
+    assert_eq!(imp.shapes["c"], vec![2, 3, 5]);
+    assert_eq!(imp.graph.totals().macs, 2 * 3 * 4 * 5);
+}

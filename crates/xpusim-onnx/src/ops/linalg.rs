@@ -169,6 +169,11 @@ pub(crate) fn einsum(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     let ell = |i: usize, r: usize| char::from_u32(0xE000 + (r - i) as u32).unwrap_or('?');
     for (t, v) in terms.iter().zip(&ins) {
         let letters = t.replace("...", "");
+        if t.matches("...").count() > 1 || !letters.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(bad(&format!(
+                "term `{t}` is not letters with at most one `...`"
+            )));
+        }
         let has_ell = t.contains("...");
         let named = letters.chars().count();
         if named > v.rank() || (!has_ell && named != v.rank()) {
@@ -205,6 +210,10 @@ pub(crate) fn einsum(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
     }
     let out_labels: Vec<char> = match &rhs {
         Some(r) => {
+            let letters = r.replace("...", "");
+            if r.matches("...").count() > 1 || !letters.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Err(bad("output is not letters with at most one `...`"));
+            }
             let (pre, post) = r.split_once("...").unwrap_or((r, ""));
             let mut v: Vec<char> = pre.chars().collect();
             if r.contains("...") {
