@@ -1,0 +1,378 @@
+//! A model on a system: tensor/expert sharding ([`crate::shard`]), pipeline stages,
+//! data-parallel replicas, memory check, time, energy and price.
+//!
+//! Composition (one replica = `tp·pp` devices; `dp` replicas run independent batches):
+//! - Every op of the per-device graph is costed by the engine (`cost_op`) on the device;
+//!   collectives by [`crate::collective`] over the system's topology.
+//! - Ops run back to back. Communication is **not** overlapped with compute by default:
+//!   Megatron-LM's TP all-reduces sit on the critical path between dependent GEMMs, and
+//!   decode steps are too short to hide them. With `overlap_comm` each collective overlaps
+//!   the compute op that follows it (decomposed GEMM + collective, Wang et al., ASPLOS 2023),
+//!   costing `max(comm, next op)` for the pair.
+//! - Pipeline: layer ops (`repeat > 1` or named `layers.*`) are spread over `pp` stages,
+//!   `⌈L/pp⌉` layers on the busiest; the embedding joins the first stage and the head the
+//!   last. With `m` micro-batches (the graph given is ONE micro-batch), one batch takes
+//!   `(m + pp − 1)·t_stage + (pp − 1)·t_send` (GPipe, Huang et al. 2019): the bubble is
+//!   `(pp − 1)/(m + pp − 1)` of the time.
+//! - Energy: dynamic energy of every device's ops, idle power of every device of the system
+//!   for the whole latency, the nodes' non-accelerator power (when cited) and link energy
+//!   per byte (when cited).
+
+use serde::Serialize;
+use xpusim_engine::cost_op;
+use xpusim_ir::{Graph, OpKind, Role};
+
+use crate::collective::{collective, send};
+use crate::shard::{shard, Placement};
+use crate::{Parallelism, System, SystemError};
+
+/// Options that change how the system is modelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Options {
+    /// Overlap each collective with the following compute op (see module docs).
+    pub overlap_comm: bool,
+}
+
+/// Per-op line of a system report: one device's view, all `repeat`s included.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemOpReport {
+    pub name: String,
+    pub kind: String,
+    pub repeat: u64,
+    /// replicated | column | row | heads | split | experts | comm
+    pub placement: String,
+    /// pre | layers | post (pipeline placement)
+    pub stage: String,
+    pub flops_per_device: u64,
+    pub time_s: f64,
+    pub energy_j: f64,
+    pub bound: String,
+    pub mapping: String,
+}
+
+/// The cost of one batch of a model on a system.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemCost {
+    pub model: String,
+    pub system: String,
+    pub device: String,
+    pub phase: String,
+    pub parallelism: Parallelism,
+    pub devices_used: u64,
+    /// Sequences per replica per pass (micro-batch × micro-batches).
+    pub batch: u64,
+    pub tokens_per_sample: u64,
+    pub latency_s: f64,
+    /// Samples per second over all `dp` replicas.
+    pub throughput_per_s: f64,
+    pub tokens_per_s: f64,
+    /// Busiest pipeline stage for one micro-batch.
+    pub stage_time_s: f64,
+    pub bubble_fraction: f64,
+    /// Time of one micro-batch on the busiest stage spent computing / communicating
+    /// (exposed) / communicating behind compute.
+    pub compute_s: f64,
+    pub communication_s: f64,
+    pub hidden_communication_s: f64,
+    pub pipeline_send_s: f64,
+    /// FLOPs of one pass summed over all devices of all replicas.
+    pub flops: u64,
+    pub energy_j: f64,
+    pub energy_per_token_j: f64,
+    pub weights_per_device_bytes: u64,
+    pub kv_cache_per_device_bytes: u64,
+    pub activations_per_device_bytes: u64,
+    pub memory_needed_per_device_bytes: u64,
+    pub memory_capacity_bytes: u64,
+    /// Rental cost of the devices used per million tokens, when the system cites a price.
+    pub usd_per_million_tokens: Option<f64>,
+    pub ops: Vec<SystemOpReport>,
+}
+
+fn is_layer(name: &str, repeat: u64) -> bool {
+    repeat > 1 || name.starts_with("layers.")
+}
+
+/// Layer count: per layer group (first two name components) its largest `repeat`.
+fn layer_count(g: &Graph) -> u64 {
+    let mut groups: std::collections::BTreeMap<String, u64> = Default::default();
+    for op in g.ops.iter().filter(|o| is_layer(&o.name, o.repeat)) {
+        let key: String = op.name.split('.').take(2).collect::<Vec<_>>().join(".");
+        let e = groups.entry(key).or_default();
+        *e = (*e).max(op.repeat);
+    }
+    groups.values().sum()
+}
+
+/// Evaluates `micro` — the graph of ONE micro-batch — on `sys` with layout `par`.
+pub fn evaluate(
+    micro: &Graph,
+    sys: &System,
+    par: &Parallelism,
+    opts: &Options,
+) -> Result<SystemCost, SystemError> {
+    par.check()?;
+    let dev = &sys.device;
+    let spec = &sys.spec;
+    let used = par.devices();
+    let lay = |msg: String| SystemError::Layout {
+        layout: par.to_string(),
+        msg,
+    };
+    if used > spec.count {
+        return Err(lay(format!(
+            "needs tp·pp·dp = {used} devices but {} has {}",
+            spec.name, spec.count
+        )));
+    }
+    let layers = layer_count(micro).max(1);
+    if par.pp > layers {
+        return Err(lay(format!(
+            "pp = {} exceeds the model's {layers} layers",
+            par.pp
+        )));
+    }
+    let dg = shard(micro, par)?;
+    let per_stage = layers.div_ceil(par.pp);
+    let share = if par.pp > 1 {
+        per_stage as f64 / layers as f64
+    } else {
+        1.0
+    };
+
+    // Cost every op of the per-device graph.
+    let mut rows = Vec::with_capacity(dg.ops.len());
+    let (mut t_pre, mut t_layers, mut t_post) = (0.0, 0.0, 0.0);
+    let (mut comp, mut comm, mut hidden) = (0.0, 0.0, 0.0);
+    let (mut dyn_j, mut wire_bytes, mut flops_dev) = (0.0, 0.0, 0u64);
+    let mut seen_layer = false;
+    let mut pending_comm: Option<f64> = None;
+    for p in &dg.ops {
+        let op = &p.op;
+        let r = op.repeat as f64;
+        let layer = is_layer(&op.name, op.repeat);
+        seen_layer |= layer;
+        let stage = if layer {
+            "layers"
+        } else if seen_layer {
+            "post"
+        } else {
+            "pre"
+        };
+        let (mut t, energy, bound, mapping) = match &op.kind {
+            OpKind::Collective { kind, bytes, group } => {
+                let c = collective(spec, *kind, *bytes, *group)?;
+                wire_bytes += c.wire_bytes * r;
+                let launch = dev.overhead.launch_us * 1e-6;
+                (c.time_s + launch, 0.0, "network".to_string(), c.algorithm)
+            }
+            _ => {
+                let c = cost_op(op, dev)?;
+                let d = (c.energy_j - dev.power.idle_w * c.time_s).max(0.0);
+                (c.time_s, d, c.bound.label(), c.mapping)
+            }
+        };
+        let is_comm = matches!(op.kind, OpKind::Collective { .. });
+        t *= r;
+        let w = if layer { share } else { 1.0 };
+        let mut bucket_t = t;
+        if is_comm {
+            comm += t * w;
+            if opts.overlap_comm {
+                pending_comm = Some(t);
+            }
+        } else {
+            comp += t * w;
+            if let Some(c) = pending_comm.take() {
+                // The collective hides behind this op up to the op's own time.
+                let h = c.min(t);
+                hidden += h * w;
+                comm -= h * w;
+                bucket_t -= h;
+            }
+        }
+        match stage {
+            "layers" => t_layers += bucket_t,
+            "pre" => t_pre += bucket_t,
+            _ => t_post += bucket_t,
+        }
+        dyn_j += energy * r;
+        flops_dev += op.flops() * op.repeat;
+        rows.push(SystemOpReport {
+            name: op.name.clone(),
+            kind: op.kind.family().to_string(),
+            repeat: op.repeat,
+            placement: p.placement.label().to_string(),
+            stage: stage.to_string(),
+            flops_per_device: op.flops() * op.repeat,
+            time_s: t,
+            energy_j: energy * r,
+            bound,
+            mapping,
+        });
+    }
+    let t_layers_eff = t_layers;
+    let stage_time = if par.pp > 1 {
+        t_layers_eff * share + t_pre.max(t_post)
+    } else {
+        t_pre + t_layers_eff + t_post
+    };
+
+    // Pipeline: send the last layer's output between stages.
+    let act_bytes = micro
+        .ops
+        .iter()
+        .rev()
+        .find(|o| is_layer(&o.name, o.repeat))
+        .and_then(|o| o.operands.iter().find(|x| x.role == Role::Output))
+        .map(|x| x.bytes())
+        .unwrap_or(0);
+    let t_send = if par.pp > 1 {
+        send(spec, act_bytes, par.tp).time_s
+    } else {
+        0.0
+    };
+    let m = par.microbatches as f64;
+    let ppf = par.pp as f64;
+    let latency = if par.pp > 1 {
+        (m + ppf - 1.0) * stage_time + (ppf - 1.0) * t_send
+    } else {
+        m * stage_time
+    }
+    .max(f64::MIN_POSITIVE);
+    let bubble = (ppf - 1.0) / (m + ppf - 1.0);
+
+    // Memory of the busiest device.
+    let mut w_layer = 0u64;
+    let mut w_other = 0u64;
+    let layer_tensors: std::collections::BTreeSet<&str> = micro
+        .ops
+        .iter()
+        .filter(|o| is_layer(&o.name, o.repeat))
+        .flat_map(|o| {
+            o.operands
+                .iter()
+                .filter(|x| x.role == Role::Weight)
+                .map(|x| x.tensor.as_str())
+        })
+        .collect();
+    for wt in &micro.weights {
+        let b = wt.dtype.bytes(wt.shape.iter().product::<u64>()) * wt.count;
+        let b = b.div_ceil(*dg.weight_shards.get(&wt.name).unwrap_or(&1));
+        if layer_tensors.contains(wt.name.as_str()) {
+            w_layer += b;
+        } else {
+            w_other += b;
+        }
+    }
+    let weights_pd = (w_layer as f64 * share).ceil() as u64 + w_other;
+    let mut kv_pd = 0u64;
+    let mut act_pd = 0u64;
+    for p in &dg.ops {
+        let o = &p.op;
+        let mut kv = o
+            .operands
+            .iter()
+            .filter(|x| x.role == Role::KvCache)
+            .map(|x| x.bytes())
+            .sum::<u64>();
+        if o.name.ends_with("kv_append") {
+            kv += o
+                .operands
+                .iter()
+                .filter(|x| x.role == Role::Output)
+                .map(|x| x.bytes())
+                .sum::<u64>();
+        }
+        kv_pd += kv * o.repeat;
+        let act: u64 = o
+            .operands
+            .iter()
+            .filter(|x| matches!(x.role, Role::Input | Role::Output))
+            .map(|x| x.bytes())
+            .sum();
+        act_pd = act_pd.max(act);
+    }
+    // Every micro-batch in flight keeps its KV cache.
+    let kv_pd = ((kv_pd as f64) * share).ceil() as u64 * par.microbatches;
+    let needed = weights_pd + kv_pd + act_pd;
+    let capacity = dev.offchip().capacity_bytes;
+    if needed > capacity {
+        return Err(SystemError::DoesNotFit {
+            needed_bytes: needed,
+            capacity_bytes: capacity,
+            device: dev.name.clone(),
+            detail: format!(
+                "weights {:.2} GB + KV cache {:.2} GB + activations {:.2} GB per device with {par}; \
+                 raise tp or pp, or use a smaller batch, context or precision",
+                weights_pd as f64 / 1e9,
+                kv_pd as f64 / 1e9,
+                act_pd as f64 / 1e9
+            ),
+        });
+    }
+
+    // Energy of the whole system for one pass of every replica.
+    let replicas_dyn = dyn_j * (par.tp * par.dp * par.microbatches) as f64;
+    let idle = dev.power.idle_w * spec.count as f64 * latency;
+    let node = spec
+        .node_power
+        .as_ref()
+        .map(|p| p.overhead_w)
+        .unwrap_or(0.0)
+        * spec.nodes() as f64
+        * latency;
+    let link = spec.scale_up.energy_pj_per_byte.unwrap_or(0.0)
+        * 1e-12
+        * wire_bytes
+        * (par.tp * par.dp * par.microbatches) as f64;
+    let energy = replicas_dyn + idle + node + link;
+
+    let batch = micro.batch * par.microbatches;
+    let samples = (batch * par.dp) as f64;
+    let tokens = samples * micro.tokens_per_sample as f64;
+    let price = spec
+        .price_usd_per_device_hour
+        .map(|p| p * used as f64 * latency / 3600.0 / tokens * 1e6);
+    Ok(SystemCost {
+        model: micro.name.clone(),
+        system: spec.name.clone(),
+        device: dev.name.clone(),
+        phase: micro.phase.name().to_string(),
+        parallelism: *par,
+        devices_used: used,
+        batch,
+        tokens_per_sample: micro.tokens_per_sample,
+        latency_s: latency,
+        throughput_per_s: samples / latency,
+        tokens_per_s: tokens / latency,
+        stage_time_s: stage_time,
+        bubble_fraction: bubble,
+        compute_s: comp,
+        communication_s: comm.max(0.0),
+        hidden_communication_s: hidden,
+        pipeline_send_s: t_send,
+        flops: flops_dev * (par.tp * par.dp * par.microbatches),
+        energy_j: energy,
+        energy_per_token_j: energy / tokens,
+        weights_per_device_bytes: weights_pd,
+        kv_cache_per_device_bytes: kv_pd,
+        activations_per_device_bytes: act_pd,
+        memory_needed_per_device_bytes: needed,
+        memory_capacity_bytes: capacity,
+        usd_per_million_tokens: price,
+        ops: rows,
+    })
+}
+
+/// Placement of every op, for callers that want the sharded graph without costing it.
+pub fn placements(
+    g: &Graph,
+    par: &Parallelism,
+) -> Result<Vec<(String, Placement, u64)>, SystemError> {
+    Ok(shard(g, par)?
+        .ops
+        .into_iter()
+        .map(|p| (p.op.name, p.placement, p.shards))
+        .collect())
+}

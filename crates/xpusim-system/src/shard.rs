@@ -1,0 +1,394 @@
+//! Tensor and expert parallelism as a rewrite of one model graph into the graph ONE device
+//! runs, with the collectives it must join.
+//!
+//! Tensor parallelism follows Megatron-LM (Shoeybi et al. 2019, §3): the first projection of
+//! each block is split by output columns (QKV, FFN up/gate, Mamba in_proj), the attention
+//! heads and KV heads are split across devices, the last projection (attention output, FFN
+//! down, Mamba out_proj) by input rows, and one all-reduce of the block output joins the
+//! partial sums before the residual add — two per transformer layer. The token embedding is
+//! split by vocabulary rows with an all-reduce after it, the LM head by vocabulary columns
+//! with an all-gather of the logits. Norms, residual adds, routers and everything else are
+//! computed redundantly on every device, as Megatron does without sequence parallelism.
+//!
+//! Ops are matched by the names the built-in zoo gives them (`*.attn.qkv`, `*.mlp.down`,
+//! `*.moe.experts.gate_up`, `lm_head`, … see xpusim-models `blocks.rs`, `attention.rs`,
+//! `ssm.rs`), plus the unfused attention names `*.attn.qk`, `*.attn.softmax`, `*.attn.av`.
+//! An op no rule covers is replicated; if tensor parallelism finds nothing to split the
+//! rewrite fails rather than report a replicated model as parallel.
+//!
+//! Expert parallelism spreads the routed experts over `ep` devices of the tensor-parallel
+//! group (`ep` divides `tp`; each expert is then split over `tp/ep` devices): the expert
+//! GEMMs run `experts/ep` experts per device, framed by an all-to-all dispatch of the routed
+//! token copies and an all-to-all combine (DeepSpeed-MoE, Rajbhandari et al. 2022; GShard,
+//! Lepikhin et al. 2021).
+
+use std::collections::BTreeMap;
+
+use xpusim_ir::{CollectiveKind, Graph, Op, OpKind, Role};
+
+use crate::{Parallelism, SystemError};
+
+/// How one op was placed on the devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Replicated,
+    /// Split by output columns.
+    Column,
+    /// Split by input rows (partial sums).
+    Row,
+    /// Attention heads split.
+    Heads,
+    /// Elementwise work split.
+    Split,
+    /// Routed experts spread over the EP group (and split within).
+    Experts,
+    /// Inserted communication.
+    Comm,
+}
+
+impl Placement {
+    pub fn label(self) -> &'static str {
+        match self {
+            Placement::Replicated => "replicated",
+            Placement::Column => "column",
+            Placement::Row => "row",
+            Placement::Heads => "heads",
+            Placement::Split => "split",
+            Placement::Experts => "experts",
+            Placement::Comm => "comm",
+        }
+    }
+}
+
+/// An op of the per-device graph.
+#[derive(Debug, Clone)]
+pub struct PlacedOp {
+    pub op: Op,
+    pub placement: Placement,
+    /// Devices the op's work is divided over (1 for replicated ops).
+    pub shards: u64,
+}
+
+/// The graph one device of a tensor/expert-parallel group runs.
+#[derive(Debug, Clone)]
+pub struct DeviceGraph {
+    pub ops: Vec<PlacedOp>,
+    /// Divisor of each declared weight's bytes on one device (absent: 1).
+    pub weight_shards: BTreeMap<String, u64>,
+}
+
+fn ceil_div(a: u64, b: u64) -> u64 {
+    a.div_ceil(b.max(1))
+}
+
+fn div_dim(shape: &mut [u64], idx: usize, f: u64) {
+    if let Some(d) = shape.get_mut(idx) {
+        *d = ceil_div(*d, f);
+    }
+}
+
+fn last(shape: &mut [u64], f: u64) {
+    let n = shape.len();
+    if n > 0 {
+        div_dim(shape, n - 1, f);
+    }
+}
+
+fn layout(p: &Parallelism) -> String {
+    p.to_string()
+}
+
+/// Rewrites `g` into what one device of a `tp`-way group runs.
+pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
+    let tp = par.tp;
+    let ep = par.ep;
+    let err = |msg: String| SystemError::Layout {
+        layout: layout(par),
+        msg,
+    };
+    if ep > 1 && !tp.is_multiple_of(ep) {
+        return Err(err(format!(
+            "ep ({ep}) must divide tp ({tp}): experts are spread over the tensor-parallel group"
+        )));
+    }
+    let kv_factor = kv_factor(g, tp).map_err(err)?;
+    let mut out = Vec::with_capacity(g.ops.len() + 8);
+    let mut shards: BTreeMap<String, u64> = BTreeMap::new();
+    let mut partial_block = false;
+    let mut sharded_any = false;
+    let mut has_experts = false;
+    for op in &g.ops {
+        let name = op.name.as_str();
+        let tail = name.rsplit('.').next().unwrap_or(name);
+        if tp > 1 && name.ends_with("_residual") && partial_block {
+            let elems = op
+                .operands
+                .iter()
+                .find(|o| o.role == Role::Output)
+                .map(|o| o.elems())
+                .unwrap_or(0);
+            let dtype = op.compute_dtype;
+            let ar = Op::collective(
+                &format!("{name}.tp_allreduce"),
+                CollectiveKind::AllReduce,
+                elems.max(1),
+                tp,
+                dtype,
+            )?
+            .times(op.repeat)?;
+            out.push(comm(ar));
+            partial_block = false;
+        }
+        let mut o = op.clone();
+        let mut placement = Placement::Replicated;
+        let mut f = 1;
+        let mut after: Option<Op> = None;
+        match &mut o.kind {
+            OpKind::Attention(a) if tp > 1 => {
+                if a.heads % tp != 0 {
+                    return Err(err(format!(
+                        "`{name}`: {} attention heads do not split over tp = {tp}",
+                        a.heads
+                    )));
+                }
+                a.heads /= tp;
+                a.kv_heads /= kv_factor;
+                let (h, kv) = (a.heads, a.kv_heads);
+                for (i, od) in o.operands.iter_mut().enumerate() {
+                    od.shape[1] = if i == 1 || i == 2 { kv } else { h };
+                }
+                placement = Placement::Heads;
+                f = tp;
+            }
+            OpKind::Matmul(m) if m.rhs_batched && name.contains(".moe.experts.") => {
+                has_experts = true;
+                let within = tp / ep;
+                if ep > 1 {
+                    m.batch = ceil_div(m.batch, ep);
+                    for od in o.operands.iter_mut() {
+                        div_dim(&mut od.shape, 0, ep);
+                    }
+                }
+                if within > 1 {
+                    split_matmul(&mut o, tail == "down", within);
+                }
+                // Expert outputs are partial (per device) until the block's all-reduce.
+                partial_block |= tp > 1 && tail == "down";
+                placement = Placement::Experts;
+                f = tp;
+            }
+            OpKind::Matmul(m) if m.rhs_batched && tp > 1 => {
+                // Unfused attention scores / values, MLA absorbed projections: batch = heads.
+                if !m.batch.is_multiple_of(tp) {
+                    return Err(err(format!(
+                        "`{name}`: batch·heads {} does not split over tp = {tp}",
+                        m.batch
+                    )));
+                }
+                m.batch /= tp;
+                for od in o.operands.iter_mut() {
+                    div_dim(&mut od.shape, 0, tp);
+                }
+                placement = Placement::Heads;
+                f = tp;
+            }
+            OpKind::Matmul(_) if tp > 1 => match tail {
+                "qkv" | "q" | "q_b" | "kv_b" | "kv" | "gate_up" | "up" | "in_proj" | "dt_proj" => {
+                    split_matmul(&mut o, false, tp);
+                    placement = Placement::Column;
+                    f = tp;
+                }
+                "o" | "down" | "out_proj" => {
+                    split_matmul(&mut o, true, tp);
+                    placement = Placement::Row;
+                    f = tp;
+                    partial_block = true;
+                }
+                _ if name == "lm_head" || name == "head" => {
+                    split_matmul(&mut o, false, tp);
+                    placement = Placement::Column;
+                    f = tp;
+                    let elems = op.operands.get(2).map(|x| x.elems()).unwrap_or(1);
+                    after = Some(Op::collective(
+                        &format!("{name}.tp_allgather"),
+                        CollectiveKind::AllGather,
+                        elems,
+                        tp,
+                        op.compute_dtype,
+                    )?);
+                }
+                _ => {}
+            },
+            OpKind::Embedding { .. } if tp > 1 && op.operands[0].tensor.ends_with(".tokens") => {
+                div_dim(&mut o.operands[0].shape, 0, tp);
+                placement = Placement::Column;
+                f = tp;
+                let elems = op.operands.get(1).map(|x| x.elems()).unwrap_or(1);
+                after = Some(
+                    Op::collective(
+                        &format!("{name}.tp_allreduce"),
+                        CollectiveKind::AllReduce,
+                        elems,
+                        tp,
+                        op.compute_dtype,
+                    )?
+                    .times(op.repeat)?,
+                );
+            }
+            OpKind::Softmax { rows, .. } if tp > 1 && tail == "softmax" => {
+                *rows = ceil_div(*rows, tp);
+                for od in o.operands.iter_mut() {
+                    div_dim(&mut od.shape, 0, tp);
+                }
+                placement = Placement::Split;
+                f = tp;
+            }
+            OpKind::Elementwise { elems, .. } if tp > 1 && splits_elementwise(name, tail) => {
+                *elems = ceil_div(*elems, tp);
+                for od in o.operands.iter_mut() {
+                    last(&mut od.shape, tp);
+                }
+                placement = Placement::Split;
+                f = tp;
+            }
+            OpKind::DataMovement { .. } if tp > 1 && tail == "kv_append" && kv_factor > 1 => {
+                for od in o.operands.iter_mut() {
+                    last(&mut od.shape, kv_factor);
+                }
+                placement = Placement::Split;
+                f = kv_factor;
+            }
+            OpKind::Scan(s) if tp > 1 => {
+                s.channels = ceil_div(s.channels, tp);
+                for (i, od) in o.operands.iter_mut().enumerate() {
+                    let idx = match i {
+                        3 => 0,
+                        4 => 1,
+                        2 => usize::MAX,
+                        _ => od.shape.len() - 1,
+                    };
+                    div_dim(&mut od.shape, idx, tp);
+                }
+                placement = Placement::Split;
+                f = tp;
+            }
+            _ => {}
+        }
+        if f > 1 {
+            sharded_any = true;
+            for od in &op.operands {
+                // A row split leaves the bias (added once, after the reduction) whole.
+                if od.role == Role::Weight && (placement != Placement::Row || od.shape.len() > 1) {
+                    shards.insert(od.tensor.clone(), f);
+                }
+            }
+        }
+        let ep_comm = ep > 1 && placement == Placement::Experts;
+        if ep_comm && tail == "gate_up" {
+            out.push(comm(a2a(op, &format!("{name}.ep_dispatch"), ep, 0)?));
+        }
+        out.push(PlacedOp {
+            op: o,
+            placement,
+            shards: f,
+        });
+        if ep_comm && tail == "down" {
+            out.push(comm(a2a(op, &format!("{name}.ep_combine"), ep, 2)?));
+            partial_block = true;
+        }
+        if let Some(a) = after {
+            out.push(comm(a));
+        }
+    }
+    if tp > 1 && !sharded_any {
+        return Err(err(format!(
+            "`{}` has no layer tensor parallelism knows how to split (attention, linear \
+             projections named as in the model zoo); run it with tp = 1",
+            g.name
+        )));
+    }
+    if ep > 1 && !has_experts {
+        return Err(err(format!(
+            "`{}` has no mixture-of-experts layers to spread over ep = {ep}",
+            g.name
+        )));
+    }
+    Ok(DeviceGraph {
+        ops: out,
+        weight_shards: shards,
+    })
+}
+
+fn comm(op: Op) -> PlacedOp {
+    PlacedOp {
+        op,
+        placement: Placement::Comm,
+        shards: 1,
+    }
+}
+
+/// All-to-all of the routed token copies of an expert matmul's operand `idx`: each device
+/// holds `1/ep` of them and exchanges them with the other experts' owners.
+fn a2a(op: &Op, name: &str, ep: u64, idx: usize) -> Result<Op, SystemError> {
+    let elems = op.operands.get(idx).map(|o| o.elems()).unwrap_or(1);
+    Ok(Op::collective(
+        name,
+        CollectiveKind::AllToAll,
+        ceil_div(elems, ep).max(1),
+        ep,
+        op.compute_dtype,
+    )?
+    .times(op.repeat)?)
+}
+
+/// Column split divides `n` (weight, output, bias); row split divides `k` (input, weight).
+fn split_matmul(o: &mut Op, row: bool, f: u64) {
+    let OpKind::Matmul(m) = &mut o.kind else {
+        return;
+    };
+    let batched = m.rhs_batched;
+    if row {
+        m.k = ceil_div(m.k, f);
+        last(&mut o.operands[0].shape, f);
+        let ki = if batched { 1 } else { 0 };
+        div_dim(&mut o.operands[1].shape, ki, f);
+    } else {
+        m.n = ceil_div(m.n, f);
+        for (i, od) in o.operands.iter_mut().enumerate() {
+            if i >= 1 {
+                last(&mut od.shape, f);
+            }
+        }
+    }
+}
+
+/// Elementwise ops that live between a column and a row split (activations, rotary
+/// embeddings, Mamba gates and convolutions) run on the device's slice only.
+fn splits_elementwise(name: &str, tail: &str) -> bool {
+    let inside = name.contains(".attn.")
+        || name.contains(".mlp.")
+        || name.contains(".moe.")
+        || name.contains(".mamba");
+    inside && matches!(tail, "rope" | "act" | "silu" | "gate" | "softplus")
+}
+
+/// How many devices share one KV head: `kv_heads / tp` heads per device, or each KV head
+/// replicated when there are fewer KV heads than devices (GQA/MQA with large tp).
+fn kv_factor(g: &Graph, tp: u64) -> Result<u64, String> {
+    let kv = g.ops.iter().find_map(|o| match &o.kind {
+        OpKind::Attention(a) => Some((a.kv_heads, o.name.clone())),
+        _ => None,
+    });
+    let Some((kv, name)) = kv else { return Ok(1) };
+    if tp <= 1 {
+        Ok(1)
+    } else if kv.is_multiple_of(tp) {
+        Ok(tp)
+    } else if tp.is_multiple_of(kv) {
+        Ok(kv)
+    } else {
+        Err(format!(
+            "`{name}`: {kv} KV heads neither divide nor are divided by tp = {tp}"
+        ))
+    }
+}

@@ -1,0 +1,96 @@
+//! Collective invariants: monotone in bytes, never slower with more bandwidth, free for one
+//! device, and topology effects (mesh groups use only their own links).
+
+use proptest::prelude::*;
+use xpusim_ir::CollectiveKind;
+use xpusim_system::{collective, find_system, presets};
+
+const KINDS: [CollectiveKind; 4] = [
+    CollectiveKind::AllReduce,
+    CollectiveKind::AllGather,
+    CollectiveKind::ReduceScatter,
+    CollectiveKind::AllToAll,
+];
+
+fn groups(count: u64) -> Vec<u64> {
+    [1, 2, 4, 8, 16, 32]
+        .into_iter()
+        .filter(|g| *g <= count)
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn monotone_in_bytes(sys_i in 0usize..5, k in 0usize..4, gi in 0usize..4, a in 1u64..1u64 << 34, b in 1u64..1u64 << 34) {
+        let all = presets().unwrap();
+        let sys = &all[sys_i % all.len()].spec;
+        let gs = groups(sys.count);
+        let g = gs[gi % gs.len()];
+        let (lo, hi) = (a.min(b), a.max(b));
+        let t_lo = collective(sys, KINDS[k], lo, g).unwrap().time_s;
+        let t_hi = collective(sys, KINDS[k], hi, g).unwrap().time_s;
+        prop_assert!(t_lo <= t_hi, "{} {:?} g={g}: {lo} B {t_lo} s > {hi} B {t_hi} s", sys.name, KINDS[k]);
+    }
+
+    #[test]
+    fn more_bandwidth_never_slower(sys_i in 0usize..5, k in 0usize..4, gi in 0usize..4, bytes in 1u64..1u64 << 34, up in 1.0f64..8.0, out in 1.0f64..8.0) {
+        let all = presets().unwrap();
+        let sys = all[sys_i % all.len()].spec.clone();
+        let gs = groups(sys.count);
+        let g = gs[gi % gs.len()];
+        let mut fast = sys.clone();
+        fast.scale_up.bandwidth_gbps *= up;
+        if let Some(o) = fast.scale_out.as_mut() { o.bandwidth_gbps *= out; }
+        let t = collective(&sys, KINDS[k], bytes, g).unwrap().time_s;
+        let tf = collective(&fast, KINDS[k], bytes, g).unwrap().time_s;
+        prop_assert!(tf <= t * (1.0 + 1e-12), "{} {:?}: {tf} > {t}", sys.name, KINDS[k]);
+    }
+}
+
+#[test]
+fn one_device_is_free_and_ring_matches_formula() {
+    let s = find_system("dgx-a100").unwrap().spec;
+    assert_eq!(
+        collective(&s, CollectiveKind::AllReduce, 1 << 20, 1)
+            .unwrap()
+            .time_s,
+        0.0
+    );
+    // Ring all-reduce of 400 MB over 4 GPUs: 2·3/4 of the buffer at 300 GB/s × 0.78.
+    let bytes = 400_000_000u64;
+    let c = collective(&s, CollectiveKind::AllReduce, bytes, 4).unwrap();
+    let bw = 300e9 * 0.78;
+    let expect = 1.5 * bytes as f64 / bw + (3.6 + 6.0 * 0.47) * 1e-6;
+    assert!((c.time_s - expect).abs() < 1e-9, "{} vs {expect}", c.time_s);
+}
+
+#[test]
+fn mesh_pairs_use_one_link_switch_pairs_use_the_port() {
+    // MI300X: a pair talks over one 64 GB/s link; eight devices over seven at once.
+    let Ok(m) = find_system("mi300x-8") else {
+        eprintln!("skipped: mi300x device preset not available");
+        return;
+    };
+    let s = 1u64 << 30;
+    let t2 = collective(&m.spec, CollectiveKind::AllReduce, s, 2)
+        .unwrap()
+        .time_s;
+    let t8 = collective(&m.spec, CollectiveKind::AllReduce, s, 8)
+        .unwrap()
+        .time_s;
+    assert!(
+        t2 > 2.0 * t8,
+        "pair {t2} s should be far slower than 8-way {t8} s on a mesh"
+    );
+}
+
+#[test]
+fn multi_node_needs_whole_nodes() {
+    let mut s = find_system("dgx-h100").unwrap().spec;
+    s.count = 32;
+    assert!(collective(&s, CollectiveKind::AllReduce, 1 << 20, 12).is_err());
+    let small = collective(&s, CollectiveKind::AllReduce, 1 << 10, 32).unwrap();
+    let large = collective(&s, CollectiveKind::AllReduce, 1 << 32, 32).unwrap();
+    assert!(small.algorithm.contains("tree"), "{}", small.algorithm);
+    assert!(large.algorithm.contains("ring"), "{}", large.algorithm);
+}
