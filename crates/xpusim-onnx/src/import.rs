@@ -33,7 +33,11 @@ pub(crate) struct Importer<'o> {
     pub trace: bool,
 }
 
-pub(crate) fn import(name: &str, bytes: &[u8], opts: &OnnxOptions) -> Result<Import, OnnxError> {
+pub(crate) fn import(
+    name: &str,
+    bytes: prost::bytes::Bytes,
+    opts: &OnnxOptions,
+) -> Result<Import, OnnxError> {
     let model = ModelProto::decode(bytes).map_err(|e| OnnxError::Decode {
         file: name.to_string(),
         msg: e.to_string(),

@@ -114,10 +114,11 @@ pub fn import_file(path: &Path, opts: &OnnxOptions) -> Result<Import, OnnxError>
         file: path.display().to_string(),
         msg: e.to_string(),
     })?;
-    import_bytes(&path.display().to_string(), &bytes, opts)
+    // The file buffer is shared by the decoded tensors (no copy of weight payloads).
+    import::import(&path.display().to_string(), bytes.into(), opts)
 }
 
 /// Imports an ONNX model held in memory; `name` is used in the graph name and errors.
 pub fn import_bytes(name: &str, bytes: &[u8], opts: &OnnxOptions) -> Result<Import, OnnxError> {
-    import::import(name, bytes, opts)
+    import::import(name, prost::bytes::Bytes::copy_from_slice(bytes), opts)
 }

@@ -3,8 +3,9 @@
 //! fields not listed here are skipped by the decoder as unknown fields. `onnx.proto` is
 //! proto2: repeated numeric fields may arrive packed or unpacked, and prost accepts both.
 //!
-//! Weight payloads (`raw_data` of large initializers) are decoded as `bytes` views but never
-//! interpreted; for external-data tensors only the metadata is present anyway.
+//! Weight payloads (`raw_data` of large initializers) are decoded as zero-copy `Bytes` views
+//! into the file buffer and never interpreted; for external-data tensors only the metadata is
+//! present anyway.
 
 /// `message StringStringEntryProto` (key = 1, value = 2).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -120,8 +121,9 @@ pub struct TensorProto {
     pub int64_data: Vec<i64>,
     #[prost(string, tag = "8")]
     pub name: String,
-    #[prost(bytes = "vec", tag = "9")]
-    pub raw_data: Vec<u8>,
+    /// Shares the decoded file's buffer (`bytes::Bytes`): large payloads are never copied.
+    #[prost(bytes = "bytes", tag = "9")]
+    pub raw_data: prost::bytes::Bytes,
     #[prost(double, repeated, tag = "10")]
     pub double_data: Vec<f64>,
     #[prost(uint64, repeated, tag = "11")]

@@ -182,7 +182,7 @@ fn random_mutations_of_shared_models_never_panic() {
     let per_file: usize = std::env::var("XPUSIM_ONNX_MUTATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(200);
     let seed: u64 = std::env::var("XPUSIM_ONNX_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
