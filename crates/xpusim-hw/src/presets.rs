@@ -17,6 +17,23 @@ pub const PRESETS: &[(&str, &str)] = &[
         "npu-systolic.toml",
         include_str!("../presets/npu-systolic.toml"),
     ),
+    ("p100.toml", include_str!("../presets/p100.toml")),
+    ("v100.toml", include_str!("../presets/v100.toml")),
+    ("t4.toml", include_str!("../presets/t4.toml")),
+    ("tpu-v5p.toml", include_str!("../presets/tpu-v5p.toml")),
+    ("tpu-v6e.toml", include_str!("../presets/tpu-v6e.toml")),
+    ("gaudi2.toml", include_str!("../presets/gaudi2.toml")),
+    ("gaudi3.toml", include_str!("../presets/gaudi3.toml")),
+    (
+        "rebellions-atom.toml",
+        include_str!("../presets/rebellions-atom.toml"),
+    ),
+    (
+        "furiosa-rngd.toml",
+        include_str!("../presets/furiosa-rngd.toml"),
+    ),
+    ("eyeriss.toml", include_str!("../presets/eyeriss.toml")),
+    ("groq-lpu.toml", include_str!("../presets/groq-lpu.toml")),
 ];
 
 /// Names of all presets, in catalogue order.
