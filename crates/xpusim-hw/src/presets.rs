@@ -34,6 +34,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ),
     ("eyeriss.toml", include_str!("../presets/eyeriss.toml")),
     ("groq-lpu.toml", include_str!("../presets/groq-lpu.toml")),
+    ("mi250x.toml", include_str!("../presets/mi250x.toml")),
 ];
 
 /// Names of all presets, in catalogue order.
