@@ -6,6 +6,7 @@ mod format;
 mod list;
 mod resolve;
 mod run;
+mod scalesim;
 
 use clap::Parser;
 
@@ -13,6 +14,7 @@ fn main() {
     let cli = args::Cli::parse();
     let result = match cli.command.unwrap_or_default() {
         args::Command::Compare(a) => compare::main(&a),
+        args::Command::Run(a) if scalesim::applies(&a) => scalesim::main(&a),
         args::Command::Run(a) => run::main(&a),
         args::Command::List(a) => list::main(&a),
     };

@@ -47,6 +47,12 @@ pub fn graph(
     let batch = positive("batch", w.batch)?;
     let seq = positive("seq", w.seq)?;
     let context = positive("context", w.context)?;
+    if crate::scalesim::is_topology(model) {
+        let layers = xpusim_systolic::load_topology(model)
+            .with_context(|| format!("SCALE-Sim topology `{model}`"))?;
+        return xpusim_npu::topology::topology_graph(model, &layers, p)
+            .with_context(|| format!("SCALE-Sim topology `{model}`"));
+    }
     let info = xpusim_models::find(model);
     let Some(info) = info else {
         // Not a built-in name: let the zoo produce its "did you mean" error.
