@@ -88,10 +88,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub model: String,
     /// Built-in chip name or a device TOML path.
-    #[arg(long)]
+    #[arg(long, required_unless_present = "system", default_value = "")]
     pub hw: String,
     #[command(flatten)]
     pub workload: WorkloadArgs,
+    #[command(flatten)]
+    pub system: crate::system_args::SystemArgs,
     /// Operators to show in the breakdown.
     #[arg(long, default_value_t = 15)]
     pub top: usize,
@@ -103,6 +105,7 @@ pub struct RunArgs {
 pub enum ListWhat {
     Models,
     Hw,
+    Systems,
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@ pub fn main(a: &ListArgs) -> Result<()> {
     match a.what {
         ListWhat::Models => models(a.format),
         ListWhat::Hw => hw(a.format),
+        ListWhat::Systems => crate::system_args::list(a.format),
     }
 }
 

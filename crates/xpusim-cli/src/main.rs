@@ -7,6 +7,7 @@ mod list;
 mod resolve;
 mod run;
 mod scalesim;
+mod system_args;
 
 use clap::Parser;
 
@@ -14,6 +15,7 @@ fn main() {
     let cli = args::Cli::parse();
     let result = match cli.command.unwrap_or_default() {
         args::Command::Compare(a) => compare::main(&a),
+        args::Command::Run(a) if a.system.is_used() => system_args::run(&a),
         args::Command::Run(a) if scalesim::applies(&a) => scalesim::main(&a),
         args::Command::Run(a) => run::main(&a),
         args::Command::List(a) => list::main(&a),
