@@ -15,6 +15,8 @@ pub enum Command {
     Run(RunArgs),
     /// List built-in models or hardware.
     List(ListArgs),
+    /// Simulate an LLM inference server: arrivals, continuous batching, KV cache, SLOs.
+    Serve(crate::serve::ServeArgs),
 }
 
 impl Default for Command {

@@ -7,6 +7,7 @@ mod list;
 mod resolve;
 mod run;
 mod scalesim;
+mod serve;
 mod system_args;
 
 use clap::Parser;
@@ -19,6 +20,7 @@ fn main() {
         args::Command::Run(a) if scalesim::applies(&a) => scalesim::main(&a),
         args::Command::Run(a) => run::main(&a),
         args::Command::List(a) => list::main(&a),
+        args::Command::Serve(a) => serve::main(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,0 +1,332 @@
+//! `xpusim serve`: simulate an LLM inference server (arrivals, continuous batching with a
+//! paged KV cache, chunked prefill, preemption) on one device or a tensor-parallel group.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use xpusim_ir::{DType, Precision};
+use xpusim_serve::{
+    poisson, read_trace, serve, DeviceStepModel, Report, SchedulerConfig, Slo, StepModel,
+    StepOptions, SystemStepModel, TokenDist, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
+};
+
+use crate::args::Format;
+use crate::format;
+
+/// Prompt length when none is given: the `random` dataset default of vLLM's
+/// `benchmarks/benchmark_serving.py` (`--random-input-len 1024`).
+const DEFAULT_INPUT_TOKENS: &str = "1024";
+/// Output length when none is given: same benchmark (`--random-output-len 128`).
+const DEFAULT_OUTPUT_TOKENS: &str = "128";
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Built-in decoder model name (see `xpusim list models`).
+    #[arg(long)]
+    pub model: String,
+    /// One device: a built-in chip name or a device TOML path.
+    #[arg(long, conflicts_with = "system", required_unless_present = "system")]
+    pub hw: Option<String>,
+    /// A multi-device system (name or TOML path); the model is tensor-parallel over --tp.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Tensor-parallel degree (devices per replica) with --system.
+    #[arg(long, default_value_t = 1)]
+    pub tp: u64,
+    /// Poisson arrival rate, requests/s (`inf`: all requests arrive at t = 0).
+    #[arg(long, required_unless_present = "trace")]
+    pub rate: Option<f64>,
+    /// Requests to simulate (with --rate).
+    #[arg(long, default_value_t = 1000)]
+    pub requests: usize,
+    /// Prompt tokens per request: N, LO..HI (uniform) or exp:MEAN.
+    #[arg(long, default_value = DEFAULT_INPUT_TOKENS)]
+    pub input_tokens: String,
+    /// Output tokens per request: N, LO..HI (uniform) or exp:MEAN.
+    #[arg(long, default_value = DEFAULT_OUTPUT_TOKENS)]
+    pub output_tokens: String,
+    /// Trace CSV with rows `arrival_s,input_tokens,output_tokens` (replaces --rate).
+    #[arg(long, conflicts_with = "rate")]
+    pub trace: Option<PathBuf>,
+    /// Running sequences at most (vLLM max_num_seqs).
+    #[arg(long, default_value_t = xpusim_serve::scheduler::VLLM_MAX_SEQS)]
+    pub max_batch: u64,
+    /// Tokens per iteration at most (vLLM max_num_batched_tokens).
+    #[arg(long, default_value_t = xpusim_serve::scheduler::VLLM_MAX_BATCHED_TOKENS)]
+    pub max_tokens: u64,
+    /// Largest prefill chunk of one request per iteration (default: --max-tokens).
+    #[arg(long)]
+    pub chunk: Option<u64>,
+    /// Tokens per KV-cache block.
+    #[arg(long, default_value_t = xpusim_serve::scheduler::VLLM_BLOCK_TOKENS)]
+    pub block_size: u64,
+    /// Time-to-first-token SLO for goodput, ms.
+    #[arg(long)]
+    pub slo_ttft_ms: Option<f64>,
+    /// Time-per-output-token SLO for goodput, ms.
+    #[arg(long)]
+    pub slo_tpot_ms: Option<f64>,
+    /// Seed of the arrival process and token-count draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Number format: bf16|fp16|fp8|int8|w8a16|w4a16|... (default: the chip's 16-bit format).
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// KV-cache format (fp8, int8, bf16, ...; default: as --precision).
+    #[arg(long)]
+    pub kv_precision: Option<String>,
+    /// MoE expert load imbalance, max/mean tokens per expert (1 = uniform routing).
+    #[arg(long, default_value_t = UNIFORM_EXPERT_IMBALANCE)]
+    pub moe_imbalance: f64,
+    /// Fraction of device memory the server may use (vLLM gpu_memory_utilization).
+    #[arg(long, default_value_t = GPU_MEMORY_UTILIZATION)]
+    pub memory_utilization: f64,
+    /// Price of one device-hour, USD, for $ per million output tokens (default: the
+    /// system's cited price with --system; a single --hw device has none, so give it).
+    #[arg(long)]
+    pub price_per_device_hour: Option<f64>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+fn precision(a: &ServeArgs, natural16: DType) -> Result<Precision> {
+    let mut p = match &a.precision {
+        Some(s) => Precision::parse(s, natural16).context("--precision")?,
+        None => Precision::uniform(natural16),
+    };
+    if let Some(k) = &a.kv_precision {
+        p.kv = DType::parse(k).context("--kv-precision")?;
+    }
+    Ok(p)
+}
+
+/// The replica's step model and its cited price per device-hour (systems only).
+fn step_model(a: &ServeArgs, sched: &SchedulerConfig) -> Result<(Box<dyn StepModel>, Option<f64>)> {
+    let cfg = match xpusim_models::find(&a.model) {
+        Some(info) => xpusim_models::zoo::transformer_config(info.name),
+        None => None,
+    };
+    let Some(cfg) = cfg else {
+        if xpusim_models::find(&a.model).is_some() {
+            bail!(
+                "model `{}` is not a decoder; serve needs a decoder (see `xpusim list models`)",
+                a.model
+            );
+        }
+        let s = xpusim_models::suggestions(&a.model);
+        bail!(
+            "unknown model `{}`{}",
+            a.model,
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", s.join(", "))
+            }
+        );
+    };
+    let options = |natural16: DType| -> Result<StepOptions> {
+        let mut o = StepOptions::new(precision(a, natural16)?, sched.max_batched_tokens);
+        o.moe_imbalance = a.moe_imbalance;
+        o.memory_utilization = a.memory_utilization;
+        Ok(o)
+    };
+    if let Some(sys) = &a.system {
+        let s = xpusim_serve::load_system(sys)?;
+        let o = options(s.device.natural_dtype)?;
+        let m = SystemStepModel::new(cfg, s, a.tp, o)?;
+        let price = m.price_per_device_hour();
+        return Ok((Box::new(m), price));
+    }
+    let hw = a.hw.as_deref().unwrap_or_default();
+    let dev = xpusim_hw::load_device(hw)?;
+    if a.tp != 1 {
+        bail!(
+            "--tp {} needs --system (a single --hw device has tp = 1)",
+            a.tp
+        );
+    }
+    let o = options(dev.natural_dtype)?;
+    // Device specs carry a purchase price, not an hourly one: $/Mtok needs the flag.
+    Ok((Box::new(DeviceStepModel::new(cfg, dev, o)?), None))
+}
+
+fn slo_s(flag: &str, ms: Option<f64>) -> Result<Option<f64>> {
+    match ms {
+        Some(v) if !(v.is_finite() && v > 0.0) => {
+            bail!("{flag} must be a positive number of ms, got {v}")
+        }
+        v => Ok(v.map(|v| v * 1e-3)),
+    }
+}
+
+pub fn main(a: &ServeArgs) -> Result<()> {
+    let sched = SchedulerConfig {
+        max_batched_tokens: a.max_tokens,
+        max_seqs: a.max_batch,
+        max_chunk: a.chunk.unwrap_or(a.max_tokens),
+        block_tokens: a.block_size,
+    };
+    sched.validate()?;
+    let slo = Slo {
+        ttft_s: slo_s("--slo-ttft-ms", a.slo_ttft_ms)?,
+        tpot_s: slo_s("--slo-tpot-ms", a.slo_tpot_ms)?,
+    };
+    if let Some(p) = a.price_per_device_hour {
+        if !(p.is_finite() && p >= 0.0) {
+            bail!("--price-per-device-hour must be a non-negative number of USD, got {p}");
+        }
+    }
+    let requests = match (&a.trace, a.rate) {
+        (Some(path), _) => read_trace(path)?,
+        (None, Some(rate)) => {
+            let i = TokenDist::parse("--input-tokens", &a.input_tokens)?;
+            let o = TokenDist::parse("--output-tokens", &a.output_tokens)?;
+            poisson(rate, a.requests, i, o, a.seed)?
+        }
+        (None, None) => bail!("give --rate R (Poisson arrivals) or --trace FILE.csv"),
+    };
+    let (model, cited_price) = step_model(a, &sched)?;
+    let price = a.price_per_device_hour.or(cited_price);
+    let report = serve(model.as_ref(), &requests, &sched, &slo, price)?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Csv => print_csv(&report),
+        Format::Table => print_table(a, &report),
+    }
+    Ok(())
+}
+
+fn ms(s: f64) -> String {
+    format!("{:.1}", s * 1e3)
+}
+
+fn print_csv(r: &Report) {
+    let m = &r.metrics;
+    println!("metric,mean,p50,p90,p99,max");
+    for (n, p) in [
+        ("ttft_s", &m.ttft_s),
+        ("tpot_s", &m.tpot_s),
+        ("e2e_s", &m.e2e_s),
+    ] {
+        println!(
+            "{n},{:e},{:e},{:e},{:e},{:e}",
+            p.mean, p.p50, p.p90, p.p99, p.max
+        );
+    }
+}
+
+fn print_table(a: &ServeArgs, r: &Report) {
+    let m = &r.metrics;
+    let source = match (&a.trace, a.rate) {
+        (Some(p), _) => format!("trace {}", p.display()),
+        (None, Some(rate)) => format!(
+            "Poisson {rate} req/s, in {}, out {}, seed {}",
+            a.input_tokens, a.output_tokens, a.seed
+        ),
+        _ => String::new(),
+    };
+    println!(
+        "{} on {} ({} device{}) — {} requests, {source}",
+        a.model,
+        r.hardware,
+        r.devices,
+        if r.devices == 1 { "" } else { "s" },
+        m.requests
+    );
+    let mut t = format::table();
+    t.set_header(["latency (ms)", "mean", "p50", "p90", "p99", "max"]);
+    for (n, p) in [("TTFT", &m.ttft_s), ("TPOT", &m.tpot_s), ("E2E", &m.e2e_s)] {
+        t.add_row([
+            n.to_string(),
+            ms(p.mean),
+            ms(p.p50),
+            ms(p.p90),
+            ms(p.p99),
+            ms(p.max),
+        ]);
+    }
+    println!("{t}");
+    let mut s = format::table();
+    s.set_header(["metric", "value"]);
+    let gib = |b: f64| format!("{:.2} GiB", b / (1u64 << 30) as f64);
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "throughput",
+            format!(
+                "{:.2} req/s, {:.0} output tok/s, {:.0} total tok/s",
+                m.requests_per_s, m.output_tokens_per_s, m.total_tokens_per_s
+            ),
+        ),
+        (
+            "goodput",
+            if r.slo.ttft_s.is_some() || r.slo.tpot_s.is_some() {
+                format!(
+                    "{:.2} req/s ({} of requests meet the SLOs)",
+                    m.goodput_requests_per_s,
+                    format::pct(m.slo_attainment)
+                )
+            } else {
+                "no SLO given (--slo-ttft-ms, --slo-tpot-ms)".into()
+            },
+        ),
+        ("makespan", format::time(m.makespan_s)),
+        (
+            "iterations",
+            format!(
+                "{} ({:.0} tokens each on average), busy {}",
+                m.iterations,
+                m.mean_tokens_per_iteration,
+                format::pct(m.utilization)
+            ),
+        ),
+        (
+            "preemptions",
+            format!(
+                "{} ({} requests recomputed)",
+                m.preemptions, m.preempted_requests
+            ),
+        ),
+        (
+            "memory",
+            format!(
+                "{} weights + {} reserve + {} KV cache of {}",
+                gib(r.memory.weight_bytes as f64),
+                gib(
+                    (r.memory.memory_bytes - r.memory.usable_bytes + r.memory.reserve_bytes) as f64
+                ),
+                gib(r.memory.kv_capacity_bytes as f64),
+                gib(r.memory.memory_bytes as f64)
+            ),
+        ),
+        (
+            "KV cache use",
+            format!(
+                "peak {} ({}), mean {}; {} B/token",
+                gib(m.peak_kv_bytes as f64),
+                format::pct(m.peak_kv_bytes as f64 / m.kv_capacity_bytes.max(1) as f64),
+                gib(m.mean_kv_bytes),
+                r.kv_bytes_per_token
+            ),
+        ),
+        (
+            "energy",
+            format!(
+                "{} per output token, mean power {}",
+                format::si(m.energy_per_output_token_j, "J"),
+                format::si(m.mean_power_w, "W")
+            ),
+        ),
+        (
+            "cost",
+            match m.usd_per_million_output_tokens {
+                Some(c) => format!("${c:.3} per million output tokens"),
+                None => "give --price-per-device-hour for $ per million tokens".into(),
+            },
+        ),
+    ];
+    for (k, v) in rows {
+        s.add_row([k.to_string(), v]);
+    }
+    println!("{s}");
+}

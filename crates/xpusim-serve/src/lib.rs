@@ -1,0 +1,74 @@
+//! xpusim-serve: simulate an LLM inference server on modelled hardware.
+//!
+//! Requests arrive ([`workload`]: seeded Poisson or a trace CSV), a vLLM-style
+//! continuous-batching [`scheduler`] packs chunked prefills and decodes into iterations
+//! over a paged KV cache with preemption, and a [`StepModel`] prices each iteration. The
+//! step model is the only link to hardware: [`DeviceStepModel`] prices iterations on one
+//! device from the zoo's graphs and the engine, memoised on a size grid ([`grid`]);
+//! [`SystemStepModel`] prices them on a tensor-parallel group of an `xpusim-system`.
+//! [`metrics`] turns the outcome into TTFT/TPOT/E2E percentiles, throughput, goodput,
+//! KV usage over time, energy per token and $ per million tokens.
+//!
+//! Invariants:
+//! - Deterministic: the same requests, config and step model give the same outcome.
+//! - Conservation: every request finishes and produces exactly its output tokens; a request
+//!   that could never fit the KV pool alone is rejected up front
+//!   ([`ServeError::KvExhausted`]) rather than stalling the simulation.
+//! - KV blocks in use never exceed the pool computed from memory − weights − reserve.
+//! - Step costs come only from the engine (no constants of their own); the memo
+//!   interpolates between engine evaluations at grid points.
+
+mod compose;
+mod device;
+mod error;
+pub mod grid;
+pub mod metrics;
+pub mod scheduler;
+mod step;
+mod system;
+pub mod workload;
+
+use serde::Serialize;
+
+pub use device::{
+    budget, DeviceStepModel, StepOptions, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
+};
+pub use error::ServeError;
+pub use metrics::{Metrics, Percentiles, Slo};
+pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome};
+pub use step::{IterationShape, MemoryBudget, PrefillChunk, StepCost, StepModel};
+pub use system::{load_system, SystemStepModel};
+pub use workload::{parse_trace, poisson, read_trace, Request, TokenDist};
+pub use xpusim_system::System;
+
+/// A finished serving simulation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub hardware: String,
+    pub devices: u64,
+    pub scheduler: SchedulerConfig,
+    pub slo: Slo,
+    pub memory: MemoryBudget,
+    pub kv_bytes_per_token: u64,
+    pub metrics: Metrics,
+}
+
+/// Simulates `requests` on `model` and summarises the outcome.
+pub fn serve(
+    model: &dyn StepModel,
+    requests: &[Request],
+    cfg: &SchedulerConfig,
+    slo: &Slo,
+    price_per_device_hour: Option<f64>,
+) -> Result<Report, ServeError> {
+    let outcome = simulate(model, requests, cfg)?;
+    Ok(Report {
+        hardware: model.hardware(),
+        devices: model.devices(),
+        scheduler: *cfg,
+        slo: *slo,
+        memory: model.memory(),
+        kv_bytes_per_token: model.kv_bytes_per_token(),
+        metrics: metrics::summarise(&outcome, slo, model.devices(), price_per_device_hour),
+    })
+}
