@@ -1,0 +1,213 @@
+//! Running a sweep: shard, skip what the journal has, evaluate chunks in parallel, append
+//! each chunk to the journal, and when the shard is complete write the sorted results,
+//! Parquet and the Pareto front.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::journal::{self, Journal};
+use crate::pareto::{front, Objective};
+use crate::point::{Evaluator, Row};
+use crate::spec::SweepSpec;
+use crate::SweepError;
+
+/// Which slice of the points this process owns: indices ≡ `index` (mod `count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `i/n` with 0 ≤ i < n.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("--shard `{s}`: expected i/n, e.g. 0/4"))?;
+        let i: u64 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("--shard `{s}`: `{i}` is not a number"))?;
+        let n: u64 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("--shard `{s}`: `{n}` is not a number"))?;
+        if n == 0 || i >= n {
+            return Err(format!("--shard `{s}`: expected 0 ≤ i < n"));
+        }
+        Ok(Shard { index: i, count: n })
+    }
+
+    /// File-name suffix: empty for the whole sweep, `.shard-i-of-n` otherwise.
+    fn suffix(self) -> String {
+        if self.count == 1 {
+            String::new()
+        } else {
+            format!(".shard-{}-of-{}", self.index, self.count)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    pub shard: Shard,
+    /// Stop after computing this many new points (the run can be resumed later).
+    pub max_points: Option<u64>,
+    /// Objectives of the Pareto front (None: the spec's).
+    pub pareto: Option<Vec<Objective>>,
+    /// Points per journal append; each chunk is evaluated in parallel.
+    pub chunk: usize,
+    pub progress: bool,
+}
+
+impl RunOptions {
+    pub fn new(out_dir: &Path) -> RunOptions {
+        RunOptions {
+            out_dir: out_dir.to_path_buf(),
+            shard: Shard::ALL,
+            max_points: None,
+            pareto: None,
+            chunk: 256,
+            progress: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub total_points: u64,
+    pub shard_points: u64,
+    pub already_done: u64,
+    pub computed: u64,
+    /// Every point of the shard is in the journal; results were written.
+    pub finished: bool,
+    pub elapsed_s: f64,
+    pub journal: PathBuf,
+    /// results CSV, Parquet and Pareto CSV (when finished).
+    pub outputs: Vec<PathBuf>,
+    pub objectives: Vec<Objective>,
+    /// Front rows, in index order (when finished).
+    pub pareto: Vec<Row>,
+    pub header: Vec<String>,
+    pub failed_points: u64,
+}
+
+pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
+    let t0 = Instant::now();
+    std::fs::create_dir_all(&o.out_dir).map_err(|e| SweepError::io(&o.out_dir, e))?;
+    let ev = Evaluator::new(spec)?;
+    let axis_names: Vec<String> = spec.axes.iter().map(|a| a.path.text.clone()).collect();
+    let n_axes = axis_names.len();
+    let header = journal::header(&axis_names, &ev.metric_columns());
+    let sfx = o.shard.suffix();
+    let jpath = o.out_dir.join(format!("journal{sfx}.csv"));
+    let (mut j, mut done) = Journal::open(&jpath, &spec.fingerprint(), &header, n_axes)?;
+    let total = spec.points();
+    let mine = |i: &u64| i % o.shard.count == o.shard.index;
+    done.retain(|i, _| *i < total && mine(i));
+    let already = done.len() as u64;
+    let shard_points = (o.shard.index..total)
+        .step_by(o.shard.count as usize)
+        .count() as u64;
+    let todo: Vec<u64> = (o.shard.index..total)
+        .step_by(o.shard.count as usize)
+        .filter(|i| !done.contains_key(i))
+        .take(o.max_points.map_or(usize::MAX, |m| m as usize))
+        .collect();
+    let bar = if o.progress {
+        let b = indicatif::ProgressBar::new(todo.len() as u64);
+        if let Ok(s) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} points ({per_sec}, ETA {eta})",
+        ) {
+            b.set_style(s);
+        }
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    for chunk in todo.chunks(o.chunk.max(1)) {
+        let rows: Vec<Row> = chunk.par_iter().map(|i| ev.eval(*i)).collect();
+        j.append(&rows)?;
+        bar.inc(rows.len() as u64);
+        for r in rows {
+            done.insert(r.index, r);
+        }
+    }
+    bar.finish_and_clear();
+    let objectives = o.pareto.clone().unwrap_or_else(|| spec.objectives.clone());
+    let mut s = RunSummary {
+        total_points: total,
+        shard_points,
+        already_done: already,
+        computed: todo.len() as u64,
+        finished: done.len() as u64 == shard_points,
+        elapsed_s: 0.0,
+        journal: jpath,
+        outputs: Vec::new(),
+        objectives: objectives.clone(),
+        pareto: Vec::new(),
+        header: header.clone(),
+        failed_points: done.values().filter(|r| r.status != "ok").count() as u64,
+    };
+    if s.finished {
+        let rows: Vec<Row> = done.into_values().collect();
+        let csv = o.out_dir.join(format!("results{sfx}.csv"));
+        write_csv(&csv, &header, &rows)?;
+        let pq = o.out_dir.join(format!("results{sfx}.parquet"));
+        crate::parquet_out::write(&pq, &header, n_axes, &rows)?;
+        let cols: Vec<usize> = objectives
+            .iter()
+            .map(|ob| {
+                header
+                    .iter()
+                    .position(|h| h == ob.column())
+                    .map(|p| p - n_axes - 2)
+                    .ok_or_else(|| {
+                        SweepError::Other(format!("no column for objective {}", ob.name()))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let pts: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|r| {
+                if r.status == "ok" {
+                    cols.iter().map(|c| r.metrics[*c]).collect()
+                } else {
+                    vec![f64::NAN; cols.len()]
+                }
+            })
+            .collect();
+        let max: Vec<bool> = objectives.iter().map(|o| o.maximise()).collect();
+        s.pareto = front(&pts, &max)
+            .into_iter()
+            .map(|i| rows[i].clone())
+            .collect();
+        let pp = o.out_dir.join(format!("pareto{sfx}.csv"));
+        write_csv(&pp, &header, &s.pareto)?;
+        s.outputs = vec![csv, pq, pp];
+    }
+    s.elapsed_s = t0.elapsed().as_secs_f64();
+    Ok(s)
+}
+
+/// Writes a complete CSV next to `path` and renames it into place, so a reader never sees
+/// half a file.
+fn write_csv(path: &Path, header: &[String], rows: &[Row]) -> Result<(), SweepError> {
+    let mut buf = header
+        .iter()
+        .map(|h| journal::field(h))
+        .collect::<Vec<_>>()
+        .join(",");
+    buf.push('\n');
+    for r in rows {
+        buf.push_str(&journal::line(r));
+    }
+    let tmp = path.with_extension("csv.tmp");
+    std::fs::write(&tmp, buf).map_err(|e| SweepError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| SweepError::io(path, e))
+}

@@ -1,0 +1,226 @@
+//! The sweep spec file: a base device, axes, workloads, objectives.
+//!
+//! ```toml
+//! name = "npu-array"
+//! base = "h100-sxm"            # preset name or device TOML (relative to this file)
+//! scaling = "physical"         # optional: peaks follow cores × clock × array size
+//! objectives = ["throughput", "energy"]
+//!
+//! [[axis]]
+//! path = "cores"
+//! values = [64, 96, 132]
+//!
+//! [[axis]]
+//! path = "memory[2].bandwidth_gbps"
+//! from = 1000
+//! to = 8000
+//! steps = 8
+//!
+//! [[workload]]                 # none: the era suite
+//! model = "llama-2-7b"
+//! phase = "decode"
+//! batch = 8
+//! ```
+
+use std::path::{Path as FsPath, PathBuf};
+
+use serde::Deserialize;
+use toml::Value;
+use xpusim_hw::DeviceSpec;
+
+use crate::axis::{Axis, AxisSpec};
+use crate::pareto::Objective;
+use crate::suite::WorkloadSpec;
+use crate::SweepError;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    name: Option<String>,
+    base: String,
+    #[serde(default)]
+    scaling: Option<String>,
+    #[serde(default)]
+    objectives: Vec<String>,
+    #[serde(default)]
+    axis: Vec<AxisSpec>,
+    #[serde(default)]
+    workload: Vec<WorkloadSpec>,
+}
+
+/// How a point's other fields follow the swept ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scaling {
+    /// Only the swept fields change.
+    None,
+    /// Matrix and vector peaks scale with cores × clock × (tile m × n) and core-local SRAM
+    /// bandwidth with cores × clock, unless an axis sets them: the design is built from more
+    /// or fewer of the same units, which is how an array size or core count changes a chip.
+    Physical,
+}
+
+/// A parsed, checked sweep spec.
+#[derive(Debug, Clone)]
+pub struct SweepSpec {
+    /// File name (for messages).
+    pub file: String,
+    pub name: String,
+    pub base: DeviceSpec,
+    /// The base device as a TOML value, which axes edit.
+    pub base_value: Value,
+    pub scaling: Scaling,
+    pub axes: Vec<Axis>,
+    pub workloads: Vec<WorkloadSpec>,
+    pub objectives: Vec<Objective>,
+    /// Normalised text the journal fingerprint is computed from.
+    pub canonical: String,
+}
+
+impl SweepSpec {
+    pub fn load(path: &FsPath) -> Result<SweepSpec, SweepError> {
+        let src = std::fs::read_to_string(path).map_err(|e| SweepError::io(path, e))?;
+        let dir = path.parent().map(FsPath::to_path_buf).unwrap_or_default();
+        SweepSpec::parse(&path.display().to_string(), &src, &dir)
+    }
+
+    /// Parses `src`; a `base` that is a path is resolved against `dir`.
+    pub fn parse(file: &str, src: &str, dir: &FsPath) -> Result<SweepSpec, SweepError> {
+        let spec_err = |msg: String| SweepError::Spec {
+            file: file.to_string(),
+            msg,
+        };
+        let raw: Raw =
+            toml::from_str(src).map_err(|e| spec_err(e.to_string().trim().replace('\n', " | ")))?;
+        let (base, base_src) =
+            load_base(&raw.base, dir).map_err(|m| spec_err(format!("base `{}`: {m}", raw.base)))?;
+        let base_value: Value =
+            toml::from_str(&base_src).map_err(|e| spec_err(format!("base `{}`: {e}", raw.base)))?;
+        let scaling = match raw.scaling.as_deref() {
+            None | Some("none") => Scaling::None,
+            Some("physical") => Scaling::Physical,
+            Some(s) => {
+                return Err(spec_err(format!(
+                    "scaling = `{s}`: expected \"none\" or \"physical\""
+                )))
+            }
+        };
+        let mut axes = Vec::new();
+        for a in &raw.axis {
+            let axis_err = |msg: String| SweepError::Axis {
+                file: file.to_string(),
+                path: a.path.clone(),
+                msg,
+            };
+            let ax = a.resolve().map_err(axis_err)?;
+            if axes.iter().any(|b: &Axis| b.path == ax.path) {
+                return Err(axis_err("appears twice".into()));
+            }
+            // Each value alone must fit the schema: a bad path or type fails here, once,
+            // rather than in every point.
+            for v in &ax.values {
+                let mut doc = base_value.clone();
+                ax.path.set(&mut doc, v).map_err(axis_err)?;
+                doc.try_into::<DeviceSpec>().map_err(|e| {
+                    axis_err(format!(
+                        "value {}: {}",
+                        crate::axis::render(v),
+                        e.to_string().trim()
+                    ))
+                })?;
+            }
+            axes.push(ax);
+        }
+        let workloads = if raw.workload.is_empty() {
+            WorkloadSpec::era_suite()
+        } else {
+            raw.workload.clone()
+        };
+        for w in &workloads {
+            w.build(base.natural_dtype)
+                .map_err(|msg| SweepError::Workload {
+                    file: file.to_string(),
+                    workload: w.model.clone(),
+                    msg,
+                })?;
+        }
+        let objectives = if raw.objectives.is_empty() {
+            vec![Objective::Throughput, Objective::Energy]
+        } else {
+            Objective::parse_list(&raw.objectives.join(","))
+                .map_err(|m| spec_err(format!("objectives: {m}")))?
+        };
+        let canonical = format!(
+            "base={}\nscaling={:?}\naxes={}\nworkloads={:?}\nversion={}",
+            toml::to_string(&base_value).unwrap_or_default(),
+            scaling,
+            axes.iter()
+                .map(|a| format!(
+                    "{}={:?}",
+                    a.path.text,
+                    a.values.iter().map(crate::axis::render).collect::<Vec<_>>()
+                ))
+                .collect::<Vec<_>>()
+                .join(";"),
+            workloads,
+            env!("CARGO_PKG_VERSION"),
+        );
+        Ok(SweepSpec {
+            file: file.to_string(),
+            name: raw.name.unwrap_or_else(|| "sweep".into()),
+            base,
+            base_value,
+            scaling,
+            axes,
+            workloads,
+            objectives,
+            canonical,
+        })
+    }
+
+    /// Number of design points (product of the axis lengths; 1 with no axes).
+    pub fn points(&self) -> u64 {
+        self.axes.iter().map(|a| a.values.len() as u64).product()
+    }
+
+    /// Value index on every axis of point `index`; the last axis varies fastest.
+    pub fn coords(&self, mut index: u64) -> Vec<usize> {
+        let mut c = vec![0; self.axes.len()];
+        for (i, a) in self.axes.iter().enumerate().rev() {
+            let n = a.values.len() as u64;
+            c[i] = (index % n) as usize;
+            index /= n;
+        }
+        c
+    }
+
+    /// 64-bit FNV-1a of the canonical spec: a journal written for another spec (or another
+    /// xpusim version) is refused instead of silently mixed in.
+    pub fn fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.canonical.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+}
+
+fn load_base(base: &str, dir: &FsPath) -> Result<(DeviceSpec, String), String> {
+    let p: PathBuf = dir.join(base);
+    if base.ends_with(".toml") || p.is_file() {
+        let src = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let d = DeviceSpec::from_toml(&p.display().to_string(), &src).map_err(|e| e.to_string())?;
+        return Ok((d, src));
+    }
+    let d = xpusim_hw::find_preset(base).map_err(|e| e.to_string())?;
+    let src = xpusim_hw::PRESETS
+        .iter()
+        .map(|(_, s)| *s)
+        .find(|s| {
+            DeviceSpec::from_toml("", s)
+                .map(|x| x.name == d.name)
+                .unwrap_or(false)
+        })
+        .ok_or_else(|| "preset text not found".to_string())?;
+    Ok((d, src.to_string()))
+}
