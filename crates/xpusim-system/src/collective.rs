@@ -78,12 +78,80 @@ fn ring_shape(kind: CollectiveKind, g: f64) -> (f64, f64) {
     }
 }
 
-/// Cost of `kind` over `group` consecutive devices with `bytes` per device.
+/// Latencies and bandwidth share of one transfer protocol (NCCL's LL / LL128 / Simple).
+#[derive(Debug, Clone, PartialEq)]
+struct Proto {
+    name: String,
+    base_s: f64,
+    /// Base latency of a collective that crosses nodes.
+    net_base_s: f64,
+    hop_s: f64,
+    net_hop_s: f64,
+    /// Scale-up bandwidth per device (switch) or per link (mesh, torus), B/s.
+    bw_up: f64,
+    /// Scale-out bandwidth per node, B/s.
+    b_node: f64,
+}
+
+/// The protocols the system lists, or one implied by the top-level latencies.
+fn protocols(sys: &SystemSpec) -> Vec<Proto> {
+    let su = &sys.scale_up;
+    let net = sys.scale_out.as_ref();
+    let b_node = net
+        .map(|n| n.bandwidth_gbps * 1e9 * n.bus_efficiency.unwrap_or(1.0))
+        .unwrap_or(0.0);
+    let net_hop = net.map(|n| n.latency_us).unwrap_or(0.0);
+    let net_base = net.map(|n| n.base_latency_us).unwrap_or(0.0);
+    if su.protocols.is_empty() {
+        return vec![Proto {
+            name: String::new(),
+            base_s: us(su.base_latency_us),
+            net_base_s: us(su.base_latency_us.max(net_base)),
+            hop_s: us(su.latency_us),
+            net_hop_s: us(net_hop),
+            bw_up: up_bw(sys),
+            b_node,
+        }];
+    }
+    su.protocols
+        .iter()
+        .map(|p| Proto {
+            name: format!(", {}", p.name),
+            base_s: us(p.base_latency_us),
+            net_base_s: us(p.base_latency_us),
+            hop_s: us(p.latency_us),
+            net_hop_s: us(p.net_latency_us.unwrap_or(net_hop)),
+            bw_up: up_bw(sys) * p.bandwidth_fraction,
+            b_node: b_node * p.bandwidth_fraction,
+        })
+        .collect()
+}
+
+/// Cost of `kind` over `group` consecutive devices with `bytes` per device: the fastest
+/// (algorithm, protocol) pair, as NCCL's tuner picks it.
 pub fn collective(
     sys: &SystemSpec,
     kind: CollectiveKind,
     bytes: u64,
     group: u64,
+) -> Result<CollectiveCost, SystemError> {
+    let mut best: Option<CollectiveCost> = None;
+    for p in protocols(sys) {
+        let mut c = with_protocol(sys, kind, bytes, group, &p)?;
+        c.algorithm.push_str(&p.name);
+        if best.as_ref().is_none_or(|b| c.time_s < b.time_s) {
+            best = Some(c);
+        }
+    }
+    Ok(best.unwrap_or_else(CollectiveCost::none))
+}
+
+fn with_protocol(
+    sys: &SystemSpec,
+    kind: CollectiveKind,
+    bytes: u64,
+    group: u64,
+    p: &Proto,
 ) -> Result<CollectiveCost, SystemError> {
     if group <= 1 || bytes == 0 {
         return Ok(CollectiveCost::none());
@@ -97,7 +165,7 @@ pub fn collective(
     let s = bytes as f64;
     let dpn = sys.devices_per_node;
     if group <= dpn {
-        return Ok(intra(sys, kind, s, group));
+        return Ok(intra(sys, kind, s, group, p));
     }
     if !group.is_multiple_of(dpn) {
         return Err(SystemError::Layout {
@@ -113,9 +181,7 @@ pub fn collective(
     };
     let nodes = (group / dpn) as f64;
     let d = dpn as f64;
-    let b_node = net.bandwidth_gbps * 1e9 * net.bus_efficiency.unwrap_or(1.0);
-    let base = us(net.base_latency_us.max(sys.scale_up.base_latency_us));
-    let hop_n = us(net.latency_us);
+    let (b_node, base, hop_n, hop, b_up) = (p.b_node, p.net_base_s, p.net_hop_s, p.hop_s, p.bw_up);
     Ok(match kind {
         CollectiveKind::AllReduce => {
             // NCCL's ring across nodes: d channels, each a ring through all g GPUs that
@@ -125,16 +191,13 @@ pub fn collective(
             let (f, steps) = ring_shape(kind, g);
             let inter_steps = 2.0 * (nodes - 1.0);
             let ring = CollectiveCost::new(
-                base + (steps - inter_steps) * us(sys.scale_up.latency_us) + inter_steps * hop_n,
+                base + (steps - inter_steps) * hop + inter_steps * hop_n,
                 f * s,
-                b_node.min(up_bw(sys)),
+                b_node.min(b_up),
                 format!("ring over {group} devices, {nodes} nodes ({})", net.name),
             );
             // Double binary tree: chain inside the node, log2(N) network hops each way.
-            let su = &sys.scale_up;
-            let b_up = up_bw(sys);
-            let tree_lat =
-                base + 2.0 * ((d - 1.0) * us(su.latency_us) + nodes.log2().ceil() * hop_n);
+            let tree_lat = base + 2.0 * ((d - 1.0) * hop + nodes.log2().ceil() * hop_n);
             let tree = CollectiveCost::new(
                 tree_lat,
                 2.0 * s,
@@ -151,12 +214,12 @@ pub fn collective(
             let g = group as f64;
             let (f, _) = ring_shape(kind, g);
             let steps = (d - 1.0) * nodes;
-            let lat = base + steps * us(sys.scale_up.latency_us) + (nodes - 1.0) * hop_n;
+            let lat = base + steps * hop + (nodes - 1.0) * hop_n;
             // Each of the d channels carries S/d across the node boundary at b_node/d.
             CollectiveCost::new(
                 lat,
                 f * s,
-                b_node.min(up_bw(sys)),
+                b_node.min(b_up),
                 format!("ring over {group} devices, {nodes} nodes ({})", net.name),
             )
         }
@@ -166,7 +229,7 @@ pub fn collective(
             let off = (g - d) / g * s;
             let on = (d - 1.0) / g * s;
             let t_off = CollectiveCost::new(base + hop_n, off, b_node / d, net.name.clone());
-            let t_on = on / up_bw(sys);
+            let t_on = on / b_up;
             let mut c = t_off;
             c.time_s = c.time_s.max(c.latency_s + t_on);
             c.wire_bytes += on;
@@ -183,9 +246,9 @@ fn up_bw(sys: &SystemSpec) -> f64 {
 }
 
 /// A collective inside one node over `g` consecutive devices.
-fn intra(sys: &SystemSpec, kind: CollectiveKind, s: f64, g: u64) -> CollectiveCost {
+fn intra(sys: &SystemSpec, kind: CollectiveKind, s: f64, g: u64, p: &Proto) -> CollectiveCost {
     let su = &sys.scale_up;
-    let (base, hop, bw) = (us(su.base_latency_us), us(su.latency_us), up_bw(sys));
+    let (base, hop, bw) = (p.base_s, p.hop_s, p.bw_up);
     let gf = g as f64;
     let (f, steps) = ring_shape(kind, gf);
     let ring = CollectiveCost::new(
@@ -215,7 +278,7 @@ fn intra(sys: &SystemSpec, kind: CollectiveKind, s: f64, g: u64) -> CollectiveCo
                 ring
             }
         }
-        TopologyKind::Torus => torus(sys, kind, s, g).unwrap_or(ring),
+        TopologyKind::Torus => torus(sys, kind, s, g, p).unwrap_or(ring),
     }
 }
 
@@ -248,13 +311,19 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
-fn torus(sys: &SystemSpec, kind: CollectiveKind, s: f64, g: u64) -> Option<CollectiveCost> {
+fn torus(
+    sys: &SystemSpec,
+    kind: CollectiveKind,
+    s: f64,
+    g: u64,
+    p: &Proto,
+) -> Option<CollectiveCost> {
     let su = &sys.scale_up;
     let used = span(&su.dims, g)?;
-    let link = up_bw(sys);
+    let link = p.bw_up;
     let mut c = CollectiveCost {
-        time_s: us(su.base_latency_us),
-        latency_s: us(su.base_latency_us),
+        time_s: p.base_s,
+        latency_s: p.base_s,
         wire_bytes: 0.0,
         algorithm: format!("rings along torus dims {:?} ({})", used, su.name),
     };
@@ -268,7 +337,7 @@ fn torus(sys: &SystemSpec, kind: CollectiveKind, s: f64, g: u64) -> Option<Colle
             f = f.max(kf / (4.0 * rings));
             f *= rings;
         }
-        let lat = steps * us(su.latency_us);
+        let lat = steps * p.hop_s;
         c.time_s += lat + f * buf / (link * rings);
         c.latency_s += lat;
         c.wire_bytes += f * buf;

@@ -28,4 +28,6 @@ pub use error::SystemError;
 pub use evaluate::{evaluate, placements, Options, SystemCost, SystemOpReport};
 pub use parallel::Parallelism;
 pub use presets::{find_system, load_system, preset_names, presets, PRESETS};
-pub use spec::{HostLink, NodePower, ScaleOut, ScaleUp, System, SystemSpec, TopologyKind};
+pub use spec::{
+    HostLink, NodePower, Protocol, ScaleOut, ScaleUp, System, SystemSpec, TopologyKind,
+};

@@ -32,10 +32,11 @@ pub struct ScaleUp {
     pub name: String,
     /// Switch: per device, per direction. Mesh and torus: per link, per direction. GB/s.
     pub bandwidth_gbps: f64,
-    /// Fixed latency of one collective call (launch, synchronisation), µs.
+    /// Fixed latency of one collective call (launch, synchronisation), µs. Used for
+    /// point-to-point sends, and for collectives when `protocols` is empty.
     #[serde(default)]
     pub base_latency_us: f64,
-    /// Per-step latency α of one message hop (software + link), µs.
+    /// Per-step latency α of one message hop (software + link), µs; same use as above.
     pub latency_us: f64,
     /// Torus dimensions (product = devices per node); torus only.
     #[serde(default)]
@@ -48,6 +49,27 @@ pub struct ScaleUp {
     pub bus_efficiency: Option<f64>,
     /// Link energy per byte moved, pJ; only with a citation. Absent: not counted.
     pub energy_pj_per_byte: Option<f64>,
+    /// Transfer protocols the collective library chooses from per call (NCCL: LL, LL128,
+    /// Simple), each with its own latencies and share of the bus bandwidth; the fastest is
+    /// taken. Empty: one protocol with the latencies above and the full bandwidth.
+    #[serde(default)]
+    pub protocols: Vec<Protocol>,
+}
+
+/// One transfer protocol of the collective library.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protocol {
+    pub name: String,
+    /// Fixed latency of one collective call, µs.
+    pub base_latency_us: f64,
+    /// Latency per scale-up hop, µs.
+    pub latency_us: f64,
+    /// Latency per scale-out hop, µs (absent: `scale_out.latency_us`).
+    pub net_latency_us: Option<f64>,
+    /// Share of the bus bandwidth the protocol reaches (LL: 8-byte stores with a flag
+    /// in every 8 bytes, NCCL models 1/4).
+    pub bandwidth_fraction: f64,
 }
 
 /// Scale-out network between nodes (InfiniBand, Ethernet, DCN).
@@ -185,6 +207,32 @@ impl SystemSpec {
         cited_frac(&[Key("scale_up"), Key("bus_efficiency")], su.bus_efficiency)?;
         if let Some(e) = su.energy_pj_per_byte {
             nonneg(&[Key("scale_up"), Key("energy_pj_per_byte")], e)?;
+        }
+        if !su.protocols.is_empty() {
+            let at = [Key("scale_up"), Key("protocols")];
+            if !self.sources.contains_key("scale_up.protocols") {
+                return Err(bad(
+                    &at,
+                    "needs a citation: add `\"scale_up.protocols\" = \"...\"` to [sources]".into(),
+                ));
+            }
+            for p in &su.protocols {
+                let ok = [
+                    p.base_latency_us,
+                    p.latency_us,
+                    p.net_latency_us.unwrap_or(0.0),
+                ]
+                .iter()
+                .all(|v| v.is_finite() && (0.0..ABSURD).contains(v))
+                    && p.bandwidth_fraction > 0.0
+                    && p.bandwidth_fraction <= 1.0;
+                if !ok {
+                    return Err(bad(
+                        &at,
+                        format!("protocol `{}`: expected latencies ≥ 0 and a bandwidth_fraction in (0, 1]", p.name),
+                    ));
+                }
+            }
         }
         let dims_path = [Key("scale_up"), Key("dims")];
         match su.kind {

@@ -244,11 +244,12 @@ fn gpt3_layer_on_4x_a100_tp4() {
             rd[i]
         );
     }
-    // Decode all-reduce of 196 KB is latency-bound: NCCL's own cost model gives ~11 µs,
-    // PyTorch measured 26 µs (host-side call overhead not modelled): within 2.5×.
+    // Decode all-reduce of 196 KB is latency-bound: NCCL's own cost model (LL protocol)
+    // plus one kernel launch gives 15 µs, PyTorch measured 26 µs (host-side call overhead
+    // is not modelled): within 2×.
     for i in [10, 11] {
         assert!(
-            factor(rd[i]) <= 2.5,
+            factor(rd[i]) <= 2.0,
             "decode {}: ratio {:.2}",
             ROWS[i].0,
             rd[i]

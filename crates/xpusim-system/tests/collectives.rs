@@ -56,12 +56,23 @@ fn one_device_is_free_and_ring_matches_formula() {
             .time_s,
         0.0
     );
-    // Ring all-reduce of 400 MB over 4 GPUs: 2·3/4 of the buffer at 300 GB/s × 0.78.
+    // Ring all-reduce of 400 MB over 4 GPUs: 2·3/4 of the buffer at 300 GB/s × 0.78, with
+    // NCCL's Simple protocol latencies (8.4 µs + 6 steps × 3.4 µs).
     let bytes = 400_000_000u64;
     let c = collective(&s, CollectiveKind::AllReduce, bytes, 4).unwrap();
     let bw = 300e9 * 0.78;
-    let expect = 1.5 * bytes as f64 / bw + (3.6 + 6.0 * 0.47) * 1e-6;
+    let expect = 1.5 * bytes as f64 / bw + (8.4 + 6.0 * 3.4) * 1e-6;
     assert!((c.time_s - expect).abs() < 1e-9, "{} vs {expect}", c.time_s);
+    assert!(c.algorithm.ends_with("Simple"), "{}", c.algorithm);
+    // 64 KB: the low-latency protocol wins despite its quarter bandwidth.
+    let small = collective(&s, CollectiveKind::AllReduce, 1 << 16, 4).unwrap();
+    let expect = 1.5 * 65536.0 / (bw * 0.25) + (3.6 + 6.0 * 0.47) * 1e-6;
+    assert!(
+        (small.time_s - expect).abs() < 1e-12,
+        "{} vs {expect}",
+        small.time_s
+    );
+    assert!(small.algorithm.ends_with("LL"), "{}", small.algorithm);
 }
 
 #[test]
