@@ -251,11 +251,16 @@ fn intra(sys: &SystemSpec, kind: CollectiveKind, s: f64, g: u64, p: &Proto) -> C
     let (base, hop, bw) = (p.base_s, p.hop_s, p.bw_up);
     let gf = g as f64;
     let (f, steps) = ring_shape(kind, gf);
+    let shape = if kind == CollectiveKind::AllToAll {
+        "direct all-to-all"
+    } else {
+        "ring"
+    };
     let ring = CollectiveCost::new(
         base + steps * hop,
         f * s,
         bw,
-        format!("ring over {g} ({})", su.name),
+        format!("{shape} over {g} ({})", su.name),
     );
     match su.kind {
         TopologyKind::Switch => ring,

@@ -163,7 +163,12 @@ pub fn evaluate(
             OpKind::Collective { kind, bytes, group } => {
                 let c = collective(spec, *kind, *bytes, *group)?;
                 wire_bytes += c.wire_bytes * r;
-                let launch = dev.overhead.launch_us * 1e-6;
+                // A collective is one more kernel on the device (NCCL launches one per call).
+                let launch = if c.time_s > 0.0 {
+                    dev.overhead.launch_us * 1e-6
+                } else {
+                    0.0
+                };
                 (c.time_s + launch, 0.0, "network".to_string(), c.algorithm)
             }
             _ => {
@@ -211,11 +216,10 @@ pub fn evaluate(
             mapping,
         });
     }
-    let t_layers_eff = t_layers;
     let stage_time = if par.pp > 1 {
-        t_layers_eff * share + t_pre.max(t_post)
+        t_layers * share + t_pre.max(t_post)
     } else {
-        t_pre + t_layers_eff + t_post
+        t_pre + t_layers + t_post
     };
 
     // Pipeline: send the last layer's output between stages.
