@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use xpusim_ir::{DType, Precision};
+use xpusim_ir::{DType, Phase, Precision};
+use xpusim_models::TransformerConfig;
 use xpusim_serve::{
-    poisson, read_trace, serve, DeviceStepModel, Report, SchedulerConfig, Slo, StepModel,
-    StepOptions, SystemStepModel, TokenDist, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
+    poisson, read_trace, serve, DeviceStepModel, Report, SchedulerConfig, Slo, Speculation,
+    SpeculativeStepModel, StepModel, StepOptions, SystemStepModel, TokenDist,
+    GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
 };
 
 use crate::args::Format;
@@ -82,6 +84,16 @@ pub struct ServeArgs {
     /// Fraction of device memory the server may use (vLLM gpu_memory_utilization).
     #[arg(long, default_value_t = GPU_MEMORY_UTILIZATION)]
     pub memory_utilization: f64,
+    /// Draft model for speculative decoding (runs on the same devices as --model).
+    #[arg(long, requires = "acceptance")]
+    pub draft_model: Option<String>,
+    /// Tokens the draft proposes per step (γ; vLLM's documented example uses 5).
+    #[arg(long, default_value_t = 5, requires = "draft_model")]
+    pub draft_tokens: u64,
+    /// Probability that the target accepts a drafted token (α, measured for the model pair
+    /// and data; Leviathan et al. 2023 report 0.5–0.9).
+    #[arg(long, requires = "draft_model")]
+    pub acceptance: Option<f64>,
     /// Price of one device-hour, USD, for $ per million output tokens (default: the
     /// system's cited price with --system; a single --hw device has none, so give it).
     #[arg(long)]
@@ -101,30 +113,31 @@ fn precision(a: &ServeArgs, natural16: DType) -> Result<Precision> {
     Ok(p)
 }
 
-/// The replica's step model and its cited price per device-hour (systems only).
-fn step_model(a: &ServeArgs, sched: &SchedulerConfig) -> Result<(Box<dyn StepModel>, Option<f64>)> {
-    let cfg = match xpusim_models::find(&a.model) {
-        Some(info) => xpusim_models::zoo::transformer_config(info.name),
-        None => None,
-    };
-    let Some(cfg) = cfg else {
-        if xpusim_models::find(&a.model).is_some() {
-            bail!(
-                "model `{}` is not a decoder; serve needs a decoder (see `xpusim list models`)",
-                a.model
-            );
-        }
-        let s = xpusim_models::suggestions(&a.model);
+/// A built-in decoder's config, or a one-line error (unknown name, not a decoder).
+fn decoder(flag: &str, name: &str) -> Result<TransformerConfig> {
+    let Some(info) = xpusim_models::find(name) else {
+        let s = xpusim_models::suggestions(name);
         bail!(
-            "unknown model `{}`{}",
-            a.model,
+            "{flag}: unknown model `{name}`{}",
             if s.is_empty() {
-                String::new()
+                "; see `xpusim list models`".to_string()
             } else {
                 format!("; did you mean {}?", s.join(", "))
             }
         );
     };
+    match xpusim_models::zoo::transformer_config(info.name) {
+        Some(c) if c.phases().contains(&Phase::Decode) => Ok(c),
+        _ => bail!("{flag}: model `{name}` is not a decoder; serve needs a decoder (see `xpusim list models`)"),
+    }
+}
+
+/// One replica's step model for `cfg` and the cited price per device-hour (systems only).
+fn replica(
+    a: &ServeArgs,
+    sched: &SchedulerConfig,
+    cfg: TransformerConfig,
+) -> Result<(Box<dyn StepModel>, Option<f64>)> {
     let options = |natural16: DType| -> Result<StepOptions> {
         let mut o = StepOptions::new(precision(a, natural16)?, sched.max_batched_tokens);
         o.moe_imbalance = a.moe_imbalance;
@@ -151,6 +164,17 @@ fn step_model(a: &ServeArgs, sched: &SchedulerConfig) -> Result<(Box<dyn StepMod
     Ok((Box::new(DeviceStepModel::new(cfg, dev, o)?), None))
 }
 
+/// The step model (target, plus the draft with --draft-model) and the cited price.
+fn step_model(a: &ServeArgs, sched: &SchedulerConfig) -> Result<(Box<dyn StepModel>, Option<f64>)> {
+    let (target, price) = replica(a, sched, decoder("--model", &a.model)?)?;
+    let Some(d) = &a.draft_model else {
+        return Ok((target, price));
+    };
+    let (draft, _) = replica(a, sched, decoder("--draft-model", d)?).context("--draft-model")?;
+    let m = SpeculativeStepModel::new(target, draft, a.memory_utilization)?;
+    Ok((Box::new(m), price))
+}
+
 fn slo_s(flag: &str, ms: Option<f64>) -> Result<Option<f64>> {
     match ms {
         Some(v) if !(v.is_finite() && v > 0.0) => {
@@ -166,6 +190,10 @@ pub fn main(a: &ServeArgs) -> Result<()> {
         max_seqs: a.max_batch,
         max_chunk: a.chunk.unwrap_or(a.max_tokens),
         block_tokens: a.block_size,
+        speculation: a.acceptance.map(|acceptance| Speculation {
+            draft_tokens: a.draft_tokens,
+            acceptance,
+        }),
     };
     sched.validate()?;
     let slo = Slo {

@@ -58,7 +58,8 @@ impl Memoised {
         self.body.len() + self.head.len() + self.decode_attn.len() + self.prefill_attn.len()
     }
 
-    /// Body + head (exact per token count) + decode attention at the mean context and each
+    /// Body + head (exact per token count) + decode attention at the mean context (with `q`
+    /// queries per sequence under speculative decoding) and each
     /// prefill chunk's attention (bilinear on the grid).
     pub fn step<B: Backend>(&self, b: &B, it: &IterationShape<'_>) -> Result<StepCost, ServeError> {
         let t = it.tokens();
@@ -100,7 +101,8 @@ impl Memoised {
         let mut parts = vec![b.pass(t)?.0, b.pass(it.logits().max(1))?.1];
         if !it.decode_contexts.is_empty() {
             let (n, l) = decode_mean(it.decode_contexts);
-            parts.push(b.attention(n, 1, l + 1, Role::KvCache)?);
+            let q = it.decode_tokens.max(1);
+            parts.push(b.attention(n, q, l + q, Role::KvCache)?);
         }
         for c in it.prefill {
             parts.push(prefill(b, c.tokens, c.prior)?);

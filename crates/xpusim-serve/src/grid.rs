@@ -45,21 +45,22 @@ fn lerp(x: u64, lo: u64, hi: u64, flo: [f64; 2], fhi: [f64; 2]) -> [f64; 2] {
 /// A memo of `(time_s, energy_j)` on grid points of up to two sizes.
 #[derive(Debug, Default)]
 pub struct Memo {
-    table: RefCell<HashMap<(u64, u64), [f64; 2]>>,
+    table: RefCell<HashMap<(u64, u64, u64), [f64; 2]>>,
 }
 
 impl Memo {
     fn at<E>(
         &self,
+        tag: u64,
         a: u64,
         b: u64,
         f: &mut impl FnMut(u64, u64) -> Result<[f64; 2], E>,
     ) -> Result<[f64; 2], E> {
-        if let Some(v) = self.table.borrow().get(&(a, b)) {
+        if let Some(v) = self.table.borrow().get(&(tag, a, b)) {
             return Ok(*v);
         }
         let v = f(a, b)?;
-        self.table.borrow_mut().insert((a, b), v);
+        self.table.borrow_mut().insert((tag, a, b), v);
         Ok(v)
     }
 
@@ -69,7 +70,7 @@ impl Memo {
         x: u64,
         mut f: impl FnMut(u64) -> Result<[f64; 2], E>,
     ) -> Result<[f64; 2], E> {
-        self.at(x, 0, &mut |a: u64, _b: u64| f(a))
+        self.at(0, x, 0, &mut |a: u64, _b: u64| f(a))
     }
 
     /// `f(x)` interpolated between the grid points around `x`.
@@ -80,8 +81,8 @@ impl Memo {
     ) -> Result<[f64; 2], E> {
         let (lo, hi) = cell(x);
         let mut g = |a: u64, _b: u64| f(a);
-        let flo = self.at(lo, 0, &mut g)?;
-        let fhi = self.at(hi, 0, &mut g)?;
+        let flo = self.at(0, lo, 0, &mut g)?;
+        let fhi = self.at(0, hi, 0, &mut g)?;
         Ok(lerp(x, lo, hi, flo, fhi))
     }
 
@@ -90,14 +91,25 @@ impl Memo {
         &self,
         x: u64,
         y: u64,
+        f: impl FnMut(u64, u64) -> Result<[f64; 2], E>,
+    ) -> Result<[f64; 2], E> {
+        self.get2_tagged(0, x, y, f)
+    }
+
+    /// [`Memo::get2`] for one of several functions told apart by `tag`.
+    pub fn get2_tagged<E>(
+        &self,
+        tag: u64,
+        x: u64,
+        y: u64,
         mut f: impl FnMut(u64, u64) -> Result<[f64; 2], E>,
     ) -> Result<[f64; 2], E> {
         let (xl, xh) = cell(x);
         let (yl, yh) = cell(y);
-        let a = self.at(xl, yl, &mut f)?;
-        let b = self.at(xl, yh, &mut f)?;
-        let c = self.at(xh, yl, &mut f)?;
-        let d = self.at(xh, yh, &mut f)?;
+        let a = self.at(tag, xl, yl, &mut f)?;
+        let b = self.at(tag, xl, yh, &mut f)?;
+        let c = self.at(tag, xh, yl, &mut f)?;
+        let d = self.at(tag, xh, yh, &mut f)?;
         let lo = lerp(y, yl, yh, a, b);
         let hi = lerp(y, yl, yh, c, d);
         Ok(lerp(x, xl, xh, lo, hi))

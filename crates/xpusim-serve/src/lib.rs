@@ -5,7 +5,8 @@
 //! over a paged KV cache with preemption, and a [`StepModel`] prices each iteration. The
 //! step model is the only link to hardware: [`DeviceStepModel`] prices iterations on one
 //! device from the zoo's graphs and the engine, memoised on a size grid ([`grid`]);
-//! [`SystemStepModel`] prices them on a tensor-parallel group of an `xpusim-system`.
+//! [`SystemStepModel`] prices them on a tensor-parallel group of an `xpusim-system`;
+//! [`SpeculativeStepModel`] adds a draft model for speculative decoding.
 //! [`metrics`] turns the outcome into TTFT/TPOT/E2E percentiles, throughput, goodput,
 //! KV usage over time, energy per token and $ per million tokens.
 //!
@@ -24,6 +25,7 @@ mod error;
 pub mod grid;
 pub mod metrics;
 pub mod scheduler;
+mod speculative;
 mod step;
 mod system;
 pub mod workload;
@@ -35,7 +37,8 @@ pub use device::{
 };
 pub use error::ServeError;
 pub use metrics::{Metrics, Percentiles, Slo};
-pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome};
+pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome, Speculation};
+pub use speculative::SpeculativeStepModel;
 pub use step::{IterationShape, MemoryBudget, PrefillChunk, StepCost, StepModel};
 pub use system::{load_system, SystemStepModel};
 pub use workload::{parse_trace, poisson, read_trace, Request, TokenDist};

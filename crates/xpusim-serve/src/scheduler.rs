@@ -33,6 +33,29 @@ pub const VLLM_MAX_BATCHED_TOKENS: u64 = 2048;
 /// vLLM paged-attention block size default, tokens per block (Kwon et al. 2023 §6).
 pub const VLLM_BLOCK_TOKENS: u64 = 16;
 
+/// Speculative decoding (Leviathan, Kalman & Matias 2023, "Fast Inference from Transformers
+/// via Speculative Decoding", ICML): a draft model proposes `draft_tokens` (γ) tokens, the
+/// target verifies them in one pass of `γ + 1` query tokens, and each drafted token is
+/// accepted with probability `acceptance` (α, i.i.d.).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Speculation {
+    pub draft_tokens: u64,
+    pub acceptance: f64,
+}
+
+impl Speculation {
+    /// Expected tokens per verification step, `(1 − α^(γ+1)) / (1 − α)` (Leviathan et al.
+    /// 2023, Eq. 1); `γ + 1` when α = 1.
+    pub fn expected_tokens(&self) -> f64 {
+        let (a, g) = (self.acceptance, self.draft_tokens as f64);
+        if a >= 1.0 {
+            g + 1.0
+        } else {
+            (1.0 - a.powf(g + 1.0)) / (1.0 - a)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SchedulerConfig {
     /// Token budget of one iteration (prefill chunk tokens + decodes).
@@ -43,6 +66,8 @@ pub struct SchedulerConfig {
     pub max_chunk: u64,
     /// Tokens per KV block.
     pub block_tokens: u64,
+    /// Speculative decoding of every decode (the step model prices the draft's work).
+    pub speculation: Option<Speculation>,
 }
 
 impl Default for SchedulerConfig {
@@ -52,6 +77,7 @@ impl Default for SchedulerConfig {
             max_seqs: VLLM_MAX_SEQS,
             max_chunk: VLLM_MAX_BATCHED_TOKENS,
             block_tokens: VLLM_BLOCK_TOKENS,
+            speculation: None,
         }
     }
 }
@@ -66,6 +92,17 @@ impl SchedulerConfig {
         ] {
             if v == 0 {
                 return Err(ServeError::invalid(f, "must be at least 1"));
+            }
+        }
+        if let Some(sp) = self.speculation {
+            if sp.draft_tokens == 0 {
+                return Err(ServeError::invalid("draft tokens", "must be at least 1"));
+            }
+            if !(0.0..=1.0).contains(&sp.acceptance) {
+                return Err(ServeError::invalid(
+                    "acceptance rate",
+                    format!("expected a probability in [0, 1], got {}", sp.acceptance),
+                ));
             }
         }
         Ok(())
@@ -100,9 +137,12 @@ pub struct SimOutcome {
     pub peak_kv_bytes: u64,
     /// (time, KV bytes in use) after every iteration.
     pub kv_samples: Vec<(f64, u64)>,
-    /// Tokens processed, prefill (including recomputation) and decode.
+    /// Prompt tokens processed (including recomputation) and tokens emitted by decodes.
     pub prefill_tokens: u64,
     pub decode_tokens: u64,
+    /// Every token sampled (prompt-finishing chunks and decodes); equals the requests'
+    /// output tokens when the simulation is correct.
+    pub sampled_tokens: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +155,8 @@ struct Seq {
     finish_s: f64,
     preemptions: u32,
     done: bool,
+    /// Expected tokens accumulated by speculative steps; whole tokens are emitted.
+    credit: f64,
 }
 
 impl Seq {
@@ -166,6 +208,7 @@ pub fn simulate(
             finish_s: f64::NAN,
             preemptions: 0,
             done: false,
+            credit: 0.0,
         };
         requests.len()
     ];
@@ -183,8 +226,12 @@ pub fn simulate(
         kv_samples: Vec::new(),
         prefill_tokens: 0,
         decode_tokens: 0,
+        sampled_tokens: 0,
     };
     let idle_w = model.idle_power_w();
+    // Query tokens of a decode and the tokens it emits on average.
+    let q_dec = cfg.speculation.map_or(1, |s| s.draft_tokens + 1);
+    let per_step = cfg.speculation.map_or(1.0, |s| s.expected_tokens());
     let mut free = total_blocks;
     let mut running: Vec<usize> = Vec::new();
     let mut waiting: VecDeque<usize> = VecDeque::new();
@@ -216,10 +263,14 @@ pub fn simulate(
             let q = seqs[s];
             let tok = if q.prefilling {
                 (q.target(r) - q.computed).min(budget).min(cfg.max_chunk)
+            } else if q_dec > budget {
+                break;
             } else {
-                1
+                q_dec
             };
-            let need = blocks_for(q.computed + tok) - q.blocks;
+            // Never beyond the request's own peak, so the up-front fit check holds.
+            let peak = r.input_tokens + r.output_tokens - 1;
+            let need = blocks_for((q.computed + tok).min(peak)).saturating_sub(q.blocks);
             let mut self_preempted = false;
             while need > free {
                 let Some(v) = running.pop() else { break };
@@ -286,13 +337,13 @@ pub fn simulate(
         let cost = model.step(&IterationShape {
             prefill: &chunks,
             decode_contexts: &contexts,
+            decode_tokens: q_dec,
         })?;
         now += cost.time_s;
         out.busy_s += cost.time_s;
         out.energy_j += cost.energy_j;
         out.iterations += 1;
         out.prefill_tokens += chunks.iter().map(|c| c.tokens).sum::<u64>();
-        out.decode_tokens += contexts.len() as u64;
         for &(s, tok) in &sched {
             let r = &requests[s];
             let q = &mut seqs[s];
@@ -300,14 +351,21 @@ pub fn simulate(
                 q.computed += tok;
                 if q.computed == q.target(r) {
                     q.generated += 1;
+                    out.sampled_tokens += 1;
                     q.prefilling = false;
                     if q.first_token_s.is_nan() {
                         q.first_token_s = now;
                     }
                 }
             } else {
-                q.computed += 1;
-                q.generated += 1;
+                let before = q.credit.floor();
+                q.credit += per_step;
+                let emitted =
+                    ((q.credit.floor() - before) as u64).clamp(1, r.output_tokens - q.generated);
+                q.computed += emitted;
+                q.generated += emitted;
+                out.decode_tokens += emitted;
+                out.sampled_tokens += emitted;
             }
             if q.generated == r.output_tokens {
                 q.done = true;

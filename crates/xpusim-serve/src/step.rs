@@ -21,19 +21,35 @@ pub struct PrefillChunk {
 #[derive(Debug, Clone, Copy)]
 pub struct IterationShape<'a> {
     pub prefill: &'a [PrefillChunk],
-    /// KV positions already cached for each decoding sequence (its new token is appended).
+    /// KV positions already cached for each decoding sequence (its new tokens are appended).
     pub decode_contexts: &'a [u64],
+    /// Query tokens per decoding sequence: 1, or `γ + 1` when speculative decoding verifies
+    /// `γ` drafted tokens plus the last accepted one.
+    pub decode_tokens: u64,
 }
 
-impl IterationShape<'_> {
-    /// Tokens through the linear layers.
-    pub fn tokens(&self) -> u64 {
-        self.prefill.iter().map(|c| c.tokens).sum::<u64>() + self.decode_contexts.len() as u64
+impl<'a> IterationShape<'a> {
+    /// An iteration with one query token per decode.
+    pub fn new(prefill: &'a [PrefillChunk], decode_contexts: &'a [u64]) -> IterationShape<'a> {
+        IterationShape {
+            prefill,
+            decode_contexts,
+            decode_tokens: 1,
+        }
     }
 
-    /// Sequences that sample a token this iteration (rows of the LM head).
+    fn decode_rows(&self) -> u64 {
+        self.decode_contexts.len() as u64 * self.decode_tokens.max(1)
+    }
+
+    /// Tokens through the linear layers.
+    pub fn tokens(&self) -> u64 {
+        self.prefill.iter().map(|c| c.tokens).sum::<u64>() + self.decode_rows()
+    }
+
+    /// Rows of the LM head: prompt-finishing chunks and every decode query token.
     pub fn logits(&self) -> u64 {
-        self.prefill.iter().filter(|c| c.last).count() as u64 + self.decode_contexts.len() as u64
+        self.prefill.iter().filter(|c| c.last).count() as u64 + self.decode_rows()
     }
 }
 

@@ -33,9 +33,11 @@ fn interpolation_error_is_small() {
             last: i % 2 == 0,
         }];
         let prefill: &[PrefillChunk] = if i % 3 == 0 { &[] } else { &chunk };
+        // Every fourth shape verifies 4 drafted tokens per decode (speculative decoding).
         let it = IterationShape {
             prefill,
             decode_contexts: &ctx,
+            decode_tokens: if i % 4 == 1 { 5 } else { 1 },
         };
         let a = m.step(&it).unwrap().time_s;
         let b = m.step_exact(&it).unwrap().time_s;
@@ -85,10 +87,7 @@ fn fp8_kv_halves_the_cache_and_w4a16_shrinks_weights() {
     assert!(w4.memory().weight_bytes * 3 < base.memory().weight_bytes);
     assert!(w4.kv_capacity_bytes() > base.kv_capacity_bytes());
     // Decode is weight-bandwidth bound: 4-bit weights make a small-batch step faster.
-    let it = IterationShape {
-        prefill: &[],
-        decode_contexts: &[1000; 8],
-    };
+    let it = IterationShape::new(&[], &[1000; 8]);
     assert!(w4.step(&it).unwrap().time_s < base.step(&it).unwrap().time_s);
 }
 
@@ -105,10 +104,7 @@ fn moe_imbalance_slows_compute_bound_steps() {
         prior: 0,
         last: true,
     }];
-    let it = IterationShape {
-        prefill: &big,
-        decode_contexts: &[],
-    };
+    let it = IterationShape::new(&big, &[]);
     let (a, b) = (
         even.step(&it).unwrap().time_s,
         skew.step(&it).unwrap().time_s,
@@ -140,25 +136,13 @@ fn llama_7b_on_h100_at_low_load_ttft_is_one_prefill() {
         prior: 0,
         last: true,
     }];
-    let prefill = m
-        .step(&IterationShape {
-            prefill: &alone,
-            decode_contexts: &[],
-        })
-        .unwrap()
-        .time_s;
+    let prefill = m.step(&IterationShape::new(&alone, &[])).unwrap().time_s;
     let p50 = r.metrics.ttft_s.p50;
     assert!(
         (p50 - prefill).abs() / prefill < 0.15,
         "ttft p50 {p50} vs prefill {prefill}"
     );
-    let decode = m
-        .step(&IterationShape {
-            prefill: &[],
-            decode_contexts: &[540],
-        })
-        .unwrap()
-        .time_s;
+    let decode = m.step(&IterationShape::new(&[], &[540])).unwrap().time_s;
     let tpot = r.metrics.tpot_s.p50;
     assert!(
         (tpot - decode).abs() / decode < 0.15,
@@ -208,12 +192,22 @@ fn a_one_device_system_matches_the_device_and_tp_speeds_up_decode() {
     let o = StepOptions::new(bf16(), 2048);
     let dev = model("llama-2-7b", "h100-sxm", bf16()).unwrap();
     let one = SystemStepModel::load(cfg(), "dgx-h100", 1, o).unwrap();
-    let chunk = [PrefillChunk { tokens: 300, prior: 700, last: true }];
+    let chunk = [PrefillChunk {
+        tokens: 300,
+        prior: 700,
+        last: true,
+    }];
     let ctx = [900u64; 24];
-    let it = IterationShape { prefill: &chunk, decode_contexts: &ctx };
+    let it = IterationShape::new(&chunk, &ctx);
     let (a, b) = (dev.step(&it).unwrap(), one.step(&it).unwrap());
-    assert!((a.time_s - b.time_s).abs() <= 1e-9 * a.time_s, "{a:?} vs {b:?}");
-    assert!((a.energy_j - b.energy_j).abs() <= 1e-6 * a.energy_j, "{a:?} vs {b:?}");
+    assert!(
+        (a.time_s - b.time_s).abs() <= 1e-9 * a.time_s,
+        "{a:?} vs {b:?}"
+    );
+    assert!(
+        (a.energy_j - b.energy_j).abs() <= 1e-6 * a.energy_j,
+        "{a:?} vs {b:?}"
+    );
     assert_eq!(dev.kv_bytes_per_token(), one.kv_bytes_per_token());
     assert_eq!(dev.memory().weight_bytes, one.memory().weight_bytes);
 
@@ -225,9 +219,12 @@ fn a_one_device_system_matches_the_device_and_tp_speeds_up_decode() {
     assert_eq!(tp8.kv_bytes_per_token(), 2 * 80 * 8 * 128 * 2);
     assert_eq!(tp4.kv_bytes_per_token(), tp8.kv_bytes_per_token());
     assert!(tp8.kv_capacity_bytes() > 2 * tp4.kv_capacity_bytes());
-    let dec = IterationShape { prefill: &[], decode_contexts: &[1500; 32] };
+    let dec = IterationShape::new(&[], &[1500; 32]);
     assert!(tp8.step(&dec).unwrap().time_s < tp4.step(&dec).unwrap().time_s);
     assert_eq!(tp8.devices(), 8);
-    let e = SystemStepModel::load(c70(), "dgx-h100", 16, o).err().unwrap().to_string();
+    let e = SystemStepModel::load(c70(), "dgx-h100", 16, o)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("tp") && e.contains("16"), "{e}");
 }

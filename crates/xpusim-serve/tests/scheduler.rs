@@ -6,7 +6,8 @@ mod common;
 use common::Affine;
 use proptest::prelude::*;
 use xpusim_serve::{
-    poisson, serve, simulate, Request, SchedulerConfig, ServeError, Slo, StepModel, TokenDist,
+    poisson, serve, simulate, Request, SchedulerConfig, ServeError, Slo, Speculation, StepModel,
+    TokenDist,
 };
 
 fn reqs(rate: f64, n: usize, inp: &str, out: &str, seed: u64) -> Vec<Request> {
@@ -22,8 +23,7 @@ fn every_request_finishes_with_its_tokens() {
     let o = simulate(&m, &r, &SchedulerConfig::default()).unwrap();
     assert_eq!(o.records.len(), r.len());
     let want_out: u64 = r.iter().map(|x| x.output_tokens).sum();
-    let got_out: u64 = o.records.iter().map(|x| x.output_tokens).sum();
-    assert_eq!(want_out, got_out);
+    assert_eq!(o.sampled_tokens, want_out);
     // Tokens sampled = decodes + prompt-finishing chunks (one per request without preemption).
     assert_eq!(o.preemptions, 0);
     assert_eq!(o.decode_tokens + r.len() as u64, want_out);
@@ -93,14 +93,16 @@ proptest! {
 
     #[test]
     fn conservation_under_any_limits(seed in 0u64..1000, max_tokens in 16u64..4096,
-            max_seqs in 1u64..300, block in 1u64..64, cap in 2_000u64..50_000) {
+            max_seqs in 1u64..300, block in 1u64..64, cap in 2_000u64..50_000,
+            spec in proptest::option::of((1u64..8, 0.0f64..=1.0))) {
         let m = Affine::new(cap);
-        let cfg = SchedulerConfig { max_batched_tokens: max_tokens, max_seqs, max_chunk: max_tokens, block_tokens: block };
+        let speculation = spec.map(|(g, a)| Speculation { draft_tokens: g, acceptance: a });
+        let cfg = SchedulerConfig { max_batched_tokens: max_tokens, max_seqs, max_chunk: max_tokens, block_tokens: block, speculation };
         let r = reqs(200.0, 150, "1..900", "1..300", seed);
         match simulate(&m, &r, &cfg) {
             Ok(o) => {
-                let sampled: u64 = o.records.iter().map(|x| x.output_tokens).sum();
-                prop_assert_eq!(sampled, r.iter().map(|x| x.output_tokens).sum::<u64>());
+                prop_assert_eq!(o.sampled_tokens, r.iter().map(|x| x.output_tokens).sum::<u64>());
+                prop_assert_eq!(o.records.len(), r.len());
                 prop_assert!(o.records.iter().all(|x| x.finish_s >= x.first_token_s));
                 prop_assert!(o.peak_kv_bytes <= o.kv_capacity_bytes);
             }
@@ -204,4 +206,55 @@ fn idle_gaps_draw_idle_power() {
     let step = m.fixed_s + m.per_token_s * 10.0 + m.per_ctx_s * 50.0;
     assert!((o.idle_s - (100.0 - step)).abs() < 1e-9);
     assert!((o.energy_j - (2.0 * 500.0 * step + 100.0 * (100.0 - step))).abs() < 1e-6);
+}
+
+#[test]
+fn expected_tokens_follow_leviathan_eq_1() {
+    let e = |g, a| {
+        Speculation {
+            draft_tokens: g,
+            acceptance: a,
+        }
+        .expected_tokens()
+    };
+    assert_eq!(e(4, 0.0), 1.0);
+    assert_eq!(e(4, 1.0), 5.0);
+    // (1 − 0.8⁵) / 0.2
+    assert!((e(4, 0.8) - 3.3616).abs() < 1e-12);
+}
+
+#[test]
+fn speculation_cuts_decode_iterations_by_the_expected_tokens() {
+    let m = Affine::new(1_000_000);
+    let r = reqs(0.005, 20, "100", "401", 4);
+    let plain = simulate(&m, &r, &SchedulerConfig::default()).unwrap();
+    let sp = Speculation {
+        draft_tokens: 4,
+        acceptance: 0.8,
+    };
+    let cfg = SchedulerConfig {
+        speculation: Some(sp),
+        ..Default::default()
+    };
+    let fast = simulate(&m, &r, &cfg).unwrap();
+    assert_eq!(fast.sampled_tokens, plain.sampled_tokens);
+    // Lone requests: one prefill plus 400 decode tokens, emitted 3.36 per verification step
+    // instead of one per step.
+    let want = 401.0 / (1.0 + (400.0 / sp.expected_tokens()).ceil());
+    let ratio = plain.iterations as f64 / fast.iterations as f64;
+    assert!(
+        (ratio - want).abs() < 0.03 * want,
+        "ratio {ratio} vs {want}"
+    );
+    let bad = SchedulerConfig {
+        speculation: Some(Speculation {
+            draft_tokens: 4,
+            acceptance: 1.5,
+        }),
+        ..Default::default()
+    };
+    assert!(simulate(&m, &r, &bad)
+        .unwrap_err()
+        .to_string()
+        .contains("acceptance"));
 }
