@@ -247,29 +247,47 @@ pub fn evaluate(
     let bubble = (ppf - 1.0) / (m + ppf - 1.0);
 
     // Memory of the busiest device.
-    let mut w_layer = 0u64;
-    let mut w_other = 0u64;
-    let layer_tensors: std::collections::BTreeSet<&str> = micro
-        .ops
-        .iter()
-        .filter(|o| is_layer(&o.name, o.repeat))
-        .flat_map(|o| {
-            o.operands
-                .iter()
-                .filter(|x| x.role == Role::Weight)
-                .map(|x| x.tensor.as_str())
-        })
-        .collect();
+    // Weights: the busiest stage holds its share of the layers plus the embedding (first
+    // stage) or the head (last stage), whichever is larger; a tied table is on both.
+    use std::collections::BTreeSet;
+    let (mut layer_t, mut pre_t, mut post_t) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let mut after_layers = false;
+    for o in &micro.ops {
+        let layer = is_layer(&o.name, o.repeat);
+        after_layers |= layer;
+        let set = if layer {
+            &mut layer_t
+        } else if after_layers {
+            &mut post_t
+        } else {
+            &mut pre_t
+        };
+        for x in o.operands.iter().filter(|x| x.role == Role::Weight) {
+            set.insert(x.tensor.as_str());
+        }
+    }
+    let (mut w_layer, mut w_pre, mut w_post) = (0u64, 0u64, 0u64);
     for wt in &micro.weights {
         let b = wt.dtype.bytes(wt.shape.iter().product::<u64>()) * wt.count;
         let b = b.div_ceil(*dg.weight_shards.get(&wt.name).unwrap_or(&1));
-        if layer_tensors.contains(wt.name.as_str()) {
+        let n = wt.name.as_str();
+        if layer_t.contains(n) {
             w_layer += b;
+        } else if post_t.contains(n) {
+            w_post += b;
+            if pre_t.contains(n) {
+                w_pre += b;
+            }
         } else {
-            w_other += b;
+            // Used before the layers, or declared without an op (stays with the first stage).
+            w_pre += b;
         }
     }
-    let weights_pd = (w_layer as f64 * share).ceil() as u64 + w_other;
+    let weights_pd = if par.pp > 1 {
+        (w_layer as f64 * share).ceil() as u64 + w_pre.max(w_post)
+    } else {
+        w_layer + w_pre + w_post - shared_bytes(&pre_t, &post_t, micro, &dg.weight_shards)
+    };
     let mut kv_pd = 0u64;
     let mut act_pd = 0u64;
     for p in &dg.ops {
@@ -379,4 +397,22 @@ pub fn placements(
         .into_iter()
         .map(|p| (p.op.name, p.placement, p.shards))
         .collect())
+}
+
+/// Bytes of weights counted in both the pre and post sets (a tied embedding), so a single
+/// stage holding both counts them once.
+fn shared_bytes(
+    pre: &std::collections::BTreeSet<&str>,
+    post: &std::collections::BTreeSet<&str>,
+    g: &Graph,
+    shards: &std::collections::BTreeMap<String, u64>,
+) -> u64 {
+    g.weights
+        .iter()
+        .filter(|w| pre.contains(w.name.as_str()) && post.contains(w.name.as_str()))
+        .map(|w| {
+            (w.dtype.bytes(w.shape.iter().product::<u64>()) * w.count)
+                .div_ceil(*shards.get(&w.name).unwrap_or(&1))
+        })
+        .sum()
 }

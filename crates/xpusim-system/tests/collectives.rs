@@ -2,8 +2,16 @@
 //! device, and topology effects (mesh groups use only their own links).
 
 use proptest::prelude::*;
+use std::sync::OnceLock;
 use xpusim_ir::CollectiveKind;
-use xpusim_system::{collective, find_system, presets};
+
+use xpusim_system::{collective, find_system, presets, SystemSpec};
+
+/// Every preset's spec, parsed once for all property cases.
+fn specs() -> &'static [SystemSpec] {
+    static S: OnceLock<Vec<SystemSpec>> = OnceLock::new();
+    S.get_or_init(|| presets().unwrap().into_iter().map(|s| s.spec).collect())
+}
 
 const KINDS: [CollectiveKind; 4] = [
     CollectiveKind::AllReduce,
@@ -22,8 +30,8 @@ fn groups(count: u64) -> Vec<u64> {
 proptest! {
     #[test]
     fn monotone_in_bytes(sys_i in 0usize..5, k in 0usize..4, gi in 0usize..4, a in 1u64..1u64 << 34, b in 1u64..1u64 << 34) {
-        let all = presets().unwrap();
-        let sys = &all[sys_i % all.len()].spec;
+        let all = specs();
+        let sys = &all[sys_i % all.len()];
         let gs = groups(sys.count);
         let g = gs[gi % gs.len()];
         let (lo, hi) = (a.min(b), a.max(b));
@@ -34,8 +42,8 @@ proptest! {
 
     #[test]
     fn more_bandwidth_never_slower(sys_i in 0usize..5, k in 0usize..4, gi in 0usize..4, bytes in 1u64..1u64 << 34, up in 1.0f64..8.0, out in 1.0f64..8.0) {
-        let all = presets().unwrap();
-        let sys = all[sys_i % all.len()].spec.clone();
+        let all = specs();
+        let sys = all[sys_i % all.len()].clone();
         let gs = groups(sys.count);
         let g = gs[gi % gs.len()];
         let mut fast = sys.clone();
@@ -104,4 +112,28 @@ fn multi_node_needs_whole_nodes() {
     let large = collective(&s, CollectiveKind::AllReduce, 1 << 32, 32).unwrap();
     assert!(small.algorithm.contains("tree"), "{}", small.algorithm);
     assert!(large.algorithm.contains("ring"), "{}", large.algorithm);
+}
+
+#[test]
+fn torus_rings_per_dimension() {
+    let Ok(sys) = find_system("tpu-v5e-8") else {
+        eprintln!("skipped: tpu-v5e device preset not available");
+        return;
+    };
+    let mut s = sys.spec;
+    let bytes = 1u64 << 30;
+    // 4 chips: one ring along the 4-long dimension at one 50 GB/s link (no wraparound).
+    let c4 = collective(&s, CollectiveKind::AllReduce, bytes, 4).unwrap();
+    assert!(c4.algorithm.contains("[4]"), "{}", c4.algorithm);
+    let bw = 50e9;
+    let expect_bw = 1.5 * bytes as f64 / bw;
+    assert!((c4.time_s - c4.latency_s - expect_bw).abs() < 1e-9 * expect_bw);
+    // 8 chips: reduce-scatter along 4, then along 2 on a quarter of the buffer.
+    let c8 = collective(&s, CollectiveKind::AllReduce, bytes, 8).unwrap();
+    let expect8 = expect_bw + 1.0 * (bytes as f64 / 4.0) / bw;
+    assert!((c8.time_s - c8.latency_s - expect8).abs() < 1e-9 * expect8);
+    // Wraparound links double the ring bandwidth of the 4-long dimension.
+    s.scale_up.wraparound = true;
+    let w4 = collective(&s, CollectiveKind::AllReduce, bytes, 4).unwrap();
+    assert!((w4.time_s - w4.latency_s - expect_bw / 2.0).abs() < 1e-9 * expect_bw);
 }

@@ -203,3 +203,41 @@ fn every_preset_loads() {
     let e = find_system("dgx-h10").unwrap_err().to_string();
     assert!(e.contains("did you mean"), "{e}");
 }
+
+#[test]
+fn data_parallel_adds_throughput_and_idle_power_counts_every_device() {
+    let sys = find_system("dgx-h100").unwrap();
+    let g = llama("llama-2-7b", Phase::Decode, 8);
+    let one = evaluate(&g, &sys, &Parallelism::tp(2), &Options::default()).unwrap();
+    let four = Parallelism {
+        tp: 2,
+        dp: 4,
+        ..Default::default()
+    };
+    let dp = evaluate(&g, &sys, &four, &Options::default()).unwrap();
+    assert!((dp.latency_s - one.latency_s).abs() < 1e-12);
+    assert!((dp.throughput_per_s / one.throughput_per_s - 4.0).abs() < 1e-9);
+    let idle = sys.device.power.idle_w * sys.spec.count as f64 * one.latency_s;
+    assert!(one.energy_j > idle, "{} J ≤ idle {idle} J", one.energy_j);
+    assert!(dp.energy_j > one.energy_j);
+}
+
+#[test]
+fn pipeline_stage_holds_its_share_of_the_weights() {
+    let sys = find_system("dgx-h100").unwrap();
+    let g = llama("llama-2-70b", Phase::Decode, 8);
+    let tp8 = evaluate(&g, &sys, &Parallelism::tp(8), &Options::default()).unwrap();
+    let pp = Parallelism {
+        tp: 4,
+        pp: 2,
+        ..Default::default()
+    };
+    let c = evaluate(&g, &sys, &pp, &Options::default()).unwrap();
+    // 80 layers over 2 stages at tp 4 hold as much as 80 layers at tp 8, give or take the
+    // embedding / head and the replicated norms.
+    let (a, b) = (
+        c.weights_per_device_bytes as f64,
+        tp8.weights_per_device_bytes as f64,
+    );
+    assert!((a / b - 1.0).abs() < 0.02, "{a} vs {b}");
+}
