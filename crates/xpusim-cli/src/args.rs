@@ -90,7 +90,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub model: String,
     /// Built-in chip name or a device TOML path.
-    #[arg(long, required_unless_present = "system", default_value = "")]
+    #[arg(long, required_unless_present = "system", default_value = "", hide_default_value = true)]
     pub hw: String,
     #[command(flatten)]
     pub workload: WorkloadArgs,
