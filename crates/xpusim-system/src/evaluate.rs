@@ -69,8 +69,9 @@ pub struct SystemCost {
     /// Busiest pipeline stage for one micro-batch.
     pub stage_time_s: f64,
     pub bubble_fraction: f64,
-    /// Time of one micro-batch on the busiest stage spent computing / communicating
-    /// (exposed) / communicating behind compute.
+    /// Time of one micro-batch on one device spent computing / communicating (exposed) /
+    /// communicating behind compute; layer ops weighted by one stage's share of the layers,
+    /// embedding and head both included.
     pub compute_s: f64,
     pub communication_s: f64,
     pub hidden_communication_s: f64,
