@@ -8,9 +8,9 @@ use clap::Args;
 use xpusim_ir::{DType, Phase, Precision};
 use xpusim_models::TransformerConfig;
 use xpusim_serve::{
-    poisson, read_trace, serve, DeviceStepModel, Report, SchedulerConfig, Slo, Speculation,
-    SpeculativeStepModel, StepModel, StepOptions, SystemStepModel, TokenDist,
-    GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
+    poisson, read_trace, serve, serve_disaggregated, DeviceStepModel, Disaggregation, Report,
+    SchedulerConfig, Slo, Speculation, SpeculativeStepModel, StepModel, StepOptions,
+    SystemStepModel, TokenDist, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
 };
 
 use crate::args::Format;
@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// and data; Leviathan et al. 2023 report 0.5–0.9).
     #[arg(long, requires = "draft_model")]
     pub acceptance: Option<f64>,
+    /// Prefill/decode disaggregation: P prefill and D decode replicas (e.g. `1:1`), the KV
+    /// cache crossing the device's fabric link.
+    #[arg(long, value_name = "P:D")]
+    pub disaggregate: Option<String>,
     /// Price of one device-hour, USD, for $ per million output tokens (default: the
     /// system's cited price with --system; a single --hw device has none, so give it).
     #[arg(long)]
@@ -175,6 +179,17 @@ fn step_model(a: &ServeArgs, sched: &SchedulerConfig) -> Result<(Box<dyn StepMod
     Ok((Box::new(m), price))
 }
 
+/// `P:D` replica counts, each at least 1.
+fn pools(s: &str) -> Result<(u64, u64)> {
+    let parse = |x: &str| x.trim().parse::<u64>().ok().filter(|&n| n >= 1);
+    match s.split_once(':').map(|(p, d)| (parse(p), parse(d))) {
+        Some((Some(p), Some(d))) => Ok((p, d)),
+        _ => bail!(
+            "--disaggregate `{s}`: expected P:D prefill and decode replica counts ≥ 1, e.g. 1:1"
+        ),
+    }
+}
+
 fn slo_s(flag: &str, ms: Option<f64>) -> Result<Option<f64>> {
     match ms {
         Some(v) if !(v.is_finite() && v > 0.0) => {
@@ -216,7 +231,25 @@ pub fn main(a: &ServeArgs) -> Result<()> {
     };
     let (model, cited_price) = step_model(a, &sched)?;
     let price = a.price_per_device_hour.or(cited_price);
-    let report = serve(model.as_ref(), &requests, &sched, &slo, price)?;
+    let report = match &a.disaggregate {
+        None => serve(model.as_ref(), &requests, &sched, &slo, price)?,
+        Some(pd) => {
+            let (p, d) = pools(pd)?;
+            let Some(link) = model.kv_link() else {
+                bail!(
+                    "--disaggregate needs a link for the KV transfer, and {} describes no interconnect",
+                    model.hardware()
+                );
+            };
+            let dis = Disaggregation {
+                prefill_replicas: p,
+                decode_replicas: d,
+                link,
+            };
+            let m = model.as_ref();
+            serve_disaggregated(m, m, &requests, &sched, &dis, &slo, price)?
+        }
+    };
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Csv => print_csv(&report),

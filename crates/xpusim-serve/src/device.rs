@@ -311,4 +311,12 @@ impl StepModel for DeviceStepModel {
     fn hardware(&self) -> String {
         self.dev.name.clone()
     }
+
+    /// The device's own fabric port (e.g. NVLink), per direction.
+    fn kv_link(&self) -> Option<crate::KvLink> {
+        self.dev.interconnect.as_ref().map(|i| crate::KvLink {
+            bandwidth_bytes_per_s: i.bandwidth_gbps * 1e9,
+            latency_s: i.latency_us * 1e-6,
+        })
+    }
 }

@@ -6,7 +6,8 @@
 //! step model is the only link to hardware: [`DeviceStepModel`] prices iterations on one
 //! device from the zoo's graphs and the engine, memoised on a size grid ([`grid`]);
 //! [`SystemStepModel`] prices them on a tensor-parallel group of an `xpusim-system`;
-//! [`SpeculativeStepModel`] adds a draft model for speculative decoding.
+//! [`SpeculativeStepModel`] adds a draft model for speculative decoding, and
+//! [`serve_disaggregated`] splits prefill and decode over separate replica pools.
 //! [`metrics`] turns the outcome into TTFT/TPOT/E2E percentiles, throughput, goodput,
 //! KV usage over time, energy per token and $ per million tokens.
 //!
@@ -21,6 +22,7 @@
 
 mod compose;
 mod device;
+mod disagg;
 mod error;
 pub mod grid;
 pub mod metrics;
@@ -35,6 +37,7 @@ use serde::Serialize;
 pub use device::{
     budget, DeviceStepModel, StepOptions, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
 };
+pub use disagg::{serve_disaggregated, Disaggregation, KvLink};
 pub use error::ServeError;
 pub use metrics::{Metrics, Percentiles, Slo};
 pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome, Speculation};
@@ -54,6 +57,8 @@ pub struct Report {
     pub memory: MemoryBudget,
     pub kv_bytes_per_token: u64,
     pub metrics: Metrics,
+    /// Prefill/decode pools, when disaggregated (`memory` is then one decode replica's).
+    pub disaggregation: Option<Disaggregation>,
 }
 
 /// Simulates `requests` on `model` and summarises the outcome.
@@ -73,5 +78,6 @@ pub fn serve(
         memory: model.memory(),
         kv_bytes_per_token: model.kv_bytes_per_token(),
         metrics: metrics::summarise(&outcome, slo, model.devices(), price_per_device_hour),
+        disaggregation: None,
     })
 }

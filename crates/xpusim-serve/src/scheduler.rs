@@ -171,6 +171,36 @@ pub fn simulate(
     requests: &[Request],
     cfg: &SchedulerConfig,
 ) -> Result<SimOutcome, ServeError> {
+    run(model, requests, cfg, false)
+}
+
+/// Runs requests whose prompt KV cache arrives ready-made (the decode pool of a
+/// disaggregated server): each is admitted straight into decoding with its first token
+/// already sampled by the prefill pool. A preempted one is recomputed here, as in vLLM.
+pub(crate) fn simulate_decode_only(
+    model: &dyn StepModel,
+    requests: &[Request],
+    cfg: &SchedulerConfig,
+) -> Result<SimOutcome, ServeError> {
+    if let Some((i, _)) = requests
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.output_tokens < 2)
+    {
+        return Err(ServeError::invalid(
+            "requests",
+            format!("request {i} has no token left to decode"),
+        ));
+    }
+    run(model, requests, cfg, true)
+}
+
+fn run(
+    model: &dyn StepModel,
+    requests: &[Request],
+    cfg: &SchedulerConfig,
+    prefilled: bool,
+) -> Result<SimOutcome, ServeError> {
     cfg.validate()?;
     if requests.windows(2).any(|w| w[1].arrival_s < w[0].arrival_s) {
         return Err(ServeError::invalid(
@@ -300,15 +330,29 @@ pub fn simulate(
         if !preempted {
             while budget > 0 && (running.len() as u64) < cfg.max_seqs {
                 let Some(&s) = waiting.front() else { break };
-                let tok = seqs[s].target(&requests[s]).min(budget).min(cfg.max_chunk);
-                let need = blocks_for(tok);
-                if need > free {
+                let r = &requests[s];
+                let arrives_cached = prefilled && seqs[s].generated == 0;
+                let (tok, need) = if arrives_cached {
+                    let peak = r.input_tokens + r.output_tokens - 1;
+                    (q_dec, blocks_for((r.input_tokens + q_dec).min(peak)))
+                } else {
+                    let tok = seqs[s].target(r).min(budget).min(cfg.max_chunk);
+                    (tok, blocks_for(tok))
+                };
+                if need > free || tok > budget {
                     break;
                 }
                 waiting.pop_front();
                 running.push(s);
                 free -= need;
-                seqs[s].blocks = need;
+                let q = &mut seqs[s];
+                q.blocks = need;
+                if arrives_cached {
+                    q.computed = r.input_tokens;
+                    q.generated = 1;
+                    q.prefilling = false;
+                    out.sampled_tokens += 1;
+                }
                 sched.push((s, tok));
                 budget -= tok;
             }

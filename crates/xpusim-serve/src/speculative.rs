@@ -97,4 +97,8 @@ impl StepModel for SpeculativeStepModel {
     fn hardware(&self) -> String {
         self.target.hardware()
     }
+
+    fn kv_link(&self) -> Option<crate::KvLink> {
+        self.target.kv_link()
+    }
 }

@@ -92,4 +92,9 @@ pub trait StepModel {
     fn idle_power_w(&self) -> f64;
     /// Human-readable hardware name (`h100-sxm`, `dgx-h100 tp=8`).
     fn hardware(&self) -> String;
+    /// The link a KV cache leaves the replica over (for disaggregated serving), if the
+    /// hardware describes one.
+    fn kv_link(&self) -> Option<crate::KvLink> {
+        None
+    }
 }

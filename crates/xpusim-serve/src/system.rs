@@ -195,6 +195,16 @@ impl StepModel for SystemStepModel {
         self.sys.device.power.idle_w * self.tp()
     }
 
+    /// Every device of the group sends its own KV shard over its scale-up port at once;
+    /// a point-to-point send pays the fabric's base latency.
+    fn kv_link(&self) -> Option<crate::KvLink> {
+        let up = &self.sys.spec.scale_up;
+        Some(crate::KvLink {
+            bandwidth_bytes_per_s: up.bandwidth_gbps * 1e9 * self.tp(),
+            latency_s: up.base_latency_us * 1e-6,
+        })
+    }
+
     fn hardware(&self) -> String {
         format!(
             "{} ({}) tp={}",
