@@ -17,6 +17,10 @@ pub enum Command {
     List(ListArgs),
     /// Simulate an LLM inference server: arrivals, continuous batching, KV cache, SLOs.
     Serve(crate::serve::ServeArgs),
+    /// Design-space sweep: axes over a device spec × a workload suite, resumable, Pareto fronts.
+    Sweep(crate::sweep::SweepArgs),
+    /// Chip manufacturing cost, TCO and $ per million samples/tokens; --node re-costs it.
+    Cost(crate::cost::CostArgs),
 }
 
 impl Default for Command {

@@ -2,12 +2,14 @@
 
 mod args;
 mod compare;
+mod cost;
 mod format;
 mod list;
 mod resolve;
 mod run;
 mod scalesim;
 mod serve;
+mod sweep;
 mod system_args;
 
 use clap::Parser;
@@ -21,6 +23,8 @@ fn main() {
         args::Command::Run(a) => run::main(&a),
         args::Command::List(a) => list::main(&a),
         args::Command::Serve(a) => serve::main(&a),
+        args::Command::Sweep(a) => sweep::main(&a),
+        args::Command::Cost(a) => cost::main(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -57,6 +57,18 @@ impl Path {
         })
     }
 
+    /// The value at this path, if there is one.
+    pub fn get<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
+        let mut cur = doc;
+        for seg in &self.segs {
+            cur = match seg {
+                Seg::Key(k) => cur.as_table()?.get(k)?,
+                Seg::Idx(n) => cur.as_array()?.get(*n)?,
+            };
+        }
+        Some(cur)
+    }
+
     /// Writes `new` at this path. Every parent must exist; the leaf may be new only in a
     /// table (a format the base lacks, e.g. `matrix.peak_tflops.fp8`) — an unknown field
     /// is then rejected by the device schema.
@@ -98,11 +110,12 @@ impl Path {
     }
 }
 
-/// Integers where the base has an integer, floats where it has a float.
-fn coerce(old: Option<&Value>, new: &Value) -> Value {
+/// Integers where the base has an integer (ranges over integer fields are rounded to the
+/// nearest whole number), floats where it has a float.
+pub(crate) fn coerce(old: Option<&Value>, new: &Value) -> Value {
     match (old, new) {
-        (Some(Value::Integer(_)), Value::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-            Value::Integer(*f as i64)
+        (Some(Value::Integer(_)), Value::Float(f)) if f.is_finite() && f.abs() < 9.0e15 => {
+            Value::Integer(f.round() as i64)
         }
         (Some(Value::Float(_)), Value::Integer(i)) => Value::Float(*i as f64),
         _ => new.clone(),

@@ -31,4 +31,4 @@ pub use pareto::{front, Objective};
 pub use point::{Evaluator, Row};
 pub use run::{run, RunOptions, RunSummary, Shard};
 pub use spec::{Scaling, SweepSpec};
-pub use suite::{WorkloadSpec, ERA_SUITE};
+pub use suite::{WorkloadSpec, DEFAULT_CONTEXT, ERA_SUITE, SUITE_DECODE_BATCH};

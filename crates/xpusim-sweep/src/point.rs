@@ -217,8 +217,9 @@ fn geomean(v: &[f64], n: usize) -> f64 {
 /// Rates follow the number of units built: see [`Scaling::Physical`].
 fn physical(base: &DeviceSpec, d: &mut DeviceSpec, set: &dyn Fn(&str) -> bool) {
     let units = d.cores as f64 / base.cores as f64 * d.clock_ghz / base.clock_ghz;
-    let array = (d.matrix.tile[0] * d.matrix.tile[1]) as f64
-        / (base.matrix.tile[0] * base.matrix.tile[1]).max(1) as f64;
+    // tile n × k is the PE array of a systolic core (m is the rows streamed through it).
+    let array = (d.matrix.tile[1] * d.matrix.tile[2]) as f64
+        / (base.matrix.tile[1] * base.matrix.tile[2]).max(1) as f64;
     if !set("matrix.peak_tflops") {
         for (k, v) in d.matrix.peak_tflops.iter_mut() {
             if let Some(b) = base.matrix.peak_tflops.get(k) {

@@ -72,7 +72,7 @@ impl RunOptions {
             shard: Shard::ALL,
             max_points: None,
             pareto: None,
-            chunk: 256,
+            chunk: 64,
             progress: false,
         }
     }

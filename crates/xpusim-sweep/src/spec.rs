@@ -53,7 +53,8 @@ struct Raw {
 pub enum Scaling {
     /// Only the swept fields change.
     None,
-    /// Matrix and vector peaks scale with cores × clock × (tile m × n) and core-local SRAM
+    /// Matrix peaks scale with cores × clock × (tile n × k, the PE array of a systolic
+    /// core), vector peaks with cores × clock, and core-local SRAM
     /// bandwidth with cores × clock, unless an axis sets them: the design is built from more
     /// or fewer of the same units, which is how an array size or core count changes a chip.
     Physical,
@@ -111,7 +112,13 @@ impl SweepSpec {
                 path: a.path.clone(),
                 msg,
             };
-            let ax = a.resolve().map_err(axis_err)?;
+            let mut ax = a.resolve().map_err(axis_err)?;
+            // Values as the device will hold them (a range over `cores` becomes integers),
+            // so that results show what was evaluated.
+            let old = ax.path.get(&base_value).cloned();
+            for v in ax.values.iter_mut() {
+                *v = crate::axis::coerce(old.as_ref(), v);
+            }
             if axes.iter().any(|b: &Axis| b.path == ax.path) {
                 return Err(axis_err("appears twice".into()));
             }

@@ -3,22 +3,31 @@
 use serde::Deserialize;
 use xpusim_ir::{DType, Graph, Phase, Precision};
 
+/// Decode batch of the era suite: 8 sequences with a 2048-token context, a small-batch
+/// serving point where decode is bound by weight streaming (the CLI `run` example).
+pub const SUITE_DECODE_BATCH: u64 = 8;
+
 /// One workload of every era: CNN, RNN, Transformer encoder, LLM prefill and decode, MoE,
-/// state-space model. Each runs at its zoo defaults (decode: batch 8, 2048-token context).
-pub const ERA_SUITE: &[(&str, Option<Phase>)] = &[
-    ("resnet-50", None),
-    ("mobilenet-v2", None),
-    ("lstm-lm", None),
-    ("gnmt", None),
-    ("deepspeech2", None),
-    ("bert-base", None),
-    ("vit-b-16", None),
-    ("llama-2-7b", Some(Phase::Prefill)),
-    ("llama-2-7b", Some(Phase::Decode)),
-    ("llama-3-70b", Some(Phase::Decode)),
-    ("mixtral-8x7b", Some(Phase::Decode)),
-    ("mamba-2.8b", Some(Phase::Prefill)),
-    ("mamba-2.8b", Some(Phase::Decode)),
+/// state-space model, as (model, phase, batch). Each runs at its zoo defaults, decode at
+/// [`SUITE_DECODE_BATCH`] with a [`DEFAULT_CONTEXT`]-token context.
+pub const ERA_SUITE: &[(&str, Option<Phase>, Option<u64>)] = &[
+    ("resnet-50", None, None),
+    ("mobilenet-v2", None, None),
+    ("lstm-lm", None, None),
+    ("gnmt", None, None),
+    ("deepspeech2", None, None),
+    ("bert-base", None, None),
+    ("vit-b-16", None, None),
+    ("llama-2-7b", Some(Phase::Prefill), None),
+    ("llama-2-7b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
+    ("llama-3-70b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
+    (
+        "mixtral-8x7b",
+        Some(Phase::Decode),
+        Some(SUITE_DECODE_BATCH),
+    ),
+    ("mamba-2.8b", Some(Phase::Prefill), None),
+    ("mamba-2.8b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
 ];
 
 /// KV-cache length for decode when none is given (the CLI's default context).
@@ -42,9 +51,10 @@ impl WorkloadSpec {
     pub fn era_suite() -> Vec<WorkloadSpec> {
         ERA_SUITE
             .iter()
-            .map(|(m, p)| WorkloadSpec {
+            .map(|(m, p, b)| WorkloadSpec {
                 model: m.to_string(),
                 phase: p.map(|p| p.name().to_string()),
+                batch: *b,
                 ..Default::default()
             })
             .collect()

@@ -182,3 +182,34 @@ fn invalid_points_get_a_status_not_a_crash() {
     assert!(r.pareto.iter().all(|p| p.status == "ok"));
     fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn parquet_holds_the_same_rows_as_the_csv() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+    let s = spec();
+    let dir = tmp("parquet");
+    let r = run(&s, &opts(&dir)).unwrap();
+    let f = fs::File::open(dir.join("results.parquet")).unwrap();
+    let reader = SerializedFileReader::new(f).unwrap();
+    let meta = reader.metadata().file_metadata();
+    assert_eq!(meta.num_rows(), 12);
+    let names: Vec<String> = meta
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    assert_eq!(names, r.header);
+    let csv = fs::read_to_string(dir.join("results.csv")).unwrap();
+    let area_col = r.header.iter().position(|h| h == "die_area_mm2").unwrap();
+    for (row, line) in reader.get_row_iter(None).unwrap().zip(csv.lines().skip(1)) {
+        let row = row.unwrap();
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(row.get_long(0).unwrap().to_string(), fields[0]);
+        assert_eq!(row.get_string(4).unwrap(), "ok");
+        let area: f64 = fields[area_col].parse().unwrap();
+        assert_eq!(row.get_double(area_col).unwrap(), area);
+    }
+    fs::remove_dir_all(&dir).ok();
+}

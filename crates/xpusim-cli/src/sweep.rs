@@ -1,0 +1,151 @@
+//! `xpusim sweep SPEC.toml`: a design-space sweep (see xpusim-sweep and docs/sweeps.md).
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+use xpusim_sweep::{run, Objective, RunOptions, Shard, SweepSpec};
+
+use crate::args::Format;
+use crate::format;
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Sweep spec (TOML): base device, [[axis]] paths and values, [[workload]]s.
+    pub spec: PathBuf,
+    /// Output directory (journal, results CSV/Parquet, Pareto front); default sweep-NAME.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only points with index ≡ i (mod n), e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.
+    #[arg(long, default_value = "0/1")]
+    pub shard: String,
+    /// Pareto objectives, two or three of throughput, energy, area, cost, tco (default: the spec's).
+    #[arg(long)]
+    pub pareto: Option<String>,
+    /// Stop after this many new points (run again to resume).
+    #[arg(long)]
+    pub max_points: Option<u64>,
+    /// Print the Pareto front as a table, JSON or CSV.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn main(a: &SweepArgs) -> Result<()> {
+    let shard = Shard::parse(&a.shard).map_err(|e| anyhow!(e))?;
+    let spec = SweepSpec::load(&a.spec)?;
+    let mut o = RunOptions::new(
+        &a.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("sweep-{}", spec.name))),
+    );
+    o.shard = shard;
+    o.max_points = a.max_points;
+    o.pareto = a
+        .pareto
+        .as_deref()
+        .map(Objective::parse_list)
+        .transpose()
+        .map_err(|e| anyhow!("--pareto: {e}"))?;
+    o.progress = true;
+    let s = run(&spec, &o)?;
+    let per_point = if s.computed > 0 {
+        s.elapsed_s / s.computed as f64
+    } else {
+        0.0
+    };
+    eprintln!(
+        "{}: {} points ({} in this shard): {} already done, {} computed in {:.2} s ({} per point, {} threads), {} with problems; journal {}",
+        spec.file,
+        s.total_points,
+        s.shard_points,
+        s.already_done,
+        s.computed,
+        s.elapsed_s,
+        format::time(per_point),
+        rayon_threads(),
+        s.failed_points,
+        s.journal.display()
+    );
+    if !s.finished {
+        eprintln!("stopped before the end of the shard; run the same command again to resume");
+        return Ok(());
+    }
+    for f in &s.outputs {
+        eprintln!("wrote {}", f.display());
+    }
+    let n_axes = spec.axes.len();
+    let cols: Vec<usize> = s
+        .objectives
+        .iter()
+        .filter_map(|ob| s.header.iter().position(|h| h == ob.column()))
+        .collect();
+    match a.format {
+        Format::Json => {
+            let rows: Vec<_> = s
+                .pareto
+                .iter()
+                .map(|r| {
+                    let mut m = serde_json::Map::new();
+                    m.insert("index".into(), r.index.into());
+                    for (h, v) in s.header[1..=n_axes].iter().zip(&r.axes) {
+                        m.insert(h.clone(), v.clone().into());
+                    }
+                    for (h, v) in s.header[n_axes + 2..].iter().zip(&r.metrics) {
+                        m.insert(
+                            h.clone(),
+                            if v.is_finite() {
+                                (*v).into()
+                            } else {
+                                serde_json::Value::Null
+                            },
+                        );
+                    }
+                    serde_json::Value::Object(m)
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "pareto": rows }))?
+            );
+        }
+        Format::Csv => {
+            let pp = s
+                .outputs
+                .last()
+                .ok_or_else(|| anyhow!("no Pareto file written"))?;
+            print!("{}", std::fs::read_to_string(pp)?);
+        }
+        Format::Table => {
+            let mut t = format::table();
+            let mut h = vec!["index".to_string()];
+            h.extend(s.header[1..=n_axes].iter().cloned());
+            h.extend(cols.iter().map(|c| s.header[*c].clone()));
+            t.set_header(h);
+            for r in &s.pareto {
+                let mut row = vec![r.index.to_string()];
+                row.extend(r.axes.iter().cloned());
+                row.extend(
+                    cols.iter()
+                        .map(|c| format::si(r.metrics[c - n_axes - 2], "")),
+                );
+                t.add_row(row);
+            }
+            let names: Vec<_> = s.objectives.iter().map(|o| o.name()).collect();
+            println!(
+                "Pareto front on {} ({} of {} points)\n{t}",
+                names.join(" × "),
+                s.pareto.len(),
+                s.shard_points
+            );
+        }
+    }
+    Ok(())
+}
+
+fn rayon_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

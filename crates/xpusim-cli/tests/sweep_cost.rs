@@ -1,0 +1,156 @@
+//! `xpusim sweep` killed half-way and run again gives the results of an uninterrupted
+//! run; `xpusim cost` prices a chip and re-costs it at another node.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xpusim"))
+}
+
+fn xpusim(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the xpusim binary runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("xpusim-cli-sweep-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// 8 × 8 × 4 = 256 points on two workloads: a few seconds in a debug build.
+const SPEC: &str = r#"
+name = "kill-test"
+base = "h100-sxm"
+scaling = "physical"
+objectives = ["throughput", "energy"]
+[[axis]]
+path = "cores"
+from = 66
+to = 198
+steps = 8
+[[axis]]
+path = "memory[2].bandwidth_gbps"
+from = 2000
+to = 8000
+steps = 8
+[[axis]]
+path = "clock_ghz"
+values = [1.4, 1.6, 1.83, 2.0]
+[[workload]]
+model = "resnet-50"
+[[workload]]
+model = "llama-2-7b"
+phase = "decode"
+batch = 8
+"#;
+
+fn data_lines(p: &Path) -> usize {
+    std::fs::read_to_string(p).map_or(0, |t| t.lines().count().saturating_sub(2))
+}
+
+#[test]
+fn killing_a_sweep_half_way_loses_nothing() {
+    let dir = tmp("kill");
+    let spec = dir.join("spec.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let (whole, cut) = (dir.join("whole"), dir.join("cut"));
+    let s = spec.to_str().unwrap();
+    let o = xpusim(&["sweep", s, "--out", whole.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Start again elsewhere and kill the process once some chunks are in its journal.
+    let mut child = bin()
+        .args(["sweep", s, "--out", cut.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = cut.join("journal.csv");
+    let t0 = Instant::now();
+    while data_lines(&journal) < 64 && t0.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = data_lines(&journal);
+    assert!(
+        !cut.join("results.csv").exists(),
+        "killed before the end ({done} lines)"
+    );
+
+    let o = xpusim(&["sweep", s, "--out", cut.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let msg = String::from_utf8_lossy(&o.stderr);
+    assert!(msg.contains("already done"), "{msg}");
+    for f in ["results.csv", "pareto.csv"] {
+        let a = std::fs::read(whole.join(f)).unwrap();
+        let b = std::fs::read(cut.join(f)).unwrap();
+        assert!(a == b, "{f} differs after resume");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn sweep_errors_name_the_problem() {
+    let dir = tmp("bad");
+    let spec = dir.join("bad.toml");
+    std::fs::write(
+        &spec,
+        SPEC.replace("path = \"clock_ghz\"", "path = \"clock_gz\""),
+    )
+    .unwrap();
+    let o = xpusim(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("bad.toml") && e.contains("clock_gz"), "{e}");
+    let o = xpusim(&["sweep", spec.to_str().unwrap(), "--shard", "3/2"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cost_json_adds_up_and_recosts_at_7nm() {
+    let o = xpusim(&[
+        "cost",
+        "--hw",
+        "h100",
+        "--node",
+        "7",
+        "--models",
+        "resnet-50",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r.len(), 2);
+    let chip = |i: usize, k: &str| r[i]["chip"][k].as_f64().unwrap();
+    for i in 0..2 {
+        let parts = chip(i, "die_usd")
+            + chip(i, "memory_usd")
+            + chip(i, "packaging_usd")
+            + chip(i, "test_usd");
+        assert!((parts - chip(i, "total_usd")).abs() < 1e-6);
+    }
+    assert!(chip(1, "die_area_mm2") > chip(0, "die_area_mm2"));
+    assert_eq!(r[1]["chip"]["exceeds_reticle"], true);
+    let t = &r[0]["work"][0]["tco"];
+    let sum = ["chip_price_usd", "energy_usd", "hosting_usd"]
+        .iter()
+        .map(|k| t[k].as_f64().unwrap())
+        .sum::<f64>();
+    assert!((sum - t["total_usd"].as_f64().unwrap()).abs() < 1e-6);
+
+    let o = xpusim(&["cost", "--hw", "h100", "--node", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 nm"));
+}
