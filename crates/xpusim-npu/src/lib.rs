@@ -2,5 +2,32 @@
 //! per-action energy and area, and a fast mapping search over its memory hierarchy.
 //!
 //! - [`topology`]: SCALE-Sim topology layers lowered to IR ops (no-padding convention).
+//! - [`arch`]: [`NpuArch`], the NPU description (cores, array, dataflows, memory levels with
+//!   capacity, bandwidth and per-action energy, NoC, leakage, area) read from TOML, with the
+//!   cited presets `tpu-v4-like`, `atom-like`, `rngd-like`, `eyeriss-like`.
+//! - [`energy`]: Accelergy-style table-based per-action energy, leakage and area for values a
+//!   description leaves out (Horowitz ISSCC 2014 points, CACTI-like scaling, node factors).
+//! - [`problem`]: a contraction's loop nest grouped into SCALE-Sim's P/W/N (+G) view without
+//!   knowing the op's name.
+//! - [`mapper`]: the mapping search (dataflow, core split, per-level tiles, loop orders).
+//!
+//! Invariants:
+//! - With one core and unbounded buffers the mapper's compute cycles equal SCALE-Sim's
+//!   stall-free cycles (checked on all 949 golden rows, `tests/golden.rs`).
+//! - Every chosen tile fits its level double-buffered; when even the smallest legal tile
+//!   (one array fold, one temporal step) does not fit, mapping fails with
+//!   [`MapperError::TileDoesNotFit`] naming the op, level and capacity.
+//! - MACs are conserved: the mapped ops' MACs × repeats equal the graph's MACs.
+//! - The mapper sees only loop nests ([`xpusim_ir::Op::contractions`]), never op kinds.
 
+pub mod arch;
+pub mod energy;
+mod error;
+pub mod mapper;
+pub mod problem;
 pub mod topology;
+
+pub use arch::{Dataflow, MemLevel, NpuArch, Scope, PRESETS};
+pub use error::{ArchError, MapperError};
+pub use mapper::{map_graph, map_problem, GraphMapping, Objective, OpMapping};
+pub use problem::Problem;
