@@ -71,6 +71,7 @@ pub struct DeviceStepModel {
     /// Attention ops of the decode graph (spec, repeat), used as templates.
     attention: Vec<(AttentionSpec, u64)>,
     kv_per_token: u64,
+    state_per_seq: u64,
     budget: MemoryBudget,
     memo: Memoised,
 }
@@ -173,6 +174,8 @@ impl DeviceStepModel {
         let g2 = decode_graph(&cfg, &opts, 1, 1 + SPAN)?;
         let (t1, t2) = (g1.totals(), g2.totals());
         let kv_per_token = t2.kv_cache_bytes.saturating_sub(t1.kv_cache_bytes) / SPAN;
+        // At context 1 the cache read is 2 positions plus the fixed state.
+        let state = t1.kv_cache_bytes.saturating_sub(2 * kv_per_token);
         let attention = g1
             .ops
             .iter()
@@ -196,6 +199,7 @@ impl DeviceStepModel {
             opts,
             attention,
             kv_per_token,
+            state_per_seq: state,
             budget,
             memo: Memoised::default(),
         })
@@ -294,6 +298,10 @@ impl StepModel for DeviceStepModel {
 
     fn kv_bytes_per_token(&self) -> u64 {
         self.kv_per_token
+    }
+
+    fn state_bytes_per_seq(&self) -> u64 {
+        self.state_per_seq
     }
 
     fn memory(&self) -> MemoryBudget {

@@ -209,9 +209,21 @@ fn run(
         ));
     }
     let block_bytes = model.kv_bytes_per_token() * cfg.block_tokens;
+    // Fixed per-sequence state (SSM layers) is held in whole pool units while a sequence
+    // holds any cache; a pure state-space model's unit is one sequence's state.
+    let state = model.state_bytes_per_seq();
+    let unit_bytes = if block_bytes > 0 { block_bytes } else { state };
+    let state_blocks = state.div_ceil(unit_bytes.max(1));
     let capacity = model.kv_capacity_bytes();
-    let total_blocks = capacity.checked_div(block_bytes).unwrap_or(u64::MAX / 4);
-    let blocks_for = |tokens: u64| tokens.div_ceil(cfg.block_tokens);
+    let total_blocks = capacity.checked_div(unit_bytes).unwrap_or(u64::MAX / 4);
+    let blocks_for = |tokens: u64| {
+        let kv = if block_bytes > 0 {
+            tokens.div_ceil(cfg.block_tokens)
+        } else {
+            0
+        };
+        kv + state_blocks
+    };
     for (i, r) in requests.iter().enumerate() {
         let need = blocks_for(r.input_tokens + r.output_tokens - 1);
         if need > total_blocks {
@@ -220,7 +232,7 @@ fn run(
                 request: i,
                 input_tokens: r.input_tokens,
                 output_tokens: r.output_tokens,
-                needed_bytes: need * block_bytes,
+                needed_bytes: need * unit_bytes,
                 capacity_bytes: capacity,
                 weight_bytes: m.weight_bytes,
                 memory_bytes: m.memory_bytes,
@@ -251,7 +263,7 @@ fn run(
         idle_s: 0.0,
         end_s: 0.0,
         kv_capacity_bytes: capacity,
-        kv_block_bytes: block_bytes,
+        kv_block_bytes: unit_bytes,
         peak_kv_bytes: 0,
         kv_samples: Vec::new(),
         prefill_tokens: 0,
@@ -420,7 +432,7 @@ fn run(
             }
         }
         running.retain(|&s| !seqs[s].done);
-        let used = (total_blocks - free).saturating_mul(block_bytes);
+        let used = (total_blocks - free).saturating_mul(unit_bytes);
         out.peak_kv_bytes = out.peak_kv_bytes.max(used);
         out.kv_samples.push((now, used));
     }

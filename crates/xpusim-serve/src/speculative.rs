@@ -82,6 +82,10 @@ impl StepModel for SpeculativeStepModel {
         self.target.kv_bytes_per_token() + self.draft.kv_bytes_per_token()
     }
 
+    fn state_bytes_per_seq(&self) -> u64 {
+        self.target.state_bytes_per_seq() + self.draft.state_bytes_per_seq()
+    }
+
     fn memory(&self) -> MemoryBudget {
         self.budget
     }

@@ -82,6 +82,10 @@ pub trait StepModel {
     fn step(&self, it: &IterationShape<'_>) -> Result<StepCost, ServeError>;
     /// KV-cache bytes one token adds, over the whole replica.
     fn kv_bytes_per_token(&self) -> u64;
+    /// Cache bytes a sequence holds whatever its length (SSM state), over the whole replica.
+    fn state_bytes_per_seq(&self) -> u64 {
+        0
+    }
     fn memory(&self) -> MemoryBudget;
     fn kv_capacity_bytes(&self) -> u64 {
         self.memory().kv_capacity_bytes

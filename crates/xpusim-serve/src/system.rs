@@ -29,6 +29,7 @@ pub struct SystemStepModel {
     opts: StepOptions,
     attention: Vec<(AttentionSpec, u64)>,
     kv_per_token: u64,
+    state_per_seq: u64,
     budget: MemoryBudget,
     memo: Memoised,
 }
@@ -75,6 +76,10 @@ impl SystemStepModel {
             .kv_cache_per_device_bytes
             .saturating_sub(c1.kv_cache_per_device_bytes)
             / SPAN;
+        // At context 1 the cache holds 2 positions (plus the appended one) and the state.
+        let state_per_device = c1
+            .kv_cache_per_device_bytes
+            .saturating_sub(3 * kv_per_device);
         let big = eval(opts.max_batched_tokens, 1)?;
         let g1 = decode_graph(&cfg, &opts, 1, 1)?;
         let attention = shard(&g1, &par)
@@ -100,6 +105,7 @@ impl SystemStepModel {
             opts,
             attention,
             kv_per_token: kv_per_device * tp,
+            state_per_seq: state_per_device * tp,
             budget,
             memo: Memoised::default(),
         })
@@ -181,6 +187,10 @@ impl StepModel for SystemStepModel {
 
     fn kv_bytes_per_token(&self) -> u64 {
         self.kv_per_token
+    }
+
+    fn state_bytes_per_seq(&self) -> u64 {
+        self.state_per_seq
     }
 
     fn memory(&self) -> MemoryBudget {

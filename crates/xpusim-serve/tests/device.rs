@@ -228,3 +228,31 @@ fn a_one_device_system_matches_the_device_and_tp_speeds_up_decode() {
         .to_string();
     assert!(e.contains("tp") && e.contains("16"), "{e}");
 }
+
+#[test]
+fn ssm_state_is_held_per_sequence_and_attention_models_have_none() {
+    let llama = model("llama-2-7b", "h100-sxm", bf16()).unwrap();
+    assert_eq!(llama.state_bytes_per_seq(), 0);
+    let cfg = xpusim_models::zoo::transformer_config("llama-2-70b").unwrap();
+    let tp8 = SystemStepModel::load(cfg, "dgx-h100", 8, StepOptions::new(bf16(), 2048)).unwrap();
+    assert_eq!(tp8.state_bytes_per_seq(), 0);
+    let mamba = model("mamba-2.8b", "h100-sxm", bf16()).unwrap();
+    assert_eq!(mamba.kv_bytes_per_token(), 0);
+    // 64 layers × d_inner 5120 × d_state 16 of recurrent state, at least 2 B each.
+    assert!(
+        mamba.state_bytes_per_seq() >= 64 * 5120 * 16 * 2,
+        "{}",
+        mamba.state_bytes_per_seq()
+    );
+    let reqs = poisson(50.0, 200, TokenDist::Fixed(256), TokenDist::Fixed(32), 1).unwrap();
+    let r = serve(
+        &mamba,
+        &reqs,
+        &SchedulerConfig::default(),
+        &Slo::default(),
+        None,
+    )
+    .unwrap();
+    let held = r.metrics.peak_kv_bytes / mamba.state_bytes_per_seq();
+    assert!(held >= 2 && held <= 256, "peak {} sequences' state", held);
+}
