@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: the shared model directory and its manifest.
 #![allow(dead_code)]
 
+pub mod build;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
