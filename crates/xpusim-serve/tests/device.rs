@@ -254,5 +254,5 @@ fn ssm_state_is_held_per_sequence_and_attention_models_have_none() {
     )
     .unwrap();
     let held = r.metrics.peak_kv_bytes / mamba.state_bytes_per_seq();
-    assert!(held >= 2 && held <= 256, "peak {} sequences' state", held);
+    assert!((2..=256).contains(&held), "peak {held} sequences' state");
 }
