@@ -12,4 +12,6 @@ pub enum EngineError {
         need_bytes: u64,
         capacity_bytes: u64,
     },
+    #[error("device `{device}`: {msg}")]
+    Fallback { device: String, msg: String },
 }

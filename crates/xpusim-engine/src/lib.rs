@@ -18,6 +18,7 @@ mod contraction;
 mod cost;
 mod energy;
 mod error;
+pub mod fallback;
 mod model;
 mod vector;
 
@@ -30,6 +31,9 @@ use xpusim_ir::{Op, OpKind};
 
 /// Cost of one instance of `op` on `dev` (multiply by `op.repeat` for all instances).
 pub fn cost_op(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
+    if let Some(c) = fallback::reroute(op, dev)? {
+        return Ok(c);
+    }
     let mut c = match &op.kind {
         OpKind::Matmul(_) | OpKind::Conv(_) | OpKind::Recurrent(_) => contraction::cost(op, dev)?,
         OpKind::Attention(a) => attention::cost(op, a, dev)?,

@@ -13,8 +13,10 @@
 mod error;
 mod presets;
 mod spec;
+pub mod support;
 
 pub use error::HwError;
+pub use support::Support;
 pub use presets::{find_preset, load_device, preset_names, PRESETS};
 pub use spec::{
     DeviceClass, DeviceSpec, Energy, Interconnect, MatrixEngine, MemoryLevel, Overhead, Power,

@@ -35,6 +35,11 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("eyeriss.toml", include_str!("../presets/eyeriss.toml")),
     ("groq-lpu.toml", include_str!("../presets/groq-lpu.toml")),
     ("mi250x.toml", include_str!("../presets/mi250x.toml")),
+    ("host-cpu.toml", include_str!("../presets/host-cpu.toml")),
+    (
+        "xformer-asic.toml",
+        include_str!("../presets/xformer-asic.toml"),
+    ),
 ];
 
 /// Names of all presets, in catalogue order.

@@ -141,6 +141,10 @@ pub struct DeviceSpec {
     /// Field paths whose values are estimates or not confirmed by a primary source.
     #[serde(default)]
     pub unverified: Vec<String>,
+    /// Native op families and formats, and the host that runs the rest (see
+    /// [`crate::support`]); absent = everything native.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<crate::Support>,
 }
 
 fn one() -> u64 {
@@ -290,6 +294,9 @@ impl DeviceSpec {
                 &[Key("interconnect"), Key("bandwidth_gbps")],
                 ic.bandwidth_gbps,
             )?;
+        }
+        if let Some(Err((field, msg))) = self.support.as_ref().map(|s| s.check()) {
+            return Err(bad(&[Key("support"), Key(&field)], msg));
         }
         Ok(())
     }

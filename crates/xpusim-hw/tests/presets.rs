@@ -214,6 +214,7 @@ fn unverified_and_sources_name_fields() {
         "energy",
         "interconnect",
         "calibration",
+        "support",
     ];
     for (file, src) in PRESETS {
         let d = DeviceSpec::from_toml(file, src).unwrap();
