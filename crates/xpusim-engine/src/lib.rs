@@ -14,6 +14,7 @@
 //! model's FLOPs never depend on the device.
 
 mod attention;
+pub mod calibration;
 mod contraction;
 mod cost;
 mod energy;
@@ -41,5 +42,6 @@ pub fn cost_op(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
         _ => vector::cost(op, dev),
     };
     energy::apply(op, dev, &mut c);
+    calibration::apply(op, dev, &mut c);
     Ok(c)
 }

@@ -10,11 +10,13 @@
 //! finite and > 0; the memory list is ordered innermost (closest to the compute) to
 //! outermost and ends with the off-chip level; the natural dtype has a matrix peak.
 
+pub mod calibration;
 mod error;
 mod presets;
 mod spec;
 pub mod support;
 
+pub use calibration::{CalibrationCurve, CalibrationFamily};
 pub use error::HwError;
 pub use support::Support;
 pub use presets::{find_preset, load_device, preset_names, PRESETS};

@@ -141,6 +141,10 @@ pub struct DeviceSpec {
     /// Field paths whose values are estimates or not confirmed by a primary source.
     #[serde(default)]
     pub unverified: Vec<String>,
+    /// Measured achievable-efficiency curves per op family (see [`crate::calibration`]);
+    /// empty = the analytical model alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<crate::CalibrationCurve>,
     /// Native op families and formats, and the host that runs the rest (see
     /// [`crate::support`]); absent = everything native.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,6 +298,28 @@ impl DeviceSpec {
                 &[Key("interconnect"), Key("bandwidth_gbps")],
                 ic.bandwidth_gbps,
             )?;
+        }
+        for (i, c) in self.calibration.iter().enumerate() {
+            if let Err((j, msg)) = c.check() {
+                return Err(bad(
+                    &[Key("calibration"), Idx(i), Key("points"), Idx(j)],
+                    msg,
+                ));
+            }
+            if self.calibration[..i]
+                .iter()
+                .any(|p| p.family == c.family && p.op == c.op)
+            {
+                return Err(bad(
+                    &[Key("calibration"), Idx(i), Key("family")],
+                    format!(
+                        "a second curve for family `{}`{}",
+                        c.family.name(),
+                        c.op.as_ref()
+                            .map_or(String::new(), |o| format!(", op `{o}`"))
+                    ),
+                ));
+            }
         }
         if let Some(Err((field, msg))) = self.support.as_ref().map(|s| s.check()) {
             return Err(bad(&[Key("support"), Key(&field)], msg));

@@ -1,0 +1,197 @@
+//! Calibration as data: measured achievable-efficiency curves per op family.
+//!
+//! The analytical engine predicts the time an op's work (compute or traffic, whichever
+//! binds) takes at the device's sustained rates. Real kernels fall short of that by an
+//! amount that depends on the op's size and family (small GEMMs cannot fill the pipeline,
+//! tiny norms never reach streaming bandwidth). Calculon (Isaev et al., SC 2023) and
+//! LLMCompass (Zhang et al., ISCA 2024) handle this with measured efficiency tables; here
+//! a device file may carry one curve per family:
+//!
+//! ```toml
+//! [[calibration]]
+//! family = "vector"
+//! op = "rmsnorm"            # optional: this operator only; without it, the whole family
+//! points = [[1.0e5, 0.35], [1.0e7, 0.8], [1.0e9, 1.0]]   # (size, multiplier)
+//! source = "fitted by `xpusim calibrate` from data/validation/vidur.csv (rows marked)"
+//! ```
+//!
+//! A multiplier `e` divides the op's work time (`compute / e`, `traffic / e`); the fixed
+//! launch overhead is untouched. Sizes are FLOPs for `matmul` and `attention`, bytes
+//! moved for the other families. Between points `e` is interpolated linearly in
+//! `log(size)`; outside, the end value holds. Without a curve the multiplier is 1, so a
+//! device file without `[[calibration]]` behaves exactly as before.
+
+use serde::{Deserialize, Serialize};
+
+/// Largest multiplier accepted: a curve may say the analytical model is pessimistic, but
+/// not by more than this (a larger value means a broken fit or a broken base model).
+pub const MAX_MULTIPLIER: f64 = 4.0;
+
+/// Op families with their own curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CalibrationFamily {
+    /// Matmul, convolution and recurrent contractions; size = FLOPs.
+    Matmul,
+    /// Fused attention; size = FLOPs.
+    Attention,
+    /// Elementwise, norms, softmax, reductions, scans, unknown ops; size = bytes.
+    Vector,
+    /// Embedding gathers; size = bytes.
+    Embedding,
+    /// Copies and streaming data movement; size = bytes.
+    Memory,
+}
+
+impl CalibrationFamily {
+    pub const ALL: [CalibrationFamily; 5] = [
+        CalibrationFamily::Matmul,
+        CalibrationFamily::Attention,
+        CalibrationFamily::Vector,
+        CalibrationFamily::Embedding,
+        CalibrationFamily::Memory,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CalibrationFamily::Matmul => "matmul",
+            CalibrationFamily::Attention => "attention",
+            CalibrationFamily::Vector => "vector",
+            CalibrationFamily::Embedding => "embedding",
+            CalibrationFamily::Memory => "memory",
+        }
+    }
+
+    /// What the curve's size axis measures.
+    pub fn size_unit(self) -> &'static str {
+        match self {
+            CalibrationFamily::Matmul | CalibrationFamily::Attention => "flops",
+            _ => "bytes",
+        }
+    }
+}
+
+/// One family's curve: `(size, multiplier)` points with sizes strictly increasing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationCurve {
+    pub family: CalibrationFamily,
+    /// Narrows the curve to one operator of the family (`rmsnorm`, `rope`, `add`,
+    /// `silu_mul`, `softmax`...: an elementwise op's function or a norm's kind). A curve
+    /// for the op wins over the family-wide curve (no `op`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    pub points: Vec<[f64; 2]>,
+    /// Where the points come from (dataset, rows, command).
+    #[serde(default)]
+    pub source: String,
+}
+
+impl CalibrationCurve {
+    /// Multiplier at `size`, log-linear between points, constant beyond the ends.
+    pub fn at(&self, size: f64) -> f64 {
+        let (Some(first), Some(last)) = (self.points.first(), self.points.last()) else {
+            return 1.0;
+        };
+        if size.is_nan() || size <= first[0] {
+            return first[1];
+        }
+        if size >= last[0] {
+            return last[1];
+        }
+        for w in self.points.windows(2) {
+            let ([x0, y0], [x1, y1]) = (w[0], w[1]);
+            if size <= x1 {
+                let t = (size.ln() - x0.ln()) / (x1.ln() - x0.ln());
+                return y0 + t * (y1 - y0);
+            }
+        }
+        last[1]
+    }
+
+    /// Checks the points; the message names the offending point.
+    pub fn check(&self) -> Result<(), (usize, String)> {
+        if self.points.is_empty() {
+            return Err((0, "expected at least one [size, multiplier] point".into()));
+        }
+        let mut prev = 0.0;
+        for (i, [s, e]) in self.points.iter().copied().enumerate() {
+            if !(s.is_finite() && s > prev) {
+                return Err((
+                    i,
+                    format!("size {s} must be finite, > 0 and greater than the previous size"),
+                ));
+            }
+            if !(e.is_finite() && e > 0.0 && e <= MAX_MULTIPLIER) {
+                return Err((
+                    i,
+                    format!("multiplier {e} must be in (0, {MAX_MULTIPLIER}]"),
+                ));
+            }
+            prev = s;
+        }
+        Ok(())
+    }
+}
+
+/// Multiplier for an op of `family` (named `op`, if it has a name curves can key on) at
+/// `size`: the op's own curve, else the family's, else 1.
+pub fn multiplier(
+    curves: &[CalibrationCurve],
+    family: CalibrationFamily,
+    op: Option<&str>,
+    size: f64,
+) -> f64 {
+    let own = op.and_then(|o| {
+        curves
+            .iter()
+            .find(|c| c.family == family && c.op.as_deref() == Some(o))
+    });
+    own.or_else(|| curves.iter().find(|c| c.family == family && c.op.is_none()))
+        .map_or(1.0, |c| c.at(size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn curve(points: Vec<[f64; 2]>) -> CalibrationCurve {
+        CalibrationCurve {
+            family: CalibrationFamily::Vector,
+            op: None,
+            points,
+            source: String::new(),
+        }
+    }
+
+    #[test]
+    fn interpolates_in_log_size_and_clamps_at_the_ends() {
+        let c = curve(vec![[1e3, 0.2], [1e5, 0.6]]);
+        assert_eq!(c.at(10.0), 0.2);
+        assert_eq!(c.at(1e9), 0.6);
+        assert!((c.at(1e4) - 0.4).abs() < 1e-12);
+        let mut add = curve(vec![[1.0, 0.9]]);
+        add.op = Some("add".into());
+        let all = [c, add];
+        assert_eq!(multiplier(&all, CalibrationFamily::Matmul, None, 1e4), 1.0);
+        assert_eq!(
+            multiplier(&all, CalibrationFamily::Vector, Some("add"), 1e4),
+            0.9
+        );
+        assert!(
+            (multiplier(&all, CalibrationFamily::Vector, Some("rope"), 1e4) - 0.4).abs() < 1e-12
+        );
+    }
+
+    #[test]
+    fn rejects_unordered_sizes_and_bad_multipliers() {
+        assert_eq!(
+            curve(vec![[1e3, 0.2], [1e3, 0.6]]).check().unwrap_err().0,
+            1
+        );
+        assert!(curve(vec![[1e3, 0.0]]).check().is_err());
+        assert!(curve(vec![[1e3, MAX_MULTIPLIER * 2.0]]).check().is_err());
+        assert!(curve(vec![]).check().is_err());
+        assert!(curve(vec![[1.0, 1.0], [2.0, 0.5]]).check().is_ok());
+    }
+}

@@ -1,0 +1,256 @@
+//! The validation CSV: one measured number per row, with what was run and who measured it.
+//!
+//! Required columns (header names exactly, any order, extra columns kept as `extra`):
+//! `id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,
+//! value,unit,source`. Recognised optional columns: `category` (the error-table group),
+//! `timing` (`wall` = host-side wall time including the launch, the default; `kernel` =
+//! device kernel time as CUPTI / CUDA events report it), `used_for_calibration` (`yes`
+//! marks rows a fit used; they are excluded from held-out error) and `note`.
+//!
+//! Only what cannot be read is an error here (a missing column, a number that is not a
+//! number); names the tool does not know (metric, phase, hardware) are carried as text
+//! and become "skipped" rows with a reason at evaluation.
+
+use std::collections::BTreeMap;
+
+use crate::ValidateError;
+
+pub const REQUIRED: [&str; 14] = [
+    "id",
+    "hardware",
+    "devices",
+    "parallelism",
+    "precision",
+    "workload",
+    "phase",
+    "batch",
+    "seq_in",
+    "seq_out",
+    "metric",
+    "value",
+    "unit",
+    "source",
+];
+
+/// How the measurement was timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Host wall time around the op or model: includes launch overhead.
+    Wall,
+    /// GPU kernel time only (CUPTI, CUDA events around one kernel): no launch overhead.
+    Kernel,
+}
+
+/// One measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based line in the file (header is line 1).
+    pub line: u64,
+    pub id: String,
+    pub hardware: String,
+    pub devices: u64,
+    /// `dp`, `tp` or empty (the default for the phase).
+    pub parallelism: String,
+    pub precision: String,
+    pub workload: String,
+    pub phase: String,
+    pub batch: u64,
+    pub seq_in: u64,
+    pub seq_out: u64,
+    pub metric: String,
+    pub value: f64,
+    pub unit: String,
+    pub source: String,
+    pub category: Option<String>,
+    pub timing: Timing,
+    pub used_for_calibration: bool,
+    pub note: String,
+    /// Every other column, by header name.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Parses validation rows from CSV text; `file` is used in messages only.
+pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| ValidateError::Parse {
+            file: file.into(),
+            line: 1,
+            msg: e.to_string(),
+        })?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| col(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ValidateError::Parse {
+            file: file.into(),
+            line: 1,
+            msg: format!(
+                "header lacks column(s) {}; expected at least {}",
+                missing.join(", "),
+                REQUIRED.join(",")
+            ),
+        });
+    }
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| ValidateError::Parse {
+            file: file.into(),
+            line: e.position().map_or(0, |p| p.line()),
+            msg: e.to_string(),
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let get = |name: &str| col(name).and_then(|i| rec.get(i)).unwrap_or("").to_string();
+        let field = |column: &str, msg: String| ValidateError::Field {
+            file: file.into(),
+            line,
+            column: column.into(),
+            msg,
+        };
+        let int = |name: &str, default: u64| -> Result<u64, ValidateError> {
+            let s = get(name);
+            if s.is_empty() {
+                return Ok(default);
+            }
+            s.parse::<u64>()
+                .map_err(|_| field(name, format!("expected a whole number, got `{s}`")))
+        };
+        let value_s = get("value");
+        let value = value_s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .ok_or_else(|| {
+                field(
+                    "value",
+                    format!("expected a positive number, got `{value_s}`"),
+                )
+            })?;
+        let devices = int("devices", 1)?;
+        if devices == 0 {
+            return Err(field("devices", "expected at least 1".into()));
+        }
+        let timing = match get("timing").to_ascii_lowercase().as_str() {
+            "" | "wall" => Timing::Wall,
+            "kernel" => Timing::Kernel,
+            other => {
+                return Err(field(
+                    "timing",
+                    format!("expected `wall` or `kernel`, got `{other}`"),
+                ))
+            }
+        };
+        let used = match get("used_for_calibration").to_ascii_lowercase().as_str() {
+            "" | "no" => false,
+            "yes" => true,
+            other => {
+                return Err(field(
+                    "used_for_calibration",
+                    format!("expected `yes` or `no`, got `{other}`"),
+                ))
+            }
+        };
+        let category = Some(get("category")).filter(|c| !c.is_empty());
+        let known = |h: &str| {
+            REQUIRED.contains(&h)
+                || ["category", "timing", "used_for_calibration", "note"].contains(&h)
+        };
+        let extra = headers
+            .iter()
+            .zip(rec.iter())
+            .filter(|(h, _)| !known(h))
+            .map(|(h, v)| (h.to_string(), v.to_string()))
+            .collect();
+        rows.push(Row {
+            line,
+            id: get("id"),
+            hardware: get("hardware"),
+            devices,
+            parallelism: get("parallelism").to_ascii_lowercase(),
+            precision: get("precision"),
+            workload: get("workload"),
+            phase: get("phase").to_ascii_lowercase(),
+            batch: int("batch", 1)?,
+            seq_in: int("seq_in", 0)?,
+            seq_out: int("seq_out", 0)?,
+            metric: get("metric"),
+            value,
+            unit: get("unit"),
+            source: get("source"),
+            category,
+            timing,
+            used_for_calibration: used,
+            note: get("note"),
+            extra,
+        });
+    }
+    Ok(rows)
+}
+
+/// Reads and parses a file.
+pub fn read(path: &std::path::Path) -> Result<Vec<Row>, ValidateError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ValidateError::Io {
+        file: file.clone(),
+        msg: e.to_string(),
+    })?;
+    parse(&file, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source";
+
+    #[test]
+    fn parses_quoted_sources_defaults_and_extras() {
+        let text = format!(
+            "{HEAD},note,category,lab\nr1,a100,,,fp16,\"gemm:m=1,n=2,k=3\",kernel,,,,latency_ms,0.5,ms,\"paper, fig 5\",hm,gemm,x\n"
+        );
+        let rows = parse("t.csv", &text).unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!((r.devices, r.batch, r.line), (1, 1, 2));
+        assert_eq!(r.workload, "gemm:m=1,n=2,k=3");
+        assert_eq!(r.source, "paper, fig 5");
+        assert_eq!(r.category.as_deref(), Some("gemm"));
+        assert_eq!(r.extra.get("lab").map(String::as_str), Some("x"));
+        assert_eq!(r.timing, Timing::Wall);
+    }
+
+    #[test]
+    fn bad_header_names_the_missing_columns() {
+        let e = parse("t.csv", "id,hardware\nx,y\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.csv:1:"), "{e}");
+        assert!(e.contains("devices"), "{e}");
+    }
+
+    #[test]
+    fn bad_numbers_name_file_line_and_column() {
+        let text = format!("{HEAD}\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s\nr2,a100,1,,fp16,membw:bytes=1,kernel,two,0,0,latency_ms,0.5,ms,s\n");
+        let e = parse("t.csv", &text).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "t.csv:3: column `batch`: expected a whole number, got `two`"
+        );
+        let text =
+            format!("{HEAD}\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,-1,ms,s\n");
+        let e = parse("t.csv", &text).unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:2: column `value`"), "{e}");
+        let text = format!("{HEAD}\nr1,a100,1,,fp16\n");
+        let e = parse("t.csv", &text).unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:2:"), "{e}");
+    }
+}

@@ -1,0 +1,193 @@
+//! Single-kernel workloads: `kind:key=value,...` strings lowered to one IR op.
+//!
+//! | kind | keys | op |
+//! |---|---|---|
+//! | `gemm` | `m,n,k`, optional `b` (batched both sides) | `Op::matmul`, both operands activations |
+//! | `linear` | `m,n,k` (m tokens, k→n weight) | `Op::linear` (weight operand) |
+//! | `attention` | `b,h,sq,skv,d,causal`, optional `kvh` (KV heads) | fused forward `Op::attention` |
+//! | `membw` | `bytes` (read + write in total) | `Op::data_movement` of bytes/2 one-byte elements |
+//! | `softmax`, `layernorm`, `rmsnorm` | `rows,cols` | `Op::softmax` / `Op::norm` |
+//! | `gelu`, `silu` | `elems` | one-input `Op::elementwise` |
+//! | `silu_mul`, `gelu_mul` | `elems` | gated activation: two inputs |
+//! | `add` | `elems` | residual add: two inputs, 1 FLOP |
+//! | `rope` | `elems` (rotated elements) | one-input `Op::elementwise` |
+//! | `embedding` | `tokens,dim,vocab` | `Op::embedding` |
+//!
+//! FLOPs per element of activations come from [`xpusim_models::Activation`], so a kernel
+//! row is costed exactly as the same op inside a zoo model.
+
+use std::collections::BTreeMap;
+
+use xpusim_ir::{AttentionSpec, DType, MatmulSpec, Names, NormKind, Op, Precision, Role};
+use xpusim_models::Activation;
+
+/// Rotary embedding FLOPs per rotated element (two multiplies and one add per rotated
+/// pair member), as `xpusim-models` lowers RoPE.
+pub const ROPE_FLOPS_PER_ELEM: u64 = 3;
+/// A residual add: one FLOP per output element.
+pub const ADD_FLOPS_PER_ELEM: u64 = 1;
+
+/// The kinds `parse` accepts, for messages.
+pub const KINDS: &str =
+    "gemm, linear, attention, membw, softmax, layernorm, rmsnorm, gelu, silu, gelu_mul, silu_mul, add, rope, embedding";
+
+/// Is `workload` a kernel spec (as opposed to a model name or file)?
+pub fn is_kernel(workload: &str) -> bool {
+    workload
+        .split_once(':')
+        .is_some_and(|(k, _)| KINDS.split(", ").any(|x| x == k.trim()))
+}
+
+fn params(body: &str) -> Result<BTreeMap<String, u64>, String> {
+    let mut m = BTreeMap::new();
+    for kv in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("expected key=value, got `{kv}`"))?;
+        let v: u64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{k}` must be a whole number, got `{v}`"))?;
+        m.insert(k.trim().to_string(), v);
+    }
+    Ok(m)
+}
+
+/// Lowers a kernel spec to an op computing in `p`.
+pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
+    let (kind, body) = spec
+        .split_once(':')
+        .ok_or_else(|| format!("expected kind:key=value,..., got `{spec}`"))?;
+    let kind = kind.trim();
+    let m = params(body)?;
+    let get = |k: &str| -> Result<u64, String> {
+        m.get(k)
+            .copied()
+            .ok_or_else(|| format!("`{kind}` kernel needs `{k}=`"))
+    };
+    let opt = |k: &str, d: u64| m.get(k).copied().unwrap_or(d);
+    let act = p.act;
+    let ir = |e: xpusim_ir::IrError| e.to_string();
+    let eltwise = |func: &str, inputs: u64, flops: u64| -> Result<Op, String> {
+        Op::elementwise(kind, func, get("elems")?, inputs, flops, act).map_err(ir)
+    };
+    match kind {
+        "gemm" => {
+            let b = opt("b", 1);
+            Op::matmul(
+                "gemm",
+                MatmulSpec {
+                    batch: b,
+                    m: get("m")?,
+                    n: get("n")?,
+                    k: get("k")?,
+                    rhs_batched: b > 1,
+                },
+                Names {
+                    lhs: "a",
+                    rhs: "b",
+                    out: "c",
+                },
+                Role::Input,
+                act,
+                act,
+                p.compute,
+            )
+            .map_err(ir)
+        }
+        "linear" => Op::linear("linear", get("m")?, get("k")?, get("n")?, "w", p).map_err(ir),
+        "attention" => {
+            let h = get("h")?;
+            let d = get("d")?;
+            Op::attention(
+                "attention",
+                AttentionSpec {
+                    batch: get("b")?,
+                    heads: h,
+                    kv_heads: opt("kvh", h),
+                    q_len: get("sq")?,
+                    kv_len: get("skv")?,
+                    head_dim: d,
+                    v_head_dim: d,
+                    causal: get("causal")? != 0,
+                },
+                Role::Input,
+                p,
+            )
+            .map_err(ir)
+        }
+        "membw" => {
+            let bytes = get("bytes")?;
+            Op::data_movement("membw", "copy", (bytes / 2).max(1), DType::Int8).map_err(ir)
+        }
+        "softmax" => Op::softmax("softmax", get("rows")?, get("cols")?, act).map_err(ir),
+        "layernorm" => Op::norm(
+            "layernorm",
+            NormKind::LayerNorm,
+            get("rows")?,
+            get("cols")?,
+            act,
+        )
+        .map_err(ir),
+        "rmsnorm" => Op::norm(
+            "rmsnorm",
+            NormKind::RmsNorm,
+            get("rows")?,
+            get("cols")?,
+            act,
+        )
+        .map_err(ir),
+        "gelu" => eltwise("gelu", 1, Activation::Gelu.flops_per_elem()),
+        "silu" => eltwise("silu", 1, Activation::Silu.flops_per_elem()),
+        "gelu_mul" => eltwise("gelu_mul", 2, Activation::Gelu.flops_per_elem() + 1),
+        "silu_mul" => eltwise("silu_mul", 2, Activation::Silu.flops_per_elem() + 1),
+        "add" => eltwise("add", 2, ADD_FLOPS_PER_ELEM),
+        "rope" => eltwise("rope", 1, ROPE_FLOPS_PER_ELEM),
+        "embedding" => Op::embedding(
+            "embedding",
+            get("tokens")?,
+            get("vocab")?,
+            get("dim")?,
+            "table",
+            p,
+        )
+        .map_err(ir),
+        other => Err(format!(
+            "unknown kernel kind `{other}`; expected one of {KINDS}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowers_each_kind_with_the_right_size() {
+        let p = Precision::uniform(DType::Fp16);
+        assert_eq!(lower("gemm:m=2,n=3,k=4", p).unwrap().macs(), 24);
+        assert_eq!(lower("gemm:b=2,m=2,n=3,k=4", p).unwrap().macs(), 48);
+        assert_eq!(lower("membw:bytes=1000", p).unwrap().bytes_total(), 1000);
+        assert_eq!(lower("add:elems=10", p).unwrap().bytes_total(), 60);
+        assert!(lower("rmsnorm:rows=4,cols=8", p).is_ok());
+        assert!(lower("embedding:tokens=4,dim=8,vocab=100", p).is_ok());
+        assert!(lower("attention:b=1,h=8,kvh=2,sq=16,skv=16,d=64,causal=1", p).is_ok());
+    }
+
+    #[test]
+    fn bad_specs_say_what_is_missing() {
+        let p = Precision::uniform(DType::Fp16);
+        assert_eq!(
+            lower("gemm:m=2,n=3", p).unwrap_err(),
+            "`gemm` kernel needs `k=`"
+        );
+        assert!(lower("gemm:m=x,n=3,k=1", p)
+            .unwrap_err()
+            .contains("whole number"));
+        assert!(lower("conv:n=1", p)
+            .unwrap_err()
+            .contains("unknown kernel kind"));
+        assert!(is_kernel("gemm:m=1"));
+        assert!(!is_kernel("llama-2-7b"));
+    }
+}

@@ -1,0 +1,28 @@
+//! Validation: every prediction checked against a number someone measured.
+//!
+//! A validation file ([`data`]) lists measurements — one kernel or one model pass on one
+//! device, a metric, a value, its source. [`Report::run`] predicts each row with the
+//! engine ([`predict`]), and reports the signed error per row and MAPE per category
+//! ([`report`], [`render`]). [`fit`] derives achievable-efficiency curves for a device
+//! from its kernel rows; the curves are data in the device file
+//! ([`xpusim_hw::calibration`]), applied by the engine in one place.
+//!
+//! Invariants:
+//! - Every row appears in the report: evaluated (`ok`) or `skipped` with its reason; a
+//!   skipped row never counts in an error statistic.
+//! - Held-out statistics exclude rows marked `used_for_calibration = yes`.
+//! - A file that cannot be read fails with `file:line: column: what was expected`.
+//! - Predictions depend only on the row and the device files, never on other rows.
+
+mod data;
+mod error;
+pub mod fit;
+pub mod kernel;
+pub mod predict;
+pub mod render;
+pub mod report;
+
+pub use data::{parse, read, Row, Timing, REQUIRED};
+pub use error::ValidateError;
+pub use predict::{Prediction, Predictor};
+pub use report::{Report, RowResult, Stats};

@@ -1,0 +1,296 @@
+//! Turning a row into a predicted number with the engine.
+//!
+//! Kernel rows cost one op with [`xpusim_engine::cost_op`]; model rows build a zoo model
+//! with [`xpusim_models::build`] and [`xpusim_engine::evaluate`] it. Metrics:
+//! - `latency_ms`: one kernel, one pass, or (phase `generate`) prefill plus every decode step;
+//! - `ttft_ms`: the prefill pass; `tpot_ms`: the mean decode step;
+//! - `samples_per_s`: batch / latency; `tokens_per_s`: output tokens / latency (a decode
+//!   step outputs `batch` tokens, `generate` outputs `batch × seq_out`; for `prefill` the
+//!   prompt tokens processed);
+//! - `tflops`: the op's or model's FLOPs / latency; `bandwidth_tbps`: compulsory bytes / latency.
+//!
+//! `dp` rows run `devices` independent replicas: throughputs multiply, latencies do not.
+//! `tp` rows with more than one device need the multi-device system model and are skipped
+//! until it exists.
+
+use std::collections::HashMap;
+
+use xpusim_engine::{cost_op, evaluate};
+use xpusim_hw::{CalibrationFamily, DeviceSpec};
+use xpusim_ir::{Phase, Precision};
+
+use crate::data::{Row, Timing};
+use crate::kernel;
+
+/// Decode steps sampled to integrate a `generate` row: decode time is close to linear in
+/// context, so a few evenly spaced steps give the mean to well under 1 %.
+const GENERATE_SAMPLES: u64 = 8;
+
+/// What a kernel row's op cost, for fitting efficiency curves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelCost {
+    pub family: Option<CalibrationFamily>,
+    /// Name an op-specific curve keys on (see `xpusim_engine::calibration::op_key`).
+    pub op: Option<String>,
+    /// Size on the family's curve axis (FLOPs or bytes).
+    pub size: f64,
+    /// Predicted time that scales with efficiency (compute or traffic), s.
+    pub work_s: f64,
+    /// Predicted fixed time as the row's timing sees it (launch excluded for kernel timing), s.
+    pub fixed_s: f64,
+    pub flops: f64,
+    pub bytes: f64,
+}
+
+impl KernelCost {
+    pub fn time_s(&self) -> f64 {
+        self.work_s + self.fixed_s
+    }
+}
+
+/// A row's prediction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub value: f64,
+    /// Present for kernel rows.
+    pub kernel: Option<KernelCost>,
+}
+
+/// Caches devices by the name or path a row gives.
+#[derive(Default)]
+pub struct Predictor {
+    devices: HashMap<String, Result<DeviceSpec, String>>,
+    /// Replaces the device of rows whose hardware resolves to this device's name.
+    pub override_device: Option<DeviceSpec>,
+    /// Drop every device's calibration curves (the analytical model alone).
+    pub uncalibrated: bool,
+}
+
+impl Predictor {
+    pub fn device(&mut self, hw: &str) -> Result<DeviceSpec, String> {
+        let r = self
+            .devices
+            .entry(hw.to_string())
+            .or_insert_with(|| xpusim_hw::load_device(hw).map_err(|e| e.to_string()))
+            .clone();
+        let mut d = r?;
+        if let Some(o) = &self.override_device {
+            if o.name == d.name {
+                d = o.clone();
+            }
+        }
+        if self.uncalibrated {
+            d.calibration.clear();
+        }
+        Ok(d)
+    }
+
+    /// Predicts one row, or says why it cannot.
+    pub fn predict(&mut self, row: &Row) -> Result<Prediction, String> {
+        let dev = self.device(&row.hardware)?;
+        let p = Precision::parse(&row.precision, dev.natural_dtype).map_err(|e| e.to_string())?;
+        let llm_phase = matches!(row.phase.as_str(), "prefill" | "decode" | "generate");
+        let par = match row.parallelism.as_str() {
+            "" if llm_phase => "tp",
+            "" => "dp",
+            "dp" | "tp" => row.parallelism.as_str(),
+            other => return Err(format!("unknown parallelism `{other}` (expected dp or tp)")),
+        };
+        if par == "tp" && row.devices > 1 {
+            return Err("multi-device systems not available".into());
+        }
+        let replicas = if par == "dp" { row.devices as f64 } else { 1.0 };
+        let unit = expected_unit(&row.metric)
+            .ok_or_else(|| format!("unsupported metric `{}`", row.metric))?;
+        if !row.unit.eq_ignore_ascii_case(unit) {
+            return Err(format!(
+                "unit `{}` does not match metric `{}` (expected `{unit}`)",
+                row.unit, row.metric
+            ));
+        }
+        if row.phase == "kernel" {
+            let k = kernel_cost(row, &dev, p)?;
+            let v = kernel_metric(&row.metric, k.time_s(), k.flops, k.bytes, replicas)?;
+            return Ok(Prediction {
+                value: v,
+                kernel: Some(k),
+            });
+        }
+        if kernel::is_kernel(&row.workload) {
+            return Err(format!(
+                "kernel workload `{}` needs phase `kernel`, got `{}`",
+                row.workload, row.phase
+            ));
+        }
+        model_metric(row, &dev, p, replicas).map(|value| Prediction {
+            value,
+            kernel: None,
+        })
+    }
+}
+
+/// The unit each metric is given in.
+pub fn expected_unit(metric: &str) -> Option<&'static str> {
+    Some(match metric {
+        "latency_ms" | "ttft_ms" | "tpot_ms" => "ms",
+        "samples_per_s" => "samples/s",
+        "tokens_per_s" => "tokens/s",
+        "tflops" => "TFLOPS",
+        "bandwidth_tbps" => "TB/s",
+        _ => return None,
+    })
+}
+
+fn kernel_cost(row: &Row, dev: &DeviceSpec, p: Precision) -> Result<KernelCost, String> {
+    let op = kernel::lower(&row.workload, p)?;
+    let c = cost_op(&op, dev).map_err(|e| e.to_string())?;
+    let launch_s = dev.overhead.launch_us * 1e-6;
+    let fixed = match row.timing {
+        Timing::Wall => c.overhead_s,
+        Timing::Kernel => (c.overhead_s - launch_s).max(0.0),
+    };
+    let fam = xpusim_engine::calibration::family_and_size(&op);
+    Ok(KernelCost {
+        family: fam.map(|f| f.0),
+        op: xpusim_engine::calibration::op_key(&op),
+        size: fam.map_or(0.0, |f| f.1),
+        work_s: (c.time_s - c.overhead_s).max(0.0),
+        fixed_s: fixed,
+        flops: op.flops() as f64,
+        bytes: op.bytes_total() as f64,
+    })
+}
+
+/// A kernel metric from its time; also used to turn a measured metric back into a time.
+pub fn kernel_metric(
+    metric: &str,
+    time_s: f64,
+    flops: f64,
+    bytes: f64,
+    replicas: f64,
+) -> Result<f64, String> {
+    Ok(match metric {
+        "latency_ms" => time_s * 1e3,
+        "tflops" => replicas * flops / time_s / 1e12,
+        "bandwidth_tbps" => replicas * bytes / time_s / 1e12,
+        "samples_per_s" => replicas / time_s,
+        m => return Err(format!("metric `{m}` does not apply to a kernel")),
+    })
+}
+
+/// Inverse of [`kernel_metric`] for one device: the time a measured value implies.
+pub fn kernel_time_from(metric: &str, value: f64, flops: f64, bytes: f64) -> Option<f64> {
+    match metric {
+        "latency_ms" => Some(value * 1e-3),
+        "tflops" => Some(flops / (value * 1e12)),
+        "bandwidth_tbps" => Some(bytes / (value * 1e12)),
+        "samples_per_s" => Some(1.0 / value),
+        _ => None,
+    }
+}
+
+fn build(
+    row: &Row,
+    phase: Phase,
+    seq: u64,
+    context: u64,
+    p: Precision,
+) -> Result<xpusim_ir::Graph, String> {
+    let info = xpusim_models::find(&row.workload).ok_or_else(|| {
+        let s = xpusim_models::suggestions(&row.workload);
+        if s.is_empty() {
+            format!(
+                "unknown model `{}` (model files are not supported by validate yet)",
+                row.workload
+            )
+        } else {
+            format!(
+                "unknown model `{}`; did you mean {}?",
+                row.workload,
+                s.join(" or ")
+            )
+        }
+    })?;
+    let seq = if seq == 0 { info.default_seq_len } else { seq };
+    let w = xpusim_models::Workload::new(phase, row.batch, seq, context).with_precision(p);
+    xpusim_models::build(info.name, &w).map_err(|e| e.to_string())
+}
+
+fn run(g: &xpusim_ir::Graph, dev: &DeviceSpec) -> Result<xpusim_engine::ModelCost, String> {
+    let c = evaluate(g, dev).map_err(|e| e.to_string())?;
+    if !c.fits_in_memory {
+        return Err(format!(
+            "needs {:.1} GB, more than one {}'s {:.1} GB",
+            c.memory_required_bytes as f64 / 1e9,
+            dev.name,
+            c.memory_capacity_bytes as f64 / 1e9
+        ));
+    }
+    Ok(c)
+}
+
+fn model_metric(row: &Row, dev: &DeviceSpec, p: Precision, replicas: f64) -> Result<f64, String> {
+    let batch = row.batch as f64;
+    let m = row.metric.as_str();
+    let pass = |phase: Phase, seq: u64, ctx: u64| -> Result<xpusim_engine::ModelCost, String> {
+        run(&build(row, phase, seq, ctx, p)?, dev)
+    };
+    match row.phase.as_str() {
+        "inference" | "prefill" => {
+            let phase = if row.phase == "inference" {
+                Phase::Inference
+            } else {
+                Phase::Prefill
+            };
+            let c = pass(phase, row.seq_in, 0)?;
+            let t = c.latency_s;
+            match m {
+                "latency_ms" => Ok(t * 1e3),
+                "ttft_ms" if phase == Phase::Prefill => Ok(t * 1e3),
+                "samples_per_s" => Ok(replicas * batch / t),
+                "tokens_per_s" => Ok(replicas * c.tokens_per_s),
+                "tflops" => Ok(replicas * c.flops as f64 / t / 1e12),
+                _ => Err(format!(
+                    "metric `{m}` does not apply to phase `{}`",
+                    row.phase
+                )),
+            }
+        }
+        "decode" => {
+            let c = pass(Phase::Decode, 1, row.seq_in.max(1))?;
+            let t = c.latency_s;
+            match m {
+                "latency_ms" | "tpot_ms" => Ok(t * 1e3),
+                "tokens_per_s" | "samples_per_s" => Ok(replicas * batch / t),
+                "tflops" => Ok(replicas * c.flops as f64 / t / 1e12),
+                _ => Err(format!("metric `{m}` does not apply to phase `decode`")),
+            }
+        }
+        "generate" => {
+            if row.seq_in == 0 || row.seq_out == 0 {
+                return Err("phase `generate` needs seq_in and seq_out ≥ 1".into());
+            }
+            let ttft = pass(Phase::Prefill, row.seq_in, 0)?.latency_s;
+            let n = row.seq_out.min(GENERATE_SAMPLES);
+            let mut step_sum = 0.0;
+            for i in 0..n {
+                // Midpoints of n equal slices of the seq_out steps.
+                let step = (2 * i + 1) * row.seq_out / (2 * n);
+                step_sum += pass(Phase::Decode, 1, row.seq_in + step)?.latency_s;
+            }
+            let tpot = step_sum / n as f64;
+            let total = ttft + tpot * row.seq_out as f64;
+            match m {
+                "latency_ms" => Ok(total * 1e3),
+                "ttft_ms" => Ok(ttft * 1e3),
+                "tpot_ms" => Ok(tpot * 1e3),
+                "tokens_per_s" => Ok(replicas * batch * row.seq_out as f64 / total),
+                "samples_per_s" => Ok(replicas * batch / total),
+                _ => Err(format!("metric `{m}` does not apply to phase `generate`")),
+            }
+        }
+        other => Err(format!(
+            "unknown phase `{other}` (expected kernel, inference, prefill, decode or generate)"
+        )),
+    }
+}

@@ -1,0 +1,184 @@
+//! Per-row results and error statistics by category.
+//!
+//! The signed error of a row is `(predicted − measured) / measured`. A category's MAPE is
+//! the mean of |error| over its evaluated rows that no fit used ("held-out"); rows used
+//! for calibration get their own figure. Skipped rows never count, as zero error or
+//! otherwise; they are listed with their reason.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::data::Row;
+use crate::predict::Predictor;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowResult {
+    pub id: String,
+    pub category: String,
+    /// `kernel` or `model`.
+    pub class: String,
+    pub hardware: String,
+    pub metric: String,
+    pub predicted: Option<f64>,
+    pub measured: f64,
+    pub error_pct: Option<f64>,
+    /// `ok` or `skipped`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub used_for_calibration: bool,
+    pub source: String,
+}
+
+/// Error statistics of a set of rows, in percent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// Held-out rows evaluated.
+    pub n: usize,
+    pub mape_pct: Option<f64>,
+    pub median_abs_pct: Option<f64>,
+    pub max_abs_pct: Option<f64>,
+    /// Mean signed error: > 0 means the model over-predicts the metric.
+    pub bias_pct: Option<f64>,
+    /// Rows used to fit calibration, and their MAPE.
+    pub fit_n: usize,
+    pub fit_mape_pct: Option<f64>,
+    pub skipped: usize,
+}
+
+impl Stats {
+    pub fn of<'a>(rows: impl Iterator<Item = &'a RowResult>) -> Stats {
+        let mut held = Vec::new();
+        let mut fit = Vec::new();
+        let mut skipped = 0;
+        for r in rows {
+            match r.error_pct {
+                Some(e) if r.used_for_calibration => fit.push(e),
+                Some(e) => held.push(e),
+                None => skipped += 1,
+            }
+        }
+        let mut abs: Vec<f64> = held.iter().map(|e| e.abs()).collect();
+        abs.sort_by(f64::total_cmp);
+        Stats {
+            n: held.len(),
+            mape_pct: mean(&abs),
+            median_abs_pct: median(&abs),
+            max_abs_pct: abs.last().copied(),
+            bias_pct: mean(&held),
+            fit_n: fit.len(),
+            fit_mape_pct: mean(&fit.iter().map(|e| e.abs()).collect::<Vec<_>>()),
+            skipped,
+        }
+    }
+}
+
+pub fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Median of sorted values (mean of the two middle ones for an even count).
+pub fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+/// The category a row is reported under: its `category` column, else `kernel/<kind>` or
+/// `model/<phase>`.
+pub fn category(row: &Row) -> String {
+    if let Some(c) = &row.category {
+        return c.clone();
+    }
+    if row.phase == "kernel" {
+        let kind = row.workload.split(':').next().unwrap_or("").trim();
+        format!("kernel/{kind}")
+    } else {
+        format!("model/{}", row.phase)
+    }
+}
+
+/// The result of validating a set of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub rows: Vec<RowResult>,
+}
+
+impl Report {
+    pub fn run(rows: &[Row], p: &mut Predictor) -> Report {
+        let rows = rows
+            .iter()
+            .map(|r| {
+                let (predicted, reason) = match p.predict(r) {
+                    Ok(pr) => (Some(pr.value), None),
+                    Err(e) => (None, Some(e)),
+                };
+                RowResult {
+                    id: r.id.clone(),
+                    category: category(r),
+                    class: if r.phase == "kernel" {
+                        "kernel"
+                    } else {
+                        "model"
+                    }
+                    .into(),
+                    hardware: r.hardware.clone(),
+                    metric: r.metric.clone(),
+                    predicted,
+                    measured: r.value,
+                    error_pct: predicted.map(|v| (v - r.value) / r.value * 100.0),
+                    status: if predicted.is_some() { "ok" } else { "skipped" }.into(),
+                    reason,
+                    used_for_calibration: r.used_for_calibration,
+                    source: r.source.clone(),
+                }
+            })
+            .collect();
+        Report { rows }
+    }
+
+    pub fn by_category(&self) -> BTreeMap<String, Stats> {
+        let mut cats: BTreeMap<String, Vec<&RowResult>> = BTreeMap::new();
+        for r in &self.rows {
+            cats.entry(r.category.clone()).or_default().push(r);
+        }
+        cats.into_iter()
+            .map(|(c, v)| (c, Stats::of(v.into_iter())))
+            .collect()
+    }
+
+    pub fn class(&self, class: &str) -> Stats {
+        Stats::of(self.rows.iter().filter(|r| r.class == class))
+    }
+
+    pub fn overall(&self) -> Stats {
+        Stats::of(self.rows.iter())
+    }
+
+    /// `{"rows": [...], "mape_pct": {category: v, "overall": v}, ...}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let cats = self.by_category();
+        let mut mape = serde_json::Map::new();
+        let mut median = serde_json::Map::new();
+        for (c, s) in &cats {
+            mape.insert(c.clone(), serde_json::json!(s.mape_pct));
+            median.insert(c.clone(), serde_json::json!(s.median_abs_pct));
+        }
+        mape.insert("overall".into(), serde_json::json!(self.overall().mape_pct));
+        median.insert(
+            "overall".into(),
+            serde_json::json!(self.overall().median_abs_pct),
+        );
+        serde_json::json!({
+            "rows": self.rows,
+            "mape_pct": mape,
+            "median_abs_pct": median,
+            "classes": {"kernel": self.class("kernel"), "model": self.class("model")},
+            "categories": cats,
+        })
+    }
+}

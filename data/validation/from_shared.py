@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Builds vidur.csv and llmcompass.csv from ../shared/calibration (read-only measured data).
+
+Run from the repository root:  python3 data/validation/from_shared.py
+Every row cites the file it came from. No number is changed, only re-expressed:
+LLMCompass softmax/layernorm/GELU rates (elements/s) become latency = elements / rate.
+"""
+import csv, os, sys
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.join(ROOT, "..", "..", "..", "shared", "calibration")
+HEAD = ["id", "hardware", "devices", "parallelism", "precision", "workload", "phase", "batch",
+        "seq_in", "seq_out", "metric", "value", "unit", "source", "category", "timing",
+        "used_for_calibration", "note"]
+
+# Llama-2 shapes as Vidur profiles them (its mlp.csv rows carry n_head, n_kv_head, n_embd,
+# n_expanded_embd, vocab_size; head dim 128).
+HEAD_DIM = 128
+TOKENS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096]
+GFLOP = 1e9
+
+
+def vidur_ops(r, t, tp):
+    h, heads, kvh = int(r["n_embd"]), int(r["n_head"]), int(r["n_kv_head"])
+    inter, vocab = int(r["n_expanded_embd"]), int(r["vocab_size"])
+    qkv = (heads + 2 * kvh) * HEAD_DIM // tp
+    return {
+        "emb": f"embedding:tokens={t},dim={h},vocab={vocab // tp}",
+        "input_layernorm": f"rmsnorm:rows={t},cols={h}",
+        "attn_pre_proj": f"linear:m={t},k={h},n={qkv}",
+        "attn_rope": f"rope:elems={t * (heads + kvh) * HEAD_DIM // tp}",
+        "attn_post_proj": f"linear:m={t},k={heads * HEAD_DIM // tp},n={h}",
+        "post_attention_layernorm": f"rmsnorm:rows={t},cols={h}",
+        "mlp_up_proj": f"linear:m={t},k={h},n={2 * inter // tp}",
+        "mlp_act": f"silu_mul:elems={t * inter // tp}",
+        "mlp_down_proj": f"linear:m={t},k={inter // tp},n={h}",
+        "add": f"add:elems={t * h}",
+    }
+
+
+def gemm_flops(w):
+    kv = dict(x.split("=") for x in w.split(":")[1].split(","))
+    return 2 * int(kv["m"]) * int(kv["n"]) * int(kv["k"]) * int(kv.get("b", 1))
+
+
+def vidur(out):
+    hw = {"a100": "a100-80gb", "h100": "h100-sxm"}
+    for gpu in ["a100", "h100"]:
+        for model in ["7b", "70b"]:
+            name = f"{gpu}_Llama-2-{model}-hf.csv"
+            seen = set()
+            for r in csv.DictReader(open(os.path.join(SHARED, "vidur", name))):
+                t, tp = int(r["num_tokens"]), int(r["num_tensor_parallel_workers"])
+                if t not in TOKENS or (t, tp) in seen:
+                    continue
+                seen.add((t, tp))
+                for op, w in vidur_ops(r, t, tp).items():
+                    kind = w.split(":")[0]
+                    if kind == "linear":
+                        big = gemm_flops(w) >= GFLOP
+                        cat = f"vidur-{gpu} gemm {'>=' if big else '<'}1 GFLOP"
+                    else:
+                        cat = f"vidur-{gpu} {kind}"
+                    out.writerow([
+                        f"vidur-{gpu}-llama2-{model}-{op}-t{t}-tp{tp}", hw[gpu], 1, "", "fp16", w,
+                        "kernel", 1, "", "", "latency_ms", r[f"time_stats.{op}.median"], "ms",
+                        f"microsoft/vidur data/profiling/compute/{gpu}/meta-llama/Llama-2-{model}-hf/mlp.csv "
+                        f"(../shared/calibration/vidur/{name}), median of repeats",
+                        # Timed like wall time: the smallest ops take ~4 us, the launch
+                        # floor, so the launch is inside Vidur's timed region.
+                        cat, "wall",
+                        # The presets' HBM efficiency and the efficiency curves are fitted on
+                        # the 7B profiles; the 70B profiles are held out.
+                        "yes" if model == "7b" else "no",
+                        f"one Llama-2-{model} layer op, weights sharded by TP {tp}, run on one GPU",
+                    ])
+
+
+def llmcompass(out):
+    src = "PrincetonUniversity/LLMCompass ae/ figure 5 (../shared/calibration/llmcompass/{}), PyTorch FP16"
+    hw = {"A100": "a100-80gb", "MI210": "mi210"}
+    for gpu in ["A100", "MI210"]:
+        f = f"figure5_ab_matmul_{gpu}.csv"
+        for line in open(os.path.join(SHARED, "llmcompass", f)):
+            p = [x.strip() for x in line.split(",")]
+            if len(p) < 4:
+                continue
+            m, n, k = p[0], p[1], p[2]
+            fit = gpu == "A100" and (m, n, k) == ("8192", "12288", "12288")
+            out.writerow([f"llmcompass-{gpu}-gemm-{m}x{n}x{k}", hw[gpu], 1, "", "fp16",
+                          f"gemm:m={m},n={n},k={k}", "kernel", 1, "", "", "latency_ms",
+                          p[3].removesuffix("ms"), "ms", src.format(f),
+                          f"llmcompass-{gpu} gemm {'>=' if 2*int(m)*int(n)*int(k) >= GFLOP else '<'}1 GFLOP",
+                          "wall", "yes" if fit else "no",
+                          "fitted a100-80gb matrix.efficiency" if fit else ""])
+        for kind, f in [("softmax", "cf_softmax"), ("layernorm", "de_layernorm")]:
+            name = f"figure5_{f}_{gpu}.csv"
+            for line in open(os.path.join(SHARED, "llmcompass", name)):
+                p = [x.strip() for x in line.split(",")]
+                if len(p) < 3:
+                    continue
+                m, n, rate = int(p[0]), int(p[1]), float(p[2])
+                ms = m * n / (rate * 1e9) * 1e3
+                out.writerow([f"llmcompass-{gpu}-{kind}-{m}x{n}", hw[gpu], 1, "", "fp16",
+                              f"{kind}:rows={m},cols={n}", "kernel", 1, "", "", "latency_ms",
+                              f"{ms:.6g}", "ms", src.format(name), f"llmcompass-{gpu} {kind}",
+                              "wall", "no", "latency = M*N / reported elements per second"])
+        name = f"figure5_g_gelu_{gpu}.csv"
+        for line in open(os.path.join(SHARED, "llmcompass", name)):
+            p = [x.strip() for x in line.split(",")]
+            if len(p) < 2:
+                continue
+            e, rate = int(p[0]), float(p[1])
+            ms = e / (rate * 1e9) * 1e3
+            out.writerow([f"llmcompass-{gpu}-gelu-{e}", hw[gpu], 1, "", "fp16", f"gelu:elems={e}",
+                          "kernel", 1, "", "", "latency_ms", f"{ms:.6g}", "ms", src.format(name),
+                          f"llmcompass-{gpu} gelu", "wall", "no",
+                          "latency = elements / reported elements per second"])
+    # One GPT-3 175B layer on 4 x A100 with tensor parallelism 4 (h 12288, 96 heads of 128,
+    # FFN 49152): per-GPU shards. Prefill batch 8 x 2048 tokens; decode batch 8 at KV 3072.
+    h, hs, f4 = 12288, 96 // 4, 49152 // 4
+    for name, b, sq, skv in [("transformer", 8, 2048, 2048), ("transformerAR", 8, 1, 3072)]:
+        t = b * sq
+        ops = [
+            ("qkv", f"linear:m={t},k={h},n={3 * h // 4}"),
+            ("qk", f"gemm:b={b * hs},m={sq},n={skv},k=128"),
+            ("av", f"gemm:b={b * hs},m={sq},n=128,k={skv}"),
+            ("wo", f"linear:m={t},k={h // 4},n={h}"),
+            ("w1", f"linear:m={t},k={h},n={f4}"),
+            ("w2", f"linear:m={t},k={f4},n={h}"),
+            ("softmax", f"softmax:rows={b * hs * sq},cols={skv}"),
+            ("ln-mha", f"layernorm:rows={t},cols={h}"),
+            ("ln-ffn", f"layernorm:rows={t},cols={h}"),
+            ("gelu", f"gelu:elems={t * f4}"),
+            ("allreduce-mha", f"allreduce:elems={t * h}"),
+            ("allreduce-ffn", f"allreduce:elems={t * h}"),
+        ]
+        fn = f"figure5_ijkl_{name}_A100.csv"
+        vals = [float(x) for x in open(os.path.join(SHARED, "llmcompass", fn)).read().split()]
+        phase = "prefill" if sq > 1 else "decode"
+        for (op, w), s in zip(ops, vals):
+            multi = op.startswith("allreduce")
+            kind = w.split(":")[0]
+            if kind in ("linear", "gemm"):
+                cat = f"llmcompass-A100 gpt3 layer {phase} gemm"
+            else:
+                cat = f"llmcompass-A100 gpt3 layer {phase} vector"
+            out.writerow([f"llmcompass-A100-gpt3-{phase}-{op}", "a100-80gb", 4 if multi else 1,
+                          "tp" if multi else "", "fp16", w, "kernel", 1, "", "", "latency_ms",
+                          f"{s * 1e3:.6g}", "ms", src.format(fn), cat, "wall", "no",
+                          "per-GPU shard of one GPT-3 175B layer at TP 4"])
+
+
+def main():
+    for fname, fn in [("vidur.csv", vidur), ("llmcompass.csv", llmcompass)]:
+        with open(os.path.join(ROOT, fname), "w", newline="") as f:
+            f.write("# Generated by data/validation/from_shared.py from ../shared/calibration; do not edit.\n")
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(HEAD)
+            fn(w)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
