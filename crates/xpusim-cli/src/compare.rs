@@ -7,30 +7,22 @@ use xpusim_ir::Phase;
 use crate::args::{CompareArgs, Format};
 use crate::{format, resolve};
 
-/// Decode batch of the era suite: the `run` example's 8 sequences with a 2048-token
-/// context, a small-batch serving point where decode is bound by weight streaming.
-const SUITE_DECODE_BATCH: u64 = 8;
+/// One workload of every era (CNN, RNN, encoder, LLM prefill and decode, MoE, SSM), decode
+/// at batch 8; defined in xpusim-sweep so that `compare`, `cost` and sweeps share it.
+pub use xpusim_sweep::ERA_SUITE;
 
-/// One workload of every era: CNN, RNN, Transformer encoder, LLM prefill and decode, MoE,
-/// state-space model. Each runs at its zoo defaults, decode at [`SUITE_DECODE_BATCH`].
-pub const ERA_SUITE: &[(&str, Option<Phase>, Option<u64>)] = &[
-    ("resnet-50", None, None),
-    ("mobilenet-v2", None, None),
-    ("lstm-lm", None, None),
-    ("gnmt", None, None),
-    ("deepspeech2", None, None),
-    ("bert-base", None, None),
-    ("vit-b-16", None, None),
-    ("llama-2-7b", Some(Phase::Prefill), None),
-    ("llama-2-7b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
-    ("llama-3-70b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
-    (
-        "mixtral-8x7b",
-        Some(Phase::Decode),
-        Some(SUITE_DECODE_BATCH),
-    ),
-    ("mamba-2.8b", Some(Phase::Prefill), None),
-    ("mamba-2.8b", Some(Phase::Decode), Some(SUITE_DECODE_BATCH)),
+/// Chips `compare` shows by default — the current datacentre GPUs of both vendors, two TPU
+/// generations and the generic systolic NPU — so the table fits a terminal; `--hw all`
+/// shows every preset.
+pub const DEFAULT_CHIPS: &[&str] = &[
+    "a100-80gb",
+    "h100-sxm",
+    "h200",
+    "b200",
+    "mi300x",
+    "tpu-v4",
+    "tpu-v5e",
+    "npu-systolic",
 ];
 
 pub fn main(a: &CompareArgs) -> Result<()> {
@@ -42,10 +34,10 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     } else {
         a.models.iter().map(|m| (m.clone(), None, None)).collect()
     };
-    let chips: Vec<String> = if a.hw.is_empty() {
-        xpusim_hw::preset_names()
-    } else {
-        a.hw.clone()
+    let chips: Vec<String> = match a.hw.as_slice() {
+        [] => DEFAULT_CHIPS.iter().map(|c| c.to_string()).collect(),
+        [all] if all == "all" => xpusim_hw::preset_names(),
+        list => list.to_vec(),
     };
     let devs = chips
         .iter()

@@ -172,15 +172,11 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
                     })
             })
             .collect::<Result<_, _>>()?;
+        // A point is a candidate when its chosen objectives were computed, even if some
+        // other column failed (e.g. no cost for a base without a die area).
         let pts: Vec<Vec<f64>> = rows
             .iter()
-            .map(|r| {
-                if r.status == "ok" {
-                    cols.iter().map(|c| r.metrics[*c]).collect()
-                } else {
-                    vec![f64::NAN; cols.len()]
-                }
-            })
+            .map(|r| cols.iter().map(|c| r.metrics[*c]).collect())
             .collect();
         let max: Vec<bool> = objectives.iter().map(|o| o.maximise()).collect();
         s.pareto = front(&pts, &max)
