@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use serde::Serialize;
 use xpusim_ir::{DType, Phase, Precision};
 use xpusim_models::TransformerConfig;
 use xpusim_serve::{
@@ -251,7 +252,16 @@ pub fn main(a: &ServeArgs) -> Result<()> {
         }
     };
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => {
+            let out = JsonOut {
+                model: &a.model,
+                draft_model: a.draft_model.as_deref(),
+                precision: precision_label(a),
+                requests_from: source(a),
+                report: &report,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?)
+        }
         Format::Csv => print_csv(&report),
         Format::Table => print_table(a, &report),
     }
@@ -277,19 +287,46 @@ fn print_csv(r: &Report) {
     }
 }
 
-fn print_table(a: &ServeArgs, r: &Report) {
-    let m = &r.metrics;
-    let source = match (&a.trace, a.rate) {
+/// Where the requests came from, in words.
+fn source(a: &ServeArgs) -> String {
+    match (&a.trace, a.rate) {
         (Some(p), _) => format!("trace {}", p.display()),
         (None, Some(rate)) => format!(
             "Poisson {rate} req/s, in {}, out {}, seed {}",
             a.input_tokens, a.output_tokens, a.seed
         ),
         _ => String::new(),
-    };
+    }
+}
+
+/// The JSON document: what was run, then the report.
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    model: &'a str,
+    draft_model: Option<&'a str>,
+    precision: String,
+    requests_from: String,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+fn precision_label(a: &ServeArgs) -> String {
+    format!(
+        "{}, KV {}",
+        a.precision.as_deref().unwrap_or("native 16-bit"),
+        a.kv_precision
+            .as_deref()
+            .unwrap_or("as weights/activations")
+    )
+}
+
+fn print_table(a: &ServeArgs, r: &Report) {
+    let m = &r.metrics;
+    let source = source(a);
     println!(
-        "{} on {} ({} device{}) — {} requests, {source}",
+        "{} ({}) on {} ({} device{}) — {} requests, {source}",
         a.model,
+        precision_label(a),
         r.hardware,
         r.devices,
         if r.devices == 1 { "" } else { "s" },

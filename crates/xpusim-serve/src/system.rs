@@ -8,7 +8,8 @@
 //! `rows` token rows (its collectives included in the body), attention from the sharded
 //! graph's own attention ops on one device. All devices work in lockstep, so time is one
 //! device's and energy is `tp ×` one device's (dynamic energy plus idle power over the step).
-//! Link energy of the collectives is not included (systems rarely cite it).
+//! Link energy of the collectives and the nodes' non-accelerator power (CPUs, NICs, fans)
+//! are not included, so energy per token covers the accelerators only.
 
 use xpusim_engine::cost_op;
 use xpusim_ir::{AttentionSpec, Op, OpKind, Phase, Role};
