@@ -19,6 +19,9 @@ const SRC: &str = include_str!("../data/cost.toml");
 #[serde(deny_unknown_fields)]
 pub struct Node {
     pub nm: f64,
+    /// Other names of the same node class (12 for 16FF+-derived 12FFN).
+    #[serde(default)]
+    pub also_nm: Vec<f64>,
     pub name: String,
     /// Foundry sale price of one processed 300 mm wafer, USD.
     pub wafer_usd: f64,
@@ -178,6 +181,11 @@ impl CostData {
                 ],
                 &n.sources,
             )?;
+            if !n.also_nm.is_empty() && !n.sources.contains_key("also_nm") {
+                return Err(err(format!(
+                    "{what}.also_nm: value has no entry in its sources table"
+                )));
+            }
             let factors = [
                 n.logic_density,
                 n.sram_density,
@@ -282,10 +290,19 @@ impl CostData {
     pub fn node(&self, nm: f64) -> Result<&Node, CostError> {
         self.nodes
             .iter()
-            .find(|n| (n.nm - nm).abs() < 0.25)
+            .find(|n| {
+                std::iter::once(n.nm)
+                    .chain(n.also_nm.iter().copied())
+                    .any(|x| (x - nm).abs() < 0.25)
+            })
             .ok_or_else(|| CostError::UnknownNode {
                 nm,
-                known: self.nodes.iter().map(|n| format!("{} nm", n.nm)).collect(),
+                known: self
+                    .nodes
+                    .iter()
+                    .flat_map(|n| std::iter::once(n.nm).chain(n.also_nm.iter().copied()))
+                    .map(|nm| format!("{nm} nm"))
+                    .collect(),
             })
     }
 

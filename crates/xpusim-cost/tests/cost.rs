@@ -158,3 +158,29 @@ proptest! {
         prop_assert!(n >= 0.0 && n.fract() == 0.0 && n <= dies_per_wafer(300.0, a * 0.9));
     }
 }
+
+#[test]
+fn older_gpus_cost_at_their_own_nodes() {
+    // V100 is 12FFN (a 16FF+ derivative), P100 16FF+; A100 is N7.
+    let a100 = find_preset("a100-80gb").unwrap();
+    let c = chip_cost(&a100, data(), &CostOverrides::default()).unwrap();
+    assert_eq!(c.node, "TSMC N7");
+    for name in ["v100", "p100"] {
+        let d = find_preset(name).unwrap();
+        // HBM2 has no cited price: the error says so, and an explicit price is accepted.
+        let e = chip_cost(&d, data(), &CostOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hbm2") && e.contains("price per GB"), "{e}");
+        let o = CostOverrides {
+            memory_usd_per_gb: Some(10.0),
+            ..Default::default()
+        };
+        let c = chip_cost(&d, data(), &o).unwrap();
+        assert_eq!(c.node, "TSMC 16FF+/12FFN");
+        assert!(c.total_usd > c.die_usd && c.die_usd > 0.0);
+    }
+    // N7 vs 16FF+: TSMC's chained claims give 3.2x logic density and < half the power.
+    let f = data().factors(16.0, 7.0).unwrap();
+    assert!((f.logic - 3.2).abs() < 1e-9 && f.power < 0.5);
+}
