@@ -30,7 +30,7 @@ pub struct CostArgs {
     /// Built-in chip name or a device TOML path.
     #[arg(long)]
     pub hw: String,
-    /// Also cost the same design built at this node (nm: 7, 5, 4, 3).
+    /// Also cost the same design built at this node (nm: 16 or 12, 10, 7, 5, 4, 3).
     #[arg(long)]
     pub node: Option<f64>,
     /// How the design moves to --node: same clock (energy scales) or same power (clock scales).
