@@ -10,7 +10,7 @@ use xpusim_ir::{DType, Phase, Precision};
 use xpusim_models::TransformerConfig;
 use xpusim_serve::{
     poisson, read_trace, serve, serve_disaggregated, DeviceStepModel, Disaggregation, Report,
-    SchedulerConfig, Slo, Speculation, SpeculativeStepModel, StepModel, StepOptions,
+    Request, SchedulerConfig, Slo, Speculation, SpeculativeStepModel, StepModel, StepOptions,
     SystemStepModel, TokenDist, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
 };
 
@@ -37,9 +37,10 @@ pub struct ServeArgs {
     /// Tensor-parallel degree (devices per replica) with --system.
     #[arg(long, default_value_t = 1)]
     pub tp: u64,
-    /// Poisson arrival rate, requests/s (`inf`: all requests arrive at t = 0).
-    #[arg(long, required_unless_present = "trace")]
-    pub rate: Option<f64>,
+    /// Poisson arrival rate, requests/s (`inf`: all requests arrive at t = 0); a comma
+    /// list (`1,5,10`) sweeps the rates with the same seed and prints one row per rate.
+    #[arg(long, required_unless_present = "trace", value_delimiter = ',')]
+    pub rate: Vec<f64>,
     /// Requests to simulate (with --rate).
     #[arg(long, default_value_t = 1000)]
     pub requests: usize,
@@ -221,19 +222,24 @@ pub fn main(a: &ServeArgs) -> Result<()> {
             bail!("--price-per-device-hour must be a non-negative number of USD, got {p}");
         }
     }
-    let requests = match (&a.trace, a.rate) {
-        (Some(path), _) => read_trace(path)?,
-        (None, Some(rate)) => {
+    // Each run: the rate (None for a trace) and its requests.
+    let runs: Vec<(Option<f64>, Vec<Request>)> = match &a.trace {
+        Some(path) => vec![(None, read_trace(path)?)],
+        None if a.rate.is_empty() => bail!("give --rate R (Poisson arrivals) or --trace FILE.csv"),
+        None => {
             let i = TokenDist::parse("--input-tokens", &a.input_tokens)?;
             let o = TokenDist::parse("--output-tokens", &a.output_tokens)?;
-            poisson(rate, a.requests, i, o, a.seed)?
+            a.rate
+                .iter()
+                .map(|&r| Ok((Some(r), poisson(r, a.requests, i, o, a.seed)?)))
+                .collect::<Result<_>>()?
         }
-        (None, None) => bail!("give --rate R (Poisson arrivals) or --trace FILE.csv"),
     };
+    // One step model for every run, so its memo is filled once.
     let (model, cited_price) = step_model(a, &sched)?;
     let price = a.price_per_device_hour.or(cited_price);
-    let report = match &a.disaggregate {
-        None => serve(model.as_ref(), &requests, &sched, &slo, price)?,
+    let dis = match &a.disaggregate {
+        None => None,
         Some(pd) => {
             let (p, d) = pools(pd)?;
             let Some(link) = model.kv_link() else {
@@ -242,28 +248,45 @@ pub fn main(a: &ServeArgs) -> Result<()> {
                     model.hardware()
                 );
             };
-            let dis = Disaggregation {
+            Some(Disaggregation {
                 prefill_replicas: p,
                 decode_replicas: d,
                 link,
-            };
-            let m = model.as_ref();
-            serve_disaggregated(m, m, &requests, &sched, &dis, &slo, price)?
+            })
         }
     };
+    let mut reports = Vec::with_capacity(runs.len());
+    for (rate, requests) in &runs {
+        let m = model.as_ref();
+        let r = match &dis {
+            None => serve(m, requests, &sched, &slo, price)?,
+            Some(d) => serve_disaggregated(m, m, requests, &sched, d, &slo, price)?,
+        };
+        reports.push((*rate, r));
+    }
     match a.format {
         Format::Json => {
-            let out = JsonOut {
-                model: &a.model,
-                draft_model: a.draft_model.as_deref(),
-                precision: precision_label(a),
-                requests_from: source(a),
-                report: &report,
+            let outs: Vec<JsonOut> = reports
+                .iter()
+                .map(|(rate, report)| JsonOut {
+                    model: &a.model,
+                    draft_model: a.draft_model.as_deref(),
+                    precision: precision_label(a),
+                    requests_from: source(a, *rate),
+                    report,
+                })
+                .collect();
+            let text = match outs.as_slice() {
+                [one] => serde_json::to_string_pretty(one)?,
+                many => serde_json::to_string_pretty(many)?,
             };
-            println!("{}", serde_json::to_string_pretty(&out)?)
+            println!("{text}");
         }
-        Format::Csv => print_csv(&report),
-        Format::Table => print_table(a, &report),
+        Format::Csv => print_csv(&reports),
+        Format::Table => match reports.as_slice() {
+            [(rate, one)] => print_table(a, *rate, one),
+            many => print_sweep(a, many),
+        },
     }
     Ok(())
 }
@@ -272,24 +295,97 @@ fn ms(s: f64) -> String {
     format!("{:.1}", s * 1e3)
 }
 
-fn print_csv(r: &Report) {
-    let m = &r.metrics;
-    println!("metric,mean,p50,p90,p99,max");
-    for (n, p) in [
-        ("ttft_s", &m.ttft_s),
-        ("tpot_s", &m.tpot_s),
-        ("e2e_s", &m.e2e_s),
-    ] {
+const CSV_HEADER: &str = "rate_per_s,requests,ttft_p50_s,ttft_p99_s,tpot_p50_s,tpot_p99_s,e2e_p50_s,e2e_p99_s,requests_per_s,output_tokens_per_s,goodput_requests_per_s,preemptions,peak_kv_bytes,energy_per_output_token_j,usd_per_million_output_tokens";
+
+/// One row per run (a trace has an empty rate).
+fn print_csv(reports: &[(Option<f64>, Report)]) {
+    println!("{CSV_HEADER}");
+    for (rate, r) in reports {
+        let m = &r.metrics;
         println!(
-            "{n},{:e},{:e},{:e},{:e},{:e}",
-            p.mean, p.p50, p.p90, p.p99, p.max
+            "{},{},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{},{},{:e},{}",
+            rate.map(|r| r.to_string()).unwrap_or_default(),
+            m.requests,
+            m.ttft_s.p50,
+            m.ttft_s.p99,
+            m.tpot_s.p50,
+            m.tpot_s.p99,
+            m.e2e_s.p50,
+            m.e2e_s.p99,
+            m.requests_per_s,
+            m.output_tokens_per_s,
+            m.goodput_requests_per_s,
+            m.preemptions,
+            m.peak_kv_bytes,
+            m.energy_per_output_token_j,
+            m.usd_per_million_output_tokens
+                .map(|c| format!("{c:e}"))
+                .unwrap_or_default()
         );
     }
 }
 
+/// A rate sweep: one row per rate.
+fn print_sweep(a: &ServeArgs, reports: &[(Option<f64>, Report)]) {
+    let Some((_, first)) = reports.first() else {
+        return;
+    };
+    println!(
+        "{} ({}) on {} ({} device{}) — {} requests per rate, in {}, out {}, seed {}",
+        a.model,
+        precision_label(a),
+        first.hardware,
+        first.devices,
+        if first.devices == 1 { "" } else { "s" },
+        a.requests,
+        a.input_tokens,
+        a.output_tokens,
+        a.seed
+    );
+    let mut t = format::table();
+    t.set_header([
+        "rate/s",
+        "TTFT p50",
+        "TTFT p99",
+        "TPOT p50",
+        "TPOT p99",
+        "E2E p99",
+        "req/s",
+        "out tok/s",
+        "goodput/s",
+        "preempt",
+        "J/tok",
+        "$/Mtok",
+    ]);
+    for (rate, r) in reports {
+        let m = &r.metrics;
+        t.add_row([
+            rate.map(|r| r.to_string()).unwrap_or_default(),
+            format::time(m.ttft_s.p50),
+            format::time(m.ttft_s.p99),
+            format::time(m.tpot_s.p50),
+            format::time(m.tpot_s.p99),
+            format::time(m.e2e_s.p99),
+            format!("{:.2}", m.requests_per_s),
+            format!("{:.0}", m.output_tokens_per_s),
+            if r.slo.ttft_s.is_some() || r.slo.tpot_s.is_some() {
+                format!("{:.2}", m.goodput_requests_per_s)
+            } else {
+                "no SLO".into()
+            },
+            m.preemptions.to_string(),
+            format!("{:.3}", m.energy_per_output_token_j),
+            m.usd_per_million_output_tokens
+                .map(|c| format!("{c:.3}"))
+                .unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    println!("{t}");
+}
+
 /// Where the requests came from, in words.
-fn source(a: &ServeArgs) -> String {
-    match (&a.trace, a.rate) {
+fn source(a: &ServeArgs, rate: Option<f64>) -> String {
+    match (&a.trace, rate) {
         (Some(p), _) => format!("trace {}", p.display()),
         (None, Some(rate)) => format!(
             "Poisson {rate} req/s, in {}, out {}, seed {}",
@@ -320,9 +416,9 @@ fn precision_label(a: &ServeArgs) -> String {
     )
 }
 
-fn print_table(a: &ServeArgs, r: &Report) {
+fn print_table(a: &ServeArgs, rate: Option<f64>, r: &Report) {
     let m = &r.metrics;
-    let source = source(a);
+    let source = source(a, rate);
     println!(
         "{} ({}) on {} ({} device{}) — {} requests, {source}",
         a.model,
