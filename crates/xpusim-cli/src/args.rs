@@ -94,7 +94,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub model: String,
     /// Built-in chip name or a device TOML path.
-    #[arg(long, required_unless_present = "system", default_value = "", hide_default_value = true)]
+    #[arg(long, required_unless_present_any = ["system", "arch"], default_value = "", hide_default_value = true)]
     pub hw: String,
     #[command(flatten)]
     pub workload: WorkloadArgs,
@@ -105,6 +105,15 @@ pub struct RunArgs {
     pub top: usize,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Map every contraction with a mapping search instead: `npu` (needs --arch).
+    #[arg(long, value_enum, requires = "arch")]
+    pub mapper: Option<crate::npu_map::MapperKind>,
+    /// NPU description for --mapper npu: tpu-v4-like, atom-like, rngd-like, eyeriss-like or a TOML path.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// What the NPU mapper minimises.
+    #[arg(long, value_enum, default_value_t)]
+    pub objective: crate::npu_map::ObjectiveArg,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@ mod compare;
 mod cost;
 mod format;
 mod list;
+mod npu_map;
 mod resolve;
 mod run;
 mod scalesim;
@@ -20,6 +21,7 @@ fn main() {
         args::Command::Compare(a) => compare::main(&a),
         args::Command::Run(a) if a.system.is_used() => system_args::run(&a),
         args::Command::Run(a) if scalesim::applies(&a) => scalesim::main(&a),
+        args::Command::Run(a) if a.mapper.is_some() || a.arch.is_some() => npu_map::main(&a),
         args::Command::Run(a) => run::main(&a),
         args::Command::List(a) => list::main(&a),
         args::Command::Serve(a) => serve::main(&a),

@@ -1,0 +1,139 @@
+//! `xpusim run --model M --mapper npu --arch A --objective latency|energy|edp`: the NPU
+//! mapping search of `xpusim-npu` on every contraction of the model, printing the chosen
+//! mapping per op (dataflow, array rows/cols/time dims, core split, tiles and loop orders
+//! per level) with its cycles and energy. Ops without contractions are listed as unmapped.
+
+use anyhow::{Context, Result};
+use clap::ValueEnum;
+use xpusim_npu::{GraphMapping, NpuArch, Objective};
+
+use crate::args::{Format, RunArgs};
+use crate::format;
+
+/// Which mapper `run --mapper` uses.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MapperKind {
+    /// Per-op mapping search over an NPU description (`--arch`).
+    Npu,
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ObjectiveArg {
+    Latency,
+    Energy,
+    #[default]
+    Edp,
+}
+
+pub fn main(a: &RunArgs) -> Result<()> {
+    let name = a
+        .arch
+        .as_deref()
+        .context("--mapper npu needs --arch (tpu-v4-like, atom-like, rngd-like, eyeriss-like or a TOML path)")?;
+    let arch = NpuArch::load(name)?;
+    // The model builders take a chip only for its natural 16-bit format; the generic
+    // systolic NPU preset (bf16) stands in for the NPU description here.
+    let dev = crate::resolve::device("npu-systolic")?;
+    let g = crate::resolve::graph(&a.model, &a.workload, None, &dev)?;
+    let obj = match a.objective {
+        ObjectiveArg::Latency => Objective::Latency,
+        ObjectiveArg::Energy => Objective::Energy,
+        ObjectiveArg::Edp => Objective::Edp,
+    };
+    let m = xpusim_npu::map_graph(&g, &arch, obj)
+        .with_context(|| format!("mapping `{}` onto `{}`", a.model, arch.name))?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&m)?),
+        Format::Csv => print_csv(&m),
+        Format::Table => print_table(&m, &arch, &g.name),
+    }
+    Ok(())
+}
+
+fn tiles(o: &xpusim_npu::OpMapping) -> String {
+    o.levels
+        .iter()
+        .map(|l| {
+            format!(
+                "{}: G{} P{} W{} N{} [{}]",
+                l.level,
+                l.tile[0],
+                l.tile[1],
+                l.tile[2],
+                l.tile[3],
+                l.order.join(">")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn print_csv(m: &GraphMapping) {
+    println!(
+        "op,repeat,dataflow,rows,cols,time,core_split,tiles,macs,cycles,utilization,energy_pj"
+    );
+    for o in &m.ops {
+        println!(
+            "{},{},{},{},{},{},{},{},{},{},{:.4},{:e}",
+            format::csv(&o.op),
+            o.repeat,
+            o.dataflow.name(),
+            format::csv(&o.rows),
+            format::csv(&o.cols),
+            format::csv(&o.time),
+            format::csv(&o.core_split),
+            format::csv(&tiles(o)),
+            o.macs,
+            o.latency_cycles,
+            o.utilization,
+            o.energy.total_pj
+        );
+    }
+}
+
+fn print_table(m: &GraphMapping, arch: &NpuArch, model: &str) {
+    println!(
+        "{model} on {} — objective {:?}: latency {} ({} cycles, layer by layer), energy {}",
+        arch.display_name,
+        m.objective,
+        format::time(m.latency_s),
+        m.latency_cycles,
+        format::si(m.energy_j, "J")
+    );
+    let mut t = format::table();
+    t.set_header([
+        "op",
+        "×",
+        "dataflow",
+        "rows",
+        "cols",
+        "time",
+        "cores split",
+        "tiles [loop order]",
+        "cycles",
+        "util",
+        "energy",
+    ]);
+    for o in &m.ops {
+        t.add_row([
+            o.op.clone(),
+            o.repeat.to_string(),
+            o.dataflow.name().to_string(),
+            o.rows.clone(),
+            o.cols.clone(),
+            o.time.clone(),
+            o.core_split.clone(),
+            tiles(o),
+            o.latency_cycles.to_string(),
+            format::pct(o.utilization),
+            format::si(o.energy.total_pj * 1e-12, "J"),
+        ]);
+    }
+    println!("{t}");
+    if !m.unmapped.is_empty() {
+        println!(
+            "not mapped (no contraction; vector work): {} ops",
+            m.unmapped.len()
+        );
+    }
+}

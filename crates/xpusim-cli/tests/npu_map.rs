@@ -1,0 +1,85 @@
+//! `xpusim run --mapper npu --arch A`: the chosen mapping per op, and a clear error when a
+//! scratchpad cannot hold the smallest legal tile.
+
+use std::process::Command;
+
+fn xpusim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xpusim"))
+        .args(args)
+        .output()
+        .expect("the xpusim binary runs")
+}
+
+#[test]
+fn npu_mapper_reports_a_mapping_per_contraction() {
+    let o = xpusim(&[
+        "run",
+        "--model",
+        "resnet-50",
+        "--batch",
+        "1",
+        "--mapper",
+        "npu",
+        "--arch",
+        "tpu-v4-like",
+        "--objective",
+        "energy",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let ops = v["ops"].as_array().expect("ops");
+    assert!(ops.len() > 20);
+    for op in ops {
+        assert!(
+            op["levels"].as_array().expect("levels").len() == 2,
+            "vmem and cmem tiles"
+        );
+        assert!(op["energy"]["total_pj"].as_f64().expect("energy") > 0.0);
+    }
+    assert_eq!(v["objective"], "energy");
+}
+
+#[test]
+fn a_too_small_scratchpad_names_the_op_and_capacity() {
+    let text = xpusim_npu::PRESETS[2]
+        .1
+        .replace("capacity_bytes = 33554432", "capacity_bytes = 2048");
+    let dir = std::env::temp_dir().join(format!("xpusim-npu-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("tiny.toml");
+    std::fs::write(&path, text).expect("write");
+    let o = xpusim(&[
+        "run",
+        "--model",
+        "bert-base",
+        "--mapper",
+        "npu",
+        "--arch",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("smallest legal tile") && e.contains("pe-sram") && e.contains("2048 B"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unknown_arch_is_a_clear_error() {
+    let o = xpusim(&[
+        "run",
+        "--model",
+        "resnet-50",
+        "--mapper",
+        "npu",
+        "--arch",
+        "tpu-v9",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("tpu-v9") && e.contains("eyeriss-like"), "{e}");
+}
