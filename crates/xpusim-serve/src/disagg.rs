@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::metrics::{summarise, Slo};
 use crate::scheduler::{
-    simulate, simulate_decode_only, RequestRecord, SchedulerConfig, SimOutcome,
+    check_fits, simulate, simulate_decode_only, RequestRecord, SchedulerConfig, SimOutcome,
 };
 use crate::step::StepModel;
 use crate::workload::Request;
@@ -90,6 +90,16 @@ pub fn serve_disaggregated(
             "needs bandwidth > 0 and latency ≥ 0",
         ));
     }
+    // Check every request against both pools first, so errors name its own index.
+    check_fits(decode, requests, cfg)?;
+    let prompts: Vec<Request> = requests
+        .iter()
+        .map(|r| Request {
+            output_tokens: 1,
+            ..*r
+        })
+        .collect();
+    check_fits(prefill, &prompts, cfg)?;
     let n = requests.len();
     let pcfg = SchedulerConfig {
         speculation: None,

@@ -165,6 +165,77 @@ impl Seq {
     }
 }
 
+/// The paged KV pool of one replica, in units of blocks.
+struct Pool {
+    block_tokens: u64,
+    /// Bytes of one block of `block_tokens` tokens (0 for a model without a KV cache).
+    block_bytes: u64,
+    /// Bytes of one pool unit: a block, or a sequence's state for a pure SSM.
+    unit_bytes: u64,
+    /// Units a sequence's fixed state (SSM layers) occupies while it holds any cache.
+    state_blocks: u64,
+    total_blocks: u64,
+    capacity: u64,
+}
+
+impl Pool {
+    fn new(model: &dyn StepModel, cfg: &SchedulerConfig) -> Pool {
+        let block_bytes = model.kv_bytes_per_token() * cfg.block_tokens;
+        let state = model.state_bytes_per_seq();
+        let unit_bytes = if block_bytes > 0 { block_bytes } else { state };
+        let capacity = model.kv_capacity_bytes();
+        Pool {
+            block_tokens: cfg.block_tokens,
+            block_bytes,
+            unit_bytes,
+            state_blocks: state.div_ceil(unit_bytes.max(1)),
+            total_blocks: capacity.checked_div(unit_bytes).unwrap_or(u64::MAX / 4),
+            capacity,
+        }
+    }
+
+    /// Units a sequence holding `tokens` tokens of cache occupies.
+    fn blocks_for(&self, tokens: u64) -> u64 {
+        let kv = if self.block_bytes > 0 {
+            tokens.div_ceil(self.block_tokens)
+        } else {
+            0
+        };
+        kv + self.state_blocks
+    }
+
+    /// Every request must fit the pool alone at its peak (`input + output − 1` tokens).
+    fn check(&self, model: &dyn StepModel, requests: &[Request]) -> Result<(), ServeError> {
+        for (i, r) in requests.iter().enumerate() {
+            let need = self.blocks_for(r.input_tokens + r.output_tokens - 1);
+            if need > self.total_blocks {
+                let m = model.memory();
+                return Err(ServeError::KvExhausted {
+                    request: i,
+                    input_tokens: r.input_tokens,
+                    output_tokens: r.output_tokens,
+                    needed_bytes: need * self.unit_bytes,
+                    capacity_bytes: self.capacity,
+                    weight_bytes: m.weight_bytes,
+                    memory_bytes: m.memory_bytes,
+                    reserve_bytes: m.memory_bytes - m.usable_bytes + m.reserve_bytes,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fails with [`ServeError::KvExhausted`] (naming the request's index in `requests`) when a
+/// request could never fit `model`'s KV pool on its own.
+pub fn check_fits(
+    model: &dyn StepModel,
+    requests: &[Request],
+    cfg: &SchedulerConfig,
+) -> Result<(), ServeError> {
+    Pool::new(model, cfg).check(model, requests)
+}
+
 /// Runs `requests` (sorted by arrival) through one replica.
 pub fn simulate(
     model: &dyn StepModel,
@@ -208,38 +279,10 @@ fn run(
             "must be sorted by arrival time",
         ));
     }
-    let block_bytes = model.kv_bytes_per_token() * cfg.block_tokens;
-    // Fixed per-sequence state (SSM layers) is held in whole pool units while a sequence
-    // holds any cache; a pure state-space model's unit is one sequence's state.
-    let state = model.state_bytes_per_seq();
-    let unit_bytes = if block_bytes > 0 { block_bytes } else { state };
-    let state_blocks = state.div_ceil(unit_bytes.max(1));
-    let capacity = model.kv_capacity_bytes();
-    let total_blocks = capacity.checked_div(unit_bytes).unwrap_or(u64::MAX / 4);
-    let blocks_for = |tokens: u64| {
-        let kv = if block_bytes > 0 {
-            tokens.div_ceil(cfg.block_tokens)
-        } else {
-            0
-        };
-        kv + state_blocks
-    };
-    for (i, r) in requests.iter().enumerate() {
-        let need = blocks_for(r.input_tokens + r.output_tokens - 1);
-        if need > total_blocks {
-            let m = model.memory();
-            return Err(ServeError::KvExhausted {
-                request: i,
-                input_tokens: r.input_tokens,
-                output_tokens: r.output_tokens,
-                needed_bytes: need * unit_bytes,
-                capacity_bytes: capacity,
-                weight_bytes: m.weight_bytes,
-                memory_bytes: m.memory_bytes,
-                reserve_bytes: m.memory_bytes - m.usable_bytes + m.reserve_bytes,
-            });
-        }
-    }
+    let pool = Pool::new(model, cfg);
+    pool.check(model, requests)?;
+    let (unit_bytes, total_blocks, capacity) = (pool.unit_bytes, pool.total_blocks, pool.capacity);
+    let blocks_for = |tokens: u64| pool.blocks_for(tokens);
     let mut seqs = vec![
         Seq {
             computed: 0,

@@ -5,8 +5,8 @@ mod common;
 
 use common::Affine;
 use xpusim_serve::{
-    poisson, serve, serve_disaggregated, Disaggregation, KvLink, SchedulerConfig, Slo, StepModel,
-    TokenDist,
+    poisson, serve, serve_disaggregated, Disaggregation, KvLink, Request, SchedulerConfig, Slo,
+    StepModel, TokenDist,
 };
 
 fn pools(p: u64, d: u64, bandwidth: f64) -> Disaggregation {
@@ -91,4 +91,34 @@ fn empty_pools_and_bad_links_are_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("bandwidth"), "{e}");
     assert!(m.kv_link().is_none());
+}
+
+#[test]
+fn kv_exhaustion_names_the_request_by_its_own_index() {
+    let m = Affine::new(1_000);
+    let r = vec![
+        Request {
+            arrival_s: 0.0,
+            input_tokens: 10,
+            output_tokens: 5,
+        },
+        Request {
+            arrival_s: 0.1,
+            input_tokens: 10,
+            output_tokens: 5,
+        },
+        Request {
+            arrival_s: 0.2,
+            input_tokens: 1_500,
+            output_tokens: 5,
+        },
+    ];
+    let cfg = SchedulerConfig::default();
+    let e = serve_disaggregated(&m, &m, &r, &cfg, &pools(1, 2, 1e9), &Slo::default(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("KV cache exhausted: request 2 (1500 input + 5 output tokens)"),
+        "{e}"
+    );
 }
