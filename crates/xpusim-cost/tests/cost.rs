@@ -184,3 +184,31 @@ fn older_gpus_cost_at_their_own_nodes() {
     let f = data().factors(16.0, 7.0).unwrap();
     assert!((f.logic - 3.2).abs() < 1e-9 && f.power < 0.5);
 }
+
+/// Transistors (billions) and die area (mm²) of three NVIDIA data-centre GPUs, from the
+/// V100, A100 and H100 whitepapers (also rows of shared/specs/accelerators.csv): the
+/// chip-level density gain between their nodes is the public yardstick for re-costing.
+const GPUS: [(&str, f64, f64, f64); 3] = [
+    ("V100 (12FFN)", 12.0, 21.1, 815.0),
+    ("A100 (N7)", 7.0, 54.2, 826.0),
+    ("H100 (4N)", 4.0, 80.0, 814.0),
+];
+
+#[test]
+fn node_density_gains_track_nvidia_gpu_generations() {
+    for (i, a) in GPUS.iter().enumerate() {
+        for b in &GPUS[i + 1..] {
+            let measured = (b.2 / b.3) / (a.2 / a.3);
+            let model = 1.0 / data().area_factor(a.1, b.1).unwrap();
+            let err = model / measured - 1.0;
+            // Measured: 2.53x, 1.50x, 3.80x; model: 2.72x, 1.68x, 4.57x (+7%, +12%, +20%):
+            // foundry density claims are for ideal blocks, real GPUs gain less.
+            assert!(
+                err > 0.0 && err < 0.25,
+                "{} -> {}: model {model:.2}x vs measured {measured:.2}x",
+                a.0,
+                b.0
+            );
+        }
+    }
+}
