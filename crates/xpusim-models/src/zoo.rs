@@ -78,6 +78,8 @@ pub const CATALOG: &[ModelInfo] = &[
         "Jiang et al. 2024, Mixtral of Experts, arXiv:2401.04088 (Table 1); HF mistralai/Mixtral-8x7B-v0.1", DEC, 1, 4096),
     info("deepseek-v3", &["deepseek-v3-671b", "deepseek-ai/deepseek-v3"], "moe", "DeepSeek-V3: MLA + 1 shared / 256 routed experts (top-8)",
         "DeepSeek-AI 2024, DeepSeek-V3 Technical Report, arXiv:2412.19437 (§2, §4.2); HF deepseek-ai/DeepSeek-V3 config.json", DEC, 1, 4096),
+    info("gpt3-175b", &["gpt-3-175b", "gpt3", "gpt-3"], "decoder", "GPT-3 175B (96 layers, 12288 hidden)",
+        "Brown et al. 2020, Language Models are Few-Shot Learners, arXiv:2005.14165 (Table 2.1)", DEC, 1, 2048),
     info("mamba-2.8b", &["mamba", "mamba-2.8b-hf", "state-spaces/mamba-2.8b-hf"], "ssm", "Mamba 2.8B selective state-space LM",
         "Gu & Dao 2023, Mamba, arXiv:2312.00752 (Table 12); HF state-spaces/mamba-2.8b-hf", DEC, 1, 2048),
 ];
@@ -155,6 +157,21 @@ pub fn transformer_config(name: &str) -> Option<TransformerConfig> {
             out_bias: true,
             mlp_bias: true,
             ..TransformerConfig::decoder(n, 768, 12, 12, 12, 3072, 50_257)
+        },
+        // GPT-3 175B (Table 2.1): d_model 12 288, 96 layers, 96 heads of 128, d_ff 4·d_model,
+        // 2048 context, GPT-2 tokenizer (50 257), learned positions, pre-LN, biases.
+        "gpt3-175b" => TransformerConfig {
+            gated_ffn: false,
+            activation: Activation::Gelu,
+            tied_embeddings: true,
+            positions: Positions::Learned {
+                max_positions: 2048,
+            },
+            norm: NormStyle::LayerNorm { bias: true },
+            qkv_bias: true,
+            out_bias: true,
+            mlp_bias: true,
+            ..TransformerConfig::decoder(n, 12_288, 96, 96, 96, 49_152, 50_257)
         },
         // Llama 2 (Table 1 + HF config.json): 7B 4096×32, 13B 5120×40, 70B 8192×80 GQA-8.
         "llama-2-7b" => llama(n, 4096, 32, 32, 32, 11_008, 32_000),
