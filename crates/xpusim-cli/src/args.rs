@@ -15,6 +15,10 @@ pub enum Command {
     Run(RunArgs),
     /// List built-in models or hardware.
     List(ListArgs),
+    /// Predict every row of validation CSVs; per-row error and MAPE per category.
+    Validate(crate::validate::ValidateArgs),
+    /// Fit a device's efficiency curves from measured kernel rows (TOML snippet or file).
+    Calibrate(crate::calibrate::CalibrateArgs),
     /// Simulate an LLM inference server: arrivals, continuous batching, KV cache, SLOs.
     Serve(crate::serve::ServeArgs),
     /// Design-space sweep: axes over a device spec × a workload suite, resumable, Pareto fronts.

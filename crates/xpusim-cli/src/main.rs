@@ -1,6 +1,7 @@
 //! `xpusim`: how fast, how efficient and how costly is an AI chip on a model.
 
 mod args;
+mod calibrate;
 mod compare;
 mod cost;
 mod format;
@@ -10,6 +11,7 @@ mod resolve;
 mod run;
 mod scalesim;
 mod serve;
+mod validate;
 mod sweep;
 mod system_args;
 
@@ -24,6 +26,8 @@ fn main() {
         args::Command::Run(a) if a.mapper.is_some() || a.arch.is_some() => npu_map::main(&a),
         args::Command::Run(a) => run::main(&a),
         args::Command::List(a) => list::main(&a),
+        args::Command::Validate(a) => validate::main(&a),
+        args::Command::Calibrate(a) => calibrate::main(&a),
         args::Command::Serve(a) => serve::main(&a),
         args::Command::Sweep(a) => sweep::main(&a),
         args::Command::Cost(a) => cost::main(&a),

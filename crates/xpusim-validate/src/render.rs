@@ -148,5 +148,27 @@ as *fit* rows. Skipped rows are listed with their reason and never count.\n\n";
     s += &summary_md(r);
     let _ = writeln!(s, "\n## Whole-model rows\n");
     s += &model_rows_md(r);
+    s += DATASETS_MD;
     s
 }
+
+/// How the shipped data was made and what each dataset measures (static text).
+const DATASETS_MD: &str = "
+## The datasets
+
+- `data/validation/vidur.csv`: per-operator CUDA timings of one Llama-2-7B / 70B layer on A100-80GB and \
+H100 at TP 1/2/4/8 (microsoft/vidur profiling data, ../shared/calibration/vidur), each op built with the \
+IR constructors the zoo uses (QKV/Wo/up/down linears, RMSNorm, RoPE, SiLU·mul, residual add, vocab-parallel \
+embedding) on one GPU with TP-sharded weights. Timed like wall time: the smallest ops take ~4 µs, the launch \
+floor, so the launch is inside the timed region. The 7B rows fitted the presets' curves; the 70B rows are held out.
+- `data/validation/llmcompass.csv`: PyTorch FP16 GEMM sweeps, softmax, layernorm and GELU on A100 and MI210 \
+and the per-op times of one GPT-3 175B layer at TP 4 (LLMCompass artifact, ../shared/calibration/llmcompass). \
+Rates (elements/s) are re-expressed as latency = elements / rate. The small softmax/layernorm/GELU rows sit \
+on the PyTorch harness floor (~20–50 µs per call), which is a host cost, not the chip's. MI210 rows are \
+skipped until an MI210 preset exists; the all-reduce rows until the multi-device model is wired in.
+- `data/validation/public.csv`: end-to-end published numbers with their sources (gpt-fast batch-1 decode).
+
+Regenerate the derived CSVs with `python3 data/validation/from_shared.py`, the curves with the \
+`xpusim calibrate` command in each preset's `source`, and this page with the command at the top. \
+`crates/xpusim-validate/tests/shipped.rs` fails if the held-out MAPE exceeds `data/validation/bounds.toml`.
+";
