@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
-use xpusim_ir::{DType, Phase, Precision};
+use xpusim_ir::{DType, Precision};
 use xpusim_models::TransformerConfig;
 use xpusim_serve::{
     poisson, read_trace, serve, serve_disaggregated, DeviceStepModel, Disaggregation, Report,
@@ -25,7 +25,7 @@ const DEFAULT_OUTPUT_TOKENS: &str = "128";
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Built-in decoder model name (see `xpusim list models`).
+    /// Built-in decoder name (see `xpusim list models`) or a Hugging Face config.json path.
     #[arg(long)]
     pub model: String,
     /// One device: a built-in chip name or a device TOML path.
@@ -86,7 +86,7 @@ pub struct ServeArgs {
     /// Fraction of device memory the server may use (vLLM gpu_memory_utilization).
     #[arg(long, default_value_t = GPU_MEMORY_UTILIZATION)]
     pub memory_utilization: f64,
-    /// Draft model for speculative decoding (runs on the same devices as --model).
+    /// Draft model (name or config.json) for speculative decoding, on --model's devices.
     #[arg(long, requires = "acceptance")]
     pub draft_model: Option<String>,
     /// Tokens the draft proposes per step (γ; vLLM's documented example uses 5).
@@ -119,23 +119,9 @@ fn precision(a: &ServeArgs, natural16: DType) -> Result<Precision> {
     Ok(p)
 }
 
-/// A built-in decoder's config, or a one-line error (unknown name, not a decoder).
+/// A built-in decoder or a Hugging Face config.json, with the flag named in errors.
 fn decoder(flag: &str, name: &str) -> Result<TransformerConfig> {
-    let Some(info) = xpusim_models::find(name) else {
-        let s = xpusim_models::suggestions(name);
-        bail!(
-            "{flag}: unknown model `{name}`{}",
-            if s.is_empty() {
-                "; see `xpusim list models`".to_string()
-            } else {
-                format!("; did you mean {}?", s.join(", "))
-            }
-        );
-    };
-    match xpusim_models::zoo::transformer_config(info.name) {
-        Some(c) if c.phases().contains(&Phase::Decode) => Ok(c),
-        _ => bail!("{flag}: model `{name}` is not a decoder; serve needs a decoder (see `xpusim list models`)"),
-    }
+    xpusim_serve::load_decoder(name).with_context(|| flag.to_string())
 }
 
 /// One replica's step model for `cfg` and the cited price per device-hour (systems only).

@@ -26,6 +26,7 @@ mod disagg;
 mod error;
 pub mod grid;
 pub mod metrics;
+mod resolve;
 pub mod scheduler;
 mod speculative;
 mod step;
@@ -40,6 +41,7 @@ pub use device::{
 pub use disagg::{serve_disaggregated, Disaggregation, KvLink};
 pub use error::ServeError;
 pub use metrics::{Metrics, Percentiles, Slo};
+pub use resolve::load_decoder;
 pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome, Speculation};
 pub use speculative::SpeculativeStepModel;
 pub use step::{IterationShape, MemoryBudget, PrefillChunk, StepCost, StepModel};
