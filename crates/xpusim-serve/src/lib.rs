@@ -17,8 +17,14 @@
 //!   that could never fit the KV pool alone is rejected up front
 //!   ([`ServeError::KvExhausted`]) rather than stalling the simulation.
 //! - KV blocks in use never exceed the pool computed from memory − weights − reserve.
-//! - Step costs come only from the engine (no constants of their own); the memo
-//!   interpolates between engine evaluations at grid points.
+//! - Step costs come only from the engine (and `xpusim-system` for collectives): the
+//!   memo holds exact evaluations per token count for the linear layers and LM head, and
+//!   interpolates attention bilinearly between grid points (error < 5%, tested).
+//! - A request's KV never exceeds `input + output − 1` tokens (plus fixed SSM state); a
+//!   preempted request is recomputed, never silently dropped.
+//! - Sweeping the arrival rate with one seed scales the same arrival pattern, so tail latency
+//!   rises with the rate (property-tested on an exact step model, not a theorem: continuous
+//!   batching admits rare inversions of under 2%).
 
 mod compose;
 mod device;
