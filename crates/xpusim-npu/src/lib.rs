@@ -9,7 +9,9 @@
 //!   description leaves out (Horowitz ISSCC 2014 points, CACTI-like scaling, node factors).
 //! - [`problem`]: a contraction's loop nest grouped into SCALE-Sim's P/W/N (+G) view without
 //!   knowing the op's name.
-//! - [`mapper`]: the mapping search (dataflow, core split, per-level tiles, loop orders).
+//! - [`mapper`]: the mapping search (dataflow, core split, per-level tiles, loop orders) and
+//!   layer-by-layer execution of a graph.
+//! - [`pipeline`]: layer-pipelined execution (contiguous stages, one core each).
 //!
 //! Invariants:
 //! - With one core and unbounded buffers the mapper's compute cycles equal SCALE-Sim's
@@ -24,10 +26,12 @@ pub mod arch;
 pub mod energy;
 mod error;
 pub mod mapper;
+pub mod pipeline;
 pub mod problem;
 pub mod topology;
 
 pub use arch::{Dataflow, MemLevel, NpuArch, Scope, PRESETS};
 pub use error::{ArchError, MapperError};
 pub use mapper::{map_graph, map_problem, GraphMapping, Objective, OpMapping};
+pub use pipeline::{map_pipelined, PipelineMapping, Stage};
 pub use problem::Problem;

@@ -124,3 +124,16 @@ fn a_scratchpad_smaller_than_the_smallest_tile_is_a_clear_error() {
         "{s}"
     );
 }
+
+#[test]
+fn layer_pipelines_use_at_most_one_stage_per_core() {
+    let arch = NpuArch::load("tpu-v4-like").expect("preset");
+    let g = resnet50();
+    let p = xpusim_npu::map_pipelined(&g, &arch, Objective::Latency).expect("maps");
+    assert!(!p.stages.is_empty() && p.stages.len() as u64 <= arch.cores);
+    assert_eq!(p.stages.iter().map(|s| s.ops).sum::<usize>(), p.ops.len());
+    assert!(p.interval_cycles <= p.fill_latency_cycles);
+    assert!(p.samples_per_s > 0.0 && p.energy_per_sample_j > 0.0);
+    // Slowest stage is at least the total work spread evenly over the cores.
+    assert!(p.interval_cycles * arch.cores >= p.fill_latency_cycles);
+}
