@@ -143,6 +143,8 @@ def llmcompass(out):
             kind = w.split(":")[0]
             if kind in ("linear", "gemm"):
                 cat = f"llmcompass-A100 gpt3 layer {phase} gemm"
+            elif multi:
+                cat = f"llmcompass-A100 gpt3 layer {phase} allreduce"
             else:
                 cat = f"llmcompass-A100 gpt3 layer {phase} vector"
             out.writerow([f"llmcompass-A100-gpt3-{phase}-{op}", "a100-80gb", 4 if multi else 1,

@@ -21,6 +21,7 @@ pub mod kernel;
 pub mod predict;
 pub mod render;
 pub mod report;
+pub mod system;
 
 pub use data::{parse, read, Row, Timing, REQUIRED};
 pub use error::ValidateError;

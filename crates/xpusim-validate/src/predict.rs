@@ -10,8 +10,9 @@
 //! - `tflops`: the op's or model's FLOPs / latency; `bandwidth_tbps`: compulsory bytes / latency.
 //!
 //! `dp` rows run `devices` independent replicas: throughputs multiply, latencies do not.
-//! `tp` rows with more than one device need the multi-device system model and are skipped
-//! until it exists.
+//! `tp` rows with more than one device run on a system ([`crate::system`]): the model is
+//! sharded by `xpusim-system`, collectives cost over its topology; collective kernel
+//! rows (`allreduce:elems=N`, elements per device) cost one collective.
 
 use std::collections::HashMap;
 
@@ -71,7 +72,14 @@ impl Predictor {
         let r = self
             .devices
             .entry(hw.to_string())
-            .or_insert_with(|| xpusim_hw::load_device(hw).map_err(|e| e.to_string()))
+            .or_insert_with(|| {
+                xpusim_hw::load_device(hw).or_else(|e| {
+                    // A system preset or file names its device.
+                    xpusim_system::load_system(hw)
+                        .map(|s| s.device)
+                        .map_err(|_| e.to_string())
+                })
+            })
             .clone();
         let mut d = r?;
         if let Some(o) = &self.override_device {
@@ -96,9 +104,11 @@ impl Predictor {
             "dp" | "tp" => row.parallelism.as_str(),
             other => return Err(format!("unknown parallelism `{other}` (expected dp or tp)")),
         };
-        if par == "tp" && row.devices > 1 {
-            return Err("multi-device systems not available".into());
-        }
+        let sys = if par == "tp" && row.devices > 1 {
+            Some(crate::system::for_row(&row.hardware, &dev, row.devices)?)
+        } else {
+            None
+        };
         let replicas = if par == "dp" { row.devices as f64 } else { 1.0 };
         let unit = expected_unit(&row.metric)
             .ok_or_else(|| format!("unsupported metric `{}`", row.metric))?;
@@ -107,6 +117,38 @@ impl Predictor {
                 "unit `{}` does not match metric `{}` (expected `{unit}`)",
                 row.unit, row.metric
             ));
+        }
+        if let (Some(kind), "kernel") = (
+            crate::system::collective_kind(&row.workload),
+            row.phase.as_str(),
+        ) {
+            let sys = sys.ok_or("a collective needs parallelism tp over devices > 1")?;
+            let t = crate::system::collective_s(
+                &sys,
+                &row.workload,
+                kind,
+                row.devices,
+                p.act.bytes(1),
+            )?;
+            let k = KernelCost {
+                family: None,
+                op: None,
+                size: 0.0,
+                work_s: t,
+                fixed_s: 0.0,
+                flops: 0.0,
+                bytes: 0.0,
+            };
+            let v = kernel_metric(&row.metric, t, 0.0, 0.0, 1.0)?;
+            return Ok(Prediction {
+                value: v,
+                kernel: Some(k),
+            });
+        }
+        if row.phase == "kernel" && sys.is_some() {
+            return Err(
+                "a single kernel runs on one device: give devices = 1 and the sharded shape".into(),
+            );
         }
         if row.phase == "kernel" {
             let k = kernel_cost(row, &dev, p)?;
@@ -122,7 +164,7 @@ impl Predictor {
                 row.workload, row.phase
             ));
         }
-        model_metric(row, &dev, p, replicas).map(|value| Prediction {
+        model_metric(row, &dev, sys.as_ref(), p, replicas).map(|value| Prediction {
             value,
             kernel: None,
         })
@@ -216,7 +258,30 @@ fn build(
     xpusim_models::build(info.name, &w).map_err(|e| e.to_string())
 }
 
-fn run(g: &xpusim_ir::Graph, dev: &DeviceSpec) -> Result<xpusim_engine::ModelCost, String> {
+/// What a metric needs from one pass.
+struct Pass {
+    latency_s: f64,
+    flops: f64,
+    tokens_per_s: f64,
+}
+
+/// One pass on one device (engine) or on `sys` with tensor parallelism over `devices`.
+fn run(
+    g: &xpusim_ir::Graph,
+    dev: &DeviceSpec,
+    sys: Option<&xpusim_system::System>,
+    devices: u64,
+) -> Result<Pass, String> {
+    if let Some(sys) = sys {
+        let par = xpusim_system::Parallelism::tp(devices);
+        let c = xpusim_system::evaluate(g, sys, &par, &xpusim_system::Options::default())
+            .map_err(|e| e.to_string())?;
+        return Ok(Pass {
+            latency_s: c.latency_s,
+            flops: c.flops as f64,
+            tokens_per_s: c.tokens_per_s,
+        });
+    }
     let c = evaluate(g, dev).map_err(|e| e.to_string())?;
     if !c.fits_in_memory {
         return Err(format!(
@@ -226,14 +291,24 @@ fn run(g: &xpusim_ir::Graph, dev: &DeviceSpec) -> Result<xpusim_engine::ModelCos
             c.memory_capacity_bytes as f64 / 1e9
         ));
     }
-    Ok(c)
+    Ok(Pass {
+        latency_s: c.latency_s,
+        flops: c.flops as f64,
+        tokens_per_s: c.tokens_per_s,
+    })
 }
 
-fn model_metric(row: &Row, dev: &DeviceSpec, p: Precision, replicas: f64) -> Result<f64, String> {
+fn model_metric(
+    row: &Row,
+    dev: &DeviceSpec,
+    sys: Option<&xpusim_system::System>,
+    p: Precision,
+    replicas: f64,
+) -> Result<f64, String> {
     let batch = row.batch as f64;
     let m = row.metric.as_str();
-    let pass = |phase: Phase, seq: u64, ctx: u64| -> Result<xpusim_engine::ModelCost, String> {
-        run(&build(row, phase, seq, ctx, p)?, dev)
+    let pass = |phase: Phase, seq: u64, ctx: u64| -> Result<Pass, String> {
+        run(&build(row, phase, seq, ctx, p)?, dev, sys, row.devices)
     };
     match row.phase.as_str() {
         "inference" | "prefill" => {
@@ -249,7 +324,7 @@ fn model_metric(row: &Row, dev: &DeviceSpec, p: Precision, replicas: f64) -> Res
                 "ttft_ms" if phase == Phase::Prefill => Ok(t * 1e3),
                 "samples_per_s" => Ok(replicas * batch / t),
                 "tokens_per_s" => Ok(replicas * c.tokens_per_s),
-                "tflops" => Ok(replicas * c.flops as f64 / t / 1e12),
+                "tflops" => Ok(replicas * c.flops / t / 1e12),
                 _ => Err(format!(
                     "metric `{m}` does not apply to phase `{}`",
                     row.phase
@@ -262,7 +337,7 @@ fn model_metric(row: &Row, dev: &DeviceSpec, p: Precision, replicas: f64) -> Res
             match m {
                 "latency_ms" | "tpot_ms" => Ok(t * 1e3),
                 "tokens_per_s" | "samples_per_s" => Ok(replicas * batch / t),
-                "tflops" => Ok(replicas * c.flops as f64 / t / 1e12),
+                "tflops" => Ok(replicas * c.flops / t / 1e12),
                 _ => Err(format!("metric `{m}` does not apply to phase `decode`")),
             }
         }

@@ -165,7 +165,7 @@ floor, so the launch is inside the timed region. The 7B rows fitted the presets'
 and the per-op times of one GPT-3 175B layer at TP 4 (LLMCompass artifact, ../shared/calibration/llmcompass). \
 Rates (elements/s) are re-expressed as latency = elements / rate. The small softmax/layernorm/GELU rows sit \
 on the PyTorch harness floor (~20–50 µs per call), which is a host cost, not the chip's. MI210 rows are \
-skipped until an MI210 preset exists; the all-reduce rows until the multi-device model is wired in.
+skipped until an MI210 preset exists. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
 - `data/validation/public.csv`: end-to-end published numbers with their sources (gpt-fast batch-1 decode).
 
 Regenerate the derived CSVs with `python3 data/validation/from_shared.py`, the curves with the \

@@ -16,7 +16,7 @@ fn rows_that_cannot_be_evaluated_are_skipped_with_a_reason() {
     let r = report(
         "a,nosuchchip,1,,fp16,\"gemm:m=64,n=64,k=64\",kernel,1,,,latency_ms,1,ms,s,no
 b,a100-80gb,1,,fp16,\"gemm:m=64,n=64,k=64\",kernel,1,,,joules,1,J,s,no
-c,a100-80gb,8,tp,bf16,llama-2-7b,decode,1,128,,tpot_ms,10,ms,s,no
+c,h100-sxm,16,tp,bf16,llama-2-7b,decode,1,128,,tpot_ms,10,ms,s,no
 d,a100-80gb,1,,bf16,llama-2-7b,decode,1,128,,tpot_ms,10,s,s,no
 e,a100-80gb,1,,fp16,\"gemm:m=4096,n=4096,k=4096\",kernel,1,,,latency_ms,1,ms,s,no",
     );
@@ -28,7 +28,7 @@ e,a100-80gb,1,,fp16,\"gemm:m=4096,n=4096,k=4096\",kernel,1,,,latency_ms,1,ms,s,n
         .collect();
     assert!(why[0].contains("unknown hardware"), "{why:?}");
     assert!(why[1].contains("unsupported metric `joules`"), "{why:?}");
-    assert_eq!(why[2], "multi-device systems not available");
+    assert!(why[2].contains("no system preset with 16"), "{why:?}");
     assert!(why[3].contains("unit `s`"), "{why:?}");
     assert_eq!(r.rows[4].status, "ok");
     let s = r.overall();
@@ -38,6 +38,26 @@ e,a100-80gb,1,,fp16,\"gemm:m=4096,n=4096,k=4096\",kernel,1,,,latency_ms,1,ms,s,n
     let j = r.to_json();
     assert_eq!(j["rows"][0]["status"], "skipped");
     assert!(j["mape_pct"]["overall"].is_number());
+}
+
+#[test]
+fn tensor_parallel_rows_run_on_a_system() {
+    let r = report(
+        "tp,a100-80gb,8,tp,bf16,llama-2-70b,decode,8,512,,tpot_ms,30,ms,s,no
+sys,dgx-h100,4,tp,bf16,llama-2-70b,prefill,1,2048,,ttft_ms,100,ms,s,no
+ar,a100-80gb,4,tp,fp16,\"allreduce:elems=1048576\",kernel,1,,,latency_ms,0.1,ms,s,no",
+    );
+    for x in &r.rows {
+        assert_eq!(x.status, "ok", "{x:?}");
+    }
+    // More devices, less time per token: TP 8 beats TP 2 on the same model.
+    let two = report("a,a100-80gb,2,tp,bf16,llama-2-70b,decode,8,512,,tpot_ms,30,ms,s,no");
+    assert!(
+        two.rows[0].predicted > r.rows[0].predicted,
+        "{:?} vs {:?}",
+        two.rows[0],
+        r.rows[0]
+    );
 }
 
 #[test]
