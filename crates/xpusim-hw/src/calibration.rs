@@ -195,3 +195,38 @@ mod tests {
         assert!(curve(vec![[1.0, 1.0], [2.0, 0.5]]).check().is_ok());
     }
 }
+
+#[cfg(test)]
+mod spec_tests {
+    use crate::DeviceSpec;
+
+    fn with(extra: &str) -> Result<DeviceSpec, crate::HwError> {
+        let base = crate::PRESETS
+            .iter()
+            .find(|(f, _)| *f == "h100-sxm.toml")
+            .map(|(_, s)| *s)
+            .unwrap_or_default();
+        // Drop the preset's own curves so the test controls them.
+        let base = base.split("\n[[calibration]]").next().unwrap_or_default();
+        DeviceSpec::from_toml("dev.toml", &format!("{base}\n{extra}"))
+    }
+
+    #[test]
+    fn bad_curves_name_the_line_and_field() {
+        let e = with("[[calibration]]\nfamily = \"vector\"\npoints = [[1e3, 0.5], [1e2, 0.6]]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("field `calibration[0].points[1]`"), "{e}");
+        assert!(e.starts_with("dev.toml:"), "{e}");
+        let e = with("[[calibration]]\nfamily = \"vector\"\npoints = [[1e3, 0.5]]\n[[calibration]]\nfamily = \"vector\"\npoints = [[1e3, 0.5]]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a second curve for family `vector`"), "{e}");
+        let e = with("[[calibration]]\nfamily = \"tensor\"\npoints = [[1e3, 0.5]]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tensor"), "{e}");
+        let ok = with("[[calibration]]\nfamily = \"vector\"\nop = \"add\"\npoints = [[1e3, 0.5]]\n[[calibration]]\nfamily = \"vector\"\npoints = [[1e3, 0.5]]\n");
+        assert_eq!(ok.map(|d| d.calibration.len()).ok(), Some(2));
+    }
+}

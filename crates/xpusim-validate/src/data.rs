@@ -253,4 +253,14 @@ mod tests {
         let e = parse("t.csv", &text).unwrap_err().to_string();
         assert!(e.starts_with("t.csv:2:"), "{e}");
     }
+
+    #[test]
+    fn comment_lines_count_in_line_numbers() {
+        let text = format!(
+            "# generated\n{}\nr1,a100,1,,fp16,membw:bytes=1,kernel,x,0,0,latency_ms,0.5,ms,s\n",
+            REQUIRED.join(",")
+        );
+        let e = parse("t.csv", &text).unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:3: column `batch`"), "{e}");
+    }
 }
