@@ -69,3 +69,23 @@ fn warm_10k_llama2_7b_h100(b: divan::Bencher) {
         .expect("runs")
     });
 }
+
+/// Llama-2-70B tensor-parallel over the 8 H100s of a DGX H100, near its saturation.
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn cold_10k_llama2_70b_dgx_h100_tp8(b: divan::Bencher) {
+    let reqs = requests();
+    b.bench_local(|| {
+        let cfg = xpusim_models::zoo::transformer_config("llama-2-70b").expect("zoo model");
+        let sys = xpusim_serve::load_system("dgx-h100").expect("preset");
+        let o = StepOptions::new(Precision::uniform(sys.device.natural_dtype), 2048);
+        let m = xpusim_serve::SystemStepModel::new(cfg, sys, 8, o).expect("fits");
+        serve(
+            &m,
+            &reqs,
+            &SchedulerConfig::default(),
+            &Slo::default(),
+            None,
+        )
+        .expect("runs")
+    });
+}
