@@ -1,0 +1,66 @@
+//! `xpusim validate` and `xpusim calibrate` end to end on the shipped validation files.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn xpusim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xpusim"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("the xpusim binary runs")
+}
+
+#[test]
+fn validate_prints_every_row_and_mape_as_json() {
+    let o = xpusim(&["validate", "data/validation/public.csv", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 5);
+    for r in rows {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert!(r["error_pct"].is_number() && r["predicted"].is_number());
+    }
+    assert!(v["mape_pct"]["overall"].as_f64().is_some_and(|m| m > 0.0));
+}
+
+#[test]
+fn calibrate_prints_curves_that_load_as_a_device_file() {
+    let out = std::env::temp_dir().join(format!("xpusim-cal-{}.toml", std::process::id()));
+    let o = xpusim(&[
+        "calibrate",
+        "data/validation/vidur.csv",
+        "--hw",
+        "h100-sxm",
+        "--families",
+        "vector",
+        "--write",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dev = xpusim_hw::load_device(out.to_str().unwrap_or_default()).expect("loads");
+    assert!(!dev.calibration.is_empty());
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn bad_input_is_a_one_line_error() {
+    let o = xpusim(&[
+        "calibrate",
+        "data/validation/vidur.csv",
+        "--hw",
+        "h100-sxm",
+        "--families",
+        "tensor",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown family `tensor`"));
+    let o = xpusim(&["validate", "no/such/file.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/file.csv"));
+}
