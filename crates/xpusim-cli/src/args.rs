@@ -25,6 +25,8 @@ pub enum Command {
     Sweep(crate::sweep::SweepArgs),
     /// Chip manufacturing cost, TCO and $ per million samples/tokens; --node re-costs it.
     Cost(crate::cost::CostArgs),
+    /// Board flip: designs across the era suite under workload-mix scenarios and a timeline.
+    Flip(crate::flip::FlipArgs),
 }
 
 impl Default for Command {

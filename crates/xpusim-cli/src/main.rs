@@ -4,6 +4,7 @@ mod args;
 mod calibrate;
 mod compare;
 mod cost;
+mod flip;
 mod format;
 mod list;
 mod npu_map;
@@ -31,6 +32,7 @@ fn main() {
         args::Command::Serve(a) => serve::main(&a),
         args::Command::Sweep(a) => sweep::main(&a),
         args::Command::Cost(a) => cost::main(&a),
+        args::Command::Flip(a) => flip::main(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

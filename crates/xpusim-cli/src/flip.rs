@@ -1,0 +1,97 @@
+//! `xpusim flip`: designs across the era suite under workload-mix scenarios and a
+//! service-life timeline; ranked table, verdicts, optional HTML report.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use xpusim_flip::{analyse, era_suite, evaluate, summary, Design, Metric};
+
+use crate::args::Format;
+use crate::resolve;
+
+#[derive(Args, Debug)]
+pub struct FlipArgs {
+    /// Designs (chip names or TOML paths), comma separated; default: every preset.
+    #[arg(long, value_delimiter = ',')]
+    pub hw: Vec<String>,
+    /// Efficiency measure: tco (samples per TCO dollar), energy (per joule), throughput, or
+    /// auto (tco when every design can be costed, else energy).
+    #[arg(long, default_value = "auto")]
+    pub metric: String,
+    /// Scenarios TOML (`[[scenario]] name, note, mix = { era = weight }`); default: built-in.
+    #[arg(long)]
+    pub scenarios: Option<String>,
+    /// Timeline TOML (`[[timeline]] year, mix = { era = weight }`); default: built-in.
+    #[arg(long)]
+    pub timeline: Option<String>,
+    /// Also write a self-contained HTML report with tables and charts.
+    #[arg(long)]
+    pub html: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+fn read(path: &str) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("{path}: cannot read"))
+}
+
+pub fn main(a: &FlipArgs) -> Result<()> {
+    let chips: Vec<String> = if a.hw.is_empty() || a.hw.iter().any(|h| h == "all") {
+        xpusim_hw::preset_names()
+    } else {
+        a.hw.clone()
+    };
+    let designs = chips
+        .iter()
+        .map(|c| resolve::device(c).map(Design::new))
+        .collect::<Result<Vec<_>>>()?;
+    let scenarios = match &a.scenarios {
+        Some(p) => xpusim_flip::parse_scenarios(p, &read(p)?)?,
+        None => xpusim_flip::builtin_scenarios(),
+    };
+    let timeline = match &a.timeline {
+        Some(p) => xpusim_flip::parse_timeline(p, &read(p)?)?,
+        None => xpusim_flip::builtin_timeline(),
+    };
+    if !["auto", "tco", "energy", "throughput"].contains(&a.metric.as_str()) {
+        anyhow::bail!(
+            "--metric: unknown `{}` (expected auto, tco, energy or throughput)",
+            a.metric
+        );
+    }
+    let ev = evaluate(designs, &era_suite())?;
+    let metric = Metric::choose(&a.metric, &ev).map_err(anyhow::Error::msg)?;
+    let an = analyse(&ev, metric, &scenarios, &timeline)?;
+    let verdicts = summary::verdicts(&an, &ev);
+    if let Some(path) = &a.html {
+        let html = xpusim_report::flip_report(&ev, &an, &scenarios, &timeline, &verdicts)?;
+        std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
+    }
+    match a.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "analysis": an,
+                "scenarios": scenarios,
+                "timeline": timeline,
+                "verdicts": verdicts,
+                "evaluation": ev,
+            }))?
+        ),
+        Format::Table | Format::Csv => {
+            println!(
+                "Board flip: efficiency = {} relative to the best design per era (100% = best); \
+                 ranked by worst-case regret over {} scenarios.",
+                metric.describe(),
+                scenarios.len()
+            );
+            println!("{}", summary::table(&an));
+            for v in &verdicts {
+                println!("• {v}");
+            }
+            if let Some(p) = &a.html {
+                println!("HTML report: {p}");
+            }
+        }
+    }
+    Ok(())
+}
