@@ -54,6 +54,26 @@ pub fn summary_md(r: &Report) -> String {
     s
 }
 
+/// Held-out kernel error per category and decade of op size (FLOPs for GEMMs and
+/// attention, bytes otherwise).
+pub fn by_size_md(r: &Report) -> String {
+    let mut s = String::from(
+        "| category | size | rows | MAPE % | median abs % | bias % |\n|---|---|---:|---:|---:|---:|\n",
+    );
+    for ((cat, decade, unit), st) in r.by_size() {
+        let _ = writeln!(
+            s,
+            "| {cat} | 1e{decade}–1e{} {unit} | {} | {} | {} | {} |",
+            decade + 1,
+            st.n,
+            pct(st.mape_pct),
+            pct(st.median_abs_pct),
+            pct(st.bias_pct)
+        );
+    }
+    s
+}
+
 /// Every whole-model row, one line each (kernel rows are too many to list).
 pub fn model_rows_md(r: &Report) -> String {
     let mut s = String::from(
@@ -146,6 +166,8 @@ as *fit* rows. Skipped rows are listed with their reason and never count.\n\n";
     );
     let _ = writeln!(s, "## Error by category\n");
     s += &summary_md(r);
+    let _ = writeln!(s, "\n## Kernel error by size (held-out rows)\n");
+    s += &by_size_md(r);
     let _ = writeln!(s, "\n## Whole-model rows\n");
     s += &model_rows_md(r);
     s += DATASETS_MD;

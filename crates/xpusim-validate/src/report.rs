@@ -29,6 +29,9 @@ pub struct RowResult {
     pub reason: Option<String>,
     pub used_for_calibration: bool,
     pub source: String,
+    /// Kernel rows: size on the op family's curve axis and its unit (`flops`, `bytes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<(f64, &'static str)>,
 }
 
 /// Error statistics of a set of rows, in percent.
@@ -113,9 +116,16 @@ impl Report {
         let rows = rows
             .iter()
             .map(|r| {
-                let (predicted, reason) = match p.predict(r) {
-                    Ok(pr) => (Some(pr.value), None),
-                    Err(e) => (None, Some(e)),
+                let (predicted, reason, size) = match p.predict(r) {
+                    Ok(pr) => {
+                        let size = pr.kernel.and_then(|k| {
+                            k.family
+                                .map(|f| (k.size, f.size_unit()))
+                                .filter(|s| s.0 > 0.0)
+                        });
+                        (Some(pr.value), None, size)
+                    }
+                    Err(e) => (None, Some(e), None),
                 };
                 RowResult {
                     id: r.id.clone(),
@@ -135,6 +145,7 @@ impl Report {
                     reason,
                     used_for_calibration: r.used_for_calibration,
                     source: r.source.clone(),
+                    size,
                 }
             })
             .collect();
@@ -148,6 +159,23 @@ impl Report {
         }
         cats.into_iter()
             .map(|(c, v)| (c, Stats::of(v.into_iter())))
+            .collect()
+    }
+
+    /// Kernel rows by category and decade of size (e.g. `1e9 flops`), held-out statistics.
+    pub fn by_size(&self) -> BTreeMap<(String, i32, &'static str), Stats> {
+        let mut m: BTreeMap<(String, i32, &'static str), Vec<&RowResult>> = BTreeMap::new();
+        for r in &self.rows {
+            if let Some((size, unit)) = r.size {
+                let decade = size.log10().floor() as i32;
+                m.entry((r.category.clone(), decade, unit))
+                    .or_default()
+                    .push(r);
+            }
+        }
+        m.into_iter()
+            .map(|(k, v)| (k, Stats::of(v.into_iter())))
+            .filter(|(_, s)| s.n > 0)
             .collect()
     }
 
