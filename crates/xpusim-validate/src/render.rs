@@ -190,6 +190,27 @@ on the PyTorch harness floor (~20–50 µs per call), which is a host cost, not 
 skipped until an MI210 preset exists. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
 - `data/validation/public.csv`: end-to-end published numbers with their sources (gpt-fast batch-1 decode).
 
+## Commands and file format
+
+- `xpusim validate FILE... [--format table|json|md] [--uncalibrated]` predicts every row; `--uncalibrated` \
+drops the devices' `[[calibration]]` curves to show the analytical model alone. The Vidur per-operator \
+comparison for Llama-2-7B/70B alone: `xpusim validate data/validation/vidur.csv`.
+- `xpusim calibrate FILE... --hw NAME [--families f1,f2] [--all-rows] [--write dev.toml]` fits curves from the \
+kernel rows of one device (only rows marked `used_for_calibration=yes` unless `--all-rows`) and prints the \
+`[[calibration]]` tables, or writes a complete device file.
+- Columns: `id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source` \
+plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`yes`/`no`), `note`; other columns \
+are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism`: `dp` (replicas) or `tp` \
+(one model over `devices`, costed by xpusim-system). `workload`: a zoo model, or a kernel \
+`gemm|linear:m=,n=,k=[,b=]`, `attention:b=,h=,sq=,skv=,d=,causal=[,kvh=]`, `membw:bytes=`, \
+`softmax|layernorm|rmsnorm:rows=,cols=`, `gelu|silu|gelu_mul|silu_mul|add|rope:elems=`, \
+`embedding:tokens=,dim=,vocab=`, `allreduce|allgather|reducescatter|alltoall:elems=`. `phase`: `kernel`, \
+`inference`, `prefill`, `decode`, `generate`. `metric (unit)`: `latency_ms (ms)`, `samples_per_s (samples/s)`, \
+`tokens_per_s (tokens/s)`, `ttft_ms (ms)`, `tpot_ms (ms)`, `tflops (TFLOPS)`, `bandwidth_tbps (TB/s)`.
+- Curves: `[[calibration]] family = \"matmul|attention|vector|embedding|memory\"`, optional `op` (an \
+elementwise function or norm kind), `points = [[size, multiplier], ...]` (size in FLOPs for matmul/attention, \
+bytes otherwise; log-interpolated; the multiplier divides the op's work time, never its launch overhead).
+
 Regenerate the derived CSVs with `python3 data/validation/from_shared.py`, the curves with the \
 `xpusim calibrate` command in each preset's `source`, and this page with the command at the top. \
 `crates/xpusim-validate/tests/shipped.rs` fails if the held-out MAPE exceeds `data/validation/bounds.toml`.
