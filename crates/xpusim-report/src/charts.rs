@@ -5,8 +5,8 @@ use plotters::prelude::*;
 
 use crate::ReportError;
 
-/// Categorical colours (Tableau 10 and two more), one per group.
-const PALETTE: [RGBColor; 12] = [
+/// Categorical colours (Tableau 10 and four more), one per group.
+const PALETTE: [RGBColor; 14] = [
     RGBColor(78, 121, 167),
     RGBColor(242, 142, 43),
     RGBColor(225, 87, 89),
@@ -19,6 +19,8 @@ const PALETTE: [RGBColor; 12] = [
     RGBColor(186, 176, 172),
     RGBColor(40, 40, 40),
     RGBColor(0, 170, 220),
+    RGBColor(160, 200, 60),
+    RGBColor(120, 60, 20),
 ];
 
 pub fn colour(i: usize) -> RGBColor {
@@ -142,6 +144,15 @@ pub fn breakdown(
             }
         }
     }
+    // A fixed order (IR op families, then anything else) keeps each category's colour the
+    // same in every breakdown chart of a report.
+    let rank = |c: &String| {
+        xpusim_hw::support::FAMILIES
+            .iter()
+            .position(|f| f == c)
+            .unwrap_or(xpusim_hw::support::FAMILIES.len())
+    };
+    cats.sort_by_key(rank);
     let n = rows.len().max(1);
     let height = 90 + 26 * n as u32;
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
@@ -153,7 +164,8 @@ pub fn breakdown(
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(170)
-            .build_cartesian_2d(0f64..100f64, (0..n).into_segmented())
+            // An integer range is inclusive as a discrete axis: 0..n-1 gives n segments.
+            .build_cartesian_2d(0f64..100f64, (0..n - 1).into_segmented())
             .map_err(|e| e.to_string())?;
         c.configure_mesh()
             .disable_y_mesh()
@@ -280,7 +292,7 @@ pub fn heatmap(
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(130)
-            .build_cartesian_2d((0..nc).into_segmented(), (0..nr).into_segmented())
+            .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
             .map_err(|e| e.to_string())?;
         let seg = |v: &SegmentValue<usize>, names: &[String]| match v {
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
