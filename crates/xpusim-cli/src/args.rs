@@ -25,6 +25,8 @@ pub enum Command {
     Sweep(crate::sweep::SweepArgs),
     /// Chip manufacturing cost, TCO and $ per million samples/tokens; --node re-costs it.
     Cost(crate::cost::CostArgs),
+    /// AttAcc (ASPLOS'24) reproduced: GPT-3 175B decode on DGX-A100 + PIM vs GPU-only.
+    Attacc(crate::attacc::AttaccArgs),
     /// Board flip: designs across the era suite under workload-mix scenarios and a timeline.
     Flip(crate::flip::FlipArgs),
 }
@@ -127,6 +129,8 @@ pub enum ListWhat {
     Models,
     Hw,
     Systems,
+    /// PIM devices and xPU + PIM systems.
+    Pim,
 }
 
 #[derive(Args, Debug)]

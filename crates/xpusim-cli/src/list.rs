@@ -8,6 +8,7 @@ pub fn main(a: &ListArgs) -> Result<()> {
         ListWhat::Models => models(a.format),
         ListWhat::Hw => hw(a.format),
         ListWhat::Systems => crate::system_args::list(a.format),
+        ListWhat::Pim => crate::attacc::list(a.format),
     }
 }
 

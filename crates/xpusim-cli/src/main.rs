@@ -1,6 +1,7 @@
 //! `xpusim`: how fast, how efficient and how costly is an AI chip on a model.
 
 mod args;
+mod attacc;
 mod calibrate;
 mod compare;
 mod cost;
@@ -32,6 +33,7 @@ fn main() {
         args::Command::Serve(a) => serve::main(&a),
         args::Command::Sweep(a) => sweep::main(&a),
         args::Command::Cost(a) => cost::main(&a),
+        args::Command::Attacc(a) => attacc::main(&a),
         args::Command::Flip(a) => flip::main(&a),
     };
     if let Err(e) = result {

@@ -33,6 +33,10 @@ pub struct SystemArgs {
     /// Overlap each collective with the next compute op (default: no overlap, as Megatron).
     #[arg(long)]
     pub overlap_comm: bool,
+    /// Op placement on an xPU + PIM system (`xpusim list pim`): auto, attention-on-pim or
+    /// host-only (default: the system's).
+    #[arg(long)]
+    pub placement: Option<String>,
 }
 
 impl SystemArgs {
@@ -42,6 +46,7 @@ impl SystemArgs {
         self.system.is_some()
             || [self.tp, self.pp, self.ep, self.dp, self.microbatches] != [1; 5]
             || self.overlap_comm
+            || self.placement.is_some()
     }
 }
 
@@ -50,6 +55,12 @@ pub fn run(a: &RunArgs) -> Result<()> {
     let Some(name) = s.system.as_deref() else {
         bail!("--tp/--pp/--ep/--dp/--microbatches/--overlap-comm need --system NAME_OR_PATH (see `xpusim list systems`)");
     };
+    if xpusim_pim::is_hetero_system(name) {
+        return crate::attacc::run_hetero(a, name, s.placement.as_deref());
+    }
+    if s.placement.is_some() {
+        bail!("--placement needs an xPU + PIM system (see `xpusim list pim`), not `{name}`");
+    }
     let sys = xpusim_system::load_system(name)?;
     let par = Parallelism {
         tp: s.tp,
@@ -65,7 +76,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         .batch
         .or_else(|| xpusim_models::find(&a.model).map(|m| m.default_batch))
         .unwrap_or(1);
-    if batch % par.microbatches != 0 {
+    if !batch.is_multiple_of(par.microbatches) {
         bail!(
             "--batch {batch} does not split into --microbatches {}",
             par.microbatches
