@@ -211,7 +211,14 @@ impl Ctx<'_> {
     }
 
     /// Full cost of tiles (innermost first) with `orders[l]` = loop order above level l.
-    fn eval(&self, tiles: &[[u64; 4]], fps: &[[u64; 3]], orders: &[Vec<usize>]) -> Eval {
+    /// `detail` builds the per-level report (names, tiles, orders); the search skips it.
+    fn eval(
+        &self,
+        tiles: &[[u64; 4]],
+        fps: &[[u64; 3]],
+        orders: &[Vec<usize>],
+        detail: bool,
+    ) -> Eval {
         let a = self.arch;
         let (sr, sc, t) = roles(self.df);
         let (r, c) = (a.array.rows, a.array.cols);
@@ -315,12 +322,14 @@ impl Ctx<'_> {
                 moved
             };
             busy[l + 1] += per_instance;
-            levels.push(LevelMapping {
-                level: a.memory[l].name.clone(),
-                tile: tiles[l],
-                order: orders[l].iter().map(|&g| GROUP_NAMES[g]).collect(),
-                used_bytes: self.held_bytes(l, &fp),
-            });
+            if detail {
+                levels.push(LevelMapping {
+                    level: a.memory[l].name.clone(),
+                    tile: tiles[l],
+                    order: orders[l].iter().map(|&g| GROUP_NAMES[g]).collect(),
+                    used_bytes: self.held_bytes(l, &fp),
+                });
+            }
         }
         let mut cycles = compute as f64;
         for (i, b) in busy.iter().enumerate() {
@@ -335,9 +344,13 @@ impl Ctx<'_> {
             * a.array.reg_energy_pj_per_byte
             * self.compute_bytes;
         let leakage_pj = self.leakage_w * cycles as f64 / (a.clock_ghz * 1e9) * 1e12;
-        let levels_pj: Vec<(String, f64)> = (0..nlev)
-            .map(|i| (a.memory[i].name.clone(), level_pj[i]))
-            .collect();
+        let levels_pj: Vec<(String, f64)> = if detail {
+            (0..nlev)
+                .map(|i| (a.memory[i].name.clone(), level_pj[i]))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let total_pj = mac_pj + registers_pj + level_pj.iter().sum::<f64>() + noc_pj + leakage_pj;
         Eval {
             cycles,
@@ -357,7 +370,14 @@ impl Ctx<'_> {
 }
 
 /// Score, evaluation, dataflow and core split of the best mapping so far.
-type Best = ((f64, f64), Eval, Dataflow, Option<usize>);
+type Best = (
+    (f64, f64),
+    Dataflow,
+    Option<usize>,
+    Vec<[u64; 4]>,
+    Vec<[u64; 3]>,
+    Vec<Vec<usize>>,
+);
 
 fn score(obj: Objective, cycles: u64, pj: f64) -> (f64, f64) {
     let c = cycles as f64;
@@ -380,6 +400,24 @@ pub fn map_problem(
     let mut too_big: Option<MapperError> = None;
     let costs: Vec<_> = (0..nlev).map(|i| arch.level_cost(i)).collect();
     let leakage_w = arch.leakage_w();
+    let make_ctx = |df: Dataflow, split: Option<usize>| {
+        let mut ext = pb.ext;
+        if let Some(s) = split {
+            ext[s] = ext[s].div_ceil(arch.cores);
+        }
+        Ctx {
+            arch,
+            pb,
+            df,
+            split,
+            ext,
+            mac_pj: arch.mac_pj(dtype),
+            compute_bytes: dtype.bits() as f64 / 8.0,
+            costs: costs.clone(),
+            leakage_w,
+            out_total: pb.footprint(2, &ext),
+        }
+    };
     let splits: Vec<Option<usize>> = if arch.cores > 1 {
         (0..4)
             .filter(|&g| g != W && pb.ext[g] > 1)
@@ -395,22 +433,8 @@ pub fn map_problem(
     };
     for &df in &arch.array.dataflows {
         for &split in &splits {
-            let mut ext = pb.ext;
-            if let Some(s) = split {
-                ext[s] = ext[s].div_ceil(arch.cores);
-            }
-            let ctx = Ctx {
-                arch,
-                pb,
-                df,
-                split,
-                ext,
-                mac_pj: arch.mac_pj(dtype),
-                compute_bytes: dtype.bits() as f64 / 8.0,
-                costs: costs.clone(),
-                leakage_w,
-                out_total: pb.footprint(2, &ext),
-            };
+            let ctx = make_ctx(df, split);
+            let ext = ctx.ext;
             let (sr, sc, t) = roles(df);
             let units = {
                 let mut u = [1u64; 4];
@@ -451,17 +475,18 @@ pub fn map_problem(
                 // Largest temporal, then G, extents on top of `base` that fit at level l.
                 let mut tile = base;
                 for gdim in [t, crate::problem::G] {
+                    // Candidates ascend from `lo` and footprints grow with the tile, so
+                    // "fits" is monotone: binary search for the last fitting one.
                     let cands = candidates(ext[gdim], lo[gdim].max(1));
-                    let mut pick = tile[gdim].max(lo[gdim]);
-                    for &v in cands.iter().rev() {
+                    let n_fit = cands.partition_point(|&v| {
                         let mut tt = tile;
                         tt[gdim] = v;
-                        if v >= lo[gdim] && fits(l, &tt) {
-                            pick = v;
-                            break;
-                        }
-                    }
-                    tile[gdim] = pick;
+                        fits(l, &tt)
+                    });
+                    tile[gdim] = match n_fit {
+                        0 => tile[gdim].max(lo[gdim]),
+                        k => cands[k - 1],
+                    };
                 }
                 tile
             };
@@ -513,7 +538,7 @@ pub fn map_problem(
                             let mut best_s = None;
                             for o in oo {
                                 ords[k + 1] = o.clone();
-                                let ev = ctx.eval(&ts, &fps, &ords);
+                                let ev = ctx.eval(&ts, &fps, &ords, false);
                                 let s = score(obj, ev.cycles, ev.energy.total_pj);
                                 if best_s.is_none_or(|b| s < b) {
                                     best_s = Some(s);
@@ -522,22 +547,23 @@ pub fn map_problem(
                             }
                             ords[k + 1] = best_o;
                         }
-                        let ev = ctx.eval(&ts, &fps, &ords);
+                        let ev = ctx.eval(&ts, &fps, &ords, false);
                         let s = score(obj, ev.cycles, ev.energy.total_pj);
                         if best.as_ref().is_none_or(|b| s < b.0) {
-                            best = Some((s, ev, df, split));
+                            best = Some((s, df, split, ts.clone(), fps.clone(), ords.clone()));
                         }
                     }
                 }
             }
         }
     }
-    let Some((_, ev, df, split)) = best else {
+    let Some((_, df, split, ts, fps, ords)) = best else {
         return Err(too_big.unwrap_or(MapperError::NoDataflow {
             op: pb.op.clone(),
             arch: arch.name.clone(),
         }));
     };
+    let ev = make_ctx(df, split).eval(&ts, &fps, &ords, true);
     let (sr, sc, t) = roles(df);
     let pes = (arch.array.rows * arch.array.cols * arch.cores) as f64;
     Ok(OpMapping {
