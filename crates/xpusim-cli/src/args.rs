@@ -87,7 +87,7 @@ pub struct CompareArgs {
     /// Models (names or paths), comma separated; default: the era suite.
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Chips (names or TOML paths), comma separated; default: every preset.
+    /// Chips (names or TOML paths), comma separated, or `all`; default: the headline chips.
     #[arg(long, value_delimiter = ',')]
     pub hw: Vec<String>,
     #[command(flatten)]

@@ -97,7 +97,7 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     Ok(())
 }
 
-fn best<'a>(costs: &'a [ModelCost], key: impl Fn(&ModelCost) -> f64) -> Option<&'a ModelCost> {
+fn best(costs: &[ModelCost], key: impl Fn(&ModelCost) -> f64) -> Option<&ModelCost> {
     costs
         .iter()
         .filter(|c| c.fits_in_memory)

@@ -13,9 +13,9 @@ mod resolve;
 mod run;
 mod scalesim;
 mod serve;
-mod validate;
 mod sweep;
 mod system_args;
+mod validate;
 
 use clap::Parser;
 

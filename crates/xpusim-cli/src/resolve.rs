@@ -53,6 +53,19 @@ pub fn graph(
         return xpusim_npu::topology::topology_graph(model, &layers, p)
             .with_context(|| format!("SCALE-Sim topology `{model}`"));
     }
+    if model.to_ascii_lowercase().ends_with(".onnx") {
+        return onnx_graph(model, w, batch.or(seq).or(context).is_some(), p);
+    }
+    if is_hf_config(model) {
+        return hf_graph(
+            model,
+            phase_override.or(w.phase.map(phase)),
+            batch,
+            seq,
+            context,
+            p,
+        );
+    }
     let info = xpusim_models::find(model);
     let Some(info) = info else {
         // Not a built-in name: let the zoo produce its "did you mean" error.
@@ -78,4 +91,64 @@ pub fn graph(
         image_size: None,
     };
     xpusim_models::build(info.name, &wl).with_context(|| format!("model `{model}`"))
+}
+
+/// Default prompt length for Hugging Face models: the era suite's 2048-token prefill,
+/// capped at the model's position table.
+const HF_DEFAULT_SEQ: u64 = 2048;
+
+fn onnx_graph(model: &str, w: &WorkloadArgs, sized: bool, p: Precision) -> Result<Graph> {
+    if sized {
+        bail!(
+            "`{model}`: --batch, --seq and --context do not apply to ONNX files; bind its \
+             symbolic dimensions with --dim NAME=VALUE or set inputs with --input NAME=1x3x224x224"
+        );
+    }
+    let mut opts = xpusim_onnx::OnnxOptions {
+        strict: w.strict,
+        precision: w.precision.as_ref().map(|_| p),
+        ..Default::default()
+    };
+    for d in &w.dims {
+        opts.add_dim_arg(d).map_err(anyhow::Error::msg)?;
+    }
+    for i in &w.inputs {
+        opts.add_input_arg(i).map_err(anyhow::Error::msg)?;
+    }
+    let imp = xpusim_onnx::import_file(std::path::Path::new(model), &opts)?;
+    for warning in &imp.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(imp.graph)
+}
+
+/// A `config.json`, or a folder that holds one.
+fn is_hf_config(model: &str) -> bool {
+    let p = std::path::Path::new(model);
+    model.to_ascii_lowercase().ends_with(".json") || (p.is_dir() && p.join("config.json").is_file())
+}
+
+fn hf_graph(
+    model: &str,
+    phase: Option<Phase>,
+    batch: Option<u64>,
+    seq: Option<u64>,
+    context: Option<u64>,
+    p: Precision,
+) -> Result<Graph> {
+    let path = std::path::Path::new(model);
+    let m = xpusim_hf::load(path)?;
+    let phase = phase.unwrap_or(m.config.phases()[0]);
+    let seq = seq.unwrap_or(HF_DEFAULT_SEQ.min(m.max_positions.unwrap_or(HF_DEFAULT_SEQ)));
+    let wl = xpusim_models::Workload {
+        phase,
+        batch: batch.unwrap_or(1),
+        seq_len: seq,
+        context: context.unwrap_or(DEFAULT_CONTEXT),
+        precision: p,
+        image_size: None,
+    };
+    m.config
+        .build(&wl)
+        .with_context(|| format!("Hugging Face config `{model}`"))
 }

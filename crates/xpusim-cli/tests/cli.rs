@@ -244,3 +244,137 @@ fn malformed_hardware_file_names_file_line_and_field() {
         good.to_str().unwrap(),
     ]);
 }
+
+fn shared(rel: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel);
+    p.exists().then_some(p)
+}
+
+#[test]
+fn onnx_files_run_like_built_in_models() {
+    let Some(m) = shared("models/onnxzoo_light_resnet50.onnx") else {
+        eprintln!("skipped: ../shared/models not found");
+        return;
+    };
+    let out = ok(&[
+        "run",
+        "--model",
+        m.to_str().unwrap(),
+        "--hw",
+        "h100-sxm",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Manifest: 4,089,184,256 MACs at 1x3x224x224.
+    assert_eq!(v["macs"].as_u64().unwrap(), 4_089_184_256);
+    let e = err(&[
+        "run",
+        "--model",
+        m.to_str().unwrap(),
+        "--hw",
+        "h100-sxm",
+        "--batch",
+        "4",
+    ]);
+    assert!(e.contains("--dim"), "{e}");
+    let Some(bert) = shared("models/minilm_l3_paraphrase_fp32.onnx") else {
+        return;
+    };
+    let bert = bert.to_str().unwrap();
+    let one = ok(&[
+        "run",
+        "--model",
+        bert,
+        "--hw",
+        "a100-80gb",
+        "--input",
+        "input_ids=1x128",
+        "--input",
+        "attention_mask=1x128",
+        "--format",
+        "json",
+    ]);
+    let four = ok(&[
+        "run",
+        "--model",
+        bert,
+        "--hw",
+        "a100-80gb",
+        "--input",
+        "input_ids=4x128",
+        "--input",
+        "attention_mask=4x128",
+        "--format",
+        "json",
+    ]);
+    let macs = |s: &str| {
+        serde_json::from_str::<serde_json::Value>(s).unwrap()["macs"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(macs(&one), 717_225_984);
+    assert_eq!(macs(&four), 4 * 717_225_984);
+}
+
+#[test]
+fn truncated_onnx_is_a_one_line_error() {
+    let Some(m) = shared("models/onnxzoo_light_squeezenet.onnx") else {
+        eprintln!("skipped: ../shared/models not found");
+        return;
+    };
+    let bytes = std::fs::read(m).unwrap();
+    let dir = std::env::temp_dir().join(format!("xpusim-cli-onnx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("cut.onnx");
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    let e = err(&["run", "--model", p.to_str().unwrap(), "--hw", "h100-sxm"]);
+    assert!(e.contains("cut.onnx"), "{e}");
+}
+
+#[test]
+fn hugging_face_configs_run_like_built_in_models() {
+    let fixtures =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../xpusim-hf/tests/fixtures");
+    let cfg = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.to_string_lossy().contains("llama-2-7b") || p.to_string_lossy().contains("Llama-2-7b")
+        });
+    let Some(cfg) = cfg else {
+        panic!("no Llama-2-7B fixture in {}", fixtures.display())
+    };
+    let from_file: serde_json::Value = serde_json::from_str(&ok(&[
+        "run",
+        "--model",
+        cfg.to_str().unwrap(),
+        "--hw",
+        "h100-sxm",
+        "--phase",
+        "decode",
+        "--batch",
+        "8",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let from_zoo: serde_json::Value = serde_json::from_str(&ok(&[
+        "run",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "h100-sxm",
+        "--phase",
+        "decode",
+        "--batch",
+        "8",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(from_file["params"], from_zoo["params"]);
+    assert_eq!(from_file["flops"], from_zoo["flops"]);
+}

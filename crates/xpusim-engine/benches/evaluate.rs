@@ -29,7 +29,11 @@ fn graph(key: &str, dev: &xpusim_hw::DeviceSpec) -> xpusim_ir::Graph {
     };
     let w = Workload {
         phase,
-        batch: if phase == Phase::Decode { 8 } else { info.default_batch },
+        batch: if phase == Phase::Decode {
+            8
+        } else {
+            info.default_batch
+        },
         seq_len: info.default_seq_len,
         context: 2048,
         precision: Precision::uniform(dev.natural_dtype),
@@ -40,7 +44,10 @@ fn graph(key: &str, dev: &xpusim_hw::DeviceSpec) -> xpusim_ir::Graph {
 
 #[divan::bench(args = workloads())]
 fn evaluate_on_every_preset(bencher: divan::Bencher, key: &str) {
-    let devs: Vec<_> = preset_names().iter().map(|n| find_preset(n).unwrap()).collect();
+    let devs: Vec<_> = preset_names()
+        .iter()
+        .map(|n| find_preset(n).unwrap())
+        .collect();
     let graphs: Vec<_> = devs.iter().map(|d| graph(key, d)).collect();
     bencher
         .counter(divan::counter::ItemsCount::new(devs.len()))
