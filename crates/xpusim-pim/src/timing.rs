@@ -128,20 +128,40 @@ pub fn internal_bandwidth_bps(s: &PimSpec, stacks: u64) -> f64 {
     units * s.organization.row_bytes as f64 / (row_cycles(s) * s.tck_s())
 }
 
-/// GEMV (or small-batch GEMM) on `stacks` stacks.
+/// GEMV (or small-batch GEMM) on `stacks` stacks. With at least as many rows as PUs each PU
+/// owns whole rows; with fewer, each row's reduction may be split over `split` PUs (a power
+/// of two, at most one atom per PU) at the price of `split` partial sums per output. The
+/// split with the least time is taken, so adding PUs never slows a GEMV down.
 pub fn gemv(s: &PimSpec, stacks: u64, g: &Gemv) -> PimCost {
+    let units = s.units_per_stack() * stacks.max(1);
+    let rows = g.rows.max(1);
+    let col_atoms = (g.cols * g.elem_bytes)
+        .div_ceil(s.organization.atom_bytes)
+        .max(1);
+    let max_split = if rows >= units {
+        1
+    } else {
+        (units / rows).min(col_atoms).max(1)
+    };
+    let mut best = gemv_split(s, stacks, g, 1);
+    let mut split = 2;
+    while split <= max_split {
+        let c = gemv_split(s, stacks, g, split);
+        if c.time_s < best.time_s {
+            best = c;
+        }
+        split *= 2;
+    }
+    best
+}
+
+fn gemv_split(s: &PimSpec, stacks: u64, g: &Gemv, split: u64) -> PimCost {
     let o = &s.organization;
     let p = &s.processing;
     let stacks = stacks.max(1);
-    let units = s.units_per_stack() * stacks;
+    let units = (s.units_per_stack() * stacks).min(g.rows.max(1) * split);
     let pchs = s.pseudo_channels_per_stack() * stacks;
     let matrix_bytes = g.rows * g.cols * g.elem_bytes;
-    // Rows whole on a PU when there are enough; otherwise the reduction is split.
-    let split = if g.rows >= units {
-        1
-    } else {
-        (units / g.rows.max(1)).max(1)
-    };
     let per_unit = matrix_bytes.div_ceil(units).div_ceil(o.atom_bytes) * o.atom_bytes;
     let rows_per_unit = per_unit as f64 / o.row_bytes as f64;
     let stream_s = rows_per_unit * row_cycles(s) * s.tck_s();

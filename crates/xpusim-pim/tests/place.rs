@@ -1,0 +1,128 @@
+//! Placement on xPU + PIM systems and the AttAcc reproduction.
+
+use xpusim_ir::{DType, OpKind, Phase, Precision};
+use xpusim_models::{build, Workload};
+use xpusim_pim::{attacc, evaluate, find_system, HeteroSystem, Objective, Placement};
+
+fn gpt3(phase: Phase, batch: u64, seq_len: u64, context: u64) -> xpusim_ir::Graph {
+    let w = Workload {
+        phase,
+        batch,
+        seq_len,
+        context,
+        precision: Precision::uniform(DType::Fp16),
+        image_size: None,
+    };
+    build("gpt3-175b", &w).unwrap()
+}
+
+#[test]
+fn auto_puts_decode_attention_on_pim_at_large_batch_and_context() {
+    let sys = find_system("dgx-a100-attacc").unwrap();
+    let g = gpt3(Phase::Decode, 64, 1, 2000);
+    for objective in [Objective::Time, Objective::Energy] {
+        let c = evaluate(&g, &sys, Placement::Auto, objective).unwrap();
+        let attn: Vec<_> = c.ops.iter().filter(|o| o.kind == "attention").collect();
+        assert!(!attn.is_empty());
+        assert!(attn.iter().all(|o| o.on_pim), "{objective:?}");
+        // Norms, activations and collectives never leave the host.
+        assert!(c
+            .ops
+            .iter()
+            .filter(|o| ["norm", "collective", "elementwise"].contains(&o.kind))
+            .all(|o| !o.on_pim));
+    }
+}
+
+#[test]
+fn auto_keeps_large_gemms_on_the_host() {
+    let sys = find_system("dgx-a100-attacc").unwrap();
+    let g = gpt3(Phase::Prefill, 4, 2048, 0);
+    let c = evaluate(&g, &sys, Placement::Auto, Objective::Time).unwrap();
+    let tp = xpusim_system::shard::shard(&g, &xpusim_system::Parallelism::tp(8)).unwrap();
+    let mut checked = 0;
+    for (op, r) in tp.ops.iter().zip(&c.ops) {
+        assert_eq!(op.op.name, r.name);
+        if let OpKind::Matmul(m) = &op.op.kind {
+            if m.batch * m.m >= 1024 && !m.rhs_batched {
+                assert!(!r.on_pim, "{} went to PIM", r.name);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4);
+}
+
+#[test]
+fn host_only_is_the_sum_of_host_times_and_gpu_system_rejects_pim_placement() {
+    let sys = find_system("dgx-a100-attacc").unwrap();
+    let g = gpt3(Phase::Decode, 8, 1, 1024);
+    let c = evaluate(&g, &sys, Placement::HostOnly, Objective::Time).unwrap();
+    let sum: f64 = c.ops.iter().map(|o| o.host_time_s).sum();
+    assert!((c.latency_s - sum).abs() <= 1e-12 * sum.max(1.0));
+    assert!(c.ops.iter().all(|o| !o.on_pim) && c.pim_s == 0.0);
+    let gpu = find_system("dgx-a100-hbm3-2x").unwrap();
+    assert!(evaluate(&g, &gpu, Placement::AttentionOnPim, Objective::Time).is_err());
+}
+
+#[test]
+fn attention_on_pim_moves_the_kv_cache_off_the_gpus() {
+    let sys = find_system("dgx-a100-attacc").unwrap();
+    let g = gpt3(Phase::Decode, 32, 1, 2047);
+    let pim = evaluate(&g, &sys, Placement::AttentionOnPim, Objective::Time).unwrap();
+    let host = evaluate(&g, &sys, Placement::HostOnly, Objective::Time).unwrap();
+    assert_eq!(pim.host_bytes + pim.pim_bytes, host.host_bytes);
+    assert!(pim.pim_bytes > 0 && pim.latency_s < host.latency_s);
+}
+
+#[test]
+fn inconsistent_systems_are_errors() {
+    let src = "name = \"x\"\ndisplay_name = \"x\"\nhost = \"a100-hbm3\"\nhost_count = 3\npim = \"attacc-bank\"\npim_modules = 1\nplacement = \"auto\"\n[link]\nbandwidth_gbps = 1\nlatency_us = 0\nenergy_pj_per_byte = 1\n";
+    let e = HeteroSystem::from_toml("s.toml", src)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("s.toml:6: field `pim_modules`"), "{e}");
+    let e = HeteroSystem::from_toml(
+        "s.toml",
+        &src.replace("host_count = 3", "host_count = 1").replace(
+            "[link]\nbandwidth_gbps = 1\nlatency_us = 0\nenergy_pj_per_byte = 1\n",
+            "",
+        ),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("needs a [link] table"), "{e}");
+}
+
+/// AttAcc's abstract: up to 2.81× throughput and 2.67× energy efficiency over the GPU-only
+/// system with the same capacity. xpusim reproduces the trend (the gain grows with batch)
+/// but not the magnitude: at the largest batch whose KV cache fits (64) it finds ~1.7× and
+/// ~1.6×; docs/attacc.md explains the gap. These bounds pin what the model gives, they do
+/// not claim agreement with the paper.
+#[test]
+fn attacc_reproduction_trend_and_measured_ratios() {
+    let rows = attacc::sweep("dgx-a100-attacc", &[1, 16, 64, 256]).unwrap();
+    for w in rows.windows(2) {
+        assert!(w[1].throughput_ratio > w[0].throughput_ratio);
+        assert!(w[1].energy_ratio > w[0].energy_ratio);
+    }
+    assert!(rows
+        .iter()
+        .all(|r| r.throughput_ratio >= 1.0 && r.energy_ratio >= 1.0));
+    let at64 = rows.iter().find(|r| r.batch == 64).unwrap();
+    assert!(at64.fits);
+    assert!(
+        (1.5..2.0).contains(&at64.throughput_ratio),
+        "{}",
+        at64.throughput_ratio
+    );
+    assert!(
+        (1.35..1.8).contains(&at64.energy_ratio),
+        "{}",
+        at64.energy_ratio
+    );
+    let at256 = rows.iter().find(|r| r.batch == 256).unwrap();
+    assert!(!at256.fits);
+    // Below the paper's headline by more than 20 %: the documented gap.
+    assert!(at64.throughput_ratio < 0.8 * attacc::PAPER_MAX_THROUGHPUT_RATIO);
+}
