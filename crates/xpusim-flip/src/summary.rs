@@ -44,7 +44,7 @@ pub fn table(a: &Analysis) -> Table {
         "pareto".into(),
     ]);
     if a.lifetime.is_some() {
-        h.push("lifetime $".into());
+        h.push("life work/$".into());
     }
     t.set_header(h);
     for (rank, d) in ranking(a).into_iter().enumerate() {
@@ -151,7 +151,7 @@ pub fn verdicts(a: &Analysis, ev: &Evaluation) -> Vec<String> {
                 ),
             };
             v.push(format!(
-                "Specialise or generalise ({}–{}): {} (best for the {} mix) beats {} (most general) on work per TCO dollar {tail}.",
+                "Specialise or generalise ({}–{}): {} (best for the {} mix) beats {} (most general costed design) on work per TCO dollar {tail}.",
                 l.first_year, last, a.names[s], l.first_year, a.names[g]
             ));
         }
@@ -174,7 +174,7 @@ pub fn verdicts(a: &Analysis, ev: &Evaluation) -> Vec<String> {
                 ),
             };
             v.push(format!(
-                "ASIC question: {} (partial native coverage) vs {} (most general): on work per TCO dollar it {tail}.",
+                "ASIC question: {} (partial native coverage) vs {} (most general costed design): on work per TCO dollar it {tail}.",
                 a.names[d], a.names[g]
             ));
         }
