@@ -36,6 +36,9 @@ pub struct Row {
     pub throughput_ratio: f64,
     /// Energy per token of the GPU-only system over DGX+AttAcc.
     pub energy_ratio: f64,
+    /// The same without the hosts' idle power (AttAcc's simulator counts dynamic energy
+    /// only: src/devices.py sums per-byte and per-FLOP energies).
+    pub energy_ratio_dynamic: f64,
     /// Both systems hold the KV cache of `INPUT_LEN + OUTPUT_LEN` tokens for the batch.
     pub fits: bool,
 }
@@ -76,6 +79,8 @@ pub fn sweep(pim_system: &str, batches: &[u64]) -> Result<Vec<Row>, PimError> {
             batch,
             throughput_ratio: pim.tokens_per_s / gpu.tokens_per_s,
             energy_ratio: gpu.energy_per_token_j / pim.energy_per_token_j,
+            energy_ratio_dynamic: (gpu.energy_j - gpu.idle_energy_j)
+                / (pim.energy_j - pim.idle_energy_j),
             pim,
             gpu,
             fits,

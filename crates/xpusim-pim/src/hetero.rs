@@ -73,6 +73,10 @@ pub struct HeteroSpec {
     #[serde(default)]
     pub pim_modules: u64,
     pub placement: Placement,
+    /// Pipeline attention on PIM with the host's QKV and output projections over head
+    /// groups (AttAcc §5.3); see `place::head_pipeline_saving`.
+    #[serde(default)]
+    pub head_pipelining: bool,
     #[serde(default)]
     pub link: Option<Link>,
     #[serde(default)]
@@ -148,6 +152,12 @@ impl HeteroSystem {
                 ))
             }
         };
+        if pim.is_none() && spec.head_pipelining {
+            return Err(bad(
+                "head_pipelining",
+                "head pipelining needs a system with PIM".into(),
+            ));
+        }
         if pim.is_none() && spec.placement != Placement::HostOnly {
             return Err(bad(
                 "placement",
