@@ -40,12 +40,57 @@ pub fn main(a: &RunArgs) -> Result<()> {
         ObjectiveArg::Energy => Objective::Energy,
         ObjectiveArg::Edp => Objective::Edp,
     };
-    let m = xpusim_npu::map_graph(&g, &arch, obj)
-        .with_context(|| format!("mapping `{}` onto `{}`", a.model, arch.name))?;
+    let ctx = || format!("mapping `{}` onto `{}`", a.model, arch.name);
+    let m = xpusim_npu::map_graph(&g, &arch, obj).with_context(ctx)?;
+    let pipe = xpusim_npu::map_pipelined(&g, &arch, obj).with_context(ctx)?;
+    let area = arch.area(
+        g.ops
+            .first()
+            .map_or(xpusim_ir::DType::Bf16, |o| o.compute_dtype),
+    );
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&m)?),
+        Format::Json => {
+            let v = serde_json::json!({
+                "arch": arch.name,
+                "objective": m.objective,
+                "layer_by_layer": &m,
+                "pipelined": {
+                    "stages": pipe.stages,
+                    "interval_cycles": pipe.interval_cycles,
+                    "fill_latency_cycles": pipe.fill_latency_cycles,
+                    "samples_per_s": pipe.samples_per_s,
+                    "energy_per_sample_j": pipe.energy_per_sample_j,
+                },
+                "area_mm2": area,
+                "leakage_w": arch.leakage_w(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
         Format::Csv => print_csv(&m),
-        Format::Table => print_table(&m, &arch, &g.name),
+        Format::Table => {
+            print_table(&m, &arch, &g.name);
+            println!(
+                "layer-pipelined over {} cores: {} stages, {} cycles per sample in steady state \
+                 ({:.1} samples/s), {} cycles for the first, {} per sample",
+                arch.cores,
+                pipe.stages.len(),
+                pipe.interval_cycles,
+                pipe.samples_per_s,
+                pipe.fill_latency_cycles,
+                format::si(pipe.energy_per_sample_j, "J")
+            );
+            let parts: Vec<String> = area
+                .components
+                .iter()
+                .map(|(n, mm2)| format!("{n} {mm2:.2}"))
+                .collect();
+            println!(
+                "area (mm²): {} — chip {:.1}; leakage {}",
+                parts.join(", "),
+                area.chip_mm2,
+                format::si(arch.leakage_w(), "W")
+            );
+        }
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ fn npu_mapper_reports_a_mapping_per_contraction() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    let ops = v["ops"].as_array().expect("ops");
+    let ops = v["layer_by_layer"]["ops"].as_array().expect("ops");
     assert!(ops.len() > 20);
     for op in ops {
         assert!(
@@ -39,6 +39,12 @@ fn npu_mapper_reports_a_mapping_per_contraction() {
         assert!(op["energy"]["total_pj"].as_f64().expect("energy") > 0.0);
     }
     assert_eq!(v["objective"], "energy");
+    let stages = v["pipelined"]["stages"].as_array().expect("stages");
+    assert!(
+        !stages.is_empty() && stages.len() <= 8,
+        "at most one stage per core"
+    );
+    assert!(v["area_mm2"]["chip_mm2"].as_f64().expect("area") > 0.0);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `xpusim run --model topology.csv --hw config.cfg` against SCALE-Sim 3.0.0's own numbers
 //! (`shared/scalesim/golden.csv`), and a SCALE-Sim topology run on an ordinary chip.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn shared() -> Option<PathBuf> {
@@ -17,7 +17,7 @@ fn xpusim(args: &[&str]) -> std::process::Output {
 }
 
 /// Golden rows of one run, as (column name → value) maps, in layer order.
-fn golden_rows(dir: &PathBuf, run_id: &str) -> Vec<Vec<(String, String)>> {
+fn golden_rows(dir: &Path, run_id: &str) -> Vec<Vec<(String, String)>> {
     let text = std::fs::read_to_string(dir.join("golden.csv")).expect("golden.csv reads");
     let mut lines = text.lines();
     let header: Vec<String> = lines
