@@ -111,6 +111,9 @@ pub struct RunArgs {
     /// Operators to show in the breakdown.
     #[arg(long, default_value_t = 15)]
     pub top: usize,
+    /// Also write a self-contained HTML report (roofline, top ops, coverage) to this file.
+    #[arg(long)]
+    pub html: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Map every contraction with a mapping search instead: `npu` (needs --arch).

@@ -1,4 +1,4 @@
-use anyhow::Result;
+use anyhow::{Context, Result};
 use xpusim_engine::ModelCost;
 
 use crate::args::{Format, RunArgs};
@@ -9,6 +9,11 @@ pub fn main(a: &RunArgs) -> Result<()> {
     let g = resolve::graph(&a.model, &a.workload, None, &dev)?;
     let mut cost = xpusim_engine::evaluate(&g, &dev)?;
     cost.precision = resolve::precision(&a.workload, &dev)?.name();
+    if let Some(path) = &a.html {
+        let cov = xpusim_engine::fallback::coverage(&g, &dev);
+        let html = xpusim_report::model_report(&cost, &dev, &cov)?;
+        std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
+    }
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&cost)?),
         Format::Csv => print_csv(&cost),

@@ -96,3 +96,30 @@ fn bad_scenarios_file_is_a_one_line_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown `speed`"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn run_html_writes_the_model_report_with_host_ops() {
+    let dir = scratch("run");
+    let html = dir.join("run.html");
+    let out = xpusim(&[
+        "run",
+        "--model",
+        "resnet-50",
+        "--hw",
+        "xformer-asic",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<table id=\"host\"") && page.contains("conv"),
+        "host ops listed"
+    );
+    assert!(page.contains("id=\"roofline\"") && page.contains("on host-cpu (conv not native)"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -27,6 +27,13 @@ pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// Position of an op family in the IR's family list (anything else, e.g. "host
+/// fallback", after all of them): a fixed order and colour for every chart.
+fn family_rank(c: &str) -> usize {
+    let f = xpusim_hw::support::FAMILIES;
+    f.iter().position(|x| *x == c).unwrap_or(f.len())
+}
+
 fn err(chart: &str) -> impl Fn(String) -> ReportError + '_ {
     move |msg| ReportError::Chart {
         chart: chart.to_string(),
@@ -146,13 +153,7 @@ pub fn breakdown(
     }
     // A fixed order (IR op families, then anything else) keeps each category's colour the
     // same in every breakdown chart of a report.
-    let rank = |c: &String| {
-        xpusim_hw::support::FAMILIES
-            .iter()
-            .position(|f| f == c)
-            .unwrap_or(xpusim_hw::support::FAMILIES.len())
-    };
-    cats.sort_by_key(rank);
+    cats.sort_by_key(|c| family_rank(c));
     let n = rows.len().max(1);
     let height = 90 + 26 * n as u32;
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
@@ -180,7 +181,7 @@ pub fn breakdown(
             .draw()
             .map_err(|e| e.to_string())?;
         for (ci, cat) in cats.iter().enumerate() {
-            let col = colour(ci);
+            let col = colour(family_rank(cat));
             let mut rects = Vec::new();
             for (i, (_, parts)) in rows.iter().enumerate() {
                 let total: f64 = parts.iter().map(|p| p.1).sum();
@@ -208,6 +209,82 @@ pub fn breakdown(
             right
                 .draw(&Text::new(
                     cat.clone(),
+                    (28, y),
+                    ("sans-serif", 13).into_font(),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+}
+
+/// One bar of [`bars`].
+#[derive(Debug, Clone)]
+pub struct Bar {
+    pub label: String,
+    /// Colour group (op family).
+    pub group: String,
+    /// Share of the total, 0..1.
+    pub share: f64,
+}
+
+/// Horizontal bars (one per row, top first), coloured by group, length = share in %.
+pub fn bars(title: &str, rows: &[Bar]) -> Result<String, ReportError> {
+    let mut groups: Vec<String> = Vec::new();
+    for b in rows {
+        if !groups.contains(&b.group) {
+            groups.push(b.group.clone());
+        }
+    }
+    groups.sort_by_key(|g| family_rank(g));
+    let n = rows.len().max(1);
+    let x_hi = rows.iter().map(|b| b.share * 100.0).fold(1.0, f64::max) * 1.05;
+    let names: Vec<String> = rows.iter().rev().map(|b| b.label.clone()).collect();
+    svg("bars", (860, (90 + 24 * n as u32).max(220)), |root| {
+        let (left, right) = root.split_horizontally(700);
+        let mut c = ChartBuilder::on(&left)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(220)
+            .build_cartesian_2d(0f64..x_hi, (0..n - 1).into_segmented())
+            .map_err(|e| e.to_string())?;
+        c.configure_mesh()
+            .disable_y_mesh()
+            .x_desc("% of model time")
+            .y_labels(n)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                    names.get(*i).cloned().unwrap_or_default()
+                }
+                SegmentValue::Last => String::new(),
+            })
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (gi, g) in groups.iter().enumerate() {
+            let col = colour(family_rank(g));
+            let rects = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| &b.group == g)
+                .map(|(i, b)| {
+                    let y = n - 1 - i;
+                    Rectangle::new(
+                        [
+                            (0.0, SegmentValue::Exact(y)),
+                            (b.share * 100.0, SegmentValue::Exact(y + 1)),
+                        ],
+                        col.filled(),
+                    )
+                });
+            c.draw_series(rects).map_err(|e| e.to_string())?;
+            let y = 50 + 20 * gi as i32;
+            right
+                .draw(&Rectangle::new([(8, y), (22, y + 12)], col.filled()))
+                .map_err(|e| e.to_string())?;
+            right
+                .draw(&Text::new(
+                    g.clone(),
                     (28, y),
                     ("sans-serif", 13).into_font(),
                 ))

@@ -19,14 +19,15 @@ fn pct(v: f64) -> String {
     format!("{:.0}%", v * 100.0)
 }
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}\
+pub(crate) const STYLE: &str =
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}\
 table{border-collapse:collapse;margin:1em 0;font-size:13px}\
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}\
 td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}\
 li{margin:.3em 0}.front{font-weight:bold;color:#b00}figure{margin:1.5em 0}\
 figcaption{font-size:13px;color:#555}";
 
-fn table(out: &mut String, id: &str, head: &[String], rows: &[Vec<String>]) {
+pub(crate) fn table(out: &mut String, id: &str, head: &[String], rows: &[Vec<String>]) {
     let _ = write!(out, "<table id=\"{id}\"><thead><tr>");
     for h in head {
         let _ = write!(out, "<th>{}</th>", esc(h));
@@ -42,7 +43,7 @@ fn table(out: &mut String, id: &str, head: &[String], rows: &[Vec<String>]) {
     out.push_str("</tbody></table>\n");
 }
 
-fn figure(out: &mut String, id: &str, svg: &str, caption: &str) {
+pub(crate) fn figure(out: &mut String, id: &str, svg: &str, caption: &str) {
     let _ = writeln!(
         out,
         "<figure id=\"{id}\">{svg}<figcaption>{}</figcaption></figure>",

@@ -3,15 +3,18 @@
 //! - [`charts`]: roofline with every op placed on it, per-op time breakdown, Pareto scatter
 //!   and the era × design heatmap, each an SVG string drawn with `plotters`.
 //! - [`html`]: one HTML file with the flip analysis tables and the charts inline (no
-//!   scripts, styles or fonts from outside the file).
+//!   scripts, styles or fonts from outside the file); [`model`]: the same for one model
+//!   on one device (`xpusim run --html`).
 //!
 //! Invariants: every chart is valid standalone SVG text; the HTML embeds everything it
 //! shows, and every text from a model, device or user file is HTML-escaped.
 
 pub mod charts;
 pub mod html;
+pub mod model;
 
 pub use html::flip_report;
+pub use model::model_report;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
