@@ -8,6 +8,9 @@
 //! their FLOPs and bytes; fused attention ([`attention`]) from a FlashAttention-style
 //! tiling; recurrent layers as dependent steps. Energy ([`energy`]) is per-MAC and per-FLOP
 //! dynamic energy + per-byte energy at each level + idle power × time.
+//! Ops a device does not run natively (its `[support]` table) are costed in one place,
+//! [`fallback`]: in a wider supported format, or on the host device over the link with the
+//! transfers charged, so missing generality shows up as time and energy, never an error.
 //!
 //! Invariants: costs depend only on (op, device); raising any bandwidth, peak rate or
 //! capacity of a device never increases an op's time (tested by property tests); a

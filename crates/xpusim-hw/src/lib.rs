@@ -9,6 +9,9 @@
 //! Invariants after [`DeviceSpec::validate`]: every rate, bandwidth, capacity and clock is
 //! finite and > 0; the memory list is ordered innermost (closest to the compute) to
 //! outermost and ends with the off-chip level; the natural dtype has a matrix peak.
+//! An optional `[support]` table ([`support`]) lists the op families and number formats a
+//! device runs natively and the host preset that runs the rest; without it everything is
+//! native.
 
 pub mod calibration;
 mod error;
@@ -18,9 +21,9 @@ pub mod support;
 
 pub use calibration::{CalibrationCurve, CalibrationFamily};
 pub use error::HwError;
-pub use support::Support;
 pub use presets::{find_preset, load_device, preset_names, PRESETS};
 pub use spec::{
     DeviceClass, DeviceSpec, Energy, Interconnect, MatrixEngine, MemoryLevel, Overhead, Power,
     Scope, VectorUnit,
 };
+pub use support::Support;
