@@ -123,7 +123,7 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
 
 /// `run --system NAME` where NAME is a heterogeneous xPU + PIM system.
 pub fn run_hetero(a: &RunArgs, name: &str, placement: Option<&str>) -> Result<()> {
-    let sys = xpusim_pim::find_system(name)?;
+    let sys = xpusim_pim::load_system(name)?;
     let placement = match placement {
         Some(p) => Placement::parse(p)?,
         None => sys.spec.placement,

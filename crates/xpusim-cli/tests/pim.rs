@@ -83,3 +83,49 @@ fn attacc_prints_paper_and_xpusim() {
     assert!(out.contains("2.81") && out.contains("2.67"), "{out}");
     assert_eq!(out.matches("┆ yes ").count(), 2, "{out}");
 }
+
+#[test]
+fn custom_system_with_inconsistent_pim_organisation_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("xpusim-pim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let preset = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../xpusim-pim/presets/attacc-bank.toml");
+    let pim = std::fs::read_to_string(preset)
+        .unwrap()
+        .replace("bank_groups = 8", "bank_groups = 6");
+    std::fs::write(dir.join("mypim.toml"), pim).unwrap();
+    let sys = "name = \"mine\"\ndisplay_name = \"mine\"\nhost = \"a100-hbm3\"\nhost_count = 8\npim = \"mypim.toml\"\npim_modules = 8\nplacement = \"auto\"\n[link]\nbandwidth_gbps = 600\nlatency_us = 1\nenergy_pj_per_byte = 10\n";
+    let sys_path = dir.join("sys.toml");
+    std::fs::write(&sys_path, sys).unwrap();
+    let (ok, _, err) = xpusim(&[
+        "run",
+        "--model",
+        "gpt3-175b",
+        "--system",
+        sys_path.to_str().unwrap(),
+        "--batch",
+        "8",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("mypim.toml:16: field `organization.banks`: banks (32) must be divisible by bank_groups (6)"),
+        "{err}"
+    );
+    // The same system with a consistent organisation runs.
+    let pim = std::fs::read_to_string(dir.join("mypim.toml"))
+        .unwrap()
+        .replace("bank_groups = 6", "bank_groups = 8");
+    std::fs::write(dir.join("mypim.toml"), pim).unwrap();
+    let (ok, out, err) = xpusim(&[
+        "run",
+        "--model",
+        "gpt3-175b",
+        "--system",
+        sys_path.to_str().unwrap(),
+        "--batch",
+        "8",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("placement auto"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,7 @@
 //! NeuPIMs, Heo et al. ASPLOS 2024). TOML presets in `presets/systems/`.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Deserialize;
 use xpusim_hw::DeviceSpec;
@@ -95,7 +96,17 @@ pub struct HeteroSystem {
 }
 
 impl HeteroSystem {
-    pub fn from_toml(file: &str, src: &str) -> Result<HeteroSystem, PimError> {
+    /// Parses and resolves a system; `dir` is where relative `.toml` paths in `host` and
+    /// `pim` are looked up (the system file's folder).
+    pub fn from_toml(file: &str, src: &str, dir: Option<&Path>) -> Result<HeteroSystem, PimError> {
+        let resolve = |name: &str| -> String {
+            match dir {
+                Some(d) if name.ends_with(".toml") && Path::new(name).is_relative() => {
+                    d.join(name).to_string_lossy().into_owned()
+                }
+                _ => name.to_string(),
+            }
+        };
         let spec: HeteroSpec = toml::from_str(src).map_err(|e| PimError::Parse {
             file: file.to_string(),
             msg: e.to_string().trim_end().replace('\n', " | "),
@@ -113,11 +124,11 @@ impl HeteroSystem {
         if spec.host_count == 0 {
             return Err(bad("host_count", "expected at least 1 host device".into()));
         }
-        let host = crate::presets::load_host(&spec.host)?;
+        let host = crate::presets::load_host(&resolve(&spec.host))?;
         let pim = match (&spec.pim, spec.pim_modules, &spec.link) {
             (None, 0, _) => None,
             (Some(p), m, Some(link)) if m > 0 => {
-                let pim = crate::presets::load_pim(p)?;
+                let pim = crate::presets::load_pim(&resolve(p))?;
                 for (f, v) in [
                     ("bandwidth_gbps", link.bandwidth_gbps),
                     ("latency_us", link.latency_us),
@@ -182,6 +193,10 @@ pub const SYSTEMS: &[(&str, &str)] = &[
         "dgx-a100-hbm3-2x.toml",
         include_str!("../presets/systems/dgx-a100-hbm3-2x.toml"),
     ),
+    (
+        "npu-neupims.toml",
+        include_str!("../presets/systems/npu-neupims.toml"),
+    ),
 ];
 
 pub fn system_names() -> Vec<String> {
@@ -191,9 +206,29 @@ pub fn system_names() -> Vec<String> {
         .collect()
 }
 
-/// Whether `name` is one of the embedded heterogeneous system presets.
+/// Whether `name` is an embedded xPU + PIM system preset, or a TOML file of one (a
+/// top-level `host` key; xpusim-system's multi-device files have `device` instead).
 pub fn is_hetero_system(name: &str) -> bool {
-    system_names().iter().any(|n| n == name)
+    if system_names().iter().any(|n| n == name) {
+        return true;
+    }
+    name.ends_with(".toml")
+        && std::fs::read_to_string(name)
+            .ok()
+            .and_then(|s| s.parse::<toml::Table>().ok())
+            .is_some_and(|t| t.contains_key("host") && !t.contains_key("device"))
+}
+
+/// A system preset by name, or a system TOML file.
+pub fn load_system(name_or_path: &str) -> Result<HeteroSystem, PimError> {
+    if name_or_path.ends_with(".toml") && !system_names().iter().any(|n| n == name_or_path) {
+        let src = std::fs::read_to_string(name_or_path).map_err(|e| PimError::Io {
+            file: name_or_path.to_string(),
+            msg: e.to_string(),
+        })?;
+        return HeteroSystem::from_toml(name_or_path, &src, Path::new(name_or_path).parent());
+    }
+    find_system(name_or_path)
 }
 
 /// Loads an embedded system preset by name.
@@ -202,7 +237,7 @@ pub fn find_system(name: &str) -> Result<HeteroSystem, PimError> {
         .iter()
         .find(|(f, _)| f.trim_end_matches(".toml") == name)
     {
-        Some((f, src)) => HeteroSystem::from_toml(f, src),
+        Some((f, src)) => HeteroSystem::from_toml(f, src, None),
         None => Err(PimError::Unknown {
             what: "PIM system",
             name: name.to_string(),

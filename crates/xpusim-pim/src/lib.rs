@@ -2,10 +2,11 @@
 //!
 //! A [`PimSpec`] describes a PIM device as data (DRAM organisation, timing, processing
 //! units, I/O, power, energy per bit at each level); presets: `hbm-pim-aquabolt`,
-//! `gddr6-aim`, `attacc-bank`, `attacc-bg`, `upmem-dimm`. [`timing`] costs GEMV / small-batch
+//! `gddr6-aim`, `attacc-bank`, `attacc-bg`, `upmem-dimm`, `neupims-hbm2`. [`timing`] costs GEMV / small-batch
 //! GEMM, decode attention and embedding gathers at bank level; [`place`] places each op of
 //! a model on the host xPU or on PIM for a [`HeteroSystem`] (presets `dgx-a100-attacc`,
-//! `dgx-a100-attacc-bg`, `dgx-a100-hbm3-2x`), and [`attacc`] reproduces AttAcc's headline.
+//! `dgx-a100-attacc-bg`, `dgx-a100-hbm3-2x`, `npu-neupims`, or a system TOML file), and
+//! [`attacc`] reproduces AttAcc's headline.
 //!
 //! Invariants:
 //! - A loaded `PimSpec` is consistent: banks divisible by bank groups, PU count not above
@@ -28,7 +29,9 @@ pub mod timing;
 
 pub(crate) use error::close_names;
 pub use error::PimError;
-pub use hetero::{find_system, is_hetero_system, system_names, HeteroSystem, Objective, Placement};
+pub use hetero::{
+    find_system, is_hetero_system, load_system, system_names, HeteroSystem, Objective, Placement,
+};
 pub use place::{evaluate, HeteroCost, HeteroOpReport};
 pub use presets::{load_host, load_pim, pim_names, pim_presets};
 pub use spec::{PimSpec, PuLevel, SoftmaxPlace};

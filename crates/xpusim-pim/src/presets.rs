@@ -20,6 +20,10 @@ pub const PIM_PRESETS: &[(&str, &str)] = &[
         "upmem-dimm.toml",
         include_str!("../presets/upmem-dimm.toml"),
     ),
+    (
+        "neupims-hbm2.toml",
+        include_str!("../presets/neupims-hbm2.toml"),
+    ),
 ];
 
 /// Host device variants not in xpusim-hw (A100 with HBM3, AttAcc's baseline).

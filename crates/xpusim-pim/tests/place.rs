@@ -91,7 +91,7 @@ fn head_pipelining_hides_part_of_the_shorter_of_attention_and_projections() {
 #[test]
 fn inconsistent_systems_are_errors() {
     let src = "name = \"x\"\ndisplay_name = \"x\"\nhost = \"a100-hbm3\"\nhost_count = 3\npim = \"attacc-bank\"\npim_modules = 1\nplacement = \"auto\"\n[link]\nbandwidth_gbps = 1\nlatency_us = 0\nenergy_pj_per_byte = 1\n";
-    let e = HeteroSystem::from_toml("s.toml", src)
+    let e = HeteroSystem::from_toml("s.toml", src, None)
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("s.toml:6: field `pim_modules`"), "{e}");
@@ -101,6 +101,7 @@ fn inconsistent_systems_are_errors() {
             "[link]\nbandwidth_gbps = 1\nlatency_us = 0\nenergy_pj_per_byte = 1\n",
             "",
         ),
+        None,
     )
     .unwrap_err()
     .to_string();

@@ -21,7 +21,7 @@ fn err(src: &str) -> String {
 #[test]
 fn presets_load_and_resolve_by_alias() {
     let all = pim_presets().unwrap();
-    assert_eq!(all.len(), 5);
+    assert_eq!(all.len(), 6);
     assert_eq!(load_pim("attacc").unwrap().name, "attacc-bank");
     assert_eq!(load_pim("aquabolt-xl").unwrap().name, "hbm-pim-aquabolt");
     let e = load_pim("attac-bank").unwrap_err().to_string();
