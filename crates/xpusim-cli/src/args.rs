@@ -94,6 +94,9 @@ pub struct CompareArgs {
     pub workload: WorkloadArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Also write a self-contained HTML report (heatmaps and tables) to this file.
+    #[arg(long)]
+    pub html: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,6 @@
 //! The era suite against the built-in chips.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use xpusim_engine::ModelCost;
 use xpusim_ir::Phase;
 
@@ -62,6 +62,11 @@ pub fn main(a: &CompareArgs) -> Result<()> {
             .map(|c| format!("{} {} b{}", c.model, c.phase, c.batch))
             .unwrap_or_else(|| model.clone());
         rows.push((label, costs));
+    }
+    if let Some(path) = &a.html {
+        let names: Vec<String> = devs.iter().map(|d| d.name.clone()).collect();
+        let html = xpusim_report::compare_report(&names, &rows)?;
+        std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
     }
     match a.format {
         Format::Json => {

@@ -123,3 +123,26 @@ fn run_html_writes_the_model_report_with_host_ops() {
     assert!(page.contains("id=\"roofline\"") && page.contains("on host-cpu (conv not native)"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn compare_html_writes_heatmaps() {
+    let dir = scratch("cmp");
+    let html = dir.join("cmp.html");
+    let out = xpusim(&[
+        "compare",
+        "--models",
+        "bert-base",
+        "--hw",
+        "h100-sxm,t4",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("id=\"speed\"") && page.contains("<table id=\"latency\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -363,12 +363,15 @@ pub fn heatmap(
 ) -> Result<String, ReportError> {
     let (nr, nc) = (rows.len().max(1), cols.len().max(1));
     let height = 110 + 24 * nr as u32;
-    svg("heatmap", (860, height), |root| {
+    // Room for the longest row label (~7 px per character at 12 px) and ~80 px a column.
+    let label_px = 7 * rows.iter().map(|r| r.chars().count()).max().unwrap_or(8) as u32 + 16;
+    let width = (label_px + 40 + 80 * nc as u32).max(860);
+    svg("heatmap", (width, height), |root| {
         let mut c = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(30)
-            .y_label_area_size(130)
+            .y_label_area_size(label_px)
             .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
             .map_err(|e| e.to_string())?;
         let seg = |v: &SegmentValue<usize>, names: &[String]| match v {
