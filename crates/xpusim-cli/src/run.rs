@@ -19,6 +19,21 @@ pub fn main(a: &RunArgs) -> Result<()> {
         Format::Csv => print_csv(&cost),
         Format::Table => print_table(&cost, a.top),
     }
+    if a.format == Format::Table && dev.support.is_some() {
+        let cov = xpusim_engine::fallback::coverage(&g, &dev);
+        let host: Vec<&str> = cov.host_ops_by_family.keys().map(String::as_str).collect();
+        println!(
+            "native coverage on {}: {:.1}% of FLOPs, {:.1}% of ops{}",
+            dev.name,
+            cov.native_flops_frac() * 100.0,
+            cov.native_ops_frac() * 100.0,
+            if host.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} run on the host over its link)", host.join(", "))
+            }
+        );
+    }
     Ok(())
 }
 

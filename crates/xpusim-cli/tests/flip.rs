@@ -121,6 +121,11 @@ fn run_html_writes_the_model_report_with_host_ops() {
         "host ops listed"
     );
     assert!(page.contains("id=\"roofline\"") && page.contains("on host-cpu (conv not native)"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("native coverage on xformer-asic") && text.contains("conv"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
