@@ -11,6 +11,7 @@
 //!   knowing the op's name.
 //! - [`mapper`]: the mapping search (dataflow, core split, per-level tiles, loop orders) and
 //!   layer-by-layer execution of a graph.
+//! - [`report`]: the objective and the reported mapping per op and per graph.
 //! - [`pipeline`]: layer-pipelined execution (contiguous stages, one core each).
 //!
 //! Invariants:
@@ -28,6 +29,7 @@ mod error;
 pub mod mapper;
 pub mod pipeline;
 pub mod problem;
+pub mod report;
 pub mod topology;
 
 pub use arch::{Dataflow, MemLevel, NpuArch, Scope, PRESETS};

@@ -9,7 +9,8 @@
 //!
 //! The array then sees a batched `P x W` by `W x N` matmul, exactly SCALE-Sim's im2col view
 //! (`xpusim_systolic::compute`), while DRAM/SRAM footprints are still computed on the real
-//! dims with [`OperandAccess::footprint`], so convolution halos and input reuse are exact.
+//! dims (per-axis distinct indices, `axis_footprint`), so convolution halos, strides and
+//! input reuse are exact.
 
 use xpusim_ir::{LoopNest, Op};
 
@@ -27,6 +28,43 @@ pub const USES: [[bool; 4]; 3] = [
     [true, false, true, true],
     [true, true, false, true],
 ];
+
+/// Distinct indices `Σ c·x_d` (`0 ≤ x_d < tile[d]`) of one tensor axis.
+///
+/// [`xpusim_ir::OperandAccess::footprint`] takes the whole range `Σ c·(t − 1) + 1`, an upper
+/// bound that counts the skipped rows of a strided window (a 1×1 stride-2 convolution
+/// would read its whole input). Here terms are added in increasing coefficient: a term
+/// whose coefficient reaches past the span of the indices so far adds disjoint copies
+/// (count × t, the strided case); otherwise the copies overlap and a contiguous set stays
+/// contiguous (the sliding-window case). Exact for the conv and matmul nests the IR
+/// builds; an upper bound otherwise.
+fn axis_footprint(terms: &[(usize, u64)], tile: &[u64]) -> u64 {
+    // Axes have a handful of terms; a fixed buffer keeps this allocation-free (hot path).
+    let mut buf = [(0u64, 0u64); 8];
+    let mut len = 0;
+    for &(d, c) in terms {
+        let n = tile.get(d).copied().unwrap_or(1).max(1);
+        if n > 1 && len < buf.len() {
+            buf[len] = (c, n);
+            len += 1;
+        }
+    }
+    let t = &mut buf[..len];
+    t.sort_unstable();
+    let (mut count, mut span) = (1u64, 1u64);
+    for &(c, n) in t.iter() {
+        let new_span = c * (n - 1) + span;
+        count = if c >= span {
+            count * n
+        } else if count == span {
+            new_span
+        } else {
+            (count * n).min(new_span)
+        };
+        span = new_span;
+    }
+    count
+}
 
 /// One contraction ready for mapping.
 #[derive(Debug, Clone)]
@@ -128,7 +166,11 @@ impl Problem {
                 left = left.div_ceil(size);
             }
         }
-        self.nest.operands[self.ids[x]].footprint(&dims[..n])
+        self.nest.operands[self.ids[x]]
+            .axes
+            .iter()
+            .map(|terms| axis_footprint(terms, &dims[..n]))
+            .product()
     }
 
     /// Names of the dims in group `g`, outermost first, joined with `·`.
@@ -143,5 +185,47 @@ impl Problem {
         } else {
             names.join("·")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xpusim_ir::{ConvSpec, DType, Precision};
+
+    fn conv(h: u64, r: u64, stride: u64, pad: u64) -> Op {
+        let spec = ConvSpec {
+            n: 1,
+            c: 8,
+            h,
+            w: h,
+            k: 4,
+            r,
+            s: r,
+            stride: (stride, stride),
+            pad: (pad, pad, pad, pad),
+            dilation: (1, 1),
+            groups: 1,
+            transposed: false,
+        };
+        Op::conv("c", spec, "w", Precision::uniform(DType::Bf16)).expect("valid")
+    }
+
+    #[test]
+    fn strided_pointwise_conv_reads_only_touched_inputs() {
+        let pb = &Problem::from_op(&conv(56, 1, 2, 0)).expect("problem")[0];
+        // 28x28 outputs of a 1x1 stride-2 conv touch 28x28 of the 56x56 input.
+        assert_eq!(pb.footprint(0, &pb.ext), 8 * 28 * 28);
+    }
+
+    #[test]
+    fn sliding_windows_keep_their_halo() {
+        let pb = &Problem::from_op(&conv(58, 3, 1, 0)).expect("problem")[0];
+        assert_eq!(pb.footprint(0, &pb.ext), 8 * 58 * 58);
+        let pb = &Problem::from_op(&conv(57, 3, 2, 0)).expect("problem")[0];
+        // 28 outputs, window 3, stride 2: rows 0..=56.
+        assert_eq!(pb.footprint(0, &pb.ext), 8 * 57 * 57);
+        assert_eq!(pb.footprint(1, &pb.ext), 4 * 8 * 9);
+        assert_eq!(pb.footprint(2, &pb.ext), 4 * 28 * 28);
     }
 }
