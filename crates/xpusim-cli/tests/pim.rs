@@ -78,7 +78,7 @@ fn bad_placement_and_pim_listing() {
 
 #[test]
 fn attacc_prints_paper_and_xpusim() {
-    let (ok, out, err) = xpusim(&["attacc", "--batch", "1,64"]);
+    let (ok, out, err) = xpusim(&["attacc", "--batch", "1,32"]);
     assert!(ok, "{err}");
     assert!(out.contains("2.81") && out.contains("2.67"), "{out}");
     assert_eq!(out.matches("┆ yes ").count(), 2, "{out}");

@@ -13,7 +13,7 @@ use xpusim_ir::{Phase, Precision};
 use xpusim_models::transformer::Positions;
 use xpusim_models::{zoo, Workload};
 
-use crate::{evaluate, find_system, HeteroCost, Objective, PimError};
+use crate::{evaluate, find_system, HeteroCost, HeteroSystem, Objective, PimError};
 
 /// Abstract of the paper: "up to 2.81×" throughput.
 pub const PAPER_MAX_THROUGHPUT_RATIO: f64 = 2.81;
@@ -47,7 +47,11 @@ pub struct Row {
 /// context `INPUT_LEN + OUTPUT_LEN / 2` (attention cost is linear in the context, the rest
 /// is independent of it, so the mean step's time and energy equal the average step's).
 pub fn sweep(pim_system: &str, batches: &[u64]) -> Result<Vec<Row>, PimError> {
-    let pim_sys = find_system(pim_system)?;
+    sweep_system(&find_system(pim_system)?, batches)
+}
+
+/// [`sweep`] for a resolved (possibly modified, e.g. ablated) xPU + PIM system.
+pub fn sweep_system(pim_sys: &HeteroSystem, batches: &[u64]) -> Result<Vec<Row>, PimError> {
     let gpu_sys = find_system("dgx-a100-hbm3-2x")?;
     let mut cfg = zoo::transformer_config("gpt3-175b").ok_or_else(|| PimError::Unknown {
         what: "model",
@@ -70,10 +74,10 @@ pub fn sweep(pim_system: &str, batches: &[u64]) -> Result<Vec<Row>, PimError> {
             image_size: None,
         };
         let g = cfg.build(&w(INPUT_LEN + OUTPUT_LEN / 2))?;
-        let pim = evaluate(&g, &pim_sys, pim_sys.spec.placement, Objective::Time)?;
+        let pim = evaluate(&g, pim_sys, pim_sys.spec.placement, Objective::Time)?;
         let gpu = evaluate(&g, &gpu_sys, gpu_sys.spec.placement, Objective::Time)?;
         let g_end = cfg.build(&w(INPUT_LEN + OUTPUT_LEN - 1))?;
-        let fits = evaluate(&g_end, &pim_sys, pim_sys.spec.placement, Objective::Time)?.fits
+        let fits = evaluate(&g_end, pim_sys, pim_sys.spec.placement, Objective::Time)?.fits
             && evaluate(&g_end, &gpu_sys, gpu_sys.spec.placement, Objective::Time)?.fits;
         rows.push(Row {
             batch,

@@ -78,6 +78,10 @@ pub struct HeteroSpec {
     /// groups (AttAcc §5.3); see `place::head_pipeline_saving`.
     #[serde(default)]
     pub head_pipelining: bool,
+    /// Split the FFN GEMMs between host and PIM (AttAcc's feed-forward parallelism); see
+    /// `place::ffn_split`.
+    #[serde(default)]
+    pub ffn_split: bool,
     #[serde(default)]
     pub link: Option<Link>,
     #[serde(default)]
@@ -163,11 +167,13 @@ impl HeteroSystem {
                 ))
             }
         };
-        if pim.is_none() && spec.head_pipelining {
-            return Err(bad(
-                "head_pipelining",
-                "head pipelining needs a system with PIM".into(),
-            ));
+        for (field, on) in [
+            ("head_pipelining", spec.head_pipelining),
+            ("ffn_split", spec.ffn_split),
+        ] {
+            if pim.is_none() && on {
+                return Err(bad(field, format!("{field} needs a system with PIM")));
+            }
         }
         if pim.is_none() && spec.placement != Placement::HostOnly {
             return Err(bad(

@@ -35,6 +35,8 @@ pub struct HeteroOpReport {
     pub host_time_s: f64,
     pub pim_time_s: Option<f64>,
     pub link_s: f64,
+    /// Share of the op's work done on PIM: 0 or 1, or in between for an FFN split.
+    pub pim_fraction: f64,
 }
 
 /// One pass of a model on a heterogeneous system.
@@ -254,10 +256,25 @@ pub fn evaluate(
     let (mut pim_bytes, mut host_bytes) = (0u64, 0u64);
     for (op, (hc, alt, on_pim)) in ops.iter().zip(decided) {
         let r = op.repeat as f64;
-        let (t, e, l) = match (&alt, on_pim) {
+        let (mut t, mut e, mut l) = match (&alt, on_pim) {
             (Some(a), true) => (a.time_s, a.energy_j, a.link_s),
             _ => (hc.time_s, hc.energy_j, 0.0),
         };
+        let mut pim_fraction = if on_pim { 1.0 } else { 0.0 };
+        let mut pim_time = alt.map(|a| a.time_s);
+        if let (Some((pim, link, stacks)), OpKind::Matmul(_), false, true) = (
+            &sys.pim,
+            &op.kind,
+            on_pim,
+            sys.spec.ffn_split && placement != Placement::HostOnly && op.name.contains(".mlp."),
+        ) {
+            if let Some(pc) = pim_cost(op, pim, *stacks) {
+                let a = pim_alternative(op, &pc, link, host)?;
+                let split = ffn_split(hc.time_s, hc.energy_j, &a, host.power.idle_w);
+                (t, e, l, pim_fraction) = split;
+                pim_time = Some(a.time_s);
+            }
+        }
         let resident: u64 = op
             .operands
             .iter()
@@ -270,7 +287,9 @@ pub fn evaluate(
             pim_bytes += resident;
         } else {
             host_s += t * r;
-            host_bytes += resident;
+            let on_pim_bytes = (resident as f64 * pim_fraction).round() as u64;
+            pim_bytes += on_pim_bytes;
+            host_bytes += resident - on_pim_bytes;
         }
         link_total += l * r;
         latency += t * r;
@@ -283,8 +302,9 @@ pub fn evaluate(
             time_s: t * r,
             energy_j: e * r,
             host_time_s: hc.time_s * r,
-            pim_time_s: alt.map(|a| a.time_s * r),
+            pim_time_s: pim_time.map(|p| p * r),
             link_s: l * r,
+            pim_fraction,
         });
     }
     let overlap_s = if sys.spec.head_pipelining {
@@ -321,6 +341,24 @@ pub fn evaluate(
         fits: host_bytes <= host_capacity_bytes && pim_bytes <= pim_capacity_bytes,
         ops: reports,
     })
+}
+
+/// An FFN GEMM split between host and PIM (AttAcc's feed-forward-parallel optimisation,
+/// attacc_simulator src/system.py `_ff_parallel` with `--ffopt`): the weights are divided
+/// in proportion to the two rates so both halves finish together, `t = t_h·t_p / (t_h + t_p)`
+/// with the fraction `f = t_h / (t_h + t_p)` on PIM. Dynamic energy is shared in the same
+/// proportion, plus the host's idle power over `t`. Returns (time, energy, link time, f).
+fn ffn_split(host_s: f64, host_j: f64, pim: &Alt, idle_w: f64) -> (f64, f64, f64, f64) {
+    let (th, tp) = (host_s, pim.time_s);
+    if !(th > 0.0 && tp > 0.0) {
+        return (host_s, host_j, 0.0, 0.0);
+    }
+    let f = th / (th + tp);
+    let t = th * tp / (th + tp);
+    let dyn_h = (host_j - idle_w * th).max(0.0);
+    let dyn_p = (pim.energy_j - idle_w * tp).max(0.0);
+    let e = (1.0 - f) * dyn_h + f * dyn_p + idle_w * t;
+    (t, e, f * pim.link_s, f)
 }
 
 /// Time hidden when attention on PIM is pipelined with the host's QKV generation and output

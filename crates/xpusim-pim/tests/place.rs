@@ -109,24 +109,52 @@ fn inconsistent_systems_are_errors() {
 }
 
 /// AttAcc's abstract: up to 2.81× throughput and 2.67× energy efficiency over the GPU-only
-/// system with the same capacity. xpusim reproduces the trend (the gain grows with batch);
-/// at the largest batch whose KV cache fits (64) it finds ~1.9× and ~1.6×, below the
-/// headline by more than 20 %; docs/attacc.md explains the gap. These bounds pin what the model gives, they do
-/// not claim agreement with the paper.
+/// system with the same capacity. With the paper's system optimisations (FFN split, head
+/// pipelining) xpusim's throughput gain grows with batch from 16 on and reaches ~2.8× at
+/// batch 256 — within 20 % of the headline, but at a batch whose KV cache does not fit at
+/// Lin 2048 / Lout 128. The energy-efficiency gain stays below the headline by more than
+/// 20 % everywhere. docs/attacc.md explains both. These bounds pin what the model gives.
 #[test]
 fn attacc_reproduction_trend_and_measured_ratios() {
-    let rows = attacc::sweep("dgx-a100-attacc", &[1, 16, 64, 256]).unwrap();
-    for w in rows.windows(2) {
+    let rows = attacc::sweep("dgx-a100-attacc", &[1, 16, 32, 64, 256]).unwrap();
+    for w in rows[1..].windows(2) {
         assert!(w[1].throughput_ratio > w[0].throughput_ratio);
         assert!(w[1].energy_ratio > w[0].energy_ratio);
     }
     assert!(rows
         .iter()
         .all(|r| r.throughput_ratio >= 1.0 && r.energy_ratio >= 1.0));
+    let last_fit = rows.iter().rev().find(|r| r.fits).unwrap();
+    assert_eq!(last_fit.batch, 32);
+    assert!(
+        (1.5..2.0).contains(&last_fit.throughput_ratio),
+        "{}",
+        last_fit.throughput_ratio
+    );
+    let best = rows.iter().map(|r| r.throughput_ratio).fold(0.0, f64::max);
+    let rel = best / attacc::PAPER_MAX_THROUGHPUT_RATIO - 1.0;
+    assert!(rel.abs() <= 0.2, "max throughput ratio {best}");
+    let best_energy = rows.iter().map(|r| r.energy_ratio).fold(0.0, f64::max);
+    assert!(
+        best_energy < 0.8 * attacc::PAPER_MAX_ENERGY_RATIO,
+        "{best_energy}"
+    );
+}
+
+/// Without the FFN split (attention on PIM + head pipelining only) the weights stay on the
+/// GPUs, batch 64 fits, and the gain grows monotonically with batch from batch 1.
+#[test]
+fn attacc_ablation_without_ffn_split() {
+    let mut sys = find_system("dgx-a100-attacc").unwrap();
+    sys.spec.ffn_split = false;
+    let rows = attacc::sweep_system(&sys, &[1, 16, 64, 256]).unwrap();
+    for w in rows.windows(2) {
+        assert!(w[1].throughput_ratio > w[0].throughput_ratio);
+    }
     let at64 = rows.iter().find(|r| r.batch == 64).unwrap();
     assert!(at64.fits);
     assert!(
-        (1.5..2.0).contains(&at64.throughput_ratio),
+        (1.6..2.1).contains(&at64.throughput_ratio),
         "{}",
         at64.throughput_ratio
     );
@@ -135,8 +163,4 @@ fn attacc_reproduction_trend_and_measured_ratios() {
         "{}",
         at64.energy_ratio
     );
-    let at256 = rows.iter().find(|r| r.batch == 256).unwrap();
-    assert!(!at256.fits);
-    // Below the paper's headline by more than 20 %: the documented gap.
-    assert!(at64.throughput_ratio < 0.8 * attacc::PAPER_MAX_THROUGHPUT_RATIO);
 }
