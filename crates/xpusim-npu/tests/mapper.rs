@@ -137,3 +137,21 @@ fn layer_pipelines_use_at_most_one_stage_per_core() {
     // Slowest stage is at least the total work spread evenly over the cores.
     assert!(p.interval_cycles * arch.cores >= p.fill_latency_cycles);
 }
+
+/// Peak MAC rate of each preset against the published dense 16-bit peak (TF) it cites.
+#[test]
+fn preset_peaks_match_their_published_figures_within_three_percent() {
+    for (name, published_tflops) in [
+        ("tpu-v4-like", 275.0),
+        ("rngd-like", 256.0),
+        ("atom-like", 32.0),
+    ] {
+        let a = NpuArch::load(name).expect("preset");
+        let tflops = (a.array.rows * a.array.cols * a.cores) as f64 * 2.0 * a.clock_ghz * 1e-3;
+        let rel = tflops / published_tflops - 1.0;
+        assert!(
+            rel.abs() < 0.03,
+            "{name}: {tflops:.1} TF vs {published_tflops} TF"
+        );
+    }
+}
