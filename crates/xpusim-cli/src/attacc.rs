@@ -244,7 +244,13 @@ fn print_table(a: &RunArgs, sys: &xpusim_pim::HeteroSystem, c: &HeteroCost, cont
             r.name.clone(),
             r.kind.to_string(),
             r.repeat.to_string(),
-            if r.on_pim { "PIM" } else { "host" }.to_string(),
+            if r.on_pim {
+                "PIM".to_string()
+            } else if r.pim_fraction > 0.0 {
+                format!("split {:.0}% PIM", r.pim_fraction * 100.0)
+            } else {
+                "host".to_string()
+            },
             format::time(r.time_s),
             format::time(r.host_time_s),
             r.pim_time_s.map(format::time).unwrap_or_else(|| "-".into()),
