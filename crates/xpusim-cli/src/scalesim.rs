@@ -125,6 +125,22 @@ pub fn main(a: &RunArgs) -> Result<()> {
             a.model
         );
     }
+    let w = &a.workload;
+    for (flag, set) in [
+        ("--batch", w.batch.is_some()),
+        ("--seq", w.seq.is_some()),
+        ("--context", w.context.is_some()),
+        ("--precision", w.precision.is_some()),
+        ("--phase", w.phase.is_some()),
+    ] {
+        if set {
+            bail!(
+                "{flag} does not apply to a SCALE-Sim run (`--hw {}`): SCALE-Sim layers have batch 1 \
+                 and count words, not bytes; write the sizes into the topology instead",
+                a.hw
+            );
+        }
+    }
     let cfg = load_config(&a.hw).with_context(|| format!("SCALE-Sim config `{}`", a.hw))?;
     let layers =
         load_topology(&a.model).with_context(|| format!("SCALE-Sim topology `{}`", a.model))?;

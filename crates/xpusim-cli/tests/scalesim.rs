@@ -120,6 +120,20 @@ fn a_topology_runs_on_an_ordinary_chip_and_bad_pairs_fail_cleanly() {
         e.contains("topology .csv") && e.contains("resnet-50"),
         "{e}"
     );
+
+    // Workload flags SCALE-Sim has no notion of are refused, not silently dropped.
+    let o = xpusim(&[
+        "run",
+        "--model",
+        t,
+        "--hw",
+        c.to_str().expect("utf-8"),
+        "--batch",
+        "4",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--batch") && e.contains("SCALE-Sim"), "{e}");
 }
 
 #[test]
