@@ -315,3 +315,50 @@ pub fn embedding(s: &PimSpec, stacks: u64, tokens: u64, dim: u64, elem_bytes: u6
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attacc_row_period_follows_the_timing_parameters() {
+        let s = crate::load_pim("attacc-bank").unwrap();
+        // 32 atoms per 1 KiB row at nCCDAB = 6, one bank per PU: tRCD + 32·6 + tRP.
+        assert_eq!(row_cycles(&s), (19 + 32 * 6 + 19) as f64);
+        // Bank-group PUs interleave 4 banks, hiding activations: 32·6 cycles per row,
+        // but 8 per-bank ACTs per row period must respect tFAW (8·39/4 = 78 < 192).
+        let bg = crate::load_pim("attacc-bg").unwrap();
+        assert_eq!(row_cycles(&bg), (32 * 6) as f64);
+    }
+
+    #[test]
+    fn split_reduction_pays_partial_sums() {
+        let s = crate::load_pim("attacc-bank").unwrap();
+        // 16 output rows over 1024 PUs: the reduction is split, partial sums move.
+        let c = gemv(
+            &s,
+            1,
+            &Gemv {
+                rows: 16,
+                cols: 65536,
+                batch: 1,
+                elem_bytes: 2,
+                input_sets: 1,
+            },
+        );
+        assert!(c.reduce_s > 0.0);
+        let whole = gemv_split(
+            &s,
+            1,
+            &Gemv {
+                rows: 16,
+                cols: 65536,
+                batch: 1,
+                elem_bytes: 2,
+                input_sets: 1,
+            },
+            1,
+        );
+        assert!(c.time_s < whole.time_s);
+    }
+}
