@@ -142,6 +142,12 @@ fn on_off(b: bool) -> &'static str {
 
 /// `run --system NAME` where NAME is a heterogeneous xPU + PIM system.
 pub fn run_hetero(a: &RunArgs, name: &str, placement: Option<&str>) -> Result<()> {
+    let l = &a.system;
+    if [l.tp, l.pp, l.ep, l.dp, l.microbatches] != [1; 5] || l.overlap_comm {
+        anyhow::bail!(
+            "--tp/--pp/--ep/--dp/--microbatches/--overlap-comm do not apply to the xPU + PIM system `{name}`: its host_count sets the tensor-parallel degree"
+        );
+    }
     let sys = xpusim_pim::load_system(name)?;
     let placement = match placement {
         Some(p) => Placement::parse(p)?,

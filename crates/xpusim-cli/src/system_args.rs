@@ -53,7 +53,7 @@ impl SystemArgs {
 pub fn run(a: &RunArgs) -> Result<()> {
     let s = &a.system;
     let Some(name) = s.system.as_deref() else {
-        bail!("--tp/--pp/--ep/--dp/--microbatches/--overlap-comm need --system NAME_OR_PATH (see `xpusim list systems`)");
+        bail!("--tp/--pp/--ep/--dp/--microbatches/--overlap-comm/--placement need --system NAME_OR_PATH (see `xpusim list systems`, `xpusim list pim`)");
     };
     if xpusim_pim::is_hetero_system(name) {
         return crate::attacc::run_hetero(a, name, s.placement.as_deref());

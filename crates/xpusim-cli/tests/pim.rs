@@ -62,6 +62,20 @@ fn bad_placement_and_pim_listing() {
     ]);
     assert!(!ok);
     assert!(err.contains("unknown placement"), "{err}");
+    let (ok, _, err) = xpusim(&[
+        "run",
+        "--model",
+        "gpt3-175b",
+        "--system",
+        "dgx-a100-attacc",
+        "--tp",
+        "2",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("host_count sets the tensor-parallel degree"),
+        "{err}"
+    );
     let (ok, out, err) = xpusim(&["list", "pim"]);
     assert!(ok, "{err}");
     for name in [
