@@ -30,17 +30,20 @@ impl OperandAccess {
     /// Distinct elements touched by an iteration tile with per-dim extents `tile`.
     ///
     /// For an affine axis `Σ c_i·d_i` with extents `t_i` the touched range is
-    /// `Σ c_i·(t_i − 1) + 1` (exact for the dense, unit-gap accesses we generate; an
-    /// upper bound when a stride exceeds the window).
+    /// `Σ c_i·(t_i − 1) + 1`, and no more than `Π t_i` distinct indices exist; the smaller
+    /// of the two is exact for dense windows (stride ≤ window) and for strides larger than
+    /// the window (a 1×1 stride-2 convolution reads a quarter of its input, not all of it).
     pub fn footprint(&self, tile: &[u64]) -> u64 {
         self.axes
             .iter()
             .map(|terms| {
-                terms
+                let range = terms
                     .iter()
                     .map(|&(d, c)| c * (tile[d].max(1) - 1))
                     .sum::<u64>()
-                    + 1
+                    + 1;
+                let points: u64 = terms.iter().map(|&(d, _)| tile[d].max(1)).product();
+                range.min(points)
             })
             .product()
     }
@@ -78,9 +81,32 @@ impl LoopNest {
 
 /// A contraction to cost: a loop nest that runs `sequential_steps` times with a true data
 /// dependence between steps (recurrent layers), so steps cannot be merged into one big
-/// GEMM. `weights_resident` marks steps that reuse the same weights every step.
+/// GEMM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Contraction {
     pub nest: LoopNest,
     pub sequential_steps: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(stride: u64, dil: u64) -> OperandAccess {
+        OperandAccess {
+            operand: 0,
+            axes: vec![vec![(0, stride), (1, dil)]],
+            is_output: false,
+        }
+    }
+
+    #[test]
+    fn footprints_of_sliding_windows() {
+        // 3-tap window, stride 1: t + 2 rows.
+        assert_eq!(window(1, 1).footprint(&[10, 3]), 12);
+        // 3-tap window, stride 2: 2t + 1 rows.
+        assert_eq!(window(2, 1).footprint(&[10, 3]), 21);
+        // 1-tap window, stride 2: only t rows are read, not 2t − 1.
+        assert_eq!(window(2, 1).footprint(&[10, 1]), 10);
+    }
 }
