@@ -12,9 +12,11 @@
 //!   so no later arithmetic on a constructed op can overflow `u64` for its own totals.
 //! - FLOPs and bytes depend only on the op, never on a device.
 
+mod arith;
 mod dtype;
 mod error;
 mod graph;
+mod kinds;
 mod loopnest;
 mod op;
 mod size;
@@ -22,9 +24,10 @@ mod size;
 pub use dtype::{DType, Precision};
 pub use error::IrError;
 pub use graph::{Graph, GraphTotals, Phase, Weight};
-pub use loopnest::{Contraction, LoopDim, LoopNest, OperandAccess};
-pub use op::{
-    AttentionSpec, CollectiveKind, ConvSpec, MatmulSpec, Names, NormKind, Op, OpKind, Operand,
-    RecurrentCell, RecurrentSpec, Role, ScanSpec,
+pub use kinds::{
+    AttentionSpec, CollectiveKind, ConvSpec, MatmulSpec, NormKind, OpKind, Operand, RecurrentCell,
+    RecurrentSpec, Role, ScanSpec,
 };
+pub use loopnest::{Contraction, LoopDim, LoopNest, OperandAccess};
+pub use op::{Names, Op};
 pub use size::{checked_mul, checked_product, MAX_ELEMS};
