@@ -245,10 +245,10 @@ pub fn list(f: Format) -> Result<()> {
                     p.display_name.clone(),
                     format!("{} × {}", p.count, s.device.name),
                     format!(
-                        "{:?} {} GB/s/dir",
-                        p.scale_up.kind, p.scale_up.bandwidth_gbps
-                    )
-                    .to_lowercase(),
+                        "{} {} GB/s/dir",
+                        format!("{:?}", p.scale_up.kind).to_lowercase(),
+                        p.scale_up.bandwidth_gbps
+                    ),
                     p.scale_out
                         .as_ref()
                         .map(|o| format!("{} GB/s/node", o.bandwidth_gbps))
