@@ -68,7 +68,12 @@ pub(crate) fn mla(
     p: &Pass,
     n: u64,
 ) -> Result<(), IrError> {
-    let m = c.mla.expect("mla config");
+    let Some(m) = c.mla else {
+        return Err(IrError::Invalid {
+            op: c.name.clone(),
+            msg: "multi-head latent attention layer without an `mla` config".into(),
+        });
+    };
     let (t, h, hh) = (p.tokens(), c.hidden, c.heads);
     let (nk, nb) = norm_kind(c);
     let qk = m.qk_nope_head_dim + m.qk_rope_head_dim;

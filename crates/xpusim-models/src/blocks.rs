@@ -417,7 +417,12 @@ pub fn expected_experts(e: u64, k: u64, tokens: u64) -> f64 {
 /// `layers·top_k` active. The expert GEMMs are batched over the experts touched: all of
 /// them in prefill, the expected distinct count in decode (uniform routing).
 fn moe(b: &mut Builder, c: &TransformerConfig, pre: &str, p: &Pass, n: u64) -> Result<(), IrError> {
-    let m: MoeConfig = c.moe.expect("moe config");
+    let Some(m) = c.moe else {
+        return Err(IrError::Invalid {
+            op: c.name.clone(),
+            msg: "MoE layer without a `moe` config".into(),
+        });
+    };
     let (t, h, ei) = (p.tokens(), c.hidden, m.expert_intermediate);
     let pairs = t * m.top_k;
     b.linear(&format!("{pre}.moe.router"), t, h, m.experts, false, n)?;

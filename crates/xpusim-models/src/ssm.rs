@@ -84,7 +84,12 @@ pub(crate) fn mamba(
     p: &Pass,
     n: u64,
 ) -> Result<(), IrError> {
-    let s = c.ssm.expect("ssm config");
+    let Some(s) = c.ssm else {
+        return Err(IrError::Invalid {
+            op: c.name.clone(),
+            msg: "Mamba layer without an `ssm` config".into(),
+        });
+    };
     let (t, h) = (p.tokens(), c.hidden);
     let e = s.expand * h;
     let (nk, nb) = norm_kind(c);
@@ -161,7 +166,12 @@ pub(crate) fn mamba2(
     p: &Pass,
     n: u64,
 ) -> Result<(), IrError> {
-    let s = c.ssm.expect("ssm config");
+    let Some(s) = c.ssm else {
+        return Err(IrError::Invalid {
+            op: c.name.clone(),
+            msg: "Mamba layer without an `ssm` config".into(),
+        });
+    };
     let (t, h) = (p.tokens(), c.hidden);
     let e = s.expand * h;
     let heads = (e / s.head_dim.max(1)).max(1);
