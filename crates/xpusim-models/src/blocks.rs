@@ -5,7 +5,7 @@ use xpusim_ir::{Graph, IrError, MatmulSpec, Names, NormKind, Op, Phase, Role};
 
 use crate::common::{conv2d, Builder};
 use crate::transformer::{
-    Arch, FfnKind, LayerKind, Mixer, MoeConfig, NormStyle, Positions, TransformerConfig,
+    Arch, FfnKind, LayerKind, Mixer, NormStyle, Positions, TransformerConfig,
 };
 use crate::{ModelError, Workload};
 
