@@ -70,6 +70,10 @@ pub struct ModelCost {
 /// Costs every op of `g` on `dev` and composes them sequentially.
 pub fn evaluate(g: &Graph, dev: &DeviceSpec) -> Result<ModelCost, EngineError> {
     let totals = g.totals();
+    // SRAM-only chips run the model out of on-chip memory when it fits (weights, KV cache
+    // and the largest op's activations).
+    let largest_op = g.ops.iter().map(|o| o.bytes_total()).max().unwrap_or(0);
+    let dev = &*dev.for_model(totals.weight_bytes + totals.kv_cache_bytes + largest_op);
     let mut ops = Vec::with_capacity(g.ops.len());
     let mut latency = 0.0;
     let mut energy = 0.0;

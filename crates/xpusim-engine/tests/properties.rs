@@ -226,3 +226,31 @@ fn model_flops_do_not_depend_on_the_device() {
         }
     }
 }
+
+#[test]
+fn sram_only_chips_run_models_that_fit_from_sram() {
+    use xpusim_ir::Phase;
+    use xpusim_models::{build, Workload};
+    let groq = find_preset("groq-lpu").unwrap();
+    let p = Precision::uniform(DType::Fp16);
+    let small = build(
+        "resnet-50",
+        &Workload::new(Phase::Inference, 1, 1, 0).with_precision(p),
+    )
+    .unwrap();
+    let c = xpusim_engine::evaluate(&small, &groq).unwrap();
+    assert!(c.fits_in_memory);
+    assert!(c
+        .ops
+        .iter()
+        .all(|o| !o.traffic_bytes.contains_key("host-dram-pcie")));
+    assert_eq!(c.memory_capacity_bytes, groq.memory[0].capacity_bytes);
+    // A model larger than the SRAM streams from the host over PCIe instead.
+    let big = build(
+        "llama-2-7b",
+        &Workload::new(Phase::Decode, 1, 1, 128).with_precision(p),
+    )
+    .unwrap();
+    let c = xpusim_engine::evaluate(&big, &groq).unwrap();
+    assert_eq!(c.bound.label(), "memory:host-dram-pcie");
+}

@@ -62,6 +62,11 @@ pub struct MemoryLevel {
     pub latency_ns: f64,
     /// Energy per byte moved to or from this level, pJ.
     pub energy_pj_per_byte: f64,
+    /// The compiler keeps a whole model (weights, activations, KV cache) in this on-chip
+    /// level when it fits, so the levels beyond it are not used: SRAM-only dataflow chips
+    /// (Groq TSP, Cerebras WSE) work this way. At most one level; not the off-chip one.
+    #[serde(default)]
+    pub holds_model: bool,
 }
 
 impl MemoryLevel {
@@ -260,12 +265,24 @@ impl DeviceSpec {
                 ));
             }
             let last = i + 1 == self.memory.len();
+            if m.holds_model && last {
+                return Err(bad(
+                    &at("holds_model"),
+                    "the off-chip level always holds the model; mark an on-chip level".into(),
+                ));
+            }
             if last != (m.scope == Scope::Offchip) {
                 return Err(bad(
                     &at("scope"),
                     "the last memory level, and only it, must have scope = \"offchip\"".into(),
                 ));
             }
+        }
+        if self.memory.iter().filter(|m| m.holds_model).count() > 1 {
+            return Err(bad(
+                &[Key("memory")],
+                "at most one memory level may set holds_model".into(),
+            ));
         }
         if !(self.overhead.launch_us.is_finite() && self.overhead.launch_us >= 0.0) {
             return Err(bad(
@@ -336,6 +353,30 @@ impl DeviceSpec {
     /// Per-core on-chip buffer used for tiles (the innermost core-scope level).
     pub fn core_buffer(&self) -> Option<&MemoryLevel> {
         self.memory.iter().find(|m| m.scope == Scope::Core)
+    }
+
+    /// This device as it runs a model needing `model_bytes` of memory: when an on-chip
+    /// level `holds_model` and the model fits in it, the hierarchy ends at that level (it
+    /// becomes the backing store); otherwise the device is unchanged.
+    pub fn for_model(&self, model_bytes: u64) -> std::borrow::Cow<'_, DeviceSpec> {
+        let Some(i) = self.memory.iter().position(|m| m.holds_model) else {
+            return std::borrow::Cow::Borrowed(self);
+        };
+        let level = &self.memory[i];
+        let instances = if level.scope == Scope::Core {
+            self.cores
+        } else {
+            1
+        };
+        if model_bytes > level.capacity_bytes.saturating_mul(instances) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut d = self.clone();
+        d.memory.truncate(i + 1);
+        let last = &mut d.memory[i];
+        last.capacity_bytes = last.capacity_bytes.saturating_mul(instances);
+        last.scope = Scope::Offchip;
+        std::borrow::Cow::Owned(d)
     }
 
     /// Largest chip-scope on-chip level (L2, global buffer), if any.

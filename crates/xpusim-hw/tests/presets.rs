@@ -256,3 +256,31 @@ fn energy_is_ordered_by_format_width() {
         }
     }
 }
+
+#[test]
+fn holds_model_is_for_one_on_chip_level() {
+    let src = h100().replacen(
+        "energy_pj_per_byte = 28.0",
+        "energy_pj_per_byte = 28.0\nholds_model = true",
+        1,
+    );
+    let msg = DeviceSpec::from_toml("x.toml", &src)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("holds_model"), "{msg}");
+    let src = h100()
+        .replacen(
+            "energy_pj_per_byte = 1.0",
+            "energy_pj_per_byte = 1.0\nholds_model = true",
+            1,
+        )
+        .replacen(
+            "energy_pj_per_byte = 5.0",
+            "energy_pj_per_byte = 5.0\nholds_model = true",
+            1,
+        );
+    let msg = DeviceSpec::from_toml("x.toml", &src)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("at most one"), "{msg}");
+}
