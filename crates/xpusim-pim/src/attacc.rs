@@ -11,8 +11,9 @@
 use serde::Serialize;
 use xpusim_ir::{Phase, Precision};
 use xpusim_models::transformer::Positions;
-use xpusim_models::{zoo, Workload};
+use xpusim_models::{zoo, TransformerConfig, Workload};
 
+use crate::paper_energy::{self, PaperEnergy};
 use crate::{evaluate, find_system, HeteroCost, HeteroSystem, Objective, PimError};
 
 /// Abstract of the paper: "up to 2.81×" throughput.
@@ -23,7 +24,9 @@ pub const PAPER_MAX_ENERGY_RATIO: f64 = 2.67;
 pub const INPUT_LEN: u64 = 2048;
 /// attacc_simulator main.py default `--lout`.
 pub const OUTPUT_LEN: u64 = 128;
-/// Batch sizes swept.
+/// The GPU-only system with the same memory capacity (see its preset for the reading).
+pub const GPU_ONLY_SYSTEM: &str = "dgx-a100-hbm3-2x";
+/// Batch sizes swept (the CLI adds the largest batch that fits, [`default_batches`]).
 pub const BATCHES: &[u64] = &[1, 4, 16, 32, 64, 128, 256];
 
 /// One batch size: both systems and their ratios.
@@ -39,8 +42,19 @@ pub struct Row {
     /// The same without the hosts' idle power (AttAcc's simulator counts dynamic energy
     /// only: src/devices.py sums per-byte and per-FLOP energies).
     pub energy_ratio_dynamic: f64,
-    /// Both systems hold the KV cache of `INPUT_LEN + OUTPUT_LEN` tokens for the batch.
+    /// Energy per token under AttAcc's own accounting ([`crate::paper_energy`]: the
+    /// simulator's per-access energies, dynamic only): xPU + PIM, GPU-only, and the ratio.
+    pub pim_j_per_tok_paper: f64,
+    pub gpu_j_per_tok_paper: f64,
+    pub energy_ratio_paper: f64,
+    /// The paper's capacity rule (attacc_simulator src/system.py: `required_cap` =
+    /// `get_required_mem_capacity(bs, lin, lout)`, weights + KV cache of `lin + lout − 1`
+    /// tokens per request, against `cap` = GPU + AttAcc aggregate capacity): the weights
+    /// and the batch's KV cache fit in each system's total memory.
     pub fits: bool,
+    /// xpusim's stricter placement check: with attention on PIM the KV cache (and the
+    /// FFN share moved there) must fit in the PIM stacks, the rest on the GPUs.
+    pub fits_placed: bool,
 }
 
 /// Runs the sweep: every decode step of a request is represented by the step at the mean
@@ -52,17 +66,9 @@ pub fn sweep(pim_system: &str, batches: &[u64]) -> Result<Vec<Row>, PimError> {
 
 /// [`sweep`] for a resolved (possibly modified, e.g. ablated) xPU + PIM system.
 pub fn sweep_system(pim_sys: &HeteroSystem, batches: &[u64]) -> Result<Vec<Row>, PimError> {
-    let gpu_sys = find_system("dgx-a100-hbm3-2x")?;
-    let mut cfg = zoo::transformer_config("gpt3-175b").ok_or_else(|| PimError::Unknown {
-        what: "model",
-        name: "gpt3-175b".into(),
-        suggestions: vec![],
-    })?;
-    // AttAcc runs GPT-3 past its 2048-position window (2048 in + 128 out); the learned
-    // position table only grows by 128 rows (6 MB of 350 GB), so we widen it to match.
-    cfg.positions = Positions::Learned {
-        max_positions: INPUT_LEN + OUTPUT_LEN,
-    };
+    let gpu_sys = find_system(GPU_ONLY_SYSTEM)?;
+    let cfg = gpt3_config()?;
+    let table = PaperEnergy::builtin()?;
     let mut rows = Vec::new();
     for &batch in batches {
         let w = |context| Workload {
@@ -76,19 +82,91 @@ pub fn sweep_system(pim_sys: &HeteroSystem, batches: &[u64]) -> Result<Vec<Row>,
         let g = cfg.build(&w(INPUT_LEN + OUTPUT_LEN / 2))?;
         let pim = evaluate(&g, pim_sys, pim_sys.spec.placement, Objective::Time)?;
         let gpu = evaluate(&g, &gpu_sys, gpu_sys.spec.placement, Objective::Time)?;
+        let pim_paper = paper_energy::energy_per_token_j(&g, pim_sys, &pim, &table)?;
+        let gpu_paper = paper_energy::energy_per_token_j(&g, &gpu_sys, &gpu, &table)?;
         let g_end = cfg.build(&w(INPUT_LEN + OUTPUT_LEN - 1))?;
-        let fits = evaluate(&g_end, pim_sys, pim_sys.spec.placement, Objective::Time)?.fits
+        let fits_placed = evaluate(&g_end, pim_sys, pim_sys.spec.placement, Objective::Time)?.fits
             && evaluate(&g_end, &gpu_sys, gpu_sys.spec.placement, Objective::Time)?.fits;
+        let totals = g_end.totals();
+        let fits = totals.weight_bytes + totals.kv_cache_bytes
+            <= total_capacity_bytes(pim_sys).min(total_capacity_bytes(&gpu_sys));
         rows.push(Row {
             batch,
             throughput_ratio: pim.tokens_per_s / gpu.tokens_per_s,
             energy_ratio: gpu.energy_per_token_j / pim.energy_per_token_j,
             energy_ratio_dynamic: (gpu.energy_j - gpu.idle_energy_j)
                 / (pim.energy_j - pim.idle_energy_j),
+            pim_j_per_tok_paper: pim_paper,
+            gpu_j_per_tok_paper: gpu_paper,
+            energy_ratio_paper: gpu_paper / pim_paper,
             pim,
             gpu,
             fits,
+            fits_placed,
         });
     }
     Ok(rows)
+}
+
+/// All memory of a system: GPUs plus PIM (the simulator's `cap`, src/system.py).
+pub fn total_capacity_bytes(sys: &HeteroSystem) -> u64 {
+    let per_host = sys.host.offchip().capacity_bytes
+        + sys
+            .pim
+            .as_ref()
+            .map(|(p, _, stacks)| p.organization.capacity_bytes * stacks)
+            .unwrap_or(0);
+    per_host * sys.spec.host_count
+}
+
+/// The largest batch whose weights and KV cache (`INPUT_LEN + OUTPUT_LEN − 1` tokens per
+/// request) fit in both systems' total memory under the paper's capacity rule (see
+/// [`Row::fits`]); 0 when not even the weights fit. The "up to" of the headline is a
+/// maximum over batches, so the sweep includes this batch.
+pub fn max_batch_that_fits(pim_sys: &HeteroSystem) -> Result<u64, PimError> {
+    let gpu_sys = find_system(GPU_ONLY_SYSTEM)?;
+    let cfg = gpt3_config()?;
+    let w = |batch| Workload {
+        phase: Phase::Decode,
+        batch,
+        seq_len: 1,
+        context: INPUT_LEN + OUTPUT_LEN - 1,
+        precision: Precision::uniform(xpusim_ir::DType::Fp16),
+        image_size: None,
+    };
+    // Weights are independent of the batch, the KV cache linear in it.
+    let one = cfg.build(&w(1))?.totals();
+    let two = cfg.build(&w(2))?.totals();
+    let kv_per_request = two.kv_cache_bytes - one.kv_cache_bytes;
+    let cap = total_capacity_bytes(pim_sys).min(total_capacity_bytes(&gpu_sys));
+    Ok(cap
+        .checked_sub(one.weight_bytes)
+        .map(|free| free / kv_per_request.max(1))
+        .unwrap_or(0))
+}
+
+/// The default sweep: [`BATCHES`] plus the largest batch that fits.
+pub fn default_batches(pim_sys: &HeteroSystem) -> Result<Vec<u64>, PimError> {
+    let mut b = BATCHES.to_vec();
+    let max = max_batch_that_fits(pim_sys)?;
+    if max > 0 {
+        b.push(max);
+    }
+    b.sort_unstable();
+    b.dedup();
+    Ok(b)
+}
+
+fn gpt3_config() -> Result<TransformerConfig, PimError> {
+    let mut cfg = zoo::transformer_config("gpt3-175b").ok_or_else(|| PimError::Unknown {
+        what: "model",
+        name: "gpt3-175b".into(),
+        suggestions: vec![],
+    })?;
+    // AttAcc runs GPT-3 past its 2048-position window (2048 in + 128 out); the learned
+    // position table only grows by 128 rows (6 MB of 350 GB), so we widen it to match.
+    cfg.positions = Positions::Learned {
+        max_positions: INPUT_LEN + OUTPUT_LEN,
+    };
+    Ok(cfg)
 }

@@ -6,7 +6,8 @@
 //! GEMM, decode attention and embedding gathers at bank level; [`place`] places each op of
 //! a model on the host xPU or on PIM for a [`HeteroSystem`] (presets `dgx-a100-attacc`,
 //! `dgx-a100-attacc-bg`, `dgx-a100-hbm3-2x`, `npu-neupims`, or a system TOML file), and
-//! [`attacc`] reproduces AttAcc's headline.
+//! [`attacc`] reproduces AttAcc's headline ([`paper_energy`]: the AttAcc simulator's own
+//! energy accounting, shown beside xpusim's).
 //!
 //! Invariants:
 //! - A loaded `PimSpec` is consistent: banks divisible by bank groups, PU count not above
@@ -22,6 +23,7 @@
 pub mod attacc;
 mod error;
 pub mod hetero;
+pub mod paper_energy;
 pub mod place;
 pub mod presets;
 pub mod spec;

@@ -109,36 +109,63 @@ fn inconsistent_systems_are_errors() {
 }
 
 /// AttAcc's abstract: up to 2.81× throughput and 2.67× energy efficiency over the GPU-only
-/// system with the same capacity. With the paper's system optimisations (FFN split, head
-/// pipelining) xpusim's throughput gain grows with batch from 16 on and reaches ~2.8× at
-/// batch 256 — within 20 % of the headline, but at a batch whose KV cache does not fit at
-/// Lin 2048 / Lout 128. The energy-efficiency gain stays below the headline by more than
-/// 20 % everywhere. docs/attacc.md explains both. These bounds pin what the model gives.
+/// system with the same capacity. Under the simulator's capacity rule (weights + KV cache
+/// within GPU + AttAcc memory) the largest batch at Lin 2048 / Lout 128 is ~100; there,
+/// with the paper's optimisations (FFN split, head pipelining), xpusim's throughput gain is
+/// within 20 % of the headline. The energy-efficiency gain is not: ~2.0× with the AttAcc
+/// simulator's own per-access energies, ~1.8× with xpusim's defaults (docs/attacc.md says
+/// why). These bounds pin what the model gives.
 #[test]
 fn attacc_reproduction_trend_and_measured_ratios() {
-    let rows = attacc::sweep("dgx-a100-attacc", &[1, 16, 32, 64, 256]).unwrap();
+    let sys = find_system("dgx-a100-attacc").unwrap();
+    let max_fit = attacc::max_batch_that_fits(&sys).unwrap();
+    // Simulator formula (system.py get_required_mem_capacity): (1280 GiB − 324 GiB of
+    // weights) / 9.56 GiB of KV per request = 100; xpusim also counts the embeddings.
+    assert!((95..=100).contains(&max_fit), "{max_fit}");
+    let rows = attacc::sweep_system(&sys, &[1, 16, 32, 64, max_fit, 256]).unwrap();
     for w in rows[1..].windows(2) {
         assert!(w[1].throughput_ratio > w[0].throughput_ratio);
         assert!(w[1].energy_ratio > w[0].energy_ratio);
     }
+    // Under AttAcc's accounting the gain grows from batch 1 on: the shared FC energy
+    // dominates small batches, the KV read (28.7 vs 4.4 pJ/B) large ones.
+    for w in rows.windows(2) {
+        assert!(w[1].energy_ratio_paper > w[0].energy_ratio_paper);
+    }
+    assert!((0.95..1.1).contains(&rows[0].energy_ratio_paper));
     assert!(rows
         .iter()
         .all(|r| r.throughput_ratio >= 1.0 && r.energy_ratio >= 1.0));
     let last_fit = rows.iter().rev().find(|r| r.fits).unwrap();
-    assert_eq!(last_fit.batch, 32);
+    assert_eq!(last_fit.batch, max_fit);
+    let rel = last_fit.throughput_ratio / attacc::PAPER_MAX_THROUGHPUT_RATIO - 1.0;
+    assert!(rel.abs() <= 0.2, "{}", last_fit.throughput_ratio);
     assert!(
-        (1.5..2.0).contains(&last_fit.throughput_ratio),
+        (1.8..0.8 * attacc::PAPER_MAX_ENERGY_RATIO).contains(&last_fit.energy_ratio_paper),
         "{}",
-        last_fit.throughput_ratio
+        last_fit.energy_ratio_paper
     );
-    let best = rows.iter().map(|r| r.throughput_ratio).fold(0.0, f64::max);
-    let rel = best / attacc::PAPER_MAX_THROUGHPUT_RATIO - 1.0;
-    assert!(rel.abs() <= 0.2, "max throughput ratio {best}");
-    let best_energy = rows.iter().map(|r| r.energy_ratio).fold(0.0, f64::max);
     assert!(
-        best_energy < 0.8 * attacc::PAPER_MAX_ENERGY_RATIO,
-        "{best_energy}"
+        (1.6..2.0).contains(&last_fit.energy_ratio),
+        "{}",
+        last_fit.energy_ratio
     );
+    // xpusim's placement check is stricter: the KV cache and the FFN share must fit in the
+    // AttAcc stacks, which stops at batch 32.
+    let last_placed = rows.iter().rev().find(|r| r.fits_placed).unwrap();
+    assert_eq!(last_placed.batch, 32);
+}
+
+/// AttAcc's accounting at batch 1 on the GPU-only system is dominated by streaming the
+/// weights once: 28.72 pJ/B off-chip + 2.4 (L2) + 1.28 (L1) at most, plus the MACs.
+#[test]
+fn paper_accounting_gpu_batch1_is_the_weight_stream() {
+    let rows = attacc::sweep("dgx-a100-attacc", &[1]).unwrap();
+    let weights_bytes = 347.9e9;
+    let lo = weights_bytes * 28.72e-12;
+    let hi = weights_bytes * (28.72 + 2.4 + 1.28) * 1e-12 * 1.1;
+    let j = rows[0].gpu_j_per_tok_paper;
+    assert!((lo..hi).contains(&j), "{j}");
 }
 
 /// Without the FFN split (attention on PIM + head pipelining only) the weights stay on the
@@ -152,7 +179,7 @@ fn attacc_ablation_without_ffn_split() {
         assert!(w[1].throughput_ratio > w[0].throughput_ratio);
     }
     let at64 = rows.iter().find(|r| r.batch == 64).unwrap();
-    assert!(at64.fits);
+    assert!(at64.fits && at64.fits_placed);
     assert!(
         (1.6..2.1).contains(&at64.throughput_ratio),
         "{}",
