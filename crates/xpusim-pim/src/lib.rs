@@ -19,6 +19,8 @@
 //! - Ops PIM cannot run (nonlinear ops, norms, collectives, batched matmuls other than
 //!   attention) always stay on the host; `host-only` placement equals the host-only cost.
 //! - Energy counts the host's idle power while PIM works; PIM static power is not modelled.
+//!   [`paper_energy`] is a second, labelled view (AttAcc simulator's per-access energies,
+//!   dynamic only); it never replaces the default accounting.
 
 pub mod attacc;
 mod error;

@@ -161,7 +161,8 @@ fn attacc_reproduction_trend_and_measured_ratios() {
 #[test]
 fn paper_accounting_gpu_batch1_is_the_weight_stream() {
     let rows = attacc::sweep("dgx-a100-attacc", &[1]).unwrap();
-    let weights_bytes = 347.9e9;
+    // GPT-3 175B layers: 96 × 12·d² FP16 weights (d = 12288), embeddings excluded.
+    let weights_bytes = 96.0 * 12.0 * 12288f64.powi(2) * 2.0;
     let lo = weights_bytes * 28.72e-12;
     let hi = weights_bytes * (28.72 + 2.4 + 1.28) * 1e-12 * 1.1;
     let j = rows[0].gpu_j_per_tok_paper;
