@@ -63,9 +63,14 @@ pub fn main(a: &CalibrateArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     let files: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
     let source = format!(
-        "xpusim calibrate {} --hw {}{}",
+        "xpusim calibrate {} --hw {}{}{}",
         files.join(" "),
         a.hw,
+        if a.families.is_empty() {
+            String::new()
+        } else {
+            format!(" --families {}", a.families.join(","))
+        },
         if a.all_rows {
             " --all-rows"
         } else {

@@ -7,6 +7,11 @@
 //! It runs after the power cap: tiles are chosen on the analytical time (power floor
 //! included), and scaling the winner's time by a constant keeps that choice optimal, so
 //! the scaled time stays monotone in every device rate. Idle energy follows the new time.
+//!
+//! A curve's `fixed_us` (the op's measured minimum time per launch) replaces one
+//! `overhead.launch_us` in the op's fixed time (an op costed as several launches keeps the
+//! others). It depends on no device rate, so the invariant above holds: halving
+//! `launch_us` leaves a one-launch op's time unchanged and never makes any op slower.
 
 use xpusim_hw::{calibration, CalibrationFamily, DeviceSpec};
 use xpusim_ir::{Op, OpKind};
@@ -57,7 +62,9 @@ pub fn op_key(op: &Op) -> Option<String> {
 }
 
 /// Divides the compute and traffic times (and the work part of `time_s`) by the curve's
-/// multiplier. The bound is unchanged: every work term scales alike.
+/// multiplier, and swaps the launch overhead for the curve's `fixed_us` where it has one.
+/// The bound is kept from the analytical cost: every work term scales alike, and the
+/// floor only swaps one fixed time for another of the same few-µs order.
 pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
     if dev.calibration.is_empty() {
         return;
@@ -66,8 +73,17 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
         return;
     };
     let key = op_key(op);
-    let e = calibration::multiplier(&dev.calibration, family, key.as_deref(), size);
-    if e == 1.0 {
+    let Some(curve) = calibration::curve_for(&dev.calibration, family, key.as_deref()) else {
+        return;
+    };
+    let e = curve.at(size);
+    let launch_s = dev.overhead.launch_us * 1e-6;
+    // The floor replaces one launch: the op's own kernel, as the curve's rows measured it.
+    let overhead = match curve.fixed_us {
+        Some(f_us) => (c.overhead_s - launch_s).max(0.0) + f_us * 1e-6,
+        None => c.overhead_s,
+    };
+    if e == 1.0 && overhead == c.overhead_s {
         return;
     }
     c.compute_s /= e;
@@ -75,6 +91,7 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
         t.time_s /= e;
     }
     let work = (c.time_s - c.overhead_s).max(0.0);
+    c.overhead_s = overhead;
     let t = work / e + c.overhead_s;
     c.energy_j += dev.power.idle_w * (t - c.time_s);
     c.time_s = t;

@@ -20,6 +20,16 @@
 //! moved for the other families. Between points `e` is interpolated linearly in
 //! `log(size)`; outside, the end value holds. Without a curve the multiplier is 1, so a
 //! device file without `[[calibration]]` behaves exactly as before.
+//!
+//! A curve may also carry `fixed_us`: the operator's measured minimum time per launch
+//! (launch, grid scheduling, the first wave's pipeline fill and final synchronisation),
+//! which replaces the generic `overhead.launch_us` for the ops on that curve. Tiny
+//! kernels take a fixed few microseconds whatever their size (Vidur's A100/H100 profiles:
+//! a 24 kB residual add takes 2 µs, a 50 kB rotary embedding 5 µs); expressing that as a
+//! multiplier on a nanosecond work time needs multipliers of 0.01 that then mis-predict
+//! every size between the points. With the floor as data, the multiplier only describes
+//! how the work part scales. The value is a property of the kernel on that device, not of
+//! the device's rates, so a faster device never gets a larger floor.
 
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +92,10 @@ pub struct CalibrationCurve {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
     pub points: Vec<[f64; 2]>,
+    /// Measured fixed time per launch of this op, in µs, replacing `overhead.launch_us`
+    /// (see the module doc); `None` keeps the device's launch overhead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_us: Option<f64>,
     /// Where the points come from (dataset, rows, command).
     #[serde(default)]
     pub source: String,
@@ -107,6 +121,11 @@ impl CalibrationCurve {
             }
         }
         last[1]
+    }
+
+    /// `fixed_us` is finite and not negative (or absent).
+    pub fn fixed_ok(&self) -> bool {
+        self.fixed_us.is_none_or(|f| f.is_finite() && f >= 0.0)
     }
 
     /// Checks the points; the message names the offending point.
@@ -142,13 +161,21 @@ pub fn multiplier(
     op: Option<&str>,
     size: f64,
 ) -> f64 {
+    curve_for(curves, family, op).map_or(1.0, |c| c.at(size))
+}
+
+/// The curve that applies to an op of `family` named `op`: its own, else the family's.
+pub fn curve_for<'a>(
+    curves: &'a [CalibrationCurve],
+    family: CalibrationFamily,
+    op: Option<&str>,
+) -> Option<&'a CalibrationCurve> {
     let own = op.and_then(|o| {
         curves
             .iter()
             .find(|c| c.family == family && c.op.as_deref() == Some(o))
     });
     own.or_else(|| curves.iter().find(|c| c.family == family && c.op.is_none()))
-        .map_or(1.0, |c| c.at(size))
 }
 
 #[cfg(test)]
@@ -160,6 +187,7 @@ mod tests {
             family: CalibrationFamily::Vector,
             op: None,
             points,
+            fixed_us: None,
             source: String::new(),
         }
     }
@@ -193,6 +221,11 @@ mod tests {
         assert!(curve(vec![[1e3, MAX_MULTIPLIER * 2.0]]).check().is_err());
         assert!(curve(vec![]).check().is_err());
         assert!(curve(vec![[1.0, 1.0], [2.0, 0.5]]).check().is_ok());
+        let mut c = curve(vec![[1.0, 1.0]]);
+        c.fixed_us = Some(-1.0);
+        assert!(!c.fixed_ok());
+        c.fixed_us = Some(2.0);
+        assert!(c.fixed_ok());
     }
 }
 
@@ -228,5 +261,10 @@ mod spec_tests {
         assert!(e.contains("tensor"), "{e}");
         let ok = with("[[calibration]]\nfamily = \"vector\"\nop = \"add\"\npoints = [[1e3, 0.5]]\n[[calibration]]\nfamily = \"vector\"\npoints = [[1e3, 0.5]]\n");
         assert_eq!(ok.map(|d| d.calibration.len()).ok(), Some(2));
+        let e =
+            with("[[calibration]]\nfamily = \"vector\"\nfixed_us = -2.0\npoints = [[1e3, 0.5]]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("field `calibration[0].fixed_us`"), "{e}");
     }
 }

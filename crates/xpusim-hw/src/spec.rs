@@ -317,6 +317,12 @@ impl DeviceSpec {
             )?;
         }
         for (i, c) in self.calibration.iter().enumerate() {
+            if !c.fixed_ok() {
+                return Err(bad(
+                    &[Key("calibration"), Idx(i), Key("fixed_us")],
+                    format!("fixed_us {:?} must be finite and >= 0", c.fixed_us),
+                ));
+            }
             if let Err((j, msg)) = c.check() {
                 return Err(bad(
                     &[Key("calibration"), Idx(i), Key("points"), Idx(j)],

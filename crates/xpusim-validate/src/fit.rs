@@ -34,6 +34,35 @@ type CurveKey = (CalibrationFamily, Option<String>);
 /// Fewest rows of one operator for it to get its own curve.
 pub const MIN_OP_ROWS: usize = 8;
 
+/// Largest share of a row's measured time its analytical work may take for the row to
+/// count as measuring the op's fixed floor (launch, scheduling, first-wave fill).
+pub const FLOOR_WORK_SHARE: f64 = 0.1;
+/// Floor rows lie within this factor of the curve's smallest measured size: larger rows
+/// whose analytical work is still small measure an inefficiency (a slow gather), not a floor.
+pub const FLOOR_SIZE_SPAN: f64 = 10.0;
+/// Fewest floor rows for a curve to get a `fixed_us`.
+pub const MIN_FLOOR_ROWS: usize = 3;
+
+/// A fitted curve before it becomes a [`CalibrationCurve`]: floor in µs, points, rows.
+type FittedCurve = (Option<f64>, Vec<[f64; 2]>, usize);
+
+/// One measured row on a curve.
+#[derive(Debug, Clone)]
+struct Sample {
+    id: String,
+    size: f64,
+    /// Measured time, s.
+    t: f64,
+    /// Analytical work time, s.
+    work_s: f64,
+    /// Analytical fixed time as the row's timing sees it, s.
+    fixed_s: f64,
+    /// Measured time less the non-launch fixed time, in wall terms, s.
+    floor_s: f64,
+    /// The launch a floor replaces, s.
+    launch_s: f64,
+}
+
 /// What one fit did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fit {
@@ -50,7 +79,8 @@ pub fn fit(rows: &[Row], dev: &DeviceSpec, only_marked: bool, source: &str) -> F
     let mut p = Predictor::default();
     p.override_device = Some(dev.clone());
     p.uncalibrated = true;
-    let mut samples: BTreeMap<CurveKey, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut rows_by_key: BTreeMap<CurveKey, Vec<Sample>> = BTreeMap::new();
+    let launch_s = dev.overhead.launch_us * 1e-6;
     let mut ignored = Vec::new();
     let mut used = 0;
     for r in rows {
@@ -81,45 +111,112 @@ pub fn fit(rows: &[Row], dev: &DeviceSpec, only_marked: bool, source: &str) -> F
             ignored.push((r.id.clone(), "needs a single-device time metric".into()));
             continue;
         };
-        let work = t - k.fixed_s;
-        if work < MIN_WORK_SHARE * t || k.work_s <= 0.0 {
-            ignored.push((
-                r.id.clone(),
-                "measured time is mostly fixed overhead".into(),
-            ));
-            continue;
-        }
-        let e = (k.work_s / work).clamp(MIN_MULTIPLIER, MAX_MULTIPLIER);
-        let point = (k.size.max(1.0), e);
-        samples.entry((family, None)).or_default().push(point);
+        // The fixed time this row shows beyond its non-launch latency, in wall terms. A
+        // curve's floor replaces one launch in the engine's fixed time; the predictor then
+        // drops one launch for kernel-timed rows, so both timings read the same.
+        let floor_s = t - k.fixed_s + launch_s;
+        let s = Sample {
+            id: r.id.clone(),
+            size: k.size.max(1.0),
+            t,
+            work_s: k.work_s,
+            fixed_s: k.fixed_s,
+            floor_s,
+            launch_s,
+        };
+        rows_by_key
+            .entry((family, None))
+            .or_default()
+            .push(s.clone());
         if k.op.is_some() {
-            samples
+            rows_by_key
                 .entry((family, k.op.clone()))
                 .or_default()
-                .push(point);
+                .push(s);
         }
-        used += 1;
     }
+    // Each curve's floor: the median fixed time of its rows whose analytical work is a
+    // negligible share of the measured time; then the multiplier of each remaining row
+    // with that floor in place of the launch.
+    let mut used_ids = std::collections::BTreeSet::new();
+    let mut fitted: BTreeMap<CurveKey, FittedCurve> = BTreeMap::new();
+    for (key, v) in &rows_by_key {
+        let smallest = v.iter().map(|s| s.size).fold(f64::INFINITY, f64::min);
+        let is_floor =
+            |s: &Sample| s.size <= smallest * FLOOR_SIZE_SPAN && s.work_s < FLOOR_WORK_SHARE * s.t;
+        let mut floors: Vec<f64> = v
+            .iter()
+            .filter(|s| is_floor(s))
+            .map(|s| s.floor_s)
+            .collect();
+        floors.sort_by(f64::total_cmp);
+        let floor = median(&floors).filter(|_| floors.len() >= MIN_FLOOR_ROWS);
+        let mut pts = Vec::new();
+        for s in v {
+            let fixed = match floor {
+                Some(f) => s.fixed_s - s.launch_s + f,
+                None => s.fixed_s,
+            };
+            let work = s.t - fixed;
+            if floor.is_some() && is_floor(s) {
+                used_ids.insert(s.id.clone());
+                continue;
+            }
+            if work < MIN_WORK_SHARE * s.t || s.work_s <= 0.0 {
+                if key.1.is_none() {
+                    ignored.push((
+                        s.id.clone(),
+                        "measured time is mostly fixed overhead".into(),
+                    ));
+                }
+                continue;
+            }
+            used_ids.insert(s.id.clone());
+            pts.push((
+                s.size,
+                (s.work_s / work).clamp(MIN_MULTIPLIER, MAX_MULTIPLIER),
+            ));
+        }
+        if pts.is_empty() {
+            continue;
+        }
+        let n = v.len();
+        fitted.insert(
+            key.clone(),
+            (floor.map(|f| round_sig(f * 1e6, 3)), bin(&pts), n),
+        );
+    }
+    used += used_ids.len();
     // An op-specific curve only when its rows differ from the family's as a whole: the
     // family curve is enough otherwise.
-    let family_pts: BTreeMap<CalibrationFamily, Vec<[f64; 2]>> = samples
+    let family_fit: BTreeMap<CalibrationFamily, (Option<f64>, Vec<[f64; 2]>)> = fitted
         .iter()
         .filter(|((_, op), _)| op.is_none())
-        .map(|((f, _), v)| (*f, bin(v)))
+        .map(|((f, _), v)| (*f, (v.0, v.1.clone())))
         .collect();
-    let curves = samples
+    let curves = fitted
         .into_iter()
-        .filter(|((f, op), v)| {
-            op.is_none() || (v.len() >= MIN_OP_ROWS && Some(&bin(v)) != family_pts.get(f))
+        .filter(|((f, op), (fixed, pts, n))| {
+            op.is_none() || (*n >= MIN_OP_ROWS && Some(&(*fixed, pts.clone())) != family_fit.get(f))
         })
-        .map(|((family, op), v)| CalibrationCurve {
+        .map(|((family, op), (fixed_us, points, n))| CalibrationCurve {
             family,
-            points: bin(&v),
+            points,
             source: format!(
-                "{source}: {} rows, median multiplier per {BINS_PER_DECADE} bins per decade of {}",
-                v.len(),
+                "{source}: {n} rows; {}median multiplier per {BINS_PER_DECADE} bins per \
+                 decade of {}",
+                if fixed_us.is_some() {
+                    format!(
+                        "fixed_us = median fixed time of the rows within {FLOOR_SIZE_SPAN}x of \
+                         the smallest size whose analytical work is under {FLOOR_WORK_SHARE} of \
+                         the measured time; "
+                    )
+                } else {
+                    String::new()
+                },
                 family.size_unit()
             ),
+            fixed_us,
             op,
         })
         .collect();

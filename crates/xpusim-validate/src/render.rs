@@ -181,8 +181,10 @@ const DATASETS_MD: &str = "
 - `data/validation/vidur.csv`: per-operator CUDA timings of one Llama-2-7B / 70B layer on A100-80GB and \
 H100 at TP 1/2/4/8 (microsoft/vidur profiling data, ../shared/calibration/vidur), each op built with the \
 IR constructors the zoo uses (QKV/Wo/up/down linears, RMSNorm, RoPE, SiLU·mul, residual add, vocab-parallel \
-embedding) on one GPU with TP-sharded weights. Timed like wall time: the smallest ops take ~4 µs, the launch \
-floor, so the launch is inside the timed region. The 7B rows fitted the presets' curves; the 70B rows are held out.
+embedding) on one GPU with TP-sharded weights. Timed like wall time: the smallest ops take 1–5 µs whatever \
+their size, a per-kernel floor (launch, scheduling, first-wave fill) that differs by op (add 1–2 µs, RMSNorm \
+~3.5 µs), so the launch is inside the timed region. The 7B rows fitted the presets' curves and floors; the 70B \
+rows are held out.
 - `data/validation/llmcompass.csv`: PyTorch FP16 GEMM sweeps, softmax, layernorm and GELU on A100 and MI210 \
 and the per-op times of one GPT-3 175B layer at TP 4 (LLMCompass artifact, ../shared/calibration/llmcompass). \
 Rates (elements/s) are re-expressed as latency = elements / rate. The small softmax/layernorm/GELU rows sit \
@@ -209,7 +211,10 @@ are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism
 `tokens_per_s (tokens/s)`, `ttft_ms (ms)`, `tpot_ms (ms)`, `tflops (TFLOPS)`, `bandwidth_tbps (TB/s)`.
 - Curves: `[[calibration]] family = \"matmul|attention|vector|embedding|memory\"`, optional `op` (an \
 elementwise function or norm kind), `points = [[size, multiplier], ...]` (size in FLOPs for matmul/attention, \
-bytes otherwise; log-interpolated; the multiplier divides the op's work time, never its launch overhead).
+bytes otherwise; log-interpolated; the multiplier divides the op's work time, never its launch overhead), \
+optional `fixed_us` (the op's measured per-launch floor, replacing `overhead.launch_us` for ops on the curve; \
+`xpusim calibrate` sets it to the median fixed time of the curve's rows within 10× of its smallest size whose \
+analytical work is under 10 % of the measured time, and fits the multipliers on the remaining rows).
 
 Regenerate the derived CSVs with `python3 data/validation/from_shared.py`, the curves with the \
 `xpusim calibrate` command in each preset's `source`, and this page with the command at the top. \

@@ -41,6 +41,7 @@ fn curved(dev: &DeviceSpec) -> DeviceSpec {
             family,
             op: None,
             points: vec![[1e4, 0.05], [1e7, 0.4], [1e10, 0.9], [1e12, 1.2]],
+            fixed_us: Some(2.0),
             source: "test".into(),
         })
         .collect();
@@ -94,12 +95,26 @@ fn without_curves_costs_are_the_analytical_ones() {
     let mut dev = find_preset("h100-sxm").unwrap();
     let op = Op::norm("n", NormKind::RmsNorm, 4096, 8192, DType::Fp16).unwrap();
     let with = cost_op(&op, &dev).unwrap();
+    let fixed_us = dev
+        .calibration
+        .iter()
+        .find(|c| c.op.as_deref() == Some("rmsnorm"))
+        .and_then(|c| c.fixed_us);
+    let launch_s = dev.overhead.launch_us * 1e-6;
     dev.calibration.clear();
     let without = cost_op(&op, &dev).unwrap();
     assert!(
         with.time_s > without.time_s,
         "the preset's rmsnorm curve slows the op"
     );
-    assert_eq!(with.overhead_s, without.overhead_s);
+    // The curve's floor, where it has one, replaces the launch and nothing else.
+    let expect = match fixed_us {
+        Some(f) => without.overhead_s - launch_s + f * 1e-6,
+        None => without.overhead_s,
+    };
+    assert!(
+        (with.overhead_s - expect).abs() < 1e-15,
+        "{with:?} vs {without:?}"
+    );
     assert_eq!(with.bound, without.bound);
 }
