@@ -65,6 +65,10 @@ pub struct Row {
     pub timing: Timing,
     pub used_for_calibration: bool,
     pub note: String,
+    /// Per-call floor of the measurement harness in µs (`harness_floor_us`): back-to-back
+    /// host calls whose dispatch overlaps the device's work cost at least this each, so the
+    /// prediction is `max(device time, floor)`. Absent: the device time alone.
+    pub harness_floor_us: Option<f64>,
     /// Every other column, by header name.
     pub extra: BTreeMap<String, String>,
 }
@@ -160,9 +164,33 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             }
         };
         let category = Some(get("category")).filter(|c| !c.is_empty());
+        let floor_s = get("harness_floor_us");
+        let harness_floor_us = if floor_s.is_empty() {
+            None
+        } else {
+            Some(
+                floor_s
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .ok_or_else(|| {
+                        field(
+                            "harness_floor_us",
+                            format!("expected a number of µs >= 0, got `{floor_s}`"),
+                        )
+                    })?,
+            )
+        };
         let known = |h: &str| {
             REQUIRED.contains(&h)
-                || ["category", "timing", "used_for_calibration", "note"].contains(&h)
+                || [
+                    "category",
+                    "timing",
+                    "used_for_calibration",
+                    "note",
+                    "harness_floor_us",
+                ]
+                .contains(&h)
         };
         let extra = headers
             .iter()
@@ -190,6 +218,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             timing,
             used_for_calibration: used,
             note: get("note"),
+            harness_floor_us,
             extra,
         });
     }
@@ -252,6 +281,15 @@ mod tests {
         let text = format!("{HEAD}\nr1,a100,1,,fp16\n");
         let e = parse("t.csv", &text).unwrap_err().to_string();
         assert!(e.starts_with("t.csv:2:"), "{e}");
+        let text = format!(
+            "{HEAD},harness_floor_us\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s,12.5\nr2,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s,-3\n"
+        );
+        let e = parse("t.csv", &text).unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:3: column `harness_floor_us`"), "{e}");
+        let ok = parse("t.csv", &text.replace(",-3", ",")).unwrap();
+        assert_eq!(ok[0].harness_floor_us, Some(12.5));
+        assert_eq!(ok[1].harness_floor_us, None);
+        assert!(ok[0].extra.is_empty());
     }
 
     #[test]

@@ -152,7 +152,9 @@ impl Predictor {
         }
         if row.phase == "kernel" {
             let k = kernel_cost(row, &dev, p)?;
-            let v = kernel_metric(&row.metric, k.time_s(), k.flops, k.bytes, replicas)?;
+            let floor_s = row.harness_floor_us.unwrap_or(0.0) * 1e-6;
+            let t = k.time_s().max(floor_s);
+            let v = kernel_metric(&row.metric, t, k.flops, k.bytes, replicas)?;
             return Ok(Prediction {
                 value: v,
                 kernel: Some(k),

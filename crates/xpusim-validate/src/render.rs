@@ -142,7 +142,8 @@ pub fn document(r: &Report, files: &str, uncalibrated: bool) -> String {
     s += "Each row of the validation files is one published or shipped measurement (its `source` column \
 cites it). Error = (predicted − measured) / measured. *Held-out* rows are those no fit used; rows marked \
 `used_for_calibration=yes` (the Llama-2-7B Vidur profiles, which the presets' HBM efficiency and efficiency \
-curves were fitted on, and the LLMCompass GEMM that fixed the A100 matrix efficiency) are reported separately \
+curves were fitted on, the LLMCompass GEMM that fixed the A100 matrix efficiency, and the three smallest \
+LLMCompass softmax/layernorm/GELU rows per GPU that fixed their `harness_floor_us`) are reported separately \
 as *fit* rows. Skipped rows are listed with their reason and never count.\n\n";
     let k = r.class("kernel");
     let m = r.class("model");
@@ -188,7 +189,11 @@ rows are held out.
 - `data/validation/llmcompass.csv`: PyTorch FP16 GEMM sweeps, softmax, layernorm and GELU on A100 and MI210 \
 and the per-op times of one GPT-3 175B layer at TP 4 (LLMCompass artifact, ../shared/calibration/llmcompass). \
 Rates (elements/s) are re-expressed as latency = elements / rate. The small softmax/layernorm/GELU rows sit \
-on the PyTorch harness floor (~20–50 µs per call), which is a host cost, not the chip's. MI210 rows are \
+on the PyTorch eager harness floor (13 µs softmax, ~50 µs layernorm/GELU per call on the A100), a host cost, \
+not the chip's: flat over a 30× size range, then rising as max(floor, device time), as back-to-back calls \
+whose host dispatch overlaps the GPU give. Column `harness_floor_us` carries it per GPU and op kind (the \
+median of that kind's three smallest rows, which are marked `used_for_calibration=yes`; the GPT-3 layer \
+rows, timed by the same harness, take their kind's floor); the prediction is max(device time, floor). MI210 rows are \
 skipped until an MI210 preset exists. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
 - `data/validation/public.csv`: end-to-end published numbers with their sources (gpt-fast batch-1 decode).
 
@@ -201,7 +206,8 @@ comparison for Llama-2-7B/70B alone: `xpusim validate data/validation/vidur.csv`
 kernel rows of one device (only rows marked `used_for_calibration=yes` unless `--all-rows`) and prints the \
 `[[calibration]]` tables, or writes a complete device file.
 - Columns: `id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source` \
-plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`yes`/`no`), `note`; other columns \
+plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`yes`/`no`), `note`, \
+`harness_floor_us` (a kernel row's per-call harness floor in µs; predicted = max(device time, floor)); other columns \
 are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism`: `dp` (replicas) or `tp` \
 (one model over `devices`, costed by xpusim-system). `workload`: a zoo model, or a kernel \
 `gemm|linear:m=,n=,k=[,b=]`, `attention:b=,h=,sq=,skv=,d=,causal=[,kvh=]`, `membw:bytes=`, \
