@@ -303,6 +303,46 @@ mod tests {
     }
 
     #[test]
+    fn tiny_rows_fix_the_floor_and_larger_rows_the_multiplier() {
+        let head = "id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source,used_for_calibration";
+        let mut text = format!("{head}\n");
+        // Flat 2 µs for 1–16 k elements (work of a few ns): the floor.
+        for (i, e) in [1024u64, 2048, 4096, 8192, 16384].iter().enumerate() {
+            text += &format!(
+                "s{i},a100-80gb,1,,fp16,add:elems={e},kernel,1,,,latency_ms,0.002,ms,t,yes\n"
+            );
+        }
+        // 100–200 MB adds at ~1 TB/s: work-dominated.
+        for (i, e) in [16_777_216u64, 33_554_432].iter().enumerate() {
+            let ms = (6 * e) as f64 / 1e12 * 1e3;
+            text += &format!(
+                "l{i},a100-80gb,1,,fp16,add:elems={e},kernel,1,,,latency_ms,{ms},ms,t,yes\n"
+            );
+        }
+        let rows = crate::data::parse("t.csv", &text).unwrap();
+        let dev = xpusim_hw::find_preset("a100-80gb").unwrap();
+        let f = fit(&rows, &dev, true, "test");
+        let c = &f.curves[0];
+        // The floor replaces the launch; the HBM first-byte latency stays, so the tiny rows
+        // are predicted at their measured 2 µs.
+        let floor = c.fixed_us.unwrap_or(0.0);
+        assert!(floor > 1.0 && floor < 2.0, "{c:?}");
+        let mut p = Predictor::default();
+        let mut d = dev.clone();
+        d.calibration = f.curves.clone();
+        p.override_device = Some(d);
+        let v = p.predict(&rows[0]).unwrap().value;
+        assert!((v / 0.002 - 1.0).abs() < 0.02, "{v}");
+        // The 16 k row lies beyond 10x the smallest size: not a floor row, and with no work
+        // above the floor it informs nothing.
+        assert_eq!(f.used, 6);
+        assert_eq!(f.ignored.len(), 1);
+        assert_eq!(f.ignored[0].0, "s4");
+        // Only the work-dominated rows make points, and they sit well above 1 %.
+        assert!(c.points.iter().all(|p| p[0] > 1e8 && p[1] > 0.3), "{c:?}");
+    }
+
+    #[test]
     fn rounding_keeps_three_significant_digits() {
         assert_eq!(round_sig(123456.0, 3), 123000.0);
         assert_eq!(round_sig(0.012345, 3), 0.0123);
