@@ -21,7 +21,7 @@ pub mod support;
 
 pub use calibration::{CalibrationCurve, CalibrationFamily};
 pub use error::HwError;
-pub use presets::{find_preset, load_device, preset_names, PRESETS};
+pub use presets::{close_names, find_preset, load_device, preset_names, PRESETS};
 pub use spec::{
     DeviceClass, DeviceSpec, Energy, Interconnect, MatrixEngine, MemoryLevel, Overhead, Power,
     Scope, VectorUnit,

@@ -62,17 +62,28 @@ pub fn find_preset(name: &str) -> Result<DeviceSpec, HwError> {
         all.push(d.name.clone());
         all.extend(d.aliases.iter().cloned());
     }
-    let mut scored: Vec<(f64, String)> = all
-        .into_iter()
-        .map(|n| (strsim::jaro_winkler(&want, &n), n))
-        .filter(|(s, _)| *s > 0.75)
+    Err(HwError::Unknown {
+        name: name.to_string(),
+        suggestions: close_names(&want, &all),
+    })
+}
+
+/// Jaro-Winkler similarity above which a known name is offered as "did you mean": high
+/// enough that `h100-sx` suggests `h100-sxm` but `tpu` does not list every preset.
+const SUGGEST_SIMILARITY: f64 = 0.75;
+
+/// Up to three of `known` closest to `want` (case-insensitive), best first, for "did you
+/// mean" messages about presets of any kind (devices, systems, PIM memories).
+pub fn close_names(want: &str, known: &[String]) -> Vec<String> {
+    let want = want.trim().to_ascii_lowercase();
+    let mut scored: Vec<(f64, &String)> = known
+        .iter()
+        .map(|n| (strsim::jaro_winkler(&want, &n.to_ascii_lowercase()), n))
+        .filter(|(s, _)| *s > SUGGEST_SIMILARITY)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.dedup_by(|a, b| a.1 == b.1);
-    Err(HwError::Unknown {
-        name: name.to_string(),
-        suggestions: scored.into_iter().take(3).map(|(_, n)| n).collect(),
-    })
+    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
 }
 
 /// A preset name/alias, or a path to a device TOML file.

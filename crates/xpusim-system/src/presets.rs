@@ -42,16 +42,9 @@ pub fn find_system(name: &str) -> Result<System, SystemError> {
         all.push(s.name.clone());
         all.extend(s.aliases.iter().cloned());
     }
-    let mut scored: Vec<(f64, String)> = all
-        .into_iter()
-        .map(|n| (strsim::jaro_winkler(&want, &n), n))
-        .filter(|(s, _)| *s > 0.75)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.dedup_by(|a, b| a.1 == b.1);
     Err(SystemError::Unknown {
         name: name.to_string(),
-        suggestions: scored.into_iter().take(3).map(|(_, n)| n).collect(),
+        suggestions: xpusim_hw::close_names(&want, &all),
     })
 }
 
