@@ -61,7 +61,22 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if s.placement.is_some() {
         bail!("--placement needs an xPU + PIM system (see `xpusim list pim`), not `{name}`");
     }
-    let sys = xpusim_system::load_system(name)?;
+    let sys = match xpusim_system::load_system(name) {
+        // One "did you mean" over both kinds of system: multi-device and xPU + PIM.
+        Err(xpusim_system::SystemError::Unknown { .. }) => {
+            let mut known = xpusim_system::preset_names();
+            known.extend(xpusim_pim::system_names());
+            let near = xpusim_hw::close_names(name, &known);
+            if near.is_empty() {
+                bail!("unknown system `{name}` (see `xpusim list systems`, `xpusim list pim`)");
+            }
+            bail!(
+                "unknown system `{name}`; did you mean {}?",
+                near.join(" or ")
+            );
+        }
+        other => other?,
+    };
     let par = Parallelism {
         tp: s.tp,
         pp: s.pp,
