@@ -39,11 +39,11 @@ def vidur_ops(r, t, tp):
         "emb": f"embedding:tokens={t},dim={h},vocab={vocab // tp}",
         "input_layernorm": f"rmsnorm:rows={t},cols={h}",
         "attn_pre_proj": f"linear:m={t},k={h},n={qkv}",
-        "attn_rope": f"rope:elems={t * (heads + kvh) * HEAD_DIM // tp}",
+        "attn_rope": f"rope:rows={t},cols={(heads + kvh) * HEAD_DIM // tp}",
         "attn_post_proj": f"linear:m={t},k={heads * HEAD_DIM // tp},n={h}",
         "post_attention_layernorm": f"rmsnorm:rows={t},cols={h}",
         "mlp_up_proj": f"linear:m={t},k={h},n={2 * inter // tp}",
-        "mlp_act": f"silu_mul:elems={t * inter // tp}",
+        "mlp_act": f"silu_mul:rows={t},cols={inter // tp}",
         "mlp_down_proj": f"linear:m={t},k={inter // tp},n={h}",
         "add": f"add:elems={t * h}",
     }

@@ -13,7 +13,7 @@
 //! others). It depends on no device rate, so the invariant above holds: halving
 //! `launch_us` leaves a one-launch op's time unchanged and never makes any op slower.
 
-use xpusim_hw::{calibration, CalibrationFamily, DeviceSpec};
+use xpusim_hw::{calibration, CalibrationCurve, CalibrationFamily, DeviceSpec};
 use xpusim_ir::{Op, OpKind};
 
 use crate::cost::OpCost;
@@ -61,10 +61,75 @@ pub fn op_key(op: &Op) -> Option<String> {
     }
 }
 
+/// Thread blocks of a row-parallel kernel resident per SM at once: the vLLM norm,
+/// activation and rotary kernels use up to 1024 threads per block, and an SM holds 2048
+/// threads (CUDA C Programming Guide, compute capability 8.0 and 9.0 occupancy table).
+pub const ROW_BLOCKS_PER_CORE: f64 = 2.0;
+
+/// How a row-parallel kernel splits the op: the number of rows (tokens), one thread block
+/// each, and the bytes one block moves (its row of every activation, plus any weight
+/// vector each block reads whole, like a norm's gain). `None` for ops without rows: flat
+/// elementwise ops (1-D operands), contractions, data movement, collectives.
+pub fn rows_of(op: &Op) -> Option<(u64, f64)> {
+    use xpusim_ir::Role;
+    let rows = match &op.kind {
+        OpKind::Norm { rows, .. } | OpKind::Softmax { rows, .. } => *rows,
+        OpKind::Embedding { tokens, .. } => *tokens,
+        OpKind::Elementwise { .. } => {
+            let out = op.operands.iter().find(|o| o.role == Role::Output)?;
+            let (_, lead) = out.shape.split_last()?;
+            if lead.is_empty() {
+                return None;
+            }
+            lead.iter().product()
+        }
+        _ => return None,
+    };
+    if rows == 0 {
+        return None;
+    }
+    let mut per_row = 0.0;
+    for o in &op.operands {
+        let b = o.bytes() as f64;
+        per_row += match (o.role, &op.kind) {
+            // The gathered table rows are the embedding's own rows.
+            (Role::Weight, OpKind::Embedding { .. }) => b / rows as f64,
+            (Role::Weight, _) => b,
+            _ => b / rows as f64,
+        };
+    }
+    Some((rows, per_row))
+}
+
+/// The work time the curve's kernel-structure terms allow (`work_s` after the
+/// multiplier): a serial gather walks its rows one by one; a row-parallel kernel takes at
+/// least one block's time to stream its row, once per wave of `cores ×`
+/// [`ROW_BLOCKS_PER_CORE`] rows. Neither term depends on a device rate, and more cores
+/// never add waves, so a faster or larger device is never slower.
+fn structured_work(op: &Op, dev: &DeviceSpec, curve: &CalibrationCurve, work_s: f64) -> f64 {
+    let Some((rows, row_bytes)) = rows_of(op) else {
+        return work_s;
+    };
+    if let (Some(max), Some(us)) = (curve.serial_max_rows, curve.serial_us_per_row) {
+        if rows <= max {
+            return rows as f64 * us * 1e-6;
+        }
+    }
+    match curve.row_gbps {
+        Some(gbps) => {
+            let slots = (dev.cores.max(1) as f64) * ROW_BLOCKS_PER_CORE;
+            let waves = (rows as f64 / slots).max(1.0);
+            work_s.max(waves * row_bytes / (gbps * 1e9))
+        }
+        None => work_s,
+    }
+}
+
 /// Divides the compute and traffic times (and the work part of `time_s`) by the curve's
-/// multiplier, and swaps the launch overhead for the curve's `fixed_us` where it has one.
-/// The bound is kept from the analytical cost: every work term scales alike, and the
-/// floor only swaps one fixed time for another of the same few-µs order.
+/// multiplier, swaps the launch overhead for the curve's `fixed_us` where it has one, and
+/// applies the curve's row terms ([`structured_work`]). The bound is kept from the
+/// analytical cost: every work term scales alike, and the floor only swaps one fixed time
+/// for another of the same few-µs order.
 pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
     if dev.calibration.is_empty() {
         return;
@@ -83,16 +148,17 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
         Some(f_us) => (c.overhead_s - launch_s).max(0.0) + f_us * 1e-6,
         None => c.overhead_s,
     };
-    if e == 1.0 && overhead == c.overhead_s {
+    let work = (c.time_s - c.overhead_s).max(0.0);
+    let scaled = structured_work(op, dev, curve, work / e);
+    if e == 1.0 && overhead == c.overhead_s && scaled == work {
         return;
     }
     c.compute_s /= e;
     for t in &mut c.traffic {
         t.time_s /= e;
     }
-    let work = (c.time_s - c.overhead_s).max(0.0);
     c.overhead_s = overhead;
-    let t = work / e + c.overhead_s;
+    let t = scaled + c.overhead_s;
     c.energy_j += dev.power.idle_w * (t - c.time_s);
     c.time_s = t;
 }

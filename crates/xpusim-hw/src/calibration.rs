@@ -30,6 +30,25 @@
 //! every size between the points. With the floor as data, the multiplier only describes
 //! how the work part scales. The value is a property of the kernel on that device, not of
 //! the device's rates, so a faster device never gets a larger floor.
+//!
+//! Two more terms describe how a kernel is parallelised, which no size axis can:
+//!
+//! * `row_gbps`: kernels that give each row (token) its own thread block — norms,
+//!   softmax, serving stacks' fused activation and rotary kernels (vLLM
+//!   `csrc/layernorm_kernels.cu`, `activation_kernels.cu`, `pos_encoding_kernels.cu`:
+//!   `grid(num_tokens)`, up to 1024 threads per block) — cannot go faster than one block
+//!   streaming its row, and with fewer rows than the GPU holds blocks most SMs idle.
+//!   Vidur's profiles show it: a one-token SiLU·mul of Llama-2-70B (28,672 wide, 172 kB)
+//!   takes 15 µs on an H100, at TP 8 (3,584 wide) 2 µs, while the same bytes spread over
+//!   the whole GPU take under 1 µs. One block streams ~8–13 GB/s on A100 and H100 (a few
+//!   loads in flight per thread against ~600 ns DRAM latency, Little's law), for every
+//!   row-parallel kernel alike, so the rate is fitted once per device.
+//! * `serial_max_rows` / `serial_us_per_row`: PyTorch's `index_select` (behind
+//!   `F.embedding`) walks the indices one after another when there are at most 16 of them
+//!   (`aten/src/ATen/native/cuda/Indexing.cu`, small-index kernel), so a 1–16 token
+//!   embedding costs a dependent memory round trip per token whatever the row width
+//!   (Vidur, A100: 3, 4, 5, 8, 14 µs for 1, 2, 4, 8, 16 tokens at 4,096 and at 8,192 wide;
+//!   32 tokens take the parallel path and 4–6 µs).
 
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +115,18 @@ pub struct CalibrationCurve {
     /// (see the module doc); `None` keeps the device's launch overhead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed_us: Option<f64>,
+    /// Streaming rate of one thread block working through one row alone, GB/s, for
+    /// kernels that give each row its own block (see the module doc); `None`: the kernel
+    /// spreads its work over the device and has no per-row term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_gbps: Option<f64>,
+    /// Kernels that walk their rows one after another while there are at most this many
+    /// (PyTorch's small-index gather); `None`: no serial path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_max_rows: Option<u64>,
+    /// Time per row on that serial path, µs (one dependent memory round trip each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_us_per_row: Option<f64>,
     /// Where the points come from (dataset, rows, command).
     #[serde(default)]
     pub source: String,
@@ -126,6 +157,31 @@ impl CalibrationCurve {
     /// `fixed_us` is finite and not negative (or absent).
     pub fn fixed_ok(&self) -> bool {
         self.fixed_us.is_none_or(|f| f.is_finite() && f >= 0.0)
+    }
+
+    /// The row terms are positive and finite, and the serial path has both its fields;
+    /// `Err` names the offending field.
+    pub fn rows_ok(&self) -> Result<(), (&'static str, String)> {
+        if let Some(g) = self.row_gbps.filter(|g| !(g.is_finite() && *g > 0.0)) {
+            return Err(("row_gbps", format!("row_gbps {g} must be finite and > 0")));
+        }
+        match (self.serial_max_rows, self.serial_us_per_row) {
+            (None, None) => Ok(()),
+            (Some(n), Some(us)) if n > 0 && us.is_finite() && us > 0.0 => Ok(()),
+            (Some(_), None) => Err((
+                "serial_us_per_row",
+                "serial_max_rows needs serial_us_per_row (µs per row on the serial path)".into(),
+            )),
+            (None, Some(_)) => Err((
+                "serial_max_rows",
+                "serial_us_per_row needs serial_max_rows (the largest row count run serially)"
+                    .into(),
+            )),
+            (Some(n), Some(us)) => Err((
+                "serial_us_per_row",
+                format!("serial path of {n} rows at {us} µs each: both must be > 0"),
+            )),
+        }
     }
 
     /// Checks the points; the message names the offending point.
@@ -188,6 +244,9 @@ mod tests {
             op: None,
             points,
             fixed_us: None,
+            row_gbps: None,
+            serial_max_rows: None,
+            serial_us_per_row: None,
             source: String::new(),
         }
     }

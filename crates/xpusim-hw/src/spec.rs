@@ -329,6 +329,9 @@ impl DeviceSpec {
                     msg,
                 ));
             }
+            if let Err((field, msg)) = c.rows_ok() {
+                return Err(bad(&[Key("calibration"), Idx(i), Key(field)], msg));
+            }
             if self.calibration[..i]
                 .iter()
                 .any(|p| p.family == c.family && p.op == c.op)

@@ -391,7 +391,8 @@ impl Op {
         ))
     }
 
-    /// Pointwise op with `inputs` activation inputs of `elems` each.
+    /// Pointwise op with `inputs` activation inputs of `elems` each, flat: its kernel
+    /// spreads the elements over the whole device (PyTorch's elementwise kernels).
     pub fn elementwise(
         name: &str,
         func: &str,
@@ -400,21 +401,42 @@ impl Op {
         flops_per_elem: u64,
         dtype: DType,
     ) -> Result<Op, IrError> {
-        elems(name, "elements", &[elems_out])?;
+        Self::elementwise_shaped(name, func, &[elems_out], inputs, flops_per_elem, dtype)
+    }
+
+    /// Pointwise op over `rows × cols` whose kernel gives each row (token) its own thread
+    /// block, as serving stacks' fused activation and rotary kernels do (vLLM
+    /// `csrc/activation_kernels.cu`, `pos_encoding_kernels.cu`: `grid(num_tokens)`). The
+    /// operands keep the 2-D shape so the engine can see how many rows run in parallel.
+    pub fn elementwise_rows(
+        name: &str,
+        func: &str,
+        rows: u64,
+        cols: u64,
+        inputs: u64,
+        flops_per_elem: u64,
+        dtype: DType,
+    ) -> Result<Op, IrError> {
+        elems(name, "rows·cols", &[rows, cols])?;
+        Self::elementwise_shaped(name, func, &[rows, cols], inputs, flops_per_elem, dtype)
+    }
+
+    fn elementwise_shaped(
+        name: &str,
+        func: &str,
+        shape: &[u64],
+        inputs: u64,
+        flops_per_elem: u64,
+        dtype: DType,
+    ) -> Result<Op, IrError> {
+        let elems_out = elems(name, "elements", shape)?;
         let mut ops: Vec<Operand> = (0..inputs)
-            .map(|i| {
-                operand(
-                    &format!("{name}.in{i}"),
-                    Role::Input,
-                    vec![elems_out],
-                    dtype,
-                )
-            })
+            .map(|i| operand(&format!("{name}.in{i}"), Role::Input, shape.to_vec(), dtype))
             .collect();
         ops.push(operand(
             &format!("{name}.out"),
             Role::Output,
-            vec![elems_out],
+            shape.to_vec(),
             dtype,
         ));
         Ok(Op::new(

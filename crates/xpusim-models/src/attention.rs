@@ -26,8 +26,8 @@ pub(crate) fn attention(
         n,
     )?;
     if let Positions::Rotary { percent } = c.positions {
-        let e = (t * (c.heads + c.kv_heads) * hd * percent / 100).max(1);
-        b.eltwise(&format!("{pre}.attn.rope"), "rope", e, 1, 3, n)?;
+        let per_token = ((c.heads + c.kv_heads) * hd * percent / 100).max(1);
+        b.eltwise_rows(&format!("{pre}.attn.rope"), "rope", t, per_token, 1, 3, n)?;
     }
     if p.append_kv {
         b.copy(

@@ -382,20 +382,22 @@ pub(crate) fn dense_ffn(
     let act = c.activation;
     if c.gated_ffn {
         b.linear(&format!("{pre}.gate_up"), t, h, 2 * inter, c.mlp_bias, n)?;
-        b.eltwise(
+        b.eltwise_rows(
             &format!("{pre}.act"),
             &format!("{}_mul", act.name()),
-            t * inter,
+            t,
+            inter,
             2,
             act.flops_per_elem() + 1,
             n,
         )?;
     } else {
         b.linear(&format!("{pre}.up"), t, h, inter, c.mlp_bias, n)?;
-        b.eltwise(
+        b.eltwise_rows(
             &format!("{pre}.act"),
             act.name(),
-            t * inter,
+            t,
+            inter,
             1,
             act.flops_per_elem(),
             n,

@@ -140,6 +140,22 @@ impl Builder {
         self.push(op, rep)
     }
 
+    /// Pointwise op over `rows × cols` run one row (token) per thread block.
+    #[allow(clippy::too_many_arguments)]
+    pub fn eltwise_rows(
+        &mut self,
+        name: &str,
+        func: &str,
+        rows: u64,
+        cols: u64,
+        inputs: u64,
+        flops: u64,
+        rep: u64,
+    ) -> Result<(), IrError> {
+        let op = Op::elementwise_rows(name, func, rows, cols, inputs, flops, self.act())?;
+        self.push(op, rep)
+    }
+
     /// Bytes-only copy (KV-cache append, concatenation).
     pub fn copy(
         &mut self,

@@ -16,11 +16,14 @@ use xpusim_hw::calibration::MAX_MULTIPLIER;
 use xpusim_hw::{CalibrationCurve, CalibrationFamily, DeviceSpec};
 
 use crate::data::Row;
+use crate::fit_rows;
 use crate::predict::{kernel_time_from, Predictor};
 use crate::report::median;
 
-/// Size bins per factor of 10.
-pub const BINS_PER_DECADE: f64 = 2.0;
+/// Size bins per factor of 10. A GPU's L2 edge (the analytical model's move from L2 to
+/// HBM between half and all of the cache) spans 0.3 decades, so coarser bins would
+/// average across it and leave the 70B-sized rows beside it 30–40 % off.
+pub const BINS_PER_DECADE: f64 = 4.0;
 /// Smallest share of a measured time that must be work (not fixed overhead) for a row to
 /// inform the fit.
 pub const MIN_WORK_SHARE: f64 = 0.02;
@@ -29,7 +32,7 @@ pub const MIN_WORK_SHARE: f64 = 0.02;
 pub const MIN_MULTIPLIER: f64 = 0.01;
 
 /// A curve's identity: family, and the op it is narrowed to.
-type CurveKey = (CalibrationFamily, Option<String>);
+pub(crate) type CurveKey = (CalibrationFamily, Option<String>);
 
 /// Fewest rows of one operator for it to get its own curve.
 pub const MIN_OP_ROWS: usize = 8;
@@ -40,27 +43,41 @@ pub const FLOOR_WORK_SHARE: f64 = 0.1;
 /// Floor rows lie within this factor of the curve's smallest measured size: larger rows
 /// whose analytical work is still small measure an inefficiency (a slow gather), not a floor.
 pub const FLOOR_SIZE_SPAN: f64 = 10.0;
+/// A row whose fitted row term reaches this share of its measured work time is explained
+/// by the row term (the engine takes the larger of the two) and informs no multiplier.
+pub const ROW_BOUND_SHARE: f64 = 0.8;
 /// Fewest floor rows for a curve to get a `fixed_us`.
 pub const MIN_FLOOR_ROWS: usize = 3;
 
-/// A fitted curve before it becomes a [`CalibrationCurve`]: floor in µs, points, rows.
-type FittedCurve = (Option<f64>, Vec<[f64; 2]>, usize);
+/// A fitted curve before it becomes a [`CalibrationCurve`].
+#[derive(Debug, Clone, PartialEq)]
+struct FittedCurve {
+    /// Floor, µs.
+    fixed_us: Option<f64>,
+    points: Vec<[f64; 2]>,
+    rows: usize,
+    row_gbps: Option<f64>,
+    /// Serial gather: µs per row.
+    serial_us: Option<f64>,
+}
 
 /// One measured row on a curve.
 #[derive(Debug, Clone)]
-struct Sample {
-    id: String,
-    size: f64,
+pub(crate) struct Sample {
+    pub id: String,
+    pub size: f64,
     /// Measured time, s.
-    t: f64,
+    pub t: f64,
     /// Analytical work time, s.
-    work_s: f64,
+    pub work_s: f64,
     /// Analytical fixed time as the row's timing sees it, s.
-    fixed_s: f64,
+    pub fixed_s: f64,
     /// Measured time less the non-launch fixed time, in wall terms, s.
-    floor_s: f64,
+    pub floor_s: f64,
     /// The launch a floor replaces, s.
-    launch_s: f64,
+    pub launch_s: f64,
+    /// Row-parallel structure: rows and bytes per row.
+    pub rows: Option<(u64, f64)>,
 }
 
 /// What one fit did.
@@ -123,6 +140,7 @@ pub fn fit(rows: &[Row], dev: &DeviceSpec, only_marked: bool, source: &str) -> F
             fixed_s: k.fixed_s,
             floor_s,
             launch_s,
+            rows: k.rows,
         };
         rows_by_key
             .entry((family, None))
@@ -135,22 +153,41 @@ pub fn fit(rows: &[Row], dev: &DeviceSpec, only_marked: bool, source: &str) -> F
                 .push(s);
         }
     }
+    // Kernel structure first: the serial gather path of embedding curves and one
+    // per-block row rate for the device's row-parallel curves, each with its own floor.
+    let slots = dev.cores.max(1) as f64 * xpusim_engine::calibration::ROW_BLOCKS_PER_CORE;
+    let row_fit = fit_rows::row_rate(&rows_by_key, slots);
     // Each curve's floor: the median fixed time of its rows whose analytical work is a
-    // negligible share of the measured time; then the multiplier of each remaining row
-    // with that floor in place of the launch.
+    // negligible share of the measured time (or the structure fit's intercept); then the
+    // multiplier of each remaining row with that floor in place of the launch.
     let mut used_ids = std::collections::BTreeSet::new();
     let mut fitted: BTreeMap<CurveKey, FittedCurve> = BTreeMap::new();
     for (key, v) in &rows_by_key {
         let smallest = v.iter().map(|s| s.size).fold(f64::INFINITY, f64::min);
-        let is_floor =
-            |s: &Sample| s.size <= smallest * FLOOR_SIZE_SPAN && s.work_s < FLOOR_WORK_SHARE * s.t;
+        let serial = fit_rows::serial(key, v);
+        let row = row_fit
+            .as_ref()
+            .and_then(|(b, floors)| floors.get(key).map(|f| (*b, *f)));
+        let on_serial = |s: &Sample| serial.is_some() && fit_rows::on_serial_path(s);
+        let is_floor = |s: &Sample| {
+            on_serial(s)
+                || (s.size <= smallest * FLOOR_SIZE_SPAN && s.work_s < FLOOR_WORK_SHARE * s.t)
+        };
         let mut floors: Vec<f64> = v
             .iter()
             .filter(|s| is_floor(s))
             .map(|s| s.floor_s)
             .collect();
         floors.sort_by(f64::total_cmp);
-        let floor = median(&floors).filter(|_| floors.len() >= MIN_FLOOR_ROWS);
+        let floor = match (serial, row) {
+            (Some((a, _)), _) | (None, Some((_, a))) => Some(a),
+            _ => median(&floors).filter(|_| floors.len() >= MIN_FLOOR_ROWS),
+        };
+        // The time the row term alone explains.
+        let row_s = |s: &Sample| match (row, s.rows) {
+            (Some((b, _)), Some((n, bytes))) => (n as f64 / slots).max(1.0) * bytes * b,
+            _ => 0.0,
+        };
         let mut pts = Vec::new();
         for s in v {
             let fixed = match floor {
@@ -158,7 +195,9 @@ pub fn fit(rows: &[Row], dev: &DeviceSpec, only_marked: bool, source: &str) -> F
                 None => s.fixed_s,
             };
             let work = s.t - fixed;
-            if floor.is_some() && is_floor(s) {
+            if floor.is_some() && is_floor(s)
+                || (row_s(s) > 0.0 && row_s(s) >= ROW_BOUND_SHARE * work)
+            {
                 used_ids.insert(s.id.clone());
                 continue;
             }
@@ -180,43 +219,79 @@ pub fn fit(rows: &[Row], dev: &DeviceSpec, only_marked: bool, source: &str) -> F
         if pts.is_empty() {
             continue;
         }
-        let n = v.len();
         fitted.insert(
             key.clone(),
-            (floor.map(|f| round_sig(f * 1e6, 3)), bin(&pts), n),
+            FittedCurve {
+                fixed_us: floor.map(|f| round_sig(f * 1e6, 3)),
+                points: bin(&pts),
+                rows: v.len(),
+                row_gbps: row.map(|(b, _)| round_sig(1e-9 / b, 3)),
+                serial_us: serial.map(|(_, b)| round_sig(b * 1e6, 3)),
+            },
         );
     }
     used += used_ids.len();
     // An op-specific curve only when its rows differ from the family's as a whole: the
     // family curve is enough otherwise.
-    let family_fit: BTreeMap<CalibrationFamily, (Option<f64>, Vec<[f64; 2]>)> = fitted
+    let family_fit: BTreeMap<CalibrationFamily, FittedCurve> = fitted
         .iter()
         .filter(|((_, op), _)| op.is_none())
-        .map(|((f, _), v)| (*f, (v.0, v.1.clone())))
+        .map(|((f, _), v)| {
+            (
+                *f,
+                FittedCurve {
+                    rows: 0,
+                    ..v.clone()
+                },
+            )
+        })
         .collect();
     let curves = fitted
         .into_iter()
-        .filter(|((f, op), (fixed, pts, n))| {
-            op.is_none() || (*n >= MIN_OP_ROWS && Some(&(*fixed, pts.clone())) != family_fit.get(f))
+        .filter(|((f, op), c)| {
+            op.is_none()
+                || (c.rows >= MIN_OP_ROWS
+                    && Some(&FittedCurve {
+                        rows: 0,
+                        ..c.clone()
+                    }) != family_fit.get(f))
         })
-        .map(|((family, op), (fixed_us, points, n))| CalibrationCurve {
+        .map(|((family, op), c)| CalibrationCurve {
             family,
-            points,
+            points: c.points,
             source: format!(
-                "{source}: {n} rows; {}median multiplier per {BINS_PER_DECADE} bins per \
-                 decade of {}",
-                if fixed_us.is_some() {
-                    format!(
-                        "fixed_us = median fixed time of the rows within {FLOOR_SIZE_SPAN}x of \
-                         the smallest size whose analytical work is under {FLOOR_WORK_SHARE} of \
-                         the measured time; "
-                    )
+                "{source}: {n} rows; {floor}{row}{serial}median multiplier per \
+                 {BINS_PER_DECADE} bins per decade of {unit}",
+                n = c.rows,
+                floor = if c.row_gbps.is_some() || c.serial_us.is_some() {
+                    ""
+                } else if c.fixed_us.is_some() {
+                    "fixed_us = median fixed time of the rows within 10x of the smallest \
+                     size whose analytical work is under 0.1 of the measured time; "
                 } else {
-                    String::new()
+                    ""
                 },
-                family.size_unit()
+                row = if c.row_gbps.is_some() {
+                    "fixed_us and row_gbps = pooled least-squares line (one slope for the \
+                     device's row-parallel curves, a floor per curve) through the fixed \
+                     times of launches of at most a quarter wave of rows against bytes per \
+                     row; "
+                } else {
+                    ""
+                },
+                serial = if c.serial_us.is_some() {
+                    "fixed_us and serial_us_per_row = least-squares line through the fixed \
+                     times of the 1-16-row launches (PyTorch small-index gather) against \
+                     rows; "
+                } else {
+                    ""
+                },
+                unit = family.size_unit()
             ),
-            fixed_us,
+            fixed_us: c.fixed_us,
+            row_gbps: c.row_gbps,
+            serial_max_rows: c.serial_us.map(|_| fit_rows::SERIAL_GATHER_MAX_ROWS),
+            serial_us_per_row: c.serial_us,
             op,
         })
         .collect();
@@ -295,8 +370,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bins_take_the_median_per_half_decade() {
-        let pts = bin(&[(1e3, 0.5), (2e3, 0.7), (2.5e3, 0.9), (1e6, 1.0)]);
+    fn bins_take_the_median_per_quarter_decade() {
+        let pts = bin(&[(1e3, 0.5), (1.2e3, 0.7), (1.5e3, 0.9), (1e6, 1.0)]);
         assert_eq!(pts.len(), 2);
         assert_eq!(pts[0][1], 0.7);
         assert_eq!(pts[1], [1e6, 1.0]);

@@ -7,10 +7,14 @@
 //! | `attention` | `b,h,sq,skv,d,causal`, optional `kvh` (KV heads) | fused forward `Op::attention` |
 //! | `membw` | `bytes` (read + write in total) | `Op::data_movement` of bytes/2 one-byte elements |
 //! | `softmax`, `layernorm`, `rmsnorm` | `rows,cols` | `Op::softmax` / `Op::norm` |
-//! | `gelu`, `silu` | `elems` | one-input `Op::elementwise` |
-//! | `silu_mul`, `gelu_mul` | `elems` | gated activation: two inputs |
-//! | `add` | `elems` | residual add: two inputs, 1 FLOP |
-//! | `rope` | `elems` (rotated elements) | one-input `Op::elementwise` |
+//! | `gelu`, `silu` | `elems` or `rows,cols` | one-input `Op::elementwise` |
+//! | `silu_mul`, `gelu_mul` | `elems` or `rows,cols` | gated activation: two inputs |
+//! | `add` | `elems` or `rows,cols` | residual add: two inputs, 1 FLOP |
+//! | `rope` | `elems` or `rows,cols` (rotated elements) | one-input `Op::elementwise` |
+//!
+//! Pointwise kinds given `elems` run flat over the device (PyTorch elementwise kernels);
+//! given `rows,cols` they run one thread block per row (`Op::elementwise_rows`: vLLM's
+//! per-token activation and rotary kernels), which the engine's row terms see.
 //! | `embedding` | `tokens,dim,vocab` | `Op::embedding` |
 //!
 //! FLOPs per element of activations come from [`xpusim_models::Activation`], so a kernel
@@ -68,8 +72,14 @@ pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
     let opt = |k: &str, d: u64| m.get(k).copied().unwrap_or(d);
     let act = p.act;
     let ir = |e: xpusim_ir::IrError| e.to_string();
+    // `rows,cols`: one thread block per row (per-token kernels); `elems`: flat.
     let eltwise = |func: &str, inputs: u64, flops: u64| -> Result<Op, String> {
-        Op::elementwise(kind, func, get("elems")?, inputs, flops, act).map_err(ir)
+        if m.contains_key("rows") || m.contains_key("cols") {
+            Op::elementwise_rows(kind, func, get("rows")?, get("cols")?, inputs, flops, act)
+                .map_err(ir)
+        } else {
+            Op::elementwise(kind, func, get("elems")?, inputs, flops, act).map_err(ir)
+        }
     };
     match kind {
         "gemm" => {

@@ -17,6 +17,7 @@
 mod data;
 mod error;
 pub mod fit;
+mod fit_rows;
 pub mod kernel;
 pub mod predict;
 pub mod render;

@@ -35,6 +35,9 @@ pub struct KernelCost {
     pub op: Option<String>,
     /// Size on the family's curve axis (FLOPs or bytes).
     pub size: f64,
+    /// Rows a row-parallel kernel would give one thread block each, and the bytes per
+    /// row (`xpusim_engine::calibration::rows_of`).
+    pub rows: Option<(u64, f64)>,
     /// Predicted time that scales with efficiency (compute or traffic), s.
     pub work_s: f64,
     /// Predicted fixed time as the row's timing sees it (launch excluded for kernel timing), s.
@@ -134,6 +137,7 @@ impl Predictor {
                 family: None,
                 op: None,
                 size: 0.0,
+                rows: None,
                 work_s: t,
                 fixed_s: 0.0,
                 flops: 0.0,
@@ -198,6 +202,7 @@ fn kernel_cost(row: &Row, dev: &DeviceSpec, p: Precision) -> Result<KernelCost, 
         family: fam.map(|f| f.0),
         op: xpusim_engine::calibration::op_key(&op),
         size: fam.map_or(0.0, |f| f.1),
+        rows: xpusim_engine::calibration::rows_of(&op),
         work_s: (c.time_s - c.overhead_s).max(0.0),
         fixed_s: fixed,
         flops: op.flops() as f64,

@@ -211,7 +211,7 @@ plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`y
 are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism`: `dp` (replicas) or `tp` \
 (one model over `devices`, costed by xpusim-system). `workload`: a zoo model, or a kernel \
 `gemm|linear:m=,n=,k=[,b=]`, `attention:b=,h=,sq=,skv=,d=,causal=[,kvh=]`, `membw:bytes=`, \
-`softmax|layernorm|rmsnorm:rows=,cols=`, `gelu|silu|gelu_mul|silu_mul|add|rope:elems=`, \
+`softmax|layernorm|rmsnorm:rows=,cols=`, `gelu|silu|gelu_mul|silu_mul|add|rope:elems=` (flat) or `:rows=,cols=` (one thread block per row), \
 `embedding:tokens=,dim=,vocab=`, `allreduce|allgather|reducescatter|alltoall:elems=`. `phase`: `kernel`, \
 `inference`, `prefill`, `decode`, `generate`. `metric (unit)`: `latency_ms (ms)`, `samples_per_s (samples/s)`, \
 `tokens_per_s (tokens/s)`, `ttft_ms (ms)`, `tpot_ms (ms)`, `tflops (TFLOPS)`, `bandwidth_tbps (TB/s)`.
@@ -220,7 +220,13 @@ elementwise function or norm kind), `points = [[size, multiplier], ...]` (size i
 bytes otherwise; log-interpolated; the multiplier divides the op's work time, never its launch overhead), \
 optional `fixed_us` (the op's measured per-launch floor, replacing `overhead.launch_us` for ops on the curve; \
 `xpusim calibrate` sets it to the median fixed time of the curve's rows within 10× of its smallest size whose \
-analytical work is under 10 % of the measured time, and fits the multipliers on the remaining rows).
+analytical work is under 10 % of the measured time, and fits the multipliers on the remaining rows), \
+optional `row_gbps` (kernels that give each row its own thread block — norms, vLLM's per-token activation \
+and rotary kernels — take at least `waves × row bytes / row_gbps`, a wave being 2 blocks per SM; `xpusim \
+calibrate` fits one rate per device, with a floor per curve, by a pooled least-squares line through the \
+launches of at most a quarter wave of rows; ~10 GB/s per block on A100 and H100), and optional \
+`serial_max_rows`/`serial_us_per_row` (PyTorch's small-index gather walks up to 16 indices one by one: \
+fitted as a line through the 1–16-token embedding rows).
 
 Regenerate the derived CSVs with `python3 data/validation/from_shared.py`, the curves with the \
 `xpusim calibrate` command in each preset's `source`, and this page with the command at the top. \

@@ -42,6 +42,9 @@ fn curved(dev: &DeviceSpec) -> DeviceSpec {
             op: None,
             points: vec![[1e4, 0.05], [1e7, 0.4], [1e10, 0.9], [1e12, 1.2]],
             fixed_us: Some(2.0),
+            row_gbps: Some(10.0),
+            serial_max_rows: Some(16),
+            serial_us_per_row: Some(0.7),
             source: "test".into(),
         })
         .collect();
