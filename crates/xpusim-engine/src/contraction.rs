@@ -155,12 +155,13 @@ fn cost_nest(
         product(&g.n, &sizes),
         product(&g.k, &sizes),
     );
-    let elem_bits: Vec<u64> = nest
-        .operands
-        .iter()
-        .map(|a| op.operands.get(a.operand).map_or(16, |o| o.dtype.bits()))
-        .collect();
-    let bytes_of = |i: usize, elems: u64| (elems * elem_bits[i]).div_ceil(8);
+    // Storage per operand, quantisation-group scales included.
+    let bytes_of = |i: usize, elems: u64| {
+        nest.operands
+            .get(i)
+            .and_then(|a| op.operands.get(a.operand))
+            .map_or(elems * 2, |o| o.storage_bytes(elems))
+    };
     let compulsory: Vec<u64> = nest
         .operands
         .iter()

@@ -83,14 +83,24 @@ impl fmt::Display for DType {
 ///
 /// Weight-only quantisation (`w8a16`, `w4a16`) stores weights narrow but dequantises them to
 /// the 16-bit activation format before the MMA, so it computes at the 16-bit rate and saves
-/// only weight bytes (the TensorRT-LLM / AWQ weight-only kernels work this way).
+/// only weight bytes (the TensorRT-LLM / AWQ weight-only kernels work this way). A `g<N>`
+/// suffix (`w4a16g32`, `w4a16g128`) quantises in groups of N weights along the reduction,
+/// each with its own 16-bit scale and zero point that the kernel reads with the weights:
+/// 1 more bit per weight at G = 32 (gpt-fast's `WeightOnlyInt4Linear` stores
+/// `scales_and_zeros` as bf16 `[K/G, N, 2]`; AWQ and GPTQ use G = 128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Precision {
     pub weight: DType,
     pub act: DType,
     pub kv: DType,
     pub compute: DType,
+    /// Weights per quantisation group of linear layers (0: per-channel or none).
+    #[serde(default)]
+    pub weight_group: u64,
 }
+
+/// Bits of one group's scale and zero point (two 16-bit values).
+pub const GROUP_SCALE_ZERO_BITS: u64 = 32;
 
 impl Precision {
     pub const NAMES: [&'static str; 9] = [
@@ -105,6 +115,7 @@ impl Precision {
             act: storage,
             kv: storage,
             compute: d,
+            weight_group: 0,
         }
     }
 
@@ -112,25 +123,42 @@ impl Precision {
     /// of weight-only schemes (the chip's natural 16-bit format).
     pub fn parse(s: &str, natural16: DType) -> Result<Self, IrError> {
         let l = s.trim().to_ascii_lowercase();
-        let weight_only = |w: DType| Precision {
+        let weight_only = |w: DType, weight_group: u64| Precision {
             weight: w,
             act: natural16,
             kv: natural16,
             compute: natural16,
+            weight_group,
         };
-        match l.as_str() {
-            "w8a16" => Ok(weight_only(DType::Int8)),
-            "w4a16" => Ok(weight_only(DType::Int4)),
+        let unknown = || IrError::UnknownPrecision(s.to_string());
+        let (scheme, group) = match l.split_once('g') {
+            Some((sch, g)) if sch.starts_with('w') => {
+                let g: u64 = g.parse().map_err(|_| unknown())?;
+                if g == 0 {
+                    return Err(unknown());
+                }
+                (sch, g)
+            }
+            _ => (l.as_str(), 0),
+        };
+        match scheme {
+            "w8a16" => Ok(weight_only(DType::Int8, group)),
+            "w4a16" => Ok(weight_only(DType::Int4, group)),
             _ => DType::parse(&l)
                 .map(Precision::uniform)
-                .map_err(|_| IrError::UnknownPrecision(s.to_string())),
+                .map_err(|_| unknown()),
         }
     }
 
     /// Short name, inverse of [`Precision::parse`] for the named schemes.
     pub fn name(&self) -> String {
         if self.weight != self.act && self.compute == self.act {
-            format!("w{}a{}", self.weight.bits(), self.act.bits())
+            let g = if self.weight_group > 0 {
+                format!("g{}", self.weight_group)
+            } else {
+                String::new()
+            };
+            format!("w{}a{}{g}", self.weight.bits(), self.act.bits())
         } else {
             self.compute.name().to_string()
         }
@@ -148,6 +176,13 @@ mod tests {
             assert_eq!(p.name(), n);
         }
         assert!(Precision::parse("fp12", DType::Bf16).is_err());
+        let g = Precision::parse("w4a16g32", DType::Bf16).unwrap();
+        assert_eq!(
+            (g.weight, g.weight_group, g.name().as_str()),
+            (DType::Int4, 32, "w4a16g32")
+        );
+        assert!(Precision::parse("w4a16g0", DType::Bf16).is_err());
+        assert!(Precision::parse("w4a16gx", DType::Bf16).is_err());
     }
 
     #[test]

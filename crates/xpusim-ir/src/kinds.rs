@@ -25,6 +25,15 @@ pub struct Operand {
     pub role: Role,
     pub shape: Vec<u64>,
     pub dtype: DType,
+    /// Elements sharing one quantisation scale and zero point, stored beside the values
+    /// ([`crate::dtype::GROUP_SCALE_ZERO_BITS`] per group); 0: none, or per-channel scales
+    /// too few to count.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub group: u64,
+}
+
+fn is_zero(g: &u64) -> bool {
+    *g == 0
 }
 
 impl Operand {
@@ -32,7 +41,16 @@ impl Operand {
         self.shape.iter().product()
     }
     pub fn bytes(&self) -> u64 {
-        self.dtype.bytes(self.elems())
+        self.storage_bytes(self.elems())
+    }
+    /// Bytes to store `elems` of this operand's elements, group scales included.
+    pub fn storage_bytes(&self, elems: u64) -> u64 {
+        let meta = if self.group > 0 {
+            elems.div_ceil(self.group) * crate::dtype::GROUP_SCALE_ZERO_BITS
+        } else {
+            0
+        };
+        (elems * self.dtype.bits() + meta).div_ceil(8)
     }
 }
 

@@ -27,6 +27,7 @@ fn operand(tensor: &str, role: Role, shape: Vec<u64>, dtype: DType) -> Operand {
         role,
         shape,
         dtype,
+        group: 0,
     }
 }
 
@@ -122,6 +123,15 @@ impl Op {
             p.weight,
             p.compute,
         )
+        .map(|mut op| {
+            // Group scales travel with narrow weights only (weight-only schemes).
+            if p.weight_group > 0 && p.weight.bits() < p.act.bits() {
+                for o in op.operands.iter_mut().filter(|o| o.role == Role::Weight) {
+                    o.group = p.weight_group;
+                }
+            }
+            op
+        })
     }
 
     /// 2-D convolution; checks channel/group divisibility and output size.

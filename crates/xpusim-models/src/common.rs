@@ -60,6 +60,7 @@ impl Builder {
             role: Role::Weight,
             shape: shape.to_vec(),
             dtype,
+            group: 0,
         });
         Ok(())
     }

@@ -70,6 +70,7 @@ pub(crate) fn unknown(im: &mut Importer<'_>, n: &Node<'_>, outs: &[Val]) -> NRes
                 role,
                 shape: v.shape.clone(),
                 dtype: v.dtype(),
+                group: 0,
             });
         }
     }
@@ -79,6 +80,7 @@ pub(crate) fn unknown(im: &mut Importer<'_>, n: &Node<'_>, outs: &[Val]) -> NRes
             role: Role::Output,
             shape: v.shape.clone(),
             dtype: v.dtype(),
+            group: 0,
         });
     }
     let dt = operands
