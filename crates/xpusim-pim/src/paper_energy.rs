@@ -7,8 +7,9 @@
 //! and are applied the way `src/devices.py` applies them:
 //! - GPU op (`xPU._get_energy`): bytes moved at each memory level × that level's pJ/byte
 //!   (off-chip 28.72, L2 2.4, L1 1.28), plus `m·n·k` register accesses per operand ×
-//!   0.0675 pJ, plus FLOPs / 2 × 0.32 pJ. The bytes per level are xpusim's engine traffic
-//!   (`cost_op`), not the simulator's tile search; the energies are the simulator's.
+//!   0.0675 pJ, plus FLOPs / 2 × 0.32 pJ. Off-chip and L2 bytes are xpusim's engine
+//!   traffic (`cost_op`), not the simulator's tile search; L1 bytes are the simulator's
+//!   own formula ([`sim_l1_bytes`]), which the engine does not report.
 //! - All-reduce (`_io_time_energy`): payload bytes per GPU × 10.4 pJ/byte.
 //! - Attention on AttAcc (`PIM.get_time_and_energy`): KV bytes read × the cell-to-PU energy
 //!   of the PU level (bank 4.4, bank group 12.48, buffer die 26.32 pJ/byte), FLOPs / 2 ×
@@ -107,10 +108,40 @@ fn gpu_op_pj(op: &Op, sys: &HeteroSystem, t: &PaperEnergy) -> Result<f64, PimErr
         };
         pj += lt.bytes as f64 * e;
     }
+    pj += sim_l1_bytes(op) * t.gpu.l1_pj_per_byte;
     let macs = op.macs() as f64;
     pj += macs * (t.gpu.alu_pj_per_mac + t.gpu.operands_per_mac * t.gpu.reg_pj_per_operand_access);
     pj += op.vector_flops() as f64 / 2.0 * t.gpu.alu_pj_per_mac;
     Ok(pj)
+}
+
+/// Register-tile edge of the simulator's L1 traffic (`devices.py` `_get_traffic`, `l1_data`).
+const SIM_REG_TILE: u64 = 16;
+
+/// L1 → register bytes the simulator charges a GEMM or attention (`devices.py`
+/// `xPU._get_traffic`: `l1_data` with 16 × 16 register tiles): per `m×k · k×n` product, A
+/// is read once per 16 columns of the output, B once per 16 rows, the output written
+/// once. Attention is its two products per (request, head), scores `q×d · d×L` and
+/// context `q×L · L×d`, as the simulator's `score` and `context` layers. 0 for other ops.
+fn sim_l1_bytes(op: &Op) -> f64 {
+    let gemm = |count: u64, m: u64, n: u64, k: u64| {
+        count as f64
+            * (n.div_ceil(SIM_REG_TILE) * m * k + m.div_ceil(SIM_REG_TILE) * n * k + m * n) as f64
+    };
+    let elem = op
+        .operands
+        .first()
+        .map_or(2.0, |o| o.dtype.bits() as f64 / 8.0);
+    let elems = match &op.kind {
+        OpKind::Matmul(s) => gemm(s.batch, s.m, s.n, s.k),
+        OpKind::Attention(a) => {
+            let pairs = a.batch * a.heads;
+            gemm(pairs, a.q_len, a.kv_len, a.head_dim)
+                + gemm(pairs, a.q_len, a.v_head_dim, a.kv_len)
+        }
+        _ => 0.0,
+    };
+    elems * elem
 }
 
 /// Energy of one op instance run on PIM (its KV cache / weights read inside the stacks,
@@ -183,5 +214,14 @@ mod tests {
         assert!(t.pim.bank_pj_per_byte < t.pim.bank_group_pj_per_byte);
         assert!(t.pim.bank_group_pj_per_byte < t.pim.buffer_die_pj_per_byte);
         assert!(t.pim.buffer_die_pj_per_byte < t.gpu.offchip_pj_per_byte);
+    }
+
+    #[test]
+    fn l1_bytes_follow_the_simulators_register_tiles() {
+        let p = xpusim_ir::Precision::uniform(xpusim_ir::DType::Fp16);
+        // 32 tokens × 4096 → 64: A re-read 64/16 = 4 times, B 32/16 = 2 times, C once.
+        let op = Op::linear("fc", 32, 4096, 64, "w", p).unwrap();
+        let elems = 4 * 32 * 4096 + 2 * 64 * 4096 + 32 * 64;
+        assert_eq!(sim_l1_bytes(&op), 2.0 * elems as f64);
     }
 }
