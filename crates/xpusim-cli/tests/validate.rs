@@ -21,7 +21,7 @@ fn validate_prints_every_row_and_mape_as_json() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
     let rows = v["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 16);
     for r in rows {
         assert_eq!(r["status"], "ok", "{r}");
         assert!(r["error_pct"].is_number() && r["predicted"].is_number());

@@ -45,6 +45,9 @@ pub fn cost_op(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
         _ => vector::cost(op, dev),
     };
     energy::apply(op, dev, &mut c);
-    calibration::apply(op, dev, &mut c);
+    // Curves measure standalone kernels; an epilogue has no launch to calibrate.
+    if !op.epilogue {
+        calibration::apply(op, dev, &mut c);
+    }
     Ok(c)
 }

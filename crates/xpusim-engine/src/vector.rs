@@ -35,14 +35,23 @@ pub fn cost(op: &Op, dev: &DeviceSpec) -> OpCost {
     let gather = matches!(op.kind, xpusim_ir::OpKind::Embedding { .. });
     match dev.chip_buffer() {
         Some(cb) if !gather && chip_hit_share(act, cb.capacity_bytes) > 0.0 => {
+            // Every activation byte passes the cache; only the misses go off-chip.
             let hit = (act as f64 * chip_hit_share(act, cb.capacity_bytes)).round() as u64;
-            traffic.push(level_traffic(dev, &cb.name, hit));
+            traffic.push(level_traffic(dev, &cb.name, act));
             traffic.push(level_traffic(dev, &off.name, act - hit + resident));
         }
         _ => traffic.push(level_traffic(dev, &off.name, act + resident)),
     }
-    let overhead = dev.overhead.launch_us * 1e-6 + off.latency_ns * 1e-9;
-    OpCost::new(compute, traffic, overhead, "vector".into())
+    // An epilogue runs inside its producer's kernel: no launch, no first-byte wait.
+    let (overhead, unit) = if op.epilogue {
+        (0.0, "epilogue")
+    } else {
+        (
+            dev.overhead.launch_us * 1e-6 + off.latency_ns * 1e-9,
+            "vector",
+        )
+    };
+    OpCost::new(compute, traffic, overhead, unit.into())
 }
 
 /// Share of `act_bytes` of activations served from a chip-level cache of `capacity_bytes`:

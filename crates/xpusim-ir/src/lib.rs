@@ -15,6 +15,7 @@
 mod arith;
 mod dtype;
 mod error;
+pub mod fuse;
 mod graph;
 mod kinds;
 mod loopnest;

@@ -14,6 +14,10 @@ pub struct Op {
     /// Format the matrix or vector units compute in.
     pub compute_dtype: DType,
     pub repeat: u64,
+    /// Runs in the preceding kernel's epilogue ([`crate::fuse`]): no launch of its own, and
+    /// its operands list only what it moves beyond that kernel's output tile.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub epilogue: bool,
 }
 
 /// Element count with the op's name in any error.
@@ -47,6 +51,7 @@ impl Op {
             operands,
             compute_dtype: compute,
             repeat: 1,
+            epilogue: false,
         }
     }
 

@@ -195,8 +195,16 @@ pub(crate) fn guard(model: &str, what: &str, dims: &[u64]) -> Result<(), ModelEr
     Ok(())
 }
 
-/// Lowers the built-in model `name` (or alias) for workload `w`.
+/// Lowers the built-in model `name` (or alias) for workload `w`, with convolution
+/// epilogues fused as inference stacks run them ([`xpusim_ir::fuse`]).
 pub fn build(name: &str, w: &Workload) -> Result<Graph, ModelError> {
+    let mut g = build_unfused(name, w)?;
+    g.fuse_conv_epilogues();
+    Ok(g)
+}
+
+/// [`build`] without epilogue fusion: every op its own kernel (for ablations).
+pub fn build_unfused(name: &str, w: &Workload) -> Result<Graph, ModelError> {
     let info = find(name).ok_or_else(|| ModelError::UnknownModel {
         name: name.to_string(),
         suggestions: suggestions(name),

@@ -195,7 +195,12 @@ whose host dispatch overlaps the GPU give. Column `harness_floor_us` carries it 
 median of that kind's three smallest rows, which are marked `used_for_calibration=yes`; the GPT-3 layer \
 rows, timed by the same harness, take their kind's floor); the prediction is max(device time, floor). MI210 rows are \
 skipped until an MI210 preset exists. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
-- `data/validation/public.csv`: end-to-end published numbers with their sources (gpt-fast batch-1 decode).
+- `data/validation/public.csv`: end-to-end published numbers, each with its source: gpt-fast batch-1 \
+Llama-2-7B/70B decode on A100-80GB (bf16, int8 and int4 G=32 weight-only, 1–8 GPUs tensor-parallel; \
+pytorch-labs/gpt-fast README) and MLPerf Inference Offline ResNet-50 (INT8 TensorRT: H100 and A100 in v3.0, \
+8 × T4 in v0.7; mlcommons/inference_results_v*, the `mlperf_log_summary.txt` of each). MLPerf BERT rows are \
+not included: NVIDIA's harness drops the padding of the 384-token SQuAD inputs, and the mean real length the \
+measured runs processed is not published with them, so a row would compare different work.
 
 ## Commands and file format
 

@@ -1,0 +1,52 @@
+//! Convolution epilogue fusion on the zoo's CNNs (`xpusim_ir::fuse`).
+
+use xpusim_ir::{OpKind, Phase, Role};
+use xpusim_models::{build, build_unfused, Workload};
+
+#[test]
+fn resnet50_fuses_bn_relu_and_residual_adds_into_its_convolutions() {
+    let w = Workload::new(Phase::Inference, 8, 1, 0);
+    let fused = build("resnet-50", &w).unwrap();
+    let plain = build_unfused("resnet-50", &w).unwrap();
+    // Same work, same parameters: fusion only removes memory round trips.
+    assert_eq!(fused.totals().flops, plain.totals().flops);
+    assert_eq!(fused.totals().params, plain.totals().params);
+    let epilogues: Vec<_> = fused.ops.iter().filter(|o| o.epilogue).collect();
+    // 53 convolutions each with a BatchNorm; 33 ReLUs after them (the stem, and the first
+    // two convolutions of 16 bottlenecks); 16 residual adds with their ReLUs.
+    let count = |f: &dyn Fn(&OpKind) -> bool| -> u64 {
+        epilogues
+            .iter()
+            .filter(|o| f(&o.kind))
+            .map(|o| o.repeat)
+            .sum()
+    };
+    assert_eq!(count(&|k| matches!(k, OpKind::Norm { .. })), 53);
+    assert_eq!(
+        count(&|k| matches!(k, OpKind::Elementwise { .. })),
+        33 + 16 + 16
+    );
+    for (i, op) in fused.ops.iter().enumerate() {
+        if !op.epilogue {
+            continue;
+        }
+        // Every epilogue follows its convolution or another epilogue of it.
+        let prev = &fused.ops[i - 1];
+        assert!(
+            prev.epilogue || matches!(prev.kind, OpKind::Conv(_)),
+            "{}",
+            op.name
+        );
+        // It writes nothing of its own; only a residual add still reads a tensor.
+        assert_eq!(op.bytes_by_role(Role::Output), 0, "{}", op.name);
+        assert_eq!(op.bytes_by_role(Role::Weight), 0, "{}", op.name);
+    }
+    assert!(fused.totals().activation_bytes < plain.totals().activation_bytes / 2);
+}
+
+#[test]
+fn transformer_blocks_are_left_unfused() {
+    let w = Workload::new(Phase::Prefill, 1, 128, 0);
+    let g = build("llama-2-7b", &w).unwrap();
+    assert!(g.ops.iter().all(|o| !o.epilogue));
+}
