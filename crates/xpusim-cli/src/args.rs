@@ -81,6 +81,10 @@ pub struct WorkloadArgs {
     /// Unknown ONNX operators are errors instead of memory-bound placeholders.
     #[arg(long)]
     pub strict: bool,
+    /// Run every op as its own kernel: no convolution epilogue fusion (BatchNorm, activation
+    /// and residual add then make their own round trips through memory).
+    #[arg(long)]
+    pub no_fusion: bool,
 }
 
 #[derive(Args, Debug, Default)]

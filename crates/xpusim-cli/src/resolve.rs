@@ -90,7 +90,12 @@ pub fn graph(
         precision: p,
         image_size: None,
     };
-    xpusim_models::build(info.name, &wl).with_context(|| format!("model `{model}`"))
+    let g = if w.no_fusion {
+        xpusim_models::build_unfused(info.name, &wl)
+    } else {
+        xpusim_models::build(info.name, &wl)
+    };
+    g.with_context(|| format!("model `{model}`"))
 }
 
 /// Default prompt length for Hugging Face models: the era suite's 2048-token prefill,
@@ -107,6 +112,7 @@ fn onnx_graph(model: &str, w: &WorkloadArgs, sized: bool, p: Precision) -> Resul
     let mut opts = xpusim_onnx::OnnxOptions {
         strict: w.strict,
         precision: w.precision.as_ref().map(|_| p),
+        no_fusion: w.no_fusion,
         ..Default::default()
     };
     for d in &w.dims {

@@ -378,3 +378,24 @@ fn hugging_face_configs_run_like_built_in_models() {
     assert_eq!(from_file["params"], from_zoo["params"]);
     assert_eq!(from_file["flops"], from_zoo["flops"]);
 }
+
+#[test]
+fn no_fusion_runs_every_op_as_its_own_kernel() {
+    let latency = |extra: &[&str]| -> f64 {
+        let mut args = vec![
+            "run",
+            "--model",
+            "resnet-50",
+            "--hw",
+            "a100-80gb",
+            "--batch",
+            "64",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&ok(&args)).expect("JSON");
+        v["latency_s"].as_f64().expect("latency_s")
+    };
+    let (fused, plain) = (latency(&[]), latency(&["--no-fusion"]));
+    assert!(plain > 1.3 * fused, "{plain} vs {fused}");
+}

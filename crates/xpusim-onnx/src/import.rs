@@ -116,7 +116,9 @@ pub(crate) fn import(
             Some(v) => im.check_declared(vi, v),
         }
     }
-    im.graph.fuse_conv_epilogues();
+    if !opts.no_fusion {
+        im.graph.fuse_conv_epilogues();
+    }
     Ok(Import {
         graph: im.graph,
         op_types: im.op_types,

@@ -61,6 +61,9 @@ pub struct OnnxOptions {
     /// Override the storage/compute formats (default: each tensor's own ONNX type, int8
     /// for quantized contractions).
     pub precision: Option<xpusim_ir::Precision>,
+    /// Keep every node its own kernel instead of fusing convolution epilogues
+    /// (`xpusim_ir::fuse`; for ablations).
+    pub no_fusion: bool,
 }
 
 impl OnnxOptions {
