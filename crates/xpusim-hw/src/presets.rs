@@ -35,6 +35,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("eyeriss.toml", include_str!("../presets/eyeriss.toml")),
     ("groq-lpu.toml", include_str!("../presets/groq-lpu.toml")),
     ("mi250x.toml", include_str!("../presets/mi250x.toml")),
+    ("mi210.toml", include_str!("../presets/mi210.toml")),
     ("host-cpu.toml", include_str!("../presets/host-cpu.toml")),
     (
         "xformer-asic.toml",

@@ -43,6 +43,9 @@ pub const FLOOR_WORK_SHARE: f64 = 0.1;
 /// Floor rows lie within this factor of the curve's smallest measured size: larger rows
 /// whose analytical work is still small measure an inefficiency (a slow gather), not a floor.
 pub const FLOOR_SIZE_SPAN: f64 = 10.0;
+/// Rows measured within this factor of their `harness_floor_us` inform no curve: the host
+/// dispatch they time overlaps the chip's work, so their device time is unknown.
+pub const HARNESS_FLOOR_MARGIN: f64 = 1.5;
 /// A row whose fitted row term reaches this share of its measured work time is explained
 /// by the row term (the engine takes the larger of the two) and informs no multiplier.
 pub const ROW_BOUND_SHARE: f64 = 0.8;
@@ -128,6 +131,13 @@ pub fn fit(rows: &[Row], dev: &DeviceSpec, only_marked: bool, source: &str) -> F
             ignored.push((r.id.clone(), "needs a single-device time metric".into()));
             continue;
         };
+        // A row near its harness floor times the host's dispatch, not the chip.
+        if r.harness_floor_us
+            .is_some_and(|f| t < HARNESS_FLOOR_MARGIN * f * 1e-6)
+        {
+            ignored.push((r.id.clone(), "measured time is on the harness floor".into()));
+            continue;
+        }
         // The fixed time this row shows beyond its non-launch latency, in wall terms. A
         // curve's floor replaces one launch in the engine's fixed time; the predictor then
         // drops one launch for kernel-timed rows, so both timings read the same.

@@ -193,8 +193,9 @@ on the PyTorch eager harness floor (13 µs softmax, ~50 µs layernorm/GELU per c
 not the chip's: flat over a 30× size range, then rising as max(floor, device time), as back-to-back calls \
 whose host dispatch overlaps the GPU give. Column `harness_floor_us` carries it per GPU and op kind (the \
 median of that kind's three smallest rows, which are marked `used_for_calibration=yes`; the GPT-3 layer \
-rows, timed by the same harness, take their kind's floor); the prediction is max(device time, floor). MI210 rows are \
-skipped until an MI210 preset exists. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
+rows, timed by the same harness, take their kind's floor); the prediction is max(device time, floor). The \
+`mi210` preset's matrix efficiency comes from one of its GEMM rows and its vector curve from its 22 softmax rows \
+(all marked fit); its layernorm, GELU and other GEMM rows are held out. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
 - `data/validation/public.csv`: end-to-end published numbers, each with its source: gpt-fast batch-1 \
 Llama-2-7B/70B decode on A100-80GB (bf16, int8 and int4 G=32 weight-only, 1–8 GPUs tensor-parallel; \
 pytorch-labs/gpt-fast README) and MLPerf Inference Offline ResNet-50 (INT8 TensorRT: H100 and A100 in v3.0, \
