@@ -142,8 +142,9 @@ pub fn document(r: &Report, files: &str, uncalibrated: bool) -> String {
     s += "Each row of the validation files is one published or shipped measurement (its `source` column \
 cites it). Error = (predicted − measured) / measured. *Held-out* rows are those no fit used; rows marked \
 `used_for_calibration=yes` (the Llama-2-7B Vidur profiles, which the presets' HBM efficiency and efficiency \
-curves were fitted on, the LLMCompass GEMM that fixed the A100 matrix efficiency, and the three smallest \
-LLMCompass softmax/layernorm/GELU rows per GPU that fixed their `harness_floor_us`) are reported separately \
+curves were fitted on, the LLMCompass GEMM per GPU that fixed the A100 and MI210 matrix efficiency, the MI210 \
+softmax rows its vector curve was fitted on, and the three smallest LLMCompass softmax/layernorm/GELU rows per \
+GPU that fixed their `harness_floor_us`) are reported separately \
 as *fit* rows. Skipped rows are listed with their reason and never count.\n\n";
     let k = r.class("kernel");
     let m = r.class("model");
