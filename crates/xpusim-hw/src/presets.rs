@@ -36,6 +36,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("groq-lpu.toml", include_str!("../presets/groq-lpu.toml")),
     ("mi250x.toml", include_str!("../presets/mi250x.toml")),
     ("mi210.toml", include_str!("../presets/mi210.toml")),
+    ("titan-xp.toml", include_str!("../presets/titan-xp.toml")),
     ("host-cpu.toml", include_str!("../presets/host-cpu.toml")),
     (
         "xformer-asic.toml",

@@ -16,13 +16,17 @@
 //! given `rows,cols` they run one thread block per row (`Op::elementwise_rows`: vLLM's
 //! per-token activation and rotary kernels), which the engine's row terms see.
 //! | `embedding` | `tokens,dim,vocab` | `Op::embedding` |
+//! | `lstm`, `gru`, `rnn` | `hidden,batch,steps`, optional `input` (default `hidden`) | one-direction `Op::recurrent` (cuDNN's forward inference) |
 //!
 //! FLOPs per element of activations come from [`xpusim_models::Activation`], so a kernel
 //! row is costed exactly as the same op inside a zoo model.
 
 use std::collections::BTreeMap;
 
-use xpusim_ir::{AttentionSpec, DType, MatmulSpec, Names, NormKind, Op, Precision, Role};
+use xpusim_ir::{
+    AttentionSpec, DType, MatmulSpec, Names, NormKind, Op, Precision, RecurrentCell, RecurrentSpec,
+    Role,
+};
 use xpusim_models::Activation;
 
 /// Rotary embedding FLOPs per rotated element (two multiplies and one add per rotated
@@ -33,7 +37,7 @@ pub const ADD_FLOPS_PER_ELEM: u64 = 1;
 
 /// The kinds `parse` accepts, for messages.
 pub const KINDS: &str =
-    "gemm, linear, attention, membw, softmax, layernorm, rmsnorm, gelu, silu, gelu_mul, silu_mul, add, rope, embedding";
+    "gemm, linear, attention, membw, softmax, layernorm, rmsnorm, gelu, silu, gelu_mul, silu_mul, add, rope, embedding, lstm, gru, rnn";
 
 /// Is `workload` a kernel spec (as opposed to a model name or file)?
 pub fn is_kernel(workload: &str) -> bool {
@@ -153,6 +157,26 @@ pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
         "silu_mul" => eltwise("silu_mul", 2, Activation::Silu.flops_per_elem() + 1),
         "add" => eltwise("add", 2, ADD_FLOPS_PER_ELEM),
         "rope" => eltwise("rope", 1, ROPE_FLOPS_PER_ELEM),
+        "lstm" | "gru" | "rnn" => {
+            let hidden = get("hidden")?;
+            Op::recurrent(
+                kind,
+                RecurrentSpec {
+                    cell: match kind {
+                        "lstm" => RecurrentCell::Lstm,
+                        "gru" => RecurrentCell::Gru,
+                        _ => RecurrentCell::Rnn,
+                    },
+                    seq_len: get("steps")?,
+                    batch: get("batch")?,
+                    input_size: opt("input", hidden),
+                    hidden_size: hidden,
+                    directions: 1,
+                },
+                p,
+            )
+            .map_err(ir)
+        }
         "embedding" => Op::embedding(
             "embedding",
             get("tokens")?,
@@ -182,6 +206,14 @@ mod tests {
         assert!(lower("rmsnorm:rows=4,cols=8", p).is_ok());
         assert!(lower("embedding:tokens=4,dim=8,vocab=100", p).is_ok());
         assert!(lower("attention:b=1,h=8,kvh=2,sq=16,skv=16,d=64,causal=1", p).is_ok());
+        // LSTM: 4 gates x hidden x (input + hidden) MACs per token and step.
+        let lstm = lower("lstm:hidden=8,batch=2,steps=3", p).unwrap();
+        assert_eq!(lstm.macs(), 4 * 8 * (8 + 8) * 2 * 3);
+        let gru = lower("gru:hidden=8,input=4,batch=1,steps=1", p).unwrap();
+        assert_eq!(gru.macs(), 3 * 8 * (4 + 8));
+        // Row-parallel pointwise ops keep their rows.
+        let rope = lower("rope:rows=3,cols=128", p).unwrap();
+        assert_eq!(rope.operands[0].shape, vec![3, 128]);
     }
 
     #[test]

@@ -197,6 +197,9 @@ median of that kind's three smallest rows, which are marked `used_for_calibratio
 rows, timed by the same harness, take their kind's floor); the prediction is max(device time, floor). The \
 `mi210` preset's matrix efficiency comes from one of its GEMM rows and its vector curve from its 22 softmax rows \
 (all marked fit); its layernorm, GELU and other GEMM rows are held out. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
+- `data/validation/deepbench.csv`: Baidu DeepBench's inference-server kernels on the TITAN Xp quoted in its \
+README (cuDNN LSTM/GRU forward inference in FP32, INT8 cuBLAS GEMMs): the RNN era's kernels, on the `titan-xp` \
+preset.
 - `data/validation/public.csv`: end-to-end published numbers, each with its source: gpt-fast batch-1 \
 Llama-2-7B/70B decode on A100-80GB (bf16, int8 and int4 G=32 weight-only, 1–8 GPUs tensor-parallel; \
 pytorch-labs/gpt-fast README) and MLPerf Inference Offline ResNet-50 (INT8 TensorRT: H100 and A100 in v3.0, \
