@@ -274,12 +274,15 @@ pub fn fit(rows: &[Row], dev: &DeviceSpec, only_marked: bool, source: &str) -> F
                  {BINS_PER_DECADE} bins per decade of {unit}",
                 n = c.rows,
                 floor = if c.row_gbps.is_some() || c.serial_us.is_some() {
-                    ""
+                    String::new()
                 } else if c.fixed_us.is_some() {
-                    "fixed_us = median fixed time of the rows within 10x of the smallest \
-                     size whose analytical work is under 0.1 of the measured time; "
+                    format!(
+                        "fixed_us = median fixed time of the rows within {FLOOR_SIZE_SPAN}x of \
+                         the smallest size whose analytical work is under {FLOOR_WORK_SHARE} of \
+                         the measured time; "
+                    )
                 } else {
-                    ""
+                    String::new()
                 },
                 row = if c.row_gbps.is_some() {
                     "fixed_us and row_gbps = pooled least-squares line (one slope for the \
