@@ -222,7 +222,7 @@ are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism
 (one model over `devices`, costed by xpusim-system). `workload`: a zoo model, or a kernel \
 `gemm|linear:m=,n=,k=[,b=]`, `attention:b=,h=,sq=,skv=,d=,causal=[,kvh=]`, `membw:bytes=`, \
 `softmax|layernorm|rmsnorm:rows=,cols=`, `gelu|silu|gelu_mul|silu_mul|add|rope:elems=` (flat) or `:rows=,cols=` (one thread block per row), \
-`embedding:tokens=,dim=,vocab=`, `allreduce|allgather|reducescatter|alltoall:elems=`. `phase`: `kernel`, \
+`embedding:tokens=,dim=,vocab=`, `lstm|gru|rnn:hidden=,batch=,steps=[,input=]`, `allreduce|allgather|reducescatter|alltoall:elems=`. `phase`: `kernel`, \
 `inference`, `prefill`, `decode`, `generate`. `metric (unit)`: `latency_ms (ms)`, `samples_per_s (samples/s)`, \
 `tokens_per_s (tokens/s)`, `ttft_ms (ms)`, `tpot_ms (ms)`, `tflops (TFLOPS)`, `bandwidth_tbps (TB/s)`.
 - Curves: `[[calibration]] family = \"matmul|attention|vector|embedding|memory\"`, optional `op` (an \
