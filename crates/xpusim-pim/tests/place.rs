@@ -112,9 +112,10 @@ fn inconsistent_systems_are_errors() {
 /// system with the same capacity. Under the simulator's capacity rule (weights + KV cache
 /// within GPU + AttAcc memory) the largest batch at Lin 2048 / Lout 128 is ~100; there,
 /// with the paper's optimisations (FFN split, head pipelining), xpusim's throughput gain is
-/// within 20 % of the headline. The energy-efficiency gain is not: ~2.0× with the AttAcc
-/// simulator's own per-access energies, ~1.8× with xpusim's defaults (docs/attacc.md says
-/// why). These bounds pin what the model gives.
+/// within 20 % of the headline. The energy-efficiency gain is not: ~1.9× with the AttAcc
+/// simulator's own accounting (a replica of the simulator's energy code gives 1.87× at
+/// batch 99 too), ~1.8× with xpusim's defaults (docs/attacc.md says why). These bounds pin
+/// what the model gives.
 #[test]
 fn attacc_reproduction_trend_and_measured_ratios() {
     let sys = find_system("dgx-a100-attacc").unwrap();
@@ -141,7 +142,7 @@ fn attacc_reproduction_trend_and_measured_ratios() {
     let rel = last_fit.throughput_ratio / attacc::PAPER_MAX_THROUGHPUT_RATIO - 1.0;
     assert!(rel.abs() <= 0.2, "{}", last_fit.throughput_ratio);
     assert!(
-        (1.8..0.8 * attacc::PAPER_MAX_ENERGY_RATIO).contains(&last_fit.energy_ratio_paper),
+        (1.8..1.95).contains(&last_fit.energy_ratio_paper),
         "{}",
         last_fit.energy_ratio_paper
     );
