@@ -101,3 +101,19 @@ pub fn collective(op: &Op, bytes: u64, group: u64, dev: &DeviceSpec) -> OpCost {
     };
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::chip_hit_share;
+
+    #[test]
+    fn cache_share_falls_linearly_from_half_to_full() {
+        let c = 40 << 20;
+        assert_eq!(chip_hit_share(c / 4, c), 1.0);
+        assert_eq!(chip_hit_share(c / 2, c), 1.0);
+        assert!((chip_hit_share(3 * c / 4, c) - 0.5).abs() < 1e-9);
+        assert_eq!(chip_hit_share(c, c), 0.0);
+        assert_eq!(chip_hit_share(2 * c, c), 0.0);
+        assert_eq!(chip_hit_share(1, 0), 0.0);
+    }
+}

@@ -123,4 +123,73 @@ mod tests {
         assert!((a - 1.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12);
         assert!(line(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]).is_none());
     }
+
+    fn sample(rows: u64, bytes: f64, floor_s: f64) -> Sample {
+        Sample {
+            id: String::new(),
+            size: rows as f64 * bytes,
+            t: floor_s,
+            work_s: 0.0,
+            fixed_s: 0.0,
+            floor_s,
+            launch_s: 0.0,
+            rows: Some((rows, bytes)),
+        }
+    }
+
+    #[test]
+    fn row_rate_pools_one_slope_over_curves_with_their_own_floors() {
+        // Two kernels at 10 GB/s per block (1e-10 s/B), floors 2 and 3 µs; a 300-row
+        // launch is beyond a quarter wave of 216 slots and must not enter the fit.
+        let key = |op: &str| (CalibrationFamily::Vector, Some(op.to_string()));
+        let mut by: BTreeMap<CurveKey, Vec<Sample>> = BTreeMap::new();
+        by.insert(
+            key("a"),
+            [8e3, 16e3, 32e3]
+                .iter()
+                .map(|&b| sample(1, b, 2e-6 + b * 1e-10))
+                .collect(),
+        );
+        let mut b_rows: Vec<Sample> = [4e3, 40e3, 60e3]
+            .iter()
+            .map(|&b| sample(4, b, 3e-6 + b * 1e-10))
+            .collect();
+        b_rows.push(sample(300, 1e3, 1.0));
+        by.insert(key("b"), b_rows);
+        let (slope, floors) = row_rate(&by, 216.0).unwrap();
+        assert!((slope / 1e-10 - 1.0).abs() < 1e-9, "{slope}");
+        assert!((floors[&key("a")] - 2e-6).abs() < 1e-12);
+        assert!((floors[&key("b")] - 3e-6).abs() < 1e-12);
+        // Embedding rows take the serial path instead; one width gives no slope.
+        let one_width: BTreeMap<CurveKey, Vec<Sample>> =
+            [(key("a"), vec![sample(1, 8e3, 2e-6); 3])]
+                .into_iter()
+                .collect();
+        assert!(row_rate(&one_width, 216.0).is_none());
+    }
+
+    #[test]
+    fn serial_gather_is_a_line_over_the_small_index_launches() {
+        let key = (CalibrationFamily::Embedding, None);
+        let v: Vec<Sample> = [1u64, 2, 4, 8, 16, 32]
+            .iter()
+            .map(|&r| {
+                sample(
+                    r,
+                    8e3,
+                    if r <= 16 {
+                        2e-6 + r as f64 * 0.7e-6
+                    } else {
+                        5e-6
+                    },
+                )
+            })
+            .collect();
+        let (a, b) = serial(&key, &v).unwrap();
+        assert!(
+            (a - 2e-6).abs() < 1e-12 && (b - 0.7e-6).abs() < 1e-12,
+            "{a} {b}"
+        );
+        assert!(serial(&(CalibrationFamily::Vector, None), &v).is_none());
+    }
 }
