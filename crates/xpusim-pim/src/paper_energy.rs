@@ -24,7 +24,6 @@
 use serde::Deserialize;
 use xpusim_engine::cost_op;
 use xpusim_ir::{Graph, Op, OpKind, Role};
-use xpusim_system::{shard::shard, Parallelism};
 
 use crate::{HeteroCost, HeteroSystem, PimError, PuLevel};
 
@@ -164,15 +163,7 @@ pub fn energy_per_token_j(
     t: &PaperEnergy,
 ) -> Result<f64, PimError> {
     let tp = sys.spec.host_count;
-    let ops: Vec<Op> = if tp > 1 {
-        shard(g, &Parallelism::tp(tp))?
-            .ops
-            .into_iter()
-            .map(|p| p.op)
-            .collect()
-    } else {
-        g.ops.clone()
-    };
+    let ops = crate::place::host_ops(g, sys)?;
     if ops.len() != cost.ops.len() {
         return Err(PimError::Op {
             op: sys.spec.name.clone(),

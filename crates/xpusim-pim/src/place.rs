@@ -167,6 +167,20 @@ fn link_s(link: &Link, bytes: u64) -> f64 {
     bytes as f64 / (link.bandwidth_gbps * 1e9) + link.latency_us * 1e-6
 }
 
+/// The ops one host device runs: `g` sharded over the system's tensor-parallel hosts.
+pub(crate) fn host_ops(g: &Graph, sys: &HeteroSystem) -> Result<Vec<Op>, PimError> {
+    let tp = sys.spec.host_count;
+    Ok(if tp > 1 {
+        shard(g, &Parallelism::tp(tp))?
+            .ops
+            .into_iter()
+            .map(|p| p.op)
+            .collect()
+    } else {
+        g.ops.clone()
+    })
+}
+
 /// Evaluates one pass of `g` (already built for the workload); `tokens` is the tokens one
 /// pass produces (decode: the batch).
 pub fn evaluate(
@@ -176,15 +190,7 @@ pub fn evaluate(
     objective: Objective,
 ) -> Result<HeteroCost, PimError> {
     let tp = sys.spec.host_count;
-    let ops: Vec<Op> = if tp > 1 {
-        shard(g, &Parallelism::tp(tp))?
-            .ops
-            .into_iter()
-            .map(|p| p.op)
-            .collect()
-    } else {
-        g.ops.clone()
-    };
+    let ops = host_ops(g, sys)?;
     let host = &sys.host;
     if placement != Placement::HostOnly && sys.pim.is_none() {
         return Err(PimError::Op {
