@@ -107,6 +107,10 @@ pub fn rows_of(op: &Op) -> Option<(u64, f64)> {
 /// [`ROW_BLOCKS_PER_CORE`] rows. Neither term depends on a device rate, and more cores
 /// never add waves, so a faster or larger device is never slower.
 fn structured_work(op: &Op, dev: &DeviceSpec, curve: &CalibrationCurve, work_s: f64) -> f64 {
+    // Most curves carry no structure term: skip walking the operands for them.
+    if curve.row_gbps.is_none() && curve.serial_max_rows.is_none() {
+        return work_s;
+    }
     let Some((rows, row_bytes)) = rows_of(op) else {
         return work_s;
     };

@@ -33,10 +33,14 @@ pub fn cost(op: &Op, dev: &DeviceSpec) -> OpCost {
     // A100 embeddings stream ~0.3 TB/s alike at 4,096 wide (33 MB out, L2-sized) and
     // 8,192 wide (67 MB), so its output is charged off-chip like its table rows.
     let gather = matches!(op.kind, xpusim_ir::OpKind::Embedding { .. });
+    let share = match dev.chip_buffer() {
+        Some(cb) if !gather => chip_hit_share(act, cb.capacity_bytes),
+        _ => 0.0,
+    };
     match dev.chip_buffer() {
-        Some(cb) if !gather && chip_hit_share(act, cb.capacity_bytes) > 0.0 => {
+        Some(cb) if share > 0.0 => {
             // Every activation byte passes the cache; only the misses go off-chip.
-            let hit = (act as f64 * chip_hit_share(act, cb.capacity_bytes)).round() as u64;
+            let hit = (act as f64 * share).round() as u64;
             traffic.push(level_traffic(dev, &cb.name, act));
             traffic.push(level_traffic(dev, &off.name, act - hit + resident));
         }

@@ -432,7 +432,6 @@ impl Op {
         flops_per_elem: u64,
         dtype: DType,
     ) -> Result<Op, IrError> {
-        elems(name, "rows·cols", &[rows, cols])?;
         Self::elementwise_shaped(name, func, &[rows, cols], inputs, flops_per_elem, dtype)
     }
 
