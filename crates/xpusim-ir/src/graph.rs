@@ -144,6 +144,20 @@ impl Graph {
         t
     }
 
+    /// Layers of the model's repeated stack: over every layer index the ops carry, the
+    /// largest `repeat` among its ops (a group of identical layers is one index whose ops
+    /// repeat once per layer). 0 for a graph whose frontend marked no layers.
+    pub fn layer_count(&self) -> u64 {
+        let mut groups: std::collections::BTreeMap<u32, u64> = Default::default();
+        for op in &self.ops {
+            if let Some(l) = op.layer {
+                let e = groups.entry(l).or_default();
+                *e = (*e).max(op.repeat);
+            }
+        }
+        groups.values().sum()
+    }
+
     /// Counts of ops per `Unknown` operator type, for reporting what a frontend could not
     /// lower (never silently dropped).
     pub fn unknown_ops(&self) -> Vec<(String, u64)> {

@@ -11,6 +11,8 @@
 //! - All sizes are checked: constructors return [`IrError`] on zero sizes or u64 overflow,
 //!   so no later arithmetic on a constructed op can overflow `u64` for its own totals.
 //! - FLOPs and bytes depend only on the op, never on a device.
+//! - What an op is for (its [`OpRole`] and layer) is set by the frontend; no code below the
+//!   frontends decides it from an op's name.
 
 mod arith;
 mod dtype;
@@ -20,6 +22,7 @@ mod graph;
 mod kinds;
 mod loopnest;
 mod op;
+pub mod parallel;
 mod size;
 
 pub use dtype::{DType, Precision};
@@ -31,4 +34,5 @@ pub use kinds::{
 };
 pub use loopnest::{Contraction, LoopDim, LoopNest, OperandAccess};
 pub use op::{Names, Op};
+pub use parallel::{Block, OpRole};
 pub use size::{checked_mul, checked_product, MAX_ELEMS};

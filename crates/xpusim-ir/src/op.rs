@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::kinds::*;
-use crate::{checked_product, DType, IrError};
+use crate::{checked_product, DType, IrError, OpRole};
 
 /// One operator instance, executed `repeat` times back to back (identical layers).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,6 +18,15 @@ pub struct Op {
     /// its operands list only what it moves beyond that kernel's output tile.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub epilogue: bool,
+    /// What the op does for parallelism and placement ([`crate::parallel`]), set by the
+    /// frontend that built it.
+    #[serde(skip_serializing_if = "OpRole::is_replicated")]
+    pub role: OpRole,
+    /// The layer of the model's repeated stack the op belongs to: with `repeat > 1`, the
+    /// group of `repeat` identical layers it stands for. `None` for work outside the stack
+    /// (embeddings, final norm, heads). Pipeline stages split the model by this index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<u32>,
 }
 
 /// Element count with the op's name in any error.
@@ -52,7 +61,21 @@ impl Op {
             compute_dtype: compute,
             repeat: 1,
             epilogue: false,
+            role: OpRole::Replicated,
+            layer: None,
         }
+    }
+
+    /// Sets what the op is for ([`OpRole`]).
+    pub fn with_role(mut self, role: OpRole) -> Op {
+        self.role = role;
+        self
+    }
+
+    /// Places the op in layer (group) `layer` of the model's stack.
+    pub fn in_layer(mut self, layer: u32) -> Op {
+        self.layer = Some(layer);
+        self
     }
 
     /// Sets how many identical instances run back to back.
