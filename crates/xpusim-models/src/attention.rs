@@ -1,6 +1,8 @@
 //! Self-attention (MHA / GQA / MQA), multi-head latent attention and cross-attention.
 
-use xpusim_ir::{AttentionSpec, IrError, MatmulSpec, Names, NormKind, Op, Phase, Role};
+use xpusim_ir::{
+    AttentionSpec, Block, IrError, MatmulSpec, Names, NormKind, Op, OpRole, Phase, Role,
+};
 
 use crate::blocks::{norm_kind, Pass};
 use crate::common::Builder;
@@ -25,9 +27,11 @@ pub(crate) fn attention(
         c.qkv_bias,
         n,
     )?;
+    b.role(OpRole::Column(Block::Attention));
     if let Positions::Rotary { percent } = c.positions {
         let per_token = ((c.heads + c.kv_heads) * hd * percent / 100).max(1);
         b.eltwise_rows(&format!("{pre}.attn.rope"), "rope", t, per_token, 1, 3, n)?;
+        b.role(OpRole::Sliced(Block::Attention));
     }
     if p.append_kv {
         b.copy(
@@ -37,6 +41,7 @@ pub(crate) fn attention(
             b.p.kv,
             n,
         )?;
+        b.role(OpRole::KvAppend(Block::Attention));
     }
     let kv_len = match c.sliding_window {
         Some(w) if p.phase == Phase::Decode && w > 0 => p.kv_len.min(w),
@@ -54,8 +59,17 @@ pub(crate) fn attention(
     };
     let op = Op::attention(&format!("{pre}.attn.sdpa"), spec, p.kv_role, b.p)?;
     b.push(op, n)?;
+    b.role(OpRole::Heads(Block::Attention));
     b.linear(&format!("{pre}.attn.o"), t, c.heads * hd, h, c.out_bias, n)?;
-    b.eltwise(&format!("{pre}.attn_residual"), "add", t * h, 2, 1, n)
+    b.role(OpRole::Row(Block::Attention));
+    residual(b, &format!("{pre}.attn_residual"), t * h, n)
+}
+
+/// The add that joins a block's output to the residual stream ([`OpRole::Residual`]).
+pub(crate) fn residual(b: &mut Builder, name: &str, elems: u64, n: u64) -> Result<(), IrError> {
+    b.eltwise(name, "add", elems, 2, 1, n)?;
+    b.role(OpRole::Residual);
+    Ok(())
 }
 
 /// Multi-head latent attention (DeepSeek-V2 §2.1). Prefill decompresses K/V per head; decode
@@ -93,6 +107,7 @@ pub(crate) fn mla(
         }
         None => b.linear(&format!("{pre}.attn.q"), t, h, hh * qk, false, n)?,
     }
+    b.role(OpRole::Column(Block::Attention));
     let latent = m.kv_lora_rank + m.qk_rope_head_dim;
     b.linear(&format!("{pre}.attn.kv_a"), t, h, latent, c.qkv_bias, n)?;
     b.norm(
@@ -111,6 +126,7 @@ pub(crate) fn mla(
         3,
         n,
     )?;
+    b.role(OpRole::Sliced(Block::Attention));
     if p.append_kv {
         b.copy(
             &format!("{pre}.attn.kv_append"),
@@ -119,6 +135,7 @@ pub(crate) fn mla(
             b.p.kv,
             n,
         )?;
+        b.role(OpRole::KvAppend(Block::Attention));
     }
     let kv_b = format!("{pre}.attn.kv_b.weight");
     let sdpa = format!("{pre}.attn.sdpa");
@@ -131,6 +148,7 @@ pub(crate) fn mla(
             false,
             n,
         )?;
+        b.role(OpRole::Column(Block::Attention));
         let spec = AttentionSpec {
             batch: p.batch,
             heads: hh,
@@ -142,6 +160,7 @@ pub(crate) fn mla(
             causal: p.causal,
         };
         b.push(Op::attention(&sdpa, spec, p.kv_role, b.p)?, n)?;
+        b.role(OpRole::Heads(Block::Attention));
     } else {
         b.g.weight(
             &kv_b,
@@ -181,6 +200,7 @@ pub(crate) fn mla(
             )?,
             n,
         )?;
+        b.role(OpRole::Heads(Block::Attention));
         let spec = AttentionSpec {
             batch: p.batch,
             heads: hh,
@@ -199,6 +219,7 @@ pub(crate) fn mla(
         op.operands[2].role = Role::Input;
         op.operands[2].shape = vec![p.batch, 1, 1, m.kv_lora_rank];
         b.push(op, n)?;
+        b.role(OpRole::Heads(Block::Attention));
         b.push(
             absorb(
                 &format!("{pre}.attn.v_absorb"),
@@ -207,6 +228,7 @@ pub(crate) fn mla(
             )?,
             n,
         )?;
+        b.role(OpRole::Heads(Block::Attention));
     }
     b.linear(
         &format!("{pre}.attn.o"),
@@ -216,7 +238,8 @@ pub(crate) fn mla(
         c.out_bias,
         n,
     )?;
-    b.eltwise(&format!("{pre}.attn_residual"), "add", t * h, 2, 1, n)
+    b.role(OpRole::Row(Block::Attention));
+    residual(b, &format!("{pre}.attn_residual"), t * h, n)
 }
 
 /// Decoder cross-attention over `cl` encoder positions (T5). Prefill projects the encoder
@@ -234,12 +257,14 @@ pub(crate) fn cross_attention(
     let kvw = 2 * c.kv_heads * hd;
     b.norm(&format!("{pre}.cross_norm"), nk, t, h, nb, n)?;
     b.linear(&format!("{pre}.cross.q"), t, h, c.heads * hd, c.qkv_bias, n)?;
+    b.role(OpRole::Column(Block::CrossAttention));
     let cached = p.phase == Phase::Decode;
     if cached {
         b.g.weight(&format!("{pre}.cross.kv.weight"), &[h, kvw], b.p.weight, n)?;
     } else {
         let et = p.batch * cl;
         b.linear(&format!("{pre}.cross.kv"), et, h, kvw, c.qkv_bias, n)?;
+        b.role(OpRole::Column(Block::CrossAttention));
         b.copy(
             &format!("{pre}.cross.kv_append"),
             "kv_cache_append",
@@ -247,6 +272,7 @@ pub(crate) fn cross_attention(
             b.p.kv,
             n,
         )?;
+        b.role(OpRole::KvAppend(Block::CrossAttention));
     }
     let spec = AttentionSpec {
         batch: p.batch,
@@ -263,6 +289,8 @@ pub(crate) fn cross_attention(
         Op::attention(&format!("{pre}.cross.sdpa"), spec, role, b.p)?,
         n,
     )?;
+    b.role(OpRole::Heads(Block::CrossAttention));
     b.linear(&format!("{pre}.cross.o"), t, c.heads * hd, h, c.out_bias, n)?;
-    b.eltwise(&format!("{pre}.cross_residual"), "add", t * h, 2, 1, n)
+    b.role(OpRole::Row(Block::CrossAttention));
+    residual(b, &format!("{pre}.cross_residual"), t * h, n)
 }

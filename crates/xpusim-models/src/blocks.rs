@@ -1,7 +1,7 @@
 //! Lowering of a [`TransformerConfig`] into a graph: embeddings, attention (MHA/GQA/MQA and
 //! MLA), cross-attention, dense and MoE FFNs, heads. Mamba mixers live in [`crate::ssm`].
 
-use xpusim_ir::{Graph, IrError, MatmulSpec, Names, NormKind, Op, Phase, Role};
+use xpusim_ir::{Block, Graph, IrError, MatmulSpec, Names, NormKind, Op, OpRole, Phase, Role};
 
 use crate::common::{conv2d, Builder};
 use crate::transformer::{
@@ -269,6 +269,7 @@ fn embed(
             let op = Op::embedding(&name, t, c.vocab, h, table, b.side_precision())?;
             b.push(op, 1)?;
         }
+        b.role(OpRole::Embedding);
     }
     if let Positions::Learned { max_positions } = c.positions {
         b.embedding(
@@ -337,6 +338,7 @@ fn stack(
     for (kind, n) in groups {
         let n = *n;
         let pre = format!("{st}.{}", mixer_name(kind));
+        b.begin_layer();
         match kind.mixer {
             Mixer::Attention if c.mla.is_some() => crate::attention::mla(b, c, &pre, p, n)?,
             Mixer::Attention => crate::attention::attention(b, c, &pre, p, n)?,
@@ -357,11 +359,12 @@ fn stack(
                 FfnKind::Moe => moe(b, c, &pre, p, n)?,
                 _ => dense_ffn(b, c, &format!("{pre}.mlp"), t, c.intermediate, n)?,
             }
-            b.eltwise(&format!("{pre}.ffn_residual"), "add", t * h, 2, 1, n)?;
+            crate::attention::residual(b, &format!("{pre}.ffn_residual"), t * h, n)?;
             if c.norms_per_layer >= 4 {
                 b.norm(&format!("{pre}.post_ffn_norm"), nk, t, h, nb, n)?;
             }
         }
+        b.end_layer();
     }
     if matches!(c.arch, Arch::EncoderDecoder { .. }) && st == "dec" && c.final_norm {
         b.norm("dec.final_norm", nk, t, h, nb, 1)?;
@@ -382,6 +385,7 @@ pub(crate) fn dense_ffn(
     let act = c.activation;
     if c.gated_ffn {
         b.linear(&format!("{pre}.gate_up"), t, h, 2 * inter, c.mlp_bias, n)?;
+        b.role(OpRole::Column(Block::Mlp));
         b.eltwise_rows(
             &format!("{pre}.act"),
             &format!("{}_mul", act.name()),
@@ -393,6 +397,7 @@ pub(crate) fn dense_ffn(
         )?;
     } else {
         b.linear(&format!("{pre}.up"), t, h, inter, c.mlp_bias, n)?;
+        b.role(OpRole::Column(Block::Mlp));
         b.eltwise_rows(
             &format!("{pre}.act"),
             act.name(),
@@ -403,7 +408,10 @@ pub(crate) fn dense_ffn(
             n,
         )?;
     }
-    b.linear(&format!("{pre}.down"), t, inter, h, c.mlp_bias, n)
+    b.role(OpRole::Sliced(Block::Mlp));
+    b.linear(&format!("{pre}.down"), t, inter, h, c.mlp_bias, n)?;
+    b.role(OpRole::Row(Block::Mlp));
+    Ok(())
 }
 
 /// Expected number of distinct experts hit when `tokens` tokens each pick `k` of `e`
@@ -439,7 +447,7 @@ fn moe(b: &mut Builder, c: &TransformerConfig, pre: &str, p: &Pass, n: u64) -> R
     };
     let rows = pairs.div_ceil(touched);
     let f = if c.gated_ffn { 2 } else { 1 };
-    let experts = |b: &mut Builder, name: &str, k: u64, nn: u64| -> Result<(), IrError> {
+    let experts = |b: &mut Builder, name: &str, k: u64, nn: u64, role| -> Result<(), IrError> {
         let w = format!("{name}.weight");
         b.g.weight_active(&w, &[k, nn], b.p.weight, n * m.experts, n * m.top_k)?;
         let spec = MatmulSpec {
@@ -463,9 +471,17 @@ fn moe(b: &mut Builder, c: &TransformerConfig, pre: &str, p: &Pass, n: u64) -> R
             b.p.weight,
             b.p.compute,
         )?;
-        b.push(op, n)
+        b.push(op, n)?;
+        b.role(role);
+        Ok(())
     };
-    experts(b, &format!("{pre}.moe.experts.gate_up"), h, f * ei)?;
+    experts(
+        b,
+        &format!("{pre}.moe.experts.gate_up"),
+        h,
+        f * ei,
+        OpRole::Column(Block::Experts),
+    )?;
     let act = c.activation;
     b.eltwise(
         &format!("{pre}.moe.act"),
@@ -475,7 +491,14 @@ fn moe(b: &mut Builder, c: &TransformerConfig, pre: &str, p: &Pass, n: u64) -> R
         act.flops_per_elem() + f - 1,
         n,
     )?;
-    experts(b, &format!("{pre}.moe.experts.down"), ei, h)?;
+    b.role(OpRole::Sliced(Block::Experts));
+    experts(
+        b,
+        &format!("{pre}.moe.experts.down"),
+        ei,
+        h,
+        OpRole::Row(Block::Experts),
+    )?;
     b.eltwise(
         &format!("{pre}.moe.combine"),
         "weighted_sum",
@@ -523,6 +546,7 @@ fn head(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError>
     if let Some(v) = &c.vision {
         if c.lm_head {
             b.linear("head", p.batch, h, v.num_classes, true, 1)?;
+            b.role(OpRole::LmHead);
         }
         return Ok(());
     }
@@ -541,5 +565,7 @@ fn head(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError>
         "embed.tokens"
     };
     let tied = c.tied_embeddings.then_some(table);
-    b.lm_head("lm_head", rows, h, c.vocab, tied)
+    b.lm_head("lm_head", rows, h, c.vocab, tied)?;
+    b.role(OpRole::LmHead);
+    Ok(())
 }

@@ -151,6 +151,7 @@ pub fn resnet(name: &str, cfg: &ResNetConfig, w: &Workload) -> Result<Graph, Mod
                 continue;
             }
             let pre = format!("stage{}.block{}", s + 1, if i == 0 { "0" } else { "N" });
+            b.begin_layer();
             let st = if i == 0 { stride } else { 1 };
             let y = if cfg.bottleneck {
                 let y = conv_bn(
@@ -224,6 +225,7 @@ pub fn resnet(name: &str, cfg: &ResNetConfig, w: &Workload) -> Result<Graph, Mod
                 )?;
             }
             residual(&mut b, &pre, y, true, rep)?;
+            b.end_layer();
             x = y;
         }
     }
@@ -253,6 +255,7 @@ pub fn mobilenet_v2(name: &str, w: &Workload) -> Result<Graph, ModelError> {
                 continue;
             }
             let pre = format!("ir{}.{}", bi + 1, if i == 0 { "0" } else { "N" });
+            b.begin_layer();
             let st = if i == 0 { s } else { 1 };
             let hidden = x.c * t;
             let mut y = x;
@@ -294,6 +297,7 @@ pub fn mobilenet_v2(name: &str, w: &Workload) -> Result<Graph, ModelError> {
             if st == 1 && x.c == c {
                 residual(&mut b, &pre, y, false, rep)?;
             }
+            b.end_layer();
             x = y;
         }
     }

@@ -1,17 +1,43 @@
 //! A small graph builder that keeps op operands and weight declarations consistent:
 //! every helper that reads a parameter declares it under the same name it uses in the op.
 
-use xpusim_ir::{ConvSpec, DType, Graph, IrError, NormKind, Op, Operand, Precision, Role};
+use xpusim_ir::{ConvSpec, DType, Graph, IrError, NormKind, Op, OpRole, Operand, Precision, Role};
 
 /// Graph under construction plus the precision every op uses.
 pub(crate) struct Builder {
     pub g: Graph,
     pub p: Precision,
+    /// Layer index given to every op pushed while a layer (group) is open.
+    layer: Option<u32>,
+    next_layer: u32,
 }
 
 impl Builder {
     pub fn new(g: Graph, p: Precision) -> Builder {
-        Builder { g, p }
+        Builder {
+            g,
+            p,
+            layer: None,
+            next_layer: 0,
+        }
+    }
+
+    /// Opens the next layer (or group of identical layers): ops pushed until
+    /// [`Builder::end_layer`] belong to it.
+    pub fn begin_layer(&mut self) {
+        self.layer = Some(self.next_layer);
+        self.next_layer += 1;
+    }
+
+    pub fn end_layer(&mut self) {
+        self.layer = None;
+    }
+
+    /// Sets the role of the op pushed last (what it is for, [`OpRole`]).
+    pub fn role(&mut self, role: OpRole) {
+        if let Some(op) = self.g.ops.last_mut() {
+            op.role = role;
+        }
     }
 
     pub fn act(&self) -> DType {
@@ -38,9 +64,10 @@ impl Builder {
         }
     }
 
-    /// Pushes `op` repeated `rep` times.
+    /// Pushes `op` repeated `rep` times, in the open layer if there is one.
     pub fn push(&mut self, op: Op, rep: u64) -> Result<(), IrError> {
-        let op = if rep == 1 { op } else { op.times(rep)? };
+        let mut op = if rep == 1 { op } else { op.times(rep)? };
+        op.layer = self.layer;
         self.g.push(op);
         Ok(())
     }

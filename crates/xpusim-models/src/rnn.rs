@@ -44,7 +44,11 @@ pub(crate) fn recurrent(
         rep,
     )?;
     let op = b.with_param(op, &format!("{name}.b"), &[dirs, gh], rep)?;
-    b.push(op, rep)
+    // Each recurrent layer (group) is a stage of the model's stack.
+    b.begin_layer();
+    b.push(op, rep)?;
+    b.end_layer();
+    Ok(())
 }
 
 /// Word-level LSTM language model.

@@ -25,8 +25,9 @@ pub struct SsmConfig {
     pub inner_norms: bool,
 }
 
-use xpusim_ir::{ConvSpec, DType, IrError, NormKind, Op, Phase, ScanSpec};
+use xpusim_ir::{Block, ConvSpec, DType, IrError, NormKind, Op, OpRole, Phase, ScanSpec};
 
+use crate::attention::residual;
 use crate::blocks::{norm_kind, Pass};
 use crate::common::Builder;
 use crate::transformer::TransformerConfig;
@@ -65,8 +66,10 @@ fn causal_conv(
             b.p.kv,
             n,
         )?;
+        b.role(OpRole::Sliced(Block::Mixer));
     }
     b.conv(name, spec, bias, n)?;
+    b.role(OpRole::Sliced(Block::Mixer));
     Ok(())
 }
 
@@ -95,6 +98,7 @@ pub(crate) fn mamba(
     let (nk, nb) = norm_kind(c);
     b.norm(&format!("{pre}.mixer_norm"), nk, t, h, nb, n)?;
     b.linear(&format!("{pre}.mamba.in_proj"), t, h, 2 * e, s.proj_bias, n)?;
+    b.role(OpRole::Column(Block::Mixer));
     causal_conv(
         b,
         &format!("{pre}.mamba.conv1d"),
@@ -105,6 +109,7 @@ pub(crate) fn mamba(
         n,
     )?;
     b.eltwise(&format!("{pre}.mamba.silu"), "silu", t * e, 1, 5, n)?;
+    b.role(OpRole::Sliced(Block::Mixer));
     b.linear(
         &format!("{pre}.mamba.x_proj"),
         t,
@@ -140,7 +145,9 @@ pub(crate) fn mamba(
         )?;
     }
     b.linear(&format!("{pre}.mamba.dt_proj"), t, s.dt_rank, e, true, n)?;
+    b.role(OpRole::Column(Block::Mixer));
     b.eltwise(&format!("{pre}.mamba.softplus"), "softplus", t * e, 1, 3, n)?;
+    b.role(OpRole::Sliced(Block::Mixer));
     scan(
         b,
         &format!("{pre}.mamba.scan"),
@@ -152,8 +159,10 @@ pub(crate) fn mamba(
         n,
     )?;
     b.eltwise(&format!("{pre}.mamba.gate"), "silu_mul", t * e, 2, 6, n)?;
+    b.role(OpRole::Sliced(Block::Mixer));
     b.linear(&format!("{pre}.mamba.out_proj"), t, e, h, s.proj_bias, n)?;
-    b.eltwise(&format!("{pre}.mixer_residual"), "add", t * h, 2, 1, n)
+    b.role(OpRole::Row(Block::Mixer));
+    residual(b, &format!("{pre}.mixer_residual"), t * h, n)
 }
 
 /// Mamba-2 (SSD) block (Dao & Gu 2024, arXiv:2405.21060, §7 / Fig. 6): one in_proj to
@@ -186,6 +195,7 @@ pub(crate) fn mamba2(
         s.proj_bias,
         n,
     )?;
+    b.role(OpRole::Column(Block::Mixer));
     causal_conv(
         b,
         &format!("{pre}.mamba2.conv1d"),
@@ -196,6 +206,7 @@ pub(crate) fn mamba2(
         n,
     )?;
     b.eltwise(&format!("{pre}.mamba2.silu"), "silu", t * (e + bc), 1, 5, n)?;
+    b.role(OpRole::Sliced(Block::Mixer));
     scan(
         b,
         &format!("{pre}.mamba2.scan"),
@@ -214,9 +225,12 @@ pub(crate) fn mamba2(
         false,
         n,
     )?;
+    b.role(OpRole::Sliced(Block::Mixer));
     b.eltwise(&format!("{pre}.mamba2.gate"), "silu_mul", t * e, 2, 6, n)?;
+    b.role(OpRole::Sliced(Block::Mixer));
     b.linear(&format!("{pre}.mamba2.out_proj"), t, e, h, s.proj_bias, n)?;
-    b.eltwise(&format!("{pre}.mixer_residual"), "add", t * h, 2, 1, n)
+    b.role(OpRole::Row(Block::Mixer));
+    residual(b, &format!("{pre}.mixer_residual"), t * h, n)
 }
 
 /// The selective scan; its `A` operand is declared as an FP32 parameter of `a_shape`
@@ -245,5 +259,7 @@ fn scan(
     for (suffix, len) in extra {
         op = b.with_param(op, &format!("{name}.{suffix}"), &[*len], n)?;
     }
-    b.push(op, n)
+    b.push(op, n)?;
+    b.role(OpRole::Sliced(Block::Mixer));
+    Ok(())
 }

@@ -36,3 +36,50 @@ proptest! {
         let _ = build(model, &w);
     }
 }
+
+/// Frontend roles: every transformer projection is marked column or row, the stack's
+/// layers are numbered, and the vocabulary ops are marked, so parallelism never needs names.
+#[test]
+fn zoo_marks_parallel_roles_and_layers() {
+    use xpusim_ir::{Block, OpKind, OpRole, Phase};
+    let w = xpusim_models::Workload::new(Phase::Decode, 4, 1, 128);
+    let g = xpusim_models::build("llama-2-7b", &w).unwrap();
+    assert_eq!(g.layer_count(), 32);
+    let count = |r: OpRole| g.ops.iter().filter(|o| o.role == r).count();
+    assert_eq!(count(OpRole::Column(Block::Attention)), 1);
+    assert_eq!(count(OpRole::Row(Block::Attention)), 1);
+    assert_eq!(count(OpRole::Column(Block::Mlp)), 1);
+    assert_eq!(count(OpRole::Row(Block::Mlp)), 1);
+    assert_eq!(count(OpRole::Heads(Block::Attention)), 1);
+    assert_eq!(count(OpRole::Residual), 2);
+    assert_eq!(count(OpRole::LmHead), 1);
+    assert_eq!(count(OpRole::Embedding), 1);
+    // Every weight matmul inside the stack is a column or row projection.
+    for op in g.ops.iter().filter(|o| o.layer.is_some()) {
+        if let OpKind::Matmul(_) = op.kind {
+            assert!(
+                matches!(op.role, OpRole::Column(_) | OpRole::Row(_)),
+                "{}: {:?}",
+                op.name,
+                op.role
+            );
+        }
+    }
+    let moe = xpusim_models::build("mixtral-8x7b", &w).unwrap();
+    assert!(moe
+        .ops
+        .iter()
+        .any(|o| o.role == OpRole::Column(Block::Experts)));
+    assert!(moe
+        .ops
+        .iter()
+        .any(|o| o.role == OpRole::Row(Block::Experts)));
+    // A CNN has layers (its residual stages) but nothing to split.
+    let cnn = xpusim_models::build(
+        "resnet-50",
+        &xpusim_models::Workload::new(Phase::Inference, 1, 1, 0),
+    )
+    .unwrap();
+    assert!(cnn.ops.iter().all(|o| o.role == OpRole::Replicated));
+    assert_eq!(cnn.layer_count(), 16);
+}

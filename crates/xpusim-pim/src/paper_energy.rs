@@ -23,7 +23,7 @@
 
 use serde::Deserialize;
 use xpusim_engine::cost_op;
-use xpusim_ir::{Graph, Op, OpKind, Role};
+use xpusim_ir::{Graph, Op, OpKind, OpRole, Role};
 
 use crate::{HeteroCost, HeteroSystem, PimError, PuLevel};
 
@@ -179,7 +179,7 @@ pub fn energy_per_token_j(
         let one = match (&sys.pim, r.on_pim) {
             (Some((pim, _, _)), true) => match op.kind {
                 OpKind::Attention(_) => pim_op_pj(op, pim.processing.level, t),
-                _ if op.name.ends_with("kv_append") => {
+                _ if matches!(op.role, OpRole::KvAppend(_)) => {
                     op.bytes_by_role(Role::Output) as f64 * t.pim.link_pj_per_byte
                 }
                 _ => pim_op_pj(op, pim.processing.level, t),

@@ -16,7 +16,7 @@
 use serde::Serialize;
 use xpusim_engine::cost_op;
 use xpusim_hw::DeviceSpec;
-use xpusim_ir::{Graph, Op, OpKind, Role};
+use xpusim_ir::{Block, Graph, Op, OpKind, OpRole, Role};
 use xpusim_system::{shard::shard, Parallelism};
 
 use crate::hetero::{HeteroSystem, Link, Objective, Placement};
@@ -228,11 +228,15 @@ pub fn evaluate(
     // append is a write over the link into the PIM stacks.
     if let Some((pim, link, stacks)) = &sys.pim {
         for i in 0..ops.len() {
-            let Some(prefix) = ops[i].name.strip_suffix("kv_append") else {
+            let OpRole::KvAppend(block) = ops[i].role else {
                 continue;
             };
+            let layer = ops[i].layer;
             let attn_on_pim = ops.iter().zip(&decided).any(|(o, d)| {
-                matches!(o.kind, OpKind::Attention(_)) && o.name.starts_with(prefix) && d.2
+                matches!(o.kind, OpKind::Attention(_))
+                    && o.role == OpRole::Heads(block)
+                    && o.layer == layer
+                    && d.2
             });
             if attn_on_pim {
                 let bytes = ops[i]
@@ -272,7 +276,12 @@ pub fn evaluate(
             &sys.pim,
             &op.kind,
             on_pim,
-            sys.spec.ffn_split && placement != Placement::HostOnly && op.name.contains(".mlp."),
+            sys.spec.ffn_split
+                && placement != Placement::HostOnly
+                && matches!(
+                    op.role,
+                    OpRole::Column(Block::Mlp) | OpRole::Row(Block::Mlp)
+                ),
         ) {
             if let Some(pc) = pim_cost(op, pim, *stacks) {
                 let a = pim_alternative(op, &pc, link, host)?;
@@ -375,21 +384,21 @@ fn ffn_split(host_s: f64, host_j: f64, pim: &Alt, idle_w: f64) -> (f64, f64, f64
 fn head_pipeline_saving(ops: &[Op], reports: &[HeteroOpReport]) -> f64 {
     let mut saved = 0.0;
     for (op, r) in ops.iter().zip(reports) {
-        let (OpKind::Attention(a), true) = (&op.kind, r.on_pim) else {
+        let (OpKind::Attention(a), true, OpRole::Heads(block)) = (&op.kind, r.on_pim, op.role)
+        else {
             continue;
         };
-        let Some(prefix) = op.name.strip_suffix("sdpa") else {
-            continue;
-        };
-        let part = |suffix: &str, on_pim: bool| -> f64 {
-            reports
-                .iter()
-                .filter(|x| x.name == format!("{prefix}{suffix}") && x.on_pim == on_pim)
-                .map(|x| x.time_s)
+        // The same layer's ops of this attention block with the given role and side.
+        let part = |want: &dyn Fn(OpRole) -> bool, on_pim: bool| -> f64 {
+            ops.iter()
+                .zip(reports)
+                .filter(|(o, x)| o.layer == op.layer && want(o.role) && x.on_pim == on_pim)
+                .map(|(_, x)| x.time_s)
                 .sum()
         };
-        let attn = r.time_s + part("kv_append", true);
-        let fc = part("qkv", false) + part("o", false);
+        let attn = r.time_s + part(&|x| x == OpRole::KvAppend(block), true);
+        let fc = part(&|x| x == OpRole::Column(block), false)
+            + part(&|x| x == OpRole::Row(block), false);
         let h = a.heads.max(1) as f64;
         saved += attn.min(fc) * (1.0 - 1.0 / h);
     }

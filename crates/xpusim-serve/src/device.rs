@@ -23,7 +23,9 @@
 
 use xpusim_engine::{cost_op, evaluate};
 use xpusim_hw::DeviceSpec;
-use xpusim_ir::{AttentionSpec, Graph, MatmulSpec, Names, Op, OpKind, Phase, Precision, Role};
+use xpusim_ir::{
+    AttentionSpec, Block, Graph, MatmulSpec, Names, Op, OpKind, OpRole, Phase, Precision, Role,
+};
 use xpusim_models::{TransformerConfig, Workload};
 
 use crate::compose::{Backend, Memoised};
@@ -94,7 +96,7 @@ pub(crate) fn decode_graph(
     let mut g = cfg.build(&w).map_err(|e| model_err(cfg, e))?;
     if opts.moe_imbalance > 1.0 {
         for op in g.ops.iter_mut() {
-            if op.name.contains(".moe.experts.") {
+            if op.role.block() == Some(Block::Experts) && matches!(op.kind, OpKind::Matmul(_)) {
                 *op = imbalanced(op, opts.moe_imbalance).map_err(|e| model_err(cfg, e))?;
             }
         }
@@ -118,7 +120,7 @@ fn imbalanced(op: &Op, factor: f64) -> Result<Op, xpusim_ir::IrError> {
         rhs: &rhs.tensor,
         out: &out.tensor,
     };
-    Op::matmul(
+    let mut new = Op::matmul(
         &op.name,
         new,
         names,
@@ -127,7 +129,10 @@ fn imbalanced(op: &Op, factor: f64) -> Result<Op, xpusim_ir::IrError> {
         rhs.dtype,
         op.compute_dtype,
     )?
-    .times(op.repeat)
+    .times(op.repeat)?
+    .with_role(op.role);
+    new.layer = op.layer;
+    Ok(new)
 }
 
 impl DeviceStepModel {
@@ -230,16 +235,14 @@ impl Backend for DeviceStepModel {
         let g = decode_graph(&self.cfg, &self.opts, rows, 1)?;
         let cost = evaluate(&g, &self.dev).map_err(|e| ServeError::Engine(e.to_string()))?;
         let (mut body, mut head) = ([0.0; 2], [0.0; 2]);
-        for op in &cost.ops {
-            let slot = if op.name == "lm_head" {
-                &mut head
-            } else if op.kind == "attention" {
-                continue;
-            } else {
-                &mut body
+        for (op, c) in g.ops.iter().zip(&cost.ops) {
+            let slot = match (op.role, &op.kind) {
+                (OpRole::LmHead, _) => &mut head,
+                (_, OpKind::Attention(_)) => continue,
+                _ => &mut body,
             };
-            slot[0] += op.time_s;
-            slot[1] += op.energy_j;
+            slot[0] += c.time_s;
+            slot[1] += c.energy_j;
         }
         Ok((body, head))
     }

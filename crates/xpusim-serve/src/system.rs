@@ -12,7 +12,7 @@
 //! are not included, so energy per token covers the accelerators only.
 
 use xpusim_engine::cost_op;
-use xpusim_ir::{AttentionSpec, Op, OpKind, Phase, Role};
+use xpusim_ir::{AttentionSpec, Op, OpKind, OpRole, Phase, Role};
 use xpusim_models::TransformerConfig;
 use xpusim_system::shard::shard;
 use xpusim_system::{evaluate, Options, Parallelism, System, SystemCost};
@@ -142,7 +142,7 @@ impl Backend for SystemStepModel {
         let c = evaluate(&g, &self.sys, &self.par, &Options::default()).map_err(sys_err)?;
         let (mut body, mut head) = ([0.0; 2], [0.0; 2]);
         for op in &c.ops {
-            let slot = if op.name == "lm_head" {
+            let slot = if op.role == OpRole::LmHead {
                 &mut head
             } else if op.kind == "attention" {
                 continue;

@@ -9,7 +9,8 @@
 //!   decode steps are too short to hide them. With `overlap_comm` each collective overlaps
 //!   the compute op that follows it (decomposed GEMM + collective, Wang et al., ASPLOS 2023),
 //!   costing `max(comm, next op)` for the pair.
-//! - Pipeline: layer ops (`repeat > 1` or named `layers.*`) are spread over `pp` stages,
+//! - Pipeline: the ops of the model's layer stack (those with a [`xpusim_ir::Op::layer`],
+//!   set by the frontend) are spread over `pp` stages,
 //!   `⌈L/pp⌉` layers on the busiest; the embedding joins the first stage and the head the
 //!   last. With `m` micro-batches (the graph given is ONE micro-batch), one batch takes
 //!   `(m + pp − 1)·t_stage + (pp − 1)·t_send` (GPipe, Huang et al. 2019): the bubble is
@@ -20,7 +21,7 @@
 
 use serde::Serialize;
 use xpusim_engine::cost_op;
-use xpusim_ir::{Graph, OpKind, Role};
+use xpusim_ir::{Graph, OpKind, OpRole, Role};
 
 use crate::collective::{collective, send};
 use crate::shard::{shard, Placement};
@@ -38,6 +39,9 @@ pub struct Options {
 pub struct SystemOpReport {
     pub name: String,
     pub kind: String,
+    /// What the op is for (from its frontend), which decided its placement.
+    #[serde(skip_serializing_if = "OpRole::is_replicated")]
+    pub role: OpRole,
     pub repeat: u64,
     /// replicated | column | row | heads | split | experts | comm
     pub placement: String,
@@ -90,21 +94,6 @@ pub struct SystemCost {
     pub ops: Vec<SystemOpReport>,
 }
 
-fn is_layer(name: &str, repeat: u64) -> bool {
-    repeat > 1 || name.starts_with("layers.")
-}
-
-/// Layer count: per layer group (first two name components) its largest `repeat`.
-fn layer_count(g: &Graph) -> u64 {
-    let mut groups: std::collections::BTreeMap<String, u64> = Default::default();
-    for op in g.ops.iter().filter(|o| is_layer(&o.name, o.repeat)) {
-        let key: String = op.name.split('.').take(2).collect::<Vec<_>>().join(".");
-        let e = groups.entry(key).or_default();
-        *e = (*e).max(op.repeat);
-    }
-    groups.values().sum()
-}
-
 /// Evaluates `micro` — the graph of ONE micro-batch — on `sys` with layout `par`.
 pub fn evaluate(
     micro: &Graph,
@@ -126,10 +115,11 @@ pub fn evaluate(
             spec.name, spec.count
         )));
     }
-    let layers = layer_count(micro).max(1);
+    let layers = micro.layer_count().max(1);
     if par.pp > layers {
         return Err(lay(format!(
-            "pp = {} exceeds the model's {layers} layers",
+            "pp = {} exceeds the model's {layers} layer(s) (pipeline stages split the layer \
+             stack its frontend marked)",
             par.pp
         )));
     }
@@ -151,7 +141,7 @@ pub fn evaluate(
     for p in &dg.ops {
         let op = &p.op;
         let r = op.repeat as f64;
-        let layer = is_layer(&op.name, op.repeat);
+        let layer = op.layer.is_some();
         seen_layer |= layer;
         let stage = if layer {
             "layers"
@@ -207,6 +197,7 @@ pub fn evaluate(
         rows.push(SystemOpReport {
             name: op.name.clone(),
             kind: op.kind.family().to_string(),
+            role: op.role,
             repeat: op.repeat,
             placement: p.placement.label().to_string(),
             stage: stage.to_string(),
@@ -228,7 +219,7 @@ pub fn evaluate(
         .ops
         .iter()
         .rev()
-        .find(|o| is_layer(&o.name, o.repeat))
+        .find(|o| o.layer.is_some())
         .and_then(|o| o.operands.iter().find(|x| x.role == Role::Output))
         .map(|x| x.bytes())
         .unwrap_or(0);
@@ -254,7 +245,7 @@ pub fn evaluate(
     let (mut layer_t, mut pre_t, mut post_t) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let mut after_layers = false;
     for o in &micro.ops {
-        let layer = is_layer(&o.name, o.repeat);
+        let layer = o.layer.is_some();
         after_layers |= layer;
         let set = if layer {
             &mut layer_t
@@ -299,7 +290,7 @@ pub fn evaluate(
             .filter(|x| x.role == Role::KvCache)
             .map(|x| x.bytes())
             .sum::<u64>();
-        if o.name.ends_with("kv_append") {
+        if matches!(o.role, OpRole::KvAppend(_)) {
             kv += o
                 .operands
                 .iter()

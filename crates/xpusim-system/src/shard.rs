@@ -10,11 +10,10 @@
 //! with an all-gather of the logits. Norms, residual adds, routers and everything else are
 //! computed redundantly on every device, as Megatron does without sequence parallelism.
 //!
-//! Ops are matched by the names the built-in zoo gives them (`*.attn.qkv`, `*.mlp.down`,
-//! `*.moe.experts.gate_up`, `lm_head`, … see xpusim-models `blocks.rs`, `attention.rs`,
-//! `ssm.rs`), plus the unfused attention names `*.attn.qk`, `*.attn.softmax`, `*.attn.av`.
-//! An op no rule covers is replicated; if tensor parallelism finds nothing to split the
-//! rewrite fails rather than report a replicated model as parallel.
+//! What an op is for comes from its [`OpRole`], set by the frontend that built the graph
+//! (zoo, Hugging Face config, ONNX structure); names are never read. An op whose role is
+//! [`OpRole::Replicated`] runs whole on every device; if tensor parallelism finds nothing
+//! to split the rewrite fails rather than report a replicated model as parallel.
 //!
 //! Expert parallelism spreads the routed experts over `ep` devices of the tensor-parallel
 //! group (`ep` divides `tp`; each expert is then split over `tp/ep` devices): the expert
@@ -24,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use xpusim_ir::{CollectiveKind, Graph, Op, OpKind, Role};
+use xpusim_ir::{Block, CollectiveKind, Graph, Op, OpKind, OpRole, Role};
 
 use crate::{Parallelism, SystemError};
 
@@ -87,6 +86,13 @@ fn div_dim(shape: &mut [u64], idx: usize, f: u64) {
     }
 }
 
+/// Sets dimension `idx` to `v` (the attention operands' head axis).
+fn div_dim_to(shape: &mut [u64], idx: usize, v: u64) {
+    if let Some(d) = shape.get_mut(idx) {
+        *d = v;
+    }
+}
+
 fn last(shape: &mut [u64], f: u64) {
     let n = shape.len();
     if n > 0 {
@@ -111,6 +117,20 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             "ep ({ep}) must divide tp ({tp}): experts are spread over the tensor-parallel group"
         )));
     }
+    if tp <= 1 {
+        return Ok(DeviceGraph {
+            ops: g
+                .ops
+                .iter()
+                .map(|op| PlacedOp {
+                    op: op.clone(),
+                    placement: Placement::Replicated,
+                    shards: 1,
+                })
+                .collect(),
+            weight_shards: BTreeMap::new(),
+        });
+    }
     let kv_factor = kv_factor(g, tp).map_err(err)?;
     let mut out = Vec::with_capacity(g.ops.len() + 8);
     let mut shards: BTreeMap<String, u64> = BTreeMap::new();
@@ -119,107 +139,122 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
     let mut has_experts = false;
     for op in &g.ops {
         let name = op.name.as_str();
-        let tail = name.rsplit('.').next().unwrap_or(name);
-        if tp > 1 && name.ends_with("_residual") && partial_block {
+        if op.role == OpRole::Residual && partial_block {
             let elems = op
                 .operands
                 .iter()
                 .find(|o| o.role == Role::Output)
                 .map(|o| o.elems())
                 .unwrap_or(0);
-            let dtype = op.compute_dtype;
             let ar = Op::collective(
                 &format!("{name}.tp_allreduce"),
                 CollectiveKind::AllReduce,
                 elems.max(1),
                 tp,
-                dtype,
+                op.compute_dtype,
             )?
             .times(op.repeat)?;
-            out.push(comm(ar));
+            out.push(comm(ar, op.layer));
             partial_block = false;
         }
         let mut o = op.clone();
         let mut placement = Placement::Replicated;
         let mut f = 1;
         let mut after: Option<Op> = None;
-        match &mut o.kind {
-            OpKind::Attention(a) if tp > 1 => {
-                if a.heads % tp != 0 {
-                    return Err(err(format!(
-                        "`{name}`: {} attention heads do not split over tp = {tp}",
-                        a.heads
-                    )));
-                }
-                a.heads /= tp;
-                a.kv_heads /= kv_factor;
-                let (h, kv) = (a.heads, a.kv_heads);
-                for (i, od) in o.operands.iter_mut().enumerate() {
-                    od.shape[1] = if i == 1 || i == 2 { kv } else { h };
-                }
-                placement = Placement::Heads;
-                f = tp;
-            }
-            OpKind::Matmul(m) if m.rhs_batched && name.contains(".moe.experts.") => {
+        let experts = matches!(op.kind, OpKind::Matmul(m) if m.rhs_batched)
+            && op.role.block() == Some(Block::Experts)
+            && matches!(op.role, OpRole::Column(_) | OpRole::Row(_));
+        match op.role {
+            _ if experts => {
                 has_experts = true;
-                let within = tp / ep;
+                let row = matches!(op.role, OpRole::Row(_));
                 if ep > 1 {
-                    m.batch = ceil_div(m.batch, ep);
+                    if let OpKind::Matmul(m) = &mut o.kind {
+                        m.batch = ceil_div(m.batch, ep);
+                    }
                     for od in o.operands.iter_mut() {
                         div_dim(&mut od.shape, 0, ep);
                     }
                 }
+                let within = tp / ep;
                 if within > 1 {
-                    split_matmul(&mut o, tail == "down", within);
+                    split_matmul(&mut o, row, within);
                 }
                 // Expert outputs are partial (per device) until the block's all-reduce.
-                partial_block |= tp > 1 && tail == "down";
+                partial_block |= row;
                 placement = Placement::Experts;
                 f = tp;
             }
-            OpKind::Matmul(m) if m.rhs_batched && tp > 1 => {
-                // Unfused attention scores / values, MLA absorbed projections: batch = heads.
-                if !m.batch.is_multiple_of(tp) {
-                    return Err(err(format!(
-                        "`{name}`: batch·heads {} does not split over tp = {tp}",
-                        m.batch
-                    )));
-                }
-                m.batch /= tp;
-                for od in o.operands.iter_mut() {
-                    div_dim(&mut od.shape, 0, tp);
+            OpRole::Heads(_) => {
+                match &mut o.kind {
+                    OpKind::Attention(a) => {
+                        if a.heads % tp != 0 {
+                            return Err(err(format!(
+                                "`{name}`: {} attention heads do not split over tp = {tp}",
+                                a.heads
+                            )));
+                        }
+                        a.heads /= tp;
+                        a.kv_heads /= kv_factor;
+                        let (h, kv) = (a.heads, a.kv_heads);
+                        for (i, od) in o.operands.iter_mut().enumerate() {
+                            div_dim_to(&mut od.shape, 1, if i == 1 || i == 2 { kv } else { h });
+                        }
+                    }
+                    // Unfused attention scores / values, MLA absorbed projections: batch = heads.
+                    OpKind::Matmul(m) if m.rhs_batched => {
+                        if !m.batch.is_multiple_of(tp) {
+                            return Err(err(format!(
+                                "`{name}`: batch·heads {} does not split over tp = {tp}",
+                                m.batch
+                            )));
+                        }
+                        m.batch /= tp;
+                        for od in o.operands.iter_mut() {
+                            div_dim(&mut od.shape, 0, tp);
+                        }
+                    }
+                    OpKind::Softmax { rows, .. } => {
+                        *rows = ceil_div(*rows, tp);
+                        for od in o.operands.iter_mut() {
+                            div_dim(&mut od.shape, 0, tp);
+                        }
+                    }
+                    _ => slice(&mut o, tp),
                 }
                 placement = Placement::Heads;
                 f = tp;
             }
-            OpKind::Matmul(_) if tp > 1 => match tail {
-                "qkv" | "q" | "q_b" | "kv_b" | "kv" | "gate_up" | "up" | "in_proj" | "dt_proj" => {
-                    split_matmul(&mut o, false, tp);
-                    placement = Placement::Column;
-                    f = tp;
-                }
-                "o" | "down" | "out_proj" => {
-                    split_matmul(&mut o, true, tp);
-                    placement = Placement::Row;
-                    f = tp;
-                    partial_block = true;
-                }
-                _ if name == "lm_head" || name == "head" => {
-                    split_matmul(&mut o, false, tp);
-                    placement = Placement::Column;
-                    f = tp;
-                    let elems = op.operands.get(2).map(|x| x.elems()).unwrap_or(1);
-                    after = Some(Op::collective(
-                        &format!("{name}.tp_allgather"),
-                        CollectiveKind::AllGather,
-                        elems,
-                        tp,
-                        op.compute_dtype,
-                    )?);
-                }
-                _ => {}
-            },
-            OpKind::Embedding { .. } if tp > 1 && op.operands[0].tensor.ends_with(".tokens") => {
+            OpRole::Column(_) if matches!(o.kind, OpKind::Matmul(_)) => {
+                split_matmul(&mut o, false, tp);
+                placement = Placement::Column;
+                f = tp;
+            }
+            OpRole::Row(_) if matches!(o.kind, OpKind::Matmul(_)) => {
+                split_matmul(&mut o, true, tp);
+                placement = Placement::Row;
+                f = tp;
+                partial_block = true;
+            }
+            OpRole::Column(_) | OpRole::Row(_) | OpRole::Sliced(_) => {
+                slice(&mut o, tp);
+                placement = Placement::Split;
+                f = tp;
+            }
+            OpRole::LmHead if matches!(o.kind, OpKind::Matmul(_)) => {
+                split_matmul(&mut o, false, tp);
+                placement = Placement::Column;
+                f = tp;
+                let elems = op.operands.get(2).map(|x| x.elems()).unwrap_or(1);
+                after = Some(Op::collective(
+                    &format!("{name}.tp_allgather"),
+                    CollectiveKind::AllGather,
+                    elems,
+                    tp,
+                    op.compute_dtype,
+                )?);
+            }
+            OpRole::Embedding if matches!(o.kind, OpKind::Embedding { .. }) => {
                 div_dim(&mut o.operands[0].shape, 0, tp);
                 placement = Placement::Column;
                 f = tp;
@@ -235,42 +270,12 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                     .times(op.repeat)?,
                 );
             }
-            OpKind::Softmax { rows, .. } if tp > 1 && tail == "softmax" => {
-                *rows = ceil_div(*rows, tp);
-                for od in o.operands.iter_mut() {
-                    div_dim(&mut od.shape, 0, tp);
-                }
-                placement = Placement::Split;
-                f = tp;
-            }
-            OpKind::Elementwise { elems, .. } if tp > 1 && splits_elementwise(name, tail) => {
-                *elems = ceil_div(*elems, tp);
-                for od in o.operands.iter_mut() {
-                    last(&mut od.shape, tp);
-                }
-                placement = Placement::Split;
-                f = tp;
-            }
-            OpKind::DataMovement { .. } if tp > 1 && tail == "kv_append" && kv_factor > 1 => {
+            OpRole::KvAppend(_) if kv_factor > 1 => {
                 for od in o.operands.iter_mut() {
                     last(&mut od.shape, kv_factor);
                 }
                 placement = Placement::Split;
                 f = kv_factor;
-            }
-            OpKind::Scan(s) if tp > 1 => {
-                s.channels = ceil_div(s.channels, tp);
-                for (i, od) in o.operands.iter_mut().enumerate() {
-                    let idx = match i {
-                        3 => 0,
-                        4 => 1,
-                        2 => usize::MAX,
-                        _ => od.shape.len() - 1,
-                    };
-                    div_dim(&mut od.shape, idx, tp);
-                }
-                placement = Placement::Split;
-                f = tp;
             }
             _ => {}
         }
@@ -284,26 +289,32 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             }
         }
         let ep_comm = ep > 1 && placement == Placement::Experts;
-        if ep_comm && tail == "gate_up" {
-            out.push(comm(a2a(op, &format!("{name}.ep_dispatch"), ep, 0)?));
+        if ep_comm && matches!(op.role, OpRole::Column(_)) {
+            out.push(comm(
+                a2a(op, &format!("{name}.ep_dispatch"), ep, 0)?,
+                op.layer,
+            ));
         }
         out.push(PlacedOp {
             op: o,
             placement,
             shards: f,
         });
-        if ep_comm && tail == "down" {
-            out.push(comm(a2a(op, &format!("{name}.ep_combine"), ep, 2)?));
-            partial_block = true;
+        if ep_comm && matches!(op.role, OpRole::Row(_)) {
+            out.push(comm(
+                a2a(op, &format!("{name}.ep_combine"), ep, 2)?,
+                op.layer,
+            ));
         }
         if let Some(a) = after {
-            out.push(comm(a));
+            out.push(comm(a, op.layer));
         }
     }
-    if tp > 1 && !sharded_any {
+    if !sharded_any {
         return Err(err(format!(
-            "`{}` has no layer tensor parallelism knows how to split (attention, linear \
-             projections named as in the model zoo); run it with tp = 1",
+            "`{}` has no op marked for tensor parallelism (attention heads, column/row \
+             projections, vocabulary); its frontend found no transformer structure, so run it \
+             with tp = 1 and use dp for more devices",
             g.name
         )));
     }
@@ -319,7 +330,9 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
     })
 }
 
-fn comm(op: Op) -> PlacedOp {
+/// An inserted collective, in the layer of the op it serves (for pipeline stages).
+fn comm(mut op: Op, layer: Option<u32>) -> PlacedOp {
+    op.layer = layer;
     PlacedOp {
         op,
         placement: Placement::Comm,
@@ -362,21 +375,63 @@ fn split_matmul(o: &mut Op, row: bool, f: u64) {
     }
 }
 
-/// Elementwise ops that live between a column and a row split (activations, rotary
-/// embeddings, Mamba gates and convolutions) run on the device's slice only.
-fn splits_elementwise(name: &str, tail: &str) -> bool {
-    let inside = name.contains(".attn.")
-        || name.contains(".mlp.")
-        || name.contains(".moe.")
-        || name.contains(".mamba");
-    inside && matches!(tail, "rope" | "act" | "silu" | "gate" | "softplus")
+/// Divides the work of an op on a column-split activation by `f`: its size fields and
+/// every operand (the slice-local activations and, for per-channel ops, their weights).
+fn slice(o: &mut Op, f: u64) {
+    match &mut o.kind {
+        OpKind::Elementwise { elems, .. } => *elems = ceil_div(*elems, f),
+        OpKind::Norm { cols, .. } => *cols = ceil_div(*cols, f),
+        OpKind::Reduce { in_elems, .. } => *in_elems = ceil_div(*in_elems, f),
+        OpKind::Softmax { rows, .. } => {
+            *rows = ceil_div(*rows, f);
+            for od in o.operands.iter_mut() {
+                div_dim(&mut od.shape, 0, f);
+            }
+            return;
+        }
+        OpKind::Scan(s) => {
+            s.channels = ceil_div(s.channels, f);
+            // Operands as `Op::scan` builds them: x, dt, B|C (shared by all channels), A
+            // [channels, state], state [batch, channels, state], y; extra vectors after.
+            for (i, od) in o.operands.iter_mut().enumerate() {
+                let idx = match i {
+                    3 => 0,
+                    4 => 1,
+                    2 => continue,
+                    _ => od.shape.len().saturating_sub(1),
+                };
+                div_dim(&mut od.shape, idx, f);
+            }
+            return;
+        }
+        OpKind::Conv(c) => {
+            // A depthwise convolution (SSM conv1d) splits its channels with the activation.
+            let depthwise = c.groups == c.c && c.c == c.k;
+            c.k = ceil_div(c.k, f);
+            if depthwise {
+                c.c = ceil_div(c.c, f);
+                c.groups = ceil_div(c.groups, f);
+            }
+            for od in o.operands.iter_mut() {
+                let idx = if od.role == Role::Weight { 0 } else { 1 };
+                if depthwise || od.role != Role::Input {
+                    div_dim(&mut od.shape, idx, f);
+                }
+            }
+            return;
+        }
+        _ => {}
+    }
+    for od in o.operands.iter_mut() {
+        last(&mut od.shape, f);
+    }
 }
 
 /// How many devices share one KV head: `kv_heads / tp` heads per device, or each KV head
 /// replicated when there are fewer KV heads than devices (GQA/MQA with large tp).
 fn kv_factor(g: &Graph, tp: u64) -> Result<u64, String> {
-    let kv = g.ops.iter().find_map(|o| match &o.kind {
-        OpKind::Attention(a) => Some((a.kv_heads, o.name.clone())),
+    let kv = g.ops.iter().find_map(|o| match (&o.kind, o.role) {
+        (OpKind::Attention(a), OpRole::Heads(_)) => Some((a.kv_heads, o.name.clone())),
         _ => None,
     });
     let Some((kv, name)) = kv else { return Ok(1) };

@@ -6,7 +6,9 @@
 
 use std::path::PathBuf;
 
-use xpusim_ir::{DType, Graph, IrError, MatmulSpec, Names, NormKind, Op, Phase, Precision, Role};
+use xpusim_ir::{
+    Block, DType, Graph, IrError, MatmulSpec, Names, NormKind, Op, OpRole, Phase, Precision, Role,
+};
 use xpusim_system::{evaluate, find_system, Options, Parallelism, SystemCost};
 
 const HIDDEN: u64 = 12288;
@@ -27,12 +29,14 @@ fn gpt3_layer(phase: Phase, batch: u64, q: u64, kv: u64) -> Result<Graph, IrErro
         batch,
         if phase == Phase::Decode { 1 } else { q },
     );
-    let lin = |g: &mut Graph, name: &str, k: u64, n: u64| -> Result<(), IrError> {
+    // The roles a frontend gives these ops (Megatron layout), so the layer shards.
+    let lin = |g: &mut Graph, name: &str, k: u64, n: u64, role: OpRole| -> Result<(), IrError> {
         let w = format!("{name}.weight");
         g.weight(&w, &[k, n], p.weight, 1)?;
-        g.push(Op::linear(name, t, k, n, &w, p)?);
+        g.push(Op::linear(name, t, k, n, &w, p)?.with_role(role));
         Ok(())
     };
+    let heads = OpRole::Heads(Block::Attention);
     let kv_role = if phase == Phase::Decode {
         Role::KvCache
     } else {
@@ -51,7 +55,7 @@ fn gpt3_layer(phase: Phase, batch: u64, q: u64, kv: u64) -> Result<Graph, IrErro
             rhs: &format!("{name}.b"),
             out: &format!("{name}.out"),
         };
-        Op::matmul(name, spec, names, kv_role, p.act, p.kv, p.compute)
+        Ok(Op::matmul(name, spec, names, kv_role, p.act, p.kv, p.compute)?.with_role(heads))
     };
     g.weight(&format!("{pre}.attn_norm.gamma"), &[HIDDEN], p.weight, 1)?;
     g.push(Op::norm(
@@ -61,24 +65,36 @@ fn gpt3_layer(phase: Phase, batch: u64, q: u64, kv: u64) -> Result<Graph, IrErro
         HIDDEN,
         p.act,
     )?);
-    lin(&mut g, &format!("{pre}.attn.qkv"), HIDDEN, 3 * HIDDEN)?;
+    lin(
+        &mut g,
+        &format!("{pre}.attn.qkv"),
+        HIDDEN,
+        3 * HIDDEN,
+        OpRole::Column(Block::Attention),
+    )?;
     g.push(bmm(&format!("{pre}.attn.qk"), q, kv, HEAD_DIM)?);
-    g.push(Op::softmax(
-        &format!("{pre}.attn.softmax"),
-        batch * HEADS * q,
-        kv,
-        p.act,
-    )?);
+    g.push(
+        Op::softmax(&format!("{pre}.attn.softmax"), batch * HEADS * q, kv, p.act)?.with_role(heads),
+    );
     g.push(bmm(&format!("{pre}.attn.av"), q, HEAD_DIM, kv)?);
-    lin(&mut g, &format!("{pre}.attn.o"), HIDDEN, HIDDEN)?;
-    g.push(Op::elementwise(
-        &format!("{pre}.attn_residual"),
-        "add",
-        t * HIDDEN,
-        2,
-        1,
-        p.act,
-    )?);
+    lin(
+        &mut g,
+        &format!("{pre}.attn.o"),
+        HIDDEN,
+        HIDDEN,
+        OpRole::Row(Block::Attention),
+    )?;
+    g.push(
+        Op::elementwise(
+            &format!("{pre}.attn_residual"),
+            "add",
+            t * HIDDEN,
+            2,
+            1,
+            p.act,
+        )?
+        .with_role(OpRole::Residual),
+    );
     g.weight(&format!("{pre}.ffn_norm.gamma"), &[HIDDEN], p.weight, 1)?;
     g.push(Op::norm(
         &format!("{pre}.ffn_norm"),
@@ -87,24 +103,42 @@ fn gpt3_layer(phase: Phase, batch: u64, q: u64, kv: u64) -> Result<Graph, IrErro
         HIDDEN,
         p.act,
     )?);
-    lin(&mut g, &format!("{pre}.mlp.up"), HIDDEN, FFN)?;
-    g.push(Op::elementwise(
-        &format!("{pre}.mlp.act"),
-        "gelu",
-        t * FFN,
-        1,
-        GELU_FLOPS,
-        p.act,
-    )?);
-    lin(&mut g, &format!("{pre}.mlp.down"), FFN, HIDDEN)?;
-    g.push(Op::elementwise(
-        &format!("{pre}.ffn_residual"),
-        "add",
-        t * HIDDEN,
-        2,
-        1,
-        p.act,
-    )?);
+    lin(
+        &mut g,
+        &format!("{pre}.mlp.up"),
+        HIDDEN,
+        FFN,
+        OpRole::Column(Block::Mlp),
+    )?;
+    g.push(
+        Op::elementwise(
+            &format!("{pre}.mlp.act"),
+            "gelu",
+            t * FFN,
+            1,
+            GELU_FLOPS,
+            p.act,
+        )?
+        .with_role(OpRole::Sliced(Block::Mlp)),
+    );
+    lin(
+        &mut g,
+        &format!("{pre}.mlp.down"),
+        FFN,
+        HIDDEN,
+        OpRole::Row(Block::Mlp),
+    )?;
+    g.push(
+        Op::elementwise(
+            &format!("{pre}.ffn_residual"),
+            "add",
+            t * HIDDEN,
+            2,
+            1,
+            p.act,
+        )?
+        .with_role(OpRole::Residual),
+    );
     Ok(g)
 }
 

@@ -241,3 +241,27 @@ fn pipeline_stage_holds_its_share_of_the_weights() {
     );
     assert!((a / b - 1.0).abs() < 0.02, "{a} vs {b}");
 }
+
+/// Sharding reads roles, never names: renaming every op leaves the per-device graph's
+/// work and its collectives unchanged.
+#[test]
+fn sharding_ignores_op_names() {
+    let sys = find_system("dgx-h100").unwrap();
+    for model in ["llama-2-70b", "mixtral-8x7b", "mamba-2.8b"] {
+        let g = llama(model, Phase::Decode, 8);
+        let mut anon = g.clone();
+        for (i, op) in anon.ops.iter_mut().enumerate() {
+            op.name = format!("op{i}");
+        }
+        let par = Parallelism::tp(8);
+        let a = evaluate(&g, &sys, &par, &Options::default()).unwrap();
+        let b = evaluate(&anon, &sys, &par, &Options::default()).unwrap();
+        assert_eq!(a.flops, b.flops, "{model}");
+        assert_eq!(a.ops.len(), b.ops.len(), "{model}");
+        assert!(
+            (a.latency_s - b.latency_s).abs() <= 1e-12 * a.latency_s,
+            "{model}"
+        );
+        assert_eq!(a.weights_per_device_bytes, b.weights_per_device_bytes);
+    }
+}
