@@ -15,6 +15,7 @@
 
 pub mod calibration;
 mod error;
+mod locate;
 mod presets;
 mod spec;
 pub mod support;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use xpusim_ir::DType;
 
+use crate::locate::{locate, render, Seg, ABSURD};
 use crate::HwError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,17 +161,10 @@ fn one() -> u64 {
     1
 }
 
-/// Largest value any rate, bandwidth or capacity may take: far beyond any device, small
-/// enough that products with op sizes stay finite.
-const ABSURD: f64 = 1e12;
-
 impl DeviceSpec {
     /// Parses and validates TOML text. `file` is used in messages only.
     pub fn from_toml(file: &str, src: &str) -> Result<DeviceSpec, HwError> {
-        let spec: DeviceSpec = toml::from_str(src).map_err(|e| HwError::Parse {
-            file: file.to_string(),
-            msg: e.to_string().trim_end().replace('\n', " | "),
-        })?;
+        let spec: DeviceSpec = crate::locate::parse(file, src)?;
         spec.validate(file, src)?;
         Ok(spec)
     }
@@ -448,53 +442,4 @@ impl DeviceSpec {
 
 fn is_float(d: DType) -> bool {
     !matches!(d, DType::Int8 | DType::Int4)
-}
-
-/// A path segment into the TOML document.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Seg<'a> {
-    Key(&'a str),
-    Idx(usize),
-}
-
-fn render(path: &[Seg<'_>]) -> String {
-    let mut s = String::new();
-    for p in path {
-        match p {
-            Seg::Key(k) => {
-                if !s.is_empty() {
-                    s.push('.');
-                }
-                s.push_str(k);
-            }
-            Seg::Idx(i) => s.push_str(&format!("[{i}]")),
-        }
-    }
-    s
-}
-
-/// 1-based line of the value at `path`, or of its closest existing parent; 1 if unknown.
-fn locate(src: &str, path: &[Seg<'_>]) -> usize {
-    let Ok(doc) = src.parse::<toml_edit::ImDocument<String>>() else {
-        return 1;
-    };
-    let mut item: &toml_edit::Item = doc.as_item();
-    let mut best = None;
-    for seg in path {
-        let next = match seg {
-            Seg::Key(k) => item.get(*k),
-            Seg::Idx(i) => item.get(*i),
-        };
-        match next {
-            Some(n) => {
-                if let Some(sp) = n.span() {
-                    best = Some(sp.start);
-                }
-                item = n;
-            }
-            None => break,
-        }
-    }
-    best.map(|b| src[..b.min(src.len())].matches('\n').count() + 1)
-        .unwrap_or(1)
 }
