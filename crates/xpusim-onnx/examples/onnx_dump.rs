@@ -30,10 +30,13 @@ fn main() {
         }
         Ok(imp) => {
             for (op, t) in imp.graph.ops.iter().zip(&imp.op_types) {
+                let layer = op.layer.map(|l| l.to_string()).unwrap_or_default();
                 println!(
-                    "{:<14} {:<12} macs={:<12} x{} {}",
+                    "{:<14} {:<12} {:<18} {:>3} macs={:<12} x{} {}",
                     t,
                     op.kind.family(),
+                    op.role.label(),
+                    layer,
                     op.macs(),
                     op.repeat,
                     op.name

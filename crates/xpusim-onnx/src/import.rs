@@ -25,6 +25,9 @@ pub(crate) struct Importer<'o> {
     pub graph: Graph,
     /// ONNX op_type that produced each IR op, parallel to `graph.ops`.
     pub op_types: Vec<String>,
+    /// IR op count after each top-level node: node `i` emitted ops `ends[i-1]..ends[i]`
+    /// (kept per node rather than per op because If/Loop/Scan splice op lists).
+    pub ends: Vec<usize>,
     pub warnings: Vec<String>,
     /// When true (all inputs of the current node are constants), emitted ops are dropped.
     pub suppress: bool,
@@ -65,6 +68,7 @@ pub(crate) fn import(
         opsets,
         graph: Graph::new(&gname, Phase::Inference, 1, 1),
         op_types: Vec::new(),
+        ends: Vec::new(),
         warnings: Vec::new(),
         suppress: false,
         depth: 0,
@@ -119,6 +123,7 @@ pub(crate) fn import(
     if !opts.no_fusion {
         im.graph.fuse_conv_epilogues();
     }
+    crate::roles::infer(g, &env, &mut im.graph, &im.ends);
     Ok(Import {
         graph: im.graph,
         op_types: im.op_types,
@@ -367,6 +372,9 @@ impl<'o> Importer<'o> {
                         }
                     }
                 }
+            }
+            if self.depth == 0 {
+                self.ends.push(self.graph.ops.len());
             }
         }
         Ok(())

@@ -42,6 +42,7 @@ mod lower;
 mod node;
 mod ops;
 pub mod proto;
+mod roles;
 mod value;
 
 use std::collections::BTreeMap;

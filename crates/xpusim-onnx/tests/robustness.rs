@@ -229,3 +229,64 @@ fn random_mutations_of_shared_models_never_panic() {
         total - ok
     );
 }
+
+/// Rewires node inputs to earlier node outputs of the same shape (the graph stays valid,
+/// its dataflow turns odd: skipped blocks, shortcuts, projections feeding norms).
+fn rewire(rng: &mut Rng, m: &ModelProto, shapes: &BTreeMap<String, Vec<u64>>) -> ModelProto {
+    let mut m = m.clone();
+    let Some(g) = m.graph.as_mut() else {
+        return m;
+    };
+    for _ in 0..1 + rng.below(6) {
+        let i = rng.below(g.node.len());
+        if i == 0 || g.node[i].input.is_empty() {
+            continue;
+        }
+        let k = rng.below(g.node[i].input.len());
+        let Some(want) = shapes.get(&g.node[i].input[k]) else {
+            continue;
+        };
+        let same: Vec<String> = g.node[..i]
+            .iter()
+            .flat_map(|n| n.output.iter())
+            .filter(|o| shapes.get(*o) == Some(want))
+            .cloned()
+            .collect();
+        if !same.is_empty() {
+            g.node[i].input[k] = same[rng.below(same.len())].clone();
+        }
+    }
+    m
+}
+
+#[test]
+fn rewired_transformer_fixtures_never_panic_role_inference() {
+    let per_file: usize = std::env::var("XPUSIM_ONNX_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut opts = OnnxOptions::default();
+    for (k, v) in [("batch", 2), ("past", 16), ("total", 17)] {
+        opts.dims.insert(k.to_string(), v);
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let src = std::fs::read(path.join("llama_gqa_kv.onnx")).expect("read fixture");
+    let shapes = import_bytes("llama_gqa_kv.onnx", &src, &opts)
+        .expect("import")
+        .shapes;
+    let model = ModelProto::decode(src.as_slice()).expect("decode");
+    let mut ok = 0;
+    for i in 0..per_file {
+        let m = rewire(&mut rng, &model, &shapes);
+        let m = if i % 4 == 3 {
+            mutate_structure(&mut rng, &m)
+        } else {
+            m
+        };
+        let bytes = m.encode_to_vec();
+        ok += check("llama_gqa_kv.onnx", &bytes, &opts, &format!("rewiring {i}")) as usize;
+    }
+    println!("{per_file} rewired imports: {ok} succeeded");
+    assert!(ok > per_file / 4, "too few rewired graphs imported: {ok}");
+}
