@@ -13,6 +13,7 @@
 //! device runs natively and the host preset that runs the rest; without it everything is
 //! native.
 
+mod array;
 pub mod calibration;
 mod error;
 mod locate;
@@ -20,6 +21,7 @@ mod presets;
 mod spec;
 pub mod support;
 
+pub use array::{ArraySpec, Dataflow};
 pub use calibration::{CalibrationCurve, CalibrationFamily};
 pub use error::HwError;
 pub use presets::{close_names, find_preset, load_device, preset_names, PRESETS};

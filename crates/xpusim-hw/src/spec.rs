@@ -68,6 +68,19 @@ pub struct MemoryLevel {
     /// (Groq TSP, Cerebras WSE) work this way. At most one level; not the off-chip one.
     #[serde(default)]
     pub holds_model: bool,
+    /// Energy per byte written to this level, pJ, where it differs from
+    /// `energy_pj_per_byte` (which is then the read energy). Absent: the same. Read by the
+    /// mapping search (`[array]` devices); the engine charges `energy_pj_per_byte`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_energy_pj_per_byte: Option<f64>,
+    /// Leakage of ONE instance (per core for `core` scope), mW. Absent: the mapping search
+    /// derives SRAM leakage from the capacity and `process_node_nm` (0 off-chip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leakage_mw: Option<f64>,
+    /// Area of ONE instance, mm². Absent: the mapping search derives SRAM area from the
+    /// capacity and `process_node_nm` (0 off-chip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_mm2: Option<f64>,
 }
 
 impl MemoryLevel {
@@ -155,6 +168,10 @@ pub struct DeviceSpec {
     /// [`crate::support`]); absent = everything native.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support: Option<crate::Support>,
+    /// The PE array(s) of one core with per-action energy and area, for the mapping search
+    /// (see [`crate::array`]); absent = the device is costed by the analytical engine only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array: Option<crate::ArraySpec>,
 }
 
 fn one() -> u64 {
@@ -258,6 +275,20 @@ impl DeviceSpec {
                     format!("expected ≥ 0, got {}", m.energy_pj_per_byte),
                 ));
             }
+            for (f, v) in [
+                ("write_energy_pj_per_byte", m.write_energy_pj_per_byte),
+                ("leakage_mw", m.leakage_mw),
+                ("area_mm2", m.area_mm2),
+            ] {
+                if let Some(v) = v {
+                    if !(v.is_finite() && (0.0..ABSURD).contains(&v)) {
+                        return Err(bad(
+                            &at(f),
+                            format!("expected a finite number ≥ 0, got {v}"),
+                        ));
+                    }
+                }
+            }
             let last = i + 1 == self.memory.len();
             if m.holds_model && last {
                 return Err(bad(
@@ -343,6 +374,9 @@ impl DeviceSpec {
         }
         if let Some(Err((field, msg))) = self.support.as_ref().map(|s| s.check()) {
             return Err(bad(&[Key("support"), Key(&field)], msg));
+        }
+        if let Some(a) = &self.array {
+            a.check(self, &crate::locate::Fields { file, src })?;
         }
         Ok(())
     }
