@@ -127,7 +127,8 @@ pub struct RunArgs {
     /// Map every contraction with a mapping search instead: `npu` (needs --arch).
     #[arg(long, value_enum, requires = "arch")]
     pub mapper: Option<crate::npu_map::MapperKind>,
-    /// NPU description for --mapper npu: tpu-v4-like, atom-like, rngd-like, eyeriss-like or a TOML path.
+    /// Device for --mapper npu: a preset with an [array] section (tpu-v4, rebellions-atom,
+    /// furiosa-rngd, eyeriss, npu-systolic) or a device TOML path with one.
     #[arg(long)]
     pub arch: Option<String>,
     /// What the NPU mapper minimises.

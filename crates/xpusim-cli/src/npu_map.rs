@@ -2,6 +2,7 @@
 //! mapping search of `xpusim-npu` on every contraction of the model, printing the chosen
 //! mapping per op (dataflow, array rows/cols/time dims, core split, tiles and loop orders
 //! per level) with its cycles and energy. Ops without contractions are listed as unmapped.
+//! `A` is a device (preset name or device TOML path) with an `[array]` section.
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
@@ -13,7 +14,7 @@ use crate::format;
 /// Which mapper `run --mapper` uses.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MapperKind {
-    /// Per-op mapping search over an NPU description (`--arch`).
+    /// Per-op mapping search over a device with an `[array]` section (`--arch`).
     Npu,
 }
 
@@ -26,14 +27,15 @@ pub enum ObjectiveArg {
 }
 
 pub fn main(a: &RunArgs) -> Result<()> {
-    let name = a
-        .arch
-        .as_deref()
-        .context("--mapper npu needs --arch (tpu-v4-like, atom-like, rngd-like, eyeriss-like or a TOML path)")?;
-    let arch = NpuArch::load(name)?;
-    // The model builders take a chip only for its natural 16-bit format; the generic
-    // systolic NPU preset (bf16) stands in for the NPU description here.
-    let dev = crate::resolve::device("npu-systolic")?;
+    let name = a.arch.as_deref().with_context(|| {
+        format!(
+            "--mapper npu needs --arch: a device with an [array] section ({}) or a device TOML path",
+            xpusim_npu::array_devices().join(", ")
+        )
+    })?;
+    // One description: the device file gives the graph its natural format and the mapper
+    // its view (cores x arrays, memory levels, per-action energy).
+    let (dev, arch) = xpusim_npu::resolve(name)?;
     let g = crate::resolve::graph(&a.model, &a.workload, None, &dev)?;
     let obj = match a.objective {
         ObjectiveArg::Latency => Objective::Latency,

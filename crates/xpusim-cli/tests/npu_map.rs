@@ -21,7 +21,7 @@ fn npu_mapper_reports_a_mapping_per_contraction() {
         "--mapper",
         "npu",
         "--arch",
-        "tpu-v4-like",
+        "tpu-v4",
         "--objective",
         "energy",
         "--format",
@@ -49,8 +49,12 @@ fn npu_mapper_reports_a_mapping_per_contraction() {
 
 #[test]
 fn a_too_small_scratchpad_names_the_op_and_capacity() {
-    let text = xpusim_npu::PRESETS[2]
-        .1
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../xpusim-hw/presets/furiosa-rngd.toml"
+    );
+    let text = std::fs::read_to_string(src)
+        .expect("furiosa-rngd preset")
         .replace("capacity_bytes = 33554432", "capacity_bytes = 2048");
     let dir = std::env::temp_dir().join(format!("xpusim-npu-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -87,5 +91,66 @@ fn unknown_arch_is_a_clear_error() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("tpu-v9") && e.contains("eyeriss-like"), "{e}");
+    assert!(e.contains("tpu-v9") && e.contains("eyeriss"), "{e}");
+}
+
+#[test]
+fn retired_like_names_suggest_the_device_presets() {
+    for (old, new) in [("tpu-v4-like", "tpu-v4"), ("atom-like", "rebellions-atom")] {
+        let o = xpusim(&[
+            "run",
+            "--model",
+            "resnet-50",
+            "--mapper",
+            "npu",
+            "--arch",
+            old,
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(&format!("did you mean {new}?")), "{e}");
+    }
+}
+
+#[test]
+fn a_device_without_an_array_section_is_a_clear_error() {
+    let o = xpusim(&[
+        "run",
+        "--model",
+        "resnet-50",
+        "--mapper",
+        "npu",
+        "--arch",
+        "h100-sxm",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("h100-sxm") && e.contains("[array]"), "{e}");
+}
+
+#[test]
+fn every_array_device_maps_a_transformer_in_its_natural_format() {
+    for arch in ["rebellions-atom", "furiosa-rngd", "eyeriss", "npu-systolic"] {
+        let o = xpusim(&[
+            "run",
+            "--model",
+            "bert-base",
+            "--seq",
+            "64",
+            "--mapper",
+            "npu",
+            "--arch",
+            arch,
+            "--format",
+            "json",
+        ]);
+        assert!(
+            o.status.success(),
+            "{arch}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        assert_eq!(v["arch"], arch);
+        assert!(v["layer_by_layer"]["energy_j"].as_f64().expect("energy") > 0.0);
+    }
 }

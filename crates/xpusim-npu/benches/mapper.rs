@@ -1,5 +1,5 @@
 //! Mapping-search speed. Target: a whole ResNet-50 on a two-level-hierarchy NPU
-//! (`rngd-like`: per-core scratchpad + HBM) in under 10 ms.
+//! (`furiosa-rngd`: per-core scratchpad + HBM) in under 10 ms.
 
 use xpusim_ir::{DType, Phase, Precision};
 use xpusim_npu::{map_graph, NpuArch, Objective};
@@ -20,7 +20,7 @@ fn model(name: &str) -> xpusim_ir::Graph {
     xpusim_models::build(name, &wl).expect("zoo model builds")
 }
 
-#[divan::bench(args = ["rngd-like", "eyeriss-like", "tpu-v4-like"])]
+#[divan::bench(args = ["furiosa-rngd", "eyeriss", "tpu-v4"])]
 fn resnet50(bencher: divan::Bencher, arch: &str) {
     let g = model("resnet-50");
     let a = NpuArch::load(arch).expect("preset");
@@ -30,6 +30,6 @@ fn resnet50(bencher: divan::Bencher, arch: &str) {
 #[divan::bench]
 fn bert_base_rngd(bencher: divan::Bencher) {
     let g = model("bert-base");
-    let a = NpuArch::load("rngd-like").expect("preset");
+    let a = NpuArch::load("furiosa-rngd").expect("preset");
     bencher.bench(|| map_graph(divan::black_box(&g), &a, Objective::Edp).expect("maps"));
 }

@@ -1,5 +1,5 @@
 //! Maps a zoo model onto an NPU preset and prints the chosen mapping per op.
-//! `cargo run -p xpusim-npu --example map_model -- resnet-50 rngd-like latency`
+//! `cargo run -p xpusim-npu --example map_model -- resnet-50 furiosa-rngd latency`
 
 use xpusim_ir::{DType, Phase, Precision};
 use xpusim_npu::{map_graph, NpuArch, Objective};
@@ -7,7 +7,7 @@ use xpusim_npu::{map_graph, NpuArch, Objective};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let model = args.first().map_or("resnet-50", String::as_str);
-    let arch = NpuArch::load(args.get(1).map_or("rngd-like", String::as_str))?;
+    let arch = NpuArch::load(args.get(1).map_or("furiosa-rngd", String::as_str))?;
     let obj = args
         .get(2)
         .and_then(|s| Objective::parse(s))

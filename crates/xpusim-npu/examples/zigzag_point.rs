@@ -1,7 +1,8 @@
-//! Prints xpusim's mapper results for a SCALE-Sim topology CSV on an NPU description, as
+//! Prints xpusim's mapper results for a SCALE-Sim topology CSV on a device with an `[array]`
+//! section (preset name or device TOML path), as
 //! JSON, for `tools/zigzag/compare.py` (which runs ZigZag on the same layers and hardware).
 //!
-//! `cargo run -p xpusim-npu --release --example zigzag_point -- ARCH.toml TOPOLOGY.csv [latency|energy|edp] [dtype]`
+//! `cargo run -p xpusim-npu --release --example zigzag_point -- DEVICE TOPOLOGY.csv [latency|energy|edp] [dtype]`
 
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use xpusim_npu::{map_problem, NpuArch, Objective, Problem};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [arch, topo, rest @ ..] = args.as_slice() else {
-        return Err("usage: zigzag_point ARCH.toml TOPOLOGY.csv [objective] [dtype]".into());
+        return Err("usage: zigzag_point DEVICE TOPOLOGY.csv [objective] [dtype]".into());
     };
     let arch = NpuArch::load(arch)?;
     let obj = match rest.first() {

@@ -17,6 +17,34 @@
 //!   disclosures); TSMC N5 0.021 µm² (Yeap et al., IEDM 2019). Macro area = cells / array
 //!   efficiency ([`SRAM_ARRAY_EFFICIENCY`], an estimate).
 
+/// MAC datapath energy at 45 nm by format, pJ (Horowitz ISSCC 2014: int8 mult 0.2 + int32
+/// add 0.1; fp16 mult 1.1 + fp32 add 0.9; fp32 mult 3.7 + add 0.9). The presets' datapath
+/// energies are these scaled by [`node_energy_factor`].
+pub const MAC_45NM_PJ: [(xpusim_ir::DType, f64); 4] = [
+    (xpusim_ir::DType::Int8, 0.3),
+    (xpusim_ir::DType::Fp16, 2.0),
+    (xpusim_ir::DType::Bf16, 2.0),
+    (xpusim_ir::DType::Fp32, 4.6),
+];
+
+/// MAC datapath area at 45 nm by format, µm² (Horowitz ISSCC 2014: int8 mult 282 + int32
+/// add 137; fp16 mult 1640 + fp32 add 4184; fp32 mult 7700 + add 4184).
+pub const MAC_45NM_UM2: [(xpusim_ir::DType, f64); 4] = [
+    (xpusim_ir::DType::Int8, 419.0),
+    (xpusim_ir::DType::Fp16, 5824.0),
+    (xpusim_ir::DType::Bf16, 5824.0),
+    (xpusim_ir::DType::Fp32, 11884.0),
+];
+
+/// PE pipeline-register energy per byte at 45 nm, pJ: well below an 8 KB SRAM's 1.25 pJ/B
+/// (Horowitz ISSCC 2014). Estimate, as in the device presets' `[array]` sections.
+pub const REG_45NM_PJ_PER_BYTE: f64 = 0.1;
+
+/// Off-chip DRAM energy per byte, pJ: Horowitz ISSCC 2014 gives 1.3–2.6 nJ per 64-bit DRAM
+/// access at 45 nm; 1.3 nJ / 8 B ≈ 160 pJ/B, the low end. DRAM energy does not follow the
+/// logic node, so it is not scaled.
+pub const DRAM_PJ_PER_BYTE: f64 = 160.0;
+
 /// Bytes and pJ per byte of the 45 nm reference points (Horowitz ISSCC 2014, 64-bit reads).
 const SRAM_45NM_PJ_PER_BYTE: [(f64, f64); 3] = [
     (8.0 * 1024.0, 10.0 / 8.0),

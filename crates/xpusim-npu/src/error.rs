@@ -1,23 +1,36 @@
 use thiserror::Error;
 
-/// Errors from loading an architecture description.
+/// Errors from turning a device into the mapper's view.
 #[derive(Debug, Error)]
 pub enum ArchError {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {msg}")]
-    Parse { path: String, msg: String },
+    /// Loading the device failed (parse, validation with file:line:field, I/O).
+    #[error(transparent)]
+    Device(#[from] xpusim_hw::HwError),
     #[error("{path}: field `{field}`: {msg}")]
     Invalid {
         path: String,
         field: String,
         msg: String,
     },
-    #[error("unknown NPU architecture `{name}`; built-in: {known}")]
-    Unknown { name: String, known: String },
+    #[error(
+        "device `{device}` has no [array] section, which the NPU mapping search needs; \
+         devices with one: {known}"
+    )]
+    NoArray { device: String, known: String },
+    #[error("unknown NPU architecture `{name}`{}; devices with an [array] section: {known}", suggest(.suggestions))]
+    Unknown {
+        name: String,
+        suggestions: Vec<String>,
+        known: String,
+    },
+}
+
+fn suggest(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", s.join(" or "))
+    }
 }
 
 /// Errors from the mapping search.

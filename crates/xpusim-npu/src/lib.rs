@@ -2,9 +2,11 @@
 //! per-action energy and area, and a fast mapping search over its memory hierarchy.
 //!
 //! - [`topology`]: SCALE-Sim topology layers lowered to IR ops (no-padding convention).
-//! - [`arch`]: [`NpuArch`], the NPU description (cores, array, dataflows, memory levels with
-//!   capacity, bandwidth and per-action energy, NoC, leakage, area) read from TOML, with the
-//!   cited presets `tpu-v4-like`, `atom-like`, `rngd-like`, `eyeriss-like`.
+//! - [`arch`]: [`NpuArch`], the mapper's view of a device with an `[array]` section (cores ×
+//!   arrays, dataflows, memory levels with capacity, bandwidth and per-action energy, NoC,
+//!   leakage, area), derived by [`NpuArch::from_device`] from `xpusim_hw::DeviceSpec`; the
+//!   cited device presets `tpu-v4`, `rebellions-atom`, `furiosa-rngd`, `eyeriss` and
+//!   `npu-systolic` have one.
 //! - [`energy`]: Accelergy-style table-based per-action energy, leakage and area for values a
 //!   description leaves out (Horowitz ISSCC 2014 points, CACTI-like scaling, node factors).
 //! - [`problem`]: a contraction's loop nest grouped into SCALE-Sim's P/W/N (+G) view without
@@ -13,6 +15,9 @@
 //!   layer-by-layer execution of a graph.
 //! - [`report`]: the objective and the reported mapping per op and per graph.
 //! - [`pipeline`]: layer-pipelined execution (contiguous stages, one core each).
+//! - [`scalesim`]: a SCALE-Sim `.cfg` as a device with an `[array]` section
+//!   ([`device_from_scalesim`]), every value the config does not state listed in
+//!   `unverified`.
 //!
 //! Invariants:
 //! - With one core and unbounded buffers the mapper's compute cycles equal SCALE-Sim's
@@ -30,10 +35,12 @@ pub mod mapper;
 pub mod pipeline;
 pub mod problem;
 pub mod report;
+pub mod scalesim;
 pub mod topology;
 
-pub use arch::{Dataflow, MemLevel, NpuArch, Scope, PRESETS};
+pub use arch::{array_devices, resolve, Dataflow, MemLevel, NpuArch, Scope};
 pub use error::{ArchError, MapperError};
 pub use mapper::{map_graph, map_problem, GraphMapping, Objective, OpMapping};
 pub use pipeline::{map_pipelined, PipelineMapping, Stage};
 pub use problem::Problem;
+pub use scalesim::device_from_scalesim;

@@ -2,10 +2,18 @@
 
 use proptest::prelude::*;
 use xpusim_ir::{ConvSpec, DType, Op, Precision};
-use xpusim_npu::{map_problem, MapperError, NpuArch, Objective, Problem, PRESETS};
+use xpusim_npu::{map_problem, MapperError, NpuArch, Objective, Problem};
+
+const DEVICES: [&str; 5] = [
+    "tpu-v4",
+    "rebellions-atom",
+    "furiosa-rngd",
+    "eyeriss",
+    "npu-systolic",
+];
 
 fn arch(preset: usize, rows: u64, cols: u64, cores: u64, spm_kib: u64) -> NpuArch {
-    let mut a = NpuArch::parse(PRESETS[preset].1, "preset").expect("preset parses");
+    let mut a = NpuArch::load(DEVICES[preset]).expect("device converts");
     a.array.rows = rows;
     a.array.cols = cols;
     a.cores = cores;
@@ -41,7 +49,7 @@ proptest! {
 
     #[test]
     fn mappings_fit_conserve_work_and_respect_bounds(
-        preset in 0usize..4,
+        preset in 0usize..5,
         rows in 1u64..64, cols in 1u64..64, cores in 1u64..5, spm_kib in 1u64..4096,
         conv in any::<bool>(), a in 1u64..40, b in 1u64..40, c in 1u64..300, k in 1u64..300,
         stride in 1u64..3, obj in 0usize..3,
