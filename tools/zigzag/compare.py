@@ -6,8 +6,8 @@ Run with a throwaway venv that has `zigzag-dse==3.9.0` (never a project dependen
     python3 -m venv /tmp/zzvenv && /tmp/zzvenv/bin/pip install zigzag-dse==3.9.0
     /tmp/zzvenv/bin/python tools/zigzag/compare.py > tools/zigzag/RESULTS.tables.md
 
-The hardware is read from `cmp-npu.toml` (xpusim's NpuArch format) and translated into
-ZigZag's accelerator YAML, so both tools price the same actions: MAC energy, per-PE weight
+The hardware is read from `cmp-npu.toml` (an xpusim device file with an `[array]` section,
+the same schema as the device presets) and translated into ZigZag's accelerator YAML, so both tools price the same actions: MAC energy, per-PE weight
 and partial-sum registers, one scratchpad holding all three operands, and DRAM. The layers
 are ResNet-18 convolutions (padded input sizes, SCALE-Sim topology form) and a 512^3 GEMM.
 xpusim's side is `cargo run --release -p xpusim-npu --example zigzag_point`.
@@ -46,21 +46,30 @@ def out_size(h, r, s):
     return math.ceil((h - r + s) / s)
 
 
+def bytes_per_cycle(arch, m):
+    """Per-instance bandwidth as xpusim's mapper sees it (NpuArch::from_device): sustained
+    aggregate GB/s over the clock (one core, so one instance per level)."""
+    return m["bandwidth_gbps"] * m["efficiency"] / arch["clock_ghz"]
+
+
 def zigzag_accelerator(arch):
     a = arch["array"]
     sram, dram = arch["memory"][0], arch["memory"][1]
+    assert arch["cores"] == 1 and a.get("arrays_per_core", 1) == 1, "one array only"
     reg_word = a["reg_energy_pj_per_byte"] * BITS / 8
 
     def port(name, kind, bw, alloc):
         return {"name": name, "type": kind, "bandwidth_min": BITS, "bandwidth_max": bw, "allocation": alloc}
 
     def level(m, operands, ports, served):
-        bw = int(m["bandwidth_bytes_per_cycle"] * 8)
+        bw = int(bytes_per_cycle(arch, m) * 8)
+        read = m["energy_pj_per_byte"]
+        write = m.get("write_energy_pj_per_byte", read)
         return {
             "size": m["capacity_bytes"] * 8,
             # ZigZag prices one access of bandwidth_max bits.
-            "r_cost": m["read_pj_per_byte"] * bw / 8,
-            "w_cost": m["write_pj_per_byte"] * bw / 8,
+            "r_cost": read * bw / 8,
+            "w_cost": write * bw / 8,
             "area": 0,
             "latency": 1,
             "operands": operands,
