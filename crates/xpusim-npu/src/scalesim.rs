@@ -189,3 +189,41 @@ noc_avg_hops = 0.0
     );
     Ok(DeviceSpec::from_toml(&file, &toml)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NpuArch;
+    use xpusim_systolic::Dataflow;
+
+    #[test]
+    fn user_mode_config_states_array_srams_and_dram_bandwidth() {
+        let mut cfg = ArrayConfig::new(32, 16, Dataflow::Ws, [64, 32, 16]);
+        cfg.run_name = "32x16_ws_USER".into();
+        cfg.bandwidth_mode = BandwidthMode::User;
+        cfg.bandwidth = vec![4];
+        cfg.ifmap_dram_bandwidth = 10;
+        cfg.filter_dram_bandwidth = 6;
+        let dev = device_from_scalesim(&cfg).expect("valid device");
+        assert_eq!(dev.name, "scalesim-32x16_ws_user");
+        assert_eq!(dev.natural_dtype, DType::Int8);
+        assert!(dev.unverified.iter().any(|u| u == "clock_ghz"));
+        let a = NpuArch::from_device(&dev).expect("has an [array]");
+        assert_eq!((a.cores, a.array.rows, a.array.cols), (1, 32, 16));
+        assert_eq!(a.array.dataflows, vec![crate::Dataflow::Ws]);
+        assert_eq!(a.memory[0].capacity_bytes, (64 + 32 + 16) * 1024);
+        assert_eq!(a.memory[0].bandwidth_bytes_per_cycle, 32.0 + 2.0 * 16.0);
+        assert_eq!(a.memory[1].bandwidth_bytes_per_cycle, 10.0 + 6.0 + 4.0);
+        // The engine's per-MAC energy is the datapath plus three register accesses.
+        let engine = dev.energy.mac_pj[&DType::Int8];
+        let regs = 3.0 * a.array.reg_energy_pj_per_byte;
+        assert!((engine - a.mac_pj(DType::Int8) - regs).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_zero_sram_config_is_an_error_naming_the_field() {
+        let cfg = ArrayConfig::new(8, 8, Dataflow::Os, [0, 0, 0]);
+        let e = device_from_scalesim(&cfg).expect_err("no SRAM").to_string();
+        assert!(e.contains("memory[0].capacity_bytes"), "{e}");
+    }
+}
