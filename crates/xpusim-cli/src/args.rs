@@ -92,11 +92,14 @@ pub struct CompareArgs {
     /// Models (names or paths), comma separated; default: the era suite.
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
-    /// Chips (names or TOML paths), comma separated, or `all`; default: the headline chips.
+    /// Devices or systems (names or TOML paths), comma separated, or `all` (every device
+    /// preset); default: the headline chips.
     #[arg(long, value_delimiter = ',')]
     pub hw: Vec<String>,
     #[command(flatten)]
     pub workload: WorkloadArgs,
+    #[command(flatten)]
+    pub target: crate::target_args::TargetArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Also write a self-contained HTML report (heatmaps and tables) to this file.
@@ -109,13 +112,20 @@ pub struct RunArgs {
     /// Built-in model name or a model file path.
     #[arg(long)]
     pub model: String,
-    /// Built-in chip name or a device TOML path.
-    #[arg(long, required_unless_present_any = ["system", "arch"], default_value = "", hide_default_value = true)]
+    /// Device or system: a preset name (`xpusim list hw`, `xpusim list systems`) or a device
+    /// or system TOML path. `--system` is the same option.
+    #[arg(
+        long,
+        visible_alias = "system",
+        required_unless_present = "arch",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub hw: String,
     #[command(flatten)]
     pub workload: WorkloadArgs,
     #[command(flatten)]
-    pub system: crate::system_args::SystemArgs,
+    pub target: crate::target_args::TargetArgs,
     /// Operators to show in the breakdown.
     #[arg(long, default_value_t = 15)]
     pub top: usize,
@@ -131,7 +141,7 @@ pub struct RunArgs {
     /// furiosa-rngd, eyeriss, npu-systolic) or a device TOML path with one.
     #[arg(long)]
     pub arch: Option<String>,
-    /// What the NPU mapper minimises.
+    /// What the NPU mapper (`--mapper npu`) minimises.
     #[arg(long, value_enum, default_value_t)]
     pub objective: crate::npu_map::ObjectiveArg,
 }
@@ -140,8 +150,9 @@ pub struct RunArgs {
 pub enum ListWhat {
     Models,
     Hw,
+    /// Multi-device systems, with and without PIM.
     Systems,
-    /// PIM devices and xPU + PIM systems.
+    /// PIM memories and the systems that attach them.
     Pim,
 }
 

@@ -1,15 +1,13 @@
 //! `xpusim attacc`: AttAcc's headline reproduced (GPT-3 175B decode, DGX-A100 HBM3 +
 //! AttAcc vs. the GPU-only system with the same capacity), paper vs. xpusim side by side;
-//! `xpusim run --system <PIM system>` (heterogeneous xPU + PIM systems of xpusim-pim) and
-//! `xpusim list pim`.
+//! and `xpusim list pim`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use xpusim_pim::attacc::{self, PAPER_MAX_ENERGY_RATIO, PAPER_MAX_THROUGHPUT_RATIO};
-use xpusim_pim::{HeteroCost, Objective, Placement};
+use xpusim_validate::attacc::{self, PAPER_MAX_ENERGY_RATIO, PAPER_MAX_THROUGHPUT_RATIO};
 
-use crate::args::{Format, RunArgs};
-use crate::{format, resolve};
+use crate::args::Format;
+use crate::format;
 
 #[derive(Args, Debug)]
 pub struct AttaccArgs {
@@ -30,14 +28,21 @@ pub struct AttaccArgs {
 }
 
 pub fn main(a: &AttaccArgs) -> Result<()> {
-    let mut sys = xpusim_pim::find_system(&a.system)?;
+    let mut sys = xpusim_hw::find_system(&a.system)?;
     let batches = if a.batch.is_empty() {
         attacc::default_batches(&sys)?
     } else {
         a.batch.clone()
     };
-    sys.spec.ffn_split &= !a.no_ffn_split;
-    sys.spec.head_pipelining &= !a.no_head_pipelining;
+    let Some(pim) = sys.pim.as_mut() else {
+        anyhow::bail!(
+            "`{}` has no PIM to compare against the GPU-only system",
+            a.system
+        );
+    };
+    pim.attach.ffn_split &= !a.no_ffn_split;
+    pim.attach.head_pipelining &= !a.no_head_pipelining;
+    let (ffn_split, head_pipelining) = (pim.attach.ffn_split, pim.attach.head_pipelining);
     let rows = attacc::sweep_system(&sys, &batches)?;
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
@@ -49,11 +54,11 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
                     r.batch,
                     r.fits,
                     r.fits_placed,
-                    r.pim.tokens_per_s,
-                    r.gpu.tokens_per_s,
+                    r.pim_tok_s,
+                    r.gpu_tok_s,
                     r.throughput_ratio,
-                    r.pim.energy_per_token_j,
-                    r.gpu.energy_per_token_j,
+                    r.pim_j_per_tok,
+                    r.gpu_j_per_tok,
                     r.energy_ratio,
                     r.energy_ratio_dynamic,
                     r.pim_j_per_tok_paper,
@@ -69,8 +74,8 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
                 attacc::OUTPUT_LEN,
                 attacc::INPUT_LEN + attacc::OUTPUT_LEN / 2,
                 a.system,
-                on_off(sys.spec.ffn_split),
-                on_off(sys.spec.head_pipelining),
+                on_off(ffn_split),
+                on_off(head_pipelining),
             );
             let mut t = format::table();
             t.set_header([
@@ -93,11 +98,11 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
                     r.batch.to_string(),
                     if r.fits { "yes" } else { "no" }.to_string(),
                     if r.fits_placed { "yes" } else { "no" }.to_string(),
-                    format!("{:.0}", r.pim.tokens_per_s),
-                    format!("{:.0}", r.gpu.tokens_per_s),
+                    format!("{:.0}", r.pim_tok_s),
+                    format!("{:.0}", r.gpu_tok_s),
                     format!("{:.2}", r.throughput_ratio),
-                    format!("{:.3}", r.pim.energy_per_token_j),
-                    format!("{:.3}", r.gpu.energy_per_token_j),
+                    format!("{:.3}", r.pim_j_per_tok),
+                    format!("{:.3}", r.gpu_j_per_tok),
                     format!("{:.2}", r.energy_ratio),
                     format!("{:.2}", r.energy_ratio_dynamic),
                     format!("{:.3}", r.pim_j_per_tok_paper),
@@ -145,7 +150,7 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
             ]);
             println!("{s}");
             println!(
-                "fits: weights + KV cache of {} tokens per request within each system's total memory ({:.0} GiB; the AttAcc simulator's capacity rule, src/system.py get_required_mem_capacity); largest such batch: {}. fits placed: xpusim's stricter check, KV cache and the FFN share moved to PIM within the AttAcc stacks. paper acct.: dynamic energy with the AttAcc simulator's per-access energies (presets/attacc-paper-energy.toml), FFN split charged as GPU energy as in the simulator. Paper per-batch values are not quoted (figures not accessible); see docs/attacc.md.",
+                "fits: weights + KV cache of {} tokens per request within each system's total memory ({:.0} GiB; the AttAcc simulator's capacity rule, src/system.py get_required_mem_capacity); largest such batch: {}. fits placed: xpusim's stricter check, KV cache and the FFN share moved to PIM within the AttAcc stacks. paper acct.: dynamic energy with the AttAcc simulator's per-access energies (crates/xpusim-validate/data/attacc-paper-energy.toml), FFN split charged as GPU energy as in the simulator. Paper per-batch values are not quoted (figures not accessible); see docs/attacc.md.",
                 attacc::INPUT_LEN + attacc::OUTPUT_LEN - 1,
                 attacc::total_capacity_bytes(&sys) as f64 / (1u64 << 30) as f64,
                 attacc::max_batch_that_fits(&sys)?,
@@ -163,143 +168,22 @@ fn on_off(b: bool) -> &'static str {
     }
 }
 
-/// `run --system NAME` where NAME is a heterogeneous xPU + PIM system.
-pub fn run_hetero(a: &RunArgs, name: &str, placement: Option<&str>) -> Result<()> {
-    let l = &a.system;
-    if [l.tp, l.pp, l.ep, l.dp, l.microbatches] != [1; 5] || l.overlap_comm {
-        anyhow::bail!(
-            "--tp/--pp/--ep/--dp/--microbatches/--overlap-comm do not apply to the xPU + PIM system `{name}`: its host_count sets the tensor-parallel degree"
-        );
-    }
-    let sys = xpusim_pim::load_system(name)?;
-    let placement = match placement {
-        Some(p) => Placement::parse(p)?,
-        None => sys.spec.placement,
-    };
-    let mut w = a.workload.clone();
-    if w.context.is_none() {
-        // Stay inside the model's window: the new token is position `context`.
-        let window = xpusim_models::find(&a.model)
-            .map(|m| m.default_seq_len)
-            .unwrap_or(DEFAULT_CONTEXT + 1);
-        w.context = Some(DEFAULT_CONTEXT.min(window.saturating_sub(1)).max(1));
-    }
-    let g = resolve::graph(&a.model, &w, None, &sys.host)?;
-    let objective = match a.objective {
-        crate::npu_map::ObjectiveArg::Energy => Objective::Energy,
-        _ => Objective::Time,
-    };
-    let c = xpusim_pim::evaluate(&g, &sys, placement, objective)
-        .with_context(|| format!("`{}` on {}", a.model, sys.spec.name))?;
-    match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&c)?),
-        Format::Csv => {
-            println!("system,placement,op,kind,repeat,on_pim,time_s,energy_j,host_time_s,pim_time_s,link_s");
-            for o in &c.ops {
-                println!(
-                    "{},{},{},{},{},{},{:e},{:e},{:e},{},{:e}",
-                    c.system,
-                    c.placement,
-                    format::csv(&o.name),
-                    o.kind,
-                    o.repeat,
-                    o.on_pim,
-                    o.time_s,
-                    o.energy_j,
-                    o.host_time_s,
-                    o.pim_time_s.map(|t| format!("{t:e}")).unwrap_or_default(),
-                    o.link_s
-                );
-            }
-        }
-        Format::Table => print_table(a, &sys, &c, w.context.unwrap_or(0)),
-    }
-    Ok(())
-}
-
-/// `run`'s default decode context (resolve.rs DEFAULT_CONTEXT).
-const DEFAULT_CONTEXT: u64 = 2048;
-
-fn print_table(a: &RunArgs, sys: &xpusim_pim::HeteroSystem, c: &HeteroCost, context: u64) {
-    let pim = sys
-        .pim
-        .as_ref()
-        .map(|(p, _, s)| format!(" + {} stacks of {} per device", s, p.name))
-        .unwrap_or_default();
-    println!(
-        "{} on {} ({} × {}{pim}), placement {}, context {context}",
-        a.model, c.system, sys.spec.host_count, sys.host.name, c.placement
-    );
-    let gb = |b: u64| format::si(b as f64, "B");
-    let mut t = format::table();
-    t.set_header(["metric", "value"]);
-    for (k, v) in [
-        ("latency / pass", format::time(c.latency_s)),
-        ("tokens/s", format::si(c.tokens_per_s, "tok/s")),
-        ("energy / pass (system)", format::si(c.energy_j, "J")),
-        ("energy / token", format::si(c.energy_per_token_j, "J")),
-        ("host time", format::time(c.host_s)),
-        ("PIM time", format::time(c.pim_s)),
-        ("link time", format::time(c.link_s)),
-        ("hidden by head pipelining", format::time(c.overlap_s)),
-        (
-            "host memory (per device)",
-            format!("{} of {}", gb(c.host_bytes), gb(c.host_capacity_bytes)),
-        ),
-        (
-            "PIM memory (per device share)",
-            format!("{} of {}", gb(c.pim_bytes), gb(c.pim_capacity_bytes)),
-        ),
-        ("fits", if c.fits { "yes" } else { "NO" }.to_string()),
-    ] {
-        t.add_row([k.to_string(), v]);
-    }
-    println!("{t}");
-    let mut ops: Vec<_> = c.ops.iter().collect();
-    ops.sort_by(|x, y| y.time_s.total_cmp(&x.time_s));
-    let mut o = format::table();
-    o.set_header([
-        "op",
-        "kind",
-        "×",
-        "on",
-        "time",
-        "host alt.",
-        "PIM alt.",
-        "energy",
-    ]);
-    for r in ops.into_iter().take(a.top) {
-        o.add_row([
-            r.name.clone(),
-            r.kind.to_string(),
-            r.repeat.to_string(),
-            if r.on_pim {
-                "PIM".to_string()
-            } else if r.pim_fraction > 0.0 {
-                format!("split {:.0}% PIM", r.pim_fraction * 100.0)
-            } else {
-                "host".to_string()
-            },
-            format::time(r.time_s),
-            format::time(r.host_time_s),
-            r.pim_time_s.map(format::time).unwrap_or_else(|| "-".into()),
-            format::si(r.energy_j, "J"),
-        ]);
-    }
-    println!("{o}");
-}
-
-/// `xpusim list pim`: PIM devices and xPU + PIM systems.
+/// `xpusim list pim`: PIM memories and the systems that attach them.
 pub fn list(f: Format) -> Result<()> {
-    let devs = xpusim_pim::pim_presets()?;
+    let devs = xpusim_hw::registry::pims()?;
+    let systems: Vec<_> = xpusim_hw::registry::systems()?
+        .into_iter()
+        .filter(|s| s.pim.is_some())
+        .collect();
     match f {
         Format::Json => {
             let names: Vec<_> = devs.iter().map(|d| &d.name).collect();
+            let sys: Vec<_> = systems.iter().map(|s| &s.spec.name).collect();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
                     "devices": names,
-                    "systems": xpusim_pim::system_names(),
+                    "systems": sys,
                 }))?
             );
         }
@@ -320,7 +204,7 @@ pub fn list(f: Format) -> Result<()> {
         Format::Table => {
             let mut t = format::table();
             t.set_header([
-                "PIM device",
+                "PIM memory",
                 "PU level",
                 "PUs/stack",
                 "stacks/module",
@@ -341,18 +225,14 @@ pub fn list(f: Format) -> Result<()> {
             }
             println!("{t}");
             let mut s = format::table();
-            s.set_header(["xPU + PIM system", "host", "PIM", "default placement"]);
-            for n in xpusim_pim::system_names() {
-                let sys = xpusim_pim::find_system(&n)?;
+            s.set_header(["system with PIM", "devices", "PIM", "default placement"]);
+            for sys in &systems {
+                let Some(p) = &sys.pim else { continue };
                 s.add_row([
-                    n,
-                    format!("{} × {}", sys.spec.host_count, sys.spec.host),
-                    sys.spec
-                        .pim
-                        .as_ref()
-                        .map(|p| format!("{} × {p}", sys.spec.pim_modules))
-                        .unwrap_or_else(|| "-".into()),
-                    sys.spec.placement.label().to_string(),
+                    sys.spec.name.clone(),
+                    format!("{} × {}", sys.spec.count, sys.device.name),
+                    format!("{} × {}", p.attach.modules, p.spec.name),
+                    p.attach.placement.label().to_string(),
                 ]);
             }
             println!("{s}");

@@ -42,7 +42,7 @@ fn device_text(hw: &str, dev: &DeviceSpec) -> Result<String> {
     if hw.ends_with(".toml") || std::path::Path::new(hw).is_file() {
         return std::fs::read_to_string(hw).with_context(|| format!("{hw}: cannot read"));
     }
-    for (file, src) in xpusim_hw::PRESETS {
+    for (file, src) in xpusim_hw::registry::DEVICES {
         if DeviceSpec::from_toml(file, src).is_ok_and(|d| d.name == dev.name) {
             return Ok(src.to_string());
         }

@@ -1,15 +1,15 @@
-//! The era suite against the built-in chips.
+//! The era suite against the built-in chips, or any devices and systems.
 
 use anyhow::{Context, Result};
-use xpusim_engine::ModelCost;
 use xpusim_ir::Phase;
+use xpusim_target::{ModelCost, Target};
 
 use crate::args::{CompareArgs, Format};
-use crate::{format, resolve};
+use crate::{format, resolve, target_args};
 
-/// One workload of every era (CNN, RNN, encoder, LLM prefill and decode, MoE, SSM), decode
-/// at batch 8; defined in xpusim-sweep so that `compare`, `cost` and sweeps share it.
-pub use xpusim_sweep::ERA_SUITE;
+/// One workload of every era (CNN, RNN, encoder, LLM prefill and decode, MoE, SSM,
+/// diffusion), decode at batch 8; one definition (`xpusim-workload`) for every command.
+pub use xpusim_workload::ERA_SUITE;
 
 /// Chips `compare` shows by default — the current datacentre GPUs of both vendors, two TPU
 /// generations and the generic systolic NPU — so the table fits a terminal; `--hw all`
@@ -29,7 +29,7 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     let suite: Vec<(String, Option<Phase>, Option<u64>)> = if a.models.is_empty() {
         ERA_SUITE
             .iter()
-            .map(|(m, p, b)| (m.to_string(), *p, *b))
+            .map(|s| (s.model.to_string(), s.phase, s.batch))
             .collect()
     } else {
         a.models.iter().map(|m| (m.clone(), None, None)).collect()
@@ -39,10 +39,10 @@ pub fn main(a: &CompareArgs) -> Result<()> {
         [all] if all == "all" => xpusim_hw::preset_names(),
         list => list.to_vec(),
     };
-    let devs = chips
+    let targets = chips
         .iter()
-        .map(|c| resolve::device(c))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|c| target_args::target(c, &a.target))
+        .collect::<Result<Vec<Target>>>()?;
     let mut rows: Vec<(String, Vec<ModelCost>)> = Vec::new();
     for (model, phase, batch) in &suite {
         let mut costs = Vec::new();
@@ -50,10 +50,12 @@ pub fn main(a: &CompareArgs) -> Result<()> {
         if w.batch.is_none() {
             w.batch = *batch;
         }
-        for dev in &devs {
-            let g = resolve::graph(model, &w, *phase, dev)?;
-            let mut c = xpusim_engine::evaluate(&g, dev)?;
-            c.precision = resolve::precision(&a.workload, dev)?.name();
+        for t in &targets {
+            let natural = t.natural_dtype();
+            let g = resolve::graph(model, &w, *phase, natural)?;
+            let mut c = xpusim_target::evaluate(&g, t)
+                .with_context(|| format!("`{model}` on {}", t.name()))?;
+            c.precision = resolve::precision(&a.workload, natural)?.name();
             c.ops.clear();
             costs.push(c);
         }
@@ -64,7 +66,7 @@ pub fn main(a: &CompareArgs) -> Result<()> {
         rows.push((label, costs));
     }
     if let Some(path) = &a.html {
-        let names: Vec<String> = devs.iter().map(|d| d.name.clone()).collect();
+        let names: Vec<String> = targets.iter().map(|t| t.name().to_string()).collect();
         let html = xpusim_report::compare_report(&names, &rows)?;
         std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
     }
@@ -97,7 +99,7 @@ pub fn main(a: &CompareArgs) -> Result<()> {
                 );
             }
         }
-        Format::Table => print_tables(&rows, &devs),
+        Format::Table => print_tables(&rows, &targets),
     }
     Ok(())
 }
@@ -114,9 +116,12 @@ fn short_bound(c: &ModelCost) -> String {
     l.strip_prefix("memory:").map(str::to_string).unwrap_or(l)
 }
 
-fn print_tables(rows: &[(String, Vec<ModelCost>)], devs: &[xpusim_hw::DeviceSpec]) {
+fn print_tables(rows: &[(String, Vec<ModelCost>)], targets: &[Target]) {
     let mut header = vec!["workload".to_string()];
-    header.extend(devs.iter().map(|d| d.name.clone()));
+    header.extend(targets.iter().map(|t| match t.system_spec() {
+        Some(s) => format!("{} ({}×)", t.name(), s.spec.count),
+        None => t.name().to_string(),
+    }));
     header.push("fastest".into());
 
     let mut t = format::table();

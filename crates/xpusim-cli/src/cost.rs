@@ -27,7 +27,8 @@ pub enum YieldArg {
 
 #[derive(Args, Debug)]
 pub struct CostArgs {
-    /// Built-in chip name or a device TOML path.
+    /// Device or system (preset name or TOML path); a system is costed per device: its
+    /// device's chip, and one device's share of the work.
     #[arg(long)]
     pub hw: String,
     /// Also cost the same design built at this node (nm: 16 or 12, 10, 7, 5, 4, 3).
@@ -105,7 +106,8 @@ pub fn main(a: &CostArgs) -> Result<()> {
     if a.alpha.is_some() && a.yield_model != YieldArg::NegativeBinomial {
         bail!("--alpha only applies to --yield negative-binomial");
     }
-    let base = resolve::device(&a.hw)?;
+    let target = xpusim_target::Target::load(&a.hw)?;
+    let base = target.device_spec().clone();
     let mut devs = vec![base.clone()];
     let mut note = None;
     if let Some(nm) = a.node {
@@ -135,9 +137,9 @@ pub fn main(a: &CostArgs) -> Result<()> {
         devs.push(r.spec);
     }
     let models: Vec<(String, Option<xpusim_ir::Phase>, Option<u64>)> = if a.models.is_empty() {
-        xpusim_sweep::ERA_SUITE
+        xpusim_workload::ERA_SUITE
             .iter()
-            .map(|(m, ph, b)| (m.to_string(), *ph, *b))
+            .map(|s| (s.model.to_string(), s.phase, s.batch))
             .collect()
     } else {
         a.models.iter().map(|m| (m.clone(), None, None)).collect()
@@ -151,13 +153,22 @@ pub fn main(a: &CostArgs) -> Result<()> {
             if w.batch.is_none() {
                 w.batch = *b;
             }
-            let g = resolve::graph(m, &w, *ph, &dev)?;
-            let c = xpusim_engine::evaluate(&g, &dev)?;
+            let g = resolve::graph(m, &w, *ph, dev.natural_dtype)?;
+            let mut t = target.clone();
+            t.hw = match t.hw {
+                xpusim_hw::Hardware::Device(_) => xpusim_hw::Hardware::Device(dev.clone()),
+                xpusim_hw::Hardware::System(mut s) => {
+                    s.device = dev.clone();
+                    xpusim_hw::Hardware::System(s)
+                }
+            };
+            let c = xpusim_target::evaluate(&g, &t)?;
+            let n = c.devices.max(1) as f64;
             let rate = WorkRate {
-                samples_per_s: c.throughput_per_s,
+                samples_per_s: c.throughput_per_s / n,
                 tokens_per_s: (g.tokens_per_sample > 0 && c.tokens_per_s > 0.0)
-                    .then_some(c.tokens_per_s),
-                avg_power_w: c.energy_j / c.latency_s,
+                    .then_some(c.tokens_per_s / n),
+                avg_power_w: c.energy_j / c.latency_s / n,
             };
             // Side by side with a re-costed design (which has no list price), both are priced
             // from cost so that the comparison is like for like.

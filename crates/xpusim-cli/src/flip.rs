@@ -6,11 +6,11 @@ use clap::Args;
 use xpusim_flip::{analyse, era_suite, evaluate, summary, Design, Metric};
 
 use crate::args::Format;
-use crate::resolve;
 
 #[derive(Args, Debug)]
 pub struct FlipArgs {
-    /// Designs (chip names or TOML paths), comma separated; default: every preset.
+    /// Designs: devices or systems (names or TOML paths), comma separated; default: every
+    /// device preset. Designs of different sizes are compared per device.
     #[arg(long, value_delimiter = ',')]
     pub hw: Vec<String>,
     /// Efficiency measure: tco (samples per TCO dollar), energy (per joule), throughput, or
@@ -42,7 +42,7 @@ pub fn main(a: &FlipArgs) -> Result<()> {
     };
     let designs = chips
         .iter()
-        .map(|c| resolve::device(c).map(Design::new))
+        .map(|c| Ok(Design::new(xpusim_target::Target::load(c)?)))
         .collect::<Result<Vec<_>>>()?;
     let scenarios = match &a.scenarios {
         Some(p) => xpusim_flip::parse_scenarios(p, &read(p)?)?,
@@ -80,7 +80,9 @@ pub fn main(a: &FlipArgs) -> Result<()> {
         Format::Table | Format::Csv => {
             println!(
                 "Board flip: efficiency = {} relative to the best design per era (100% = best); \
-                 ranked by worst-case regret over {} scenarios.",
+                 ranked by worst-case regret over {} scenarios. Designs of different sizes are \
+                 compared per device (a system's samples/s per device; energy and TCO per \
+                 sample over all its devices).",
                 metric.describe(),
                 scenarios.len()
             );

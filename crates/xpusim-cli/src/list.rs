@@ -7,7 +7,7 @@ pub fn main(a: &ListArgs) -> Result<()> {
     match a.what {
         ListWhat::Models => models(a.format),
         ListWhat::Hw => hw(a.format),
-        ListWhat::Systems => crate::system_args::list(a.format),
+        ListWhat::Systems => crate::target_args::list(a.format),
         ListWhat::Pim => crate::attacc::list(a.format),
     }
 }
@@ -63,7 +63,7 @@ fn models(f: Format) -> Result<()> {
 
 fn hw(f: Format) -> Result<()> {
     let mut devs = Vec::new();
-    for (file, src) in xpusim_hw::PRESETS {
+    for (file, src) in xpusim_hw::registry::DEVICES {
         devs.push(xpusim_hw::DeviceSpec::from_toml(file, src)?);
     }
     match f {

@@ -14,7 +14,7 @@ mod run;
 mod scalesim;
 mod serve;
 mod sweep;
-mod system_args;
+mod target_args;
 mod validate;
 
 use clap::Parser;
@@ -23,7 +23,6 @@ fn main() {
     let cli = args::Cli::parse();
     let result = match cli.command.unwrap_or_default() {
         args::Command::Compare(a) => compare::main(&a),
-        args::Command::Run(a) if a.system.is_used() => system_args::run(&a),
         args::Command::Run(a) if scalesim::applies(&a) => scalesim::main(&a),
         args::Command::Run(a) if a.mapper.is_some() || a.arch.is_some() => npu_map::main(&a),
         args::Command::Run(a) => run::main(&a),

@@ -36,7 +36,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
     // One description: the device file gives the graph its natural format and the mapper
     // its view (cores x arrays, memory levels, per-action energy).
     let (dev, arch) = xpusim_npu::resolve(name)?;
-    let g = crate::resolve::graph(&a.model, &a.workload, None, &dev)?;
+    let g = crate::resolve::graph(&a.model, &a.workload, None, dev.natural_dtype)?;
     let obj = match a.objective {
         ObjectiveArg::Latency => Objective::Latency,
         ObjectiveArg::Energy => Objective::Energy,

@@ -1,17 +1,41 @@
-use anyhow::{Context, Result};
-use xpusim_engine::ModelCost;
+//! `xpusim run`: one model on one target (a device, or a system with or without PIM), with
+//! the per-operator breakdown. Every target prints the same report; a system adds its
+//! layout, communication and per-device memory, PIM its placement and link.
+
+use anyhow::{bail, Context, Result};
+use xpusim_target::{Layout, ModelCost};
 
 use crate::args::{Format, RunArgs};
-use crate::{format, resolve};
+use crate::{format, resolve, target_args};
 
 pub fn main(a: &RunArgs) -> Result<()> {
-    let dev = resolve::device(&a.hw)?;
-    let g = resolve::graph(&a.model, &a.workload, None, &dev)?;
-    let mut cost = xpusim_engine::evaluate(&g, &dev)?;
-    cost.precision = resolve::precision(&a.workload, &dev)?.name();
+    let t = target_args::target(&a.hw, &a.target)?;
+    // A pipeline's graph is ONE micro-batch.
+    let m = a.target.microbatches();
+    let mut w = a.workload.clone();
+    if m > 1 {
+        let batch = w
+            .batch
+            .or_else(|| xpusim_models::find(&a.model).map(|i| i.default_batch))
+            .unwrap_or(1);
+        if !batch.is_multiple_of(m) {
+            bail!("--batch {batch} does not split into --microbatches {m}");
+        }
+        w.batch = Some(batch / m);
+    }
+    let natural = t.natural_dtype();
+    let g = resolve::graph(&a.model, &w, None, natural)?;
+    let mut cost = xpusim_target::evaluate(&g, &t)
+        .with_context(|| format!("`{}` on {}", a.model, t.name()))?;
+    // A layout the user chose must fit; a single device reports what it would need.
+    if matches!(t.layout, Layout::Fixed(_)) || (t.system_spec().is_some() && !cost.fits_in_memory) {
+        cost.check_fits()
+            .with_context(|| format!("`{}` on {}", a.model, t.name()))?;
+    }
+    cost.precision = resolve::precision(&a.workload, natural)?.name();
     if let Some(path) = &a.html {
-        let cov = xpusim_engine::fallback::coverage(&g, &dev);
-        let html = xpusim_report::model_report(&cost, &dev, &cov)?;
+        let cov = xpusim_engine::fallback::coverage(&g, t.device_spec());
+        let html = xpusim_report::model_report(&cost, t.device_spec(), &cov)?;
         std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
     }
     match a.format {
@@ -19,8 +43,9 @@ pub fn main(a: &RunArgs) -> Result<()> {
         Format::Csv => print_csv(&cost),
         Format::Table => print_table(&cost, a.top),
     }
+    let dev = t.device_spec();
     if a.format == Format::Table && dev.support.is_some() {
-        let cov = xpusim_engine::fallback::coverage(&g, &dev);
+        let cov = xpusim_engine::fallback::coverage(&g, dev);
         let host: Vec<&str> = cov.host_ops_by_family.keys().map(String::as_str).collect();
         println!(
             "native coverage on {}: {:.1}% of FLOPs, {:.1}% of ops{}",
@@ -38,7 +63,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
 }
 
 fn print_csv(c: &ModelCost) {
-    println!("model,hardware,phase,precision,batch,op,kind,repeat,flops,macs,bytes,time_s,energy_j,bound");
+    println!("model,hardware,phase,precision,batch,op,kind,role,placement,repeat,flops,macs,bytes,time_s,energy_j,bound,pim_fraction");
     let head = format!(
         "{},{},{},{},{}",
         format::csv(&c.model),
@@ -49,20 +74,23 @@ fn print_csv(c: &ModelCost) {
     );
     for o in &c.ops {
         println!(
-            "{head},{},{},{},{},{},{},{:e},{:e},{}",
+            "{head},{},{},{},{},{},{},{},{},{:e},{:e},{},{}",
             format::csv(&o.name),
             o.kind,
+            o.role.label(),
+            o.placement.as_deref().unwrap_or(""),
             o.repeat,
             o.flops,
             o.macs,
             o.bytes,
             o.time_s,
             o.energy_j,
-            o.bound.label()
+            o.bound.label(),
+            o.pim_fraction.map(|f| f.to_string()).unwrap_or_default()
         );
     }
     println!(
-        "{head},TOTAL,model,1,{},{},{},{:e},{:e},{}",
+        "{head},TOTAL,model,,,1,{},{},{},{:e},{:e},{},",
         c.flops,
         c.macs,
         c.ops.iter().map(|o| o.bytes).sum::<u64>(),
@@ -73,19 +101,36 @@ fn print_csv(c: &ModelCost) {
 }
 
 fn print_table(c: &ModelCost, top: usize) {
+    let on = match &c.system {
+        Some(s) => format!(
+            "{} ({} × {}, {})",
+            c.hardware, s.count, c.device, s.parallelism
+        ),
+        None => c.hardware.clone(),
+    };
+    let per_replica = if c.system.is_some() {
+        " per replica"
+    } else {
+        ""
+    };
     println!(
-        "{} on {} — {} {}, batch {}, {} tokens/sample",
-        c.model, c.hardware, c.phase, c.precision, c.batch, c.tokens_per_sample
+        "{} on {on} — {} {}, batch {}{per_replica}, {} tokens/sample; priced by {}",
+        c.model, c.phase, c.precision, c.batch, c.tokens_per_sample, c.cost_model
     );
-    let mut t = format::table();
-    t.set_header(["metric", "value"]);
-    let rows: Vec<(&str, String)> = vec![
+    let b = |v: u64| format::si(v as f64, "B");
+    let mut rows: Vec<(&str, String)> = vec![
         ("latency", format::time(c.latency_s)),
         ("throughput", format::si(c.throughput_per_s, "samples/s")),
         ("tokens/s", format::si(c.tokens_per_s, "tok/s")),
         ("energy / pass", format::si(c.energy_j, "J")),
         ("energy / sample", format::si(c.energy_per_sample_j, "J")),
-        ("average power", format::si(c.energy_j / c.latency_s, "W")),
+        (
+            "average power",
+            format::si(
+                c.energy_j / c.latency_s / c.devices.max(1) as f64,
+                "W per device",
+            ),
+        ),
         ("FLOPs", format::si(c.flops as f64, "FLOP")),
         (
             "params",
@@ -95,8 +140,8 @@ fn print_table(c: &ModelCost, top: usize) {
                 format::si(c.active_params as f64, "")
             ),
         ),
-        ("weights", format::si(c.weight_bytes as f64, "B")),
-        ("KV cache", format::si(c.kv_cache_bytes as f64, "B")),
+        ("weights", b(c.weight_bytes)),
+        ("KV cache", b(c.kv_cache_bytes)),
         (
             "achieved",
             format!(
@@ -107,40 +152,120 @@ fn print_table(c: &ModelCost, top: usize) {
             ),
         ),
         ("bound", c.bound.label()),
-        (
+    ];
+    let fit = if c.fits_in_memory {
+        ""
+    } else {
+        "  — DOES NOT FIT"
+    };
+    match &c.system {
+        Some(s) => {
+            rows.push(("busiest stage", format::time(s.stage_time_s)));
+            rows.push(("pipeline bubble", format::pct(s.bubble_fraction)));
+            rows.push(("compute (per device)", format::time(s.compute_s)));
+            rows.push(("communication (exposed)", format::time(s.communication_s)));
+            rows.push((
+                "communication (hidden)",
+                format::time(s.hidden_communication_s),
+            ));
+            rows.push((
+                "memory / device",
+                format!(
+                    "{} of {} (weights {}, KV {}, activations {}){fit}",
+                    b(c.memory_required_bytes),
+                    b(c.memory_capacity_bytes),
+                    b(s.weights_per_device_bytes),
+                    b(s.kv_cache_per_device_bytes),
+                    b(s.activations_per_device_bytes)
+                ),
+            ));
+            if let Some(p) = s.usd_per_million_tokens {
+                rows.push(("$ / 1M tokens (rental)", format!("{p:.3}")));
+            }
+        }
+        None => rows.push((
             "memory",
             format!(
                 "{} needed of {}{}",
-                format::si(c.memory_required_bytes as f64, "B"),
-                format::si(c.memory_capacity_bytes as f64, "B"),
+                b(c.memory_required_bytes),
+                b(c.memory_capacity_bytes),
                 if c.fits_in_memory {
                     ""
                 } else {
                     "  — DOES NOT FIT on one device"
                 }
             ),
-        ),
-    ];
+        )),
+    }
+    if let Some(p) = &c.pim {
+        rows.push(("PIM", format!("{}, placement {}", p.memory, p.placement)));
+        rows.push(("host / PIM / link time", {
+            format!(
+                "{} / {} / {}",
+                format::time(p.host_s),
+                format::time(p.pim_s),
+                format::time(p.link_s)
+            )
+        }));
+        rows.push(("hidden by head pipelining", format::time(p.overlap_s)));
+        rows.push((
+            "PIM memory / device",
+            format!("{} of {}", b(p.pim_bytes), b(p.pim_capacity_bytes)),
+        ));
+    }
+    let mut t = format::table();
+    t.set_header(["metric", "value"]);
     for (k, v) in rows {
         t.add_row([k.to_string(), v]);
     }
     println!("{t}");
 
+    let e = &c.energy_breakdown;
+    let mut parts: Vec<(String, f64)> = vec![("compute".into(), e.compute_j)];
+    parts.extend(e.memory_j.iter().map(|(l, j)| (format!("memory:{l}"), *j)));
+    parts.extend([
+        ("network".to_string(), e.network_j),
+        ("PIM".to_string(), e.pim_j),
+        ("static (idle)".to_string(), e.idle_j),
+        ("node overhead".to_string(), e.node_j),
+    ]);
+    let mut et = format::table();
+    et.set_header(["energy by part", "energy", "share"]);
+    for (k, j) in parts.into_iter().filter(|p| p.1 > 0.0) {
+        et.add_row([k, format::si(j, "J"), format::pct(j / c.energy_j)]);
+    }
+    println!("{et}");
+
     let mut shares = format::table();
     shares.set_header(["time by bound", "time", "share"]);
+    let busy: f64 = c.time_by_bound.values().sum();
     for (b, s) in &c.time_by_bound {
-        shares.add_row([b.clone(), format::time(*s), format::pct(s / c.latency_s)]);
+        shares.add_row([
+            b.clone(),
+            format::time(*s),
+            format::pct(s / busy.max(1e-30)),
+        ]);
     }
     println!("{shares}");
 
     let mut ops: Vec<_> = c.ops.iter().collect();
     ops.sort_by(|a, b| b.time_s.total_cmp(&a.time_s));
+    let placed = c.system.is_some();
+    let pim = c.pim.is_some();
+    let mut header = vec![
+        "op", "kind", "×", "time", "share", "FLOPs", "bytes", "energy", "bound",
+    ];
+    if placed {
+        header.insert(2, "placement");
+    }
+    if pim {
+        header.push("on");
+    }
+    header.push("mapping");
     let mut t = format::table();
-    t.set_header([
-        "op", "kind", "×", "time", "share", "FLOPs", "bytes", "energy", "bound", "mapping",
-    ]);
+    t.set_header(header);
     for o in ops.iter().take(top) {
-        t.add_row([
+        let mut r = vec![
             o.name.clone(),
             o.kind.clone(),
             o.repeat.to_string(),
@@ -150,11 +275,23 @@ fn print_table(c: &ModelCost, top: usize) {
             format::si(o.bytes as f64, "B"),
             format::si(o.energy_j, "J"),
             o.bound.label(),
-            o.mapping.clone(),
-        ]);
+        ];
+        if placed {
+            r.insert(2, o.placement.clone().unwrap_or_default());
+        }
+        if pim {
+            r.push(match o.pim_fraction {
+                Some(f) if f >= 1.0 => "PIM".into(),
+                Some(f) if f > 0.0 => format!("split {:.0}% PIM", f * 100.0),
+                _ => "host".into(),
+            });
+        }
+        r.push(o.mapping.clone());
+        t.add_row(r);
     }
+    let scope = if placed { " (one device)" } else { "" };
     println!(
-        "top {} of {} operators by time:\n{t}",
+        "top {} of {} operators by time{scope}:\n{t}",
         top.min(ops.len()),
         ops.len()
     );

@@ -9,9 +9,9 @@ use serde::Serialize;
 use xpusim_ir::{DType, Precision};
 use xpusim_models::TransformerConfig;
 use xpusim_serve::{
-    poisson, read_trace, serve, serve_disaggregated, DeviceStepModel, Disaggregation, Report,
-    Request, SchedulerConfig, Slo, Speculation, SpeculativeStepModel, StepModel, StepOptions,
-    SystemStepModel, TokenDist, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
+    poisson, read_trace, serve, serve_disaggregated, Disaggregation, Report, Request,
+    SchedulerConfig, Slo, Speculation, SpeculativeStepModel, StepModel, StepOptions,
+    TargetStepModel, TokenDist, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
 };
 
 use crate::args::Format;
@@ -28,15 +28,18 @@ pub struct ServeArgs {
     /// Built-in decoder name (see `xpusim list models`) or a Hugging Face config.json path.
     #[arg(long)]
     pub model: String,
-    /// One device: a built-in chip name or a device TOML path.
-    #[arg(long, conflicts_with = "system", required_unless_present = "system")]
-    pub hw: Option<String>,
-    /// A multi-device system (name or TOML path); the model is tensor-parallel over --tp.
+    /// Device or system (preset name or TOML path; `--system` is the same option): one
+    /// replica is one device, or a tensor-parallel group of the system's devices.
+    #[arg(long, visible_alias = "system")]
+    pub hw: String,
+    /// Tensor-parallel degree (devices per replica) on a system; default: the smallest power
+    /// of two within a node that holds the weights.
     #[arg(long)]
-    pub system: Option<String>,
-    /// Tensor-parallel degree (devices per replica) with --system.
-    #[arg(long, default_value_t = 1)]
-    pub tp: u64,
+    pub tp: Option<u64>,
+    /// Op placement on a system with PIM: auto, attention-on-pim or host-only (default: the
+    /// system's).
+    #[arg(long)]
+    pub placement: Option<String>,
     /// Poisson arrival rate, requests/s (`inf`: all requests arrive at t = 0); a comma
     /// list (`1,5,10`) sweeps the rates with the same seed and prints one row per rate.
     #[arg(long, required_unless_present = "trace", value_delimiter = ',')]
@@ -136,24 +139,43 @@ fn replica(
         o.memory_utilization = a.memory_utilization;
         Ok(o)
     };
-    if let Some(sys) = &a.system {
-        let s = xpusim_serve::load_system(sys)?;
-        let o = options(s.device.natural_dtype)?;
-        let m = SystemStepModel::new(cfg, s, a.tp, o)?;
-        let price = m.price_per_device_hour();
-        return Ok((Box::new(m), price));
-    }
-    let hw = a.hw.as_deref().unwrap_or_default();
-    let dev = xpusim_hw::load_device(hw)?;
-    if a.tp != 1 {
-        bail!(
-            "--tp {} needs --system (a single --hw device has tp = 1)",
-            a.tp
-        );
-    }
-    let o = options(dev.natural_dtype)?;
-    // Device specs carry a purchase price, not an hourly one: $/Mtok needs the flag.
-    Ok((Box::new(DeviceStepModel::new(cfg, dev, o)?), None))
+    let args = crate::target_args::TargetArgs {
+        placement: a.placement.clone(),
+        ..Default::default()
+    };
+    let target = crate::target_args::target(&a.hw, &args)?;
+    let o = options(target.natural_dtype())?;
+    let Some(sys) = target.system_spec() else {
+        if let Some(tp) = a.tp.filter(|&tp| tp != 1) {
+            bail!(
+                "--tp {tp} needs a multi-device system, but `{}` is one device (see `xpusim \
+                 list systems`)",
+                a.hw
+            );
+        }
+        // Device specs carry a purchase price, not an hourly one: $/Mtok needs the flag.
+        return Ok((Box::new(TargetStepModel::new(cfg, target, 1, o)?), None));
+    };
+    let m = match a.tp {
+        Some(tp) => TargetStepModel::new(cfg, target, tp, o)?,
+        None => {
+            // The smallest tensor-parallel group within a node whose memory holds the model.
+            let mut tp = 1;
+            loop {
+                match TargetStepModel::new(cfg.clone(), target.clone(), tp, o) {
+                    Ok(m) => break m,
+                    Err(xpusim_serve::ServeError::WeightsDoNotFit { .. })
+                        if tp * 2 <= sys.spec.devices_per_node =>
+                    {
+                        tp *= 2
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    };
+    let price = m.price_per_device_hour();
+    Ok((Box::new(m), price))
 }
 
 /// The step model (target, plus the draft with --draft-model) and the cited price.

@@ -119,11 +119,12 @@ fn csv_and_json_agree() {
     let csv = ok(&[&args[..], &["--format", "csv"]].concat());
     let total = csv.lines().find(|l| l.contains(",TOTAL,")).unwrap();
     let f: Vec<&str> = total.split(',').collect();
+    // model,hardware,phase,precision,batch,op,kind,role,placement,repeat,flops,macs,bytes,time_s
     assert_eq!(
-        f[8].parse::<u64>().unwrap(),
+        f[10].parse::<u64>().unwrap(),
         json["flops"].as_u64().unwrap()
     );
-    let lat: f64 = f[11].parse().unwrap();
+    let lat: f64 = f[13].parse().unwrap();
     assert!((lat - json["latency_s"].as_f64().unwrap()).abs() < 1e-12);
 }
 
@@ -221,7 +222,7 @@ fn bad_sizes_are_clear_errors() {
 fn malformed_hardware_file_names_file_line_and_field() {
     let dir = std::env::temp_dir().join(format!("xpusim-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let src = xpusim_hw::PRESETS
+    let src = xpusim_hw::registry::DEVICES
         .iter()
         .find(|(f, _)| *f == "h100-sxm.toml")
         .unwrap()

@@ -1,4 +1,4 @@
-//! `run --system <xPU+PIM system>`, `list pim` and `attacc` end to end.
+//! `run --hw <system with PIM>`, `list pim` and `attacc` end to end.
 
 use std::process::Command;
 
@@ -71,9 +71,10 @@ fn bad_placement_and_pim_listing() {
         "--tp",
         "2",
     ]);
+    // Two A100s cannot hold GPT-3's weights: an error with the numbers, PIM included.
     assert!(!ok);
     assert!(
-        err.contains("host_count sets the tensor-parallel degree"),
+        err.contains("does not fit") && err.contains("PIM holds"),
         "{err}"
     );
     let (ok, out, err) = xpusim(&["list", "pim"]);
@@ -105,12 +106,12 @@ fn custom_system_with_inconsistent_pim_organisation_is_a_clear_error() {
     let dir = std::env::temp_dir().join(format!("xpusim-pim-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let preset = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../xpusim-pim/presets/attacc-bank.toml");
+        .join("../xpusim-hw/presets/pim/attacc-bank.toml");
     let pim = std::fs::read_to_string(preset)
         .unwrap()
         .replace("bank_groups = 8", "bank_groups = 6");
     std::fs::write(dir.join("mypim.toml"), pim).unwrap();
-    let sys = "name = \"mine\"\ndisplay_name = \"mine\"\nhost = \"a100-hbm3\"\nhost_count = 8\npim = \"mypim.toml\"\npim_modules = 8\nplacement = \"auto\"\n[link]\nbandwidth_gbps = 600\nlatency_us = 1\nenergy_pj_per_byte = 10\n";
+    let sys = "name = \"mine\"\ndisplay_name = \"mine\"\ndevice = \"a100-hbm3\"\ncount = 8\ndevices_per_node = 8\n[scale_up]\nkind = \"switch\"\nname = \"nvswitch\"\nbandwidth_gbps = 300\nlatency_us = 3\n[pim]\ndevice = \"mypim.toml\"\nmodules = 8\nplacement = \"auto\"\n[pim.link]\nbandwidth_gbps = 600\nlatency_us = 1\nenergy_pj_per_byte = 10\n";
     let sys_path = dir.join("sys.toml");
     std::fs::write(&sys_path, sys).unwrap();
     let (ok, _, err) = xpusim(&[

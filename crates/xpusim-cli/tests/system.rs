@@ -55,8 +55,10 @@ fn tensor_parallel_decode_runs_and_reports_communication() {
         "json",
     ];
     let v: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
-    assert_eq!(v["devices_used"], 8);
-    assert!(v["communication_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["devices"], 8);
+    assert_eq!(v["target"], "system");
+    assert_eq!(v["system"]["parallelism"]["tp"], 8);
+    assert!(v["system"]["communication_s"].as_f64().unwrap() > 0.0);
     assert!(v["latency_s"].as_f64().unwrap() > 0.0);
     let table = ok(&args[..args.len() - 2]);
     assert!(
@@ -67,6 +69,8 @@ fn tensor_parallel_decode_runs_and_reports_communication() {
 
 #[test]
 fn clear_errors() {
+    // A layout the user fixes must hold the model; without --tp the smallest that does is
+    // chosen.
     let e = err(&[
         "run",
         "--model",
@@ -75,10 +79,26 @@ fn clear_errors() {
         "dgx-a100",
         "--phase",
         "decode",
+        "--tp",
+        "1",
     ]);
     assert!(e.contains("does not fit") && e.contains("GB"), "{e}");
+    let auto: serde_json::Value = serde_json::from_str(&ok(&[
+        "run",
+        "--model",
+        "llama-2-70b",
+        "--system",
+        "dgx-a100",
+        "--phase",
+        "decode",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(auto["fits_in_memory"], true);
+    assert_eq!(auto["system"]["parallelism"]["tp"], 2);
     let e = err(&["run", "--model", "llama-2-7b", "--hw", "h100", "--tp", "2"]);
-    assert!(e.contains("--system"), "{e}");
+    assert!(e.contains("system"), "{e}");
     let e = err(&["run", "--model", "llama-2-7b", "--system", "dgx-h10"]);
     assert!(e.contains("did you mean"), "{e}");
     let e = err(&[

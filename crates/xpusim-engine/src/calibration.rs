@@ -163,6 +163,7 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
     }
     c.overhead_s = overhead;
     let t = scaled + c.overhead_s;
-    c.energy_j += dev.power.idle_w * (t - c.time_s);
+    c.idle_energy_j += dev.power.idle_w * (t - c.time_s);
     c.time_s = t;
+    c.sum_energy();
 }

@@ -63,6 +63,7 @@ pub(crate) fn level_traffic(dev: &DeviceSpec, level: &str, bytes: u64) -> LevelT
         level: level.to_string(),
         bytes,
         time_s: bytes as f64 / bw,
+        energy_j: 0.0,
     }
 }
 

@@ -33,12 +33,27 @@ impl Serialize for Bound {
     }
 }
 
-/// Bytes read from (or written to) one memory level, and the time they take.
+/// Bytes read from (or written to) one memory level, the time they take and the energy
+/// they cost.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LevelTraffic {
     pub level: String,
     pub bytes: u64,
     pub time_s: f64,
+    pub energy_j: f64,
+}
+
+/// The part of an op a processing-in-memory model placed on PIM.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PimShare {
+    /// Share of the op's work done on PIM: 1, or in between for a split GEMM.
+    pub fraction: f64,
+    /// Time of the op had it run wholly on PIM (link included), s.
+    pub pim_time_s: f64,
+    /// Time on the device–PIM link, s (included in the op's time).
+    pub link_s: f64,
+    /// Time of the op on the device alone, s.
+    pub host_time_s: f64,
 }
 
 /// The cost of ONE instance of an op.
@@ -49,10 +64,21 @@ pub struct OpCost {
     pub traffic: Vec<LevelTraffic>,
     pub overhead_s: f64,
     pub time_s: f64,
+    /// All energy of the op: `compute_energy_j + Σ traffic[i].energy_j + pim_energy_j +
+    /// idle_energy_j` (checked by tests).
     pub energy_j: f64,
+    /// Dynamic energy of the arithmetic (MACs, vector FLOPs, array registers), J.
+    pub compute_energy_j: f64,
+    /// Energy spent on processing-in-memory (its banks, units and link), J.
+    pub pim_energy_j: f64,
+    /// Static power (idle power, leakage) over the op's time, J.
+    pub idle_energy_j: f64,
     pub bound: Bound,
     /// Short description of the chosen mapping (tile sizes, unit).
     pub mapping: String,
+    /// Set when a PIM model ran (part of) the op on PIM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pim: Option<PimShare>,
 }
 
 impl OpCost {
@@ -69,8 +95,12 @@ impl OpCost {
             overhead_s,
             time_s: 0.0,
             energy_j: 0.0,
+            compute_energy_j: 0.0,
+            pim_energy_j: 0.0,
+            idle_energy_j: 0.0,
             bound: Bound::Compute,
             mapping,
+            pim: None,
         };
         c.finish();
         c
@@ -90,6 +120,26 @@ impl OpCost {
         }
         self.time_s = t + self.overhead_s;
         self.bound = b;
+    }
+
+    /// Dynamic energy of every memory level's traffic, J.
+    pub fn memory_energy_j(&self) -> f64 {
+        self.traffic.iter().map(|t| t.energy_j).sum()
+    }
+
+    /// Recomputes `energy_j` from its parts.
+    pub fn sum_energy(&mut self) {
+        self.energy_j =
+            self.compute_energy_j + self.memory_energy_j() + self.pim_energy_j + self.idle_energy_j;
+    }
+
+    /// Stretches the op to `time_s` (never shortens it): static power runs for longer.
+    pub fn stretch_to(&mut self, time_s: f64, idle_w: f64) {
+        if time_s > self.time_s {
+            self.idle_energy_j += idle_w * (time_s - self.time_s);
+            self.time_s = time_s;
+            self.sum_energy();
+        }
     }
 
     pub fn traffic_bytes(&self, level: &str) -> u64 {
@@ -116,11 +166,16 @@ pub(crate) fn merge(parts: Vec<OpCost>) -> OpCost {
         out.compute_s += p.compute_s;
         out.overhead_s += p.overhead_s;
         out.time_s += p.time_s;
+        out.energy_j += p.energy_j;
+        out.compute_energy_j += p.compute_energy_j;
+        out.pim_energy_j += p.pim_energy_j;
+        out.idle_energy_j += p.idle_energy_j;
         for l in p.traffic {
             match out.traffic.iter_mut().find(|x| x.level == l.level) {
                 Some(x) => {
                     x.bytes += l.bytes;
                     x.time_s += l.time_s;
+                    x.energy_j += l.energy_j;
                 }
                 None => out.traffic.push(l),
             }

@@ -28,10 +28,12 @@ pub fn power_floor_s(dev: &DeviceSpec, dynamic_j: f64) -> f64 {
 }
 
 pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
-    let mut dynamic = arithmetic_j(op, dev);
-    for t in &c.traffic {
+    c.compute_energy_j = arithmetic_j(op, dev);
+    let mut dynamic = c.compute_energy_j;
+    for t in &mut c.traffic {
         if let Some(m) = dev.memory.iter().find(|m| m.name == t.level) {
-            dynamic += t.bytes as f64 * m.energy_pj_per_byte * 1e-12;
+            t.energy_j = t.bytes as f64 * m.energy_pj_per_byte * 1e-12;
+            dynamic += t.energy_j;
         }
     }
     let floor = power_floor_s(dev, dynamic);
@@ -39,5 +41,6 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
         c.time_s = floor;
         c.bound = Bound::Power;
     }
-    c.energy_j = dynamic + dev.power.idle_w * c.time_s;
+    c.idle_energy_j = dev.power.idle_w * c.time_s;
+    c.sum_energy();
 }

@@ -14,4 +14,11 @@ pub enum EngineError {
     },
     #[error("device `{device}`: {msg}")]
     Fallback { device: String, msg: String },
+    /// A cost model other than the analytical engine could not price an op.
+    #[error("op `{op}` ({model}): {msg}")]
+    Model {
+        op: String,
+        model: String,
+        msg: String,
+    },
 }

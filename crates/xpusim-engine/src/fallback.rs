@@ -92,6 +92,8 @@ pub(crate) fn reroute(op: &Op, dev: &DeviceSpec) -> Result<Option<OpCost>, Engin
                 level: "host-link".into(),
                 bytes: bytes_in + bytes_out,
                 time_s: link_s,
+                // Link I/O energy is not modelled (module doc).
+                energy_j: 0.0,
             });
             let time_s = on_host.time_s + link_s;
             let why = if s.runs_family(op.kind.family()) {
@@ -99,19 +101,26 @@ pub(crate) fn reroute(op: &Op, dev: &DeviceSpec) -> Result<Option<OpCost>, Engin
             } else {
                 format!("{} not native", op.kind.family())
             };
-            Ok(Some(OpCost {
+            let mut c = OpCost {
                 compute_s: on_host.compute_s,
                 traffic,
                 overhead_s: on_host.overhead_s,
                 time_s,
-                energy_j: on_host.energy_j + dev.power.idle_w * time_s,
+                energy_j: 0.0,
+                compute_energy_j: on_host.compute_energy_j,
+                pim_energy_j: 0.0,
+                // The host's own static power for its part, the device's while it waits.
+                idle_energy_j: on_host.idle_energy_j + dev.power.idle_w * time_s,
                 bound: if link_s > on_host.time_s {
                     Bound::Memory("host-link".into())
                 } else {
                     on_host.bound.clone()
                 },
                 mapping: format!("on {} ({why}): {}", host.name, on_host.mapping),
-            }))
+                pim: None,
+            };
+            c.sum_energy();
+            Ok(Some(c))
         }
     }
 }

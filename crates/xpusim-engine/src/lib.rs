@@ -1,4 +1,5 @@
-//! The engine: what one op costs on one device, and what a whole model costs.
+//! The engine: what one op costs on one device, and the interface every cost model
+//! implements ([`CostModel`]); models are composed from op costs in `xpusim-target`.
 //!
 //! Per op, time is `max(compute, traffic at each memory level / its bandwidth, power cap)`
 //! plus a fixed launch overhead, and the binding term is reported. Contractions are tiled
@@ -13,22 +14,22 @@
 //! transfers charged, so missing generality shows up as time and energy, never an error.
 //!
 //! Invariants: costs depend only on (op, device); raising any bandwidth, peak rate or
-//! capacity of a device never increases an op's time (tested by property tests); a
-//! model's FLOPs never depend on the device.
+//! capacity of a device never increases an op's time (tested by property tests); an op's
+//! energy is the sum of its parts (arithmetic, each memory level, PIM, static power).
 
 mod attention;
 pub mod calibration;
 mod contraction;
 mod cost;
+mod cost_model;
 mod energy;
 mod error;
 pub mod fallback;
-mod model;
 mod vector;
 
-pub use cost::{Bound, LevelTraffic, OpCost};
+pub use cost::{Bound, LevelTraffic, OpCost, PimShare};
+pub use cost_model::{Analytical, CostModel, Costed};
 pub use error::EngineError;
-pub use model::{evaluate, ModelCost};
 
 use xpusim_hw::DeviceSpec;
 use xpusim_ir::{Op, OpKind};

@@ -67,7 +67,7 @@ impl Metric {
         match self {
             Metric::Tco => "samples per TCO dollar",
             Metric::Energy => "samples per joule",
-            Metric::Throughput => "samples per second",
+            Metric::Throughput => "samples per second per device",
         }
     }
 }
@@ -131,7 +131,8 @@ fn unit_cost(ev: &Evaluation, d: usize, w: usize, m: Metric) -> Option<f64> {
     let v = match m {
         Metric::Tco => c.usd_per_sample?,
         Metric::Energy => c.energy_per_sample_j,
-        Metric::Throughput => 1.0 / c.samples_per_s,
+        // Per device, so designs of different sizes compare like for like.
+        Metric::Throughput => c.devices as f64 / c.samples_per_s,
     };
     (v.is_finite() && v > 0.0).then_some(v)
 }
@@ -358,8 +359,8 @@ fn value(
     let t = tco(
         pricing.price_usd,
         pricing.cost_usd,
-        design.spec.power.tdp_w,
-        design.spec.power.idle_w,
+        design.spec().power.tdp_w,
+        design.spec().power.idle_w,
         WorkRate {
             samples_per_s: rate_sum / n,
             tokens_per_s: None,

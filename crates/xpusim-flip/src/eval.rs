@@ -1,18 +1,24 @@
 //! Evaluates every design on every suite workload (in parallel) and prices the work.
 //!
-//! A workload whose weights and KV cache exceed one device's memory needs
-//! `n = ⌈required / capacity⌉` devices. At the suite's small batches a pipeline over `n`
-//! devices runs no faster than one device that could hold the model, so such a cell keeps
-//! the single-device throughput but pays for `n` devices: `n×` the TCO per sample, and
-//! `n − 1` extra idle devices' energy. This keeps memory capacity in the verdict without
-//! modelling the parallel system (that is `xpusim run --system`).
+//! A design is any target: a device, or a system (with or without PIM), evaluated through
+//! the one seam (`xpusim-target`). Designs of different sizes are compared **per device**:
+//! throughput is samples per second per device, energy is per sample (every device's static
+//! power included), and TCO per sample counts every device (and its PIM memory).
+//!
+//! - A system runs each workload with its automatic layout: the smallest tensor-parallel
+//!   group (then pipeline depth) that holds the model, the rest data-parallel replicas.
+//! - A single device whose weights and KV cache exceed its memory needs
+//!   `n = ⌈required / capacity⌉` devices. At the suite's small batches a pipeline over `n`
+//!   devices runs no faster than one device that could hold the model, so such a cell keeps
+//!   the single-device throughput but counts `n` devices: `n×` the TCO per sample, `n − 1`
+//!   extra idle devices' energy, and `1/n` of the throughput per device.
 
 use rayon::prelude::*;
 use serde::Serialize;
 use xpusim_cost::{chip_cost, tco, CostOverrides, TcoParams, WorkRate};
 use xpusim_engine::fallback::{coverage, Coverage};
-use xpusim_engine::ModelCost;
 use xpusim_hw::DeviceSpec;
+use xpusim_target::{ModelCost, Target};
 
 use crate::suite::SuiteWorkload;
 use crate::FlipError;
@@ -21,11 +27,13 @@ use crate::FlipError;
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
     pub latency_s: f64,
+    /// Samples per second over all `devices`.
     pub samples_per_s: f64,
     /// Energy per sample including idle devices when `devices > 1`.
     pub energy_per_sample_j: f64,
     /// Average power of one device while busy.
     pub avg_power_w: f64,
+    /// Devices the cell pays for (a system's devices, or a device padded to hold the model).
     pub devices: u64,
     /// TCO dollars per sample (× devices), when the design can be costed.
     pub usd_per_sample: Option<f64>,
@@ -40,6 +48,9 @@ pub struct Cell {
 pub struct Pricing {
     pub price_usd: Option<f64>,
     pub cost_usd: f64,
+    /// Memory of the PIM modules one device owns, USD (priced per GB as the device's
+    /// off-chip memory; the PIM logic itself is not priced).
+    pub pim_usd: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,10 +58,14 @@ pub struct Design {
     pub name: String,
     pub display_name: String,
     /// `Err(reason)` when neither a price nor a die area and node are known.
+    /// `device` or `system`.
+    pub kind: &'static str,
+    /// Devices in the design.
+    pub count: u64,
     #[serde(skip)]
     pub pricing: Result<Pricing, String>,
     #[serde(skip)]
-    pub spec: DeviceSpec,
+    pub target: Target,
 }
 
 /// Results of every design on every workload: `cells[design][workload]`.
@@ -65,14 +80,25 @@ pub struct Evaluation {
 }
 
 impl Design {
-    pub fn new(spec: DeviceSpec) -> Design {
-        let pricing = price(&spec);
+    pub fn new(target: Target) -> Design {
+        let pricing = price(&target);
+        let display_name = match target.system_spec() {
+            Some(s) => s.spec.display_name.clone(),
+            None => target.device_spec().display_name.clone(),
+        };
         Design {
-            name: spec.name.clone(),
-            display_name: spec.display_name.clone(),
+            name: target.name().to_string(),
+            display_name,
+            kind: target.kind(),
+            count: target.count(),
             pricing,
-            spec,
+            target,
         }
+    }
+
+    /// The device the design is built from.
+    pub fn spec(&self) -> &DeviceSpec {
+        self.target.device_spec()
     }
 }
 
@@ -80,16 +106,35 @@ impl Design {
 /// cost with the cost data's cited gross margin (a hypothetical design has no list price,
 /// and street prices mix in supply and demand); a list price is used only when the design
 /// cannot be costed (e.g. a multi-chiplet CPU without a die area).
-fn price(d: &DeviceSpec) -> Result<Pricing, String> {
+fn price(t: &Target) -> Result<Pricing, String> {
+    let d = t.device_spec();
     let data = xpusim_cost::builtin().map_err(|e| e.to_string())?;
+    let pim_usd = match t.system_spec().and_then(|s| s.pim.as_ref()) {
+        None => 0.0,
+        Some(p) => {
+            let per_gb = data
+                .memory_price(&d.offchip().name)
+                .map(|m| m.usd_per_gb)
+                .ok_or_else(|| {
+                    format!(
+                        "no memory price for `{}` to price the PIM modules of {}",
+                        d.offchip().name,
+                        t.name()
+                    )
+                })?;
+            p.capacity_per_device_bytes() as f64 / 1e9 * per_gb
+        }
+    };
     match (chip_cost(d, data, &CostOverrides::default()), d.price_usd) {
         (Ok(c), _) => Ok(Pricing {
             price_usd: None,
-            cost_usd: c.total_usd,
+            cost_usd: c.total_usd + pim_usd,
+            pim_usd,
         }),
         (Err(_), Some(p)) => Ok(Pricing {
-            price_usd: Some(p),
+            price_usd: Some(p + pim_usd),
             cost_usd: 0.0,
+            pim_usd,
         }),
         (Err(e), None) => Err(e.to_string()),
     }
@@ -118,36 +163,45 @@ pub fn evaluate(designs: Vec<Design>, suite: &[SuiteWorkload]) -> Result<Evaluat
 }
 
 fn cell(d: &Design, w: &SuiteWorkload, p: &TcoParams) -> Result<Cell, FlipError> {
-    let g = w.build(&d.spec)?;
-    let c = xpusim_engine::evaluate(&g, &d.spec).map_err(|e| FlipError::Engine {
+    let g = crate::suite::build(w, d.target.natural_dtype())?;
+    let engine = |msg: String| FlipError::Engine {
         design: d.name.clone(),
         workload: w.label(),
-        msg: e.to_string(),
-    })?;
-    let devices = c
-        .memory_required_bytes
-        .div_ceil(c.memory_capacity_bytes.max(1))
-        .max(1);
-    let avg_power_w = c.energy_j / c.latency_s;
-    let extra_idle_j = (devices - 1) as f64 * d.spec.power.idle_w * c.latency_s;
-    let samples = c.batch.max(1) as f64;
+        msg,
+    };
+    let c = xpusim_target::evaluate(&g, &d.target).map_err(|e| engine(e.to_string()))?;
+    let spec = d.spec();
+    // A system pays for its devices; a device too small for the model for enough of them.
+    let (devices, extra_idle_j) = match d.target.system_spec() {
+        Some(s) => (s.spec.count, 0.0),
+        None => {
+            let n = c
+                .memory_required_bytes
+                .div_ceil(c.memory_capacity_bytes.max(1))
+                .max(1);
+            (n, (n - 1) as f64 * spec.power.idle_w * c.latency_s)
+        }
+    };
+    let avg_power_w = c.energy_j / c.latency_s / c.devices.max(1) as f64;
+    let samples = (c.throughput_per_s * c.latency_s).max(1.0);
     let usd_per_sample = match &d.pricing {
         Ok(pr) => {
+            // One device's share of the work, at one device's price and power.
             let rate = WorkRate {
-                samples_per_s: c.throughput_per_s,
+                samples_per_s: c.throughput_per_s / devices as f64,
                 tokens_per_s: None,
                 avg_power_w,
             };
             let t = tco(
                 pr.price_usd,
                 pr.cost_usd,
-                d.spec.power.tdp_w,
-                d.spec.power.idle_w,
+                spec.power.tdp_w,
+                spec.power.idle_w,
                 rate,
                 p,
             )
             .map_err(|e| FlipError::Cost(format!("{} on {}: {e}", w.label(), d.name)))?;
-            Some(t.usd_per_million_samples / 1e6 * devices as f64)
+            Some(t.usd_per_million_samples / 1e6)
         }
         Err(_) => None,
     };
@@ -158,7 +212,7 @@ fn cell(d: &Design, w: &SuiteWorkload, p: &TcoParams) -> Result<Cell, FlipError>
         avg_power_w,
         devices,
         usd_per_sample,
-        coverage: coverage(&g, &d.spec),
+        coverage: coverage(&g, spec),
         cost: c,
     })
 }

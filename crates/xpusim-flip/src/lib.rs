@@ -1,8 +1,8 @@
 //! xpusim flip: does a chip still win when the workload mix changes, and at what cost?
 //!
 //! - [`suite`]: the era suite (CNN, RNN, Transformer encoder, LLM prefill and decode, MoE,
-//!   SSM, diffusion), each workload tagged with its era; [`diffusion`] builds the SD-1.5
-//!   UNet step.
+//!   SSM, diffusion), each workload tagged with its era (`xpusim-workload`'s, shared by
+//!   every command).
 //! - [`eval`]: every design on every workload (engine + `xpusim-cost` TCO), with native
 //!   coverage per (design, workload) from the engine's host fallback.
 //! - [`scenario`]: workload-mix scenarios and service-life timelines as TOML (built-in and
@@ -18,7 +18,6 @@
 //! it; results depend only on the designs, suite, scenarios and timeline given.
 
 pub mod analysis;
-pub mod diffusion;
 pub mod eval;
 pub mod scenario;
 pub mod suite;

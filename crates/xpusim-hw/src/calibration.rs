@@ -293,7 +293,7 @@ mod spec_tests {
     use crate::DeviceSpec;
 
     fn with(extra: &str) -> Result<DeviceSpec, crate::HwError> {
-        let base = crate::PRESETS
+        let base = crate::registry::DEVICES
             .iter()
             .find(|(f, _)| *f == "h100-sxm.toml")
             .map(|(_, s)| *s)

@@ -1,4 +1,5 @@
-//! Hardware as data: the device schema, its validation, and the embedded presets.
+//! Hardware as data: the device, system and PIM-memory schemas, their validation, and the
+//! one registry of embedded presets ([`registry`]).
 //!
 //! A device is a TOML file (see `presets/*.toml`). Numbers the engine uses are all here:
 //! peak rates per number format, the memory hierarchy with capacities, bandwidths,
@@ -17,16 +18,26 @@ mod array;
 pub mod calibration;
 mod error;
 mod locate;
-mod presets;
+pub mod pim;
+pub mod registry;
 mod spec;
 pub mod support;
+pub mod system;
 
 pub use array::{ArraySpec, Dataflow};
 pub use calibration::{CalibrationCurve, CalibrationFamily};
 pub use error::HwError;
-pub use presets::{close_names, find_preset, load_device, preset_names, PRESETS};
+pub use pim::{PimSpec, PuLevel, SoftmaxPlace};
+pub use registry::{
+    close_names, find_pim, find_preset, find_system, load_device, load_hardware, load_pim,
+    load_system, preset_names, Hardware, Kind,
+};
 pub use spec::{
     DeviceClass, DeviceSpec, Energy, Interconnect, MatrixEngine, MemoryLevel, Overhead, Power,
     Scope, VectorUnit,
 };
 pub use support::Support;
+pub use system::{
+    Component, HostLink, NodePower, Pim, PimAttachment, PimLink, PimPlacement, Protocol, ScaleOut,
+    ScaleUp, System, SystemSpec, TopologyKind,
+};

@@ -5,7 +5,8 @@
 //!   or alias (case-insensitive); [`build`] lowers a model for a [`Workload`].
 //! - The builders are generic: [`cnn`] (conv/BN/ReLU/pool blocks), [`rnn`] (LSTM/GRU
 //!   stacks), [`transformer`] (one [`TransformerConfig`] for decoder-only, encoder-only,
-//!   encoder–decoder, MoE, MLA and Mamba hybrids) and [`ssm`] (Mamba mixers). [`zoo`]
+//!   encoder–decoder, MoE, MLA and Mamba hybrids), [`ssm`] (Mamba mixers) and [`diffusion`]
+//!   (the Stable-Diffusion-1.5 UNet step). [`zoo`]
 //!   instantiates the named models from their papers and model cards.
 //!
 //! Graph conventions: decoders in [`Phase::Prefill`] process `batch × seq_len` tokens with
@@ -18,6 +19,7 @@ mod attention;
 mod blocks;
 pub mod cnn;
 mod common;
+pub mod diffusion;
 pub mod rnn;
 pub mod ssm;
 pub mod transformer;

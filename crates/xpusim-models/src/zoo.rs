@@ -82,6 +82,9 @@ pub const CATALOG: &[ModelInfo] = &[
         "Brown et al. 2020, Language Models are Few-Shot Learners, arXiv:2005.14165 (Table 2.1)", DEC, 1, 2048),
     info("mamba-2.8b", &["mamba", "mamba-2.8b-hf", "state-spaces/mamba-2.8b-hf"], "ssm", "Mamba 2.8B selective state-space LM",
         "Gu & Dao 2023, Mamba, arXiv:2312.00752 (Table 12); HF state-spaces/mamba-2.8b-hf", DEC, 1, 2048),
+    info("sd-1.5-unet", &["stable-diffusion-1.5-unet", "sd15-unet", "sd-unet"], "diffusion",
+        "Stable Diffusion 1.5 UNet: one denoising step of a 512×512 image (64×64 latent; classifier-free guidance runs 2 latents per image)",
+        "Rombach et al. 2022, High-Resolution Image Synthesis with Latent Diffusion Models (CVPR); configs/stable-diffusion/v1-inference.yaml", INF, 1, 77),
 ];
 
 /// Llama-family decoder (RMSNorm, SwiGLU, RoPE, untied, no biases).
@@ -278,6 +281,7 @@ pub(crate) fn build_named(name: &str, w: &Workload) -> Result<Graph, ModelError>
         "lstm-lm" => lstm_lm(name, &ZAREMBA_LARGE, w),
         "gnmt" => gnmt(name, &GNMT, w),
         "deepspeech2" => deepspeech2(name, &DEEPSPEECH2, w),
+        crate::diffusion::NAME => Ok(crate::diffusion::unet_step(w.batch, w.precision)?),
         _ => Err(ModelError::UnknownModel {
             name: name.to_string(),
             suggestions: crate::suggestions(name),

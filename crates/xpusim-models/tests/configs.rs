@@ -132,7 +132,9 @@ fn op_names_are_unique_and_graphs_small() {
                     op.name
                 );
             }
-            assert!(g.ops.len() <= 120, "{}: {} ops", m.name, g.ops.len());
+            // A UNet's blocks change shape at every resolution level, so few of them repeat.
+            let limit = if m.era == "diffusion" { 700 } else { 120 };
+            assert!(g.ops.len() <= limit, "{}: {} ops", m.name, g.ops.len());
             let mut w = HashSet::new();
             for wt in &g.weights {
                 assert!(

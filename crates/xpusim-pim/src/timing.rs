@@ -32,7 +32,7 @@
 
 use serde::Serialize;
 
-use crate::spec::{PimSpec, PuLevel};
+use xpusim_hw::{PimSpec, PuLevel};
 
 /// A matrix–vector product on PIM: `batch` input vectors of length `cols` times a
 /// `rows × cols` matrix stored in the PIM memory.
@@ -268,7 +268,7 @@ pub fn attention(s: &PimSpec, stacks: u64, a: &Attention) -> PimCost {
     // max, subtract, exp, sum, divide (xpusim-ir Softmax: 5 FLOPs per element).
     const SOFTMAX_FLOPS_PER_ELEM: f64 = 5.0;
     match s.processing.softmax_gflops {
-        Some(g) if s.processing.softmax == crate::spec::SoftmaxPlace::BufferDie => {
+        Some(g) if s.processing.softmax == xpusim_hw::SoftmaxPlace::BufferDie => {
             let hop = 2.0 * prob_bytes as f64 / io_bw;
             c.io_s -= hop;
             c.time_s -= hop;
@@ -322,18 +322,18 @@ mod tests {
 
     #[test]
     fn attacc_row_period_follows_the_timing_parameters() {
-        let s = crate::load_pim("attacc-bank").unwrap();
+        let s = xpusim_hw::load_pim("attacc-bank").unwrap();
         // 32 atoms per 1 KiB row at nCCDAB = 6, one bank per PU: tRCD + 32·6 + tRP.
         assert_eq!(row_cycles(&s), (19 + 32 * 6 + 19) as f64);
         // Bank-group PUs interleave 4 banks, hiding activations: 32·6 cycles per row,
         // but 8 per-bank ACTs per row period must respect tFAW (8·39/4 = 78 < 192).
-        let bg = crate::load_pim("attacc-bg").unwrap();
+        let bg = xpusim_hw::load_pim("attacc-bg").unwrap();
         assert_eq!(row_cycles(&bg), (32 * 6) as f64);
     }
 
     #[test]
     fn split_reduction_pays_partial_sums() {
-        let s = crate::load_pim("attacc-bank").unwrap();
+        let s = xpusim_hw::load_pim("attacc-bank").unwrap();
         // 16 output rows over 1024 PUs: the reduction is split, partial sums move.
         let c = gemv(
             &s,

@@ -1,7 +1,7 @@
 //! Timing-model invariants.
 
 use proptest::prelude::*;
-use xpusim_pim::load_pim;
+use xpusim_hw::load_pim;
 use xpusim_pim::timing::{attention, gemv, internal_bandwidth_bps, Attention, Gemv};
 
 fn mat(rows: u64, cols: u64, batch: u64) -> Gemv {

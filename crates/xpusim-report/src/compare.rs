@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use xpusim_engine::ModelCost;
+use xpusim_target::ModelCost;
 
 use crate::charts;
 use crate::html::{figure, table, STYLE};
@@ -107,7 +107,13 @@ mod tests {
         let chips = vec!["h100-sxm".to_string(), "t4".to_string()];
         let costs: Vec<ModelCost> = chips
             .iter()
-            .map(|c| xpusim_engine::evaluate(&g, &xpusim_hw::find_preset(c).unwrap()).unwrap())
+            .map(|c| {
+                xpusim_target::evaluate(
+                    &g,
+                    &xpusim_target::Target::device(xpusim_hw::find_preset(c).unwrap()),
+                )
+                .unwrap()
+            })
             .collect();
         let html = compare_report(&chips, &[("bert-base".into(), costs)]).unwrap();
         for id in ["speed", "energy", "latency", "energy-table"] {

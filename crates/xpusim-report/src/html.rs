@@ -74,7 +74,7 @@ fn design_charts(
     i: usize,
 ) -> Result<(), ReportError> {
     let d = a.designs[i];
-    let spec = &ev.designs[d].spec;
+    let spec = ev.designs[d].spec();
     let peak = spec.matrix_flops(spec.natural_dtype).0;
     let bw = spec.offchip().sustained_bps();
     let mut pts = Vec::new();
@@ -144,6 +144,34 @@ pub fn flip_report(
         a.names.len(),
         ev.workloads.len()
     );
+    // What each design is, and how designs of different sizes are compared.
+    o.push_str("<h2>Designs</h2>\n");
+    let rows: Vec<Vec<String>> = ev
+        .designs
+        .iter()
+        .map(|d| {
+            vec![
+                d.name.clone(),
+                d.display_name.clone(),
+                d.kind.to_string(),
+                d.count.to_string(),
+                d.spec().name.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &mut o,
+        "designs",
+        &[
+            "design".into(),
+            "description".into(),
+            "kind".into(),
+            "devices".into(),
+            "device".into(),
+        ],
+        &rows,
+    );
+    o.push_str("<p id=\"normalisation\">Designs of different sizes are compared per device: throughput is samples per second per device, energy is per sample with every device's static power, and TCO per sample counts every device (a system's PIM memory priced per GB as its device's memory). A system runs each workload with the smallest tensor-parallel group that holds the model and data-parallel replicas on the rest of its devices; a single device too small for a model counts the devices it would need.</p>\n");
     o.push_str("<h2>Verdicts</h2><ul id=\"verdicts\">");
     for v in verdicts {
         let _ = write!(o, "<li>{}</li>", esc(v));

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use xpusim_engine::fallback::Coverage;
-use xpusim_engine::ModelCost;
 use xpusim_hw::DeviceSpec;
+use xpusim_target::ModelCost;
 
 use crate::charts::{self, Bar, RoofPoint};
 use crate::html::{esc, figure, table, STYLE};
@@ -148,7 +148,7 @@ mod tests {
         let p = Precision::uniform(DType::Bf16);
         g.push(Op::linear("fc", 128, 1024, 1024, "w", p).unwrap());
         g.push(Op::elementwise("act<x>", "relu", 128 * 1024, 1, 1, DType::Bf16).unwrap());
-        let c = xpusim_engine::evaluate(&g, &dev).unwrap();
+        let c = xpusim_target::evaluate(&g, &xpusim_target::Target::device(dev.clone())).unwrap();
         let cov = xpusim_engine::fallback::coverage(&g, &dev);
         let html = model_report(&c, &dev, &cov).unwrap();
         for id in ["summary", "roofline", "ops-chart", "ops"] {

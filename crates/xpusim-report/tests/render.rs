@@ -13,7 +13,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 fn report() -> String {
     let designs = ["h100-sxm", "xformer-asic", "host-cpu"]
         .iter()
-        .map(|n| Design::new(xpusim_hw::find_preset(n).unwrap()))
+        .map(|n| Design::new(xpusim_target::Target::load(n).unwrap()))
         .collect();
     let ev = evaluate(designs, &era_suite()).unwrap();
     let (s, t) = (builtin_scenarios(), builtin_timeline());

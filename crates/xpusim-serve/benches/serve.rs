@@ -7,7 +7,7 @@
 
 use xpusim_ir::Precision;
 use xpusim_serve::{
-    poisson, serve, DeviceStepModel, Request, SchedulerConfig, Slo, StepOptions, TokenDist,
+    poisson, serve, Request, SchedulerConfig, Slo, StepOptions, TargetStepModel, TokenDist,
 };
 
 const REQUESTS: usize = 10_000;
@@ -23,11 +23,11 @@ fn requests() -> Vec<Request> {
     poisson(RATE_PER_S, REQUESTS, i, o, 1).expect("valid arrival process")
 }
 
-fn step_model() -> DeviceStepModel {
+fn step_model() -> TargetStepModel {
     let dev = xpusim_hw::load_device("h100-sxm").expect("preset");
     let cfg = xpusim_models::zoo::transformer_config("llama-2-7b").expect("zoo model");
     let o = StepOptions::new(Precision::uniform(dev.natural_dtype), 2048);
-    DeviceStepModel::new(cfg, dev, o).expect("fits")
+    TargetStepModel::on_device(cfg, dev, o).expect("fits")
 }
 
 #[divan::bench(sample_count = 3, sample_size = 1)]
@@ -78,7 +78,7 @@ fn cold_10k_llama2_70b_dgx_h100_tp8(b: divan::Bencher) {
         let cfg = xpusim_models::zoo::transformer_config("llama-2-70b").expect("zoo model");
         let sys = xpusim_serve::load_system("dgx-h100").expect("preset");
         let o = StepOptions::new(Precision::uniform(sys.device.natural_dtype), 2048);
-        let m = xpusim_serve::SystemStepModel::new(cfg, sys, 8, o).expect("fits");
+        let m = xpusim_serve::TargetStepModel::on_system(cfg, sys, 8, o).expect("fits");
         serve(
             &m,
             &reqs,

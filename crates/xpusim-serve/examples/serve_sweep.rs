@@ -6,8 +6,7 @@ use std::time::Instant;
 
 use xpusim_ir::Precision;
 use xpusim_serve::{
-    poisson, serve, DeviceStepModel, SchedulerConfig, Slo, StepModel, StepOptions, SystemStepModel,
-    TokenDist,
+    poisson, serve, SchedulerConfig, Slo, StepModel, StepOptions, TargetStepModel, TokenDist,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Precision::uniform(sys.device.natural_dtype),
                 sched.max_batched_tokens,
             );
-            Box::new(SystemStepModel::new(cfg, sys, tp.parse()?, o)?)
+            Box::new(TargetStepModel::on_system(cfg, sys, tp.parse()?, o)?)
         }
         None => {
             let dev = xpusim_hw::load_device(hw)?;
@@ -34,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Precision::uniform(dev.natural_dtype),
                 sched.max_batched_tokens,
             );
-            Box::new(DeviceStepModel::new(cfg, dev, o)?)
+            Box::new(TargetStepModel::on_device(cfg, dev, o)?)
         }
     };
     let rates: Vec<f64> = match args.get(4) {

@@ -3,9 +3,9 @@
 //! Requests arrive ([`workload`]: seeded Poisson or a trace CSV), a vLLM-style
 //! continuous-batching [`scheduler`] packs chunked prefills and decodes into iterations
 //! over a paged KV cache with preemption, and a [`StepModel`] prices each iteration. The
-//! step model is the only link to hardware: [`DeviceStepModel`] prices iterations on one
-//! device from the zoo's graphs and the engine, memoised on a size grid ([`grid`]);
-//! [`SystemStepModel`] prices them on a tensor-parallel group of an `xpusim-system`;
+//! step model is the only link to hardware: [`TargetStepModel`] prices iterations on any
+//! target — one device, or a tensor-parallel group of a system, with or without PIM —
+//! through `xpusim-target`, memoised on a size grid ([`grid`]);
 //! [`SpeculativeStepModel`] adds a draft model for speculative decoding, and
 //! [`serve_disaggregated`] splits prefill and decode over separate replica pools.
 //! [`metrics`] turns the outcome into TTFT/TPOT/E2E percentiles, throughput, goodput,
@@ -17,7 +17,7 @@
 //!   that could never fit the KV pool alone is rejected up front
 //!   ([`ServeError::KvExhausted`]) rather than stalling the simulation.
 //! - KV blocks in use never exceed the pool computed from memory − weights − reserve.
-//! - Step costs come only from the engine (and `xpusim-system` for collectives): the
+//! - Step costs come only from `xpusim-target`'s evaluation (one seam for every target): the
 //!   memo holds exact evaluations per token count for the linear layers and LM head, and
 //!   interpolates attention bilinearly between grid points (error < 5%, tested).
 //! - A request's KV never exceeds `input + output − 1` tokens (plus fixed SSM state); a
@@ -32,28 +32,27 @@ mod disagg;
 mod error;
 pub mod grid;
 pub mod metrics;
+mod replica;
 mod resolve;
 pub mod scheduler;
 mod speculative;
 mod step;
-mod system;
 pub mod workload;
 
 use serde::Serialize;
 
-pub use device::{
-    budget, DeviceStepModel, StepOptions, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
-};
+pub use device::{budget, StepOptions, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE};
 pub use disagg::{serve_disaggregated, Disaggregation, KvLink};
 pub use error::ServeError;
 pub use metrics::{Metrics, Percentiles, Slo};
+pub use replica::{load_system, TargetStepModel};
 pub use resolve::load_decoder;
 pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome, Speculation};
 pub use speculative::SpeculativeStepModel;
 pub use step::{IterationShape, MemoryBudget, PrefillChunk, StepCost, StepModel};
-pub use system::{load_system, SystemStepModel};
 pub use workload::{parse_trace, poisson, read_trace, Request, TokenDist};
-pub use xpusim_system::System;
+pub use xpusim_hw::System;
+pub use xpusim_target::Target;
 
 /// A finished serving simulation.
 #[derive(Debug, Clone, PartialEq, Serialize)]

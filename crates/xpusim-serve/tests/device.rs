@@ -3,14 +3,14 @@
 
 use xpusim_ir::{DType, Precision};
 use xpusim_serve::{
-    poisson, serve, DeviceStepModel, IterationShape, PrefillChunk, SchedulerConfig, ServeError,
-    Slo, StepModel, StepOptions, SystemStepModel, TokenDist,
+    poisson, serve, IterationShape, PrefillChunk, SchedulerConfig, ServeError, Slo, StepModel,
+    StepOptions, TargetStepModel, TokenDist,
 };
 
-fn model(name: &str, hw: &str, p: Precision) -> Result<DeviceStepModel, ServeError> {
+fn model(name: &str, hw: &str, p: Precision) -> Result<TargetStepModel, ServeError> {
     let dev = xpusim_hw::load_device(hw).unwrap();
     let cfg = xpusim_models::zoo::transformer_config(name).unwrap();
-    DeviceStepModel::new(cfg, dev, StepOptions::new(p, 2048))
+    TargetStepModel::on_device(cfg, dev, StepOptions::new(p, 2048))
 }
 
 fn bf16() -> Precision {
@@ -64,7 +64,7 @@ fn kv_size_and_budget_follow_the_model() {
     // GQA: Llama-2-70B keeps 8 of 64 heads.
     let cfg = xpusim_models::zoo::transformer_config("llama-2-70b").unwrap();
     let dev = xpusim_hw::load_device("h100-sxm").unwrap();
-    let e = DeviceStepModel::new(cfg, dev, StepOptions::new(bf16(), 2048))
+    let e = TargetStepModel::on_device(cfg, dev, StepOptions::new(bf16(), 2048))
         .err()
         .unwrap()
         .to_string();
@@ -96,9 +96,9 @@ fn moe_imbalance_slows_compute_bound_steps() {
     let dev = xpusim_hw::load_device("h100-sxm").unwrap();
     let cfg = xpusim_models::zoo::transformer_config("mixtral-8x7b").unwrap();
     let mut o = StepOptions::new(Precision::uniform(DType::Fp8), 2048);
-    let even = DeviceStepModel::new(cfg.clone(), dev.clone(), o).unwrap();
+    let even = TargetStepModel::on_device(cfg.clone(), dev.clone(), o).unwrap();
     o.moe_imbalance = 2.0;
-    let skew = DeviceStepModel::new(cfg, dev, o).unwrap();
+    let skew = TargetStepModel::on_device(cfg, dev, o).unwrap();
     let big = [PrefillChunk {
         tokens: 2048,
         prior: 0,
@@ -116,7 +116,7 @@ fn moe_imbalance_slows_compute_bound_steps() {
     o.moe_imbalance = 0.5;
     let dev = xpusim_hw::load_device("h100-sxm").unwrap();
     let cfg = xpusim_models::zoo::transformer_config("mixtral-8x7b").unwrap();
-    assert!(DeviceStepModel::new(cfg, dev, o).is_err());
+    assert!(TargetStepModel::on_device(cfg, dev, o).is_err());
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn a_one_device_system_matches_the_device_and_tp_speeds_up_decode() {
     let cfg = || xpusim_models::zoo::transformer_config("llama-2-7b").unwrap();
     let o = StepOptions::new(bf16(), 2048);
     let dev = model("llama-2-7b", "h100-sxm", bf16()).unwrap();
-    let one = SystemStepModel::load(cfg(), "dgx-h100", 1, o).unwrap();
+    let one = TargetStepModel::load_system(cfg(), "dgx-h100", 1, o).unwrap();
     let chunk = [PrefillChunk {
         tokens: 300,
         prior: 700,
@@ -214,15 +214,15 @@ fn a_one_device_system_matches_the_device_and_tp_speeds_up_decode() {
     // Llama-2-70B: 8 KV heads split over 8 devices keep the KV size; TP 8 decodes faster
     // than TP 4 and holds more KV.
     let c70 = || xpusim_models::zoo::transformer_config("llama-2-70b").unwrap();
-    let tp4 = SystemStepModel::load(c70(), "dgx-h100", 4, o).unwrap();
-    let tp8 = SystemStepModel::load(c70(), "dgx-h100", 8, o).unwrap();
+    let tp4 = TargetStepModel::load_system(c70(), "dgx-h100", 4, o).unwrap();
+    let tp8 = TargetStepModel::load_system(c70(), "dgx-h100", 8, o).unwrap();
     assert_eq!(tp8.kv_bytes_per_token(), 2 * 80 * 8 * 128 * 2);
     assert_eq!(tp4.kv_bytes_per_token(), tp8.kv_bytes_per_token());
     assert!(tp8.kv_capacity_bytes() > 2 * tp4.kv_capacity_bytes());
     let dec = IterationShape::new(&[], &[1500; 32]);
     assert!(tp8.step(&dec).unwrap().time_s < tp4.step(&dec).unwrap().time_s);
     assert_eq!(tp8.devices(), 8);
-    let e = SystemStepModel::load(c70(), "dgx-h100", 16, o)
+    let e = TargetStepModel::load_system(c70(), "dgx-h100", 16, o)
         .err()
         .unwrap()
         .to_string();
@@ -234,7 +234,8 @@ fn ssm_state_is_held_per_sequence_and_attention_models_have_none() {
     let llama = model("llama-2-7b", "h100-sxm", bf16()).unwrap();
     assert_eq!(llama.state_bytes_per_seq(), 0);
     let cfg = xpusim_models::zoo::transformer_config("llama-2-70b").unwrap();
-    let tp8 = SystemStepModel::load(cfg, "dgx-h100", 8, StepOptions::new(bf16(), 2048)).unwrap();
+    let tp8 =
+        TargetStepModel::load_system(cfg, "dgx-h100", 8, StepOptions::new(bf16(), 2048)).unwrap();
     assert_eq!(tp8.state_bytes_per_seq(), 0);
     let mamba = model("mamba-2.8b", "h100-sxm", bf16()).unwrap();
     assert_eq!(mamba.kv_bytes_per_token(), 0);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use xpusim_ir::{DType, Precision};
 use xpusim_serve::{
-    poisson, serve, DeviceStepModel, SchedulerConfig, Slo, StepModel, StepOptions, TokenDist,
+    poisson, serve, SchedulerConfig, Slo, StepModel, StepOptions, TargetStepModel, TokenDist,
 };
 
 fn config(name: &str) -> xpusim_models::TransformerConfig {
@@ -36,7 +36,7 @@ fn names_and_paths_resolve_with_clear_errors() {
 fn mla_caches_the_compressed_latent() {
     let cfg = config("deepseek-v2-lite.json");
     let dev = xpusim_hw::load_device("h100-sxm").unwrap();
-    let m = DeviceStepModel::new(
+    let m = TargetStepModel::on_device(
         cfg,
         dev,
         StepOptions::new(Precision::uniform(DType::Bf16), 2048),
@@ -61,7 +61,7 @@ fn mla_caches_the_compressed_latent() {
 fn a_hybrid_holds_both_kv_and_ssm_state() {
     let cfg = config("jamba-v0.1.json");
     let dev = xpusim_hw::load_device("h200").unwrap();
-    let m = DeviceStepModel::new(
+    let m = TargetStepModel::on_device(
         cfg,
         dev,
         StepOptions::new(Precision::uniform(DType::Fp8), 2048),

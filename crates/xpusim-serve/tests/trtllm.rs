@@ -11,7 +11,7 @@
 //! sits in decode attention. The band below guards against regressions, not accuracy.
 
 use xpusim_ir::{DType, Precision};
-use xpusim_serve::{poisson, serve, DeviceStepModel, SchedulerConfig, Slo, StepOptions, TokenDist};
+use xpusim_serve::{poisson, serve, SchedulerConfig, Slo, StepOptions, TargetStepModel, TokenDist};
 
 /// (model, batch, input, output, measured output tok/s, source)
 const ROWS: [(&str, u64, u64, u64, f64, &str); 5] = [
@@ -30,7 +30,7 @@ fn h200_fp8_throughput_is_within_the_documented_band() {
         // Prompts of a whole batch are admitted in a few large chunks, as a static batch.
         let max_tokens = 16_384;
         let o = StepOptions::new(Precision::uniform(DType::Fp8), max_tokens);
-        let m = DeviceStepModel::new(cfg, dev.clone(), o).unwrap();
+        let m = TargetStepModel::on_device(cfg, dev.clone(), o).unwrap();
         let reqs = poisson(
             f64::INFINITY,
             batch as usize,

@@ -52,7 +52,11 @@ fn mape(file: &str, model: &str, hw: &str) -> Option<f64> {
         // The body term is the decode graph at `t` rows (see device.rs).
         let w =
             Workload::new(Phase::Decode, t, 1, 1).with_precision(Precision::uniform(DType::Fp16));
-        let c = xpusim_engine::evaluate(&cfg.build(&w).unwrap(), &dev).unwrap();
+        let c = xpusim_target::evaluate(
+            &cfg.build(&w).unwrap(),
+            &xpusim_target::Target::device(dev.clone()),
+        )
+        .unwrap();
         let layer_s: f64 = c
             .ops
             .iter()

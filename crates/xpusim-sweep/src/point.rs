@@ -1,11 +1,15 @@
-//! One design point: edit the base device, validate it, cost it, run the suite on it.
+//! One design point: edit the base design, validate it, cost it, run the suite on it.
+//!
+//! A system point is costed per device (its device's chip cost and a device's share of the
+//! work), as `xpusim flip` does, so system and device sweeps share the columns.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use xpusim_cost::{chip_cost, scaled_die_area, CostData, CostOverrides, TcoParams, WorkRate};
-use xpusim_hw::{DeviceSpec, HwError, Scope};
+use xpusim_hw::{DeviceSpec, Hardware, HwError, Scope, System};
 use xpusim_ir::{DType, Graph};
+use xpusim_target::Target;
 
 use crate::spec::{Scaling, SweepSpec};
 use crate::suite::label;
@@ -115,7 +119,8 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn device(&self, coords: &[usize]) -> Result<DeviceSpec, String> {
+    /// The point's design: the edited device, or the edited system around it.
+    fn target(&self, coords: &[usize]) -> Result<Target, String> {
         let spec = self.spec;
         let mut doc = spec.base_value.clone();
         for (a, c) in spec.axes.iter().zip(coords) {
@@ -123,10 +128,29 @@ impl<'a> Evaluator<'a> {
                 .set(&mut doc, &a.values[*c])
                 .map_err(|e| format!("{}: {e}", a.path.text))?;
         }
-        let mut d: DeviceSpec = doc
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("invalid: {}", e.to_string().trim()))?;
-        let set = |prefix: &str| spec.axes.iter().any(|a| a.path.text.starts_with(prefix));
+        let invalid = |e: String| format!("invalid: {}", e.trim());
+        if !spec.system {
+            let d: DeviceSpec = doc
+                .try_into()
+                .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+            return Ok(Target::device(self.device(d)?));
+        }
+        let src = toml::to_string(&doc).map_err(|e| invalid(e.to_string()))?;
+        let mut sys = System::from_toml("point", &src, None).map_err(|e| invalid(e.to_string()))?;
+        sys.device = self.device(sys.device)?;
+        Ok(Target::new(Hardware::System(sys)))
+    }
+
+    /// The point's device after physical scaling, validation and re-costing at its node.
+    fn device(&self, mut d: DeviceSpec) -> Result<DeviceSpec, String> {
+        let spec = self.spec;
+        // Axes into a system's device are written `device.<path>`.
+        let prefix = if spec.system { "device." } else { "" };
+        let set = |p: &str| {
+            spec.axes
+                .iter()
+                .any(|a| a.path.text.starts_with(&format!("{prefix}{p}")))
+        };
         if spec.scaling == Scaling::Physical {
             physical(&spec.base, &mut d, &set);
         }
@@ -151,11 +175,13 @@ impl<'a> Evaluator<'a> {
     }
 
     fn eval_into(&self, coords: &[usize], m: &mut [f64]) -> Result<(), String> {
-        let d = self.device(coords)?;
+        let t = self.target(coords)?;
+        let d = t.device_spec();
+        let devices = t.count() as f64;
         let mut problems: Vec<String> = Vec::new();
         m[2] = d.power.tdp_w;
         m[0] = d.die_area_mm2.unwrap_or(f64::NAN);
-        let cost = match chip_cost(&d, self.cost, &CostOverrides::default()) {
+        let cost = match chip_cost(d, self.cost, &CostOverrides::default()) {
             Ok(c) => Some(c.total_usd),
             Err(e) => {
                 problems.push(format!("cost: {e}"));
@@ -168,7 +194,7 @@ impl<'a> Evaluator<'a> {
         let mut fit = 0u32;
         for (i, g) in graphs.iter().enumerate() {
             let at = SUMMARY.len() + i * PER_WORKLOAD.len();
-            let c = match xpusim_engine::evaluate(g, &d) {
+            let c = match xpusim_target::evaluate(g, &t) {
                 Ok(c) => c,
                 Err(e) => {
                     problems.push(format!("{}: {e}", self.labels[i]));
@@ -182,10 +208,11 @@ impl<'a> Evaluator<'a> {
             thr.push(c.throughput_per_s);
             en.push(c.energy_per_sample_j);
             if let Some(cost) = cost {
+                // One device's share of the work at one device's price and power.
                 let rate = WorkRate {
-                    samples_per_s: c.throughput_per_s,
-                    tokens_per_s: Some(c.tokens_per_s),
-                    avg_power_w: c.energy_j / c.latency_s,
+                    samples_per_s: c.throughput_per_s / devices,
+                    tokens_per_s: Some(c.tokens_per_s / devices),
+                    avg_power_w: c.energy_j / c.latency_s / devices,
                 };
                 match xpusim_cost::tco(None, cost, d.power.tdp_w, d.power.idle_w, rate, &self.tco) {
                     Ok(t) => usd.push(t.usd_per_million_samples),

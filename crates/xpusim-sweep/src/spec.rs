@@ -1,8 +1,12 @@
-//! The sweep spec file: a base device, axes, workloads, objectives.
+//! The sweep spec file: a base design (a device or a system), axes, workloads, objectives.
+//!
+//! A system base is edited with its device and PIM memory written inline, so axes reach
+//! every field: `count`, `scale_up.bandwidth_gbps`, `device.memory[2].bandwidth_gbps`,
+//! `pim.device.processing.units`, `pim.modules`.
 //!
 //! ```toml
 //! name = "npu-array"
-//! base = "h100-sxm"            # preset name or device TOML (relative to this file)
+//! base = "h100-sxm"            # preset name or device/system TOML (relative to this file)
 //! scaling = "physical"         # optional: peaks follow cores × clock × array size
 //! objectives = ["throughput", "energy"]
 //!
@@ -26,7 +30,7 @@ use std::path::{Path as FsPath, PathBuf};
 
 use serde::Deserialize;
 use toml::Value;
-use xpusim_hw::DeviceSpec;
+use xpusim_hw::{Component, DeviceSpec, Hardware, System};
 
 use crate::axis::{Axis, AxisSpec};
 use crate::pareto::Objective;
@@ -66,8 +70,11 @@ pub struct SweepSpec {
     /// File name (for messages).
     pub file: String,
     pub name: String,
+    /// The base design's device (a system's: the one it is built from).
     pub base: DeviceSpec,
-    /// The base device as a TOML value, which axes edit.
+    /// The base is a system (its TOML value then has the device and PIM memory inline).
+    pub system: bool,
+    /// The base design as a TOML value, which axes edit.
     pub base_value: Value,
     pub scaling: Scaling,
     pub axes: Vec<Axis>,
@@ -92,10 +99,10 @@ impl SweepSpec {
         };
         let raw: Raw =
             toml::from_str(src).map_err(|e| spec_err(e.to_string().trim().replace('\n', " | ")))?;
-        let (base, base_src) =
+        let (hw, base_value) =
             load_base(&raw.base, dir).map_err(|m| spec_err(format!("base `{}`: {m}", raw.base)))?;
-        let base_value: Value =
-            toml::from_str(&base_src).map_err(|e| spec_err(format!("base `{}`: {e}", raw.base)))?;
+        let system = matches!(hw, Hardware::System(_));
+        let base = hw.device().clone();
         let scaling = match raw.scaling.as_deref() {
             None | Some("none") => Scaling::None,
             Some("physical") => Scaling::Physical,
@@ -127,7 +134,12 @@ impl SweepSpec {
             for v in &ax.values {
                 let mut doc = base_value.clone();
                 ax.path.set(&mut doc, v).map_err(axis_err)?;
-                doc.try_into::<DeviceSpec>().map_err(|e| {
+                let fits = if system {
+                    doc.try_into::<xpusim_hw::SystemSpec>().map(|_| ())
+                } else {
+                    doc.try_into::<DeviceSpec>().map(|_| ())
+                };
+                fits.map_err(|e| {
                     axis_err(format!(
                         "value {}: {}",
                         crate::axis::render(v),
@@ -175,6 +187,7 @@ impl SweepSpec {
             file: file.to_string(),
             name: raw.name.unwrap_or_else(|| "sweep".into()),
             base,
+            system,
             base_value,
             scaling,
             axes,
@@ -212,22 +225,30 @@ impl SweepSpec {
     }
 }
 
-fn load_base(base: &str, dir: &FsPath) -> Result<(DeviceSpec, String), String> {
+/// The base design and the TOML value the axes edit: a device's own table, or a system's
+/// with its device and PIM memory inlined.
+fn load_base(base: &str, dir: &FsPath) -> Result<(Hardware, Value), String> {
     let p: PathBuf = dir.join(base);
-    if base.ends_with(".toml") || p.is_file() {
-        let src = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-        let d = DeviceSpec::from_toml(&p.display().to_string(), &src).map_err(|e| e.to_string())?;
-        return Ok((d, src));
+    let name = if base.ends_with(".toml") || p.is_file() {
+        p.display().to_string()
+    } else {
+        base.to_string()
+    };
+    let hw = xpusim_hw::load_hardware(&name).map_err(|e| e.to_string())?;
+    let value = match &hw {
+        Hardware::Device(d) => Value::try_from(d),
+        Hardware::System(s) => Value::try_from(inlined(s)),
     }
-    let d = xpusim_hw::find_preset(base).map_err(|e| e.to_string())?;
-    let src = xpusim_hw::PRESETS
-        .iter()
-        .map(|(_, s)| *s)
-        .find(|s| {
-            DeviceSpec::from_toml("", s)
-                .map(|x| x.name == d.name)
-                .unwrap_or(false)
-        })
-        .ok_or_else(|| "preset text not found".to_string())?;
-    Ok((d, src.to_string()))
+    .map_err(|e| format!("cannot edit: {e}"))?;
+    Ok((hw, value))
+}
+
+/// A system's spec with its resolved device and PIM memory written inline.
+fn inlined(s: &System) -> xpusim_hw::SystemSpec {
+    let mut spec = s.spec.clone();
+    spec.device = Component::Inline(Box::new(s.device.clone()));
+    if let (Some(a), Some(p)) = (spec.pim.as_mut(), &s.pim) {
+        a.device = Component::Inline(Box::new(p.spec.clone()));
+    }
+    spec
 }

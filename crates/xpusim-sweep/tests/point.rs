@@ -32,7 +32,8 @@ fn the_base_point_reproduces_the_base_device() {
     let want = chip_cost(&s.base, builtin().unwrap(), &CostOverrides::default()).unwrap();
     assert_eq!(base.metrics[col("chip_cost_usd")], want.total_usd);
     let g = s.workloads[0].build(s.base.natural_dtype).unwrap();
-    let direct = xpusim_engine::evaluate(&g, &s.base).unwrap();
+    let direct =
+        xpusim_target::evaluate(&g, &xpusim_target::Target::device(s.base.clone())).unwrap();
     assert_eq!(
         base.metrics[col("resnet-50:inference:b32:throughput_per_s")],
         direct.throughput_per_s

@@ -31,8 +31,8 @@
 use serde::Serialize;
 use xpusim_ir::CollectiveKind;
 
-use crate::spec::{SystemSpec, TopologyKind};
 use crate::SystemError;
+use xpusim_hw::{ScaleUp, SystemSpec, TopologyKind};
 
 /// Time of one collective and how it was run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,13 +95,24 @@ struct Proto {
 
 /// The protocols the system lists, or one implied by the top-level latencies.
 fn protocols(sys: &SystemSpec) -> Vec<Proto> {
-    let su = &sys.scale_up;
     let net = sys.scale_out.as_ref();
     let b_node = net
         .map(|n| n.bandwidth_gbps * 1e9 * n.bus_efficiency.unwrap_or(1.0))
         .unwrap_or(0.0);
     let net_hop = net.map(|n| n.latency_us).unwrap_or(0.0);
     let net_base = net.map(|n| n.base_latency_us).unwrap_or(0.0);
+    // One device per node: no scale-up hop, and no scale-up port to limit a transfer.
+    let Some(su) = &sys.scale_up else {
+        return vec![Proto {
+            name: String::new(),
+            base_s: us(net_base),
+            net_base_s: us(net_base),
+            hop_s: 0.0,
+            net_hop_s: us(net_hop),
+            bw_up: f64::INFINITY,
+            b_node,
+        }];
+    };
     if su.protocols.is_empty() {
         return vec![Proto {
             name: String::new(),
@@ -241,13 +252,18 @@ fn with_protocol(
 
 /// Effective per-device (switch) or per-link (mesh, torus) bandwidth of the scale-up links.
 fn up_bw(sys: &SystemSpec) -> f64 {
-    let su = &sys.scale_up;
-    su.bandwidth_gbps * 1e9 * su.bus_efficiency.unwrap_or(1.0)
+    match &sys.scale_up {
+        Some(su) => su.bandwidth_gbps * 1e9 * su.bus_efficiency.unwrap_or(1.0),
+        None => f64::INFINITY,
+    }
 }
 
 /// A collective inside one node over `g` consecutive devices.
 fn intra(sys: &SystemSpec, kind: CollectiveKind, s: f64, g: u64, p: &Proto) -> CollectiveCost {
-    let su = &sys.scale_up;
+    // Validation requires a scale-up domain for nodes of more than one device.
+    let Some(su) = &sys.scale_up else {
+        return CollectiveCost::none();
+    };
     let (base, hop, bw) = (p.base_s, p.hop_s, p.bw_up);
     let gf = g as f64;
     let (f, steps) = ring_shape(kind, gf);
@@ -323,7 +339,7 @@ fn torus(
     g: u64,
     p: &Proto,
 ) -> Option<CollectiveCost> {
-    let su = &sys.scale_up;
+    let su = sys.scale_up.as_ref()?;
     let used = span(&su.dims, g)?;
     let link = p.bw_up;
     let mut c = CollectiveCost {
@@ -364,14 +380,20 @@ pub fn send(sys: &SystemSpec, bytes: u64, distance: u64) -> CollectiveCost {
         return CollectiveCost::none();
     }
     let s = bytes as f64;
-    let su = &sys.scale_up;
-    if distance < sys.devices_per_node {
-        return CollectiveCost::new(
+    let up = |su: &ScaleUp| {
+        CollectiveCost::new(
             us(su.base_latency_us + su.latency_us),
             s,
             up_bw(sys),
             format!("send over {}", su.name),
-        );
+        )
+    };
+    if let Some(su) = sys
+        .scale_up
+        .as_ref()
+        .filter(|_| distance < sys.devices_per_node)
+    {
+        return up(su);
     }
     match &sys.scale_out {
         Some(net) => CollectiveCost::new(
@@ -381,12 +403,11 @@ pub fn send(sys: &SystemSpec, bytes: u64, distance: u64) -> CollectiveCost {
                 / sys.devices_per_node as f64,
             format!("send over {}", net.name),
         ),
-        None => CollectiveCost::new(
-            us(su.base_latency_us + su.latency_us),
-            s,
-            up_bw(sys),
-            format!("send over {}", su.name),
-        ),
+        None => match &sys.scale_up {
+            Some(su) => up(su),
+            // One device and no network: nothing to send to.
+            None => CollectiveCost::none(),
+        },
     }
 }
 

@@ -447,3 +447,15 @@ fn kv_factor(g: &Graph, tp: u64) -> Result<u64, String> {
         ))
     }
 }
+
+/// Placement of every op, for callers that want the sharded graph without costing it.
+pub fn placements(
+    g: &Graph,
+    par: &Parallelism,
+) -> Result<Vec<(String, Placement, u64)>, SystemError> {
+    Ok(shard(g, par)?
+        .ops
+        .into_iter()
+        .map(|p| (p.op.name, p.placement, p.shards))
+        .collect())
+}

@@ -22,7 +22,7 @@
 //! `service_memory_requests`: `total_cycles = max(ofmap_serviced_cycles)`).
 
 use crate::config::Dataflow;
-use crate::topology::Layer;
+use xpusim_scalesim::Layer;
 
 /// How one layer folds onto one array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -39,10 +39,12 @@ mod error;
 pub mod memory;
 mod sim;
 pub mod stream;
-pub mod topology;
 
 pub use compute::{compute_report, ComputeReport, Fold, Geometry};
 pub use config::{load_config, parse_config, ArrayConfig, BandwidthMode, Dataflow};
-pub use error::{ConfigError, TopologyError};
+pub use error::ConfigError;
 pub use sim::{simulate_compute, simulate_layer, LayerReport};
-pub use topology::{load_topology, parse_topology, Layer, LayerKind, TopologyForm};
+/// Layers come from the SCALE-Sim topology frontend.
+pub use xpusim_scalesim::{
+    load_topology, parse_topology, Layer, LayerKind, TopologyError, TopologyForm,
+};

@@ -6,7 +6,7 @@ use crate::compute::{compute_report, Geometry};
 use crate::config::{ArrayConfig, BandwidthMode};
 use crate::memory::{EstimateReadBuffer, UserReadBuffer, WriteBuffer};
 use crate::stream::{prefetch_matrices, Addressing, Demand};
-use crate::topology::Layer;
+use xpusim_scalesim::Layer;
 
 /// What SCALE-Sim reports for one layer (COMPUTE_REPORT and DETAILED_ACCESS_REPORT columns).
 #[derive(Debug, Clone, PartialEq, Serialize)]

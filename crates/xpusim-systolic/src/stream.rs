@@ -9,7 +9,7 @@
 
 use crate::compute::{Fold, Geometry};
 use crate::config::Dataflow;
-use crate::topology::Layer;
+use xpusim_scalesim::Layer;
 
 /// Operand address arithmetic (`operand_matrix.py`, `calc_ifmap_elem_addr`,
 /// `calc_filter_elem_addr`).

@@ -14,6 +14,7 @@
 //! - A file that cannot be read fails with `file:line: column: what was expected`.
 //! - Predictions depend only on the row and the device files, never on other rows.
 
+pub mod attacc;
 mod data;
 mod error;
 pub mod fit;

@@ -1,7 +1,7 @@
 //! Turning a row into a predicted number with the engine.
 //!
 //! Kernel rows cost one op with [`xpusim_engine::cost_op`]; model rows build a zoo model
-//! with [`xpusim_models::build`] and [`xpusim_engine::evaluate`] it. Metrics:
+//! with [`xpusim_models::build`] and [`xpusim_target::evaluate`] it. Metrics:
 //! - `latency_ms`: one kernel, one pass, or (phase `generate`) prefill plus every decode step;
 //! - `ttft_ms`: the prefill pass; `tpot_ms`: the mean decode step;
 //! - `samples_per_s`: batch / latency; `tokens_per_s`: output tokens / latency (a decode
@@ -16,9 +16,10 @@
 
 use std::collections::HashMap;
 
-use xpusim_engine::{cost_op, evaluate};
+use xpusim_engine::cost_op;
 use xpusim_hw::{CalibrationFamily, DeviceSpec};
 use xpusim_ir::{Phase, Precision};
+use xpusim_target::{evaluate, Layout, Parallelism, Target};
 
 use crate::data::{Row, Timing};
 use crate::kernel;
@@ -78,7 +79,7 @@ impl Predictor {
             .or_insert_with(|| {
                 xpusim_hw::load_device(hw).or_else(|e| {
                     // A system preset or file names its device.
-                    xpusim_system::load_system(hw)
+                    xpusim_hw::load_system(hw)
                         .map(|s| s.device)
                         .map_err(|_| e.to_string())
                 })
@@ -276,20 +277,21 @@ struct Pass {
 fn run(
     g: &xpusim_ir::Graph,
     dev: &DeviceSpec,
-    sys: Option<&xpusim_system::System>,
+    sys: Option<&xpusim_hw::System>,
     devices: u64,
 ) -> Result<Pass, String> {
     if let Some(sys) = sys {
-        let par = xpusim_system::Parallelism::tp(devices);
-        let c = xpusim_system::evaluate(g, sys, &par, &xpusim_system::Options::default())
-            .map_err(|e| e.to_string())?;
+        let mut t = Target::system(sys.clone());
+        t.layout = Layout::Fixed(Parallelism::tp(devices));
+        let c = evaluate(g, &t).map_err(|e| e.to_string())?;
+        c.check_fits().map_err(|e| e.to_string())?;
         return Ok(Pass {
             latency_s: c.latency_s,
             flops: c.flops as f64,
             tokens_per_s: c.tokens_per_s,
         });
     }
-    let c = evaluate(g, dev).map_err(|e| e.to_string())?;
+    let c = evaluate(g, &Target::device(dev.clone())).map_err(|e| e.to_string())?;
     if !c.fits_in_memory {
         return Err(format!(
             "needs {:.1} GB, more than one {}'s {:.1} GB",
@@ -308,7 +310,7 @@ fn run(
 fn model_metric(
     row: &Row,
     dev: &DeviceSpec,
-    sys: Option<&xpusim_system::System>,
+    sys: Option<&xpusim_hw::System>,
     p: Precision,
     replicas: f64,
 ) -> Result<f64, String> {

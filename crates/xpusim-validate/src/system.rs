@@ -5,14 +5,14 @@
 //! (its device replaced by the one the row resolved, so curve overrides apply).
 
 use xpusim_hw::DeviceSpec;
+use xpusim_hw::System;
 use xpusim_ir::CollectiveKind;
-use xpusim_system::System;
 
 /// The system a `tp` row with `devices > 1` runs on.
 pub fn for_row(hw: &str, dev: &DeviceSpec, devices: u64) -> Result<System, String> {
-    let mut sys = match xpusim_system::load_system(hw) {
+    let mut sys = match xpusim_hw::load_system(hw) {
         Ok(s) => s,
-        Err(_) => xpusim_system::presets()
+        Err(_) => xpusim_hw::registry::systems()
             .map_err(|e| e.to_string())?
             .into_iter()
             .find(|s| s.device.name == dev.name && s.spec.count >= devices)

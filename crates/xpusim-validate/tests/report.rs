@@ -130,7 +130,7 @@ fn fitted_curves_reduce_the_error_on_their_rows() {
         .unwrap();
     assert!(b > 50.0 && a < 1.0, "before {b}% after {a}%");
     // The fitted curves round-trip through a device file.
-    let src = xpusim_hw::PRESETS
+    let src = xpusim_hw::registry::DEVICES
         .iter()
         .find(|(f, _)| *f == "h100-sxm.toml")
         .unwrap()

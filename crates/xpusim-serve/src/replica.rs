@@ -1,0 +1,345 @@
+//! [`StepModel`] for any target: one device, or a tensor-parallel group of a system (with
+//! or without processing in memory), priced through the one seam ([`xpusim_target`]).
+//!
+//! An iteration's cost is split the way its kernels are:
+//!
+//! - **Body** (every op but attention and the LM head: embeddings, norms, QKV/O and FFN or
+//!   MoE GEMMs, KV appends, and on a system the collectives) depends only on the tokens `T`
+//!   stacked from all sequences. It is the decoder's decode graph at `batch = T` (one token
+//!   per row), which is exactly a `T`-row pass through the linear layers; MoE layers there
+//!   touch the expected number of distinct experts for `T` tokens.
+//! - **LM head** runs once per sequence that samples a token (decodes and last prefill
+//!   chunks), so it is the decode graph's LM head ([`OpRole::LmHead`]) at `batch = logits`.
+//! - **Attention** is costed per kind of work with the (sharded) graph's own attention op as
+//!   the template, by the target's cost model (so a PIM system may run it on PIM): each
+//!   prefill chunk as causal attention of its `tokens` queries over `prior + tokens` keys;
+//!   all decodes as one batched FlashDecoding kernel over the mean context. The engine's
+//!   attention traffic is linear in `batch × kv_len`, so the mean gives the exact K/V bytes;
+//!   only the per-sequence padding of the context to a 128-position KV block is averaged,
+//!   an error below `128 / context` of the attention term.
+//!
+//! On a system every device of the group works in lockstep, so time is one device's and
+//! energy `tp ×` one device's (its dynamic energy and static power over the step). Time a
+//! PIM model hides across ops (AttAcc head pipelining) is not taken off iterations: the
+//! serving estimate of a PIM system is conservative by that overlap.
+//!
+//! Body and head are memoised exactly per token count; the two-dimensional attention terms
+//! are memoised on the grid of [`crate::grid`] and interpolated bilinearly.
+
+use xpusim_engine::CostModel;
+use xpusim_hw::{DeviceSpec, Hardware, PimPlacement, System};
+use xpusim_ir::{AttentionSpec, Graph, OpKind, OpRole, Phase, Role};
+use xpusim_models::TransformerConfig;
+use xpusim_target::{evaluate, Layout, ModelCost, Parallelism, Target};
+
+use crate::compose::{Backend, Memoised};
+use crate::device::{budget, decode_graph, model_err, StepOptions};
+use crate::step::{IterationShape, MemoryBudget, StepCost, StepModel};
+use crate::ServeError;
+
+/// A replica of a decoder on a target: one device, or `tp` devices of a system.
+pub struct TargetStepModel {
+    cfg: TransformerConfig,
+    target: Target,
+    tp: u64,
+    opts: StepOptions,
+    /// Prices the attention templates on one device of the replica.
+    model: Box<dyn CostModel>,
+    /// Attention ops of one device's decode graph (spec, repeat), used as templates.
+    attention: Vec<(AttentionSpec, u64)>,
+    kv_per_token: u64,
+    state_per_seq: u64,
+    budget: MemoryBudget,
+    memo: Memoised,
+}
+
+fn target_err(e: xpusim_target::TargetError) -> ServeError {
+    ServeError::Engine(e.to_string())
+}
+
+/// A system preset name or TOML path.
+pub fn load_system(name_or_path: &str) -> Result<System, ServeError> {
+    xpusim_hw::load_system(name_or_path).map_err(|e| ServeError::System(e.to_string()))
+}
+
+/// KV bytes a sequence adds per token and holds whatever its length (SSM state), over the
+/// replica: from the graph on one device, from one device's memory on a system.
+fn kv_sizes(
+    c1: &ModelCost,
+    c2: &ModelCost,
+    g1: &Graph,
+    g2: &Graph,
+    span: u64,
+    tp: u64,
+) -> (u64, u64) {
+    match (&c1.system, &c2.system) {
+        (Some(a), Some(b)) => {
+            let per = b
+                .kv_cache_per_device_bytes
+                .saturating_sub(a.kv_cache_per_device_bytes)
+                / span;
+            // At context 1 the cache holds 2 positions plus the appended one, and the state.
+            let state = a.kv_cache_per_device_bytes.saturating_sub(3 * per);
+            (per * tp, state * tp)
+        }
+        _ => {
+            let (t1, t2) = (g1.totals(), g2.totals());
+            let per = t2.kv_cache_bytes.saturating_sub(t1.kv_cache_bytes) / span;
+            // At context 1 the cache read is 2 positions plus the fixed state.
+            (per, t1.kv_cache_bytes.saturating_sub(2 * per))
+        }
+    }
+}
+
+impl TargetStepModel {
+    /// Builds the model's templates and memory budget for `tp` devices of `target` (1 on a
+    /// device). Fails when the config is not a decoder, the weights do not fit, or a cost
+    /// model rejects an op.
+    pub fn new(
+        cfg: TransformerConfig,
+        mut target: Target,
+        tp: u64,
+        opts: StepOptions,
+    ) -> Result<TargetStepModel, ServeError> {
+        opts.check()?;
+        let count = target.count();
+        if tp == 0 || tp > count {
+            return Err(ServeError::invalid(
+                "tp",
+                format!(
+                    "expected 1..={count} devices of {}, got {tp}",
+                    target.name()
+                ),
+            ));
+        }
+        if !cfg.phases().contains(&Phase::Decode) {
+            return Err(model_err(
+                &cfg,
+                "is not a decoder; serving needs prefill and decode",
+            ));
+        }
+        let par = Parallelism::tp(tp);
+        target.layout = Layout::Fixed(par);
+        let eval = |rows: u64, ctx: u64| -> Result<(Graph, ModelCost), ServeError> {
+            let g = decode_graph(&cfg, &opts, rows, ctx)?;
+            let c = evaluate(&g, &target).map_err(target_err)?;
+            Ok((g, c))
+        };
+        const SPAN: u64 = 1024;
+        let ((g1, c1), (g2, c2)) = (eval(1, 1)?, eval(1, 1 + SPAN)?);
+        let (kv_per_token, state_per_seq) = kv_sizes(&c1, &c2, &g1, &g2, SPAN, tp);
+        let (gb, big) = eval(opts.max_batched_tokens, 1)?;
+        let (weights, reserve) = match (&c1.system, &big.system) {
+            (Some(a), Some(b)) => (
+                a.weights_per_device_bytes * tp,
+                b.activations_per_device_bytes * tp,
+            ),
+            _ => (
+                g1.totals().weight_bytes,
+                gb.ops
+                    .iter()
+                    .map(|op| op.bytes_by_role(Role::Input) + op.bytes_by_role(Role::Output))
+                    .max()
+                    .unwrap_or(0),
+            ),
+        };
+        let dev = target.device_spec().clone();
+        let attention = xpusim_system::shard::shard(&g1, &par)
+            .map_err(|e| ServeError::System(e.to_string()))?
+            .ops
+            .iter()
+            .filter_map(|p| match (&p.op.kind, p.op.role) {
+                (OpKind::Attention(a), OpRole::Heads(_)) => Some((*a, p.op.repeat)),
+                _ => None,
+            })
+            .collect();
+        let model = target.cost_model(&dev).map_err(target_err)?;
+        // With attention on PIM the KV cache lives in the PIM stacks, which add to the pool.
+        let pim_kv = match (
+            target.system_spec().and_then(|s| s.pim.as_ref()),
+            target.pim_placement(),
+        ) {
+            (Some(p), Some(pl)) if pl != PimPlacement::HostOnly => {
+                p.capacity_per_device_bytes() * tp
+            }
+            _ => 0,
+        };
+        let mut budget = budget(
+            dev.offchip().capacity_bytes * tp,
+            opts.memory_utilization,
+            weights,
+            reserve,
+        )?;
+        budget.kv_capacity_bytes += (pim_kv as f64 * opts.memory_utilization) as u64;
+        Ok(TargetStepModel {
+            cfg,
+            target,
+            tp,
+            opts,
+            model,
+            attention,
+            kv_per_token,
+            state_per_seq,
+            budget,
+            memo: Memoised::default(),
+        })
+    }
+
+    /// One device serving the whole decoder.
+    pub fn on_device(
+        cfg: TransformerConfig,
+        dev: DeviceSpec,
+        opts: StepOptions,
+    ) -> Result<TargetStepModel, ServeError> {
+        TargetStepModel::new(cfg, Target::device(dev), 1, opts)
+    }
+
+    /// A `tp`-device replica on `sys`.
+    pub fn on_system(
+        cfg: TransformerConfig,
+        sys: System,
+        tp: u64,
+        opts: StepOptions,
+    ) -> Result<TargetStepModel, ServeError> {
+        TargetStepModel::new(cfg, Target::system(sys), tp, opts)
+    }
+
+    /// [`TargetStepModel::on_system`] on a system preset name or TOML path.
+    pub fn load_system(
+        cfg: TransformerConfig,
+        system: &str,
+        tp: u64,
+        opts: StepOptions,
+    ) -> Result<TargetStepModel, ServeError> {
+        TargetStepModel::on_system(cfg, load_system(system)?, tp, opts)
+    }
+
+    pub fn device(&self) -> &DeviceSpec {
+        self.target.device_spec()
+    }
+
+    pub fn config(&self) -> &TransformerConfig {
+        &self.cfg
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The system's cited rental price, USD per device-hour, if any.
+    pub fn price_per_device_hour(&self) -> Option<f64> {
+        self.target
+            .system_spec()
+            .and_then(|s| s.spec.price_usd_per_device_hour)
+    }
+
+    /// Cost evaluations memoised so far (a measure of setup cost).
+    pub fn memo_points(&self) -> usize {
+        self.memo.points()
+    }
+
+    /// Cost of an iteration with every term evaluated directly (no memo); used by tests to
+    /// bound the interpolation error.
+    pub fn step_exact(&self, it: &IterationShape<'_>) -> Result<StepCost, ServeError> {
+        self.memo.step_exact(self, it)
+    }
+
+    fn tpf(&self) -> f64 {
+        self.tp as f64
+    }
+}
+
+impl Backend for TargetStepModel {
+    fn pass(&self, rows: u64) -> Result<([f64; 2], [f64; 2]), ServeError> {
+        let g = decode_graph(&self.cfg, &self.opts, rows, 1)?;
+        let c = evaluate(&g, &self.target).map_err(target_err)?;
+        let (mut body, mut head) = ([0.0; 2], [0.0; 2]);
+        for op in &c.ops {
+            let slot = if op.role == OpRole::LmHead {
+                &mut head
+            } else if op.kind == "attention" {
+                continue;
+            } else {
+                &mut body
+            };
+            slot[0] += op.time_s;
+            // One device's energy during the op (static power included), for every device.
+            slot[1] += op.energy_j * self.tpf();
+        }
+        Ok((body, head))
+    }
+
+    fn attention(&self, batch: u64, q: u64, kv: u64, role: Role) -> Result<[f64; 2], ServeError> {
+        let mut acc = [0.0; 2];
+        for (tpl, repeat) in &self.attention {
+            let spec = AttentionSpec {
+                batch,
+                q_len: q,
+                kv_len: kv,
+                causal: true,
+                ..*tpl
+            };
+            let op = xpusim_ir::Op::attention("attn", spec, role, self.opts.precision)
+                .map_err(|e| model_err(&self.cfg, e))?;
+            let c = self
+                .model
+                .cost_op(&op)
+                .map_err(|e| ServeError::Engine(e.to_string()))?;
+            acc[0] += c.time_s * *repeat as f64;
+            acc[1] += c.energy_j * *repeat as f64 * self.tpf();
+        }
+        Ok(acc)
+    }
+}
+
+impl StepModel for TargetStepModel {
+    fn step(&self, it: &IterationShape<'_>) -> Result<StepCost, ServeError> {
+        self.memo.step(self, it)
+    }
+
+    fn kv_bytes_per_token(&self) -> u64 {
+        self.kv_per_token
+    }
+
+    fn state_bytes_per_seq(&self) -> u64 {
+        self.state_per_seq
+    }
+
+    fn memory(&self) -> MemoryBudget {
+        self.budget
+    }
+
+    fn devices(&self) -> u64 {
+        self.tp
+    }
+
+    fn idle_power_w(&self) -> f64 {
+        self.device().power.idle_w * self.tpf()
+    }
+
+    fn hardware(&self) -> String {
+        match &self.target.hw {
+            Hardware::Device(d) => d.name.clone(),
+            Hardware::System(s) => format!("{} ({}) tp={}", s.spec.name, s.device.name, self.tp),
+        }
+    }
+
+    /// A system's devices each send their KV shard over their scale-up port at once (a
+    /// point-to-point send pays the fabric's base latency); a device uses its own port.
+    fn kv_link(&self) -> Option<crate::KvLink> {
+        match self
+            .target
+            .system_spec()
+            .and_then(|s| s.spec.scale_up.as_ref())
+        {
+            Some(up) => Some(crate::KvLink {
+                bandwidth_bytes_per_s: up.bandwidth_gbps * 1e9 * self.tpf(),
+                latency_s: up.base_latency_us * 1e-6,
+            }),
+            None => self.device().interconnect.as_ref().map(|i| crate::KvLink {
+                bandwidth_bytes_per_s: i.bandwidth_gbps * 1e9,
+                latency_s: i.latency_us * 1e-6,
+            }),
+        }
+    }
+}
