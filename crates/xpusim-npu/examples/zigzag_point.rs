@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layers = xpusim_systolic::load_topology(topo)?;
     let mut out = Vec::new();
     for l in &layers {
-        let op = xpusim_npu::topology::layer_op(l, Precision::uniform(dtype))?;
+        let op = xpusim_scalesim::layer_op(l, Precision::uniform(dtype))?;
         let pbs = Problem::from_op(&op)?;
         let t0 = Instant::now();
         let m = map_problem(&pbs[0], &arch, dtype, obj)?;

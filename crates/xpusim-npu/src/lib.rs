@@ -1,7 +1,6 @@
 //! NPU fidelity: SCALE-Sim topologies as IR, an NPU architecture description with
 //! per-action energy and area, and a fast mapping search over its memory hierarchy.
 //!
-//! - [`topology`]: SCALE-Sim topology layers lowered to IR ops (no-padding convention).
 //! - [`arch`]: [`NpuArch`], the mapper's view of a device with an `[array]` section (cores ×
 //!   arrays, dataflows, memory levels with capacity, bandwidth and per-action energy, NoC,
 //!   leakage, area), derived by [`NpuArch::from_device`] from `xpusim_hw::DeviceSpec`; the
@@ -36,7 +35,6 @@ pub mod pipeline;
 pub mod problem;
 pub mod report;
 pub mod scalesim;
-pub mod topology;
 
 pub use arch::{array_devices, resolve, Dataflow, MemLevel, NpuArch, Scope};
 pub use error::{ArchError, MapperError};

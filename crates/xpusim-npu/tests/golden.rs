@@ -56,7 +56,7 @@ fn compute_cycles_match_scalesim_on_every_golden_row() {
         assert_eq!(arch.array.rows.to_string(), f[c_rows]);
         assert_eq!(arch.array.cols.to_string(), f[c_cols]);
         assert_eq!(arch.array.dataflows[0].name(), f[c_df]);
-        let op = xpusim_npu::topology::layer_op(layer, Precision::uniform(DType::Int8))
+        let op = xpusim_scalesim::layer_op(layer, Precision::uniform(DType::Int8))
             .expect("layer lowers");
         let pb = &Problem::from_op(&op).expect("problem")[0];
         let m = map_problem(pb, arch, DType::Int8, Objective::Latency).expect("maps");

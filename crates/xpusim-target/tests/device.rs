@@ -107,3 +107,47 @@ fn coverage_shows_missing_generality() {
     let t_h100 = ev(&resnet, &h100).unwrap().latency_s;
     assert!(t_asic > 2.0 * t_h100, "{t_asic} vs {t_h100}");
 }
+
+/// A device with an `[array]` section is priced by the NPU mapping search: through the one
+/// seam its contractions take exactly the mapping search's own time and dynamic energy.
+#[test]
+fn an_array_device_gives_the_mapping_search_answer() {
+    use xpusim_npu::{map_graph, NpuArch, Objective};
+    for name in ["tpu-v4", "furiosa-rngd", "rebellions-atom", "eyeriss"] {
+        let dev = find_preset(name).unwrap();
+        let w = Workload::new(Phase::Inference, 1, 1, 0)
+            .with_precision(Precision::uniform(dev.natural_dtype));
+        let g = build("resnet-50", &w).unwrap();
+        let arch = NpuArch::from_device(&dev).unwrap();
+        let m = map_graph(&g, &arch, Objective::Edp).unwrap();
+        let c = ev(&g, &dev).unwrap();
+        assert!(
+            c.cost_model.starts_with("mapping search"),
+            "{}",
+            c.cost_model
+        );
+        let hz = arch.clock_ghz * 1e9;
+        let mut checked = 0;
+        for mapped in &m.ops {
+            let r = c.ops.iter().find(|o| o.name == mapped.op).unwrap();
+            let t = (mapped.latency_cycles * mapped.repeat) as f64 / hz;
+            assert!(
+                (r.time_s - t).abs() <= 1e-9 * t,
+                "{name} {}: {} vs {t}",
+                r.name,
+                r.time_s
+            );
+            let e = &mapped.energy;
+            let dynamic = (e.total_pj - e.leakage_pj) * mapped.repeat as f64 * 1e-12;
+            let static_j = dev.power.idle_w * r.time_s;
+            assert!(
+                (r.energy_j - static_j - dynamic).abs() <= 1e-6 * r.energy_j,
+                "{name} {}: {} vs {dynamic} + {static_j}",
+                r.name,
+                r.energy_j
+            );
+            checked += 1;
+        }
+        assert!(checked >= 20, "{name}: {checked} ops");
+    }
+}
