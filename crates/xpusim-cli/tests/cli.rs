@@ -250,12 +250,20 @@ fn shared(rel: &str) -> Option<std::path::PathBuf> {
     let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared")
         .join(rel);
+    assert!(
+        p.exists() || std::env::var("CI").as_deref() != Ok("true"),
+        "../shared/{rel} is required under CI=true: a test that reads it must not skip"
+    );
     p.exists().then_some(p)
 }
 
 #[test]
 fn onnx_files_run_like_built_in_models() {
     let Some(m) = shared("models/onnxzoo_light_resnet50.onnx") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "../shared is required under CI=true: a test that reads it must not skip"
+        );
         eprintln!("skipped: ../shared/models not found");
         return;
     };
@@ -323,6 +331,10 @@ fn onnx_files_run_like_built_in_models() {
 #[test]
 fn truncated_onnx_is_a_one_line_error() {
     let Some(m) = shared("models/onnxzoo_light_squeezenet.onnx") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "../shared is required under CI=true: a test that reads it must not skip"
+        );
         eprintln!("skipped: ../shared/models not found");
         return;
     };

@@ -40,6 +40,10 @@ fn col<'a>(row: &'a [(String, String)], name: &str) -> &'a str {
 #[test]
 fn scalesim_inputs_reproduce_the_golden_report() {
     let Some(dir) = shared() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "../shared is required under CI=true: a test that reads it must not skip"
+        );
         println!("skipped: shared/scalesim not present");
         return;
     };
@@ -95,6 +99,10 @@ fn scalesim_inputs_reproduce_the_golden_report() {
 #[test]
 fn a_topology_runs_on_an_ordinary_chip_and_bad_pairs_fail_cleanly() {
     let Some(dir) = shared() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "../shared is required under CI=true: a test that reads it must not skip"
+        );
         println!("skipped: shared/scalesim not present");
         return;
     };

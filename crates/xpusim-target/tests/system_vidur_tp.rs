@@ -99,6 +99,10 @@ fn llama2_70b_projection_shards_track_vidur() {
         ("a100_Llama-2-70b-hf.csv", "dgx-a100"),
     ] {
         let Some(meas) = load(file) else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "../shared is required under CI=true: a test that reads it must not skip"
+            );
             eprintln!("skipped: ../shared/calibration/vidur/{file} not found");
             return;
         };
