@@ -369,20 +369,9 @@ pub fn load_hardware(name_or_path: &str) -> Result<Hardware, HwError> {
     Err(unknown(name_or_path))
 }
 
-/// Jaro-Winkler similarity above which a known name is offered as "did you mean": high
-/// enough that `h100-sx` suggests `h100-sxm` but `tpu` does not list every preset.
-const SUGGEST_SIMILARITY: f64 = 0.75;
-
 /// Up to three of `known` closest to `want` (case-insensitive), best first, for "did you
-/// mean" messages about presets of any kind (devices, systems, PIM memories).
+/// mean" messages about presets of any kind (devices, systems, PIM memories): the one rule
+/// of [`xpusim_ir::close_names`].
 pub fn close_names(want: &str, known: &[String]) -> Vec<String> {
-    let want = want.trim().to_ascii_lowercase();
-    let mut scored: Vec<(f64, &String)> = known
-        .iter()
-        .map(|n| (strsim::jaro_winkler(&want, &n.to_ascii_lowercase()), n))
-        .filter(|(s, _)| *s > SUGGEST_SIMILARITY)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
+    xpusim_ir::close_names(want, known.iter().map(|n| (n.as_str(), n.as_str())))
 }

@@ -21,6 +21,7 @@ pub mod fuse;
 mod graph;
 mod kinds;
 mod loopnest;
+mod names;
 mod op;
 pub mod parallel;
 mod size;
@@ -33,6 +34,7 @@ pub use kinds::{
     RecurrentSpec, Role, ScanSpec,
 };
 pub use loopnest::{Contraction, LoopDim, LoopNest, OperandAccess};
+pub use names::{close_names, SUGGEST_SIMILARITY};
 pub use op::{Names, Op};
 pub use parallel::{Block, OpRole};
 pub use size::{checked_mul, checked_product, MAX_ELEMS};

@@ -150,26 +150,15 @@ pub fn find(name: &str) -> Option<&'static ModelInfo> {
         .find(|m| m.name == n || m.aliases.iter().any(|a| *a == n))
 }
 
-/// Up to three catalogue names close to `name` (Jaro–Winkler ≥ 0.8 or a shared prefix).
+/// Up to three catalogue names whose name or alias is close to `name` (the one "did you
+/// mean" rule, [`xpusim_ir::close_names`]).
 pub fn suggestions(name: &str) -> Vec<String> {
-    let n = norm_name(name);
-    let mut scored: Vec<(f64, &str)> = catalog()
-        .iter()
-        .map(|m| {
-            let best = std::iter::once(m.name)
-                .chain(m.aliases.iter().copied())
-                .map(|c| strsim::jaro_winkler(&n, c))
-                .fold(0.0, f64::max);
-            (best, m.name)
-        })
-        .filter(|(s, _)| *s >= 0.8)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, n)| n.to_string())
-        .collect()
+    xpusim_ir::close_names(
+        name,
+        catalog().iter().flat_map(|m| {
+            std::iter::once((m.name, m.name)).chain(m.aliases.iter().map(|a| (*a, m.name)))
+        }),
+    )
 }
 
 /// Checks a workload's sizes before lowering (the IR re-checks every op).
