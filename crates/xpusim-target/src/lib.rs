@@ -15,7 +15,8 @@
 //! - The only composition of op costs into a model cost is [`evaluate`]; cost models price
 //!   ops and never compose models.
 //! - A system with `tp = pp = ep = dp = 1` equals its device alone (tested).
-//! - The energy breakdown sums to `energy_j` (tested).
+//! - On one device the per-op energies (dynamic + static over the op's time) and the energy
+//!   breakdown both add up to `energy_j` (tested).
 
 mod compose;
 mod error;

@@ -151,3 +151,38 @@ fn an_array_device_gives_the_mapping_search_answer() {
         assert!(checked >= 20, "{name}: {checked} ops");
     }
 }
+
+/// The per-op energies (each op's dynamic energy and the device's static power over its
+/// time) add up to the pass's energy, whose breakdown by part adds up too, on devices
+/// priced by the analytical engine, through host fallback, and by the mapping search.
+#[test]
+fn op_energies_and_the_breakdown_add_up_to_the_pass() {
+    for (model, hw) in [
+        ("llama-2-7b", "h100-sxm"),
+        ("resnet-50", "xformer-asic"),
+        ("mobilenet-v2", "tpu-v4"),
+        ("bert-base", "groq-lpu"),
+    ] {
+        let dev = find_preset(hw).unwrap();
+        let w = Workload::new(Phase::Inference, 2, 128, 0)
+            .with_precision(Precision::uniform(dev.natural_dtype));
+        let info = xpusim_models::find(model).unwrap();
+        let w = Workload {
+            phase: info.phases[0],
+            ..w
+        };
+        let c = ev(&build(model, &w).unwrap(), &dev).unwrap();
+        let ops: f64 = c.ops.iter().map(|o| o.energy_j).sum();
+        assert!(
+            (ops - c.energy_j).abs() <= 1e-9 * c.energy_j,
+            "{model} on {hw}: ops {ops} vs pass {}",
+            c.energy_j
+        );
+        let parts = c.energy_breakdown.total_j();
+        assert!(
+            (parts - c.energy_j).abs() <= 1e-9 * c.energy_j,
+            "{model} on {hw}"
+        );
+        assert!(c.energy_breakdown.idle_j > 0.0 && c.energy_breakdown.compute_j > 0.0);
+    }
+}
