@@ -1,7 +1,7 @@
 //! Turning a row into a predicted number with the engine.
 //!
 //! Kernel rows cost one op with [`xpusim_engine::cost_op`]; model rows build a zoo model
-//! with [`xpusim_models::build`] and [`xpusim_target::evaluate`] it. Metrics:
+//! with the one resolver (`xpusim-workload`) and [`xpusim_target::evaluate`] it. Metrics:
 //! - `latency_ms`: one kernel, one pass, or (phase `generate`) prefill plus every decode step;
 //! - `ttft_ms`: the prefill pass; `tpot_ms`: the mean decode step;
 //! - `samples_per_s`: batch / latency; `tokens_per_s`: output tokens / latency (a decode
@@ -239,6 +239,8 @@ pub fn kernel_time_from(metric: &str, value: f64, flops: f64, bytes: f64) -> Opt
     }
 }
 
+/// The row's model through the one resolver, for one pass of `phase` (`seq` 0: the model's
+/// default).
 fn build(
     row: &Row,
     phase: Phase,
@@ -246,24 +248,15 @@ fn build(
     context: u64,
     p: Precision,
 ) -> Result<xpusim_ir::Graph, String> {
-    let info = xpusim_models::find(&row.workload).ok_or_else(|| {
-        let s = xpusim_models::suggestions(&row.workload);
-        if s.is_empty() {
-            format!(
-                "unknown model `{}` (model files are not supported by validate yet)",
-                row.workload
-            )
-        } else {
-            format!(
-                "unknown model `{}`; did you mean {}?",
-                row.workload,
-                s.join(" or ")
-            )
-        }
-    })?;
-    let seq = if seq == 0 { info.default_seq_len } else { seq };
-    let w = xpusim_models::Workload::new(phase, row.batch, seq, context).with_precision(p);
-    xpusim_models::build(info.name, &w).map_err(|e| e.to_string())
+    let r = xpusim_workload::Request {
+        phase: Some(phase),
+        batch: Some(row.batch),
+        seq: (seq > 0).then_some(seq),
+        // A prefill or inference pass reads no cache (0 here).
+        context: (context > 0).then_some(context),
+        ..xpusim_workload::Request::new(&row.workload)
+    };
+    r.graph_at(p).map_err(|e| e.to_string())
 }
 
 /// What a metric needs from one pass.

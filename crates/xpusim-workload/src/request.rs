@@ -83,7 +83,15 @@ impl Request {
 
     /// [`Request::graph`] with the frontend's warnings (ONNX shape disagreements, …).
     pub fn resolve(&self, natural: DType) -> Result<Resolved, WorkloadError> {
-        let p = self.precision(natural)?;
+        self.resolve_at(self.precision(natural)?)
+    }
+
+    /// The graph at an explicit precision (the request's own `precision` is not read).
+    pub fn graph_at(&self, p: Precision) -> Result<Graph, WorkloadError> {
+        self.resolve_at(p).map(|r| r.graph)
+    }
+
+    fn resolve_at(&self, p: Precision) -> Result<Resolved, WorkloadError> {
         self.positive("batch", self.batch)?;
         self.positive("seq", self.seq)?;
         self.positive("context", self.context)?;
@@ -134,6 +142,7 @@ impl Request {
         }
         let mut opts = xpusim_onnx::OnnxOptions {
             strict: self.strict,
+            // Each tensor keeps its own ONNX type unless a precision was asked for.
             precision: self.precision.as_ref().map(|_| p),
             no_fusion: self.no_fusion,
             ..Default::default()
