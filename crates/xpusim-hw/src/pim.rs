@@ -325,3 +325,27 @@ impl PimSpec {
         self.organization.stacks * self.organization.capacity_bytes
     }
 }
+
+/// Processing in memory inside a device's own memory (`[pim]` of a device file): the
+/// stacks of a memory level are a PIM memory (HBM-PIM beside a GPU, NeuPIMs-style PIM HBM
+/// beside an NPU). The device reaches its PIM units over that level's own interface, so the
+/// link is the level (its sustained bandwidth, latency and energy per byte) and the PIM
+/// share holds what it holds *within* the level's capacity, not beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryPim {
+    /// The memory level (by name) whose stacks compute; off-chip.
+    pub memory: String,
+    /// A PIM memory preset, a path, or the PIM memory inline (resolved and inlined when the
+    /// device loads).
+    pub device: crate::Component<PimSpec>,
+    /// Stacks of that PIM memory making up the level.
+    pub stacks: u64,
+    pub placement: crate::PimPlacement,
+    /// Pipeline attention on PIM with the device's QKV and output projections (AttAcc §5.3).
+    #[serde(default)]
+    pub head_pipelining: bool,
+    /// Split FFN GEMMs between the device and PIM (AttAcc's feed-forward parallelism).
+    #[serde(default)]
+    pub ffn_split: bool,
+}

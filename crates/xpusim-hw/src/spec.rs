@@ -172,6 +172,10 @@ pub struct DeviceSpec {
     /// (see [`crate::array`]); absent = the device is costed by the analytical engine only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub array: Option<crate::ArraySpec>,
+    /// Processing in memory in one of the device's memory levels (see
+    /// [`crate::pim::MemoryPim`]); absent = plain memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pim: Option<crate::pim::MemoryPim>,
 }
 
 fn one() -> u64 {
@@ -181,9 +185,44 @@ fn one() -> u64 {
 impl DeviceSpec {
     /// Parses and validates TOML text. `file` is used in messages only.
     pub fn from_toml(file: &str, src: &str) -> Result<DeviceSpec, HwError> {
-        let spec: DeviceSpec = crate::locate::parse(file, src)?;
+        let mut spec: DeviceSpec = crate::locate::parse(file, src)?;
         spec.validate(file, src)?;
+        spec.resolve_pim(file, src)?;
         Ok(spec)
+    }
+
+    /// Inlines the PIM memory a `[pim]` section names and checks its stacks fit the level.
+    fn resolve_pim(&mut self, file: &str, src: &str) -> Result<(), HwError> {
+        let Some(p) = &mut self.pim else {
+            return Ok(());
+        };
+        let f = crate::locate::Fields { file, src };
+        let spec = match &p.device {
+            crate::Component::Named(n) => crate::registry::load_pim(n)
+                .map_err(|e| f.bad(&[Seg::Key("pim"), Seg::Key("device")], e.to_string()))?,
+            crate::Component::Inline(s) => {
+                let text = toml::to_string(s.as_ref()).unwrap_or_default();
+                s.validate(&format!("{file} [pim.device]"), &text)?;
+                s.as_ref().clone()
+            }
+        };
+        let level = self
+            .memory
+            .iter()
+            .find(|m| m.name == p.memory)
+            .map_or(0, |m| m.capacity_bytes);
+        let pim_bytes = spec.organization.capacity_bytes.saturating_mul(p.stacks);
+        if pim_bytes > level {
+            return Err(f.bad(
+                &[Seg::Key("pim"), Seg::Key("stacks")],
+                format!(
+                    "{} stacks of {} hold {pim_bytes} B, more than the `{}` level's {level} B",
+                    p.stacks, spec.name, p.memory
+                ),
+            ));
+        }
+        p.device = crate::Component::Inline(Box::new(spec));
+        Ok(())
     }
 
     /// Checks every number the engine divides by or multiplies with.
@@ -378,7 +417,53 @@ impl DeviceSpec {
         if let Some(a) = &self.array {
             a.check(self, &crate::locate::Fields { file, src })?;
         }
+        if let Some(p) = &self.pim {
+            let off = self.memory.last().map(|m| m.name.as_str());
+            if Some(p.memory.as_str()) != off {
+                return Err(bad(
+                    &[Key("pim"), Key("memory")],
+                    format!(
+                        "PIM computes in the off-chip DRAM: expected `{}`, got `{}`",
+                        off.unwrap_or(""),
+                        p.memory
+                    ),
+                ));
+            }
+            if p.stacks == 0 {
+                return Err(bad(
+                    &[Key("pim"), Key("stacks")],
+                    "expected at least 1".into(),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The device's in-memory PIM as a system's devices see their PIM share: the link is the
+    /// memory level itself; the capacity is shared with the level.
+    pub fn memory_pim(&self) -> Option<crate::Pim> {
+        let p = self.pim.as_ref()?;
+        let crate::Component::Inline(spec) = &p.device else {
+            return None;
+        };
+        let level = self.offchip();
+        Some(crate::Pim {
+            spec: spec.as_ref().clone(),
+            attach: crate::PimAttachment {
+                device: p.device.clone(),
+                modules: 1,
+                placement: p.placement,
+                head_pipelining: p.head_pipelining,
+                ffn_split: p.ffn_split,
+                link: crate::PimLink {
+                    bandwidth_gbps: level.bandwidth_gbps * level.efficiency,
+                    latency_us: level.latency_ns * 1e-3,
+                    energy_pj_per_byte: level.energy_pj_per_byte,
+                },
+            },
+            stacks_per_device: p.stacks,
+            in_device_memory: true,
+        })
     }
 
     /// The off-chip memory (HBM/DDR/GDDR).

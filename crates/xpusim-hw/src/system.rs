@@ -450,6 +450,9 @@ pub struct Pim {
     pub attach: PimAttachment,
     /// PIM stacks each device owns.
     pub stacks_per_device: u64,
+    /// The stacks are the device's own memory (a device's `[pim]`): what PIM holds is
+    /// within the device's capacity, not beside it.
+    pub in_device_memory: bool,
 }
 
 impl Pim {
@@ -520,9 +523,20 @@ impl System {
                     spec: p,
                     attach: a.clone(),
                     stacks_per_device: stacks / spec.count,
+                    in_device_memory: false,
                 })
             }
         };
+        if pim.is_some() && device.pim.is_some() {
+            return Err(Fields { file, src }.bad(
+                &[Seg::Key("pim")],
+                format!(
+                    "device `{}` already computes in its own memory ([pim]); attach PIM modules \
+                     to a device without one",
+                    device.name
+                ),
+            ));
+        }
         Ok(System { spec, device, pim })
     }
 }

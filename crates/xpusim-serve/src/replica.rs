@@ -154,12 +154,10 @@ impl TargetStepModel {
             })
             .collect();
         let model = target.cost_model(&dev).map_err(target_err)?;
-        // With attention on PIM the KV cache lives in the PIM stacks, which add to the pool.
-        let pim_kv = match (
-            target.system_spec().and_then(|s| s.pim.as_ref()),
-            target.pim_placement(),
-        ) {
-            (Some(p), Some(pl)) if pl != PimPlacement::HostOnly => {
+        // With attention on PIM modules beside the devices the KV cache lives in their stacks,
+        // which add to the pool (PIM in a device's own memory adds nothing).
+        let pim_kv = match (target.pim(), target.pim_placement()) {
+            (Some(p), Some(pl)) if pl != PimPlacement::HostOnly && !p.in_device_memory => {
                 p.capacity_per_device_bytes() * tp
             }
             _ => 0,

@@ -382,10 +382,19 @@ fn compose(
     }
     let energy_j = energy.total_j();
 
-    let memory = memory(g, &dg, par, stage_share, sys.is_some(), pim_bytes);
-    let pim_capacity = sys
-        .and_then(|s| s.pim.as_ref())
-        .map_or(0, |p| p.capacity_per_device_bytes());
+    let pim = t.pim();
+    // PIM modules beside the device hold what PIM took; PIM in the device's own memory does
+    // not add capacity.
+    let beside = pim.as_ref().filter(|p| !p.in_device_memory);
+    let memory = memory(
+        g,
+        &dg,
+        par,
+        stage_share,
+        sys.is_some(),
+        beside.map_or(0, |_| pim_bytes),
+    );
+    let pim_capacity = pim.as_ref().map_or(0, |p| p.capacity_per_device_bytes());
     let capacity = dev.offchip().capacity_bytes;
     let fits = memory.needed <= capacity && pim_bytes <= pim_capacity;
 
@@ -423,7 +432,7 @@ fn compose(
             .price_usd_per_device_hour
             .map(|p| p * used as f64 * latency / 3600.0 / tokens * 1e6),
     });
-    let pim = sys.and_then(|s| s.pim.as_ref()).map(|p| PimReport {
+    let pim = pim.as_ref().map(|p| PimReport {
         memory: p.spec.name.clone(),
         placement: t
             .pim_placement()

@@ -2,7 +2,7 @@
 //! without processing in memory — and the cost model that prices ops on its device.
 
 use xpusim_engine::{Analytical, CostModel};
-use xpusim_hw::{DeviceSpec, Hardware, PimPlacement, System};
+use xpusim_hw::{DeviceSpec, Hardware, Pim, PimPlacement, System};
 use xpusim_ir::DType;
 use xpusim_pim::{Objective as PimObjective, PimModel};
 use xpusim_system::Parallelism;
@@ -106,9 +106,18 @@ impl Target {
         }
     }
 
+    /// The PIM one device of the target owns: a system's attached modules, or the PIM in
+    /// the device's own memory.
+    pub fn pim(&self) -> Option<Pim> {
+        match self.system_spec().and_then(|s| s.pim.clone()) {
+            Some(p) => Some(p),
+            None => self.device_spec().memory_pim(),
+        }
+    }
+
     /// The PIM placement in effect (None without PIM).
     pub fn pim_placement(&self) -> Option<PimPlacement> {
-        let pim = self.system_spec()?.pim.as_ref()?;
+        let pim = self.pim()?;
         Some(self.pim_placement.unwrap_or(pim.attach.placement))
     }
 
@@ -127,14 +136,10 @@ impl Target {
                 crate::mapping::MappingSearch::new(dev.clone(), o).map_err(TargetError::Target)?,
             ),
         };
-        let pim = self.system_spec().and_then(|s| s.pim.as_ref());
-        Ok(match (pim, self.pim_placement()) {
-            (Some(p), Some(placement)) => Box::new(PimModel::new(
-                base,
-                p.clone(),
-                placement,
-                self.pim_objective,
-            )),
+        Ok(match (self.pim(), self.pim_placement()) {
+            (Some(p), Some(placement)) => {
+                Box::new(PimModel::new(base, p, placement, self.pim_objective))
+            }
             _ => base,
         })
     }

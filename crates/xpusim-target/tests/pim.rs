@@ -139,3 +139,61 @@ fn inconsistent_systems_are_errors() {
         "{e}"
     );
 }
+
+/// A device whose own HBM stacks compute (HBM-PIM beside a GPU): the `[pim]` section of a
+/// device file. The link is the memory level itself and what PIM holds stays within the
+/// device's capacity.
+fn a100_with_hbm_pim(extra: &str) -> String {
+    let base = xpusim_hw::registry::DEVICES
+        .iter()
+        .find(|(f, _)| *f == "a100-80gb.toml")
+        .unwrap()
+        .1;
+    format!(
+        "{base}\n[pim]\nmemory = \"hbm2e\"\ndevice = \"hbm-pim-aquabolt\"\nstacks = 5\nplacement = \"attention-on-pim\"\n{extra}"
+    )
+}
+
+#[test]
+fn a_device_with_pim_in_its_own_memory() {
+    let src = a100_with_hbm_pim("");
+    let dev = xpusim_hw::DeviceSpec::from_toml("a100-pim.toml", &src).unwrap();
+    let t = Target::device(dev.clone());
+    let pim = t.pim().unwrap();
+    assert!(pim.in_device_memory);
+    assert_eq!(pim.stacks_per_device, 5);
+    let level = dev.offchip();
+    assert_eq!(
+        pim.attach.link.bandwidth_gbps,
+        level.bandwidth_gbps * level.efficiency
+    );
+    let w =
+        Workload::new(Phase::Decode, 8, 1, 2048).with_precision(Precision::uniform(DType::Bf16));
+    let g = build("llama-2-7b", &w).unwrap();
+    let c = evaluate(&g, &t).unwrap();
+    let attn: Vec<_> = c.ops.iter().filter(|o| o.kind == "attention").collect();
+    assert!(attn.iter().all(|o| on_pim(o)));
+    let plain = evaluate(
+        &g,
+        &Target::device(xpusim_hw::find_preset("a100-80gb").unwrap()),
+    )
+    .unwrap();
+    // The KV cache moved into PIM stacks that are the device's memory: nothing freed.
+    assert_eq!(c.memory_required_bytes, plain.memory_required_bytes);
+    let p = c.pim.as_ref().unwrap();
+    assert!(p.pim_bytes > 0 && p.pim_capacity_bytes == 5 * 6442450944);
+    // A system may not attach PIM modules to such a device as well.
+    let bad_level = src.replace("memory = \"hbm2e\"", "memory = \"l2\"");
+    let e = xpusim_hw::DeviceSpec::from_toml("a100-pim.toml", &bad_level)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("a100-pim.toml:") && e.contains("pim.memory"),
+        "{e}"
+    );
+    let too_many = src.replace("stacks = 5", "stacks = 40");
+    let e = xpusim_hw::DeviceSpec::from_toml("a100-pim.toml", &too_many)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("pim.stacks") && e.contains("hbm2e"), "{e}");
+}
