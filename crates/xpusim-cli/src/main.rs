@@ -20,6 +20,13 @@ mod validate;
 use clap::Parser;
 
 fn main() {
+    // A closed pipe (`xpusim compare | head`) ends the process quietly with SIGPIPE's usual
+    // status instead of a panic on the next print.
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = args::Cli::parse();
     let result = match cli.command.unwrap_or_default() {
         args::Command::Compare(a) => compare::main(&a),

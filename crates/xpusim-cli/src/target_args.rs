@@ -50,9 +50,21 @@ pub struct TargetArgs {
     /// host-only (default: the system's).
     #[arg(long)]
     pub placement: Option<String>,
+    /// What `--placement auto` minimises on a system with PIM.
+    #[arg(long, value_enum, default_value = "time")]
+    pub pim_objective: PimObjectiveArg,
     /// What prices each op.
     #[arg(long, value_enum, default_value = "auto")]
     pub cost_model: CostModelArg,
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum PimObjectiveArg {
+    /// Each PIM-capable op where it finishes sooner.
+    #[default]
+    Time,
+    /// Each PIM-capable op where it spends less energy.
+    Energy,
 }
 
 impl TargetArgs {
@@ -97,6 +109,10 @@ pub fn target(name: &str, a: &TargetArgs) -> Result<Target> {
         }
         t.pim_placement = Some(PimPlacement::parse(p).map_err(anyhow::Error::msg)?);
     }
+    t.pim_objective = match a.pim_objective {
+        PimObjectiveArg::Time => xpusim_pim::Objective::Time,
+        PimObjectiveArg::Energy => xpusim_pim::Objective::Energy,
+    };
     t.cost = match a.cost_model {
         CostModelArg::Auto => CostChoice::Auto,
         CostModelArg::Analytical => CostChoice::Analytical,

@@ -412,3 +412,25 @@ fn no_fusion_runs_every_op_as_its_own_kernel() {
     let (fused, plain) = (latency(&[]), latency(&["--no-fusion"]));
     assert!(plain > 1.3 * fused, "{plain} vs {fused}");
 }
+
+/// `xpusim compare | head -c 100`: the reader goes away; the command ends quietly (no panic
+/// on the broken pipe).
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    for args in [&["compare"][..], &["attacc"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xpusim"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut head = [0u8; 100];
+        child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

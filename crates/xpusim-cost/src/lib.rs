@@ -20,6 +20,7 @@ mod chip;
 pub mod data;
 pub mod die;
 mod error;
+pub mod pim;
 mod recost;
 mod tco;
 
@@ -28,5 +29,6 @@ pub use chip::{chip_cost, ChipCost, CostOverrides};
 pub use data::{builtin, CostData, DieMix, Node, NodeFactors};
 pub use die::{dies_per_wafer, YieldModel};
 pub use error::CostError;
+pub use pim::pim_memory_usd;
 pub use recost::{recost, Recosted, Scaling};
 pub use tco::{tco, Tco, TcoParams, WorkRate};

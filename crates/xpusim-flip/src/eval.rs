@@ -109,21 +109,9 @@ impl Design {
 fn price(t: &Target) -> Result<Pricing, String> {
     let d = t.device_spec();
     let data = xpusim_cost::builtin().map_err(|e| e.to_string())?;
-    let pim_usd = match t.system_spec().and_then(|s| s.pim.as_ref()) {
+    let pim_usd = match t.pim() {
         None => 0.0,
-        Some(p) => {
-            let per_gb = data
-                .memory_price(&d.offchip().name)
-                .map(|m| m.usd_per_gb)
-                .ok_or_else(|| {
-                    format!(
-                        "no memory price for `{}` to price the PIM modules of {}",
-                        d.offchip().name,
-                        t.name()
-                    )
-                })?;
-            p.capacity_per_device_bytes() as f64 / 1e9 * per_gb
-        }
+        Some(p) => xpusim_cost::pim_memory_usd(d, &p, data).map_err(|e| e.to_string())?,
     };
     match (chip_cost(d, data, &CostOverrides::default()), d.price_usd) {
         (Ok(c), _) => Ok(Pricing {

@@ -87,8 +87,19 @@ impl Path {
                         t.insert(k.clone(), v);
                         return Ok(());
                     }
-                    t.get_mut(k)
-                        .ok_or_else(|| format!("the base device has no `{k}`"))?
+                    // A system base keeps its device's fields under `device.`.
+                    let system = i == 0 && t.contains_key("device") && t.contains_key("count");
+                    let path = &self.text;
+                    t.get_mut(k).ok_or_else(|| {
+                        let hint = if system {
+                            format!(
+                                "; a system's device fields are under `device.` (`device.{path}`)"
+                            )
+                        } else {
+                            String::new()
+                        };
+                        format!("the base has no `{k}`{hint}")
+                    })?
                 }
                 Seg::Idx(n) => {
                     let a = cur

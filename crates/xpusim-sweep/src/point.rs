@@ -181,6 +181,13 @@ impl<'a> Evaluator<'a> {
         let mut problems: Vec<String> = Vec::new();
         m[2] = d.power.tdp_w;
         m[0] = d.die_area_mm2.unwrap_or(f64::NAN);
+        // A device's PIM memory is part of what a device costs to own.
+        let pim_usd = match t.pim() {
+            Some(p) => {
+                xpusim_cost::pim_memory_usd(d, &p, self.cost).map_err(|e| format!("cost: {e}"))?
+            }
+            None => 0.0,
+        };
         let cost = match chip_cost(d, self.cost, &CostOverrides::default()) {
             Ok(c) => Some(c.total_usd),
             Err(e) => {
@@ -214,7 +221,9 @@ impl<'a> Evaluator<'a> {
                     tokens_per_s: Some(c.tokens_per_s / devices),
                     avg_power_w: c.energy_j / c.latency_s / devices,
                 };
-                match xpusim_cost::tco(None, cost, d.power.tdp_w, d.power.idle_w, rate, &self.tco) {
+                let owned = cost + pim_usd;
+                match xpusim_cost::tco(None, owned, d.power.tdp_w, d.power.idle_w, rate, &self.tco)
+                {
                     Ok(t) => usd.push(t.usd_per_million_samples),
                     Err(e) => problems.push(format!("tco: {e}")),
                 }

@@ -176,6 +176,26 @@ impl ModelCost {
             return Ok(());
         }
         let gb = |b: u64| b as f64 / 1e9;
+        // When the PIM share overflows, say so first: the device itself may have room.
+        if let Some(p) = self
+            .pim
+            .as_ref()
+            .filter(|p| p.pim_bytes > p.pim_capacity_bytes)
+        {
+            return Err(crate::TargetError::DoesNotFit {
+                needed_bytes: p.pim_bytes,
+                capacity_bytes: p.pim_capacity_bytes,
+                device: format!("the PIM share ({}) of each {}", p.memory, self.device),
+                detail: format!(
+                    "the KV cache and weights placed on PIM with placement {}{}; attach more \
+                     PIM modules, use a larger tp, or place with `auto` or `host-only`",
+                    p.placement,
+                    self.system
+                        .as_ref()
+                        .map_or(String::new(), |s| format!(" and {}", s.parallelism))
+                ),
+            });
+        }
         let detail = match (&self.system, &self.pim) {
             (Some(s), pim) => {
                 let mut d = format!(
