@@ -374,6 +374,88 @@ fn torus(
     Some(c)
 }
 
+/// A collective over `group` devices `stride` ranks apart — a data-parallel group, whose
+/// members sit in different tensor/pipeline blocks — while every other such group runs the
+/// same collective at once (all devices of a node take part, each in its own group).
+///
+/// Members in one node (`group · stride ≤ devices_per_node`) use the scale-up fabric as a
+/// consecutive group would (exact on a switch; an approximation on a mesh or torus, where a
+/// strided group uses other links). Across nodes it runs hierarchically, as NCCL does for
+/// groups spanning nodes with several members per node: reduce-scatter among the `k`
+/// members of a node, a ring across the `N` nodes on `S/k`, all-gather back in the node.
+/// Each device's share of its node's scale-out bandwidth is `b_node / devices_per_node`,
+/// since every device of the node is in some group at once (rail-optimised clusters give
+/// each GPU its own NIC: DGX H100 8 × 400 Gb/s).
+pub fn collective_spread(
+    sys: &SystemSpec,
+    kind: CollectiveKind,
+    bytes: u64,
+    group: u64,
+    stride: u64,
+) -> Result<CollectiveCost, SystemError> {
+    let dpn = sys.devices_per_node.max(1);
+    if group <= 1 || bytes == 0 {
+        return Ok(CollectiveCost::none());
+    }
+    if stride <= 1 || group.saturating_mul(stride) <= dpn {
+        return collective(sys, kind, bytes, group);
+    }
+    let layout = |msg: String| SystemError::Layout {
+        layout: format!("group of {group} devices {stride} apart"),
+        msg,
+    };
+    if group.saturating_mul(stride) > sys.count {
+        return Err(layout(format!(
+            "{} has only {} devices",
+            sys.name, sys.count
+        )));
+    }
+    let Some(net) = &sys.scale_out else {
+        return Err(layout(format!("{} has no scale-out network", sys.name)));
+    };
+    // Members per node, and nodes the group spans.
+    let k = (dpn / stride).clamp(1, group);
+    let nodes = group.div_ceil(k);
+    let s = bytes as f64;
+    let mut best: Option<CollectiveCost> = None;
+    for p in protocols(sys) {
+        let share = p.b_node / dpn as f64;
+        let (f, steps) = ring_shape(kind, nodes as f64);
+        let inter_bytes = match kind {
+            // All-to-all: every member exchanges (g − k)/g of its buffer off the node.
+            CollectiveKind::AllToAll => s * (group - k) as f64 / group as f64,
+            _ => f * s / k as f64,
+        };
+        let mut c = CollectiveCost::new(
+            p.net_base_s + steps * p.net_hop_s,
+            inter_bytes,
+            share,
+            format!(
+                "hierarchical over {nodes} nodes × {k} ({}{})",
+                net.name, p.name
+            ),
+        );
+        if k > 1 && kind != CollectiveKind::AllToAll {
+            // Reduce-scatter in the node before, all-gather after (all-reduce); one of them
+            // for reduce-scatter / all-gather.
+            let phases = if kind == CollectiveKind::AllReduce {
+                2.0
+            } else {
+                1.0
+            };
+            let intra_kind = CollectiveKind::ReduceScatter;
+            let i = with_protocol(sys, intra_kind, bytes, k, &p)?;
+            c.time_s += phases * i.time_s;
+            c.latency_s += phases * i.latency_s;
+            c.wire_bytes += phases * i.wire_bytes;
+        }
+        if best.as_ref().is_none_or(|b| c.time_s < b.time_s) {
+            best = Some(c);
+        }
+    }
+    Ok(best.unwrap_or_else(CollectiveCost::none))
+}
+
 /// One device sending `bytes` to the device `distance` ranks away (pipeline stages).
 pub fn send(sys: &SystemSpec, bytes: u64, distance: u64) -> CollectiveCost {
     if bytes == 0 || distance == 0 {

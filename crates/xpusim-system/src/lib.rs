@@ -16,7 +16,7 @@ mod error;
 mod parallel;
 pub mod shard;
 
-pub use collective::{collective, send, CollectiveCost};
+pub use collective::{collective, collective_spread, send, CollectiveCost};
 pub use error::SystemError;
 pub use parallel::Parallelism;
 pub use shard::placements;

@@ -145,3 +145,39 @@ fn torus_rings_per_dimension() {
     let w4 = collective(&s, CollectiveKind::AllReduce, bytes, 4).unwrap();
     assert!((w4.time_s - w4.latency_s - expect_bw / 2.0).abs() < 1e-9 * expect_bw);
 }
+
+/// Data-parallel groups: inside a node a strided group costs what a consecutive one does;
+/// across nodes it is monotone in bytes and group size, never slower with more network
+/// bandwidth, and bounded below by the bytes over one device's NIC share.
+#[test]
+fn spread_groups_run_hierarchically_across_nodes() {
+    use xpusim_system::collective_spread;
+    let mut s = find_system("dgx-h100").unwrap().spec;
+    s.count = 64 * s.devices_per_node;
+    let (ar, bytes) = (CollectiveKind::AllReduce, 1u64 << 30);
+    assert_eq!(
+        collective_spread(&s, ar, bytes, 4, 2).unwrap().time_s,
+        collective(&s, ar, bytes, 4).unwrap().time_s
+    );
+    let t = |g: u64, stride: u64, b: u64, sys: &SystemSpec| {
+        collective_spread(sys, ar, b, g, stride).unwrap().time_s
+    };
+    assert!(t(64, 8, bytes, &s) > t(32, 8, bytes, &s));
+    assert!(t(64, 8, bytes, &s) > t(64, 8, bytes / 2, &s));
+    let mut fast = s.clone();
+    if let Some(o) = fast.scale_out.as_mut() {
+        o.bandwidth_gbps *= 2.0;
+    }
+    assert!(t(64, 8, bytes, &fast) < t(64, 8, bytes, &s));
+    // One member per node: each device drives its own NIC share of the node's bandwidth.
+    let out = s.scale_out.as_ref().unwrap();
+    let share = out.bandwidth_gbps * 1e9 * out.bus_efficiency.unwrap_or(1.0) / 8.0;
+    let floor = 2.0 * 63.0 / 64.0 * bytes as f64 / share;
+    assert!(
+        t(64, 8, bytes, &s) >= floor * 0.999,
+        "{} vs {floor}",
+        t(64, 8, bytes, &s)
+    );
+    assert_eq!(t(1, 8, bytes, &s), 0.0);
+    assert!(collective_spread(&s, ar, bytes, 128, 8).is_err());
+}
