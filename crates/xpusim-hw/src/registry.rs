@@ -14,6 +14,7 @@ pub const DEVICES: &[(&str, &str)] = &[
     ("a100-80gb.toml", include_str!("../presets/a100-80gb.toml")),
     ("h100-sxm.toml", include_str!("../presets/h100-sxm.toml")),
     ("h200.toml", include_str!("../presets/h200.toml")),
+    ("h800.toml", include_str!("../presets/h800.toml")),
     ("b200.toml", include_str!("../presets/b200.toml")),
     ("mi300x.toml", include_str!("../presets/mi300x.toml")),
     ("tpu-v4.toml", include_str!("../presets/tpu-v4.toml")),
@@ -91,6 +92,19 @@ pub const SYSTEMS: &[(&str, &str)] = &[
     (
         "npu-neupims.toml",
         include_str!("../presets/systems/npu-neupims.toml"),
+    ),
+    (
+        "hgx-h800.toml",
+        include_str!("../presets/systems/hgx-h800.toml"),
+    ),
+    ("dgx-2.toml", include_str!("../presets/systems/dgx-2.toml")),
+    (
+        "tpu-v4-pod.toml",
+        include_str!("../presets/systems/tpu-v4-pod.toml"),
+    ),
+    (
+        "jean-zay-a100.toml",
+        include_str!("../presets/systems/jean-zay-a100.toml"),
     ),
 ];
 

@@ -88,7 +88,7 @@ fn decoders_match_published_params() {
 #[test]
 fn lstm_lm_matches_zaremba() {
     close(params("lstm-lm").0, 66e6, 0.01, "LSTM LM");
-    for m in ["gnmt", "deepspeech2"] {
+    for m in ["gnmt", "gnmt-v2", "deepspeech2"] {
         let g = build(m, &Workload::new(Phase::Inference, 2, 40, 0)).unwrap();
         assert!(
             g.ops.iter().any(|o| matches!(o.kind, OpKind::Recurrent(_))),
@@ -236,4 +236,64 @@ fn weight_only_quantisation_keeps_side_params_16bit() {
     assert_eq!(t.weight_bytes, (t.params - side) / 2 + side * 2);
     let g = build("llama-2-7b", &Workload::new(Phase::Decode, 1, 1, 10)).unwrap();
     assert_eq!(g.totals().weight_bytes, 2 * g.totals().params);
+}
+
+/// Training-validation models (data/validation/training.csv). Published totals: OPT-175B
+/// "175B" (Zhang et al. 2022, Table 1); BLOOM 176 247 271 424 (BigScience tr11-176B-ml README:
+/// 70·(12h²+13h) + v·h + 2 LayerNorms, h = 14 336, v = 250 880); PaLM 540.35B (Chowdhery et al.
+/// 2022, Table 1); Llama 3.1 405B "405B" (Dubey et al. 2024, Table 3); MT-NLG "530B" (Smith et
+/// al. 2022, abstract).
+#[test]
+fn training_models_match_published_params() {
+    for (name, want, tol) in [
+        ("opt-175b", 175e9, 0.01),
+        ("bloom-176b", 176.247_271_424e9, 0.001),
+        ("palm-540b", 540.35e9, 0.005),
+        ("llama-3.1-405b", 405e9, 0.015),
+        ("mt-nlg-530b", 530e9, 0.01),
+        ("megatron-gpt-22b", 22e9, 0.01),
+    ] {
+        close(params(name).0, want, tol, name);
+    }
+    // Llama 3.1 8B / 70B are the Llama 3 models (same shapes; only the RoPE scaling for 128k
+    // context differs): one model each, reached by both names.
+    assert_eq!(find("llama-3.1-8b").unwrap().name, "llama-3-8b");
+    assert_eq!(find("llama-3.1-70b").unwrap().name, "llama-3-70b");
+    assert_eq!(
+        find("meta-llama/Llama-3.1-70B").unwrap().name,
+        "llama-3-70b"
+    );
+    close(params("llama-3.1-8b").0, 8.03e9, 0.015, "Llama 3.1 8B");
+    close(params("llama-3.1-70b").0, 70.6e9, 0.015, "Llama 3.1 70B");
+}
+
+/// Narayanan et al. 2021, Table 1 (parameter column, in billions, rounded to 0.1) and Eq. 2,
+/// P = 12·l·h²·(1 + 13/(12h) + (V + s)/(12·l·h)) with V = 51 200, s = 2048: every Megatron GPT
+/// shape rounds to its published size and is within 0.1 % of the formula (our count adds only
+/// the final LayerNorm).
+#[test]
+fn megatron_gpt_sizes_match_narayanan_table1() {
+    let (v, s) = (51_200f64, 2048f64);
+    for (name, layers, hidden, published_b) in [
+        ("megatron-gpt-1.7b", 24u64, 2304u64, 1.7),
+        ("megatron-gpt-3.6b", 30, 3072, 3.6),
+        ("megatron-gpt-7.5b", 36, 4096, 7.5),
+        ("megatron-gpt-18.4b", 40, 6144, 18.4),
+        ("megatron-gpt-39.1b", 48, 8192, 39.1),
+        ("megatron-gpt-76.1b", 60, 10_240, 76.1),
+        ("megatron-gpt-145.6b", 80, 12_288, 145.6),
+        ("megatron-gpt-310.1b", 96, 16_384, 310.1),
+        ("mt-nlg-530b", 105, 20_480, 529.6),
+        ("megatron-gpt-1t", 128, 25_600, 1008.0),
+    ] {
+        let (l, h) = (layers as f64, hidden as f64);
+        let eq2 = 12.0 * l * h * h * (1.0 + 13.0 / (12.0 * h) + (v + s) / (12.0 * l * h));
+        let got = params(name).0;
+        close(got, eq2, 0.001, name);
+        let rounded = (got / 1e8).round() / 10.0;
+        assert!(
+            (rounded - published_b).abs() < 1e-9,
+            "{name}: {got:.4e} rounds to {rounded} B, Table 1 says {published_b} B"
+        );
+    }
 }
