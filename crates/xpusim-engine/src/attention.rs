@@ -73,3 +73,91 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
     );
     Ok(OpCost::new(compute, traffic, overhead, mapping))
 }
+
+/// Bytes per element of the dQ accumulator: FlashAttention-2's backward adds each key
+/// block's contribution to dQ atomically in FP32 (`dq_accum`) and converts it at the end.
+const DQ_ACCUM_BYTES: u64 = 4;
+/// Kernels of one backward: the `D = rowsum(dO∘O)` preprocessing, the main kernel and the
+/// dQ conversion (flash-attn's `_flash_attn_backward`: `compute_dot_do_o`, `compute_dq_dk_dv`,
+/// `convert_dQ`).
+const GRAD_LAUNCHES: f64 = 3.0;
+
+/// FlashAttention-2's backward (Dao 2023, §3.2 and Algorithm 2), tiled like the forward.
+///
+/// The kernel parallelises over the key sequence: a work unit owns a block of
+/// [`BLOCK_COLS`] keys of one query head, keeps K_j and V_j (and the dK_j, dV_j
+/// accumulators) on chip and loops over the query blocks that see it — all of them, or the
+/// causal share. Per (query block, key block) it recomputes `S = QKᵀ` and `P` from the saved
+/// log-sum-exp (the recompute that lets the forward store no score matrix), and computes
+/// `dV += Pᵀ·dO`, `dP = dO·Vᵀ`, `dS = P∘(dP − D)`, `dK += dSᵀ·Q` and `dQ += dS·K`: five
+/// matmuls, each padded to the matrix tile. Traffic: K, V once per unit (once off-chip);
+/// Q, dO, the row statistics and the FP32 dQ accumulator (read and written) once per key
+/// block a query block visits, or once in total from off-chip when their working set for
+/// the running units (the heads whose key blocks run side by side) fits in half the chip
+/// buffer; dK, dV written per query head and, under
+/// GQA, summed over the group afterwards (flash-attn 2's `dk_expanded`); the preprocessing
+/// reads O and dO, the conversion the accumulator.
+pub fn cost_grad(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
+    let [gm, gn, gk] = dev.matrix.tile;
+    let bc = a.kv_len.clamp(1, BLOCK_COLS);
+    let kv_blocks = a.kv_len.div_ceil(bc);
+    let units = a.batch * a.heads * kv_blocks;
+    // Average queries per key after causal masking (masked blocks are skipped).
+    let q_eff = a.scored_pairs().div_ceil(a.kv_len.max(1)).max(1);
+    let pad = |x: u64, g: u64| x.div_ceil(g) * g;
+    let (d, dv) = (a.head_dim, a.v_head_dim);
+    // S and dP: (q × d)·(d × bc), (q × dv)·(dv × bc); dV and dK: (bc × q)·(q × dv | d);
+    // dQ: (q × bc)·(bc × d).
+    let unit_macs = pad(q_eff, gm) * pad(bc, gn) * (pad(d, gk) + pad(dv, gk))
+        + pad(bc, gm) * (pad(dv, gn) + pad(d, gn)) * pad(q_eff, gk)
+        + pad(q_eff, gm) * pad(d, gn) * pad(bc, gk);
+    let (rate, _) = dev.matrix_flops(op.compute_dtype);
+    let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency;
+    let waves = units.div_ceil(dev.cores);
+    let matrix_s = waves as f64 * unit_macs as f64 / core_rate;
+    let vector_s = op.vector_flops() as f64 / dev.vector_flops(op.compute_dtype);
+    let compute = matrix_s.max(vector_s);
+
+    let bytes = |i: usize| op.operands.get(i).map_or(0, |o| o.bytes());
+    let (q, k, v, o, d_o, lse) = (bytes(0), bytes(1), bytes(2), bytes(3), bytes(4), bytes(5));
+    let (dq, dk, dv_b) = (bytes(6), bytes(7), bytes(8));
+    let dq_accum = op.operands.get(6).map_or(0, |x| x.elems()) * DQ_ACCUM_BYTES;
+    let group = (a.heads / a.kv_heads.max(1)).max(1);
+    // dK, dV per query head, then (GQA) read back and summed into the KV heads.
+    let kv_grads = if group > 1 {
+        (dk + dv_b) * (2 * group + 1)
+    } else {
+        dk + dv_b
+    };
+    // Q side, per visit: Q, dO, log-sum-exp and D, and the accumulator read and written.
+    let per_visit = q + d_o + 2 * lse + 2 * dq_accum;
+    let visit = a.scored_pairs() as f64 / (a.q_len * a.kv_len).max(1) as f64;
+    let q_streamed = (per_visit as f64 * kv_blocks as f64 * visit).ceil() as u64;
+    // Preprocessing (O, dO in; D out) and conversion (accumulator in, dQ out).
+    let around = o + d_o + lse + dq_accum + dq;
+    let off = dev.offchip();
+    let mut traffic = Vec::new();
+    let chip_bytes = (k + v) * group + kv_grads + q_streamed + around;
+    let off_bytes = match dev.chip_buffer() {
+        Some(cb) => {
+            traffic.push(level_traffic(dev, &cb.name, chip_bytes));
+            // The grid runs the key blocks of a head side by side (flash-attn's backward
+            // grid is (key blocks, batch·heads)): the running units share the Q side of
+            // `cores / key blocks` heads.
+            let heads = (a.batch * a.heads).max(1);
+            let live = per_visit / heads * heads.min(dev.cores.div_ceil(kv_blocks));
+            let q_side = if live <= cb.capacity_bytes / 2 {
+                per_visit
+            } else {
+                q_streamed
+            };
+            k + v + kv_grads + q_side + around
+        }
+        None => chip_bytes,
+    };
+    traffic.push(level_traffic(dev, &off.name, off_bytes));
+    let overhead = GRAD_LAUNCHES * (dev.overhead.launch_us * 1e-6 + off.latency_ns * 1e-9);
+    let mapping =
+        format!("flash bwd: {bc} kv x {q_eff} q rows per unit, {units} units, {waves} waves");
+    Ok(OpCost::new(compute, traffic, overhead, mapping))
+}

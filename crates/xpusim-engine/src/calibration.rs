@@ -28,6 +28,9 @@ pub fn family_and_size(op: &Op) -> Option<(CalibrationFamily, f64)> {
             (CalibrationFamily::Matmul, flops)
         }
         OpKind::Attention(_) => (CalibrationFamily::Attention, flops),
+        // Attention curves are fitted to forward kernels; FlashAttention-2's backward runs
+        // at a different share of peak (Dao 2023, Fig. 6–7), so no curve applies to it.
+        OpKind::AttentionGrad(_) => return None,
         OpKind::Embedding { .. } => (CalibrationFamily::Embedding, bytes),
         OpKind::DataMovement { .. } => (CalibrationFamily::Memory, bytes),
         OpKind::Elementwise { .. }
@@ -35,17 +38,22 @@ pub fn family_and_size(op: &Op) -> Option<(CalibrationFamily, f64)> {
         | OpKind::Softmax { .. }
         | OpKind::Reduce { .. }
         | OpKind::Scan(_)
+        | OpKind::Loss { .. }
         | OpKind::Unknown { .. } => (CalibrationFamily::Vector, bytes),
         OpKind::Collective { .. } => return None,
     })
 }
 
 /// The name an op-specific curve is keyed on: an elementwise op's function, a norm's
-/// kind, `softmax`; `None` for ops only family-wide curves apply to.
+/// kind, `softmax`, a loss's kind; `None` for ops only family-wide curves apply to — among
+/// them the gradients of norms and softmaxes, whose kernels are not the forward's (an
+/// elementwise gradient is keyed `{func}_grad`).
 pub fn op_key(op: &Op) -> Option<String> {
     use xpusim_ir::NormKind;
     match &op.kind {
         OpKind::Elementwise { func, .. } => Some(func.clone()),
+        OpKind::Norm { pass, .. } | OpKind::Softmax { pass, .. } if !pass.is_forward() => None,
+        OpKind::Loss { kind, pass, .. } if pass.is_forward() => Some(kind.name().into()),
         OpKind::Norm { kind, .. } => Some(
             match kind {
                 NormKind::LayerNorm => "layernorm",

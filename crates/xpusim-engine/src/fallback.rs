@@ -77,7 +77,8 @@ pub(crate) fn reroute(op: &Op, dev: &DeviceSpec) -> Result<Option<OpCost>, Engin
                     .map(|o| o.bytes())
                     .sum()
             };
-            let (bytes_in, bytes_out) = (act(Role::Input), act(Role::Output));
+            // A weight gradient computed on the host comes back over the link like an output.
+            let (bytes_in, bytes_out) = (act(Role::Input), act(Role::Output) + act(Role::Grad));
             let bps = s.host_link_gbps * 1e9;
             let link_s = (bytes_in + bytes_out) as f64 / bps + 2.0 * s.host_link_latency_us * 1e-6;
             let mut traffic: Vec<LevelTraffic> = on_host

@@ -6,8 +6,8 @@
 //! onto the device ([`contraction`]): matrix-engine shape padding, wave quantisation over
 //! cores, and on-chip reuse so that the traffic at each level is computed from tile
 //! footprints rather than assumed compulsory. Vector ops ([`vector`]) are costed from
-//! their FLOPs and bytes; fused attention ([`attention`]) from a FlashAttention-style
-//! tiling; recurrent layers as dependent steps. Energy ([`energy`]) is per-MAC and per-FLOP
+//! their FLOPs and bytes; fused attention ([`attention`]) and its backward from
+//! FlashAttention-2-style tilings; recurrent layers as dependent steps. Energy ([`energy`]) is per-MAC and per-FLOP
 //! dynamic energy + per-byte energy at each level + idle power × time.
 //! Ops a device does not run natively (its `[support]` table) are costed in one place,
 //! [`fallback`]: in a wider supported format, or on the host device over the link with the
@@ -42,6 +42,7 @@ pub fn cost_op(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
     let mut c = match &op.kind {
         OpKind::Matmul(_) | OpKind::Conv(_) | OpKind::Recurrent(_) => contraction::cost(op, dev)?,
         OpKind::Attention(a) => attention::cost(op, a, dev)?,
+        OpKind::AttentionGrad(a) => attention::cost_grad(op, a, dev)?,
         OpKind::Collective { bytes, group, .. } => vector::collective(op, *bytes, *group, dev),
         _ => vector::cost(op, dev),
     };

@@ -11,8 +11,8 @@ use crate::cost::{Bound, OpCost};
 ///
 /// Activations a previous op just wrote stay in a write-back chip-level cache (GPU L2,
 /// NPU global buffer): all of them while they fit in half of it, none once they fill it,
-/// and a linearly falling share in between ([`chip_hit_share`]); the rest, weights and KV
-/// cache stream from off-chip.
+/// and a linearly falling share in between ([`chip_hit_share`]); the rest, weights, KV
+/// cache and weight gradients stream from off-chip.
 pub fn cost(op: &Op, dev: &DeviceSpec) -> OpCost {
     let compute = op.vector_flops() as f64 / dev.vector_flops(op.compute_dtype);
     let act: u64 = op
@@ -21,10 +21,12 @@ pub fn cost(op: &Op, dev: &DeviceSpec) -> OpCost {
         .filter(|o| matches!(o.role, Role::Input | Role::Output))
         .map(|o| o.bytes())
         .sum();
+    // Parameters, the KV cache and parameter gradients (written once, parameter-sized,
+    // kept for the optimizer) live off-chip.
     let resident: u64 = op
         .operands
         .iter()
-        .filter(|o| matches!(o.role, Role::Weight | Role::KvCache))
+        .filter(|o| matches!(o.role, Role::Weight | Role::KvCache | Role::Grad))
         .map(|o| o.bytes())
         .sum();
     let off = dev.offchip();

@@ -3,9 +3,10 @@
 use proptest::prelude::*;
 use xpusim_engine::{cost_op, EngineError};
 use xpusim_hw::{find_preset, DeviceSpec};
+use xpusim_ir::autodiff::backward;
 use xpusim_ir::{
-    AttentionSpec, ConvSpec, DType, MatmulSpec, Names, NormKind, Op, Precision, RecurrentCell,
-    RecurrentSpec, Role,
+    AttentionSpec, ConvSpec, DType, Graph, LossKind, MatmulSpec, Names, NormKind, Op, Phase,
+    Precision, RecurrentCell, RecurrentSpec, Role,
 };
 
 fn op_strategy() -> impl Strategy<Value = Op> {
@@ -105,6 +106,42 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         }),
         (1u64..100_000, 1u64..8192)
             .prop_map(|(r, c)| { Op::norm("ln", NormKind::LayerNorm, r, c, DType::Bf16).unwrap() }),
+        // FlashAttention-2's backward (training), MHA and GQA, causal or not.
+        (
+            1u64..16,
+            1u64..3,
+            1u64..4096,
+            1u64..4096,
+            any::<bool>(),
+            prop_oneof![Just(64u64), Just(128)]
+        )
+            .prop_map(move |(b, g, q, kv, causal, d)| {
+                Op::attention_grad(
+                    "attn_bwd",
+                    AttentionSpec {
+                        batch: b,
+                        heads: 8 * g,
+                        kv_heads: 8,
+                        q_len: q,
+                        kv_len: kv.max(q),
+                        head_dim: d,
+                        v_head_dim: d,
+                        causal,
+                    },
+                    p,
+                )
+                .unwrap()
+            }),
+        // The training loss and the gradient ops of a linear layer and a norm.
+        (1u64..8192, 2u64..65_536).prop_map(|(r, c)| {
+            Op::loss("loss", LossKind::CrossEntropy, r, c, DType::Bf16).unwrap()
+        }),
+        (1u64..4096, 1u64..4096, 1u64..4096, 0usize..4).prop_map(move |(m, k, n, i)| {
+            let mut g = Graph::new("t", Phase::Train, 1, m);
+            g.push(Op::norm("ln", NormKind::LayerNorm, m, k, DType::Bf16).unwrap());
+            g.push(Op::linear("fc", m, k, n, "w", p).unwrap());
+            backward(&g).unwrap().ops.swap_remove(i)
+        }),
     ]
 }
 

@@ -21,6 +21,11 @@ impl Op {
             OpKind::Attention(a) => {
                 a.batch * a.heads * a.scored_pairs() * (a.head_dim + a.v_head_dim)
             }
+            // S = QKᵀ (d), dP = dO·Vᵀ (dv), dV = Pᵀ·dO (dv), dQ = dS·K (d), dK = dSᵀ·Q (d):
+            // 2.5× the forward's two matmuls when d = dv (Dao 2023, Algorithm 2).
+            OpKind::AttentionGrad(a) => {
+                a.batch * a.heads * a.scored_pairs() * (3 * a.head_dim + 2 * a.v_head_dim)
+            }
             OpKind::Recurrent(r) => {
                 r.seq_len
                     * r.batch
@@ -38,6 +43,12 @@ impl Op {
         match &self.kind {
             // Softmax inside fused attention: 5 FLOPs per score (max, sub, exp, sum, scale).
             OpKind::Attention(a) => 5 * a.batch * a.heads * a.scored_pairs(),
+            // FlashAttention-2 backward (Dao 2023, Alg. 2): per score, scale S, subtract the
+            // saved log-sum-exp, exp (recomputing P), dP − D and ·P (dS): 5; per query row,
+            // D = rowsum(dO∘O): 2 per value element.
+            OpKind::AttentionGrad(a) => {
+                a.batch * a.heads * (5 * a.scored_pairs() + 2 * a.q_len * a.v_head_dim)
+            }
             OpKind::Recurrent(r) => {
                 r.seq_len
                     * r.batch
@@ -45,15 +56,62 @@ impl Op {
                     * r.hidden_size
                     * r.cell.pointwise_flops_per_unit()
             }
-            // 9·B·L·D·N, the count mamba_ssm's selective_scan_flop_jit uses.
-            OpKind::Scan(s) => 9 * s.batch * s.seq_len * s.channels * s.state,
+            // 9·B·L·D·N, the count mamba_ssm's selective_scan_flop_jit uses. The backward
+            // (`selective_scan_bwd`) recomputes the forward states it did not store (Gu & Dao
+            // 2023, §3.3.2: "recomputed in the backward pass") and runs the reverse scan
+            // for dh with the du, dΔ, dA, dB, dC terms, about twice the forward's work:
+            // 9 + 2·9 = 27·B·L·D·N.
+            OpKind::Scan(s) => {
+                let per = if s.pass.is_forward() { 9 } else { 27 };
+                per * s.batch * s.seq_len * s.channels * s.state
+            }
             OpKind::Elementwise {
                 elems,
                 flops_per_elem,
                 ..
             } => elems * flops_per_elem,
-            OpKind::Norm { kind, rows, cols } => rows * cols * kind.flops_per_elem(),
-            OpKind::Softmax { rows, cols } => 5 * rows * cols,
+            OpKind::Norm {
+                kind,
+                rows,
+                cols,
+                pass,
+            } => {
+                let per = match pass {
+                    Pass::Forward => kind.flops_per_elem(),
+                    Pass::InputGrad => kind.input_grad_flops_per_elem(),
+                    Pass::ParamGrad => kind.param_grad_flops_per_elem(),
+                };
+                rows * cols * per
+            }
+            OpKind::Softmax { rows, cols, pass } => {
+                rows * cols * if pass.is_forward() { 5 } else { 4 }
+            }
+            // The embedding's backward adds `tokens × dim` gradient rows into its table.
+            OpKind::Embedding {
+                tokens, dim, pass, ..
+            } if !pass.is_forward() => tokens * dim,
+            OpKind::Loss {
+                kind,
+                rows,
+                cols,
+                pass,
+            } => {
+                let elems = rows * cols;
+                match (kind, pass.is_forward()) {
+                    // Per logit: max, subtract, exp, sum (4); per row: log of the sum,
+                    // subtract the target's logit, add into the mean (3) — log-softmax +
+                    // NLL as `torch.nn.functional.cross_entropy` defines it.
+                    (LossKind::CrossEntropy, true) => 4 * elems + 3 * rows,
+                    // softmax − one-hot, scaled: per logit subtract the saved log-sum-exp,
+                    // exp, multiply by the incoming dloss/rows (3); per row subtract 1 at
+                    // the target (1) — flash-attn's Triton `cross_entropy` backward.
+                    (LossKind::CrossEntropy, false) => 3 * elems + rows,
+                    // Per element subtract, square, add (3); one final divide.
+                    (LossKind::Mse, true) => 3 * elems + 1,
+                    // 2·(ŷ − y)·dloss/N: subtract and scale per element, one scale factor.
+                    (LossKind::Mse, false) => 2 * elems + 1,
+                }
+            }
             OpKind::Reduce { in_elems, .. } => *in_elems,
             _ => 0,
         }
@@ -108,6 +166,29 @@ impl Op {
                         ),
                         sequential_steps: 1,
                     },
+                ]
+            }
+            OpKind::AttentionGrad(a) => {
+                // Per (batch, head): the five matmuls of FlashAttention-2's backward over
+                // the scored pairs. Operands: q 0, k 1, v 2, o 3, do 4, lse 5, dq 6, dk 7, dv 8.
+                let bh = a.batch * a.heads;
+                let kv = a.scored_pairs().div_ceil(a.q_len);
+                let (q, d, dv) = (a.q_len, a.head_dim, a.v_head_dim);
+                let nest = |m, n, k, ids| Contraction {
+                    nest: matmul_nest(bh, m, n, k, true, ids),
+                    sequential_steps: 1,
+                };
+                vec![
+                    // S = Q·Kᵀ (recomputed).
+                    nest(q, kv, d, [0, 1, 6]),
+                    // dP = dO·Vᵀ.
+                    nest(q, kv, dv, [4, 2, 6]),
+                    // dV = Pᵀ·dO.
+                    nest(kv, dv, q, [4, 4, 8]),
+                    // dQ = dS·K.
+                    nest(q, d, kv, [0, 1, 6]),
+                    // dK = dSᵀ·Q.
+                    nest(kv, d, q, [0, 0, 7]),
                 ]
             }
             OpKind::Recurrent(r) => {

@@ -14,6 +14,11 @@ pub enum Phase {
     Prefill,
     /// One decoder step per sequence with a KV cache.
     Decode,
+    /// The forward pass of one training micro-batch, ending in the loss: every token of
+    /// every sequence (decoders: causal attention over `seq_len` with K/V computed, no KV
+    /// cache, the LM head over every token), then the loss over the model's output. Its
+    /// backward is [`crate::autodiff::backward`].
+    Train,
 }
 
 impl Phase {
@@ -22,6 +27,7 @@ impl Phase {
             Phase::Inference => "inference",
             Phase::Prefill => "prefill",
             Phase::Decode => "decode",
+            Phase::Train => "train",
         }
     }
 }
@@ -50,7 +56,8 @@ pub struct Graph {
     pub phase: Phase,
     /// Sequences (or images) processed together.
     pub batch: u64,
-    /// Tokens produced per sequence by one pass (decode: 1; prefill: prompt length).
+    /// Tokens produced per sequence by one pass (decode: 1; prefill: prompt length; train:
+    /// the sequence length, 1 for an image).
     pub tokens_per_sample: u64,
     pub ops: Vec<Op>,
     pub weights: Vec<Weight>,
@@ -119,6 +126,8 @@ impl Graph {
         Ok(())
     }
 
+    /// Sums over every op and weight; each op's quantities times its `repeat` (bounded by
+    /// [`crate::MAX_WORK`]), summed saturating so no graph can overflow them.
     pub fn totals(&self) -> GraphTotals {
         let mut t = GraphTotals {
             params: 0,
@@ -129,17 +138,25 @@ impl Graph {
             activation_bytes: 0,
             kv_cache_bytes: 0,
         };
+        let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
         for w in &self.weights {
             let per = w.shape.iter().product::<u64>();
-            t.params += per * w.count;
-            t.active_params += per * w.active_count;
-            t.weight_bytes += w.dtype.bytes(per) * w.count;
+            add(&mut t.params, per * w.count);
+            add(&mut t.active_params, per * w.active_count);
+            add(&mut t.weight_bytes, w.dtype.bytes(per) * w.count);
         }
         for op in &self.ops {
-            t.flops += op.flops() * op.repeat;
-            t.macs += op.macs() * op.repeat;
-            t.activation_bytes += op.bytes_by_role(Role::Output) * op.repeat;
-            t.kv_cache_bytes += op.bytes_by_role(Role::KvCache) * op.repeat;
+            let r = op.repeat;
+            add(&mut t.flops, op.flops().saturating_mul(r));
+            add(&mut t.macs, op.macs().saturating_mul(r));
+            add(
+                &mut t.activation_bytes,
+                op.bytes_by_role(Role::Output).saturating_mul(r),
+            );
+            add(
+                &mut t.kv_cache_bytes,
+                op.bytes_by_role(Role::KvCache).saturating_mul(r),
+            );
         }
         t
     }

@@ -16,6 +16,34 @@ pub enum Role {
     KvCache,
     /// Written by the op.
     Output,
+    /// A parameter's gradient written by a backward op ([`crate::autodiff`]): weight and
+    /// bias gradients of `wgrad` ops, norm-parameter reductions, an embedding's scatter-add.
+    /// Parameter-sized and kept for the optimizer, so it is neither an activation
+    /// ([`Role::Output`]) nor a parameter ([`Role::Weight`]); memory accounting and the
+    /// engine count it as written once off-chip.
+    Grad,
+}
+
+/// Which pass of its family's arithmetic an op computes. The backward pass
+/// ([`crate::autodiff`]) differentiates norms, softmaxes, embeddings, selective scans and
+/// losses into ops of the same family whose FLOPs follow the derivative, not the forward
+/// formula (see [`crate::Op::vector_flops`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pass {
+    /// The forward computation.
+    #[default]
+    Forward,
+    /// The gradient with respect to the op's activation input(s).
+    InputGrad,
+    /// The gradient with respect to the op's parameters (a reduction over the rows).
+    ParamGrad,
+}
+
+impl Pass {
+    pub fn is_forward(&self) -> bool {
+        *self == Pass::Forward
+    }
 }
 
 /// A typed operand of an op. `tensor` names it so ops form a graph by name.
@@ -179,6 +207,10 @@ pub struct ScanSpec {
     pub seq_len: u64,
     pub channels: u64,
     pub state: u64,
+    /// `InputGrad`: mamba-ssm's `selective_scan_bwd`, the gradients of every input and
+    /// parameter, recomputing the forward states.
+    #[serde(skip_serializing_if = "Pass::is_forward")]
+    pub pass: Pass,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -200,6 +232,54 @@ impl NormKind {
             NormKind::BatchNorm => 2,
         }
     }
+
+    /// FLOPs per element of the input gradient, from the derivative of the normalisation
+    /// (the formula PyTorch's `layer_norm_backward` and `batch_norm_backward` kernels
+    /// evaluate, `aten/src/ATen/native/cuda/layer_norm_kernel.cu`): recompute
+    /// x̂ = (x − μ)·rstd (2), dx̂ = dy·γ (1), the row sums Σdx̂ (1) and Σdx̂·x̂ (2), then
+    /// dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) (4) = 10. RMSNorm has no mean: x̂ = x·rstd
+    /// (1), dx̂ (1), Σdx̂·x̂ (2), dx = rstd·(dx̂ − x̂·mean(dx̂·x̂)) (3) = 7. A training-mode
+    /// BatchNorm and GroupNorm normalise like LayerNorm (over other axes): 10.
+    pub fn input_grad_flops_per_elem(self) -> u64 {
+        match self {
+            NormKind::LayerNorm | NormKind::GroupNorm | NormKind::BatchNorm => 10,
+            NormKind::RmsNorm => 7,
+        }
+    }
+
+    /// FLOPs per element of the parameter gradients, reduced over the rows in a kernel of
+    /// their own (PyTorch's `GammaBetaBackwardCUDAKernel`): dγ = Σ dy·x̂ with x̂ recomputed
+    /// (LayerNorm 2 + multiply + add = 4) and dβ = Σ dy (1) = 5; RMSNorm has only γ:
+    /// x̂ (1) + multiply + add = 3. (A LayerNorm without β is counted with it: 1 FLOP per
+    /// element too many on a reduction that is a few per cent of the norm's work.)
+    pub fn param_grad_flops_per_elem(self) -> u64 {
+        match self {
+            NormKind::LayerNorm | NormKind::GroupNorm | NormKind::BatchNorm => 5,
+            NormKind::RmsNorm => 3,
+        }
+    }
+}
+
+/// The training objective a [`OpKind::Loss`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// Softmax cross-entropy over class logits `[rows, cols]` against one class index per
+    /// row, averaged over the rows (`torch.nn.functional.cross_entropy`: log-softmax then
+    /// negative log-likelihood).
+    CrossEntropy,
+    /// Mean squared error between a prediction `[rows, cols]` and a target of that shape
+    /// (a diffusion model's predicted noise against the noise added, Ho et al. 2020 eq. 14).
+    Mse,
+}
+
+impl LossKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            LossKind::CrossEntropy => "cross_entropy",
+            LossKind::Mse => "mse",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -218,12 +298,21 @@ pub enum OpKind {
     Matmul(MatmulSpec),
     Conv(ConvSpec),
     Attention(AttentionSpec),
+    /// FlashAttention-2's backward kernel (Dao 2023, Algorithm 2) for the attention of
+    /// `spec`: it recomputes the scores `S = QKᵀ` and probabilities from the saved row
+    /// log-sum-exp, then computes `dV = Pᵀ·dO`, `dP = dO·Vᵀ`, `dS = P∘(dP − D)`,
+    /// `dQ = dS·K` and `dK = dSᵀ·Q`: five matmuls against the forward's two. Reads Q, K, V,
+    /// O, dO and the row statistics; writes dQ, dK, dV.
+    AttentionGrad(AttentionSpec),
     Recurrent(RecurrentSpec),
     Scan(ScanSpec),
-    /// Row gather from a table (`tokens` rows of `dim`).
+    /// Row gather from a table (`tokens` rows of `dim`); with `pass = ParamGrad`, the
+    /// backward scatter-add of `tokens × dim` gradient rows into the table's gradient.
     Embedding {
         tokens: u64,
         dim: u64,
+        #[serde(skip_serializing_if = "Pass::is_forward")]
+        pass: Pass,
     },
     /// Pointwise math over `elems` outputs; `flops_per_elem` counts one FLOP per add,
     /// multiply or transcendental.
@@ -232,15 +321,33 @@ pub enum OpKind {
         elems: u64,
         flops_per_elem: u64,
     },
+    /// A normalisation over `rows × cols`; its gradients are `pass = InputGrad` (dx) and
+    /// `ParamGrad` (dγ, dβ) with the FLOPs of [`NormKind::input_grad_flops_per_elem`] and
+    /// [`NormKind::param_grad_flops_per_elem`].
     Norm {
         kind: NormKind,
         rows: u64,
         cols: u64,
+        #[serde(skip_serializing_if = "Pass::is_forward")]
+        pass: Pass,
     },
-    /// max, subtract, exp, sum, divide: 5 FLOPs per element.
+    /// max, subtract, exp, sum, divide: 5 FLOPs per element. Its input gradient
+    /// `dx = y∘(dy − Σ dy∘y)` is 4 per element (multiply, sum, subtract, multiply).
     Softmax {
         rows: u64,
         cols: u64,
+        #[serde(skip_serializing_if = "Pass::is_forward")]
+        pass: Pass,
+    },
+    /// A training loss over a `[rows, cols]` prediction, reduced to one scalar; `pass =
+    /// InputGrad` is its gradient with respect to the prediction. FLOPs: see
+    /// [`crate::Op::vector_flops`].
+    Loss {
+        kind: LossKind,
+        rows: u64,
+        cols: u64,
+        #[serde(skip_serializing_if = "Pass::is_forward")]
+        pass: Pass,
     },
     /// Reductions and pooling: one FLOP per input element read.
     Reduce {
@@ -270,12 +377,14 @@ impl OpKind {
             OpKind::Matmul(_) => "matmul",
             OpKind::Conv(_) => "conv",
             OpKind::Attention(_) => "attention",
+            OpKind::AttentionGrad(_) => "attention_grad",
             OpKind::Recurrent(_) => "recurrent",
             OpKind::Scan(_) => "scan",
             OpKind::Embedding { .. } => "embedding",
             OpKind::Elementwise { .. } => "elementwise",
             OpKind::Norm { .. } => "norm",
             OpKind::Softmax { .. } => "softmax",
+            OpKind::Loss { .. } => "loss",
             OpKind::Reduce { .. } => "reduce",
             OpKind::DataMovement { .. } => "data_movement",
             OpKind::Collective { .. } => "collective",

@@ -13,8 +13,11 @@
 //! - FLOPs and bytes depend only on the op, never on a device.
 //! - What an op is for (its [`OpRole`] and layer) is set by the frontend; no code below the
 //!   frontends decides it from an op's name.
+//! - The backward pass of a training graph is derived from the forward ([`autodiff`]), op by
+//!   op in reverse, with the roles tensor parallelism needs; frontends build forwards only.
 
 mod arith;
+pub mod autodiff;
 mod dtype;
 mod error;
 pub mod fuse;
@@ -30,11 +33,11 @@ pub use dtype::{DType, Precision};
 pub use error::IrError;
 pub use graph::{Graph, GraphTotals, Phase, Weight};
 pub use kinds::{
-    AttentionSpec, CollectiveKind, ConvSpec, MatmulSpec, NormKind, OpKind, Operand, RecurrentCell,
-    RecurrentSpec, Role, ScanSpec,
+    AttentionSpec, CollectiveKind, ConvSpec, LossKind, MatmulSpec, NormKind, OpKind, Operand, Pass,
+    RecurrentCell, RecurrentSpec, Role, ScanSpec,
 };
 pub use loopnest::{Contraction, LoopDim, LoopNest, OperandAccess};
 pub use names::{close_names, SUGGEST_SIMILARITY};
 pub use op::{Names, Op};
 pub use parallel::{Block, OpRole};
-pub use size::{checked_mul, checked_product, MAX_ELEMS};
+pub use size::{checked_mul, checked_product, checked_work, MAX_ELEMS, MAX_WORK};

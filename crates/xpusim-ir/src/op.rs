@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::kinds::*;
-use crate::{checked_product, DType, IrError, OpRole};
+use crate::{checked_product, checked_work, DType, IrError, OpRole};
 
 /// One operator instance, executed `repeat` times back to back (identical layers).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,7 +34,7 @@ fn elems(op: &str, what: &str, dims: &[u64]) -> Result<u64, IrError> {
     checked_product(op, what, dims)
 }
 
-fn operand(tensor: &str, role: Role, shape: Vec<u64>, dtype: DType) -> Operand {
+pub(crate) fn operand(tensor: &str, role: Role, shape: Vec<u64>, dtype: DType) -> Operand {
     Operand {
         tensor: tensor.to_string(),
         role,
@@ -53,7 +53,7 @@ pub struct Names<'a> {
 }
 
 impl Op {
-    fn new(name: &str, kind: OpKind, operands: Vec<Operand>, compute: DType) -> Op {
+    pub(crate) fn new(name: &str, kind: OpKind, operands: Vec<Operand>, compute: DType) -> Op {
         Op {
             name: name.to_string(),
             kind,
@@ -78,11 +78,13 @@ impl Op {
         self
     }
 
-    /// Sets how many identical instances run back to back.
+    /// Sets how many identical instances run back to back. One instance stays within
+    /// [`crate::MAX_ELEMS`] (its constructor checked it); all of them together — MACs,
+    /// vector FLOPs and bytes times `repeat` — within [`crate::MAX_WORK`].
     pub fn times(mut self, repeat: u64) -> Result<Op, IrError> {
         checked_product(&self.name, "repeat", &[repeat])?;
         let total = self.macs().max(self.vector_flops()).max(self.bytes_total());
-        checked_product(&self.name, "repeat × op size", &[repeat, total.max(1)])?;
+        checked_work(&self.name, "repeat × op size", &[repeat, total.max(1)])?;
         self.repeat = repeat;
         Ok(self)
     }
@@ -299,6 +301,103 @@ impl Op {
         ))
     }
 
+    /// FlashAttention-2's backward for the attention `a` ([`OpKind::AttentionGrad`]):
+    /// reads Q, K, V, O, dO and the per-row log-sum-exp the forward saved (FP32), writes
+    /// dQ, dK, dV. Operands, in order: `q, k, v, o, do, lse, dq, dk, dv` (K, V, dK, dV have
+    /// `kv_heads` heads, the rest `heads`), each `[batch, heads, len, dim]`.
+    pub fn attention_grad(
+        name: &str,
+        a: AttentionSpec,
+        p: crate::Precision,
+    ) -> Result<Op, IrError> {
+        let fwd = Op::attention(name, a, Role::Input, p)?;
+        // dQ, dK, dV and the FP32 row statistics: five matmuls over the scored pairs.
+        elems(
+            name,
+            "batch·heads·q·kv·(3·d + 2·dv)",
+            &[
+                a.batch,
+                a.heads,
+                a.q_len,
+                a.kv_len,
+                3 * a.head_dim + 2 * a.v_head_dim,
+            ],
+        )?;
+        let q = vec![a.batch, a.heads, a.q_len, a.head_dim];
+        let k = vec![a.batch, a.kv_heads, a.kv_len, a.head_dim];
+        let v = vec![a.batch, a.kv_heads, a.kv_len, a.v_head_dim];
+        let o = vec![a.batch, a.heads, a.q_len, a.v_head_dim];
+        let mut ops = fwd.operands;
+        ops[3].role = Role::Input;
+        ops.push(operand(&format!("{name}.do"), Role::Input, o, p.act));
+        ops.push(operand(
+            &format!("{name}.lse"),
+            Role::Input,
+            vec![a.batch, a.heads, a.q_len],
+            DType::Fp32,
+        ));
+        ops.push(operand(&format!("{name}.dq"), Role::Output, q, p.act));
+        ops.push(operand(&format!("{name}.dk"), Role::Output, k, p.act));
+        ops.push(operand(&format!("{name}.dv"), Role::Output, v, p.act));
+        Ok(Op::new(name, OpKind::AttentionGrad(a), ops, p.compute))
+    }
+
+    /// A training loss over a `[rows, cols]` prediction in `dtype` ([`OpKind::Loss`]).
+    /// Cross-entropy reads the logits and one class index per row (4 bytes each, stored as
+    /// FP32: the IR has no 32-bit integer type) and writes the scalar loss and the per-row
+    /// log-sum-exp it saves for the backward (FP32); MSE reads the prediction and its
+    /// target and writes the scalar loss.
+    pub fn loss(
+        name: &str,
+        kind: LossKind,
+        rows: u64,
+        cols: u64,
+        dtype: DType,
+    ) -> Result<Op, IrError> {
+        elems(name, "rows·cols", &[rows, cols])?;
+        let pred = operand(&format!("{name}.in"), Role::Input, vec![rows, cols], dtype);
+        let loss = operand(&format!("{name}.loss"), Role::Output, vec![1], DType::Fp32);
+        let ops = match kind {
+            LossKind::CrossEntropy => vec![
+                pred,
+                operand(
+                    &format!("{name}.target"),
+                    Role::Input,
+                    vec![rows],
+                    DType::Fp32,
+                ),
+                loss,
+                operand(
+                    &format!("{name}.lse"),
+                    Role::Output,
+                    vec![rows],
+                    DType::Fp32,
+                ),
+            ],
+            LossKind::Mse => vec![
+                pred,
+                operand(
+                    &format!("{name}.target"),
+                    Role::Input,
+                    vec![rows, cols],
+                    dtype,
+                ),
+                loss,
+            ],
+        };
+        Ok(Op::new(
+            name,
+            OpKind::Loss {
+                kind,
+                rows,
+                cols,
+                pass: Pass::Forward,
+            },
+            ops,
+            dtype,
+        ))
+    }
+
     /// A recurrent layer with input weights `[dirs, gates·H, I]` and recurrent weights
     /// `[dirs, gates·H, H]`, as ONNX LSTM/GRU/RNN store them.
     pub fn recurrent(name: &str, r: RecurrentSpec, p: crate::Precision) -> Result<Op, IrError> {
@@ -415,7 +514,11 @@ impl Op {
         let rows_read = tokens.min(vocab);
         Ok(Op::new(
             name,
-            OpKind::Embedding { tokens, dim },
+            OpKind::Embedding {
+                tokens,
+                dim,
+                pass: Pass::Forward,
+            },
             vec![
                 operand(table, Role::Weight, vec![rows_read, dim], p.weight),
                 operand(
@@ -498,7 +601,12 @@ impl Op {
         elems(name, "rows·cols", &[rows, cols])?;
         Ok(Op::new(
             name,
-            OpKind::Norm { kind, rows, cols },
+            OpKind::Norm {
+                kind,
+                rows,
+                cols,
+                pass: Pass::Forward,
+            },
             vec![
                 operand(&format!("{name}.in"), Role::Input, vec![rows, cols], dtype),
                 operand(&format!("{name}.gamma"), Role::Weight, vec![cols], dtype),
@@ -517,7 +625,11 @@ impl Op {
         elems(name, "rows·cols", &[rows, cols])?;
         Ok(Op::new(
             name,
-            OpKind::Softmax { rows, cols },
+            OpKind::Softmax {
+                rows,
+                cols,
+                pass: Pass::Forward,
+            },
             vec![
                 operand(&format!("{name}.in"), Role::Input, vec![rows, cols], dtype),
                 operand(

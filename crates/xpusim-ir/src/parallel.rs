@@ -12,6 +12,13 @@
 //! block's first projection is split by output columns, its pointwise middle runs on each
 //! device's slice, its second projection is split by input rows and leaves partial sums
 //! that are all-reduced where the block joins the residual stream.
+//!
+//! The backward pass ([`crate::autodiff`]) keeps the layout with Megatron's conjugate
+//! operators (§3, `f` and `g`): the all-reduce moves to where the forward had identity — the
+//! input gradient of a block's column-split projections is a partial sum (`Row`), reduced
+//! before the norm's backward (`Residual`) — and the forward's all-reduce becomes identity
+//! (the row-split projection's input gradient is column-split, `Column`). The table of
+//! roles is in [`crate::autodiff`].
 
 use serde::Serialize;
 
@@ -29,6 +36,11 @@ pub enum Block {
     Experts,
     /// A state-space (Mamba) mixer.
     Mixer,
+    /// The vocabulary-parallel output layer in training: the backward of the LM head
+    /// (its input gradient reduces over the split vocabulary, `Row(Vocab)`; its weight
+    /// gradient is split by vocabulary columns, `Column(Vocab)`) and the cross-entropy loss
+    /// over split logits (`Sliced(Vocab)`, Megatron-LM's `vocab_parallel_cross_entropy`).
+    Vocab,
 }
 
 impl Block {
@@ -39,6 +51,7 @@ impl Block {
             Block::Mlp => "mlp",
             Block::Experts => "experts",
             Block::Mixer => "mixer",
+            Block::Vocab => "vocab",
         }
     }
 }

@@ -265,14 +265,16 @@ pub(crate) fn cross_attention(
         let et = p.batch * cl;
         b.linear(&format!("{pre}.cross.kv"), et, h, kvw, c.qkv_bias, n)?;
         b.role(OpRole::Column(Block::CrossAttention));
-        b.copy(
-            &format!("{pre}.cross.kv_append"),
-            "kv_cache_append",
-            et * kvw,
-            b.p.kv,
-            n,
-        )?;
-        b.role(OpRole::KvAppend(Block::CrossAttention));
+        if p.append_kv {
+            b.copy(
+                &format!("{pre}.cross.kv_append"),
+                "kv_cache_append",
+                et * kvw,
+                b.p.kv,
+                n,
+            )?;
+            b.role(OpRole::KvAppend(Block::CrossAttention));
+        }
     }
     let spec = AttentionSpec {
         batch: p.batch,

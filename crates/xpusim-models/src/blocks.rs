@@ -1,7 +1,9 @@
 //! Lowering of a [`TransformerConfig`] into a graph: embeddings, attention (MHA/GQA/MQA and
 //! MLA), cross-attention, dense and MoE FFNs, heads. Mamba mixers live in [`crate::ssm`].
 
-use xpusim_ir::{Block, Graph, IrError, MatmulSpec, Names, NormKind, Op, OpRole, Phase, Role};
+use xpusim_ir::{
+    Block, Graph, IrError, LossKind, MatmulSpec, Names, NormKind, Op, OpRole, Phase, Role,
+};
 
 use crate::common::{conv2d, Builder};
 use crate::transformer::{
@@ -153,6 +155,18 @@ pub(crate) fn build_transformer(c: &TransformerConfig, w: &Workload) -> Result<G
             causal: true,
             kv_role: Role::KvCache,
             append_kv: true,
+            cross_len: cross,
+        },
+        // Training: every target token of every sequence (teacher forcing), K/V computed
+        // and attended causally, nothing cached.
+        Phase::Train => Pass {
+            phase: w.phase,
+            batch: w.batch,
+            q_len: len,
+            kv_len: len,
+            causal: true,
+            kv_role: Role::Input,
+            append_kv: false,
             cross_len: cross,
         },
         _ => Pass {
@@ -543,18 +557,31 @@ fn head(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError>
         b.linear("pooler", p.batch, h, h, true, 1)?;
         b.eltwise("pooler.tanh", "tanh", p.batch * h, 1, 5, 1)?;
     }
+    let train = p.phase == Phase::Train;
     if let Some(v) = &c.vision {
         if c.lm_head {
             b.linear("head", p.batch, h, v.num_classes, true, 1)?;
             b.role(OpRole::LmHead);
+            if train {
+                training_loss(b, LossKind::CrossEntropy, p.batch, v.num_classes, true)?;
+            }
+        } else if train {
+            training_loss(b, LossKind::Mse, t, h, false)?;
         }
         return Ok(());
     }
     if !c.lm_head {
+        if train {
+            // A bare encoder's output is features, not class logits: the loss compares them
+            // with a target of their shape (the pooled vector, else every token's state).
+            let rows = if c.pooler { p.batch } else { t };
+            training_loss(b, LossKind::Mse, rows, h, false)?;
+        }
         return Ok(());
     }
-    // Decoders sample from the last position only; an encoder LM head scores every token.
-    let rows = if c.arch == Arch::EncoderOnly {
+    // Decoders sample from the last position only; an encoder LM head scores every token,
+    // and so does a decoder in training (next-token loss at every position).
+    let rows = if c.arch == Arch::EncoderOnly || train {
         t
     } else {
         p.batch
@@ -567,5 +594,26 @@ fn head(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError>
     let tied = c.tied_embeddings.then_some(table);
     b.lm_head("lm_head", rows, h, c.vocab, tied)?;
     b.role(OpRole::LmHead);
+    if train {
+        training_loss(b, LossKind::CrossEntropy, rows, c.vocab, true)?;
+    }
+    Ok(())
+}
+
+/// The loss closing a training forward (`Phase::Train`) over the model's `[rows, cols]`
+/// output. Over a vocabulary-parallel LM head's logits (`split`) it runs on each device's
+/// slice of the vocabulary, as Megatron-LM's `vocab_parallel_cross_entropy` does.
+pub(crate) fn training_loss(
+    b: &mut Builder,
+    kind: LossKind,
+    rows: u64,
+    cols: u64,
+    split: bool,
+) -> Result<(), IrError> {
+    let op = Op::loss("loss", kind, rows, cols, b.act())?;
+    b.push(op, 1)?;
+    if split {
+        b.role(OpRole::Sliced(Block::Vocab));
+    }
     Ok(())
 }

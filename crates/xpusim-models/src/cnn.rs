@@ -4,7 +4,7 @@
 //! shift, 2 FLOPs per element); its γ and β are declared as parameters, running statistics
 //! are buffers and are not.
 
-use xpusim_ir::{ConvSpec, Graph, IrError, NormKind, Op, Phase};
+use xpusim_ir::{ConvSpec, Graph, IrError, LossKind, NormKind, Op, Phase};
 
 use crate::common::{conv2d, Builder};
 use crate::{ModelError, Workload};
@@ -90,13 +90,28 @@ fn residual(b: &mut Builder, name: &str, y: Fmap, relu: bool, rep: u64) -> Resul
     Ok(())
 }
 
-/// Global average pool then a `c → classes` fully connected layer with bias.
+/// Global average pool then a `c → classes` fully connected layer with bias; in training,
+/// the cross-entropy loss over the class logits.
 fn classifier(b: &mut Builder, x: Fmap, classes: u64) -> Result<(), IrError> {
     b.push(
         Op::reduce("avgpool", "mean", x.elems(), x.n * x.c, b.act())?,
         1,
     )?;
-    b.linear("fc", x.n, x.c, classes, true, 1)
+    b.linear("fc", x.n, x.c, classes, true, 1)?;
+    if b.g.phase == Phase::Train {
+        crate::blocks::training_loss(b, LossKind::CrossEntropy, x.n, classes, false)?;
+    }
+    Ok(())
+}
+
+/// The graph's phase: a training forward, else inference (the only other phase a CNN or
+/// RNN lists).
+pub(crate) fn phase(w: &Workload) -> Phase {
+    if w.phase == Phase::Train {
+        Phase::Train
+    } else {
+        Phase::Inference
+    }
 }
 
 fn input(w: &Workload, model: &str) -> Result<Fmap, ModelError> {
@@ -126,7 +141,7 @@ pub struct ResNetConfig {
 }
 
 pub fn resnet(name: &str, cfg: &ResNetConfig, w: &Workload) -> Result<Graph, ModelError> {
-    let mut b = Builder::new(Graph::new(name, Phase::Inference, w.batch, 1), w.precision);
+    let mut b = Builder::new(Graph::new(name, phase(w), w.batch, 1), w.precision);
     let x = input(w, name)?;
     let mut x = conv_bn(&mut b, "stem", x, 64, 7, 2, 1, ConvAct::Relu, 1)?;
     let pool = conv2d(x.n, x.c, x.h, x.w, x.c, 3, 2, 1, 1);
@@ -246,7 +261,7 @@ pub const MOBILENET_V2_BLOCKS: [(u64, u64, u64, u64); 7] = [
 ];
 
 pub fn mobilenet_v2(name: &str, w: &Workload) -> Result<Graph, ModelError> {
-    let mut b = Builder::new(Graph::new(name, Phase::Inference, w.batch, 1), w.precision);
+    let mut b = Builder::new(Graph::new(name, phase(w), w.batch, 1), w.precision);
     let x = input(w, name)?;
     let mut x = conv_bn(&mut b, "stem", x, 32, 3, 2, 1, ConvAct::Relu6, 1)?;
     for (bi, &(t, c, n, s)) in MOBILENET_V2_BLOCKS.iter().enumerate() {

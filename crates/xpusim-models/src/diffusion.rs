@@ -11,7 +11,9 @@
 //! declared weights reproduce that count (tested). Classifier-free guidance runs the
 //! conditional and unconditional passes together, so one image is a batch of 2 latents.
 
-use xpusim_ir::{AttentionSpec, ConvSpec, Graph, IrError, NormKind, Op, Phase, Precision, Role};
+use xpusim_ir::{
+    AttentionSpec, ConvSpec, Graph, IrError, LossKind, NormKind, Op, Phase, Precision, Role,
+};
 
 /// Model channels of level 0 (`model_channels` in the v1 config).
 const BASE_CHANNELS: u64 = 320;
@@ -193,10 +195,24 @@ impl B {
 /// One denoising step for `images` images (2 latents each: classifier-free guidance) at
 /// precision `p`.
 pub fn unet_step(images: u64, p: Precision) -> Result<Graph, IrError> {
+    unet(images, p, Phase::Inference)
+}
+
+/// The UNet for `phase`: a denoising step ([`unet_step`]), or the forward of one training
+/// step ([`Phase::Train`]) over `images` noised latents — one latent per image (guidance
+/// doubles latents only at sampling time) — ending in the MSE between the predicted and the
+/// added noise (Rombach et al. 2022, eq. 2; Ho et al. 2020, eq. 14).
+pub fn unet(images: u64, p: Precision, phase: Phase) -> Result<Graph, IrError> {
+    let train = phase == Phase::Train;
     xpusim_ir::checked_product(NAME, "images × 2 latents", &[images, 2])?;
-    let n = 2 * images;
+    let n = if train { images } else { 2 * images };
+    let (phase, per_sample) = if train {
+        (Phase::Train, 1)
+    } else {
+        (Phase::Inference, 0)
+    };
     let mut b = B {
-        g: Graph::new(NAME, Phase::Inference, images, 0),
+        g: Graph::new(NAME, phase, images, per_sample),
         p,
         n,
     };
@@ -259,6 +275,10 @@ pub fn unet_step(images: u64, p: Precision) -> Result<Graph, IrError> {
     b.norm("out.norm", NormKind::GroupNorm, px, ch)?;
     b.eltwise("out.silu", "silu", px * ch, 1, 5)?;
     b.conv("out.conv", ch, side, LATENT_CHANNELS, 3, 1)?;
+    if train {
+        let cols = LATENT_CHANNELS * side * side;
+        b.g.push(Op::loss("loss", LossKind::Mse, n, cols, b.p.act)?);
+    }
     Ok(b.g)
 }
 

@@ -14,6 +14,16 @@
 //! process `batch` tokens attending over `context + 1` positions read as
 //! [`xpusim_ir::Role::KvCache`]. The LM head runs on the last token only. Identical layers
 //! are one op with `repeat = layers`.
+//!
+//! [`Phase::Train`] is the forward of one training micro-batch, and every model has it
+//! ([`catalog`] lists it last): decoders process all `seq_len` tokens of each sequence with
+//! causal attention over K/V computed as [`xpusim_ir::Role::Input`] (no KV cache, no
+//! append), run the LM head over every token and end in a cross-entropy loss over the
+//! logits ([`xpusim_ir::OpKind::Loss`]); encoders, ViT, Mamba, CNNs (over the classifier
+//! logits) and RNNs (in place of their output softmax) run their inference forward plus a
+//! loss, the SD UNet the MSE on its predicted noise. `tokens_per_sample` is `seq_len` for
+//! sequence models and 1 for image models. Convolution epilogues fuse as in inference. The
+//! backward pass is derived from this graph by [`xpusim_ir::autodiff::backward`].
 
 mod attention;
 mod blocks;
@@ -133,9 +143,41 @@ fn did_you_mean(s: &[String]) -> String {
     }
 }
 
-/// Every built-in model.
+/// Every built-in model, in the order of [`zoo::CATALOG`].
+///
+/// Every model trains, so each entry's `phases` is its catalogue phases followed by
+/// [`Phase::Train`]: the training phase is derived here once rather than written into every
+/// catalogue entry (a model added to the catalogue trains without saying so), and it comes
+/// last so `phases[0]` stays the model's default inference phase.
 pub fn catalog() -> &'static [ModelInfo] {
-    zoo::CATALOG
+    static CATALOG: std::sync::OnceLock<Vec<ModelInfo>> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let mut sets: Vec<(&'static [Phase], &'static [Phase])> = Vec::new();
+        zoo::CATALOG
+            .iter()
+            .map(|m| ModelInfo {
+                phases: with_train(m.phases, &mut sets),
+                ..*m
+            })
+            .collect()
+    })
+}
+
+/// `phases` followed by [`Phase::Train`], one static slice per distinct phase list (built
+/// once per process by [`catalog`]).
+fn with_train(
+    phases: &'static [Phase],
+    sets: &mut Vec<(&'static [Phase], &'static [Phase])>,
+) -> &'static [Phase] {
+    if phases.contains(&Phase::Train) {
+        return phases;
+    }
+    if let Some((_, t)) = sets.iter().find(|(p, _)| *p == phases) {
+        return t;
+    }
+    let t: &'static [Phase] = Box::leak([phases, &[Phase::Train]].concat().into_boxed_slice());
+    sets.push((phases, t));
+    t
 }
 
 fn norm_name(s: &str) -> String {

@@ -6,12 +6,23 @@
 //! `[dirs, gates·H]`.
 
 use xpusim_ir::{
-    AttentionSpec, ConvSpec, Graph, IrError, Op, Phase, RecurrentCell, RecurrentSpec, Role,
+    AttentionSpec, ConvSpec, Graph, IrError, LossKind, Op, Phase, RecurrentCell, RecurrentSpec,
+    Role,
 };
 
-use crate::cnn::{conv_spec_bn, ConvAct, Fmap};
+use crate::cnn::{conv_spec_bn, phase, ConvAct, Fmap};
 use crate::common::Builder;
 use crate::{ModelError, Workload};
+
+/// The output softmax over `rows × classes` logits; in training, the cross-entropy loss
+/// takes its place (frameworks fuse the softmax into the loss: log-softmax + NLL).
+fn output_softmax(b: &mut Builder, name: &str, rows: u64, classes: u64) -> Result<(), IrError> {
+    if b.g.phase == Phase::Train {
+        crate::blocks::training_loss(b, LossKind::CrossEntropy, rows, classes, false)
+    } else {
+        b.push(Op::softmax(name, rows, classes, b.act())?, 1)
+    }
+}
 
 /// One recurrent layer (all directions), repeated `rep` times.
 #[allow(clippy::too_many_arguments)]
@@ -74,10 +85,7 @@ pub fn lstm_lm(name: &str, c: &LstmLmConfig, w: &Workload) -> Result<Graph, Mode
     let wide = c.vocab.max(4 * c.hidden).max(c.embed);
     crate::guard(name, "batch·seq·widest row", &[w.batch, w.seq_len, wide])?;
     let t = w.batch * w.seq_len;
-    let mut b = Builder::new(
-        Graph::new(name, Phase::Inference, w.batch, w.seq_len),
-        w.precision,
-    );
+    let mut b = Builder::new(Graph::new(name, phase(w), w.batch, w.seq_len), w.precision);
     b.embedding("embed", "embed.tokens", t, c.vocab, c.embed)?;
     recurrent(
         &mut b,
@@ -104,7 +112,7 @@ pub fn lstm_lm(name: &str, c: &LstmLmConfig, w: &Workload) -> Result<Graph, Mode
         )?;
     }
     b.linear("softmax_proj", t, c.hidden, c.vocab, true, 1)?;
-    b.push(Op::softmax("softmax", t, c.vocab, b.act())?, 1)?;
+    output_softmax(&mut b, "softmax", t, c.vocab)?;
     Ok(b.finish())
 }
 
@@ -140,7 +148,7 @@ pub fn gnmt(name: &str, c: &GnmtConfig, w: &Workload) -> Result<Graph, ModelErro
     )?;
     let (s, n, h) = (w.seq_len, w.batch, c.hidden);
     let t = n * s;
-    let mut b = Builder::new(Graph::new(name, Phase::Inference, n, s), w.precision);
+    let mut b = Builder::new(Graph::new(name, phase(w), n, s), w.precision);
     let cell = RecurrentCell::Lstm;
     b.embedding("enc.embed", "enc.embed.tokens", t, c.vocab, h)?;
     recurrent(&mut b, "enc.lstm0_bi", cell, s, n, h, h, 2, 1)?;
@@ -198,7 +206,7 @@ pub fn gnmt(name: &str, c: &GnmtConfig, w: &Workload) -> Result<Graph, ModelErro
         c.decoder_layers.saturating_sub(2).max(1),
     )?;
     b.linear("dec.softmax_proj", t, h, c.vocab, true, 1)?;
-    b.push(Op::softmax("dec.softmax", t, c.vocab, b.act())?, 1)?;
+    output_softmax(&mut b, "dec.softmax", t, c.vocab)?;
     Ok(b.finish())
 }
 
@@ -231,10 +239,7 @@ pub fn deepspeech2(name: &str, c: &DeepSpeech2Config, w: &Workload) -> Result<Gr
     let wide = (c.conv_channels * c.freq_bins).max(6 * c.hidden);
     crate::guard(name, "batch·frames·widest row", &[w.batch, w.seq_len, wide])?;
     let n = w.batch;
-    let mut b = Builder::new(
-        Graph::new(name, Phase::Inference, n, w.seq_len),
-        w.precision,
-    );
+    let mut b = Builder::new(Graph::new(name, phase(w), n, w.seq_len), w.precision);
     let x = Fmap {
         n,
         c: 1,
@@ -268,6 +273,9 @@ pub fn deepspeech2(name: &str, c: &DeepSpeech2Config, w: &Workload) -> Result<Gr
         b.eltwise("gruN.sum_dirs", "add", n * steps * c.hidden, 2, 1, rep)?;
     }
     b.linear("fc", n * steps, c.hidden, c.classes, true, 1)?;
-    b.push(Op::softmax("softmax", n * steps, c.classes, b.act())?, 1)?;
+    // Trained with CTC (§3.1), whose forward–backward recursion over the label lattice is
+    // O(frames · label length) per utterance, small beside the frame softmax it reads:
+    // the training loss is costed as the cross-entropy over the same frame logits.
+    output_softmax(&mut b, "softmax", n * steps, c.classes)?;
     Ok(b.finish())
 }

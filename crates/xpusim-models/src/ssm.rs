@@ -25,7 +25,7 @@ pub struct SsmConfig {
     pub inner_norms: bool,
 }
 
-use xpusim_ir::{Block, ConvSpec, DType, IrError, NormKind, Op, OpRole, Phase, ScanSpec};
+use xpusim_ir::{Block, ConvSpec, DType, IrError, NormKind, Op, OpRole, Phase, Role, ScanSpec};
 
 use crate::attention::residual;
 use crate::blocks::{norm_kind, Pass};
@@ -251,9 +251,16 @@ fn scan(
         seq_len: scan_len(p),
         channels: ch,
         state,
+        pass: xpusim_ir::Pass::Forward,
     };
     let mut op = Op::scan(name, spec, b.p)?;
     op.operands[3].shape = a_shape.to_vec();
+    if p.phase == Phase::Train {
+        // Training starts from a zero state and reads no cache; the forward writes the
+        // chunk-boundary states its backward restarts from (mamba-ssm's
+        // `selective_scan_fwd` saves them as `x`), one state per sequence here.
+        op.operands[4].role = Role::Output;
+    }
     let a = op.operands[3].tensor.clone();
     b.g.weight(&a, a_shape, DType::Fp32, n)?;
     for (suffix, len) in extra {

@@ -264,11 +264,13 @@ impl TransformerConfig {
         }
     }
 
-    /// The phases this architecture can be lowered for.
+    /// The phases this architecture can be lowered for: its inference phases, then
+    /// [`Phase::Train`] (every architecture trains; it is last so the first phase stays the
+    /// default).
     pub fn phases(&self) -> &'static [Phase] {
         match self.arch {
-            Arch::EncoderOnly => &[Phase::Inference],
-            _ => &[Phase::Prefill, Phase::Decode],
+            Arch::EncoderOnly => &[Phase::Inference, Phase::Train],
+            _ => &[Phase::Prefill, Phase::Decode, Phase::Train],
         }
     }
 

@@ -394,7 +394,7 @@ pub(crate) fn build_named(name: &str, w: &Workload) -> Result<Graph, ModelError>
             w,
         ),
         "deepspeech2" => deepspeech2(name, &DEEPSPEECH2, w),
-        crate::diffusion::NAME => Ok(crate::diffusion::unet_step(w.batch, w.precision)?),
+        crate::diffusion::NAME => Ok(crate::diffusion::unet(w.batch, w.precision, w.phase)?),
         _ => Err(ModelError::UnknownModel {
             name: name.to_string(),
             suggestions: crate::suggestions(name),

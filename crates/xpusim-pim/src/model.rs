@@ -103,7 +103,13 @@ pub fn pim_cost(op: &Op, pim: &PimSpec, stacks: u64) -> Option<PimCost> {
                 },
             ))
         }
-        OpKind::Embedding { tokens, dim } => Some(timing::embedding(
+        // A gather; its backward scatter-add (and FlashAttention's backward) stay on the
+        // device.
+        OpKind::Embedding {
+            tokens,
+            dim,
+            pass: xpusim_ir::Pass::Forward,
+        } => Some(timing::embedding(
             pim,
             stacks,
             *tokens,

@@ -9,6 +9,11 @@
 //! split by vocabulary rows with an all-reduce after it, the LM head by vocabulary columns
 //! with an all-gather of the logits. Norms, residual adds, routers and everything else are
 //! computed redundantly on every device, as Megatron does without sequence parallelism.
+//! The backward ops of a training step (`xpusim_ir::autodiff`) carry Megatron's conjugate
+//! roles and split by the same rules: a column projection's input gradient is a `Row`
+//! partial sum all-reduced before the norm's backward; an embedding's backward scatter-add
+//! splits with the vocabulary and needs no collective; an expert's weight gradient reads the
+//! token copies its input gradient's all-to-all already delivered.
 //!
 //! What an op is for comes from its [`OpRole`], set by the frontend that built the graph
 //! (zoo, Hugging Face config, ONNX structure); names are never read. An op whose role is
@@ -187,7 +192,13 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             }
             OpRole::Heads(_) => {
                 match &mut o.kind {
-                    OpKind::Attention(a) => {
+                    OpKind::Attention(a) | OpKind::AttentionGrad(a) => {
+                        // Operands with KV heads: k, v (forward); k, v, dk, dv (backward).
+                        let kv_ops: &[usize] = if matches!(op.kind, OpKind::Attention(_)) {
+                            &[1, 2]
+                        } else {
+                            &[1, 2, 7, 8]
+                        };
                         if a.heads % tp != 0 {
                             return Err(err(format!(
                                 "`{name}`: {} attention heads do not split over tp = {tp}",
@@ -198,7 +209,7 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                         a.kv_heads /= kv_factor;
                         let (h, kv) = (a.heads, a.kv_heads);
                         for (i, od) in o.operands.iter_mut().enumerate() {
-                            div_dim_to(&mut od.shape, 1, if i == 1 || i == 2 { kv } else { h });
+                            div_dim_to(&mut od.shape, 1, if kv_ops.contains(&i) { kv } else { h });
                         }
                     }
                     // Unfused attention scores / values, MLA absorbed projections: batch = heads.
@@ -254,6 +265,18 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                     op.compute_dtype,
                 )?);
             }
+            // The backward scatter-add into a vocabulary-parallel table: each device adds
+            // the rows of its own vocabulary slice; dY is whole on every device, so no
+            // collective (the forward's all-reduce is identity in backward).
+            OpRole::Embedding if matches!(o.kind, OpKind::Embedding { pass, .. } if !pass.is_forward()) =>
+            {
+                if let OpKind::Embedding { tokens, .. } = &mut o.kind {
+                    *tokens = ceil_div(*tokens, tp);
+                }
+                div_dim(&mut o.operands[0].shape, 0, tp);
+                placement = Placement::Column;
+                f = tp;
+            }
             OpRole::Embedding if matches!(o.kind, OpKind::Embedding { .. }) => {
                 div_dim(&mut o.operands[0].shape, 0, tp);
                 placement = Placement::Column;
@@ -289,7 +312,9 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             }
         }
         let ep_comm = ep > 1 && placement == Placement::Experts;
-        if ep_comm && matches!(op.role, OpRole::Column(_)) {
+        // A weight gradient (backward) reads the token copies its dgrad already received.
+        let wgrad = op.operands.iter().any(|x| x.role == Role::Grad);
+        if ep_comm && matches!(op.role, OpRole::Column(_)) && !wgrad {
             out.push(comm(
                 a2a(op, &format!("{name}.ep_dispatch"), ep, 0)?,
                 op.layer,
@@ -382,6 +407,8 @@ fn slice(o: &mut Op, f: u64) {
         OpKind::Elementwise { elems, .. } => *elems = ceil_div(*elems, f),
         OpKind::Norm { cols, .. } => *cols = ceil_div(*cols, f),
         OpKind::Reduce { in_elems, .. } => *in_elems = ceil_div(*in_elems, f),
+        // A loss over vocabulary-split logits.
+        OpKind::Loss { cols, .. } => *cols = ceil_div(*cols, f),
         OpKind::Softmax { rows, .. } => {
             *rows = ceil_div(*rows, f);
             for od in o.operands.iter_mut() {
@@ -431,7 +458,9 @@ fn slice(o: &mut Op, f: u64) {
 /// replicated when there are fewer KV heads than devices (GQA/MQA with large tp).
 fn kv_factor(g: &Graph, tp: u64) -> Result<u64, String> {
     let kv = g.ops.iter().find_map(|o| match (&o.kind, o.role) {
-        (OpKind::Attention(a), OpRole::Heads(_)) => Some((a.kv_heads, o.name.clone())),
+        (OpKind::Attention(a) | OpKind::AttentionGrad(a), OpRole::Heads(_)) => {
+            Some((a.kv_heads, o.name.clone()))
+        }
         _ => None,
     });
     let Some((kv, name)) = kv else { return Ok(1) };
