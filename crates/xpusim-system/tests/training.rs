@@ -1,0 +1,182 @@
+//! Tensor parallelism of a training step: the backward ops' roles (Megatron-LM's conjugate
+//! operators, Shoeybi et al. 2019 §3) split every projection's gradients over the group and
+//! put the all-reduces where the forward had identity — two per layer in backward as in
+//! forward, four per layer per step without sequence parallelism.
+
+use std::collections::BTreeMap;
+
+use xpusim_ir::autodiff::backward;
+use xpusim_ir::{CollectiveKind, Graph, Op, OpKind, Phase};
+use xpusim_models::{build, Workload};
+use xpusim_system::shard::{shard, DeviceGraph, Placement};
+use xpusim_system::Parallelism;
+
+const TP: u64 = 8;
+
+fn step(model: &str, seq: u64) -> (Graph, Graph) {
+    let g = build(model, &Workload::new(Phase::Train, 1, seq, 0)).unwrap();
+    let b = backward(&g).unwrap();
+    (g, b)
+}
+
+fn collectives(d: &DeviceGraph, kind: CollectiveKind) -> BTreeMap<Option<u32>, u64> {
+    let mut m = BTreeMap::new();
+    for p in &d.ops {
+        if let OpKind::Collective { kind: k, .. } = p.op.kind {
+            if k == kind {
+                *m.entry(p.op.layer).or_default() += 1;
+            }
+        }
+    }
+    m
+}
+
+/// Every split op's per-device FLOPs times the group size equal the unsplit op's, within
+/// 1 % (ceiling padding where a dimension does not divide).
+fn conserves_work(g: &Graph, d: &DeviceGraph, what: &str) -> usize {
+    let whole: BTreeMap<&str, &Op> = g.ops.iter().map(|o| (o.name.as_str(), o)).collect();
+    let mut split = 0;
+    for p in &d.ops {
+        if matches!(p.placement, Placement::Replicated | Placement::Comm) {
+            continue;
+        }
+        let o = whole[p.op.name.as_str()];
+        if !matches!(o.kind, OpKind::Matmul(_) | OpKind::AttentionGrad(_)) {
+            continue;
+        }
+        let per_device = p.op.flops() as f64 * TP as f64;
+        let total = o.flops() as f64;
+        assert!(
+            (per_device / total - 1.0).abs() < 0.01,
+            "{what}: {} ({:?}) {per_device:e} × {TP} vs {total:e}",
+            o.name,
+            p.placement
+        );
+        split += 1;
+    }
+    split
+}
+
+fn check(model: &str, seq: u64, layers: u64) {
+    let (g, b) = step(model, seq);
+    let par = Parallelism::tp(TP);
+    let fwd = shard(&g, &par).unwrap();
+    let bwd = shard(&b, &par).unwrap();
+    // Every backward matmul of the stack is split (routers and other replicated work
+    // aside), with its work conserved.
+    let split = conserves_work(&b, &bwd, model);
+    let stack_matmuls = b
+        .ops
+        .iter()
+        .filter(|o| o.layer.is_some() && matches!(o.kind, OpKind::Matmul(_)))
+        .filter(|o| !o.role.is_replicated() && o.role != xpusim_ir::OpRole::Residual)
+        .count();
+    assert!(split >= stack_matmuls, "{model}: {split} split ops");
+    conserves_work(&g, &fwd, model);
+    // Two all-reduces per layer in backward, as in forward.
+    let f_ar = collectives(&fwd, CollectiveKind::AllReduce);
+    let b_ar = collectives(&bwd, CollectiveKind::AllReduce);
+    let in_layers = |m: &BTreeMap<Option<u32>, u64>| -> Vec<u64> {
+        m.iter()
+            .filter(|(l, _)| l.is_some())
+            .map(|(_, n)| *n)
+            .collect()
+    };
+    assert!(
+        in_layers(&f_ar).iter().all(|&n| n == 2),
+        "{model} fwd {f_ar:?}"
+    );
+    assert!(
+        in_layers(&b_ar).iter().all(|&n| n == 2),
+        "{model} bwd {b_ar:?}"
+    );
+    assert_eq!(in_layers(&b_ar).len(), in_layers(&f_ar).len(), "{model}");
+    // Per training step: 4 all-reduces per layer (Megatron without sequence parallelism),
+    // counting each op's repeat over the layer group.
+    let per_step: u64 = fwd
+        .ops
+        .iter()
+        .chain(&bwd.ops)
+        .filter(|p| p.op.layer.is_some())
+        .filter(|p| {
+            matches!(
+                p.op.kind,
+                OpKind::Collective {
+                    kind: CollectiveKind::AllReduce,
+                    ..
+                }
+            )
+        })
+        .map(|p| p.op.repeat)
+        .sum();
+    assert_eq!(per_step, 4 * layers, "{model}");
+    // Outside the stack: the forward all-reduces the embedding and all-gathers the logits;
+    // the backward all-reduces once, the LM head's input gradient (partial over the split
+    // vocabulary) before the final norm's backward — the embedding's scatter-add needs none.
+    assert_eq!(f_ar.get(&None), Some(&1), "{model}");
+    assert_eq!(b_ar.get(&None), Some(&1), "{model}");
+    assert!(collectives(&bwd, CollectiveKind::AllGather).is_empty());
+    // The backward of the vocabulary-parallel embedding is split, not replicated.
+    let emb = bwd
+        .ops
+        .iter()
+        .find(|p| matches!(p.op.kind, OpKind::Embedding { .. }))
+        .unwrap();
+    assert_eq!((emb.placement, emb.shards), (Placement::Column, TP));
+}
+
+#[test]
+fn llama_backward_splits_like_megatron() {
+    check("llama-2-7b", 512, 32);
+}
+
+#[test]
+fn mixtral_backward_splits_like_megatron() {
+    check("mixtral-8x7b", 512, 32);
+}
+
+/// Where each gradient matmul's split dimension is: the `Row` input gradient of a column
+/// projection splits its reduction, the weight gradients their `n` (the forward's split `n`
+/// for a column projection, its split `k` for a row projection).
+#[test]
+fn gradient_matmuls_split_the_forwards_dimension() {
+    let (g, b) = step("llama-2-7b", 256);
+    let d = shard(&b, &Parallelism::tp(TP)).unwrap();
+    let fwd = |n: &str| match g.ops.iter().find(|o| o.name == n).unwrap().kind {
+        OpKind::Matmul(m) => m,
+        _ => panic!(),
+    };
+    let dev = |n: &str| match d.ops.iter().find(|p| p.op.name == n).unwrap().op.kind {
+        OpKind::Matmul(m) => m,
+        _ => panic!(),
+    };
+    let qkv = fwd("layers.attn_dense.attn.qkv");
+    let down = fwd("layers.attn_dense.mlp.down");
+    assert_ne!(down.k, down.n);
+    // Column forward: dgrad reduces over the split n (Row), wgrad splits n.
+    assert_eq!(dev("layers.attn_dense.attn.qkv.dgrad").k, qkv.n / TP);
+    assert_eq!(dev("layers.attn_dense.attn.qkv.wgrad").n, qkv.n / TP);
+    // Row forward: dgrad splits the forward's k (Column), wgrad too (built as dWᵀ).
+    assert_eq!(dev("layers.attn_dense.mlp.down.dgrad").n, down.k / TP);
+    assert_eq!(dev("layers.attn_dense.mlp.down.wgrad").n, down.k / TP);
+    assert_eq!(dev("layers.attn_dense.mlp.down.wgrad").m, down.n);
+    // LM head: dgrad reduces over the split vocabulary, wgrad splits it.
+    assert_eq!(dev("lm_head.dgrad").k, 32_000 / TP);
+    assert_eq!(dev("lm_head.wgrad").n, 32_000 / TP);
+}
+
+/// With expert parallelism the backward's all-to-alls mirror the forward's: the expert
+/// down projection's input gradient receives dY by a dispatch, the gate/up projection's
+/// input gradient is combined back; the weight gradients read what their dgrad received.
+#[test]
+fn expert_parallel_backward_mirrors_the_forward_all_to_alls() {
+    let (g, b) = step("mixtral-8x7b", 256);
+    let par = Parallelism {
+        ep: TP,
+        ..Parallelism::tp(TP)
+    };
+    let f = collectives(&shard(&g, &par).unwrap(), CollectiveKind::AllToAll);
+    let bw = collectives(&shard(&b, &par).unwrap(), CollectiveKind::AllToAll);
+    assert_eq!(f, bw);
+    assert!(f.values().all(|&n| n == 2), "{f:?}");
+}
