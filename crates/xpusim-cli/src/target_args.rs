@@ -80,6 +80,7 @@ impl TargetArgs {
             ep: self.ep.unwrap_or(1),
             dp: self.dp.unwrap_or(1),
             microbatches: self.microbatches.unwrap_or(1),
+            sp: false,
         })
     }
 

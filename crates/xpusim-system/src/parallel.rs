@@ -8,7 +8,8 @@ use crate::SystemError;
 
 /// Degrees of parallelism. A replica spans `tp·pp` devices; `ep` spreads MoE experts over
 /// `ep` devices of the tensor-parallel group; `dp` replicas run independent batches;
-/// `microbatches` split each replica's batch for the pipeline.
+/// `microbatches` split each replica's batch for the pipeline; `sp` adds Megatron's
+/// sequence parallelism to tensor parallelism.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Parallelism {
     pub tp: u64,
@@ -16,6 +17,11 @@ pub struct Parallelism {
     pub ep: u64,
     pub dp: u64,
     pub microbatches: u64,
+    /// Sequence parallelism (Korthikanti et al. 2022, §4.2.2): the work outside the
+    /// tensor-parallel blocks (norms, residual adds, dropout) splits over the sequence, and
+    /// each all-reduce becomes a reduce-scatter into it and an all-gather out of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sp: bool,
 }
 
 impl Default for Parallelism {
@@ -26,6 +32,7 @@ impl Default for Parallelism {
             ep: 1,
             dp: 1,
             microbatches: 1,
+            sp: false,
         }
     }
 }
@@ -66,8 +73,13 @@ impl fmt::Display for Parallelism {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "tp={} pp={} ep={} dp={} microbatches={}",
-            self.tp, self.pp, self.ep, self.dp, self.microbatches
+            "tp={} pp={} ep={} dp={} microbatches={}{}",
+            self.tp,
+            self.pp,
+            self.ep,
+            self.dp,
+            self.microbatches,
+            if self.sp { " sp" } else { "" }
         )
     }
 }

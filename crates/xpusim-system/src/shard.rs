@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 
-use xpusim_ir::{Block, CollectiveKind, Graph, Op, OpKind, OpRole, Role};
+use xpusim_ir::{Block, CollectiveKind, DType, Graph, Op, OpKind, OpRole, Phase, Role};
 
 use crate::{Parallelism, SystemError};
 
@@ -142,6 +142,10 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
     let mut partial_block = false;
     let mut sharded_any = false;
     let mut has_experts = false;
+    let sp = par.sp;
+    let train = g.phase == Phase::Train;
+    // Sequence parallelism: the activations between blocks are split over the sequence.
+    let mut scattered = false;
     for op in &g.ops {
         let name = op.name.as_str();
         if op.role == OpRole::Residual && partial_block {
@@ -151,16 +155,43 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                 .find(|o| o.role == Role::Output)
                 .map(|o| o.elems())
                 .unwrap_or(0);
-            let ar = Op::collective(
-                &format!("{name}.tp_allreduce"),
-                CollectiveKind::AllReduce,
+            let (kind, suffix) = if sp {
+                (CollectiveKind::ReduceScatter, "tp_reducescatter")
+            } else {
+                (CollectiveKind::AllReduce, "tp_allreduce")
+            };
+            let c = Op::collective(
+                &format!("{name}.{suffix}"),
+                kind,
                 elems.max(1),
                 tp,
                 op.compute_dtype,
             )?
             .times(op.repeat)?;
-            out.push(comm(ar, op.layer));
+            out.push(comm(c, op.layer));
             partial_block = false;
+            scattered = sp;
+        }
+        if scattered && needs_whole_sequence(op) {
+            // Leaving the sequence-parallel region: gather the block input (forward) or
+            // the output gradient (backward of a row-parallel projection, the embedding).
+            out.push(comm(gather(op, tp)?, op.layer));
+            scattered = false;
+        } else if sp && partial_block && is_wgrad(op) && matches!(op.role, OpRole::Column(_)) {
+            // The weight gradient of a column-parallel projection reads its input again,
+            // which sequence parallelism kept scattered: Megatron-LM all-gathers it once
+            // more in backward (overlapped with the input-gradient GEMM).
+            out.push(comm(gather(op, tp)?, op.layer));
+        }
+        if scattered && matches!(op.role, OpRole::Replicated | OpRole::Residual) {
+            let mut o = op.clone();
+            seq_slice(&mut o, tp);
+            out.push(PlacedOp {
+                op: o,
+                placement: Placement::Split,
+                shards: tp,
+            });
+            continue;
         }
         let mut o = op.clone();
         let mut placement = Placement::Replicated;
@@ -247,6 +278,27 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                 f = tp;
                 partial_block = true;
             }
+            // Megatron-LM's vocabulary-parallel cross-entropy (Shoeybi et al. 2019, §3):
+            // each device reduces its logit slice, then three all-reduces of one FP32 value
+            // per row (the max, the sum of exponentials, the target's logit) join them.
+            OpRole::Sliced(Block::Vocab) if matches!(o.kind, OpKind::Loss { pass, .. } if pass.is_forward()) =>
+            {
+                slice(&mut o, tp);
+                placement = Placement::Split;
+                f = tp;
+                if let OpKind::Loss { rows, .. } = op.kind {
+                    after = Some(
+                        Op::collective(
+                            &format!("{name}.tp_allreduce"),
+                            CollectiveKind::AllReduce,
+                            rows.saturating_mul(VOCAB_PARALLEL_LOSS_REDUCTIONS).max(1),
+                            tp,
+                            DType::Fp32,
+                        )?
+                        .times(op.repeat)?,
+                    );
+                }
+            }
             OpRole::Column(_) | OpRole::Row(_) | OpRole::Sliced(_) => {
                 slice(&mut o, tp);
                 placement = Placement::Split;
@@ -256,14 +308,18 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                 split_matmul(&mut o, false, tp);
                 placement = Placement::Column;
                 f = tp;
-                let elems = op.operands.get(2).map(|x| x.elems()).unwrap_or(1);
-                after = Some(Op::collective(
-                    &format!("{name}.tp_allgather"),
-                    CollectiveKind::AllGather,
-                    elems,
-                    tp,
-                    op.compute_dtype,
-                )?);
+                // Inference gathers the logits for sampling; training keeps them split for
+                // the vocabulary-parallel loss below.
+                if !train {
+                    let elems = op.operands.get(2).map(|x| x.elems()).unwrap_or(1);
+                    after = Some(Op::collective(
+                        &format!("{name}.tp_allgather"),
+                        CollectiveKind::AllGather,
+                        elems,
+                        tp,
+                        op.compute_dtype,
+                    )?);
+                }
             }
             // The backward scatter-add into a vocabulary-parallel table: each device adds
             // the rows of its own vocabulary slice; dY is whole on every device, so no
@@ -282,16 +338,23 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                 placement = Placement::Column;
                 f = tp;
                 let elems = op.operands.get(1).map(|x| x.elems()).unwrap_or(1);
+                // Sequence parallelism reduce-scatters the embedding into the sequence split.
+                let (kind, suffix) = if sp {
+                    (CollectiveKind::ReduceScatter, "tp_reducescatter")
+                } else {
+                    (CollectiveKind::AllReduce, "tp_allreduce")
+                };
                 after = Some(
                     Op::collective(
-                        &format!("{name}.tp_allreduce"),
-                        CollectiveKind::AllReduce,
+                        &format!("{name}.{suffix}"),
+                        kind,
                         elems,
                         tp,
                         op.compute_dtype,
                     )?
                     .times(op.repeat)?,
                 );
+                scattered = sp;
             }
             OpRole::KvAppend(_) if kv_factor > 1 => {
                 for od in o.operands.iter_mut() {
@@ -313,8 +376,7 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
         }
         let ep_comm = ep > 1 && placement == Placement::Experts;
         // A weight gradient (backward) reads the token copies its dgrad already received.
-        let wgrad = op.operands.iter().any(|x| x.role == Role::Grad);
-        if ep_comm && matches!(op.role, OpRole::Column(_)) && !wgrad {
+        if ep_comm && matches!(op.role, OpRole::Column(_)) && !is_wgrad(op) {
             out.push(comm(
                 a2a(op, &format!("{name}.ep_dispatch"), ep, 0)?,
                 op.layer,
@@ -353,6 +415,75 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
         ops: out,
         weight_shards: shards,
     })
+}
+
+/// Rows each device contributes to the vocabulary-parallel cross-entropy's all-reduces:
+/// the row max, the sum of exponentials and the target logit (Megatron-LM
+/// `_VocabParallelCrossEntropy.forward`).
+const VOCAB_PARALLEL_LOSS_REDUCTIONS: u64 = 3;
+
+/// A weight gradient (`wgrad`): it writes a parameter gradient.
+fn is_wgrad(op: &Op) -> bool {
+    op.operands.iter().any(|x| x.role == Role::Grad)
+}
+
+/// Whether `op` reads an activation whole over the sequence, which sequence parallelism
+/// must all-gather first: the column-parallel projections and the LM head (forward), the
+/// input gradient of a row-parallel projection (backward, a `Column` op) and the
+/// embedding's scatter-add.
+fn needs_whole_sequence(op: &Op) -> bool {
+    match (&op.kind, op.role) {
+        (OpKind::Matmul(_), OpRole::Column(_) | OpRole::LmHead) => !is_wgrad(op),
+        (OpKind::Embedding { pass, .. }, OpRole::Embedding) => !pass.is_forward(),
+        _ => false,
+    }
+}
+
+/// All-gather of the first operand of `op` (its whole activation) over the `tp` group.
+fn gather(op: &Op, tp: u64) -> Result<Op, SystemError> {
+    let idx = match op.kind {
+        // The scatter-add reads the output gradient (operand 1; operand 0 is the table).
+        OpKind::Embedding { .. } => 1,
+        _ => 0,
+    };
+    let elems = op.operands.get(idx).map(|o| o.elems()).unwrap_or(1);
+    Ok(Op::collective(
+        &format!("{}.tp_allgather", op.name),
+        CollectiveKind::AllGather,
+        elems.max(1),
+        tp,
+        op.compute_dtype,
+    )?
+    .times(op.repeat)?)
+}
+
+/// Splits an op between blocks over the sequence (sequence parallelism): its size fields
+/// and its activations, never its parameters or their gradients (a norm's γ stays whole;
+/// its per-device partial gradient is all-reduced once per step with the others).
+fn seq_slice(o: &mut Op, f: u64) {
+    match &mut o.kind {
+        OpKind::Elementwise { elems, .. } => *elems = ceil_div(*elems, f),
+        OpKind::Norm { rows, .. } | OpKind::Softmax { rows, .. } | OpKind::Loss { rows, .. } => {
+            *rows = ceil_div(*rows, f)
+        }
+        OpKind::Reduce { in_elems, .. } => *in_elems = ceil_div(*in_elems, f),
+        _ => {}
+    }
+    for od in o.operands.iter_mut() {
+        if matches!(od.role, Role::Input | Role::Output) {
+            // The sequence is the axis that divides; a batch of one is not it.
+            let idx = od
+                .shape
+                .iter()
+                .position(|&d| d > 1 && d.is_multiple_of(f))
+                .or_else(|| {
+                    (0..od.shape.len()).max_by_key(|&i| od.shape.get(i).copied().unwrap_or(0))
+                });
+            if let Some(i) = idx {
+                div_dim(&mut od.shape, i, f);
+            }
+        }
+    }
 }
 
 /// An inserted collective, in the layer of the op it serves (for pipeline stages).

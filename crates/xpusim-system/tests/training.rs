@@ -110,11 +110,13 @@ fn check(model: &str, seq: u64, layers: u64) {
         .map(|p| p.op.repeat)
         .sum();
     assert_eq!(per_step, 4 * layers, "{model}");
-    // Outside the stack: the forward all-reduces the embedding and all-gathers the logits;
-    // the backward all-reduces once, the LM head's input gradient (partial over the split
+    // Outside the stack: the forward all-reduces the embedding and the vocabulary-parallel
+    // loss's row statistics (the logits stay split: no all-gather in training); the
+    // backward all-reduces once, the LM head's input gradient (partial over the split
     // vocabulary) before the final norm's backward — the embedding's scatter-add needs none.
-    assert_eq!(f_ar.get(&None), Some(&1), "{model}");
+    assert_eq!(f_ar.get(&None), Some(&2), "{model}");
     assert_eq!(b_ar.get(&None), Some(&1), "{model}");
+    assert!(collectives(&fwd, CollectiveKind::AllGather).is_empty());
     assert!(collectives(&bwd, CollectiveKind::AllGather).is_empty());
     // The backward of the vocabulary-parallel embedding is split, not replicated.
     let emb = bwd
@@ -179,4 +181,89 @@ fn expert_parallel_backward_mirrors_the_forward_all_to_alls() {
     let bw = collectives(&shard(&b, &par).unwrap(), CollectiveKind::AllToAll);
     assert_eq!(f, bw);
     assert!(f.values().all(|&n| n == 2), "{f:?}");
+}
+
+fn comm_bytes(d: &DeviceGraph, kind: CollectiveKind) -> u64 {
+    d.ops
+        .iter()
+        .filter_map(|p| match p.op.kind {
+            OpKind::Collective { kind: k, bytes, .. } if k == kind => Some(bytes * p.op.repeat),
+            _ => None,
+        })
+        .sum()
+}
+
+/// Sequence parallelism (Korthikanti et al. 2022, §4.2.2): each layer's two all-reduces
+/// become a reduce-scatter and an all-gather of the same tensor in forward, so the ring
+/// traffic is unchanged; backward adds the all-gather of each column projection's input
+/// for its weight gradient; the work between blocks (norms, residual adds) splits over the
+/// sequence instead of running whole on every device.
+#[test]
+fn sequence_parallelism_trades_all_reduces_for_scatter_and_gather() {
+    let (g, b) = step("llama-2-7b", 512);
+    let plain = Parallelism::tp(TP);
+    let sp = Parallelism { sp: true, ..plain };
+    let (f0, f1) = (shard(&g, &plain).unwrap(), shard(&g, &sp).unwrap());
+    let (b0, b1) = (shard(&b, &plain).unwrap(), shard(&b, &sp).unwrap());
+    // Forward: AR bytes of the stack = RS bytes = AG bytes (the same activations).
+    let stack = |d: &DeviceGraph, kind| -> u64 {
+        d.ops
+            .iter()
+            .filter(|p| p.op.layer.is_some())
+            .filter_map(|p| match p.op.kind {
+                OpKind::Collective { kind: k, bytes, .. } if k == kind => Some(bytes * p.op.repeat),
+                _ => None,
+            })
+            .sum()
+    };
+    let ar = stack(&f0, CollectiveKind::AllReduce);
+    assert!(ar > 0);
+    assert_eq!(stack(&f1, CollectiveKind::AllReduce), 0);
+    assert_eq!(stack(&f1, CollectiveKind::ReduceScatter), ar);
+    assert_eq!(stack(&f1, CollectiveKind::AllGather), ar);
+    // Backward: the same reduce-scatters, plus the gathers of dY (row projections) and of
+    // X again for the column projections' weight gradients (fused QKV and gate-up): 4.
+    let bar = stack(&b0, CollectiveKind::AllReduce);
+    assert_eq!(stack(&b1, CollectiveKind::ReduceScatter), bar);
+    let per_layer = |d: &DeviceGraph| {
+        let m = collectives(d, CollectiveKind::AllGather);
+        m.iter().filter(|(l, _)| l.is_some()).map(|(_, n)| *n).max()
+    };
+    assert_eq!(
+        per_layer(&b1),
+        Some(4),
+        "{:?}",
+        collectives(&b1, CollectiveKind::AllGather)
+    );
+    // Outside the stack the embedding's all-reduce becomes a reduce-scatter, the LM head
+    // gathers its input; the loss still all-reduces its row statistics.
+    assert_eq!(
+        comm_bytes(&f1, CollectiveKind::AllReduce),
+        comm_bytes(&f0, CollectiveKind::AllReduce) - ar - {
+            let emb = f0
+                .ops
+                .iter()
+                .find(|p| p.op.name.ends_with("tp_allreduce") && p.op.layer.is_none())
+                .unwrap();
+            match emb.op.kind {
+                OpKind::Collective { bytes, .. } => bytes,
+                _ => 0,
+            }
+        }
+    );
+    // Work between blocks: norms run on 1/tp of the tokens, residual adds too.
+    let norm_flops = |d: &DeviceGraph| -> u64 {
+        d.ops
+            .iter()
+            .filter(|p| matches!(p.op.kind, OpKind::Norm { .. }))
+            .map(|p| p.op.flops() * p.op.repeat)
+            .sum()
+    };
+    for (a, b) in [(&f0, &f1), (&b0, &b1)] {
+        let (whole, split) = (norm_flops(a), norm_flops(b));
+        assert!(
+            (whole as f64 / split as f64 - TP as f64).abs() < 0.01 * TP as f64,
+            "{whole} vs {split}"
+        );
+    }
 }
