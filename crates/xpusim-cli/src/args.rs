@@ -29,6 +29,8 @@ pub enum Command {
     Attacc(crate::attacc::AttaccArgs),
     /// Board flip: designs across the era suite under workload-mix scenarios and a timeline.
     Flip(crate::flip::FlipArgs),
+    /// Training: step time, MFU, memory per device, energy and cost under a parallel layout.
+    Train(crate::train::TrainArgs),
 }
 
 impl Default for Command {

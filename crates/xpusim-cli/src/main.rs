@@ -15,6 +15,7 @@ mod scalesim;
 mod serve;
 mod sweep;
 mod target_args;
+mod train;
 mod validate;
 
 use clap::Parser;
@@ -41,6 +42,7 @@ fn main() {
         args::Command::Cost(a) => cost::main(&a),
         args::Command::Attacc(a) => attacc::main(&a),
         args::Command::Flip(a) => flip::main(&a),
+        args::Command::Train(a) => train::main(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -177,10 +177,16 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             // the output gradient (backward of a row-parallel projection, the embedding).
             out.push(comm(gather(op, tp)?, op.layer));
             scattered = false;
-        } else if sp && partial_block && is_wgrad(op) && matches!(op.role, OpRole::Column(_)) {
+        } else if sp
+            && partial_block
+            && is_wgrad(op)
+            && matches!(op.role, OpRole::Column(_))
+            && matches!(op.kind, OpKind::Matmul(_))
+        {
             // The weight gradient of a column-parallel projection reads its input again,
             // which sequence parallelism kept scattered: Megatron-LM all-gathers it once
-            // more in backward (overlapped with the input-gradient GEMM).
+            // more in backward (overlapped with the input-gradient GEMM). Its bias gradient
+            // reduces the split dY and needs nothing.
             out.push(comm(gather(op, tp)?, op.layer));
         }
         if scattered && matches!(op.role, OpRole::Replicated | OpRole::Residual) {

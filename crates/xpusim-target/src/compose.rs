@@ -124,6 +124,28 @@ fn price<'a>(
     model: &dyn CostModel,
     sys: Option<&System>,
 ) -> Result<(Vec<Priced<'a>>, f64), TargetError> {
+    let (costs, overlap_s) = price_ops(dg, model, sys)?;
+    let out = dg
+        .ops
+        .iter()
+        .zip(costs)
+        .map(|(p, cost)| Priced {
+            comm: sys.is_some() && matches!(p.op.kind, OpKind::Collective { .. }),
+            placed: p,
+            cost,
+        })
+        .collect();
+    Ok((out, overlap_s))
+}
+
+/// The cost of one instance of every op of a device graph, in its order: compute ops by
+/// the cost model, a system's collectives on its topology plus one kernel launch each
+/// (NCCL launches one per call); with the time the cost model hid across ops.
+pub fn price_ops(
+    dg: &DeviceGraph,
+    model: &dyn CostModel,
+    sys: Option<&System>,
+) -> Result<(Vec<OpCost>, f64), TargetError> {
     let dev = model.device();
     let comm = |o: &Op| sys.is_some() && matches!(o.kind, OpKind::Collective { .. });
     let compute: Vec<Op> = dg
@@ -139,39 +161,7 @@ fn price<'a>(
         let cost = match (&p.op.kind, sys) {
             (OpKind::Collective { kind, bytes, group }, Some(s)) => {
                 let c = collective(&s.spec, *kind, *bytes, *group)?;
-                // A collective is one more kernel on the device (NCCL launches one per call).
-                let launch = if c.time_s > 0.0 {
-                    dev.overhead.launch_us * 1e-6
-                } else {
-                    0.0
-                };
-                let time_s = c.time_s + launch;
-                let link_pj = s
-                    .spec
-                    .scale_up
-                    .as_ref()
-                    .and_then(|u| u.energy_pj_per_byte)
-                    .unwrap_or(0.0);
-                let mut oc = OpCost {
-                    compute_s: 0.0,
-                    traffic: vec![xpusim_engine::LevelTraffic {
-                        level: "network".into(),
-                        bytes: c.wire_bytes as u64,
-                        time_s: c.time_s,
-                        energy_j: c.wire_bytes * link_pj * 1e-12,
-                    }],
-                    overhead_s: launch,
-                    time_s,
-                    energy_j: 0.0,
-                    compute_energy_j: 0.0,
-                    pim_energy_j: 0.0,
-                    idle_energy_j: dev.power.idle_w * time_s,
-                    bound: Bound::Network,
-                    mapping: c.algorithm,
-                    pim: None,
-                };
-                oc.sum_energy();
-                oc
+                network_cost(s, dev, c)
             }
             _ => it.next().ok_or_else(|| {
                 TargetError::Target(format!(
@@ -180,13 +170,46 @@ fn price<'a>(
                 ))
             })?,
         };
-        out.push(Priced {
-            comm: comm(&p.op),
-            placed: p,
-            cost,
-        });
+        out.push(cost);
     }
     Ok((out, costed.overlap_s))
+}
+
+/// A priced collective as an op cost: its wire time plus one kernel launch, the link
+/// energy per byte the system cites and the device's idle power meanwhile.
+pub fn network_cost(s: &System, dev: &DeviceSpec, c: xpusim_system::CollectiveCost) -> OpCost {
+    let launch = if c.time_s > 0.0 {
+        dev.overhead.launch_us * 1e-6
+    } else {
+        0.0
+    };
+    let time_s = c.time_s + launch;
+    let link_pj = s
+        .spec
+        .scale_up
+        .as_ref()
+        .and_then(|u| u.energy_pj_per_byte)
+        .unwrap_or(0.0);
+    let mut oc = OpCost {
+        compute_s: 0.0,
+        traffic: vec![xpusim_engine::LevelTraffic {
+            level: "network".into(),
+            bytes: c.wire_bytes as u64,
+            time_s: c.time_s,
+            energy_j: c.wire_bytes * link_pj * 1e-12,
+        }],
+        overhead_s: launch,
+        time_s,
+        energy_j: 0.0,
+        compute_energy_j: 0.0,
+        pim_energy_j: 0.0,
+        idle_energy_j: dev.power.idle_w * time_s,
+        bound: Bound::Network,
+        mapping: c.algorithm,
+        pim: None,
+    };
+    oc.sum_energy();
+    oc
 }
 
 /// Energy of one op split into the breakdown (dynamic parts only; static power is charged

@@ -24,7 +24,7 @@ mod mapping;
 mod result;
 mod target;
 
-pub use compose::evaluate;
+pub use compose::{evaluate, network_cost, price_ops};
 pub use error::TargetError;
 pub use mapping::MappingSearch;
 pub use result::{EnergyBreakdown, ModelCost, OpReport, PimReport, SystemReport};

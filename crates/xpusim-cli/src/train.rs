@@ -1,0 +1,399 @@
+//! `xpusim train`: step time, MFU, memory per device, energy and the cost of training a
+//! model on a device or a system under a parallel layout (or the fastest one that fits).
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use xpusim_ir::{Graph, Phase};
+use xpusim_target::Target;
+use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout, TrainRun};
+use xpusim_workload::Request;
+
+use crate::args::Format;
+use crate::format;
+
+/// Training tokens per parameter when no budget is given: the compute-optimal ratio of
+/// Hoffmann et al. 2022 ("Chinchilla", Table 3: about 20 tokens per parameter).
+const CHINCHILLA_TOKENS_PER_PARAM: f64 = 20.0;
+
+/// Samples per optimizer step when none is given: Llama 2's 4 M-token batch of 4096-token
+/// sequences (Touvron et al. 2023, §2.2).
+const DEFAULT_GLOBAL_BATCH: u64 = 1024;
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Model: a zoo name (`xpusim list models`), a Hugging Face config.json or an ONNX file.
+    #[arg(long)]
+    pub model: String,
+    /// Device or system (preset name or TOML path; `--system` is the same option).
+    #[arg(long, visible_alias = "system", default_value = "dgx-h100")]
+    pub hw: String,
+    /// Nodes of the system to train on (devices = nodes × devices per node); default: the
+    /// system's own count.
+    #[arg(long)]
+    pub nodes: Option<u64>,
+    /// Tensor-parallel degree. Without --tp/--pp/--dp/--cp the fastest layout that fits is
+    /// searched.
+    #[arg(long)]
+    pub tp: Option<u64>,
+    /// Pipeline stages.
+    #[arg(long)]
+    pub pp: Option<u64>,
+    /// Data-parallel replicas (default: the devices left by tp·pp·cp).
+    #[arg(long)]
+    pub dp: Option<u64>,
+    /// Context-parallel degree (each sequence split over this many devices).
+    #[arg(long)]
+    pub cp: Option<u64>,
+    /// Expert-parallel degree for MoE models (divides --tp).
+    #[arg(long, default_value_t = 1)]
+    pub ep: u64,
+    /// Megatron-LM sequence parallelism inside the tensor-parallel group.
+    #[arg(long)]
+    pub sp: bool,
+    /// Samples per micro-batch.
+    #[arg(long, default_value_t = 1)]
+    pub micro_batch: u64,
+    /// Samples per optimizer step over all replicas.
+    #[arg(long, default_value_t = DEFAULT_GLOBAL_BATCH)]
+    pub global_batch: u64,
+    /// Tokens per sample (default: the model's sequence length).
+    #[arg(long)]
+    pub seq: Option<u64>,
+    /// Number format of the forward and backward (bf16, fp16, fp8, fp32; default: the chip's
+    /// 16-bit format). Weights stay 16-bit with FP32 master weights and gradients.
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// ZeRO stage: 0 (DDP), 1 (distributed optimizer), 2 (+ gradients), 3 (+ parameters,
+    /// FSDP).
+    #[arg(long, default_value_t = 1)]
+    pub zero: u8,
+    /// Activation recomputation: none, selective or full.
+    #[arg(long, default_value = "none")]
+    pub recompute: String,
+    /// Pipeline schedule: 1f1b, gpipe or interleaved:V (V model chunks per stage).
+    #[arg(long, default_value = "1f1b")]
+    pub schedule: String,
+    /// Do not overlap the data-parallel gradient reduction with the backward.
+    #[arg(long)]
+    pub no_overlap_dp: bool,
+    /// Tokens to train on, for time and cost (default: 20 per parameter, Chinchilla).
+    #[arg(long)]
+    pub tokens: Option<f64>,
+    /// Search the fastest layout that fits even when some degrees are given (they are then
+    /// ignored), and list the best ones.
+    #[arg(long)]
+    pub search: bool,
+    /// Layouts to list with --search.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    step: &'a TrainCost,
+    run: TrainRun,
+    energy_usd: f64,
+}
+
+fn schedule(s: &str) -> Result<Schedule> {
+    let l = s.to_ascii_lowercase();
+    Ok(match l.as_str() {
+        "1f1b" => Schedule::OneFOneB,
+        "gpipe" => Schedule::Gpipe,
+        _ => match l.strip_prefix("interleaved") {
+            Some("") => Schedule::Interleaved(2),
+            Some(v) => {
+                Schedule::Interleaved(v.trim_start_matches([':', '=']).parse().with_context(
+                    || format!("--schedule {s}: expected interleaved:V with V a count of chunks"),
+                )?)
+            }
+            None => bail!("--schedule {s}: expected 1f1b, gpipe or interleaved:V"),
+        },
+    })
+}
+
+pub fn main(a: &TrainArgs) -> Result<()> {
+    let mut t = Target::load(&a.hw)?;
+    if let Some(n) = a.nodes {
+        match &mut t.hw {
+            xpusim_hw::Hardware::System(s) => {
+                if n == 0 {
+                    bail!("--nodes must be at least 1");
+                }
+                s.spec.count = n * s.spec.devices_per_node;
+            }
+            xpusim_hw::Hardware::Device(_) => bail!(
+                "--nodes needs a system, but `{}` is one device (see `xpusim list systems`)",
+                a.hw
+            ),
+        }
+    }
+    let natural = t.natural_dtype();
+    let base = Request {
+        model: a.model.clone(),
+        phase: Some(Phase::Train),
+        precision: a.precision.clone(),
+        ..Default::default()
+    };
+    let onnx = a.model.to_ascii_lowercase().ends_with(".onnx");
+    let precision = base.precision(natural)?;
+    // The sequence: given, or the model's own (one build at batch 1 tells).
+    let probe = base
+        .graph_at(precision)
+        .with_context(|| format!("model `{}`", a.model))?;
+    let seq = a.seq.unwrap_or(probe.tokens_per_sample).max(1);
+    let build = |mb: u64, s: u64| -> Result<Graph, TrainError> {
+        let mut r = base.clone();
+        if onnx {
+            if mb != 1 {
+                return Err(TrainError::Build(
+                    "an ONNX file fixes its batch: train it with --micro-batch 1".into(),
+                ));
+            }
+        } else {
+            r.batch = Some(mb);
+            r.seq = Some(s);
+        }
+        r.graph_at(precision)
+            .map_err(|e| TrainError::Build(format!("model `{}`: {e}", a.model)))
+    };
+    // Parsed before any search so that a misspelt option is an error, not ignored.
+    let sched = schedule(&a.schedule)?;
+    let recompute = Recompute::parse(&a.recompute)?;
+    let devices = t.count();
+    let given = a.tp.is_some() || a.pp.is_some() || a.dp.is_some() || a.cp.is_some();
+    let tokens_for = |c: &TrainCost| {
+        a.tokens
+            .unwrap_or(CHINCHILLA_TOKENS_PER_PARAM * c.params as f64)
+    };
+    if a.search || !given {
+        let all = xpusim_train::search(&build, seq, &t, devices, a.global_batch)?;
+        let best = all
+            .iter()
+            .find(|c| c.fits)
+            .with_context(|| fit_error(&all, &t, devices))?;
+        return print(a, best, &all, &t, tokens_for(best));
+    }
+    let tp = a.tp.unwrap_or(1);
+    let pp = a.pp.unwrap_or(1);
+    let cp = a.cp.unwrap_or(1);
+    let dp = match a.dp {
+        Some(d) => d,
+        None => {
+            let per = tp * pp * cp;
+            if per == 0 || !devices.is_multiple_of(per) {
+                bail!(
+                    "tp·pp·cp = {per} does not divide the {devices} devices of `{}`",
+                    a.hw
+                );
+            }
+            devices / per
+        }
+    };
+    let layout = TrainLayout {
+        tp,
+        pp,
+        dp,
+        ep: a.ep,
+        cp,
+        sp: a.sp,
+        schedule: sched,
+        micro_batch: a.micro_batch,
+        global_batch: a.global_batch,
+        zero: a.zero,
+        recompute,
+        overlap_dp: !a.no_overlap_dp,
+    };
+    let c = xpusim_train::train(&build, seq, &t, &layout)
+        .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;
+    print(a, &c, &[], &t, tokens_for(&c))
+}
+
+fn fit_error(all: &[TrainCost], t: &Target, devices: u64) -> String {
+    let least = all.iter().min_by_key(|c| c.memory.total_bytes);
+    match least {
+        Some(c) => format!(
+            "no layout of {devices} devices of `{}` fits `{}`: the least memory any needs is \
+             {:.1} GiB per device ({}) of {:.1} GiB; add nodes (--nodes)",
+            t.name(),
+            c.model,
+            c.memory.total_bytes as f64 / GIB,
+            c.layout,
+            c.memory.capacity_bytes as f64 / GIB
+        ),
+        None => format!("no layout of {devices} devices of `{}` ran", t.name()),
+    }
+}
+
+/// Electricity for `kwh` of IT energy at the cost data's price and PUE.
+fn energy_usd(kwh: f64) -> Result<f64> {
+    let d = xpusim_cost::builtin()?;
+    Ok(kwh * d.tco.pue * d.tco.usd_per_kwh)
+}
+
+fn print(a: &TrainArgs, c: &TrainCost, all: &[TrainCost], t: &Target, tokens: f64) -> Result<()> {
+    let run = c.run(tokens);
+    let e_usd = energy_usd(run.energy_kwh)?;
+    match a.format {
+        Format::Json => {
+            let r = Report {
+                step: c,
+                run,
+                energy_usd: e_usd,
+            };
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Format::Csv => {
+            println!("model,hardware,devices,layout,step_time_s,tokens_per_s,mfu,hfu,tflops_per_device,memory_per_device_bytes,fits,energy_per_step_j,avg_power_w,train_tokens,train_days,device_hours,rental_usd,energy_usd");
+            for x in std::iter::once(c).chain(all.iter().filter(|x| !std::ptr::eq(*x, c))) {
+                let r = x.run(tokens);
+                println!(
+                    "{},{},{},{},{:e},{:e},{:.4},{:.4},{:.1},{},{},{:e},{:.0},{:e},{:.2},{:e},{},{:.0}",
+                    format::csv(&x.model),
+                    format::csv(&x.hardware),
+                    x.devices,
+                    format::csv(&x.layout.to_string()),
+                    x.step_time_s,
+                    x.tokens_per_s,
+                    x.mfu,
+                    x.hfu,
+                    x.tflops_per_device,
+                    x.memory.total_bytes,
+                    x.fits,
+                    x.energy_per_step_j,
+                    x.avg_power_per_device_w,
+                    r.tokens,
+                    r.time_s / 86400.0,
+                    r.device_hours,
+                    r.rental_usd.map(|u| format!("{u:.0}")).unwrap_or_default(),
+                    energy_usd(r.energy_kwh)?,
+                );
+            }
+        }
+        Format::Table => print_table(c, all, t, &run, e_usd, a.top),
+    }
+    Ok(())
+}
+
+fn gib(b: u64) -> String {
+    format!("{:.1} GiB", b as f64 / GIB)
+}
+
+fn print_table(
+    c: &TrainCost,
+    all: &[TrainCost],
+    t: &Target,
+    run: &TrainRun,
+    e_usd: f64,
+    top: usize,
+) {
+    println!(
+        "{} ({:.2} B parameters) training on {} × {} ({}), {} cost model",
+        c.model,
+        c.params as f64 / 1e9,
+        c.devices,
+        c.device,
+        t.name(),
+        c.cost_model
+    );
+    println!(
+        "layout: {}; {} micro-batches per replica, {} tokens per step",
+        c.layout, c.microbatches, c.tokens_per_step
+    );
+    let mut tb = format::table();
+    tb.set_header(["", "value"]);
+    let b = &c.breakdown;
+    let mut parts = vec![format!("compute {}", format::time(b.compute_s))];
+    if b.recompute_s > 0.0 {
+        parts.push(format!("recompute {}", format::time(b.recompute_s)));
+    }
+    for (k, v) in &b.communication_s {
+        parts.push(format!("{k} {}", format::time(*v)));
+    }
+    if b.pipeline_bubble_s > 0.0 {
+        parts.push(format!(
+            "pipeline bubble {}",
+            format::time(b.pipeline_bubble_s)
+        ));
+    }
+    parts.push(format!("optimizer {}", format::time(b.optimizer_s)));
+    tb.add_row(["step time".to_string(), format::time(c.step_time_s)]);
+    tb.add_row(["  of which".to_string(), parts.join(", ")]);
+    tb.add_row([
+        "throughput".to_string(),
+        format!(
+            "{} tokens/s, {} samples/s",
+            format::si(c.tokens_per_s, ""),
+            format::si(c.samples_per_s, "")
+        ),
+    ]);
+    tb.add_row([
+        "MFU / HFU".to_string(),
+        format!(
+            "{} / {} ({:.0} model TFLOP/s per device of {:.0} peak)",
+            format::pct(c.mfu),
+            format::pct(c.hfu),
+            c.tflops_per_device,
+            c.peak_tflops
+        ),
+    ]);
+    let m = &c.memory;
+    tb.add_row([
+        "memory per device".to_string(),
+        format!(
+            "{} of {} (stage {}): weights {}, gradients {}, optimizer {}, activations {}, temporary {}",
+            gib(m.total_bytes),
+            gib(m.capacity_bytes),
+            m.stage,
+            gib(m.weights_bytes),
+            gib(m.gradients_bytes),
+            gib(m.optimizer_bytes),
+            gib(m.activations_bytes),
+            gib(m.temporary_bytes)
+        ),
+    ]);
+    tb.add_row([
+        "energy".to_string(),
+        format!(
+            "{} per step, {:.0} W per device on average",
+            format::si(c.energy_per_step_j, "J"),
+            c.avg_power_per_device_w
+        ),
+    ]);
+    let rental = run
+        .rental_usd
+        .map(|u| format!(", ${} rental", format::si(u, "")))
+        .unwrap_or_default();
+    tb.add_row([
+        format!("train on {} tokens", format::si(run.tokens, "")),
+        format!(
+            "{:.1} days, {} device-hours{rental}, {} MWh (${} electricity)",
+            run.time_s / 86400.0,
+            format::si(run.device_hours, ""),
+            format::si(run.energy_kwh / 1e3, ""),
+            format::si(e_usd, "")
+        ),
+    ]);
+    println!("{tb}");
+    if all.len() > 1 {
+        let mut lt = format::table();
+        lt.set_header(["layout", "step", "MFU", "memory/device", "fits"]);
+        for x in all.iter().take(top) {
+            lt.add_row([
+                x.layout.to_string(),
+                format::time(x.step_time_s),
+                format::pct(x.mfu),
+                gib(x.memory.total_bytes),
+                if x.fits { "yes" } else { "no" }.to_string(),
+            ]);
+        }
+        println!("fastest layouts of {} searched:", all.len());
+        println!("{lt}");
+    }
+}

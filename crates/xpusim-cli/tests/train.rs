@@ -1,0 +1,169 @@
+//! `xpusim train`: the table of a fixed layout (snapshot), the layout search, and the
+//! errors of layouts that cannot run or do not fit.
+
+use std::process::Command;
+
+fn xpusim(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xpusim"))
+        .args(args)
+        .output()
+        .expect("run xpusim");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn table_of_a_fixed_layout() {
+    let (ok, out, err) = xpusim(&[
+        "train",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "dgx-a100",
+        "--nodes",
+        "2",
+        "--tp",
+        "4",
+        "--pp",
+        "2",
+        "--sp",
+        "--seq",
+        "4096",
+        "--global-batch",
+        "256",
+        "--recompute",
+        "selective",
+        "--tokens",
+        "2e12",
+    ]);
+    assert!(ok, "{err}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn json_has_the_step_the_memory_and_the_run() {
+    let (ok, out, err) = xpusim(&[
+        "train",
+        "--model",
+        "gpt3-175b",
+        "--hw",
+        "dgx-a100",
+        "--nodes",
+        "8",
+        "--tp",
+        "8",
+        "--pp",
+        "8",
+        "--sp",
+        "--seq",
+        "2048",
+        "--global-batch",
+        "64",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in [
+        "step_time_s",
+        "mfu",
+        "hfu",
+        "tokens_per_s",
+        "energy_per_step_j",
+    ] {
+        assert!(v[k].as_f64().is_some_and(|x| x > 0.0), "{k}");
+    }
+    assert!(
+        v["memory"]["total_bytes"].as_u64().unwrap()
+            <= v["memory"]["capacity_bytes"].as_u64().unwrap()
+    );
+    assert_eq!(v["devices"], 64);
+    assert!(v["run"]["device_hours"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn without_a_layout_the_fastest_that_fits_is_searched() {
+    let (ok, out, err) = xpusim(&[
+        "train",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "dgx-h100",
+        "--seq",
+        "2048",
+        "--format",
+        "csv",
+    ]);
+    assert!(ok, "{err}");
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert!(rows.len() > 10, "{out}");
+    // The first row is the fastest layout that fits.
+    assert!(rows[0].contains(",true,"), "{}", rows[0]);
+    let step = |r: &str| r.split(',').nth(4).unwrap().parse::<f64>().unwrap();
+    for r in &rows[1..] {
+        if r.contains(",true,") {
+            assert!(step(r) >= step(rows[0]));
+        }
+    }
+}
+
+#[test]
+fn a_layout_that_does_not_fit_is_an_error_with_the_change_that_fits() {
+    let (ok, _, err) = xpusim(&[
+        "train",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "dgx-a100",
+        "--tp",
+        "1",
+        "--dp",
+        "8",
+        "--zero",
+        "0",
+        "--seq",
+        "4096",
+        "--micro-batch",
+        "8",
+        "--global-batch",
+        "64",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("does not fit"), "{err}");
+    assert!(err.contains("GiB"), "{err}");
+    assert!(err.contains("smallest change that fits"), "{err}");
+}
+
+#[test]
+fn bad_options_are_errors_that_say_what_to_do() {
+    for (args, what) in [
+        (vec!["--hw", "a100-80gb", "--nodes", "2"], "needs a system"),
+        (vec!["--hw", "dgx-a100", "--tp", "3"], "does not divide"),
+        (vec!["--hw", "dgx-a100", "--schedule", "zigzag"], "1f1b"),
+        (vec!["--hw", "dgx-a100", "--recompute", "some"], "selective"),
+        (
+            vec![
+                "--hw",
+                "dgx-a100",
+                "--tp",
+                "8",
+                "--global-batch",
+                "3",
+                "--dp",
+                "1",
+                "--micro-batch",
+                "2",
+            ],
+            "multiple",
+        ),
+    ] {
+        let mut a = vec!["train", "--model", "llama-2-7b"];
+        a.extend(args);
+        let (ok, _, err) = xpusim(&a);
+        assert!(!ok, "{a:?}");
+        assert!(err.contains(what), "{a:?}: {err}");
+    }
+}

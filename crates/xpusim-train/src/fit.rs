@@ -1,0 +1,237 @@
+//! Layouts that fit: the error for one that does not (with the smallest change that fits),
+//! and the search for the fastest layout on a number of devices.
+
+use rayon::prelude::*;
+use xpusim_target::Target;
+
+use crate::layout::{Recompute, TrainLayout};
+use crate::schedule::Schedule;
+use crate::step::{step, Build};
+use crate::{TrainCost, TrainError};
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// [`step`], with a layout that does not fit an error naming the fullest device's bytes
+/// and the smallest change (or changes, applied in turn) that fits.
+pub fn train(
+    build: Build,
+    seq_len: u64,
+    t: &Target,
+    layout: &TrainLayout,
+) -> Result<TrainCost, TrainError> {
+    let c = step(build, seq_len, t, layout)?;
+    if c.fits {
+        return Ok(c);
+    }
+    let m = &c.memory;
+    let mut msg = format!(
+        "{} does not fit on `{}` under {}: stage {} needs {:.1} GiB of {:.1} GiB per device \
+         (weights {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}, temporary {:.1} GiB)",
+        c.model,
+        c.hardware,
+        c.layout,
+        m.stage,
+        m.total_bytes as f64 / GIB,
+        m.capacity_bytes as f64 / GIB,
+        m.weights_bytes as f64 / GIB,
+        m.gradients_bytes as f64 / GIB,
+        m.optimizer_bytes as f64 / GIB,
+        m.activations_bytes as f64 / GIB,
+        m.temporary_bytes as f64 / GIB,
+    );
+    let mut cur = *layout;
+    let mut applied = Vec::new();
+    loop {
+        let mut next = None;
+        for (what, cand) in changes(&cur, t) {
+            match step(build, seq_len, t, &cand) {
+                Ok(r) if r.fits => {
+                    applied.push(what);
+                    msg.push_str(&format!(
+                        "; smallest change that fits: {} ({:.1} GiB, {:.3} s per step)",
+                        applied.join(", then "),
+                        r.memory.total_bytes as f64 / GIB,
+                        r.step_time_s
+                    ));
+                    return Err(TrainError::DoesNotFit(msg));
+                }
+                Ok(r) if next.is_none() => next = Some((what, cand, r.memory.total_bytes)),
+                _ => {}
+            }
+        }
+        // No single change fits: apply the one that saves the most memory and go on.
+        let best = changes(&cur, t)
+            .into_iter()
+            .filter_map(|(w, cand)| {
+                step(build, seq_len, t, &cand)
+                    .ok()
+                    .map(|r| (w, cand, r.memory.total_bytes))
+            })
+            .min_by_key(|x| x.2)
+            .or(next);
+        match best {
+            Some((w, cand, bytes)) if bytes < c.memory.total_bytes && applied.len() < 6 => {
+                applied.push(w);
+                cur = cand;
+            }
+            _ => {
+                msg.push_str(
+                    "; no change of ZeRO stage, recomputation, micro-batch, sequence, tensor or \
+                     pipeline parallelism fits it on these devices: add devices (--nodes)",
+                );
+                return Err(TrainError::DoesNotFit(msg));
+            }
+        }
+    }
+}
+
+/// One-step changes that save memory, cheapest in speed first.
+fn changes(l: &TrainLayout, t: &Target) -> Vec<(String, TrainLayout)> {
+    let mut v = Vec::new();
+    let dpn = t.system_spec().map_or(1, |s| s.spec.devices_per_node);
+    if l.dp * l.cp > 1 && l.zero < 3 {
+        v.push((
+            format!("--zero {}", l.zero + 1),
+            TrainLayout {
+                zero: l.zero + 1,
+                ..*l
+            },
+        ));
+    }
+    if l.tp > 1 && !l.sp {
+        v.push(("--sp".into(), TrainLayout { sp: true, ..*l }));
+    }
+    match l.recompute {
+        Recompute::None => v.push((
+            "--recompute selective".into(),
+            TrainLayout {
+                recompute: Recompute::Selective,
+                ..*l
+            },
+        )),
+        Recompute::Selective => v.push((
+            "--recompute full".into(),
+            TrainLayout {
+                recompute: Recompute::Full,
+                ..*l
+            },
+        )),
+        Recompute::Full => {}
+    }
+    if l.micro_batch > 1 {
+        v.push((
+            format!("--micro-batch {}", l.micro_batch / 2),
+            TrainLayout {
+                micro_batch: l.micro_batch / 2,
+                ..*l
+            },
+        ));
+    }
+    if l.dp.is_multiple_of(2) && l.tp * 2 <= dpn {
+        v.push((
+            format!("--tp {} --dp {}", l.tp * 2, l.dp / 2),
+            TrainLayout {
+                tp: l.tp * 2,
+                dp: l.dp / 2,
+                global_batch: l.global_batch,
+                ..*l
+            },
+        ));
+    }
+    if l.dp.is_multiple_of(2) {
+        v.push((
+            format!("--pp {} --dp {}", l.pp * 2, l.dp / 2),
+            TrainLayout {
+                pp: l.pp * 2,
+                dp: l.dp / 2,
+                ..*l
+            },
+        ));
+    }
+    // Keep only layouts whose batch still divides.
+    v.retain(|(_, c)| c.check().is_ok());
+    v
+}
+
+/// The fastest layout of `devices` devices that fits: tensor parallelism by powers of two
+/// inside a node (with sequence parallelism), pipeline depth by powers of two (1F1B, and
+/// interleaved with 2 chunks), the rest data parallel with the distributed optimizer (ZeRO
+/// 1), micro-batches of 1–8 samples and each recomputation policy. Returns every layout
+/// that ran, fastest first (those that do not fit after those that do).
+pub fn search(
+    build: Build,
+    seq_len: u64,
+    t: &Target,
+    devices: u64,
+    global_batch: u64,
+) -> Result<Vec<TrainCost>, TrainError> {
+    let dpn = t.system_spec().map_or(1, |s| s.spec.devices_per_node);
+    let mut cands = Vec::new();
+    let pow2 = |max: u64| {
+        let mut v = vec![1u64];
+        while v.last().is_some_and(|x| x * 2 <= max) {
+            let n = v.last().copied().unwrap_or(1) * 2;
+            v.push(n);
+        }
+        v
+    };
+    for tp in pow2(dpn.min(devices)) {
+        for pp in pow2(devices / tp) {
+            if !devices.is_multiple_of(tp * pp) {
+                continue;
+            }
+            let dp = devices / (tp * pp);
+            for micro in [1, 2, 4, 8] {
+                let mut scheds = vec![Schedule::OneFOneB];
+                if pp > 1 {
+                    scheds.push(Schedule::Interleaved(2));
+                }
+                for schedule in scheds {
+                    for recompute in [Recompute::None, Recompute::Selective, Recompute::Full] {
+                        let l = TrainLayout {
+                            tp,
+                            pp,
+                            dp,
+                            sp: tp > 1,
+                            micro_batch: micro,
+                            global_batch,
+                            zero: if dp > 1 { 1 } else { 0 },
+                            recompute,
+                            schedule,
+                            ..Default::default()
+                        };
+                        let ok = l.check().is_ok()
+                            && match schedule {
+                                Schedule::Interleaved(_) => {
+                                    l.microbatches().is_ok_and(|m| m.is_multiple_of(pp))
+                                }
+                                _ => true,
+                            };
+                        if ok {
+                            cands.push(l);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if cands.is_empty() {
+        return Err(TrainError::Layout(format!(
+            "no layout of {devices} devices divides the global batch of {global_batch}"
+        )));
+    }
+    let mut out: Vec<TrainCost> = cands
+        .par_iter()
+        .filter_map(|l| step(build, seq_len, t, l).ok())
+        .collect();
+    if out.is_empty() {
+        // Every candidate failed: report why the plainest one did.
+        return step(build, seq_len, t, &cands[0]).map(|c| vec![c]);
+    }
+    out.sort_by(|a, b| {
+        b.fits
+            .cmp(&a.fits)
+            .then(a.step_time_s.total_cmp(&b.step_time_s))
+    });
+    Ok(out)
+}

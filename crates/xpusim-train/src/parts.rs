@@ -1,0 +1,252 @@
+//! A priced device graph cut into the pieces a pipeline schedules: the work before the
+//! layer stack (embedding), each layer, and the work after it (final norm, head, loss).
+
+use std::collections::BTreeMap;
+
+use xpusim_engine::OpCost;
+use xpusim_ir::{CollectiveKind, Graph, OpKind, OpRole, Role};
+use xpusim_system::shard::DeviceGraph;
+
+/// What a piece of one device's work takes for one micro-batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Work {
+    pub compute_s: f64,
+    /// Communication on the critical path, by collective (`tp_allreduce`, `ep_alltoall`, …).
+    pub comm_s: BTreeMap<String, f64>,
+    /// Dynamic energy (arithmetic, memory, links); static power is charged per step.
+    pub energy_j: f64,
+    /// FLOPs the device executes.
+    pub flops: f64,
+}
+
+impl Work {
+    pub fn time_s(&self) -> f64 {
+        self.compute_s + self.comm_s.values().sum::<f64>()
+    }
+
+    pub fn add(&mut self, o: &Work, scale: f64) {
+        self.compute_s += o.compute_s * scale;
+        for (k, v) in &o.comm_s {
+            *self.comm_s.entry(k.clone()).or_default() += v * scale;
+        }
+        self.energy_j += o.energy_j * scale;
+        self.flops += o.flops * scale;
+    }
+
+    pub fn add_comm(&mut self, label: &str, time_s: f64, energy_j: f64) {
+        *self.comm_s.entry(label.to_string()).or_default() += time_s;
+        self.energy_j += energy_j;
+    }
+}
+
+/// Per-piece values: before the stack, each layer in order, after the stack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parts<T> {
+    pub pre: T,
+    pub layers: Vec<T>,
+    pub post: T,
+}
+
+/// The collective's label in breakdowns: `tp_allreduce`, `ep_alltoall`, ….
+pub fn comm_label(kind: CollectiveKind, group_kind: &str) -> String {
+    let k = match kind {
+        CollectiveKind::AllReduce => "allreduce",
+        CollectiveKind::AllGather => "allgather",
+        CollectiveKind::ReduceScatter => "reducescatter",
+        CollectiveKind::AllToAll => "alltoall",
+    };
+    format!("{group_kind}_{k}")
+}
+
+/// Where each op's work goes: `forward` graphs put unlayered ops before the first layered
+/// op into `pre`; a backward graph runs in reverse, so its leading unlayered ops (the
+/// head's and loss's gradients) are `post` and its trailing ones (the embedding's) `pre`.
+/// A group of `n` identical layers (one layer index, ops repeating `n` times) is spread
+/// evenly over its `n` layers. `layers` is the forward graph's layer-group sizes.
+pub fn split(
+    dg: &DeviceGraph,
+    costs: &[OpCost],
+    groups: &[(u32, u64)],
+    backward: bool,
+    select: impl Fn(&xpusim_ir::Op) -> bool,
+) -> Parts<Work> {
+    let mut by_group: BTreeMap<u32, Work> = BTreeMap::new();
+    let (mut before, mut after) = (Work::default(), Work::default());
+    let mut seen = false;
+    // The last GEMM before, and the time it still has to hide a collective behind.
+    let mut prev: Option<(&xpusim_ir::Op, f64)> = None;
+    for (p, c) in dg.ops.iter().zip(costs) {
+        let op = &p.op;
+        if !select(op) {
+            continue;
+        }
+        let r = op.repeat as f64;
+        let mut w = Work {
+            energy_j: (c.energy_j - c.idle_energy_j).max(0.0) * r,
+            flops: op.flops() as f64 * r,
+            ..Default::default()
+        };
+        match op.kind {
+            OpKind::Collective { kind, .. } => {
+                let group = if op.name.contains(".ep_") { "ep" } else { "tp" };
+                let mut t = c.time_s * r;
+                if let Some((before, room)) = prev.as_mut().filter(|_| backward) {
+                    if overlaps_in_backward(op, before) {
+                        let hidden = t.min(*room);
+                        t -= hidden;
+                        *room -= hidden;
+                    }
+                }
+                *w.comm_s.entry(comm_label(kind, group)).or_default() += t;
+            }
+            _ => {
+                w.compute_s = c.time_s * r;
+                // A bias gradient's reduction between a weight-gradient GEMM and the
+                // collective launched after it does not end the overlap.
+                if matches!(op.kind, OpKind::Matmul(_)) {
+                    prev = Some((op, w.compute_s));
+                }
+            }
+        }
+        match op.layer {
+            Some(l) => {
+                seen = true;
+                by_group.entry(l).or_default().add(&w, 1.0);
+            }
+            None if !seen => before.add(&w, 1.0),
+            None => after.add(&w, 1.0),
+        }
+    }
+    let (pre, post) = if backward {
+        (after, before)
+    } else {
+        (before, after)
+    };
+    let mut layers = Vec::new();
+    for &(g, n) in groups {
+        let total = by_group.remove(&g).unwrap_or_default();
+        let mut one = Work::default();
+        one.add(&total, 1.0 / n.max(1) as f64);
+        layers.extend(std::iter::repeat_n(one, n as usize));
+    }
+    Parts { pre, layers, post }
+}
+
+/// Whether a tensor-parallel collective of the backward runs while the GEMM before it
+/// computes, as Megatron-LM's `LinearWithGradAccumulationAndAsyncCommunication` does
+/// (Korthikanti et al. 2022, §4.2.2): the all-gather of a column projection's input for its
+/// weight gradient runs during the input-gradient GEMM, and the reduction of that input
+/// gradient (all-reduce, or reduce-scatter under sequence parallelism) during the weight
+/// gradient GEMM. The forward's collectives feed the next GEMM and stay exposed.
+fn overlaps_in_backward(comm: &xpusim_ir::Op, before: &xpusim_ir::Op) -> bool {
+    let is_matmul = matches!(before.kind, OpKind::Matmul(_));
+    let before_wgrad = before.operands.iter().any(|x| x.role == Role::Grad);
+    let regather = comm.name.ends_with(".wgrad.tp_allgather");
+    let join = comm.name.ends_with(".tp_allreduce") || comm.name.ends_with(".tp_reducescatter");
+    is_matmul && ((regather && !before_wgrad) || (join && before_wgrad))
+}
+
+/// The layer groups of a graph in order: (layer index, layers in the group).
+pub fn layer_groups(g: &Graph) -> Vec<(u32, u64)> {
+    let mut m: BTreeMap<u32, u64> = BTreeMap::new();
+    for op in &g.ops {
+        if let Some(l) = op.layer {
+            let e = m.entry(l).or_default();
+            *e = (*e).max(op.repeat);
+        }
+    }
+    m.into_iter().collect()
+}
+
+/// Parameters (elements) one device holds for each piece, after tensor and expert
+/// parallelism's shards. A table used both before and after the stack (tied embeddings)
+/// counts in both.
+pub fn params(g: &Graph, dg: &DeviceGraph, groups: &[(u32, u64)]) -> Parts<f64> {
+    let mut users: BTreeMap<&str, (bool, bool, Option<u32>)> = BTreeMap::new();
+    let mut seen = false;
+    for op in &g.ops {
+        seen |= op.layer.is_some();
+        for x in op.operands.iter().filter(|x| x.role == Role::Weight) {
+            let e = users.entry(x.tensor.as_str()).or_default();
+            match op.layer {
+                Some(l) => e.2 = Some(l),
+                None if !seen => e.0 = true,
+                None => e.1 = true,
+            }
+        }
+    }
+    let mut group_elems: BTreeMap<u32, f64> = BTreeMap::new();
+    let mut parts = Parts::<f64>::default();
+    for w in &g.weights {
+        let shards = *dg.weight_shards.get(&w.name).unwrap_or(&1) as f64;
+        let elems = w.elems() as f64 / shards;
+        match users.get(w.name.as_str()) {
+            Some((_, _, Some(l))) => *group_elems.entry(*l).or_default() += elems,
+            Some((pre, post, None)) => {
+                if *pre || !*post {
+                    parts.pre += elems;
+                }
+                if *post {
+                    parts.post += elems;
+                }
+            }
+            // Declared but read by no op: kept with the first stage.
+            None => parts.pre += elems,
+        }
+    }
+    for &(l, n) in groups {
+        let per = group_elems.get(&l).copied().unwrap_or(0.0) / n.max(1) as f64;
+        parts.layers.extend(std::iter::repeat_n(per, n as usize));
+    }
+    parts
+}
+
+/// Bytes of activations one micro-batch leaves stored for the backward, per piece: every
+/// activation a forward compute op reads (each tensor once), as autograd saves them.
+/// `store` decides, per op, which of its inputs are kept (recomputation drops some).
+pub fn stored_activations(
+    dg: &DeviceGraph,
+    groups: &[(u32, u64)],
+    store: impl Fn(&xpusim_ir::Op, usize) -> bool,
+) -> Parts<f64> {
+    let mut seen_names = std::collections::BTreeSet::new();
+    let mut by_group: BTreeMap<u32, f64> = BTreeMap::new();
+    let (mut pre, mut post, mut seen) = (0.0, 0.0, false);
+    for p in &dg.ops {
+        let op = &p.op;
+        if matches!(op.kind, OpKind::Collective { .. }) {
+            continue;
+        }
+        seen |= op.layer.is_some();
+        let mut b = 0.0;
+        for (i, x) in op.operands.iter().enumerate() {
+            if x.role == Role::Input && store(op, i) && seen_names.insert(x.tensor.as_str()) {
+                b += x.bytes() as f64 * op.repeat as f64;
+            }
+        }
+        match op.layer {
+            Some(l) => *by_group.entry(l).or_default() += b,
+            None if !seen => pre += b,
+            None => post += b,
+        }
+    }
+    let mut layers = Vec::new();
+    for &(l, n) in groups {
+        let per = by_group.get(&l).copied().unwrap_or(0.0) / n.max(1) as f64;
+        layers.extend(std::iter::repeat_n(per, n as usize));
+    }
+    Parts { pre, layers, post }
+}
+
+/// The attention core that selective recomputation recomputes instead of storing
+/// (Korthikanti et al. 2022, §5: QKᵀ, softmax, dropout, attention over V): an unfused
+/// attention's softmax and its two head-batched matmuls. A fused attention op already
+/// recomputes its scores in its backward kernel and stores none.
+pub fn attention_core(op: &xpusim_ir::Op) -> bool {
+    matches!(op.role, OpRole::Heads(_))
+        && match op.kind {
+            OpKind::Softmax { .. } => true,
+            OpKind::Matmul(m) => m.rhs_batched,
+            _ => false,
+        }
+}

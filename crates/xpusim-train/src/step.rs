@@ -1,0 +1,633 @@
+//! One training step: forward and backward of every micro-batch through the pipeline,
+//! the data-parallel gradient reduction, and the optimizer.
+//!
+//! 1. The forward graph of one micro-batch (built by the caller at the sequence one device
+//!    sees) is differentiated ([`xpusim_ir::autodiff::backward`]), and both passes are
+//!    rewritten into what one device of the tensor/expert-parallel group runs
+//!    ([`xpusim_system::shard`], with sequence parallelism when asked).
+//! 2. The target's cost model prices every op; tensor- and expert-parallel collectives run
+//!    on the system's topology in line with the compute, as Megatron-LM runs them.
+//! 3. The layers are cut into `pp·v` contiguous chunks (virtual stage `c·pp + d` is chunk
+//!    `c` of stage `d`); the embedding joins the first chunk and the head and loss the last.
+//!    Recomputation adds the forward (full) or the attention core (selective) to each
+//!    chunk's backward; context parallelism adds the gathering of K and V (forward) and
+//!    the reduction of their gradients (backward) — all-gather based, as Llama 3 trains
+//!    (Dubey et al. 2024, §3.3.2); ZeRO-3 adds the parameter all-gathers and gradient
+//!    reduce-scatters of every micro-batch, hidden behind the chunk's compute by prefetch
+//!    (PyTorch FSDP, Zhao et al. 2023) where `overlap_dp` is set.
+//! 4. [`crate::schedule::simulate`] runs the micro-batches through the stages; the bubble
+//!    comes from the schedule.
+//! 5. After its last backward, each stage reduces its gradients over the data-parallel
+//!    group (all-reduce, or reduce-scatter and the parameter all-gather with a distributed
+//!    optimizer) — overlapped with the last micro-batch's backward and the next step's
+//!    first forward where `overlap_dp` is set — and runs the optimizer over its shard.
+//!    The step ends when the slowest stage is done.
+//!
+//! Memory of each device: 16-bit weights, FP32 gradients and Adam state of its stage,
+//! divided over the data-parallel group by the ZeRO stage; the activations autograd stores
+//! for every micro-batch the schedule keeps in flight (fewer with recomputation); and
+//! working buffers.
+
+use std::collections::BTreeSet;
+
+use xpusim_ir::{autodiff, CollectiveKind, Graph, Op, OpKind, Role};
+use xpusim_system::shard::{shard, DeviceGraph};
+use xpusim_system::{collective_spread, send, CollectiveCost, Parallelism};
+use xpusim_target::{network_cost, price_ops, Target};
+
+use crate::layout::{Recompute, TrainLayout};
+use crate::optimizer::Optimizer;
+use crate::parts::{
+    attention_core, comm_label, layer_groups, params, split, stored_activations, Work,
+};
+use crate::result::{StepBreakdown, TrainCost, TrainMemory};
+use crate::schedule::{simulate, ChunkTimes};
+use crate::TrainError;
+
+/// Builds the forward graph (phase `train`) of one micro-batch: `(samples, sequence
+/// length one device sees)`.
+pub type Build<'a> = &'a (dyn Fn(u64, u64) -> Result<Graph, TrainError> + Sync);
+
+/// Prices one training step of the model `build` makes, `seq_len` tokens per sample, on
+/// `t` under `layout`. A layout that does not fit is returned with `fits = false`;
+/// [`crate::train`] turns that into an error with the smallest change that fits.
+pub fn step(
+    build: Build,
+    seq_len: u64,
+    t: &Target,
+    layout: &TrainLayout,
+) -> Result<TrainCost, TrainError> {
+    layout.check()?;
+    let l = *layout;
+    let sys = t.system_spec();
+    let count = t.count();
+    if l.devices() > count {
+        return Err(TrainError::Layout(format!(
+            "{l} needs tp·pp·dp·cp = {} devices but `{}` has {count} (a system's `count`, or \
+             --nodes)",
+            l.devices(),
+            t.name()
+        )));
+    }
+    if sys.is_none() && (l.devices() > 1 || l.ep > 1) {
+        return Err(TrainError::Layout(format!(
+            "{l} needs a multi-device system, but `{}` is one device",
+            t.name()
+        )));
+    }
+    if l.cp > 1 && !seq_len.is_multiple_of(2 * l.cp) {
+        return Err(TrainError::Layout(format!(
+            "context parallelism over {} devices splits the sequence into {} chunks (two per \
+             device, for causal load balance); {seq_len} tokens do not divide",
+            l.cp,
+            2 * l.cp
+        )));
+    }
+    let m = l.microbatches()?;
+    let mut fwd = build(l.micro_batch, seq_len / l.cp)?;
+    if l.cp > 1 {
+        balance_context(&mut fwd, seq_len, l.cp)?;
+    }
+    let bwd = autodiff::backward(&fwd)?;
+    let par = Parallelism {
+        tp: l.tp,
+        ep: l.ep,
+        sp: l.sp,
+        ..Default::default()
+    };
+    let dfwd = shard(&fwd, &par)?;
+    let dbwd = shard(&bwd, &par)?;
+    let dev = t.device_spec();
+    let model = t.cost_model(dev)?;
+    let (cf, _) = price_ops(&dfwd, model.as_ref(), sys)?;
+    let (cb, _) = price_ops(&dbwd, model.as_ref(), sys)?;
+
+    let groups = layer_groups(&fwd);
+    let layers: u64 = groups.iter().map(|g| g.1).sum();
+    let chunks = l.pp * l.schedule.chunks();
+    if layers < chunks.max(2) && l.pp > 1 {
+        return Err(TrainError::Layout(format!(
+            "{l}: {chunks} pipeline chunks but `{}` has {layers} layer(s) in its stack",
+            fwd.name
+        )));
+    }
+    let all = |_: &Op| true;
+    let f = split(&dfwd, &cf, &groups, false, all);
+    let b = split(&dbwd, &cb, &groups, true, all);
+    let re = match l.recompute {
+        Recompute::None => None,
+        Recompute::Selective => Some(split(&dfwd, &cf, &groups, false, attention_core)),
+        Recompute::Full => Some(split(&dfwd, &cf, &groups, false, |o: &Op| {
+            o.layer.is_some()
+        })),
+    };
+    let cp_comm = context_comm(&dfwd, &dbwd, &groups, t, &l)?;
+    let prm = params(&fwd, &dfwd, &groups);
+    let opt = Optimizer::adamw(weight_dtype(&fwd));
+
+    // Virtual stage → its layers.
+    let bounds: Vec<(usize, usize)> = (0..chunks)
+        .map(|c| {
+            let lo = (c * layers / chunks) as usize;
+            let hi = ((c + 1) * layers / chunks) as usize;
+            (lo, hi)
+        })
+        .collect();
+    let dp_group = l.dp * l.cp;
+    let mut stage_f = vec![Vec::new(); l.pp as usize];
+    let mut stage_b = vec![Vec::new(); l.pp as usize];
+    let mut stage_re = vec![Work::default(); l.pp as usize];
+    let mut stage_params = vec![0.0f64; l.pp as usize];
+    let v = l.schedule.chunks();
+    for c in 0..v {
+        for d in 0..l.pp {
+            let vs = c * l.pp + d;
+            let (lo, hi) = bounds[vs as usize];
+            let (mut wf, mut wb, mut wr) = (Work::default(), Work::default(), Work::default());
+            let mut p = 0.0;
+            for i in lo..hi {
+                wf.add(&f.layers[i], 1.0);
+                wb.add(&b.layers[i], 1.0);
+                wf.add(&cp_comm.0, 1.0);
+                wb.add(&cp_comm.1, 1.0);
+                if let Some(r) = &re {
+                    wr.add(&r.layers[i], 1.0);
+                }
+                p += prm.layers[i];
+            }
+            if vs == 0 {
+                wf.add(&f.pre, 1.0);
+                wb.add(&b.pre, 1.0);
+                p += prm.pre;
+            }
+            if vs + 1 == chunks {
+                wf.add(&f.post, 1.0);
+                wb.add(&b.post, 1.0);
+                p += prm.post;
+            }
+            if l.zero == 3 && dp_group > 1 {
+                zero3(&mut wf, &mut wb, p, &opt, t, &l)?;
+            }
+            stage_f[d as usize].push(wf);
+            stage_b[d as usize].push(wb);
+            stage_re[d as usize].add(&wr, 1.0);
+            stage_params[d as usize] += p;
+        }
+    }
+    // Recomputation runs inside each chunk's backward.
+    let times: Vec<Vec<ChunkTimes>> = (0..l.pp as usize)
+        .map(|d| {
+            (0..v as usize)
+                .map(|c| {
+                    let vs = c as u64 * l.pp + d as u64;
+                    let (lo, hi) = bounds[vs as usize];
+                    let r: f64 = re
+                        .as_ref()
+                        .map_or(0.0, |r| r.layers[lo..hi].iter().map(Work::time_s).sum());
+                    ChunkTimes {
+                        forward_s: stage_f[d][c].time_s(),
+                        backward_s: stage_b[d][c].time_s() + r,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let send_s = pipeline_send(&dfwd, t, &l);
+    let tl = simulate(l.schedule, &times, m, send_s).map_err(TrainError::Layout)?;
+
+    // Per stage: the data-parallel reduction and the optimizer after its last backward.
+    let mut tails = Vec::with_capacity(l.pp as usize);
+    for d in 0..l.pp as usize {
+        let bwd_one: f64 = times[d].iter().map(|c| c.backward_s).sum();
+        let fwd_one: f64 = times[d].iter().map(|c| c.forward_s).sum();
+        let mut w = dp_reduce(stage_params[d], bwd_one, fwd_one, m, &opt, t, &l)?;
+        let shard_params = if l.zero >= 1 {
+            stage_params[d] / dp_group as f64
+        } else {
+            stage_params[d]
+        };
+        let oc = model.cost_op(&opt.update_op(shard_params.ceil() as u64)?)?;
+        w.compute_s += oc.time_s;
+        w.energy_j += (oc.energy_j - oc.idle_energy_j).max(0.0);
+        w.flops += (opt.flops_per_param as f64) * shard_params;
+        tails.push(w);
+    }
+    let ends: Vec<f64> = (0..l.pp as usize)
+        .map(|d| tl.end_s[d] + tails[d].time_s())
+        .collect();
+    let crit = (0..l.pp as usize)
+        .max_by(|a, b| ends[*a].total_cmp(&ends[*b]))
+        .unwrap_or(0);
+    let step_s = ends[crit].max(f64::MIN_POSITIVE);
+
+    // Breakdown of the critical stage.
+    let mf = m as f64;
+    let mut per_mb = Work::default();
+    for c in 0..v as usize {
+        per_mb.add(&stage_f[crit][c], 1.0);
+        per_mb.add(&stage_b[crit][c], 1.0);
+    }
+    let mut comm = per_mb.comm_s.clone();
+    comm.values_mut().for_each(|x| *x *= mf);
+    let tail = &tails[crit];
+    for (k, x) in &tail.comm_s {
+        *comm.entry(k.clone()).or_default() += x;
+    }
+    comm.retain(|_, x| *x > 0.0);
+    let busy = tl.busy_s[crit];
+    let breakdown = StepBreakdown {
+        compute_s: per_mb.compute_s * mf,
+        recompute_s: stage_re[crit].time_s() * mf,
+        communication_s: comm,
+        pipeline_bubble_s: (tl.end_s[crit] - busy).max(0.0),
+        optimizer_s: tail.compute_s,
+    };
+
+    // FLOPs and energy over every device: each stage is replicated tp·dp·cp times.
+    let replicas = (l.tp * l.dp * l.cp) as f64;
+    let (mut hw_flops, mut dyn_j) = (0.0, 0.0);
+    for d in 0..l.pp as usize {
+        let mut w = Work::default();
+        for c in 0..v as usize {
+            w.add(&stage_f[d][c], mf);
+            w.add(&stage_b[d][c], mf);
+        }
+        w.add(&stage_re[d], mf);
+        w.add(&tails[d], 1.0);
+        hw_flops += w.flops * replicas;
+        dyn_j += w.energy_j * replicas;
+    }
+    let n = l.devices() as f64;
+    // The host power of the nodes the job occupies.
+    let node_w = sys.map_or(0.0, |s| {
+        let nodes = l.devices().div_ceil(s.spec.devices_per_node.max(1));
+        s.spec
+            .node_power
+            .as_ref()
+            .map_or(0.0, |p| p.overhead_w * nodes as f64)
+    });
+    let device_j = dyn_j + dev.power.idle_w * n * step_s;
+    let energy = device_j + node_w * step_s;
+
+    let samples = l.global_batch;
+    let tokens = samples * fwd.tokens_per_sample * l.cp;
+    let model_flops =
+        3.0 * fwd.totals().flops as f64 * l.cp as f64 * (samples / l.micro_batch) as f64;
+    let peak = dev.matrix_flops(dev.natural_dtype).0;
+    let memory = memory(
+        &dfwd,
+        &dbwd,
+        &groups,
+        &bounds,
+        &tl.in_flight_passes,
+        &stage_params,
+        &opt,
+        &l,
+        dev.offchip().capacity_bytes,
+    );
+    let fits = memory.total_bytes <= memory.capacity_bytes;
+    Ok(TrainCost {
+        model: fwd.name.clone(),
+        hardware: t.name().to_string(),
+        device: dev.name.clone(),
+        cost_model: model.label(),
+        layout: l,
+        optimizer: opt,
+        devices: l.devices(),
+        microbatches: m,
+        seq_len,
+        samples_per_step: samples,
+        tokens_per_step: tokens,
+        params: fwd.totals().params,
+        step_time_s: step_s,
+        bubble_fraction: breakdown.pipeline_bubble_s / step_s,
+        breakdown,
+        samples_per_s: samples as f64 / step_s,
+        tokens_per_s: tokens as f64 / step_s,
+        model_flops,
+        hardware_flops: hw_flops,
+        mfu: model_flops / (step_s * n * peak),
+        hfu: hw_flops / (step_s * n * peak),
+        tflops_per_device: model_flops / (step_s * n) / 1e12,
+        peak_tflops: peak / 1e12,
+        memory,
+        fits,
+        energy_per_step_j: energy,
+        avg_power_per_device_w: device_j / step_s / n,
+        price_usd_per_device_hour: sys.and_then(|s| s.spec.price_usd_per_device_hour),
+    })
+}
+
+/// The format of the model's weights (the most common among its declared weights).
+fn weight_dtype(g: &Graph) -> xpusim_ir::DType {
+    let mut by: std::collections::BTreeMap<xpusim_ir::DType, u64> = Default::default();
+    for w in &g.weights {
+        *by.entry(w.dtype).or_default() += w.elems();
+    }
+    by.into_iter()
+        .max_by_key(|x| x.1)
+        .map_or(xpusim_ir::DType::Bf16, |x| x.0)
+}
+
+/// Context parallelism with load balance (Megatron-LM's `cp` and Llama 3 §3.3.2): each
+/// device holds two of the sequence's `2·cp` chunks (chunk `i` and `2·cp − 1 − i`), so
+/// under a causal mask every device scores the same `S·(S+1)/(2·cp)` query-key pairs. Its
+/// queries are its `S/cp` tokens; the keys it reaches are written as an unmasked span of
+/// that average length.
+fn balance_context(g: &mut Graph, seq: u64, cp: u64) -> Result<(), TrainError> {
+    for op in &mut g.ops {
+        if let OpKind::Attention(a) = &mut op.kind {
+            if a.causal && a.q_len > 0 {
+                let pairs = seq * (seq + 1) / (2 * cp);
+                a.kv_len = pairs.div_ceil(a.q_len);
+                a.causal = false;
+            } else {
+                // Bidirectional attention reads every key.
+                a.kv_len = seq;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One collective of a data- or context-parallel group: `group` devices `stride` apart.
+fn spread(
+    t: &Target,
+    kind: CollectiveKind,
+    bytes: f64,
+    group: u64,
+    stride: u64,
+) -> Result<(f64, f64), TrainError> {
+    let Some(sys) = t.system_spec() else {
+        return Ok((0.0, 0.0));
+    };
+    let c: CollectiveCost = collective_spread(&sys.spec, kind, bytes.ceil() as u64, group, stride)?;
+    let oc = network_cost(sys, t.device_spec(), c);
+    Ok((oc.time_s, (oc.energy_j - oc.idle_energy_j).max(0.0)))
+}
+
+/// Per layer: gathering K and V from the context-parallel group (forward) and reducing
+/// their gradients to their owners (backward).
+fn context_comm(
+    dfwd: &DeviceGraph,
+    dbwd: &DeviceGraph,
+    groups: &[(u32, u64)],
+    t: &Target,
+    l: &TrainLayout,
+) -> Result<(Work, Work), TrainError> {
+    let (mut f, mut b) = (Work::default(), Work::default());
+    if l.cp <= 1 {
+        return Ok((f, b));
+    }
+    let layers: u64 = groups.iter().map(|g| g.1).sum::<u64>().max(1);
+    let kv = |dg: &DeviceGraph, idx: &[usize]| -> f64 {
+        dg.ops
+            .iter()
+            .filter(|p| p.op.layer.is_some())
+            .filter(|p| matches!(p.op.kind, OpKind::Attention(_) | OpKind::AttentionGrad(_)))
+            .map(|p| {
+                idx.iter()
+                    .filter_map(|&i| p.op.operands.get(i))
+                    .map(|x| x.bytes() as f64)
+                    .sum::<f64>()
+                    * p.op.repeat as f64
+            })
+            .sum::<f64>()
+    };
+    // Forward operands q, k, v, o: k and v. Backward q, k, v, o, dO, lse, dq, dk, dv: dk, dv.
+    let (fk, bk) = (kv(dfwd, &[1, 2]), kv(dbwd, &[7, 8]));
+    let per = |bytes: f64| bytes * l.cp as f64 / layers as f64;
+    if fk > 0.0 {
+        let (ts, e) = spread(t, CollectiveKind::AllGather, per(fk), l.cp, l.tp)?;
+        f.add_comm(&comm_label(CollectiveKind::AllGather, "cp"), ts, e);
+        // The backward gathers K and V again for the recomputed scores.
+        b.add_comm(&comm_label(CollectiveKind::AllGather, "cp"), ts, e);
+    }
+    if bk > 0.0 {
+        let (ts, e) = spread(t, CollectiveKind::ReduceScatter, per(bk), l.cp, l.tp)?;
+        b.add_comm(&comm_label(CollectiveKind::ReduceScatter, "cp"), ts, e);
+    }
+    Ok((f, b))
+}
+
+/// ZeRO-3: every micro-batch gathers the chunk's parameters for its forward and again
+/// for its backward, and reduce-scatters its gradients; prefetching hides them behind the
+/// chunk's compute where `overlap_dp` is set.
+fn zero3(
+    wf: &mut Work,
+    wb: &mut Work,
+    params: f64,
+    opt: &Optimizer,
+    t: &Target,
+    l: &TrainLayout,
+) -> Result<(), TrainError> {
+    let group = l.dp * l.cp;
+    let (ag, ag_e) = spread(
+        t,
+        CollectiveKind::AllGather,
+        params * opt.param_bytes as f64,
+        group,
+        l.tp,
+    )?;
+    let (rs, rs_e) = spread(
+        t,
+        CollectiveKind::ReduceScatter,
+        params * opt.grad_bytes as f64,
+        group,
+        l.tp,
+    )?;
+    let expose = |comm: f64, compute: f64| {
+        if l.overlap_dp {
+            (comm - compute).max(0.0)
+        } else {
+            comm
+        }
+    };
+    let label = |k| comm_label(k, "zero3");
+    let f_exp = expose(ag, wf.time_s());
+    wf.add_comm(&label(CollectiveKind::AllGather), f_exp, ag_e);
+    // The backward gathers the parameters again and reduce-scatters the gradients.
+    let b_exp = expose(ag + rs, wb.time_s());
+    let share = if ag + rs > 0.0 { ag / (ag + rs) } else { 0.0 };
+    wb.add_comm(&label(CollectiveKind::AllGather), b_exp * share, ag_e);
+    wb.add_comm(
+        &label(CollectiveKind::ReduceScatter),
+        b_exp * (1.0 - share),
+        rs_e,
+    );
+    Ok(())
+}
+
+/// The data-parallel reduction of one stage's gradients after its last backward, as it
+/// shows on the step: ZeRO 0 all-reduces them; ZeRO 1–2 reduce-scatter them (ZeRO 2 every
+/// micro-batch, as DeepSpeed partitions gradients) and all-gather the updated parameters;
+/// ZeRO 3 did its communication inside the micro-batches. With `overlap_dp` the reduction
+/// hides behind the last micro-batch's backward and the gather behind the next step's
+/// first forward.
+fn dp_reduce(
+    params: f64,
+    bwd_one: f64,
+    fwd_one: f64,
+    m: u64,
+    opt: &Optimizer,
+    t: &Target,
+    l: &TrainLayout,
+) -> Result<Work, TrainError> {
+    let mut w = Work::default();
+    let group = l.dp * l.cp;
+    if group <= 1 || l.zero == 3 {
+        return Ok(w);
+    }
+    let grads = params * opt.grad_bytes as f64;
+    let expose = |comm: f64, behind: f64| {
+        if l.overlap_dp {
+            (comm - behind).max(0.0)
+        } else {
+            comm
+        }
+    };
+    if l.zero == 0 {
+        let (ts, e) = spread(t, CollectiveKind::AllReduce, grads, group, l.tp)?;
+        w.add_comm("dp_allreduce", expose(ts, bwd_one), e);
+        return Ok(w);
+    }
+    let (rs, rs_e) = spread(t, CollectiveKind::ReduceScatter, grads, group, l.tp)?;
+    let times = if l.zero == 2 { m as f64 } else { 1.0 };
+    w.add_comm(
+        "dp_reducescatter",
+        expose(rs, bwd_one) * times,
+        rs_e * times,
+    );
+    let (ag, ag_e) = spread(
+        t,
+        CollectiveKind::AllGather,
+        params * opt.param_bytes as f64,
+        group,
+        l.tp,
+    )?;
+    w.add_comm("dp_allgather", expose(ag, fwd_one), ag_e);
+    Ok(w)
+}
+
+/// Sending one micro-batch's activations (or their gradients) to the next stage, `tp·cp·dp`
+/// devices away: the last layer's output as one device holds it (a sequence slice under
+/// sequence parallelism, Megatron-LM's scatter-gather optimisation otherwise equivalent).
+fn pipeline_send(dfwd: &DeviceGraph, t: &Target, l: &TrainLayout) -> f64 {
+    let Some(sys) = t.system_spec().filter(|_| l.pp > 1) else {
+        return 0.0;
+    };
+    let bytes = dfwd
+        .ops
+        .iter()
+        .rev()
+        .find(|p| p.op.layer.is_some() && !matches!(p.op.kind, OpKind::Collective { .. }))
+        .map_or(0, |p| p.op.bytes_by_role(Role::Output));
+    let c = send(&sys.spec, bytes, l.tp * l.cp * l.dp);
+    network_cost(sys, t.device_spec(), c).time_s
+}
+
+/// Memory of the fullest device (see the module doc).
+#[allow(clippy::too_many_arguments)]
+fn memory(
+    dfwd: &DeviceGraph,
+    dbwd: &DeviceGraph,
+    groups: &[(u32, u64)],
+    bounds: &[(usize, usize)],
+    in_flight: &[u64],
+    stage_params: &[f64],
+    opt: &Optimizer,
+    l: &TrainLayout,
+    capacity: u64,
+) -> TrainMemory {
+    let dp_group = (l.dp * l.cp) as f64;
+    let recomputed: BTreeSet<&str> = if l.recompute == Recompute::Selective {
+        dfwd.ops
+            .iter()
+            .filter(|p| attention_core(&p.op))
+            .flat_map(|p| p.op.operands.iter().filter(|x| x.role == Role::Output))
+            .map(|x| x.tensor.as_str())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    let acts = stored_activations(dfwd, groups, |op, i| {
+        !recomputed.contains(op.operands[i].tensor.as_str())
+    });
+    // Full recomputation keeps each layer's input only (the first op's first activation).
+    let layer_inputs =
+        stored_activations(dfwd, groups, |op, i| i == 0 && is_first_of_layer(dfwd, op));
+    let largest_layer = acts.layers.iter().copied().fold(0.0, f64::max);
+    let largest_op = dfwd
+        .ops
+        .iter()
+        .chain(&dbwd.ops)
+        .map(|p| p.op.bytes_by_role(Role::Input) + p.op.bytes_by_role(Role::Output))
+        .max()
+        .unwrap_or(0) as f64;
+    let chunks = bounds.len();
+    let v = l.schedule.chunks() as usize;
+    let mut best = TrainMemory {
+        capacity_bytes: capacity,
+        ..Default::default()
+    };
+    for d in 0..l.pp as usize {
+        let p = stage_params[d];
+        let weights = p * opt.param_bytes as f64 / if l.zero == 3 { dp_group } else { 1.0 };
+        let grads = p * opt.grad_bytes as f64 / if l.zero >= 2 { dp_group } else { 1.0 };
+        let state = p * opt.state_bytes as f64 / if l.zero >= 1 { dp_group } else { 1.0 };
+        // Activations of one micro-batch through all of this stage's chunks.
+        let mut per_mb = 0.0;
+        let mut largest_chunk_params = 0.0f64;
+        for c in 0..v {
+            let vs = c * l.pp as usize + d;
+            let (lo, hi) = bounds[vs];
+            let layer_bytes: f64 = match l.recompute {
+                Recompute::Full => layer_inputs.layers[lo..hi].iter().sum(),
+                _ => acts.layers[lo..hi].iter().sum(),
+            };
+            per_mb += layer_bytes;
+            if vs == 0 {
+                per_mb += acts.pre;
+            }
+            if vs + 1 == chunks {
+                per_mb += acts.post;
+            }
+            largest_chunk_params = largest_chunk_params.max(p / v as f64);
+        }
+        // Passes in flight each hold one chunk's activations: 1/v of the stage's on average.
+        let passes = in_flight.get(d).copied().unwrap_or(1).max(1) as f64;
+        let activations = per_mb / v as f64 * passes;
+        let mut temporary = largest_op;
+        if l.recompute == Recompute::Full {
+            temporary += largest_layer;
+        }
+        if l.zero == 3 && dp_group > 1.0 {
+            // The gathered chunk being computed and the next one prefetched.
+            let layers_here = (bounds[d].1 - bounds[d].0).max(1) as f64;
+            temporary += 2.0 * largest_chunk_params / layers_here * opt.param_bytes as f64;
+        }
+        let total = weights + grads + state + activations + temporary;
+        if total as u64 >= best.total_bytes {
+            best = TrainMemory {
+                weights_bytes: weights as u64,
+                gradients_bytes: grads as u64,
+                optimizer_bytes: state as u64,
+                activations_bytes: activations as u64,
+                temporary_bytes: temporary as u64,
+                total_bytes: total as u64,
+                capacity_bytes: capacity,
+                stage: d as u64,
+            };
+        }
+    }
+    best
+}
+
+/// Whether `op` is the first op of its layer group in the device graph.
+fn is_first_of_layer(dg: &DeviceGraph, op: &Op) -> bool {
+    let Some(l) = op.layer else { return false };
+    dg.ops
+        .iter()
+        .find(|p| p.op.layer == Some(l) && !matches!(p.op.kind, OpKind::Collective { .. }))
+        .is_some_and(|p| std::ptr::eq(&p.op, op))
+}

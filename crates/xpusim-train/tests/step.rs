@@ -1,0 +1,335 @@
+//! Invariants of the training step model: the breakdown adds up, parallelism and
+//! recomputation move time and memory the way their papers say, and a layout that does
+//! not fit names the change that does.
+
+use xpusim_ir::{DType, Graph, Phase, Precision};
+use xpusim_models::{build, Workload};
+use xpusim_target::Target;
+use xpusim_train::*;
+
+fn target(name: &str, devices: u64) -> Target {
+    let mut t = Target::load(name).unwrap();
+    if let xpusim_hw::Hardware::System(s) = &mut t.hw {
+        s.spec.count = devices;
+    }
+    t
+}
+
+fn builder(model: &'static str) -> impl Fn(u64, u64) -> Result<Graph, TrainError> + Sync {
+    move |mb, s| {
+        let w =
+            Workload::new(Phase::Train, mb, s, 0).with_precision(Precision::uniform(DType::Bf16));
+        build(model, &w).map_err(|e| TrainError::Build(e.to_string()))
+    }
+}
+
+fn layout(tp: u64, pp: u64, dp: u64, micro: u64, global: u64) -> TrainLayout {
+    TrainLayout {
+        tp,
+        pp,
+        dp,
+        micro_batch: micro,
+        global_batch: global,
+        ..Default::default()
+    }
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a / b - 1.0).abs() < tol
+}
+
+#[test]
+fn the_breakdown_adds_up_to_the_step() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 64);
+    for l in [
+        layout(8, 1, 8, 1, 64),
+        TrainLayout {
+            sp: true,
+            recompute: Recompute::Full,
+            ..layout(4, 4, 4, 1, 64)
+        },
+        TrainLayout {
+            schedule: Schedule::Interleaved(2),
+            zero: 0,
+            ..layout(2, 4, 8, 2, 128)
+        },
+        TrainLayout {
+            zero: 3,
+            overlap_dp: false,
+            ..layout(1, 1, 64, 1, 64)
+        },
+    ] {
+        let c = step(&b, 1024, &t, &l).unwrap();
+        assert!(
+            close(c.breakdown.total_s(), c.step_time_s, 1e-9),
+            "{l}: {:?} vs {}",
+            c.breakdown,
+            c.step_time_s
+        );
+        assert!(c.mfu > 0.05 && c.mfu < 1.0, "{l}: MFU {}", c.mfu);
+        assert!(c.hfu >= c.mfu * 0.999, "{l}");
+        assert!(c.energy_per_step_j > 0.0);
+    }
+}
+
+/// Model FLOPs are the 6·N·T + attention convention: for Llama-2-7B at 4096 tokens the
+/// matmul parameters' 6NT plus causal attention's 6·L·s²·h/2... within the vector work.
+#[test]
+fn model_flops_are_six_n_t_plus_attention() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 8);
+    let c = step(&b, 4096, &t, &layout(8, 1, 1, 1, 1)).unwrap();
+    let (l, h, s, v) = (32.0, 4096.0, 4096.0, 32000.0);
+    // Parameters in matmuls: the layers' 4h² attention + 3·h·11008 FFN, and the LM head.
+    let n = l * (4.0 * h * h + 3.0 * h * 11008.0) + h * v;
+    // Causal attention: QKᵀ and PV, 2 FLOPs per MAC, forward (1) + backward (2) = 3×,
+    // on s(s+1)/2 pairs per head.
+    let attn = 3.0 * 2.0 * 2.0 * l * h * s * (s + 1.0) / 2.0;
+    let expect = 6.0 * n * s + attn;
+    assert!(
+        close(c.model_flops, expect, 0.01),
+        "{:e} vs {expect:e}",
+        c.model_flops
+    );
+}
+
+/// One stage, one replica: the step is the micro-batches back to back plus the optimizer.
+#[test]
+fn gradient_accumulation_scales_the_compute() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 8);
+    let one = step(&b, 1024, &t, &layout(8, 1, 1, 1, 1)).unwrap();
+    let four = step(&b, 1024, &t, &layout(8, 1, 1, 1, 4)).unwrap();
+    let body = |c: &TrainCost| c.step_time_s - c.breakdown.optimizer_s;
+    assert!(close(body(&four), 4.0 * body(&one), 1e-9));
+    assert_eq!(four.microbatches, 4);
+    assert_eq!(four.breakdown.pipeline_bubble_s, 0.0);
+}
+
+/// ZeRO stages each divide one more state by the data-parallel group (Rajbhandari et al.
+/// 2020, Fig. 1): 2+4+12 bytes per parameter → 2+4+12/N → 2+(4+12)/N → (2+4+12)/N.
+#[test]
+fn zero_stages_partition_one_more_state_each() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 64);
+    let mem: Vec<TrainMemory> = (0..=3)
+        .map(|z| {
+            let l = TrainLayout {
+                zero: z,
+                ..layout(1, 1, 64, 1, 64)
+            };
+            step(&b, 1024, &t, &l).unwrap().memory
+        })
+        .collect();
+    let p = mem[0].weights_bytes as f64 / 2.0;
+    assert!(close(mem[0].optimizer_bytes as f64, 12.0 * p, 1e-6));
+    assert!(close(mem[1].optimizer_bytes as f64, 12.0 * p / 64.0, 1e-6));
+    assert!(close(mem[2].gradients_bytes as f64, 4.0 * p / 64.0, 1e-6));
+    assert!(close(mem[3].weights_bytes as f64, 2.0 * p / 64.0, 1e-6));
+    for w in mem.windows(2) {
+        assert!(w[1].total_bytes < w[0].total_bytes);
+    }
+    // 6.74 B parameters of Llama-2-7B.
+    assert!(close(p, 6.74e9, 0.01), "{p:e}");
+}
+
+/// Full recomputation stores one tensor per layer and pays one more forward; selective
+/// recomputation of a fused-attention model changes nothing (FlashAttention recomputes
+/// the scores already); sequence parallelism divides what the norms and residuals store.
+#[test]
+fn recomputation_and_sequence_parallelism_trade_memory_for_time() {
+    let b = builder("gpt3-175b");
+    let t = target("dgx-a100", 64);
+    let base = layout(8, 8, 1, 1, 64);
+    let run = |l: TrainLayout| step(&b, 2048, &t, &l).unwrap();
+    let none = run(base);
+    let full = run(TrainLayout {
+        recompute: Recompute::Full,
+        ..base
+    });
+    let sel = run(TrainLayout {
+        recompute: Recompute::Selective,
+        ..base
+    });
+    let sp = run(TrainLayout { sp: true, ..base });
+    assert!(full.memory.activations_bytes * 5 < none.memory.activations_bytes);
+    assert!(full.step_time_s > none.step_time_s * 1.15);
+    assert!(full.hfu > full.mfu * 1.2);
+    assert_eq!(sel.memory.activations_bytes, none.memory.activations_bytes);
+    assert!(sp.memory.activations_bytes < none.memory.activations_bytes);
+    // Korthikanti et al. 2022, Eq. 1-2: per layer sbh(34 + 5as/h) without and
+    // sbh(34/t + 5as/(ht)) ... with SP every stored tensor is split; FlashAttention
+    // stores no s² scores, so the ratio of stored bytes approaches t.
+    let ratio = none.memory.activations_bytes as f64 / sp.memory.activations_bytes as f64;
+    assert!(ratio > 2.0 && ratio <= 8.0, "{ratio}");
+}
+
+/// The interleaved schedule shrinks the bubble (Narayanan et al. 2021 §2.2.2).
+#[test]
+fn interleaving_shrinks_the_bubble() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 32);
+    let base = layout(4, 8, 1, 1, 16);
+    let one = step(&b, 1024, &t, &base).unwrap();
+    let il = step(
+        &b,
+        1024,
+        &t,
+        &TrainLayout {
+            schedule: Schedule::Interleaved(2),
+            ..base
+        },
+    )
+    .unwrap();
+    assert!(il.breakdown.pipeline_bubble_s < one.breakdown.pipeline_bubble_s * 0.7);
+    assert!(il.step_time_s < one.step_time_s);
+}
+
+/// Overlapping the data-parallel reduction with the backward never slows a step, and
+/// over the slow network between nodes it hides time.
+#[test]
+fn overlapping_the_gradient_reduction_hides_it() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 64);
+    let l = layout(1, 1, 64, 1, 64);
+    let on = step(&b, 1024, &t, &l).unwrap();
+    let off = step(
+        &b,
+        1024,
+        &t,
+        &TrainLayout {
+            overlap_dp: false,
+            ..l
+        },
+    )
+    .unwrap();
+    let dp = |c: &TrainCost| -> f64 {
+        c.breakdown
+            .communication_s
+            .iter()
+            .filter(|(k, _)| k.starts_with("dp_"))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    assert!(dp(&off) > 0.0);
+    assert!(dp(&on) < dp(&off));
+    assert!(on.step_time_s < off.step_time_s);
+}
+
+/// Context parallelism splits the sequence: each device's attention work is 1/cp of the
+/// whole and K/V move between the devices.
+#[test]
+fn context_parallelism_splits_the_sequence() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 16);
+    let one = step(&b, 8192, &t, &layout(8, 1, 1, 1, 1)).unwrap();
+    let cp = step(
+        &b,
+        8192,
+        &t,
+        &TrainLayout {
+            cp: 2,
+            ..layout(8, 1, 1, 1, 1)
+        },
+    )
+    .unwrap();
+    assert!(close(cp.model_flops, one.model_flops, 0.01));
+    assert!(cp.breakdown.communication_s.contains_key("cp_allgather"));
+    assert!(cp.step_time_s < one.step_time_s);
+    assert!(cp.memory.activations_bytes < one.memory.activations_bytes);
+}
+
+/// A layout that does not fit is an error naming the bytes and a change that fits.
+#[test]
+fn a_layout_that_does_not_fit_names_the_change_that_does() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 8);
+    let l = TrainLayout {
+        zero: 0,
+        ..layout(1, 1, 8, 8, 64)
+    };
+    let e = train(&b, 4096, &t, &l).unwrap_err().to_string();
+    assert!(e.contains("does not fit"), "{e}");
+    assert!(e.contains("GiB"), "{e}");
+    assert!(
+        e.contains("smallest change that fits: --zero 1") || e.contains("then"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_layouts_are_errors() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 8);
+    for (l, what) in [
+        (layout(8, 1, 2, 1, 16), "devices"),
+        (layout(1, 1, 8, 3, 16), "multiple"),
+        (
+            TrainLayout {
+                sp: true,
+                ..layout(1, 1, 8, 1, 8)
+            },
+            "tp > 1",
+        ),
+    ] {
+        let e = step(&b, 1024, &t, &l).unwrap_err().to_string();
+        assert!(e.contains(what), "{l}: {e}");
+    }
+    // More pipeline stages than the 32 layers.
+    let e = step(&b, 1024, &target("dgx-a100", 64), &layout(1, 64, 1, 1, 64))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("layer"), "{e}");
+    let dev = Target::load("a100-80gb").unwrap();
+    assert!(step(&b, 1024, &dev, &layout(2, 1, 1, 1, 1)).is_err());
+    assert!(step(&b, 1024, &dev, &layout(1, 1, 1, 1, 1)).is_ok());
+}
+
+/// More scale-out bandwidth never slows a step.
+#[test]
+fn more_network_bandwidth_is_never_slower() {
+    let b = builder("llama-2-7b");
+    let l = TrainLayout {
+        overlap_dp: false,
+        ..layout(8, 2, 4, 1, 32)
+    };
+    let mut last = f64::INFINITY;
+    for f in [0.25, 1.0, 4.0] {
+        let mut t = target("dgx-a100", 64);
+        if let xpusim_hw::Hardware::System(s) = &mut t.hw {
+            if let Some(n) = s.spec.scale_out.as_mut() {
+                n.bandwidth_gbps *= f;
+            }
+        }
+        let c = step(&b, 1024, &t, &l).unwrap();
+        assert!(
+            c.step_time_s <= last * (1.0 + 1e-12),
+            "{f}: {}",
+            c.step_time_s
+        );
+        last = c.step_time_s;
+    }
+}
+
+/// Every era trains: a CNN, an RNN, an encoder, a MoE and an SSM on one device or a node.
+#[test]
+fn every_era_trains() {
+    for (m, seq, tp) in [
+        ("resnet-50", 1, 1),
+        ("gnmt-v2", 50, 1),
+        ("bert-large", 512, 1),
+        ("mixtral-8x7b", 1024, 8),
+        ("mamba-2.8b", 1024, 1),
+    ] {
+        let b = builder(m);
+        let t = target("dgx-a100", 8);
+        let l = layout(tp, 1, 8 / tp, 1, 8 / tp * 2);
+        let c = step(&b, seq, &t, &l).unwrap_or_else(|e| panic!("{m}: {e}"));
+        assert!(
+            c.step_time_s > 0.0 && c.mfu > 0.0 && c.mfu < 1.0,
+            "{m}: {}",
+            c.mfu
+        );
+    }
+}
