@@ -87,6 +87,10 @@ pub struct WorkloadArgs {
     /// and residual add then make their own round trips through memory).
     #[arg(long)]
     pub no_fusion: bool,
+    /// Attention as three kernels writing the scores to memory (QKᵀ, softmax, PV), as
+    /// stacks ran it before FlashAttention (Megatron-LM to 2022, eager PyTorch).
+    #[arg(long)]
+    pub unfused_attention: bool,
 }
 
 #[derive(Args, Debug, Default)]

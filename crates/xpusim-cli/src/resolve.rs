@@ -28,6 +28,7 @@ pub fn request(model: &str, w: &WorkloadArgs, phase_default: Option<Phase>) -> R
         inputs: w.inputs.clone(),
         strict: w.strict,
         no_fusion: w.no_fusion,
+        unfused_attention: w.unfused_attention,
     }
 }
 

@@ -76,6 +76,10 @@ pub struct TrainArgs {
     /// Pipeline schedule: 1f1b, gpipe or interleaved:V (V model chunks per stage).
     #[arg(long, default_value = "1f1b")]
     pub schedule: String,
+    /// Attention as three kernels writing the scores to memory (QKᵀ, softmax, PV), as
+    /// Megatron-LM ran it before FlashAttention (its 2021–22 published runs).
+    #[arg(long)]
+    pub unfused_attention: bool,
     /// Do not overlap the data-parallel gradient reduction with the backward.
     #[arg(long)]
     pub no_overlap_dp: bool,
@@ -139,6 +143,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         model: a.model.clone(),
         phase: Some(Phase::Train),
         precision: a.precision.clone(),
+        unfused_attention: a.unfused_attention,
         ..Default::default()
     };
     let onnx = a.model.to_ascii_lowercase().ends_with(".onnx");

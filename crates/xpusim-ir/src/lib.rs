@@ -28,6 +28,7 @@ mod names;
 mod op;
 pub mod parallel;
 mod size;
+mod unfuse;
 
 pub use dtype::{DType, Precision};
 pub use error::IrError;

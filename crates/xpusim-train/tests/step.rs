@@ -333,3 +333,40 @@ fn every_era_trains() {
         );
     }
 }
+
+/// With attention as three kernels (Megatron-LM before FlashAttention) the s² scores are
+/// stored for the backward, and selective recomputation (Korthikanti et al. 2022, §5)
+/// drops them for the attention core's forward run again in backward.
+#[test]
+fn selective_recomputation_drops_the_unfused_scores() {
+    let b = |mb: u64, s: u64| -> Result<Graph, TrainError> {
+        let mut g = builder("gpt3-175b")(mb, s)?;
+        g.unfuse_attention()?;
+        Ok(g)
+    };
+    let t = target("dgx-a100", 64);
+    let base = TrainLayout {
+        sp: true,
+        ..layout(8, 8, 1, 1, 64)
+    };
+    let none = step(&b, 2048, &t, &base).unwrap();
+    let sel = step(
+        &b,
+        2048,
+        &t,
+        &TrainLayout {
+            recompute: Recompute::Selective,
+            ..base
+        },
+    )
+    .unwrap();
+    // Korthikanti et al. Table 2 (per layer, with sequence parallelism): sbh(34/t + 5as/(ht))
+    // without recomputation, sbh·34/t with selective — the 5as/h term is the scores'.
+    let (s, h, a) = (2048.0, 12288.0, 96.0);
+    let ratio = (34.0 + 5.0 * a * s / h) / 34.0;
+    let ours = none.memory.activations_bytes as f64 / sel.memory.activations_bytes as f64;
+    assert!(ours > 1.5 && ours < ratio * 1.2, "{ours} vs {ratio}");
+    assert!(sel.breakdown.recompute_s > 0.0);
+    assert!(sel.step_time_s > none.step_time_s);
+    assert!(!none.fits && sel.fits, "{:?} {:?}", none.memory, sel.memory);
+}

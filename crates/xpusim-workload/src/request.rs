@@ -37,6 +37,9 @@ pub struct Request {
     pub strict: bool,
     /// Every op its own kernel (no convolution epilogue fusion).
     pub no_fusion: bool,
+    /// Attention as three kernels that write the scores to memory (QKᵀ, softmax, PV), as
+    /// stacks ran it before FlashAttention ([`xpusim_ir::Graph::unfuse_attention`]).
+    pub unfused_attention: bool,
 }
 
 /// A resolved graph and what a frontend warned about on the way.
@@ -92,6 +95,14 @@ impl Request {
     }
 
     fn resolve_at(&self, p: Precision) -> Result<Resolved, WorkloadError> {
+        let mut r = self.resolve_fused(p)?;
+        if self.unfused_attention {
+            r.graph.unfuse_attention()?;
+        }
+        Ok(r)
+    }
+
+    fn resolve_fused(&self, p: Precision) -> Result<Resolved, WorkloadError> {
         self.positive("batch", self.batch)?;
         self.positive("seq", self.seq)?;
         self.positive("context", self.context)?;
