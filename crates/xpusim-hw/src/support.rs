@@ -26,12 +26,16 @@ pub const FAMILIES: &[&str] = &[
     "matmul",
     "conv",
     "attention",
+    // FlashAttention-style backward of attention (training).
+    "attention_grad",
     "recurrent",
     "scan",
     "embedding",
     "elementwise",
     "norm",
     "softmax",
+    // A training loss (cross-entropy, MSE) and its gradient.
+    "loss",
     "reduce",
     "data_movement",
     "collective",
