@@ -47,7 +47,8 @@ pub struct TrainArgs {
     /// Context-parallel degree (each sequence split over this many devices).
     #[arg(long)]
     pub cp: Option<u64>,
-    /// Expert-parallel degree for MoE models (divides --tp).
+    /// Expert-parallel degree for MoE models: the experts spread over this many
+    /// data-parallel ranks (divides dp·cp), tokens exchanged by all-to-all.
     #[arg(long, default_value_t = 1)]
     pub ep: u64,
     /// Megatron-LM sequence parallelism inside the tensor-parallel group.

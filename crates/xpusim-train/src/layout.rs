@@ -57,8 +57,9 @@ pub struct TrainLayout {
     pub tp: u64,
     pub pp: u64,
     pub dp: u64,
-    /// Expert parallelism: the routed experts spread over `ep` devices of the
-    /// tensor-parallel group.
+    /// Expert parallelism: the routed experts spread over `ep` of the data-parallel ranks
+    /// (Megatron-Core; DeepSeek-V3 trains with EP64 across nodes), tokens exchanged by
+    /// all-to-all; each expert is still split over the tensor-parallel group.
     pub ep: u64,
     /// Context parallelism: each sequence split over `cp` devices, attention across them.
     pub cp: u64,
@@ -100,6 +101,11 @@ impl TrainLayout {
     /// Devices the layout occupies.
     pub fn devices(&self) -> u64 {
         self.tp * self.pp * self.dp * self.cp
+    }
+
+    /// Replicas holding the same experts: the data-parallel group of the experts' state.
+    pub fn expert_dp(&self) -> u64 {
+        (self.dp * self.cp / self.ep.max(1)).max(1)
     }
 
     /// Micro-batches each replica runs per optimizer step (gradient accumulation).

@@ -158,15 +158,50 @@ pub fn layer_groups(g: &Graph) -> Vec<(u32, u64)> {
     m.into_iter().collect()
 }
 
-/// Parameters (elements) one device holds for each piece, after tensor and expert
-/// parallelism's shards. A table used both before and after the stack (tied embeddings)
-/// counts in both.
-pub fn params(g: &Graph, dg: &DeviceGraph, groups: &[(u32, u64)]) -> Parts<f64> {
+/// Parameters (elements) one device holds, dense and routed-expert apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Params {
+    pub dense: f64,
+    pub expert: f64,
+}
+
+impl Params {
+    pub fn total(&self) -> f64 {
+        self.dense + self.expert
+    }
+
+    pub fn add(&mut self, o: &Params) {
+        self.dense += o.dense;
+        self.expert += o.expert;
+    }
+
+    /// What one device keeps of a state partitioned over the data-parallel replicas: the
+    /// dense parameters' over `dense_group`, the experts' over `expert_group`.
+    pub fn partitioned(&self, dense_group: f64, expert_group: f64) -> f64 {
+        self.dense / dense_group.max(1.0) + self.expert / expert_group.max(1.0)
+    }
+}
+
+/// A routed-expert GEMM (the experts' weights batched): what expert parallelism spreads.
+pub fn is_expert(op: &xpusim_ir::Op) -> bool {
+    matches!(op.kind, OpKind::Matmul(m) if m.rhs_batched)
+        && op.role.block() == Some(xpusim_ir::Block::Experts)
+        && matches!(op.role, OpRole::Column(_) | OpRole::Row(_))
+}
+
+/// Parameters one device holds for each piece, after tensor parallelism's shards and the
+/// routed experts spread over `ep` devices. A table used both before and after the stack
+/// (tied embeddings) counts in both.
+pub fn params(g: &Graph, dg: &DeviceGraph, groups: &[(u32, u64)], ep: u64) -> Parts<Params> {
     let mut users: BTreeMap<&str, (bool, bool, Option<u32>)> = BTreeMap::new();
+    let mut experts = std::collections::BTreeSet::new();
     let mut seen = false;
     for op in &g.ops {
         seen |= op.layer.is_some();
         for x in op.operands.iter().filter(|x| x.role == Role::Weight) {
+            if is_expert(op) {
+                experts.insert(x.tensor.as_str());
+            }
             let e = users.entry(x.tensor.as_str()).or_default();
             match op.layer {
                 Some(l) => e.2 = Some(l),
@@ -175,30 +210,87 @@ pub fn params(g: &Graph, dg: &DeviceGraph, groups: &[(u32, u64)]) -> Parts<f64> 
             }
         }
     }
-    let mut group_elems: BTreeMap<u32, f64> = BTreeMap::new();
-    let mut parts = Parts::<f64>::default();
+    let mut group_elems: BTreeMap<u32, Params> = BTreeMap::new();
+    let mut parts = Parts::<Params>::default();
     for w in &g.weights {
         let shards = *dg.weight_shards.get(&w.name).unwrap_or(&1) as f64;
         let elems = w.elems() as f64 / shards;
+        let p = if experts.contains(w.name.as_str()) {
+            Params {
+                dense: 0.0,
+                expert: elems / ep.max(1) as f64,
+            }
+        } else {
+            Params {
+                dense: elems,
+                expert: 0.0,
+            }
+        };
         match users.get(w.name.as_str()) {
-            Some((_, _, Some(l))) => *group_elems.entry(*l).or_default() += elems,
+            Some((_, _, Some(l))) => group_elems.entry(*l).or_default().add(&p),
             Some((pre, post, None)) => {
                 if *pre || !*post {
-                    parts.pre += elems;
+                    parts.pre.add(&p);
                 }
                 if *post {
-                    parts.post += elems;
+                    parts.post.add(&p);
                 }
             }
             // Declared but read by no op: kept with the first stage.
-            None => parts.pre += elems,
+            None => parts.pre.add(&p),
         }
     }
     for &(l, n) in groups {
-        let per = group_elems.get(&l).copied().unwrap_or(0.0) / n.max(1) as f64;
+        let total = group_elems.get(&l).copied().unwrap_or_default();
+        let per = Params {
+            dense: total.dense / n.max(1) as f64,
+            expert: total.expert / n.max(1) as f64,
+        };
         parts.layers.extend(std::iter::repeat_n(per, n as usize));
     }
     parts
+}
+
+/// Per layer, the all-to-alls expert parallelism adds when its `ep` devices are
+/// data-parallel ranks (Megatron-Core's expert parallelism; DeepSeek-V3's EP64): each
+/// device's routed token copies go to the experts' owners before the expert up/gate GEMM
+/// and come back after the down GEMM — and, in backward, their gradients the same way.
+/// `cost(bytes)` prices one all-to-all of a device's buffer.
+pub fn expert_all_to_all(
+    dg: &DeviceGraph,
+    groups: &[(u32, u64)],
+    mut cost: impl FnMut(f64) -> Result<(f64, f64), crate::TrainError>,
+) -> Result<Vec<Work>, crate::TrainError> {
+    let mut by_group: BTreeMap<u32, Work> = BTreeMap::new();
+    for p in &dg.ops {
+        let op = &p.op;
+        if !is_expert(op) || op.operands.iter().any(|x| x.role == Role::Grad) {
+            continue;
+        }
+        let Some(l) = op.layer else { continue };
+        // Dispatch the column GEMM's input; combine the row GEMM's output.
+        let idx = if matches!(op.role, OpRole::Column(_)) {
+            0
+        } else {
+            2
+        };
+        let bytes = op.operands.get(idx).map_or(0, |x| x.bytes()) as f64;
+        let (t, e) = cost(bytes)?;
+        let r = op.repeat as f64;
+        by_group.entry(l).or_default().add_comm(
+            &comm_label(CollectiveKind::AllToAll, "ep"),
+            t * r,
+            e * r,
+        );
+    }
+    let mut layers = Vec::new();
+    for &(g, n) in groups {
+        let total = by_group.remove(&g).unwrap_or_default();
+        let mut one = Work::default();
+        one.add(&total, 1.0 / n.max(1) as f64);
+        layers.extend(std::iter::repeat_n(one, n as usize));
+    }
+    Ok(layers)
 }
 
 /// Bytes of activations one micro-batch leaves stored for the backward, per piece: every

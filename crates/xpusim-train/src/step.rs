@@ -38,7 +38,8 @@ use xpusim_target::{network_cost, price_ops, Target};
 use crate::layout::{Recompute, TrainLayout};
 use crate::optimizer::Optimizer;
 use crate::parts::{
-    attention_core, comm_label, layer_groups, params, split, stored_activations, Work,
+    attention_core, comm_label, expert_all_to_all, layer_groups, params, split, stored_activations,
+    Params, Work,
 };
 use crate::result::{StepBreakdown, TrainCost, TrainMemory};
 use crate::schedule::{simulate, ChunkTimes};
@@ -83,15 +84,23 @@ pub fn step(
             2 * l.cp
         )));
     }
+    if l.ep > 1 && !(l.dp * l.cp).is_multiple_of(l.ep) {
+        return Err(TrainError::Layout(format!(
+            "{l}: expert parallelism spreads the experts over ep = {} of the dp·cp = {} \
+             data-parallel ranks; ep must divide dp·cp",
+            l.ep,
+            l.dp * l.cp
+        )));
+    }
     let m = l.microbatches()?;
     let mut fwd = build(l.micro_batch, seq_len / l.cp)?;
     if l.cp > 1 {
         balance_context(&mut fwd, seq_len, l.cp)?;
     }
     let bwd = autodiff::backward(&fwd)?;
+    // Experts are spread over data-parallel ranks below, not inside the tensor group.
     let par = Parallelism {
         tp: l.tp,
-        ep: l.ep,
         sp: l.sp,
         ..Default::default()
     };
@@ -122,7 +131,22 @@ pub fn step(
         })),
     };
     let cp_comm = context_comm(&dfwd, &dbwd, &groups, t, &l)?;
-    let prm = params(&fwd, &dfwd, &groups);
+    let prm = params(&fwd, &dfwd, &groups, l.ep);
+    if l.ep > 1 && prm.layers.iter().all(|p| p.expert == 0.0) {
+        return Err(TrainError::Layout(format!(
+            "{l}: `{}` has no mixture-of-experts layers to spread over ep = {}",
+            fwd.name, l.ep
+        )));
+    }
+    let a2a = |dg: &DeviceGraph| -> Result<Vec<Work>, TrainError> {
+        if l.ep <= 1 {
+            return Ok(vec![Work::default(); layers as usize]);
+        }
+        expert_all_to_all(dg, &groups, |b| {
+            spread(t, CollectiveKind::AllToAll, b, l.ep, l.tp * l.cp)
+        })
+    };
+    let (fa, ba) = (a2a(&dfwd)?, a2a(&dbwd)?);
     let opt = Optimizer::adamw(weight_dtype(&fwd));
 
     // Virtual stage → its layers.
@@ -137,41 +161,43 @@ pub fn step(
     let mut stage_f = vec![Vec::new(); l.pp as usize];
     let mut stage_b = vec![Vec::new(); l.pp as usize];
     let mut stage_re = vec![Work::default(); l.pp as usize];
-    let mut stage_params = vec![0.0f64; l.pp as usize];
+    let mut stage_params = vec![Params::default(); l.pp as usize];
     let v = l.schedule.chunks();
     for c in 0..v {
         for d in 0..l.pp {
             let vs = c * l.pp + d;
             let (lo, hi) = bounds[vs as usize];
             let (mut wf, mut wb, mut wr) = (Work::default(), Work::default(), Work::default());
-            let mut p = 0.0;
+            let mut p = Params::default();
             for i in lo..hi {
                 wf.add(&f.layers[i], 1.0);
                 wb.add(&b.layers[i], 1.0);
+                wf.add(&fa[i], 1.0);
+                wb.add(&ba[i], 1.0);
                 wf.add(&cp_comm.0, 1.0);
                 wb.add(&cp_comm.1, 1.0);
                 if let Some(r) = &re {
                     wr.add(&r.layers[i], 1.0);
                 }
-                p += prm.layers[i];
+                p.add(&prm.layers[i]);
             }
             if vs == 0 {
                 wf.add(&f.pre, 1.0);
                 wb.add(&b.pre, 1.0);
-                p += prm.pre;
+                p.add(&prm.pre);
             }
             if vs + 1 == chunks {
                 wf.add(&f.post, 1.0);
                 wb.add(&b.post, 1.0);
-                p += prm.post;
+                p.add(&prm.post);
             }
             if l.zero == 3 && dp_group > 1 {
-                zero3(&mut wf, &mut wb, p, &opt, t, &l)?;
+                zero3(&mut wf, &mut wb, &p, &opt, t, &l)?;
             }
             stage_f[d as usize].push(wf);
             stage_b[d as usize].push(wb);
             stage_re[d as usize].add(&wr, 1.0);
-            stage_params[d as usize] += p;
+            stage_params[d as usize].add(&p);
         }
     }
     // Recomputation runs inside each chunk's backward.
@@ -200,11 +226,12 @@ pub fn step(
     for d in 0..l.pp as usize {
         let bwd_one: f64 = times[d].iter().map(|c| c.backward_s).sum();
         let fwd_one: f64 = times[d].iter().map(|c| c.forward_s).sum();
-        let mut w = dp_reduce(stage_params[d], bwd_one, fwd_one, m, &opt, t, &l)?;
+        let sp_d = &stage_params[d];
+        let mut w = dp_reduce(sp_d, bwd_one, fwd_one, m, &opt, t, &l)?;
         let shard_params = if l.zero >= 1 {
-            stage_params[d] / dp_group as f64
+            sp_d.partitioned(dp_group as f64, l.expert_dp() as f64)
         } else {
-            stage_params[d]
+            sp_d.total()
         };
         let oc = model.cost_op(&opt.update_op(shard_params.ceil() as u64)?)?;
         w.compute_s += oc.time_s;
@@ -416,26 +443,32 @@ fn context_comm(
 fn zero3(
     wf: &mut Work,
     wb: &mut Work,
-    params: f64,
+    params: &Params,
     opt: &Optimizer,
     t: &Target,
     l: &TrainLayout,
 ) -> Result<(), TrainError> {
-    let group = l.dp * l.cp;
-    let (ag, ag_e) = spread(
-        t,
-        CollectiveKind::AllGather,
-        params * opt.param_bytes as f64,
-        group,
-        l.tp,
-    )?;
-    let (rs, rs_e) = spread(
-        t,
-        CollectiveKind::ReduceScatter,
-        params * opt.grad_bytes as f64,
-        group,
-        l.tp,
-    )?;
+    let (mut ag, mut ag_e, mut rs, mut rs_e) = (0.0, 0.0, 0.0, 0.0);
+    for (n, group, stride) in [
+        (params.dense, l.dp * l.cp, l.tp),
+        (params.expert, l.expert_dp(), l.tp * l.ep),
+    ] {
+        let (a, ae) = spread(
+            t,
+            CollectiveKind::AllGather,
+            n * opt.param_bytes as f64,
+            group,
+            stride,
+        )?;
+        let (r, re) = spread(
+            t,
+            CollectiveKind::ReduceScatter,
+            n * opt.grad_bytes as f64,
+            group,
+            stride,
+        )?;
+        (ag, ag_e, rs, rs_e) = (ag + a, ag_e + ae, rs + r, rs_e + re);
+    }
     let expose = |comm: f64, compute: f64| {
         if l.overlap_dp {
             (comm - compute).max(0.0)
@@ -465,7 +498,7 @@ fn zero3(
 /// hides behind the last micro-batch's backward and the gather behind the next step's
 /// first forward.
 fn dp_reduce(
-    params: f64,
+    params: &Params,
     bwd_one: f64,
     fwd_one: f64,
     m: u64,
@@ -474,11 +507,29 @@ fn dp_reduce(
     l: &TrainLayout,
 ) -> Result<Work, TrainError> {
     let mut w = Work::default();
-    let group = l.dp * l.cp;
-    if group <= 1 || l.zero == 3 {
+    if l.dp * l.cp <= 1 || l.zero == 3 {
         return Ok(w);
     }
-    let grads = params * opt.grad_bytes as f64;
+    // Dense parameters reduce over all dp·cp replicas; each expert's over the replicas
+    // holding the same experts (Megatron-Core's expert-data-parallel group).
+    let parts = [
+        (params.dense, l.dp * l.cp, l.tp),
+        (params.expert, l.expert_dp(), l.tp * l.ep),
+    ];
+    let (mut ar, mut ar_e, mut rs, mut rs_e, mut ag, mut ag_e) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for (n, group, stride) in parts {
+        let grads = n * opt.grad_bytes as f64;
+        if l.zero == 0 {
+            let (ts, e) = spread(t, CollectiveKind::AllReduce, grads, group, stride)?;
+            (ar, ar_e) = (ar + ts, ar_e + e);
+        } else {
+            let (ts, e) = spread(t, CollectiveKind::ReduceScatter, grads, group, stride)?;
+            (rs, rs_e) = (rs + ts, rs_e + e);
+            let bytes = n * opt.param_bytes as f64;
+            let (ts, e) = spread(t, CollectiveKind::AllGather, bytes, group, stride)?;
+            (ag, ag_e) = (ag + ts, ag_e + e);
+        }
+    }
     let expose = |comm: f64, behind: f64| {
         if l.overlap_dp {
             (comm - behind).max(0.0)
@@ -487,24 +538,15 @@ fn dp_reduce(
         }
     };
     if l.zero == 0 {
-        let (ts, e) = spread(t, CollectiveKind::AllReduce, grads, group, l.tp)?;
-        w.add_comm("dp_allreduce", expose(ts, bwd_one), e);
+        w.add_comm("dp_allreduce", expose(ar, bwd_one), ar_e);
         return Ok(w);
     }
-    let (rs, rs_e) = spread(t, CollectiveKind::ReduceScatter, grads, group, l.tp)?;
     let times = if l.zero == 2 { m as f64 } else { 1.0 };
     w.add_comm(
         "dp_reducescatter",
         expose(rs, bwd_one) * times,
         rs_e * times,
     );
-    let (ag, ag_e) = spread(
-        t,
-        CollectiveKind::AllGather,
-        params * opt.param_bytes as f64,
-        group,
-        l.tp,
-    )?;
     w.add_comm("dp_allgather", expose(ag, fwd_one), ag_e);
     Ok(w)
 }
@@ -534,7 +576,7 @@ fn memory(
     groups: &[(u32, u64)],
     bounds: &[(usize, usize)],
     in_flight: &[u64],
-    stage_params: &[f64],
+    stage_params: &[Params],
     opt: &Optimizer,
     l: &TrainLayout,
     capacity: u64,
@@ -571,10 +613,19 @@ fn memory(
         ..Default::default()
     };
     for d in 0..l.pp as usize {
-        let p = stage_params[d];
-        let weights = p * opt.param_bytes as f64 / if l.zero == 3 { dp_group } else { 1.0 };
-        let grads = p * opt.grad_bytes as f64 / if l.zero >= 2 { dp_group } else { 1.0 };
-        let state = p * opt.state_bytes as f64 / if l.zero >= 1 { dp_group } else { 1.0 };
+        let sp_d = &stage_params[d];
+        let edp = l.expert_dp() as f64;
+        let held = |partitioned: bool| {
+            if partitioned {
+                sp_d.partitioned(dp_group, edp)
+            } else {
+                sp_d.total()
+            }
+        };
+        let p = sp_d.total();
+        let weights = held(l.zero == 3) * opt.param_bytes as f64;
+        let grads = held(l.zero >= 2) * opt.grad_bytes as f64;
+        let state = held(l.zero >= 1) * opt.state_bytes as f64;
         // Activations of one micro-batch through all of this stage's chunks.
         let mut per_mb = 0.0;
         let mut largest_chunk_params = 0.0f64;

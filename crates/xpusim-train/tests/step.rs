@@ -370,3 +370,43 @@ fn selective_recomputation_drops_the_unfused_scores() {
     assert!(sel.step_time_s > none.step_time_s);
     assert!(!none.fits && sel.fits, "{:?} {:?}", none.memory, sel.memory);
 }
+
+/// Expert parallelism over data-parallel ranks (Megatron-Core; DeepSeek-V3's EP64): the
+/// experts' state divides by `ep`, tokens cross by all-to-all, the compute stays.
+#[test]
+fn expert_parallelism_spreads_the_experts_over_data_parallel_ranks() {
+    let b = builder("mixtral-8x7b");
+    let t = target("dgx-h100", 16);
+    let base = TrainLayout {
+        zero: 0,
+        ..layout(2, 1, 8, 1, 16)
+    };
+    let one = step(&b, 1024, &t, &base).unwrap();
+    let ep = step(&b, 1024, &t, &TrainLayout { ep: 8, ..base }).unwrap();
+    assert!(ep.breakdown.communication_s.contains_key("ep_alltoall"));
+    assert!(close(ep.breakdown.compute_s, one.breakdown.compute_s, 1e-9));
+    // Mixtral: ~45 B of its 46.7 B parameters are experts; ZeRO 0 keeps 18 B per parameter.
+    assert!(ep.memory.weights_bytes * 4 < one.memory.weights_bytes);
+    assert!(ep.memory.optimizer_bytes * 4 < one.memory.optimizer_bytes);
+    // ep must divide the data-parallel ranks, and the model must have experts.
+    assert!(step(&b, 1024, &t, &TrainLayout { ep: 3, ..base }).is_err());
+    let dense = builder("llama-2-7b");
+    assert!(step(&dense, 1024, &t, &TrainLayout { ep: 8, ..base }).is_err());
+}
+
+/// DeepSeek-V3 (MLA, shared and routed experts) builds, differentiates and trains with
+/// its published layout: PP16 × EP64 × DP128 on 2048 H800s (DeepSeek-V3 report §3.2).
+#[test]
+fn deepseek_v3_trains_with_its_published_layout() {
+    let b = builder("deepseek-v3");
+    let t = target("hgx-h800", 2048);
+    let l = TrainLayout {
+        ep: 64,
+        ..layout(1, 16, 128, 1, 15360)
+    };
+    let c = step(&b, 4096, &t, &l).unwrap();
+    assert!(c.mfu > 0.05 && c.mfu < 1.0, "{}", c.mfu);
+    // 671 B parameters, about 14 B dense: spread over 16 stages and, the experts, 64 ranks.
+    let params = c.memory.weights_bytes as f64 / 2.0;
+    assert!(params > 0.5e9 && params < 4e9, "{params:e}");
+}
