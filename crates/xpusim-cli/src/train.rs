@@ -342,7 +342,7 @@ fn print_table(
     tb.add_row([
         "MFU / HFU".to_string(),
         format!(
-            "{} / {} ({:.0} model TFLOP/s per device of {:.0} peak)",
+            "{} / {} ({:.0} model TFLOP/s per device of the {:.0} dense 16-bit peak)",
             format::pct(c.mfu),
             format::pct(c.hfu),
             c.tflops_per_device,
