@@ -104,6 +104,53 @@ struct Report<'a> {
     step: &'a TrainCost,
     run: TrainRun,
     energy_usd: f64,
+    /// Owning the devices for the run: their total cost of ownership per hour (price or
+    /// manufacturing cost with margin, energy at the step's power, hosting; cited defaults in
+    /// data/cost.toml) × device-hours. Devices only: host CPUs and the network are not priced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tco: Option<Ownership>,
+}
+
+#[derive(Serialize, Clone)]
+struct Ownership {
+    usd_per_device_hour: f64,
+    usd: f64,
+    /// "list price" or "cost / (1 - margin)".
+    price_basis: String,
+}
+
+/// The devices' TCO for `run`, when the device has a list price or can be costed. A buyer
+/// pays the list price where there is one; otherwise the manufacturing cost with the cost
+/// data's cited margin (as `xpusim cost` prices a design).
+fn ownership(c: &TrainCost, t: &Target, run: &TrainRun) -> Option<Ownership> {
+    let d = t.device_spec();
+    let data = xpusim_cost::builtin().ok()?;
+    let cost_usd = xpusim_cost::chip_cost(d, data, &xpusim_cost::CostOverrides::default())
+        .map(|x| x.total_usd)
+        .ok();
+    if d.price_usd.is_none() && cost_usd.is_none() {
+        return None;
+    }
+    let rate = xpusim_cost::WorkRate {
+        samples_per_s: c.samples_per_s / c.devices.max(1) as f64,
+        tokens_per_s: Some(c.tokens_per_s / c.devices.max(1) as f64),
+        avg_power_w: c.avg_power_per_device_w,
+    };
+    let p = xpusim_cost::TcoParams::defaults(data);
+    let tco = xpusim_cost::tco(
+        d.price_usd,
+        cost_usd.unwrap_or(0.0),
+        d.power.tdp_w,
+        d.power.idle_w,
+        rate,
+        &p,
+    )
+    .ok()?;
+    Some(Ownership {
+        usd_per_device_hour: tco.usd_per_hour,
+        usd: tco.usd_per_hour * run.device_hours,
+        price_basis: tco.price_basis,
+    })
 }
 
 fn schedule(s: &str) -> Result<Schedule> {
@@ -246,12 +293,14 @@ fn energy_usd(kwh: f64) -> Result<f64> {
 fn print(a: &TrainArgs, c: &TrainCost, all: &[TrainCost], t: &Target, tokens: f64) -> Result<()> {
     let run = c.run(tokens);
     let e_usd = energy_usd(run.energy_kwh)?;
+    let own = ownership(c, t, &run);
     match a.format {
         Format::Json => {
             let r = Report {
                 step: c,
                 run,
                 energy_usd: e_usd,
+                tco: own,
             };
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
@@ -282,7 +331,7 @@ fn print(a: &TrainArgs, c: &TrainCost, all: &[TrainCost], t: &Target, tokens: f6
                 );
             }
         }
-        Format::Table => print_table(c, all, t, &run, e_usd, a.top),
+        Format::Table => print_table(c, all, t, &run, e_usd, own.as_ref(), a.top),
     }
     Ok(())
 }
@@ -297,6 +346,7 @@ fn print_table(
     t: &Target,
     run: &TrainRun,
     e_usd: f64,
+    own: Option<&Ownership>,
     top: usize,
 ) {
     println!(
@@ -386,6 +436,17 @@ fn print_table(
             format::si(e_usd, "")
         ),
     ]);
+    if let Some(o) = own {
+        tb.add_row([
+            "  owning the devices".to_string(),
+            format!(
+                "${} TCO (${:.2} per device-hour: {}, energy, hosting over the cost data's life)",
+                format::si(o.usd, ""),
+                o.usd_per_device_hour,
+                o.price_basis
+            ),
+        ]);
+    }
     println!("{tb}");
     if all.len() > 1 {
         let mut lt = format::table();
