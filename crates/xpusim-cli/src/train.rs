@@ -134,7 +134,7 @@ fn ownership(c: &TrainCost, t: &Target, run: &TrainRun) -> Option<Ownership> {
     let rate = xpusim_cost::WorkRate {
         samples_per_s: c.samples_per_s / c.devices.max(1) as f64,
         tokens_per_s: Some(c.tokens_per_s / c.devices.max(1) as f64),
-        avg_power_w: c.avg_power_per_device_w,
+        avg_power_w: c.power_w_per_device,
     };
     let p = xpusim_cost::TcoParams::defaults(data);
     let tco = xpusim_cost::tco(
@@ -237,6 +237,12 @@ pub fn main(a: &TrainArgs) -> Result<()> {
     let pp = a.pp.unwrap_or(1);
     let cp = a.cp.unwrap_or(1);
     let dp = match a.dp {
+        Some(d) if d * tp * pp * cp != devices => bail!(
+            "dp·tp·pp·cp = {d}·{tp}·{pp}·{cp} = {} but `{}` has {devices} devices: set --nodes, or \
+             leave out --dp to use them all",
+            d * tp * pp * cp,
+            t.name()
+        ),
         Some(d) => d,
         None => {
             let per = tp * pp * cp;
@@ -322,7 +328,7 @@ fn print(a: &TrainArgs, c: &TrainCost, all: &[TrainCost], t: &Target, tokens: f6
                     x.memory.total_bytes,
                     x.fits,
                     x.energy_per_step_j,
-                    x.avg_power_per_device_w,
+                    x.power_w_per_device,
                     r.tokens,
                     r.time_s / 86400.0,
                     r.device_hours,
@@ -419,7 +425,7 @@ fn print_table(
         format!(
             "{} per step, {:.0} W per device on average",
             format::si(c.energy_per_step_j, "J"),
-            c.avg_power_per_device_w
+            c.power_w_per_device
         ),
     ]);
     let rental = run

@@ -143,6 +143,10 @@ fn bad_options_are_errors_that_say_what_to_do() {
         (vec!["--hw", "a100-80gb", "--nodes", "2"], "needs a system"),
         (vec!["--hw", "dgx-a100", "--tp", "3"], "does not divide"),
         (vec!["--hw", "dgx-a100", "--schedule", "zigzag"], "1f1b"),
+        (
+            vec!["--hw", "dgx-a100", "--tp", "2", "--dp", "2"],
+            "dp·tp·pp·cp = 2·2·1·1 = 4",
+        ),
         (vec!["--hw", "dgx-a100", "--recompute", "some"], "selective"),
         (
             vec![
@@ -166,4 +170,41 @@ fn bad_options_are_errors_that_say_what_to_do() {
         assert!(!ok, "{a:?}");
         assert!(err.contains(what), "{a:?}: {err}");
     }
+}
+
+/// A Hugging Face config.json trains like the zoo model it describes.
+#[test]
+fn a_hugging_face_config_trains_like_the_zoo_model() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../xpusim-hf/tests/fixtures/llama-3.1-8b.json"
+    );
+    let run = |model: &str| -> serde_json::Value {
+        let (ok, out, err) = xpusim(&[
+            "train",
+            "--model",
+            model,
+            "--hw",
+            "dgx-a100",
+            "--tp",
+            "8",
+            "--dp",
+            "1",
+            "--seq",
+            "2048",
+            "--global-batch",
+            "8",
+            "--format",
+            "json",
+        ]);
+        assert!(ok, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let (hf, zoo) = (run(fixture), run("llama-3.1-8b"));
+    assert_eq!(hf["params"], zoo["params"]);
+    let (a, b) = (
+        hf["step_time_s"].as_f64().unwrap(),
+        zoo["step_time_s"].as_f64().unwrap(),
+    );
+    assert!((a / b - 1.0).abs() < 1e-6, "{a} vs {b}");
 }

@@ -90,12 +90,14 @@ pub struct TrainCost {
     /// The dense 16-bit peak MFU divides by, TFLOP/s per device.
     pub peak_tflops: f64,
     pub memory: TrainMemory,
+    /// `memory.total_bytes`: what the fullest device needs.
+    pub memory_per_device_bytes: u64,
     pub fits: bool,
     /// Energy of the devices and of the nodes hosting them (CPUs, NICs, fans: the
     /// system's `node_power`), per step.
     pub energy_per_step_j: f64,
     /// The devices' own average power (dynamic energy of their work plus static power).
-    pub avg_power_per_device_w: f64,
+    pub power_w_per_device: f64,
     /// Rental price the system cites, USD per device-hour.
     pub price_usd_per_device_hour: Option<f64>,
 }

@@ -138,6 +138,17 @@ pub fn step(
             fwd.name, l.ep
         )));
     }
+    if let Some(n) = fwd.ops.iter().find_map(|o| match o.kind {
+        OpKind::Matmul(mm) if crate::parts::is_expert(o) => Some(mm.batch),
+        _ => None,
+    }) {
+        if l.ep > 1 && !n.is_multiple_of(l.ep) {
+            return Err(TrainError::Layout(format!(
+                "{l}: {n} routed experts do not divide over ep = {}",
+                l.ep
+            )));
+        }
+    }
     let a2a = |dg: &DeviceGraph| -> Result<Vec<Work>, TrainError> {
         if l.ep <= 1 {
             return Ok(vec![Work::default(); layers as usize]);
@@ -337,10 +348,11 @@ pub fn step(
         hfu: hw_flops / (step_s * n * peak),
         tflops_per_device: model_flops / (step_s * n) / 1e12,
         peak_tflops: peak / 1e12,
+        memory_per_device_bytes: memory.total_bytes,
         memory,
         fits,
         energy_per_step_j: energy,
-        avg_power_per_device_w: device_j / step_s / n,
+        power_w_per_device: device_j / step_s / n,
         price_usd_per_device_hour: sys.and_then(|s| s.spec.price_usd_per_device_hour),
     })
 }

@@ -388,8 +388,25 @@ fn expert_parallelism_spreads_the_experts_over_data_parallel_ranks() {
     // Mixtral: ~45 B of its 46.7 B parameters are experts; ZeRO 0 keeps 18 B per parameter.
     assert!(ep.memory.weights_bytes * 4 < one.memory.weights_bytes);
     assert!(ep.memory.optimizer_bytes * 4 < one.memory.optimizer_bytes);
-    // ep must divide the data-parallel ranks, and the model must have experts.
+    // ep must divide the data-parallel ranks and the experts, and the model must have them.
     assert!(step(&b, 1024, &t, &TrainLayout { ep: 3, ..base }).is_err());
+    let e = step(
+        &b,
+        1024,
+        &target("dgx-h100", 32),
+        &TrainLayout {
+            ep: 16,
+            dp: 16,
+            global_batch: 32,
+            ..base
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("8 routed experts do not divide over ep = 16"),
+        "{e}"
+    );
     let dense = builder("llama-2-7b");
     assert!(step(&dense, 1024, &t, &TrainLayout { ep: 8, ..base }).is_err());
 }
