@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 use xpusim_ir::{Graph, Phase};
 use xpusim_target::Target;
-use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout, TrainRun};
+use xpusim_train::{Rank, Recompute, Schedule, TrainCost, TrainError, TrainLayout, TrainRun};
 use xpusim_workload::Request;
 
 use crate::args::Format;
@@ -94,6 +94,11 @@ pub struct TrainArgs {
     /// Layouts to list with --search.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
+    /// What the search minimises: `time` (step time on all the devices) or `cost` (dollars
+    /// per token at the system's rental price, else the devices' TCO per hour; the search
+    /// then also tries 1/2, 1/4 and 1/8 of the devices).
+    #[arg(long, default_value = "time")]
+    pub rank: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
@@ -226,12 +231,36 @@ pub fn main(a: &TrainArgs) -> Result<()> {
             .unwrap_or(CHINCHILLA_TOKENS_PER_PARAM * c.params as f64)
     };
     if a.search || !given {
-        let all = xpusim_train::search(&build, seq, &t, devices, a.global_batch)?;
+        let (rank, counts) = match a.rank.as_str() {
+            "time" => (Rank::Time, vec![devices]),
+            "cost" => {
+                let usd = device_hour_usd(&t).with_context(|| {
+                    format!(
+                        "--rank cost needs a price: `{}` has no price_usd_per_device_hour and \
+                         its device no price or die area to cost",
+                        t.name()
+                    )
+                })?;
+                let counts = [1, 2, 4, 8]
+                    .iter()
+                    .filter(|&&f| devices.is_multiple_of(f))
+                    .map(|f| devices / f)
+                    .collect();
+                (
+                    Rank::Cost {
+                        usd_per_device_hour: usd,
+                    },
+                    counts,
+                )
+            }
+            r => bail!("--rank {r}: expected time or cost"),
+        };
+        let all = xpusim_train::search(&build, seq, &t, &counts, a.global_batch, rank)?;
         let best = all
             .iter()
             .find(|c| c.fits)
             .with_context(|| fit_error(&all, &t, devices))?;
-        return print(a, best, &all, &t, tokens_for(best));
+        return print(a, best, &all, &t, tokens_for(best), rank);
     }
     let tp = a.tp.unwrap_or(1);
     let pp = a.pp.unwrap_or(1);
@@ -271,7 +300,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
     };
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;
-    print(a, &c, &[], &t, tokens_for(&c))
+    print(a, &c, &[], &t, tokens_for(&c), Rank::Time)
 }
 
 fn fit_error(all: &[TrainCost], t: &Target, devices: u64) -> String {
@@ -290,13 +319,55 @@ fn fit_error(all: &[TrainCost], t: &Target, devices: u64) -> String {
     }
 }
 
+/// What one device-hour costs: the system's rental price, else owning the device (TCO per
+/// hour at its TDP, as `xpusim cost` computes it).
+fn device_hour_usd(t: &Target) -> Option<f64> {
+    if let Some(p) = t
+        .system_spec()
+        .and_then(|s| s.spec.price_usd_per_device_hour)
+    {
+        return Some(p);
+    }
+    let d = t.device_spec();
+    let data = xpusim_cost::builtin().ok()?;
+    let cost = xpusim_cost::chip_cost(d, data, &xpusim_cost::CostOverrides::default())
+        .map(|x| x.total_usd)
+        .ok();
+    if d.price_usd.is_none() && cost.is_none() {
+        return None;
+    }
+    let rate = xpusim_cost::WorkRate {
+        samples_per_s: 1.0,
+        tokens_per_s: None,
+        avg_power_w: d.power.tdp_w,
+    };
+    let p = xpusim_cost::TcoParams::defaults(data);
+    xpusim_cost::tco(
+        d.price_usd,
+        cost.unwrap_or(0.0),
+        d.power.tdp_w,
+        d.power.idle_w,
+        rate,
+        &p,
+    )
+    .ok()
+    .map(|x| x.usd_per_hour)
+}
+
 /// Electricity for `kwh` of IT energy at the cost data's price and PUE.
 fn energy_usd(kwh: f64) -> Result<f64> {
     let d = xpusim_cost::builtin()?;
     Ok(kwh * d.tco.pue * d.tco.usd_per_kwh)
 }
 
-fn print(a: &TrainArgs, c: &TrainCost, all: &[TrainCost], t: &Target, tokens: f64) -> Result<()> {
+fn print(
+    a: &TrainArgs,
+    c: &TrainCost,
+    all: &[TrainCost],
+    t: &Target,
+    tokens: f64,
+    rank: Rank,
+) -> Result<()> {
     let run = c.run(tokens);
     let e_usd = energy_usd(run.energy_kwh)?;
     let own = ownership(c, t, &run);
@@ -337,7 +408,7 @@ fn print(a: &TrainArgs, c: &TrainCost, all: &[TrainCost], t: &Target, tokens: f6
                 );
             }
         }
-        Format::Table => print_table(c, all, t, &run, e_usd, own.as_ref(), a.top),
+        Format::Table => print_table(c, all, t, &run, e_usd, own.as_ref(), a.top, rank),
     }
     Ok(())
 }
@@ -354,6 +425,7 @@ fn print_table(
     e_usd: f64,
     own: Option<&Ownership>,
     top: usize,
+    rank: Rank,
 ) {
     println!(
         "{} ({:.2} B parameters) training on {} × {} ({}), {} cost model",
@@ -456,17 +528,31 @@ fn print_table(
     println!("{tb}");
     if all.len() > 1 {
         let mut lt = format::table();
-        lt.set_header(["layout", "step", "MFU", "memory/device", "fits"]);
+        let by_cost = matches!(rank, Rank::Cost { .. });
+        let mut head = vec!["layout", "devices", "step", "MFU", "memory/device", "fits"];
+        if by_cost {
+            head.push("$ per M tokens");
+        }
+        lt.set_header(head);
         for x in all.iter().take(top) {
-            lt.add_row([
+            let mut row = vec![
                 x.layout.to_string(),
+                x.devices.to_string(),
                 format::time(x.step_time_s),
                 format::pct(x.mfu),
                 gib(x.memory.total_bytes),
                 if x.fits { "yes" } else { "no" }.to_string(),
-            ]);
+            ];
+            if by_cost {
+                row.push(format!("{:.2}", rank.score(x) * 1e6));
+            }
+            lt.add_row(row);
         }
-        println!("fastest layouts of {} searched:", all.len());
+        println!(
+            "best layouts by {} of {} searched:",
+            if by_cost { "cost" } else { "step time" },
+            all.len()
+        );
         println!("{lt}");
     }
 }

@@ -208,3 +208,39 @@ fn a_hugging_face_config_trains_like_the_zoo_model() {
     );
     assert!((a / b - 1.0).abs() < 1e-6, "{a} vs {b}");
 }
+
+/// `--rank cost` also tries fractions of the cluster and lists dollars per million tokens,
+/// ranked.
+#[test]
+fn ranking_by_cost_tries_fewer_devices_and_orders_by_dollars() {
+    let (ok, out, err) = xpusim(&[
+        "train",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "dgx-h100",
+        "--nodes",
+        "2",
+        "--seq",
+        "2048",
+        "--rank",
+        "cost",
+        "--top",
+        "50",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("best layouts by cost"), "{out}");
+    let rows: Vec<(u64, f64)> = out
+        .lines()
+        .filter(|l| l.contains("tp=") && l.contains("┆ yes"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('┆').map(str::trim).collect();
+            let devices = cells[1].parse().unwrap();
+            let usd = cells[6].trim_end_matches('│').trim().parse().unwrap();
+            (devices, usd)
+        })
+        .collect();
+    assert!(rows.len() > 5, "{out}");
+    assert!(rows.windows(2).all(|w| w[0].1 <= w[1].1), "{rows:?}");
+    assert!(rows.iter().any(|r| r.0 < 16), "{rows:?}");
+}

@@ -1,11 +1,12 @@
-//! Time to price one training step and to search the layouts of a cluster (target: a
-//! step of any zoo model under 10 ms, so a search over hundreds of layouts takes well
-//! under a second; measured about 0.3–1 ms per step, 120 ms per search of 64 H100s).
+//! Time to price one training step and to search the layouts of a cluster. Targets (issue
+//! #13): one layout of a 405B model on 16k devices in < 5 ms; a search over ≥ 1,000
+//! layouts in < 5 s on 2 cores (`cargo bench -p xpusim-train`; run with
+//! `RAYON_NUM_THREADS=2` for the CI machine's cores).
 
 use xpusim_ir::{DType, Graph, Phase, Precision};
 use xpusim_models::{build, Workload};
 use xpusim_target::Target;
-use xpusim_train::{search, step, Recompute, TrainError, TrainLayout};
+use xpusim_train::{search, step, Rank, Recompute, TrainError, TrainLayout};
 
 fn main() {
     divan::main();
@@ -50,9 +51,30 @@ fn one_step(bencher: divan::Bencher, model: &str) {
     bencher.bench(|| step(&b, 2048, &t, divan::black_box(&l)).expect("step"));
 }
 
+#[divan::bench]
+fn llama_405b_on_16k_h100s(bencher: divan::Bencher) {
+    let b = builder("llama-3.1-405b");
+    let t = target("dgx-h100", 16384);
+    let l = TrainLayout {
+        tp: 8,
+        pp: 16,
+        dp: 128,
+        sp: true,
+        micro_batch: 1,
+        global_batch: 2048,
+        ..Default::default()
+    };
+    bencher.bench(|| step(&b, 8192, &t, divan::black_box(&l)).expect("step"));
+}
+
+/// Llama-3-70B at 8k tokens on 64, 32, 16 and 8 H100s (`--rank cost`): 2,000+ layouts.
 #[divan::bench(sample_count = 3)]
-fn search_64_h100s_llama_70b(bencher: divan::Bencher) {
-    let b = builder("llama-2-70b");
+fn search_llama_70b_up_to_64_h100s(bencher: divan::Bencher) {
+    let b = builder("llama-3-70b");
     let t = target("dgx-h100", 64);
-    bencher.bench(|| search(&b, 4096, &t, 64, 512).expect("search"));
+    bencher.bench(|| {
+        let all = search(&b, 8192, &t, &[64, 32, 16, 8], 1024, Rank::Time).expect("search");
+        assert!(all.len() >= 1000, "{} layouts", all.len());
+        all
+    });
 }

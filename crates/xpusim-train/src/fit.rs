@@ -153,20 +153,48 @@ fn changes(l: &TrainLayout, t: &Target) -> Vec<(String, TrainLayout)> {
     v
 }
 
-/// The fastest layout of `devices` devices that fits: tensor parallelism by powers of two
-/// inside a node (with sequence parallelism), pipeline depth by powers of two (1F1B, and
-/// interleaved with 2 chunks), the rest data parallel with the distributed optimizer (ZeRO
-/// 1), micro-batches of 1–8 samples and each recomputation policy. Returns every layout
-/// that ran, fastest first (those that do not fit after those that do).
+/// What a layout search minimises.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rank {
+    /// Step time (equivalently tokens per second on a fixed number of devices).
+    Time,
+    /// Dollars per token at this price per device-hour: devices × price × step ÷ tokens —
+    /// what decides between using all of a cluster and part of it.
+    Cost { usd_per_device_hour: f64 },
+}
+
+impl Rank {
+    /// The quantity ranked, smaller is better.
+    pub fn score(&self, c: &TrainCost) -> f64 {
+        match *self {
+            Rank::Time => c.step_time_s,
+            Rank::Cost {
+                usd_per_device_hour,
+            } => {
+                c.devices as f64 * usd_per_device_hour * c.step_time_s
+                    / 3600.0
+                    / c.tokens_per_step.max(1) as f64
+            }
+        }
+    }
+}
+
+/// Layouts over each device count in `devices` (tensor parallelism by powers of two inside
+/// a node, with sequence parallelism; pipeline depth by powers of two with 1F1B and
+/// interleaved schedules; context parallelism 1–4 for sequences of 8k tokens or more;
+/// expert parallelism over the data-parallel ranks for MoE models; the rest data parallel
+/// with the distributed optimizer or FSDP; micro-batches of 1–8 samples; each
+/// recomputation policy), priced in parallel and ranked: those that fit first, by `rank`,
+/// then those that do not. Every layout that ran is returned.
 pub fn search(
     build: Build,
     seq_len: u64,
     t: &Target,
-    devices: u64,
+    devices: &[u64],
     global_batch: u64,
+    rank: Rank,
 ) -> Result<Vec<TrainCost>, TrainError> {
     let dpn = t.system_spec().map_or(1, |s| s.spec.devices_per_node);
-    let mut cands = Vec::new();
     let pow2 = |max: u64| {
         let mut v = vec![1u64];
         while v.last().is_some_and(|x| x * 2 <= max) {
@@ -175,41 +203,42 @@ pub fn search(
         }
         v
     };
-    for tp in pow2(dpn.min(devices)) {
-        for pp in pow2(devices / tp) {
-            if !devices.is_multiple_of(tp * pp) {
-                continue;
-            }
-            let dp = devices / (tp * pp);
-            for micro in [1, 2, 4, 8] {
-                let mut scheds = vec![Schedule::OneFOneB];
-                if pp > 1 {
-                    scheds.push(Schedule::Interleaved(2));
-                }
-                for schedule in scheds {
-                    for recompute in [Recompute::None, Recompute::Selective, Recompute::Full] {
-                        let l = TrainLayout {
-                            tp,
-                            pp,
-                            dp,
-                            sp: tp > 1,
-                            micro_batch: micro,
-                            global_batch,
-                            zero: if dp > 1 { 1 } else { 0 },
-                            recompute,
-                            schedule,
-                            ..Default::default()
-                        };
-                        let ok = l.check().is_ok()
-                            && match schedule {
-                                Schedule::Interleaved(_) => {
-                                    l.microbatches().is_ok_and(|m| m.is_multiple_of(pp))
-                                }
-                                _ => true,
-                            };
-                        if ok {
-                            cands.push(l);
-                        }
+    // Routed experts, from one micro-batch's graph: the degrees expert parallelism may take.
+    let probe = build(1, seq_len)?;
+    let experts = probe.ops.iter().find_map(|o| match o.kind {
+        xpusim_ir::OpKind::Matmul(m) if crate::parts::is_expert(o) => Some(m.batch),
+        _ => None,
+    });
+    // Selective recomputation only differs from none where attention is unfused.
+    let recomputes: &[Recompute] = if probe.ops.iter().any(crate::parts::attention_core) {
+        &[Recompute::None, Recompute::Selective, Recompute::Full]
+    } else {
+        &[Recompute::None, Recompute::Full]
+    };
+    let cps: &[u64] = if seq_len >= LONG_CONTEXT_TOKENS {
+        &[1, 2, 4]
+    } else {
+        &[1]
+    };
+    let mut cands = Vec::new();
+    for &n in devices {
+        for tp in pow2(dpn.min(n)) {
+            for pp in pow2(n / tp) {
+                for &cp in cps {
+                    if !n.is_multiple_of(tp * pp * cp) {
+                        continue;
+                    }
+                    let dp = n / (tp * pp * cp);
+                    let eps: Vec<u64> = match experts {
+                        Some(e) => pow2(dp * cp)
+                            .into_iter()
+                            .filter(|ep| e.is_multiple_of(*ep))
+                            .collect(),
+                        None => vec![1],
+                    };
+                    for ep in eps {
+                        let deg = Degrees { tp, pp, dp, cp, ep };
+                        push_layouts(&mut cands, deg, global_batch, recomputes);
                     }
                 }
             }
@@ -217,7 +246,7 @@ pub fn search(
     }
     if cands.is_empty() {
         return Err(TrainError::Layout(format!(
-            "no layout of {devices} devices divides the global batch of {global_batch}"
+            "no layout of {devices:?} devices divides the global batch of {global_batch}"
         )));
     }
     let mut out: Vec<TrainCost> = cands
@@ -231,7 +260,71 @@ pub fn search(
     out.sort_by(|a, b| {
         b.fits
             .cmp(&a.fits)
-            .then(a.step_time_s.total_cmp(&b.step_time_s))
+            .then(rank.score(a).total_cmp(&rank.score(b)))
     });
     Ok(out)
+}
+
+/// Sequences from this length get context parallelism in the search (Llama 3 trains 8k
+/// tokens without it and 128k with cp = 16, Dubey et al. 2024 Table 4).
+const LONG_CONTEXT_TOKENS: u64 = 8192;
+
+struct Degrees {
+    tp: u64,
+    pp: u64,
+    dp: u64,
+    cp: u64,
+    ep: u64,
+}
+
+fn push_layouts(
+    cands: &mut Vec<TrainLayout>,
+    d: Degrees,
+    global_batch: u64,
+    recomputes: &[Recompute],
+) {
+    let Degrees { tp, pp, dp, cp, ep } = d;
+    let replicas = dp * cp;
+    for micro in [1, 2, 4, 8] {
+        let mut scheds = vec![Schedule::OneFOneB];
+        if pp > 1 {
+            scheds.push(Schedule::Interleaved(2));
+        }
+        // FSDP where there is nothing else to split; the distributed optimizer otherwise.
+        let zeros: &[u8] = match (replicas > 1, tp * pp == 1) {
+            (false, _) => &[0],
+            (true, true) => &[1, 3],
+            (true, false) => &[1],
+        };
+        for &schedule in &scheds {
+            for &zero in zeros {
+                for &recompute in recomputes {
+                    let l = TrainLayout {
+                        tp,
+                        pp,
+                        dp,
+                        ep,
+                        cp,
+                        sp: tp > 1,
+                        micro_batch: micro,
+                        global_batch,
+                        zero,
+                        recompute,
+                        schedule,
+                        ..Default::default()
+                    };
+                    let ok = l.check().is_ok()
+                        && match schedule {
+                            Schedule::Interleaved(_) => {
+                                l.microbatches().is_ok_and(|m| m.is_multiple_of(pp))
+                            }
+                            _ => true,
+                        };
+                    if ok {
+                        cands.push(l);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -26,7 +26,7 @@ pub mod schedule;
 mod step;
 
 pub use error::TrainError;
-pub use fit::{search, train};
+pub use fit::{search, train, Rank};
 pub use layout::{Recompute, TrainLayout, ZeroStage};
 pub use optimizer::{Optimizer, ADAMW_FLOPS_PER_PARAM};
 pub use result::{StepBreakdown, TrainCost, TrainMemory, TrainRun};
