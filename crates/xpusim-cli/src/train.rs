@@ -408,7 +408,14 @@ fn print(
                 );
             }
         }
-        Format::Table => print_table(c, all, t, &run, e_usd, own.as_ref(), a.top, rank),
+        Format::Table => {
+            let money = Money {
+                run: &run,
+                energy_usd: e_usd,
+                own: own.as_ref(),
+            };
+            print_table(c, all, t, &money, a.top, rank)
+        }
     }
     Ok(())
 }
@@ -417,16 +424,15 @@ fn gib(b: u64) -> String {
     format!("{:.1} GiB", b as f64 / GIB)
 }
 
-fn print_table(
-    c: &TrainCost,
-    all: &[TrainCost],
-    t: &Target,
-    run: &TrainRun,
-    e_usd: f64,
-    own: Option<&Ownership>,
-    top: usize,
-    rank: Rank,
-) {
+/// What training on the token budget costs, for the table.
+struct Money<'a> {
+    run: &'a TrainRun,
+    energy_usd: f64,
+    own: Option<&'a Ownership>,
+}
+
+fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usize, rank: Rank) {
+    let (run, e_usd, own) = (m.run, m.energy_usd, m.own);
     println!(
         "{} ({:.2} B parameters) training on {} × {} ({}), {} cost model",
         c.model,
