@@ -30,6 +30,28 @@ fn validate_prints_every_row_and_mape_as_json() {
 }
 
 #[test]
+fn validate_predicts_training_rows_or_says_why_not() {
+    let o = xpusim(&[
+        "validate",
+        "data/validation/training.csv",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 59);
+    for r in rows {
+        assert_eq!(r["class"], "train", "{r}");
+        match r["status"].as_str() {
+            Some("ok") => assert!(r["error_pct"].is_number() && r["predicted"].is_number()),
+            _ => assert!(r["reason"].as_str().is_some_and(|w| !w.is_empty()), "{r}"),
+        }
+    }
+    assert!(v["classes"]["train"]["n"].as_u64().is_some_and(|n| n > 0));
+}
+
+#[test]
 fn calibrate_prints_curves_that_load_as_a_device_file() {
     let out = std::env::temp_dir().join(format!("xpusim-cal-{}.toml", std::process::id()));
     let o = xpusim(&[

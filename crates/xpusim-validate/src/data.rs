@@ -5,7 +5,11 @@
 //! value,unit,source`. Recognised optional columns: `category` (the error-table group),
 //! `timing` (`wall` = host-side wall time including the launch, the default; `kernel` =
 //! device kernel time as CUPTI / CUDA events report it), `used_for_calibration` (`yes`
-//! marks rows a fit used; they are excluded from held-out error) and `note`.
+//! marks rows a fit used; they are excluded from held-out error) and `note`; training rows
+//! (phase `train`) also `flops_convention` (`model`, `model-noncausal` or `hardware`: what the
+//! source's FLOP count holds, [`FlopsConvention`]), `tokens_counted` (`source+target` for
+//! an encoder–decoder source that counts both sides, [`TokensCounted`]) and `attention`
+//! (`unfused` for a run whose attention wrote its scores to memory, [`Attention`]).
 //!
 //! Only what cannot be read is an error here (a missing column, a number that is not a
 //! number); names the tool does not know (metric, phase, hardware) are carried as text
@@ -13,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::train::{Attention, FlopsConvention, TokensCounted};
 use crate::ValidateError;
 
 pub const REQUIRED: [&str; 14] = [
@@ -54,7 +59,10 @@ pub struct Row {
     pub precision: String,
     pub workload: String,
     pub phase: String,
+    /// 1 where the column is empty (see [`Row::batch_given`]).
     pub batch: u64,
+    /// Whether the `batch` column had a value (a training row needs its global batch).
+    pub batch_given: bool,
     pub seq_in: u64,
     pub seq_out: u64,
     pub metric: String,
@@ -69,6 +77,12 @@ pub struct Row {
     /// host calls whose dispatch overlaps the device's work cost at least this each, so the
     /// prediction is `max(device time, floor)`. Absent: the device time alone.
     pub harness_floor_us: Option<f64>,
+    /// Training rows: what the source's FLOP count (MFU, TFLOP/s) holds.
+    pub flops_convention: Option<FlopsConvention>,
+    /// Training rows: which tokens the source's `tokens_per_s` counts.
+    pub tokens_counted: Option<TokensCounted>,
+    /// Training rows: how the run computed attention (empty: fused, the zoo's own).
+    pub attention: Attention,
     /// Every other column, by header name.
     pub extra: BTreeMap<String, String>,
 }
@@ -181,6 +195,31 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     })?,
             )
         };
+        let conv_s = get("flops_convention");
+        let flops_convention = if conv_s.is_empty() {
+            None
+        } else {
+            Some(
+                FlopsConvention::parse(&conv_s)
+                    .ok_or_else(|| field("flops_convention", FlopsConvention::expected(&conv_s)))?,
+            )
+        };
+        let tok_s = get("tokens_counted");
+        let tokens_counted = if tok_s.is_empty() {
+            None
+        } else {
+            Some(
+                TokensCounted::parse(&tok_s)
+                    .ok_or_else(|| field("tokens_counted", TokensCounted::expected(&tok_s)))?,
+            )
+        };
+        let att_s = get("attention");
+        let attention = if att_s.is_empty() {
+            Attention::Fused
+        } else {
+            Attention::parse(&att_s)
+                .ok_or_else(|| field("attention", Attention::expected(&att_s)))?
+        };
         let known = |h: &str| {
             REQUIRED.contains(&h)
                 || [
@@ -189,6 +228,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     "used_for_calibration",
                     "note",
                     "harness_floor_us",
+                    "flops_convention",
+                    "tokens_counted",
+                    "attention",
                 ]
                 .contains(&h)
         };
@@ -208,6 +250,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             workload: get("workload"),
             phase: get("phase").to_ascii_lowercase(),
             batch: int("batch", 1)?,
+            batch_given: !get("batch").is_empty(),
             seq_in: int("seq_in", 0)?,
             seq_out: int("seq_out", 0)?,
             metric: get("metric"),
@@ -219,6 +262,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             used_for_calibration: used,
             note: get("note"),
             harness_floor_us,
+            flops_convention,
+            tokens_counted,
+            attention,
             extra,
         });
     }

@@ -3,7 +3,8 @@
 //! A validation file ([`data`]) lists measurements — one kernel or one model pass on one
 //! device, a metric, a value, its source. [`Report::run`] predicts each row with the
 //! engine ([`predict`]), and reports the signed error per row and MAPE per category
-//! ([`report`], [`render`]). [`fit`] derives achievable-efficiency curves for a device
+//! ([`report`], [`render`]). Training rows (phase `train`) price one optimizer step of a
+//! published run with `xpusim-train` ([`train`]). [`fit`] derives achievable-efficiency curves for a device
 //! from its kernel rows; the curves are data in the device file
 //! ([`xpusim_hw::calibration`]), applied by the engine in one place.
 //!
@@ -24,6 +25,7 @@ pub mod predict;
 pub mod render;
 pub mod report;
 pub mod system;
+pub mod train;
 
 pub use data::{parse, read, Row, Timing, REQUIRED};
 pub use error::ValidateError;

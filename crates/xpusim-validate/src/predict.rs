@@ -13,6 +13,9 @@
 //! `tp` rows with more than one device run on a system ([`crate::system`]): the model is
 //! sharded by `xpusim-system`, collectives cost over its topology; collective kernel
 //! rows (`allreduce:elems=N`, elements per device) cost one collective.
+//!
+//! Phase `train` rows are one optimizer step of a training run with the layout their
+//! `parallelism` states, priced by `xpusim-train` ([`crate::train`]).
 
 use std::collections::HashMap;
 
@@ -59,6 +62,9 @@ pub struct Prediction {
     pub value: f64,
     /// Present for kernel rows.
     pub kernel: Option<KernelCost>,
+    /// What the row's output says beside the number (a training layout that does not fit
+    /// our memory model).
+    pub flags: Vec<String>,
 }
 
 /// Caches devices by the name or path a row gives.
@@ -69,6 +75,9 @@ pub struct Predictor {
     pub override_device: Option<DeviceSpec>,
     /// Drop every device's calibration curves (the analytical model alone).
     pub uncalibrated: bool,
+    /// Training steps already priced, by what a step depends on (rows of one run that
+    /// report different metrics share it).
+    steps: HashMap<String, Result<crate::train::Step, String>>,
 }
 
 impl Predictor {
@@ -99,6 +108,9 @@ impl Predictor {
 
     /// Predicts one row, or says why it cannot.
     pub fn predict(&mut self, row: &Row) -> Result<Prediction, String> {
+        if row.phase == "train" {
+            return self.predict_train(row);
+        }
         let dev = self.device(&row.hardware)?;
         let p = Precision::parse(&row.precision, dev.natural_dtype).map_err(|e| e.to_string())?;
         let llm_phase = matches!(row.phase.as_str(), "prefill" | "decode" | "generate");
@@ -148,6 +160,7 @@ impl Predictor {
             return Ok(Prediction {
                 value: v,
                 kernel: Some(k),
+                flags: Vec::new(),
             });
         }
         if row.phase == "kernel" && sys.is_some() {
@@ -163,6 +176,7 @@ impl Predictor {
             return Ok(Prediction {
                 value: v,
                 kernel: Some(k),
+                flags: Vec::new(),
             });
         }
         if kernel::is_kernel(&row.workload) {
@@ -174,6 +188,38 @@ impl Predictor {
         model_metric(row, &dev, sys.as_ref(), p, replicas).map(|value| Prediction {
             value,
             kernel: None,
+            flags: Vec::new(),
+        })
+    }
+
+    /// A phase `train` row: its metric from one priced training step.
+    fn predict_train(&mut self, row: &Row) -> Result<Prediction, String> {
+        crate::train::check_metric(row)?;
+        let key = format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            row.hardware,
+            row.devices,
+            row.parallelism,
+            row.precision,
+            row.workload,
+            row.batch,
+            row.batch_given,
+            row.seq_in
+        );
+        let step = match self.steps.get(&key) {
+            Some(s) => s.clone(),
+            None => {
+                let s = self
+                    .device(&row.hardware)
+                    .and_then(|dev| crate::train::step(row, &dev));
+                self.steps.insert(key, s.clone());
+                s
+            }
+        }?;
+        Ok(Prediction {
+            value: crate::train::metric(row, &step)?,
+            kernel: None,
+            flags: crate::train::flags(&step),
         })
     }
 }

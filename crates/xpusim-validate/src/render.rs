@@ -32,12 +32,25 @@ pub fn summary_md(r: &Report) -> String {
     for (c, st) in r.by_category() {
         let _ = writeln!(s, "{}", stats_line(&c, &st));
     }
-    let _ = writeln!(s, "{}", stats_line("**all kernels**", &r.class("kernel")));
-    let _ = writeln!(
-        s,
-        "{}",
-        stats_line("**all whole-model**", &r.class("model"))
-    );
+    // A class line for each class present (both, as ever, in a report without training rows).
+    let shown = |class: &str| !r.has_training() || r.rows.iter().any(|x| x.class == class);
+    if shown("kernel") {
+        let _ = writeln!(s, "{}", stats_line("**all kernels**", &r.class("kernel")));
+    }
+    if shown("model") {
+        let _ = writeln!(
+            s,
+            "{}",
+            stats_line("**all whole-model**", &r.class("model"))
+        );
+    }
+    if r.has_training() {
+        let _ = writeln!(
+            s,
+            "{}",
+            stats_line("**all training steps**", &r.class("train"))
+        );
+    }
     let _ = writeln!(s, "{}", stats_line("**overall**", &r.overall()));
     let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
     for row in &r.rows {
@@ -96,6 +109,41 @@ pub fn model_rows_md(r: &Report) -> String {
     s
 }
 
+/// Every training row, one line each: what was compared and how far off, or why skipped.
+pub fn train_rows_md(r: &Report) -> String {
+    let mut s = String::from(
+        "| id | hardware | metric | FLOPs counted | measured | predicted | error % | notes |\n|---|---|---|---|---:|---:|---:|---|\n",
+    );
+    for x in r.rows.iter().filter(|x| x.class == "train") {
+        let notes = match &x.reason {
+            Some(why) => format!("skipped: {why}"),
+            None => x.flags.join("; "),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            x.id,
+            x.hardware,
+            x.metric,
+            x.flops_convention.unwrap_or(""),
+            sig(x.measured),
+            x.predicted.map_or("skipped".into(), sig),
+            pct(x.error_pct),
+            notes.replace('|', "/")
+        );
+    }
+    s
+}
+
+/// Four significant figures (step times of 1 s and throughputs of 10⁶ tokens/s alike).
+fn sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.digits$}")
+}
+
 /// Per-row lines then the summary, for a terminal.
 pub fn text(r: &Report) -> String {
     let mut s = String::new();
@@ -107,7 +155,7 @@ pub fn text(r: &Report) -> String {
     for x in &r.rows {
         let _ = writeln!(
             s,
-            "{:<40} {:>12} {:>12.4} {:>8}  {}{}",
+            "{:<40} {:>12} {:>12.4} {:>8}  {}{}{}",
             x.id,
             x.predicted.map_or("-".into(), |v| format!("{v:.4}")),
             x.measured,
@@ -119,7 +167,8 @@ pub fn text(r: &Report) -> String {
                 " (fit row)"
             } else {
                 ""
-            }
+            },
+            x.flags.iter().map(|f| format!("; {f}")).collect::<String>()
         );
     }
     let _ = writeln!(s);
@@ -131,8 +180,12 @@ pub fn text(r: &Report) -> String {
 pub const TARGET_KERNEL_MAPE_PCT: f64 = 10.0;
 pub const TARGET_MODEL_MAPE_PCT: f64 = 20.0;
 
-/// The whole of `docs/validation.md`: how it is made, the targets, the tables.
+/// The whole of `docs/validation.md`: how it is made, the targets, the tables (for a report
+/// of training rows only, [`training_document`]: `docs/validation-training.md`).
 pub fn document(r: &Report, files: &str, uncalibrated: bool) -> String {
+    if !r.rows.is_empty() && r.rows.iter().all(|x| x.class == "train") {
+        return training_document(r, files, uncalibrated);
+    }
     let mut s = String::from("# Validation: predictions vs measurements\n\n");
     let _ = writeln!(
         s,
@@ -166,15 +219,152 @@ as *fit* rows. Skipped rows are listed with their reason and never count.\n\n";
         m.n,
         verdict(m.mape_pct, TARGET_MODEL_MAPE_PCT)
     );
+    if r.has_training() {
+        let t = r.class("train");
+        let _ = writeln!(
+            s,
+            "- Training steps, held-out MAPE over {} rows: {} % (no target set; see \
+             docs/validation-training.md)\n",
+            t.n,
+            pct(t.mape_pct)
+        );
+    }
     let _ = writeln!(s, "## Error by category\n");
     s += &summary_md(r);
     let _ = writeln!(s, "\n## Kernel error by size (held-out rows)\n");
     s += &by_size_md(r);
     let _ = writeln!(s, "\n## Whole-model rows\n");
     s += &model_rows_md(r);
+    if r.has_training() {
+        let _ = writeln!(s, "\n## Training rows\n");
+        s += &train_rows_md(r);
+    }
     s += DATASETS_MD;
     s
 }
+
+/// `docs/validation-training.md`: the training rows, by source, with what each FLOP metric
+/// is compared with and what the step model leaves out.
+pub fn training_document(r: &Report, files: &str, uncalibrated: bool) -> String {
+    let mut s = String::from("# Validation: training steps vs published runs\n\n");
+    let _ = writeln!(
+        s,
+        "Generated by `cargo run --release -- validate {files} --format md{}`; do not edit by hand. \
+         Linked from [validation.md](validation.md); the sources and their conventions: \
+         [training-sources.md](training-sources.md); the step model: [training.md](training.md).\n",
+        if uncalibrated { " --uncalibrated" } else { "" }
+    );
+    s += TRAINING_INTRO_MD;
+    let t = r.class("train");
+    let _ = writeln!(s, "## Summary\n");
+    let _ = writeln!(
+        s,
+        "- {} training rows: {} predicted, {} skipped (listed below with the reason, never counted).",
+        r.rows.len(),
+        t.n + t.fit_n,
+        t.skipped
+    );
+    let _ = writeln!(
+        s,
+        "- Held-out MAPE over {} rows: {} % (median {} %, mean signed error {} %); no row was used \
+         for calibration, so there is no in-distribution figure. No target is set for training yet.",
+        t.n,
+        pct(t.mape_pct),
+        pct(t.median_abs_pct),
+        pct(t.bias_pct)
+    );
+    let unfit = r
+        .rows
+        .iter()
+        .filter(|x| x.class == "train" && !x.flags.is_empty())
+        .count();
+    let _ = writeln!(
+        s,
+        "- {unfit} predicted rows are flagged: their layout does not fit in our memory model \
+         (predicted anyway; see the notes column).\n"
+    );
+    let _ = writeln!(s, "## Error by source\n");
+    s += &summary_md(r);
+    let _ = writeln!(s, "\n## Rows\n");
+    s += &train_rows_md(r);
+    s += TRAINING_MD;
+    s
+}
+
+/// What the training page compares (static text, before the tables).
+const TRAINING_INTRO_MD: &str = "Each row of `data/validation/training.csv` is one number a published training run \
+reported (its `source` column cites it; `docs/training-sources.md` says how each source counts). Each is \
+predicted from one optimizer step that `xpusim-train` prices (`xpusim_train::step`) on the row's system, its \
+device count set to the row's `devices`, under the layout the row states. Nothing was fitted to these rows \
+and no engine constant was changed for them: every row is held out. Error = (predicted − measured) / \
+measured; the categories are the sources.\n\n";
+
+/// How training rows are read, what each FLOP metric is compared with, and what the step model
+/// leaves out (static text, after the tables).
+const TRAINING_MD: &str = "
+## How a row is predicted
+
+- `parallelism` keys: `tp`, `pp`, `dp`, `cp`, `ep`, `sp=on|off`, `zero=0..3`, \
+`recompute=none|selective|full`, `schedule=1f1b|gpipe|interleaved:V`, `micro` (samples per micro-batch). An \
+unknown or repeated key is the row's skip reason, naming the row and the key. What a row does not state takes \
+the plain meaning, never a tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence \
+parallelism, ZeRO 0, no recomputation, 1F1B, one sample per micro-batch, and the data-parallel reduction \
+overlapped with the backward. The layout must occupy exactly the row's devices.
+- `batch` is the global batch: a row without one is skipped, never given one. `seq_in` is the sequence length \
+(empty: the model's own, e.g. GNMT's 50 tokens). `attention = unfused` builds QKᵀ, softmax and PV as three \
+kernels writing the scores, as Megatron-LM and the other stacks before FlashAttention (2022) ran attention; \
+it is set for Narayanan 2021, Korthikanti 2022, MT-NLG, BLOOM, OPT and the 2019 BERT rows. Other rows use the \
+zoo's fused attention.
+- `time_to_train_min` (MLPerf) depends on how many samples the run needed to reach its quality target; \
+without that budget (a `train_samples` column) the row is skipped. `tokens_counted = source+target` (NVIDIA's \
+GNMT) counts both sides of a translation: the zoo's GNMT turns `seq_len` source tokens into `seq_len` target \
+tokens.
+- A layout that does not fit in our memory model is predicted anyway and flagged with its memory parts: the \
+flag is our memory model's verdict, not the run's (every published run here did run).
+
+## What each FLOP metric is compared with
+
+`mfu` and `tflops_per_device` rows name their source's numerator in `flops_convention`; the denominator is \
+always the dense 16-bit peak (312 TF A100, 989 TF H100 and H800, 275 TF TPU v4), FP8 runs included.
+
+- `hardware` (Narayanan 2021 Eq. 3, BLOOM's \"hardware TFLOPs\", MT-NLG): our hardware FLOPs per device per \
+second (`TrainCost::hardware_flops`): the forward, the backward as built, the recomputed forward and the \
+optimizer. With unfused attention this is what Eq. 3 counts (4 passes, every score of the s × s matrix, the \
+LM head): on the Narayanan layouts our count is within 0.2 % of Eq. 3. With fused attention it would also \
+hold FlashAttention's backward recompute of the scores (2.5× the forward's attention instead of 2×) and only \
+the causal half of the scores. An `mfu` row under this convention is HFU.
+- `model-noncausal` (Korthikanti 2022, PaLM, DeepSeek-V3's non-causal MFU): 3 × the forward of the model with \
+fused attention and every score counted, no recomputation, LM head included: Korthikanti's \
+72·B·s·l·h²·(1 + s/6h + V/12lh) and PaLM's 6N + 12·L·H·Q·T per token.
+- `model` (Llama 3, DeepSeek-V3's causal MFU): the same with the causal half of the scores \
+(`TrainCost::model_flops` of a fused run). Llama 3 does not say how it counts attention; causal is our \
+assumption.
+
+Model FLOPs are the model's, whatever the run executed: a run with unfused attention computes every score, \
+but its MFU numerator follows its source's convention.
+
+## What the model does not capture
+
+- **Attention as it ran.** The zoo's attention is one fused FlashAttention-style op. The Megatron-LM runs of \
+2021–22 (and BLOOM, OPT, the 2019 BERT) materialised the s² scores; their rows use the unfused rewrite, \
+whose QKᵀ, softmax and PV kernels are priced by the analytical engine with efficiencies fitted on inference \
+kernels — the fused scale-mask-softmax of Megatron at s = 2048 and the head-batched GEMMs are not calibrated. \
+PaLM does not say how its attention ran on TPU; its rows keep the fused op.
+- **Dropout** is not modelled: Megatron's GPT runs used 0.1 on the attention probabilities and hidden states \
+(a few percent of a step in elementwise kernels, and their masks in memory).
+- **Calibration.** The engine's efficiency curves were fitted on inference kernels; attention's backward, \
+the optimizer and the loss have none, and the `h800` preset has no calibration curves at all.
+- **Topology.** The TPU v4 pod is modelled as an 8 × 16 × 24 mesh without wraparound (PaLM does not state the \
+slice shape; only slices with 2A = B = C or 2A = 2B = C are tori) and the pods are joined by the preset's \
+data-centre network.
+- **Schedules and settings the sources leave unstated** take the plain defaults, so the error of those rows \
+holds the unstated setting: MT-NLG states no recomputation (its own TFLOP/s count includes a recompute pass), \
+Llama 3 no schedule (Meta ran an interleaved variant) and no recomputation or sequence parallelism, PaLM no \
+optimizer sharding. DeepSeek-V3's DualPipe is not simulated, so its rows are skipped.
+- **Outside the step:** data loading and host overheads (NVIDIA's DeepLearningExamples throughputs include \
+them), variable sentence lengths (GNMT's bucketed batches against our fixed 50 tokens), heads the zoo lacks \
+(BERT's MLM and NSP heads) and optimizers other than AdamW (LAMB, LARS), MLPerf's convergence.
+";
 
 /// How the shipped data was made and what each dataset measures (static text).
 const DATASETS_MD: &str = "
@@ -206,6 +396,11 @@ pytorch-labs/gpt-fast README) and MLPerf Inference Offline ResNet-50 (INT8 Tenso
 8 × T4 in v0.7; mlcommons/inference_results_v*, the `mlperf_log_summary.txt` of each). MLPerf BERT rows are \
 not included: NVIDIA's harness drops the padding of the 384-token SQuAD inputs, and the mean real length the \
 measured runs processed is not published with them, so a row would compare different work.
+- `data/validation/training.csv`: published training runs (phase `train`: Megatron-LM, MT-NLG, PaLM, Llama 3, \
+DeepSeek-V3, BLOOM, OPT, MLPerf Training, NVIDIA DeepLearningExamples), each one optimizer step priced by \
+`xpusim-train` under the layout the row states. They are reported on their own page, \
+[validation-training.md](validation-training.md) (`xpusim validate data/validation/training.csv --format md`), \
+not in the tables above.
 
 ## Commands and file format
 

@@ -16,7 +16,7 @@ use crate::predict::Predictor;
 pub struct RowResult {
     pub id: String,
     pub category: String,
-    /// `kernel` or `model`.
+    /// `kernel`, `model` or `train` (one training step of a published run).
     pub class: String,
     pub hardware: String,
     pub metric: String,
@@ -32,6 +32,14 @@ pub struct RowResult {
     /// Kernel rows: size on the op family's curve axis and its unit (`flops`, `bytes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<(f64, &'static str)>,
+    /// Training rows: what the source's FLOP count holds (`model`, `model-noncausal`,
+    /// `hardware`), for FLOP-count metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flops_convention: Option<&'static str>,
+    /// What the output says beside an evaluated row's number (a training layout that does
+    /// not fit our memory model).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }
 
 /// Error statistics of a set of rows, in percent.
@@ -116,24 +124,24 @@ impl Report {
         let rows = rows
             .iter()
             .map(|r| {
-                let (predicted, reason, size) = match p.predict(r) {
+                let (predicted, reason, size, flags) = match p.predict(r) {
                     Ok(pr) => {
                         let size = pr.kernel.and_then(|k| {
                             k.family
                                 .map(|f| (k.size, f.size_unit()))
                                 .filter(|s| s.0 > 0.0)
                         });
-                        (Some(pr.value), None, size)
+                        (Some(pr.value), None, size, pr.flags)
                     }
-                    Err(e) => (None, Some(e), None),
+                    Err(e) => (None, Some(e), None, Vec::new()),
                 };
                 RowResult {
                     id: r.id.clone(),
                     category: category(r),
-                    class: if r.phase == "kernel" {
-                        "kernel"
-                    } else {
-                        "model"
+                    class: match r.phase.as_str() {
+                        "kernel" => "kernel",
+                        "train" => "train",
+                        _ => "model",
                     }
                     .into(),
                     hardware: r.hardware.clone(),
@@ -146,6 +154,8 @@ impl Report {
                     used_for_calibration: r.used_for_calibration,
                     source: r.source.clone(),
                     size,
+                    flops_convention: r.flops_convention.map(|c| c.label()),
+                    flags,
                 }
             })
             .collect();
@@ -183,6 +193,11 @@ impl Report {
         Stats::of(self.rows.iter().filter(|r| r.class == class))
     }
 
+    /// Whether any row is a training step (class `train`).
+    pub fn has_training(&self) -> bool {
+        self.rows.iter().any(|r| r.class == "train")
+    }
+
     pub fn overall(&self) -> Stats {
         Stats::of(self.rows.iter())
     }
@@ -201,11 +216,16 @@ impl Report {
             "overall".into(),
             serde_json::json!(self.overall().median_abs_pct),
         );
+        let mut classes =
+            serde_json::json!({"kernel": self.class("kernel"), "model": self.class("model")});
+        if self.has_training() {
+            classes["train"] = serde_json::json!(self.class("train"));
+        }
         serde_json::json!({
             "rows": self.rows,
             "mape_pct": mape,
             "median_abs_pct": median,
-            "classes": {"kernel": self.class("kernel"), "model": self.class("model")},
+            "classes": classes,
             "categories": cats,
         })
     }
