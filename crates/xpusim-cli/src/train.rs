@@ -81,6 +81,10 @@ pub struct TrainArgs {
     /// Megatron-LM ran it before FlashAttention (its 2021–22 published runs).
     #[arg(long)]
     pub unfused_attention: bool,
+    /// Hidden and attention dropout, as GPT-style Megatron-LM runs train (default rates 0.1):
+    /// their kernels, and their masks stored for the backward.
+    #[arg(long)]
+    pub dropout: bool,
     /// Do not overlap the data-parallel gradient reduction with the backward.
     #[arg(long)]
     pub no_overlap_dp: bool,
@@ -196,7 +200,6 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         model: a.model.clone(),
         phase: Some(Phase::Train),
         precision: a.precision.clone(),
-        unfused_attention: a.unfused_attention,
         ..Default::default()
     };
     let onnx = a.model.to_ascii_lowercase().ends_with(".onnx");
@@ -255,7 +258,14 @@ pub fn main(a: &TrainArgs) -> Result<()> {
             }
             r => bail!("--rank {r}: expected time or cost"),
         };
-        let all = xpusim_train::search(&build, seq, &t, &counts, a.global_batch, rank)?;
+        let base = TrainLayout {
+            global_batch: a.global_batch,
+            overlap_dp: !a.no_overlap_dp,
+            unfused_attention: a.unfused_attention,
+            dropout: a.dropout,
+            ..Default::default()
+        };
+        let all = xpusim_train::search(&build, seq, &t, &counts, &base, rank)?;
         let best = all
             .iter()
             .find(|c| c.fits)
@@ -297,6 +307,8 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         zero: a.zero,
         recompute,
         overlap_dp: !a.no_overlap_dp,
+        unfused_attention: a.unfused_attention,
+        dropout: a.dropout,
     };
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;

@@ -751,6 +751,8 @@ fn elt_rule(func: &str, n: u64, fwd: u64) -> EltRule {
             saved_output: true,
             ..rule(3, 0, 0, 1)
         },
+        // dy · mask / (1 − p): the saved one-byte mask (read below), not the input.
+        "dropout" => rule(2, 0, 0, 1),
         // A relative-position bias gathered from a table: its backward scatter-adds dY into
         // the table's gradient (written as the parameter's gradient), one add per element.
         "position_bias" => rule(1, 0, 0, 0),
@@ -792,6 +794,12 @@ fn elementwise(
     }
     for i in 0..rule.grads_read {
         ops.push(act(&format!("{}.grad_in{i}", op.name), Role::Input));
+    }
+    if func == "dropout" {
+        // The mask the forward kept (its one-byte output).
+        for m in by_role(op, Role::Output).filter(|m| m.dtype == DType::Int8) {
+            ops.push(operand(&m.tensor, Role::Input, m.shape.clone(), m.dtype));
+        }
     }
     for i in 0..rule.grads_written as usize {
         let t = inputs

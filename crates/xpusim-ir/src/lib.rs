@@ -18,6 +18,7 @@
 
 mod arith;
 pub mod autodiff;
+mod dropout;
 mod dtype;
 mod error;
 pub mod fuse;
@@ -30,6 +31,7 @@ pub mod parallel;
 mod size;
 mod unfuse;
 
+pub use dropout::DROPOUT_FLOPS_PER_ELEM;
 pub use dtype::{DType, Precision};
 pub use error::IrError;
 pub use graph::{Graph, GraphTotals, Phase, Weight};

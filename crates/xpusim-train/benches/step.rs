@@ -73,7 +73,11 @@ fn search_llama_70b_up_to_64_h100s(bencher: divan::Bencher) {
     let b = builder("llama-3-70b");
     let t = target("dgx-h100", 64);
     bencher.bench(|| {
-        let all = search(&b, 8192, &t, &[64, 32, 16, 8], 1024, Rank::Time).expect("search");
+        let base = TrainLayout {
+            global_batch: 1024,
+            ..Default::default()
+        };
+        let all = search(&b, 8192, &t, &[64, 32, 16, 8], &base, Rank::Time).expect("search");
         assert!(all.len() >= 1000, "{} layouts", all.len());
         all
     });

@@ -185,15 +185,17 @@ impl Rank {
 /// expert parallelism over the data-parallel ranks for MoE models; the rest data parallel
 /// with the distributed optimizer or FSDP; micro-batches of 1–8 samples; each
 /// recomputation policy), priced in parallel and ranked: those that fit first, by `rank`,
-/// then those that do not. Every layout that ran is returned.
+/// then those that do not. `base` gives what is not searched: the global batch, the
+/// attention kernels, dropout and overlap. Every layout that ran is returned.
 pub fn search(
     build: Build,
     seq_len: u64,
     t: &Target,
     devices: &[u64],
-    global_batch: u64,
+    base: &TrainLayout,
     rank: Rank,
 ) -> Result<Vec<TrainCost>, TrainError> {
+    let global_batch = base.global_batch;
     let dpn = t.system_spec().map_or(1, |s| s.spec.devices_per_node);
     let pow2 = |max: u64| {
         let mut v = vec![1u64];
@@ -210,7 +212,8 @@ pub fn search(
         _ => None,
     });
     // Selective recomputation only differs from none where attention is unfused.
-    let recomputes: &[Recompute] = if probe.ops.iter().any(crate::parts::attention_core) {
+    let unfused = base.unfused_attention || probe.ops.iter().any(crate::parts::attention_core);
+    let recomputes: &[Recompute] = if unfused {
         &[Recompute::None, Recompute::Selective, Recompute::Full]
     } else {
         &[Recompute::None, Recompute::Full]
@@ -238,7 +241,7 @@ pub fn search(
                     };
                     for ep in eps {
                         let deg = Degrees { tp, pp, dp, cp, ep };
-                        push_layouts(&mut cands, deg, global_batch, recomputes);
+                        push_layouts(&mut cands, deg, base, recomputes);
                     }
                 }
             }
@@ -280,7 +283,7 @@ struct Degrees {
 fn push_layouts(
     cands: &mut Vec<TrainLayout>,
     d: Degrees,
-    global_batch: u64,
+    base: &TrainLayout,
     recomputes: &[Recompute],
 ) {
     let Degrees { tp, pp, dp, cp, ep } = d;
@@ -307,11 +310,10 @@ fn push_layouts(
                         cp,
                         sp: tp > 1,
                         micro_batch: micro,
-                        global_batch,
                         zero,
                         recompute,
                         schedule,
-                        ..Default::default()
+                        ..*base
                     };
                     let ok = l.check().is_ok()
                         && match schedule {

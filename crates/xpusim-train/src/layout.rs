@@ -76,6 +76,16 @@ pub struct TrainLayout {
     /// optimizer's parameter all-gather with the next forward (Megatron-LM
     /// `--overlap-grad-reduce --overlap-param-gather`, PyTorch DDP's bucketed all-reduce).
     pub overlap_dp: bool,
+    /// Run attention as the three kernels stacks used before FlashAttention (scores
+    /// written to memory; [`xpusim_ir::Graph::unfuse_attention`]). Model FLOPs still count
+    /// the model's attention causally.
+    #[serde(default)]
+    pub unfused_attention: bool,
+    /// Hidden and attention dropout as GPT-style Megatron-LM runs train
+    /// ([`xpusim_ir::Graph::insert_dropout`]): their kernels, and their masks stored for
+    /// the backward.
+    #[serde(default)]
+    pub dropout: bool,
 }
 
 impl Default for TrainLayout {
@@ -93,6 +103,8 @@ impl Default for TrainLayout {
             zero: 1,
             recompute: Recompute::None,
             overlap_dp: true,
+            unfused_attention: false,
+            dropout: false,
         }
     }
 }

@@ -293,13 +293,15 @@ pub fn expert_all_to_all(
     Ok(layers)
 }
 
-/// Bytes of activations one micro-batch leaves stored for the backward, per piece: every
-/// activation a forward compute op reads (each tensor once), as autograd saves them.
-/// `store` decides, per op, which of its inputs are kept (recomputation drops some).
+/// Bytes of activations one micro-batch leaves stored for the backward, per piece: the
+/// tensors the forward's compute ops save (each once), as autograd saves them. `store`
+/// says what share of an op's operand `i` (an input, or an output it saves) is kept: 0 for
+/// what its backward does not need or recomputation drops, a fraction for what is kept
+/// split.
 pub fn stored_activations(
     dg: &DeviceGraph,
     groups: &[(u32, u64)],
-    store: impl Fn(&xpusim_ir::Op, usize) -> bool,
+    store: impl Fn(&xpusim_ir::Op, usize) -> f64,
 ) -> Parts<f64> {
     let mut seen_names = std::collections::BTreeSet::new();
     let mut by_group: BTreeMap<u32, f64> = BTreeMap::new();
@@ -312,8 +314,12 @@ pub fn stored_activations(
         seen |= op.layer.is_some();
         let mut b = 0.0;
         for (i, x) in op.operands.iter().enumerate() {
-            if x.role == Role::Input && store(op, i) && seen_names.insert(x.tensor.as_str()) {
-                b += x.bytes() as f64 * op.repeat as f64;
+            if !matches!(x.role, Role::Input | Role::Output) {
+                continue;
+            }
+            let share = store(op, i);
+            if share > 0.0 && seen_names.insert(x.tensor.as_str()) {
+                b += x.bytes() as f64 * op.repeat as f64 * share;
             }
         }
         match op.layer {
@@ -330,15 +336,42 @@ pub fn stored_activations(
     Parts { pre, layers, post }
 }
 
+/// Whether the backward of `op` needs its operand `i` (autograd's saved tensors). Inputs:
+/// a sum's and a rotary embedding's gradients need none (the rotation reads only its
+/// position tables), a dropout's reads its mask instead, a softmax's its output; GEMMs,
+/// norms, activation functions, gated products and attention keep what they read.
+/// Outputs: only a softmax's probabilities and a dropout's one-byte mask are saved.
+pub fn saved_for_backward(op: &xpusim_ir::Op, i: usize) -> bool {
+    let Some(x) = op.operands.get(i) else {
+        return false;
+    };
+    let dropout = matches!(&op.kind, OpKind::Elementwise { func, .. } if func == "dropout");
+    match x.role {
+        Role::Input => match &op.kind {
+            OpKind::Elementwise { func, .. } => {
+                !matches!(func.as_str(), "add" | "rope" | "dropout")
+            }
+            OpKind::Softmax { .. } => false,
+            _ => true,
+        },
+        Role::Output => {
+            matches!(op.kind, OpKind::Softmax { pass, .. } if pass.is_forward())
+                || (dropout && x.dtype == xpusim_ir::DType::Int8)
+        }
+        _ => false,
+    }
+}
+
 /// The attention core that selective recomputation recomputes instead of storing
 /// (Korthikanti et al. 2022, §5: QKᵀ, softmax, dropout, attention over V): an unfused
 /// attention's softmax and its two head-batched matmuls. A fused attention op already
 /// recomputes its scores in its backward kernel and stores none.
 pub fn attention_core(op: &xpusim_ir::Op) -> bool {
     matches!(op.role, OpRole::Heads(_))
-        && match op.kind {
+        && match &op.kind {
             OpKind::Softmax { .. } => true,
             OpKind::Matmul(m) => m.rhs_batched,
+            OpKind::Elementwise { func, .. } => func == "dropout",
             _ => false,
         }
 }

@@ -30,7 +30,7 @@
 
 use std::collections::BTreeSet;
 
-use xpusim_ir::{autodiff, CollectiveKind, Graph, Op, OpKind, Role};
+use xpusim_ir::{autodiff, CollectiveKind, Graph, Op, OpKind, OpRole, Role};
 use xpusim_system::shard::{shard, DeviceGraph};
 use xpusim_system::{collective_spread, send, CollectiveCost, Parallelism};
 use xpusim_target::{network_cost, price_ops, Target};
@@ -38,8 +38,8 @@ use xpusim_target::{network_cost, price_ops, Target};
 use crate::layout::{Recompute, TrainLayout};
 use crate::optimizer::Optimizer;
 use crate::parts::{
-    attention_core, comm_label, expert_all_to_all, layer_groups, params, split, stored_activations,
-    Params, Work,
+    attention_core, comm_label, expert_all_to_all, layer_groups, params, saved_for_backward, split,
+    stored_activations, Params, Work,
 };
 use crate::result::{StepBreakdown, TrainCost, TrainMemory};
 use crate::schedule::{simulate, ChunkTimes};
@@ -96,6 +96,15 @@ pub fn step(
     let mut fwd = build(l.micro_batch, seq_len / l.cp)?;
     if l.cp > 1 {
         balance_context(&mut fwd, seq_len, l.cp)?;
+    }
+    // Model FLOPs are the model's (causal attention on the pairs it scores), counted before
+    // the attention is unfused into kernels that compute every score.
+    let fwd_flops = fwd.totals().flops as f64;
+    if l.unfused_attention {
+        fwd.unfuse_attention()?;
+    }
+    if l.dropout {
+        fwd.insert_dropout()?;
     }
     let bwd = autodiff::backward(&fwd)?;
     // Experts are spread over data-parallel ranks below, not inside the tensor group.
@@ -309,8 +318,7 @@ pub fn step(
 
     let samples = l.global_batch;
     let tokens = samples * fwd.tokens_per_sample * l.cp;
-    let model_flops =
-        3.0 * fwd.totals().flops as f64 * l.cp as f64 * (samples / l.micro_batch) as f64;
+    let model_flops = 3.0 * fwd_flops * l.cp as f64 * (samples / l.micro_batch) as f64;
     let peak = dev.matrix_flops(dev.natural_dtype).0;
     let memory = memory(
         &dfwd,
@@ -604,12 +612,31 @@ fn memory(
     } else {
         BTreeSet::new()
     };
+    // Sequence parallelism keeps the input of a column projection split over the sequence
+    // (the backward gathers it again) — Korthikanti et al. 2022, §4.2.2.
+    let sp_share = if l.sp { 1.0 / l.tp as f64 } else { 1.0 };
     let acts = stored_activations(dfwd, groups, |op, i| {
-        !recomputed.contains(op.operands[i].tensor.as_str())
+        if recomputed.contains(op.operands[i].tensor.as_str()) || !saved_for_backward(op, i) {
+            return 0.0;
+        }
+        let gathered = i == 0
+            && matches!(op.kind, OpKind::Matmul(_))
+            && matches!(op.role, OpRole::Column(_) | OpRole::LmHead);
+        if gathered {
+            sp_share
+        } else {
+            1.0
+        }
     });
     // Full recomputation keeps each layer's input only (the first op's first activation).
-    let layer_inputs =
-        stored_activations(dfwd, groups, |op, i| i == 0 && is_first_of_layer(dfwd, op));
+    let layer_inputs = stored_activations(dfwd, groups, |op, i| {
+        let input = op.operands.get(i).is_some_and(|x| x.role == Role::Input);
+        if i == 0 && input && is_first_of_layer(dfwd, op) {
+            1.0
+        } else {
+            0.0
+        }
+    });
     let largest_layer = acts.layers.iter().copied().fold(0.0, f64::max);
     let largest_op = dfwd
         .ops

@@ -339,14 +339,12 @@ fn every_era_trains() {
 /// drops them for the attention core's forward run again in backward.
 #[test]
 fn selective_recomputation_drops_the_unfused_scores() {
-    let b = |mb: u64, s: u64| -> Result<Graph, TrainError> {
-        let mut g = builder("gpt3-175b")(mb, s)?;
-        g.unfuse_attention()?;
-        Ok(g)
-    };
+    let b = builder("gpt3-175b");
     let t = target("dgx-a100", 64);
     let base = TrainLayout {
         sp: true,
+        unfused_attention: true,
+        dropout: true,
         ..layout(8, 8, 1, 1, 64)
     };
     let none = step(&b, 2048, &t, &base).unwrap();
@@ -365,10 +363,10 @@ fn selective_recomputation_drops_the_unfused_scores() {
     let (s, h, a) = (2048.0, 12288.0, 96.0);
     let ratio = (34.0 + 5.0 * a * s / h) / 34.0;
     let ours = none.memory.activations_bytes as f64 / sel.memory.activations_bytes as f64;
-    assert!(ours > 1.5 && ours < ratio * 1.2, "{ours} vs {ratio}");
+    assert!(close(ours, ratio, 0.01), "{ours} vs {ratio}");
     assert!(sel.breakdown.recompute_s > 0.0);
     assert!(sel.step_time_s > none.step_time_s);
-    assert!(!none.fits && sel.fits, "{:?} {:?}", none.memory, sel.memory);
+    assert!(sel.fits, "{:?}", sel.memory);
 }
 
 /// Expert parallelism over data-parallel ranks (Megatron-Core; DeepSeek-V3's EP64): the
@@ -430,17 +428,12 @@ fn deepseek_v3_trains_with_its_published_layout() {
 
 /// Stored activations against Korthikanti et al. 2022 (§4, Table 2): per layer, with
 /// tensor parallelism `t`, `sbh(10 + 24/t + 5as/(ht))` bytes, and `sbh(34/t + 5as/(ht))`
-/// with sequence parallelism, for 16-bit activations with unfused attention. Their count
-/// includes dropout masks (not in our graphs) and assumes Megatron's fused bias-GeLU and
-/// bias-dropout-add (ours stores the bias-add outputs), so the two differ by those terms:
-/// within 25%. The GPT-3 175B 1F1B stage 0 holds `pp` micro-batches of 12 layers.
+/// with sequence parallelism, for 16-bit activations, unfused attention and dropout on the
+/// attention probabilities and block outputs; the graph's saved tensors reproduce their
+/// derivation term by term (within 1%). The GPT-3 175B 1F1B stage 0 holds `pp`
+/// micro-batches of 12 layers.
 #[test]
 fn stored_activations_match_korthikanti_table_2() {
-    let b = |mb: u64, s: u64| -> Result<Graph, TrainError> {
-        let mut g = builder("gpt3-175b")(mb, s)?;
-        g.unfuse_attention()?;
-        Ok(g)
-    };
     let t = target("dgx-a100", 64);
     let (s, bsz, h, a, tp) = (2048.0, 1.0, 12288.0, 96.0, 8.0);
     let sbh = s * bsz * h;
@@ -450,12 +443,14 @@ fn stored_activations_match_korthikanti_table_2() {
     ] {
         let l = TrainLayout {
             sp,
+            dropout: true,
+            unfused_attention: true,
             ..layout(8, 8, 1, 1, 64)
         };
-        let c = step(&b, 2048, &t, &l).unwrap();
+        let c = step(&builder("gpt3-175b"), 2048, &t, &l).unwrap();
         let per_layer = c.memory.activations_bytes as f64 / 8.0 / 12.0;
         assert!(
-            close(per_layer, published, 0.25),
+            close(per_layer, published, 0.01),
             "sp {sp}: {per_layer:e} vs {published:e}"
         );
     }

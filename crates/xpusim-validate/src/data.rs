@@ -83,6 +83,9 @@ pub struct Row {
     pub tokens_counted: Option<TokensCounted>,
     /// Training rows: how the run computed attention (empty: fused, the zoo's own).
     pub attention: Attention,
+    /// Training rows: the dropout rate the run trained with (empty: not stated, none
+    /// modelled).
+    pub dropout: Option<f64>,
     /// Every other column, by header name.
     pub extra: BTreeMap<String, String>,
 }
@@ -220,6 +223,20 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             Attention::parse(&att_s)
                 .ok_or_else(|| field("attention", Attention::expected(&att_s)))?
         };
+        let drop_s = get("dropout");
+        let dropout = if drop_s.is_empty() {
+            None
+        } else {
+            match drop_s.trim().parse::<f64>() {
+                Ok(p) if (0.0..1.0).contains(&p) => Some(p),
+                _ => {
+                    return Err(field(
+                        "dropout",
+                        format!("expected a rate in [0, 1), got `{drop_s}`"),
+                    ))
+                }
+            }
+        };
         let known = |h: &str| {
             REQUIRED.contains(&h)
                 || [
@@ -231,6 +248,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     "flops_convention",
                     "tokens_counted",
                     "attention",
+                    "dropout",
                 ]
                 .contains(&h)
         };
@@ -265,6 +283,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             flops_convention,
             tokens_counted,
             attention,
+            dropout,
             extra,
         });
     }

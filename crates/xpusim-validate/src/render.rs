@@ -350,8 +350,11 @@ but its MFU numerator follows its source's convention.
 whose QKᵀ, softmax and PV kernels are priced by the analytical engine with efficiencies fitted on inference \
 kernels — the fused scale-mask-softmax of Megatron at s = 2048 and the head-batched GEMMs are not calibrated. \
 PaLM does not say how its attention ran on TPU; its rows keep the fused op.
-- **Dropout** is not modelled: Megatron's GPT runs used 0.1 on the attention probabilities and hidden states \
-(a few percent of a step in elementwise kernels, and their masks in memory).
+- **Dropout** is modelled where the row's `dropout` column states a rate (Megatron-LM's and \
+Megatron-DeepSpeed's default 0.1, OPT, BERT): a dropout kernel after each block's output projection and on \
+an unfused attention's probabilities, with one-byte masks stored for the backward \
+(`Graph::insert_dropout`); with it our stored activations reproduce Korthikanti et al.'s Table 2 exactly. \
+Where a source does not state its dropout (MT-NLG, Llama 3, DeepSeek-V3) none is modelled.
 - **Calibration.** The engine's efficiency curves were fitted on inference kernels; attention's backward, \
 the optimizer and the loss have none, and the `h800` preset has no calibration curves at all.
 - **Topology.** The TPU v4 pod is modelled as an 8 × 16 × 24 mesh without wraparound (PaLM does not state the \

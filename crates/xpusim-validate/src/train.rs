@@ -290,6 +290,8 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         zero,
         recompute,
         overlap_dp: true,
+        unfused_attention: row.attention == Attention::Unfused,
+        dropout: row.dropout.is_some_and(|p| p > 0.0),
     })
 }
 
@@ -344,10 +346,9 @@ pub fn step(row: &Row, dev: &DeviceSpec) -> Result<Step, String> {
         phase: Some(Phase::Train),
         ..xpusim_workload::Request::new(&row.workload)
     };
-    let base = xpusim_workload::Request {
-        unfused_attention: row.attention == Attention::Unfused,
-        ..fused.clone()
-    };
+    // The run's attention kernels and dropout are the layout's (xpusim-train applies them
+    // after counting the model's FLOPs); the graph is the model's own.
+    let base = fused.clone();
     let seq = if row.seq_in > 0 {
         row.seq_in
     } else {

@@ -125,7 +125,6 @@ fn a_published_layout_is_the_train_crates_step() {
             phase: Some(Phase::Train),
             batch: Some(mb),
             seq: Some(s),
-            unfused_attention: true,
             ..xpusim_workload::Request::new("gpt3-175b")
         }
         .graph_at(precision)
@@ -140,6 +139,8 @@ fn a_published_layout_is_the_train_crates_step() {
         global_batch: 64,
         zero: 0,
         recompute: Recompute::Selective,
+        unfused_attention: true,
+        dropout: true,
         ..Default::default()
     };
     let c = xpusim_train::step(&build, 2048, &t, &layout).unwrap();
@@ -156,18 +157,19 @@ fn a_published_layout_is_the_train_crates_step() {
     );
 }
 
-/// A regression guard, not validation: the held-out MAPE of the training rows when they were
-/// first predicted (docs/validation-training.md: overall 34.3 %, Korthikanti 2022 10.1 %,
-/// Narayanan 2021 12.8 %) plus a margin. It fails when a change makes the predictions of
+/// A regression guard, not validation: the held-out MAPE of the training rows
+/// (docs/validation-training.md; first predicted at overall 34.3 %, Korthikanti 2022 10.1 %,
+/// Narayanan 2021 12.8 %; with dropout and the saved-tensor rules 31.2 %, 5.5 %, 7.5 %) plus
+/// a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
     let r = report(&rows());
     let cats = r.by_category();
     for (what, guard) in [
-        ("overall", 37.0),
-        ("train/Korthikanti 2022", 12.0),
-        ("train/Narayanan 2021 (Megatron-LM)", 15.0),
+        ("overall", 33.0),
+        ("train/Korthikanti 2022", 7.0),
+        ("train/Narayanan 2021 (Megatron-LM)", 9.0),
     ] {
         let s = if what == "overall" {
             r.class("train")
