@@ -76,8 +76,8 @@ pub struct TrainCost {
     /// Model FLOPs per step: 3 × the forward's FLOPs (forward + backward at 2×), attention
     /// counted causally, no recomputation — the 6·N·T + attention convention of PaLM
     /// (Chowdhery et al. 2022, App. B) and Llama 3, with causal attention as DeepSeek-V3
-    /// reports it.
-    pub model_flops: f64,
+    /// reports it. Exact: a 405B model's 16 M-token step (4·10^19) exceeds `u64`.
+    pub model_flops: u128,
     /// FLOPs the devices execute per step: backward as built (incl. FlashAttention's
     /// recomputed scores), recomputation and the optimizer.
     pub hardware_flops: f64,

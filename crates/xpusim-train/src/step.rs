@@ -99,7 +99,7 @@ pub fn step(
     }
     // Model FLOPs are the model's (causal attention on the pairs it scores), counted before
     // the attention is unfused into kernels that compute every score.
-    let fwd_flops = fwd.totals().flops as f64;
+    let fwd_flops = fwd.totals().flops;
     if l.unfused_attention {
         fwd.unfuse_attention()?;
     }
@@ -318,7 +318,7 @@ pub fn step(
 
     let samples = l.global_batch;
     let tokens = samples * fwd.tokens_per_sample * l.cp;
-    let model_flops = 3.0 * fwd_flops * l.cp as f64 * (samples / l.micro_batch) as f64;
+    let model_flops = 3 * fwd_flops as u128 * l.cp as u128 * (samples / l.micro_batch) as u128;
     let peak = dev.matrix_flops(dev.natural_dtype).0;
     let memory = memory(
         &dfwd,
@@ -352,9 +352,9 @@ pub fn step(
         tokens_per_s: tokens as f64 / step_s,
         model_flops,
         hardware_flops: hw_flops,
-        mfu: model_flops / (step_s * n * peak),
+        mfu: model_flops as f64 / (step_s * n * peak),
         hfu: hw_flops / (step_s * n * peak),
-        tflops_per_device: model_flops / (step_s * n) / 1e12,
+        tflops_per_device: model_flops as f64 / (step_s * n) / 1e12,
         peak_tflops: peak / 1e12,
         memory_per_device_bytes: memory.total_bytes,
         memory,

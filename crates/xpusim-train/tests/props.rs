@@ -56,12 +56,12 @@ proptest! {
         let t = target();
         let c = step(&b, 1024, &t, &l).unwrap();
         let base = step(&b, 1024, &t, &TrainLayout { tp: 1, pp: 1, dp: 64, sp: false, ..l }).unwrap();
-        prop_assert!((c.model_flops / base.model_flops - 1.0).abs() < 1e-9);
+        prop_assert!((c.model_flops as f64 / base.model_flops as f64 - 1.0).abs() < 1e-9);
         prop_assert!((c.breakdown.total_s() / c.step_time_s - 1.0).abs() < 1e-9);
         prop_assert!(c.mfu > 0.0 && c.mfu < 1.0 && c.hfu < 1.0, "{} {}", c.mfu, c.hfu);
         prop_assert!(c.hfu >= c.mfu * (1.0 - 1e-9));
         // Executed FLOPs at least the model's: backward 2x, recomputation more.
-        prop_assert!(c.hardware_flops >= c.model_flops * (1.0 - 1e-9));
+        prop_assert!(c.hardware_flops >= c.model_flops as f64 * (1.0 - 1e-9));
         prop_assert!(c.memory.total_bytes > 0);
     }
 

@@ -88,7 +88,7 @@ fn model_flops_are_six_n_t_plus_attention() {
     let attn = 3.0 * 2.0 * 2.0 * l * h * s * (s + 1.0) / 2.0;
     let expect = 6.0 * n * s + attn;
     assert!(
-        close(c.model_flops, expect, 0.01),
+        close(c.model_flops as f64, expect, 0.01),
         "{:e} vs {expect:e}",
         c.model_flops
     );
@@ -234,7 +234,7 @@ fn context_parallelism_splits_the_sequence() {
         },
     )
     .unwrap();
-    assert!(close(cp.model_flops, one.model_flops, 0.01));
+    assert!(close(cp.model_flops as f64, one.model_flops as f64, 0.01));
     assert!(cp.breakdown.communication_s.contains_key("cp_allgather"));
     assert!(cp.step_time_s < one.step_time_s);
     assert!(cp.memory.activations_bytes < one.memory.activations_bytes);
@@ -454,4 +454,21 @@ fn stored_activations_match_korthikanti_table_2() {
             "sp {sp}: {per_layer:e} vs {published:e}"
         );
     }
+}
+
+/// No size limit stops a real run: a 405B model's 16 M-token step (2048 × 8192) has about
+/// 4·10^19 model FLOPs, beyond `u64`, counted exactly from one micro-batch's graph.
+#[test]
+fn a_16m_token_step_of_a_405b_model_is_counted_exactly() {
+    let b = builder("llama-3.1-405b");
+    let t = target("dgx-h100", 16384);
+    let l = TrainLayout {
+        sp: true,
+        ..layout(8, 16, 128, 1, 2048)
+    };
+    let c = step(&b, 8192, &t, &l).unwrap();
+    let one = b(1, 8192).unwrap().totals().flops as u128;
+    assert_eq!(c.model_flops, 3 * one * 2048);
+    assert!(c.model_flops > u64::MAX as u128);
+    assert_eq!(c.tokens_per_step, 2048 * 8192);
 }
