@@ -16,6 +16,7 @@ pub const DEVICES: &[(&str, &str)] = &[
     ("h200.toml", include_str!("../presets/h200.toml")),
     ("h800.toml", include_str!("../presets/h800.toml")),
     ("b200.toml", include_str!("../presets/b200.toml")),
+    ("gb200.toml", include_str!("../presets/gb200.toml")),
     ("mi300x.toml", include_str!("../presets/mi300x.toml")),
     ("tpu-v4.toml", include_str!("../presets/tpu-v4.toml")),
     ("tpu-v5e.toml", include_str!("../presets/tpu-v5e.toml")),
@@ -105,6 +106,10 @@ pub const SYSTEMS: &[(&str, &str)] = &[
     (
         "jean-zay-a100.toml",
         include_str!("../presets/systems/jean-zay-a100.toml"),
+    ),
+    (
+        "gb200-nvl72.toml",
+        include_str!("../presets/systems/gb200-nvl72.toml"),
     ),
 ];
 
