@@ -17,7 +17,7 @@
 //!   ONE micro-batch), one batch takes `(m + pp − 1)·t_stage + (pp − 1)·t_send` (GPipe,
 //!   Huang et al. 2019).
 //! - Energy: every device's dynamic energy of its ops (arithmetic, memory levels, PIM),
-//!   static power of every device of the target for the whole latency, the nodes'
+//!   static power of every device the layout uses for the whole latency, the used nodes'
 //!   non-accelerator power and link energy per byte where the system cites them.
 //! - Memory: a device must hold the weights and the KV cache (single device: reported, not
 //!   an error); a system's device its weight shard, KV cache and largest live activations,
@@ -386,8 +386,10 @@ fn compose(
     }
     .max(f64::MIN_POSITIVE);
 
-    // Energy of the whole target for one pass of every replica: every busy device's
-    // dynamic energy, every device's static power, nodes' overhead power.
+    // Energy of the devices the layout uses for one pass of every replica: their dynamic
+    // energy, their static power and the overhead power of the nodes they occupy. Devices a
+    // layout leaves unused are not part of the job (per-device and per-sample figures
+    // divide by what ran).
     let busy = (par.tp * par.dp * par.microbatches) as f64;
     scale(&mut energy, busy);
     let static_w = if busy_s > 0.0 {
@@ -395,13 +397,14 @@ fn compose(
     } else {
         dev.power.idle_w
     };
-    energy.idle_j = static_w * count as f64 * latency;
+    energy.idle_j = static_w * used as f64 * latency;
     if let Some(s) = sys {
+        let nodes = used.div_ceil(s.spec.devices_per_node.max(1));
         energy.node_j = s
             .spec
             .node_power
             .as_ref()
-            .map_or(0.0, |p| p.overhead_w * s.spec.nodes() as f64 * latency);
+            .map_or(0.0, |p| p.overhead_w * nodes as f64 * latency);
     }
     let energy_j = energy.total_j();
 

@@ -180,7 +180,7 @@ impl Rank {
 }
 
 /// Layouts over each device count in `devices` (tensor parallelism by powers of two inside
-/// a node, with sequence parallelism; pipeline depth by powers of two with 1F1B and
+/// a node, with sequence parallelism; pipeline depth by every divisor, with 1F1B and
 /// interleaved schedules; context parallelism 1–4 for sequences of 8k tokens or more;
 /// expert parallelism over the data-parallel ranks for MoE models; the rest data parallel
 /// with the distributed optimizer or FSDP; micro-batches of 1–8 samples; each
@@ -226,7 +226,13 @@ pub fn search(
     let mut cands = Vec::new();
     for &n in devices {
         for tp in pow2(dpn.min(n)) {
-            for pp in pow2(n / tp) {
+            // Every depth that divides the devices left, not only powers of two: a rack of
+            // 72 (or nodes of 16, pods of 3072) leaves factors of 3 and 9 to pipeline
+            // depth, so the data-parallel degree can still divide the batch.
+            let depths: Vec<u64> = (1..=n / tp)
+                .filter(|p| (n / tp).is_multiple_of(*p))
+                .collect();
+            for pp in depths {
                 for &cp in cps {
                     if !n.is_multiple_of(tp * pp * cp) {
                         continue;

@@ -110,16 +110,25 @@ fn program(s: Schedule, p: u64, d: u64, m: u64) -> Vec<(Dir, u64, u64)> {
 }
 
 /// Simulates `m` micro-batches through `p` devices of `times[d][c]` (device, chunk) under
-/// schedule `s`, with `send_s` between consecutive virtual stages (activations forward,
-/// gradients backward). Interleaving needs `m` to be a multiple of `p` (as Megatron-LM).
+/// schedule `s`. `send_s[d]` is the time to send a micro-batch's activations from device
+/// `d` to device `(d + 1) mod p` (the next virtual stage), or its gradients back; one value
+/// for all links, or one per device. Interleaving needs `m` to be a multiple of `p` (as
+/// Megatron-LM).
 pub fn simulate(
     s: Schedule,
     times: &[Vec<ChunkTimes>],
     m: u64,
-    send_s: f64,
+    send_s: &[f64],
 ) -> Result<Timeline, String> {
     let p = times.len() as u64;
     let v = s.chunks();
+    let link = |from: u64| -> f64 {
+        match send_s.len() {
+            0 => 0.0,
+            1 => send_s[0],
+            n => send_s[(from % p) as usize % n],
+        }
+    };
     if p == 0 || m == 0 {
         return Err("a pipeline needs at least one stage and one micro-batch".into());
     }
@@ -157,7 +166,7 @@ pub fn simulate(
                 Dir::Fwd if vs == 0 => Some(0.0),
                 Dir::Fwd => {
                     let r = fwd_done[idx(vs - 1, j)];
-                    (!r.is_nan()).then_some(r + send_s)
+                    (!r.is_nan()).then_some(r + link(vs - 1))
                 }
                 Dir::Bwd => {
                     let own = fwd_done[idx(vs, j)];
@@ -165,7 +174,7 @@ pub fn simulate(
                         Some(own)
                     } else {
                         let r = bwd_done[idx(vs + 1, j)];
-                        (!r.is_nan()).then_some(r + send_s)
+                        (!r.is_nan()).then_some(r + link(vs))
                     };
                     up.filter(|_| !own.is_nan()).map(|u| u.max(own))
                 }
@@ -237,7 +246,7 @@ mod tests {
     fn one_f_one_b_bubble_is_p_minus_one_over_m_plus_p_minus_one() {
         // Narayanan et al. 2021 §2.2.1: bubble time (p − 1)·(f + b), total (m + p − 1)(f + b).
         for (p, m) in [(4, 8), (8, 32), (2, 1), (16, 64)] {
-            let t = simulate(Schedule::OneFOneB, &uniform(p, 1, 1.0, 2.0), m, 0.0).unwrap();
+            let t = simulate(Schedule::OneFOneB, &uniform(p, 1, 1.0, 2.0), m, &[0.0]).unwrap();
             let expect = (m + p - 1) as f64 * 3.0;
             assert!(
                 (t.makespan_s - expect).abs() < 1e-9,
@@ -248,7 +257,7 @@ mod tests {
             assert!((t.bubble_fraction - bubble).abs() < 1e-9);
             assert_eq!(t.max_in_flight, p.min(m));
         }
-        let g = simulate(Schedule::Gpipe, &uniform(4, 1, 1.0, 2.0), 8, 0.0).unwrap();
+        let g = simulate(Schedule::Gpipe, &uniform(4, 1, 1.0, 2.0), 8, &[0.0]).unwrap();
         assert!((g.makespan_s - 11.0 * 3.0).abs() < 1e-9);
         assert_eq!(g.max_in_flight, 8);
     }
@@ -258,8 +267,14 @@ mod tests {
         // §2.2.2: with v chunks (each 1/v of the stage's work) the bubble is (p − 1)/v of
         // the per-micro-batch time.
         let (p, m, v) = (4, 16, 2);
-        let one = simulate(Schedule::OneFOneB, &uniform(p, 1, 1.0, 2.0), m, 0.0).unwrap();
-        let il = simulate(Schedule::Interleaved(v), &uniform(p, v, 0.5, 1.0), m, 0.0).unwrap();
+        let one = simulate(Schedule::OneFOneB, &uniform(p, 1, 1.0, 2.0), m, &[0.0]).unwrap();
+        let il = simulate(
+            Schedule::Interleaved(v),
+            &uniform(p, v, 0.5, 1.0),
+            m,
+            &[0.0],
+        )
+        .unwrap();
         let ideal = m as f64 * 3.0;
         assert!((one.makespan_s - ideal - 3.0 * 3.0).abs() < 1e-9);
         assert!(
@@ -267,16 +282,32 @@ mod tests {
             "{}",
             il.makespan_s
         );
-        assert!(simulate(Schedule::Interleaved(2), &uniform(4, 2, 0.5, 1.0), 6, 0.0).is_err());
+        assert!(simulate(
+            Schedule::Interleaved(2),
+            &uniform(4, 2, 0.5, 1.0),
+            6,
+            &[0.0]
+        )
+        .is_err());
     }
 
     #[test]
     fn sends_and_one_stage() {
-        let one = simulate(Schedule::OneFOneB, &uniform(1, 1, 1.0, 2.0), 5, 9.0).unwrap();
+        let one = simulate(Schedule::OneFOneB, &uniform(1, 1, 1.0, 2.0), 5, &[9.0]).unwrap();
         assert!((one.makespan_s - 15.0).abs() < 1e-9);
         assert_eq!(one.bubble_fraction, 0.0);
         // A send adds to the critical path: 2 stages, 1 micro-batch: f, send, f, b, send, b.
-        let two = simulate(Schedule::OneFOneB, &uniform(2, 1, 1.0, 2.0), 1, 0.5).unwrap();
+        let two = simulate(Schedule::OneFOneB, &uniform(2, 1, 1.0, 2.0), 1, &[0.5]).unwrap();
         assert!((two.makespan_s - (1.0 + 0.5 + 1.0 + 2.0 + 0.5 + 2.0)).abs() < 1e-9);
+        // One slow link (device 1 → 2 crosses nodes) slows only the passes that use it.
+        let fast = simulate(Schedule::OneFOneB, &uniform(4, 1, 1.0, 2.0), 1, &[0.1]).unwrap();
+        let mixed = simulate(
+            Schedule::OneFOneB,
+            &uniform(4, 1, 1.0, 2.0),
+            1,
+            &[0.1, 1.0, 0.1, 0.1],
+        )
+        .unwrap();
+        assert!((mixed.makespan_s - fast.makespan_s - 2.0 * 0.9).abs() < 1e-9);
     }
 }

@@ -238,8 +238,8 @@ pub fn step(
                 .collect()
         })
         .collect();
-    let send_s = pipeline_send(&dfwd, t, &l);
-    let tl = simulate(l.schedule, &times, m, send_s).map_err(TrainError::Layout)?;
+    let sends = pipeline_sends(&dfwd, t, &l);
+    let tl = simulate(l.schedule, &times, m, &sends).map_err(TrainError::Layout)?;
 
     // Per stage: the data-parallel reduction and the optimizer after its last backward.
     let mut tails = Vec::with_capacity(l.pp as usize);
@@ -574,9 +574,12 @@ fn dp_reduce(
 /// Sending one micro-batch's activations (or their gradients) to the next stage, `tp·cp·dp`
 /// devices away: the last layer's output as one device holds it (a sequence slice under
 /// sequence parallelism, Megatron-LM's scatter-gather optimisation otherwise equivalent).
-fn pipeline_send(dfwd: &DeviceGraph, t: &Target, l: &TrainLayout) -> f64 {
+/// One time per stage boundary (stage `d` to `d + 1`, and the last back to the first for
+/// interleaved chunks): on the scale-up links inside a node, on the network where the
+/// boundary crosses nodes.
+fn pipeline_sends(dfwd: &DeviceGraph, t: &Target, l: &TrainLayout) -> Vec<f64> {
     let Some(sys) = t.system_spec().filter(|_| l.pp > 1) else {
-        return 0.0;
+        return vec![0.0];
     };
     let bytes = dfwd
         .ops
@@ -584,8 +587,17 @@ fn pipeline_send(dfwd: &DeviceGraph, t: &Target, l: &TrainLayout) -> f64 {
         .rev()
         .find(|p| p.op.layer.is_some() && !matches!(p.op.kind, OpKind::Collective { .. }))
         .map_or(0, |p| p.op.bytes_by_role(Role::Output));
-    let c = send(&sys.spec, bytes, l.tp * l.cp * l.dp);
-    network_cost(sys, t.device_spec(), c).time_s
+    let dist = l.tp * l.cp * l.dp;
+    let dpn = sys.spec.devices_per_node.max(1);
+    let node = |stage: u64| (stage * dist) / dpn;
+    (0..l.pp)
+        .map(|d| {
+            let next = (d + 1) % l.pp;
+            let crosses = node(d) != node(next);
+            let c = send(&sys.spec, bytes, if crosses { dist.max(dpn) } else { dist });
+            network_cost(sys, t.device_spec(), c).time_s
+        })
+        .collect()
 }
 
 /// Memory of the fullest device (see the module doc).
