@@ -27,7 +27,8 @@ pub enum Command {
     Cost(crate::cost::CostArgs),
     /// AttAcc (ASPLOS'24) reproduced: GPT-3 175B decode on DGX-A100 + PIM vs GPU-only.
     Attacc(crate::attacc::AttaccArgs),
-    /// Board flip: designs across the era suite under workload-mix scenarios and a timeline.
+    /// Board flip: designs across the era suite and training eras under workload-mix scenarios
+    /// and a timeline.
     Flip(crate::flip::FlipArgs),
     /// Training: step time, MFU, memory per device, energy and cost under a parallel layout.
     Train(crate::train::TrainArgs),

@@ -1,9 +1,9 @@
-//! `xpusim flip`: designs across the era suite under workload-mix scenarios and a
-//! service-life timeline; ranked table, verdicts, optional HTML report.
+//! `xpusim flip`: designs across the era suite and the training eras under workload-mix
+//! scenarios and a service-life timeline; ranked table, verdicts, optional HTML report.
 
 use anyhow::{Context, Result};
 use clap::Args;
-use xpusim_flip::{analyse, era_suite, evaluate, summary, Design, Metric};
+use xpusim_flip::{analyse, evaluate, flip_suite, summary, Design, Metric};
 
 use crate::args::Format;
 
@@ -58,7 +58,7 @@ pub fn main(a: &FlipArgs) -> Result<()> {
             a.metric
         );
     }
-    let ev = evaluate(designs, &era_suite())?;
+    let ev = evaluate(designs, &flip_suite())?;
     let metric = Metric::choose(&a.metric, &ev).map_err(anyhow::Error::msg)?;
     let an = analyse(&ev, metric, &scenarios, &timeline)?;
     let verdicts = summary::verdicts(&an, &ev);

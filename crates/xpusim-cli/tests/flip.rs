@@ -39,6 +39,12 @@ fn flip_prints_the_summary_and_writes_the_report() {
         "Pareto across scenarios",
         "Missing generality",
         "Lifetime",
+        // The training eras, the training-heavy scenario, and Llama 3 8B not fitting on one
+        // 80 GB device.
+        "llm-train",
+        "training-heavy →",
+        "With training: in `training-heavy` (50% of demand training)",
+        "Training memory: no layout of llama-3-8b train fits on h100-sxm ×2",
     ] {
         assert!(text.contains(needle), "no `{needle}` in\n{text}");
     }

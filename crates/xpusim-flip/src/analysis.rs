@@ -23,7 +23,7 @@ use xpusim_cost::{tco, TcoParams, WorkRate};
 
 use crate::eval::Evaluation;
 use crate::scenario::{Scenario, Year};
-use crate::suite::ERAS;
+use crate::suite::{ERAS, TRAINING_ERAS};
 use crate::FlipError;
 
 /// What "efficiency" means.
@@ -79,6 +79,20 @@ pub struct ScenarioResult {
     pub score: Vec<f64>,
     pub regret: Vec<f64>,
     pub best: String,
+    /// For a scenario that mixes training and other eras: does the winner of its other
+    /// eras still win when part of the chip's life is training?
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_training: Option<WithoutTraining>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WithoutTraining {
+    /// The scenario's share of demand in the training eras.
+    pub training_share: f64,
+    /// The best design for the scenario's mix without its training eras.
+    pub best: String,
+    /// That design's score on the whole scenario (best = 1).
+    pub score: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -252,11 +266,41 @@ pub fn analyse(
             .position(|v| *v >= 1.0)
             .map(|i| names[i].clone())
             .unwrap_or_default();
+        let serving: std::collections::BTreeMap<String, f64> = s
+            .mix
+            .iter()
+            .filter(|(e, _)| !TRAINING_ERAS.contains(&e.as_str()))
+            .map(|(e, w)| (e.clone(), *w))
+            .collect();
+        let training_share: f64 = s
+            .mix
+            .iter()
+            .filter(|(e, _)| TRAINING_ERAS.contains(&e.as_str()))
+            .map(|(_, w)| w)
+            .sum();
+        let without_training = if serving.len() < s.mix.len() && !serving.is_empty() {
+            let raw: Vec<f64> = era_eff
+                .iter()
+                .map(|r| mix_rate(r, &era_names, &serving))
+                .collect();
+            raw.iter()
+                .enumerate()
+                .filter(|(_, v)| **v > 0.0)
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| WithoutTraining {
+                    training_share,
+                    best: names[i].clone(),
+                    score: score[i],
+                })
+        } else {
+            None
+        };
         results.push(ScenarioResult {
             name: s.name.clone(),
             regret: score.iter().map(|v| 1.0 - v).collect(),
             score,
             best,
+            without_training,
         });
     }
     let max_regret: Vec<(f64, String)> = (0..designs.len())

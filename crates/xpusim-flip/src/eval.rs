@@ -12,13 +12,29 @@
 //!   devices runs no faster than one device that could hold the model, so such a cell keeps
 //!   the single-device throughput but counts `n` devices: `n×` the TCO per sample, `n − 1`
 //!   extra idle devices' energy, and `1/n` of the throughput per device.
+//! - A training workload (phase `train`, the training eras) is one optimizer step priced by
+//!   `xpusim-train`, with a global batch of [`TRAIN_MICROBATCHES_PER_DEVICE`] of the
+//!   workload's micro-batches per device. The layout is the fastest that fits among
+//!   `xpusim_train::search`'s (on a system: tensor, pipeline, context and data parallelism
+//!   over all its devices; on a device: tp = pp = dp = 1, ZeRO 0, micro-batches 1–8, each
+//!   recomputation policy) and the workload's own micro-batch, data parallel over every
+//!   device, without and with full recomputation. Samples/s, energy per sample (devices
+//!   and nodes) and power per device come from the step's `TrainCost`; TCO as above.
+//!   When no layout fits, the rule above applies to the layout with the most samples/s per
+//!   counted device: `n = ⌈memory needed / capacity⌉` times the devices, the one-device
+//!   (or one-system) step time. Under data parallelism `n` devices would train about `n×`
+//!   as fast, so this understates a small-memory design's training throughput; a system
+//!   design (`--hw dgx-h100`) prices the real layout.
 
 use rayon::prelude::*;
 use serde::Serialize;
 use xpusim_cost::{chip_cost, tco, CostOverrides, TcoParams, WorkRate};
 use xpusim_engine::fallback::{coverage, Coverage};
 use xpusim_hw::DeviceSpec;
+use xpusim_ir::Graph;
 use xpusim_target::{ModelCost, Target};
+use xpusim_train::{Rank, Recompute, TrainCost, TrainError, TrainLayout};
+use xpusim_workload::Request;
 
 use crate::suite::SuiteWorkload;
 use crate::FlipError;
@@ -38,10 +54,19 @@ pub struct Cell {
     /// TCO dollars per sample (× devices), when the design can be costed.
     pub usd_per_sample: Option<f64>,
     pub coverage: Coverage,
-    /// The full per-op result (for charts).
+    /// The full per-op result (for charts) of an inference workload.
     #[serde(skip)]
-    pub cost: ModelCost,
+    pub cost: Option<ModelCost>,
+    /// The training step of a training workload: its layout, step time, MFU, memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train: Option<TrainCost>,
 }
+
+/// Micro-batches per device in one optimizer step of a training workload: the global batch
+/// is this many of the workload's micro-batches per device (8 sequences per device for
+/// Llama 3 8B, 256 images for ResNet-50), enough gradient accumulation that the optimizer
+/// and the gradient reduction are a small part of the step, as in large runs.
+pub const TRAIN_MICROBATCHES_PER_DEVICE: u64 = 8;
 
 /// What a design costs to buy: a list price, or a manufacturing cost priced with margin.
 #[derive(Debug, Clone, Serialize)]
@@ -151,6 +176,9 @@ pub fn evaluate(designs: Vec<Design>, suite: &[SuiteWorkload]) -> Result<Evaluat
 }
 
 fn cell(d: &Design, w: &SuiteWorkload, p: &TcoParams) -> Result<Cell, FlipError> {
+    if w.is_training() {
+        return train_cell(d, w, p);
+    }
     let g = crate::suite::build(w, d.target.natural_dtype())?;
     let engine = |msg: String| FlipError::Engine {
         design: d.name.clone(),
@@ -201,6 +229,134 @@ fn cell(d: &Design, w: &SuiteWorkload, p: &TcoParams) -> Result<Cell, FlipError>
         devices,
         usd_per_sample,
         coverage: coverage(&g, spec),
-        cost: c,
+        cost: Some(c),
+        train: None,
     })
+}
+
+/// Devices of `c`'s kind needed to hold what its fullest device needs (1 when it fits).
+fn times_to_fit(c: &TrainCost) -> u64 {
+    c.memory_per_device_bytes
+        .div_ceil(c.memory.capacity_bytes.max(1))
+        .max(1)
+}
+
+/// A training workload: the fastest layout that fits (see the module docs).
+fn train_cell(d: &Design, w: &SuiteWorkload, p: &TcoParams) -> Result<Cell, FlipError> {
+    let t = &d.target;
+    let natural = t.natural_dtype();
+    let engine = |msg: String| FlipError::Engine {
+        design: d.name.clone(),
+        workload: w.label(),
+        msg,
+    };
+    let workload = |msg: String| FlipError::Workload {
+        workload: w.label(),
+        msg,
+    };
+    let fwd = crate::suite::build(w, natural)?;
+    let seq = w.seq.unwrap_or(fwd.tokens_per_sample).max(1);
+    let micro = w.batch.unwrap_or(fwd.batch).max(1);
+    let req: Request = w.request();
+    let precision = req
+        .precision(natural)
+        .map_err(|e| workload(e.to_string()))?;
+    // As `xpusim train` builds it: one micro-batch at the sequence one device sees.
+    let build = |mb: u64, s: u64| -> Result<Graph, TrainError> {
+        Request {
+            batch: Some(mb),
+            seq: Some(s),
+            ..req.clone()
+        }
+        .graph_at(precision)
+        .map_err(|e| TrainError::Build(format!("model `{}`: {e}", w.model)))
+    };
+    let count = t.count();
+    let global = TRAIN_MICROBATCHES_PER_DEVICE * micro * count;
+    let base = TrainLayout {
+        global_batch: global,
+        ..Default::default()
+    };
+    let mut runs = xpusim_train::search(&build, seq, t, &[count], &base, Rank::Time)
+        .map_err(|e| engine(e.to_string()))?;
+    // The workload's own micro-batch (the search tries 1–8), data parallel over every device.
+    for recompute in [Recompute::None, Recompute::Full] {
+        let l = TrainLayout {
+            dp: count,
+            micro_batch: micro,
+            zero: u8::from(count > 1),
+            recompute,
+            ..base
+        };
+        if let Ok(c) = xpusim_train::step(&build, seq, t, &l) {
+            runs.push(c);
+        }
+    }
+    let per_counted_device = |c: &TrainCost| c.samples_per_s / (c.devices * times_to_fit(c)) as f64;
+    let best = runs
+        .iter()
+        .filter(|c| c.fits)
+        .max_by(|a, b| a.samples_per_s.total_cmp(&b.samples_per_s))
+        .or_else(|| {
+            runs.iter()
+                .max_by(|a, b| per_counted_device(a).total_cmp(&per_counted_device(b)))
+        })
+        .ok_or_else(|| engine("no training layout could be priced".into()))?
+        .clone();
+    let spec = d.spec();
+    let step_s = best.step_time_s;
+    let devices = best.devices * times_to_fit(&best);
+    let extra_idle_j = (devices - best.devices) as f64 * spec.power.idle_w * step_s;
+    // Devices and their nodes' host power, per device: as the inference cells count it.
+    let avg_power_w = best.energy_per_step_j / step_s / best.devices.max(1) as f64;
+    let usd_per_sample = match &d.pricing {
+        Ok(pr) => {
+            let rate = WorkRate {
+                samples_per_s: best.samples_per_s / devices as f64,
+                tokens_per_s: None,
+                avg_power_w,
+            };
+            let t = tco(
+                pr.price_usd,
+                pr.cost_usd,
+                spec.power.tdp_w,
+                spec.power.idle_w,
+                rate,
+                p,
+            )
+            .map_err(|e| FlipError::Cost(format!("{} on {}: {e}", w.label(), d.name)))?;
+            Some(t.usd_per_million_samples / 1e6)
+        }
+        Err(_) => None,
+    };
+    // Native coverage of what a step runs: the forward and its backward.
+    let bwd = xpusim_ir::autodiff::backward(&fwd).map_err(|e| engine(e.to_string()))?;
+    let mut cov = coverage(&fwd, spec);
+    add_coverage(&mut cov, &coverage(&bwd, spec));
+    Ok(Cell {
+        latency_s: step_s,
+        samples_per_s: best.samples_per_s,
+        energy_per_sample_j: (best.energy_per_step_j + extra_idle_j)
+            / best.samples_per_step.max(1) as f64,
+        avg_power_w,
+        devices,
+        usd_per_sample,
+        coverage: cov,
+        cost: None,
+        train: Some(best),
+    })
+}
+
+fn add_coverage(c: &mut Coverage, o: &Coverage) {
+    c.ops += o.ops;
+    c.native_ops += o.native_ops;
+    c.flops += o.flops;
+    c.native_flops += o.native_flops;
+    c.promoted_ops += o.promoted_ops;
+    for (k, v) in &o.host_flops_by_family {
+        *c.host_flops_by_family.entry(k.clone()).or_default() += v;
+    }
+    for (k, v) in &o.host_ops_by_family {
+        *c.host_ops_by_family.entry(k.clone()).or_default() += v;
+    }
 }

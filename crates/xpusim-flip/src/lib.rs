@@ -2,9 +2,10 @@
 //!
 //! - [`suite`]: the era suite (CNN, RNN, Transformer encoder, LLM prefill and decode, MoE,
 //!   SSM, diffusion), each workload tagged with its era (`xpusim-workload`'s, shared by
-//!   every command).
-//! - [`eval`]: every design on every workload (engine + `xpusim-cost` TCO), with native
-//!   coverage per (design, workload) from the engine's host fallback.
+//!   every command), and the training eras (`cnn-train`, `encoder-train`, `llm-train`).
+//! - [`eval`]: every design on every workload (engine + `xpusim-cost` TCO; training steps
+//!   through `xpusim-train` on the fastest layout that fits), with native coverage per
+//!   (design, workload) from the engine's host fallback.
 //! - [`scenario`]: workload-mix scenarios and service-life timelines as TOML (built-in and
 //!   user files).
 //! - [`analysis`]: per-era efficiency relative to the best design, worst case, geometric
@@ -26,11 +27,11 @@ pub mod summary;
 use thiserror::Error;
 
 pub use analysis::{analyse, Analysis, Lifetime, Metric};
-pub use eval::{evaluate, Design, Evaluation};
+pub use eval::{evaluate, Design, Evaluation, TRAIN_MICROBATCHES_PER_DEVICE};
 pub use scenario::{
     builtin_scenarios, builtin_timeline, parse_scenarios, parse_timeline, Scenario, Year,
 };
-pub use suite::{era_suite, SuiteWorkload, ERAS};
+pub use suite::{era_suite, flip_suite, training_suite, SuiteWorkload, ERAS, TRAINING_ERAS};
 
 #[derive(Debug, Error)]
 pub enum FlipError {

@@ -27,6 +27,7 @@ fn short(era: &str) -> &str {
         "llm-prefill" => "prefill",
         "llm-decode" => "decode",
         "diffusion" => "diffus.",
+        "encoder-train" => "enc-train",
         e => e,
     }
 }
@@ -80,6 +81,30 @@ pub fn verdicts(a: &Analysis, ev: &Evaluation) -> Vec<String> {
     if !best.is_empty() {
         v.push(format!("Best per scenario: {}.", best.join(" · ")));
     }
+    for s in &a.scenarios {
+        let Some(w) = &s.without_training else {
+            continue;
+        };
+        let head = format!(
+            "With training: in `{}` ({} of demand training)",
+            s.name,
+            pct(w.training_share)
+        );
+        v.push(if w.best == s.best {
+            format!(
+                "{head}, {} is the best design for the rest of the mix alone and stays the best with training.",
+                s.best
+            )
+        } else {
+            format!(
+                "{head}, {} would be the best design for the rest of the mix alone; with training {} wins and {} reaches {} of its score.",
+                w.best,
+                s.best,
+                w.best,
+                pct(w.score)
+            )
+        });
+    }
     let order = ranking(a);
     if let Some(&r) = order.first().filter(|r| a.max_regret[**r].0 <= 0.0) {
         v.push(format!(
@@ -125,6 +150,24 @@ pub fn verdicts(a: &Analysis, ev: &Evaluation) -> Vec<String> {
                 "Missing generality: {} runs natively only this share of the FLOPs of {} (the rest on its host over the link).",
                 a.names[i],
                 host.join(", ")
+            ));
+        }
+    }
+    for (w, label) in ev.workloads.iter().enumerate() {
+        let over: Vec<String> = a
+            .designs
+            .iter()
+            .filter_map(|&d| {
+                let c = &ev.cells[d][w];
+                let t = c.train.as_ref()?;
+                (c.devices > t.devices)
+                    .then(|| format!("{} ×{}", ev.designs[d].name, c.devices / t.devices.max(1)))
+            })
+            .collect();
+        if !over.is_empty() {
+            v.push(format!(
+                "Training memory: no layout of {label} fits on {} — each counted as that many times its devices (the TCO, the extra devices' idle power, and the one-device step rate shared among them); a system design prices a real data-parallel layout.",
+                over.join(", ")
             ));
         }
     }

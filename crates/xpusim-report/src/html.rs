@@ -81,7 +81,7 @@ fn design_charts(
     let mut rows = Vec::new();
     for (w, cell) in ev.cells[d].iter().enumerate() {
         let mut parts: Vec<(String, f64)> = Vec::new();
-        for op in &cell.cost.ops {
+        for op in cell.cost.iter().flat_map(|c| &c.ops) {
             if op.flops > 0 && op.bytes > 0 && op.time_s > 0.0 {
                 pts.push(RoofPoint {
                     group: ev.eras[w].to_string(),

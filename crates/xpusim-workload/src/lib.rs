@@ -6,7 +6,8 @@
 //!   (phase, batch, sequence, context, precision, ONNX dimension bindings, fusion).
 //!   [`Request::graph`] lowers it for a target whose natural 16-bit format is known.
 //! - [`suite`]: the era suite (CNN, RNN, encoder, LLM prefill and decode, MoE, SSM,
-//!   diffusion) with its serving point (decode batch 8 over a 2048-token context).
+//!   diffusion) with its serving point (decode batch 8 over a 2048-token context), and the
+//!   training suite `flip` adds (ResNet-50, BERT-Large, Llama 3 8B, phase train).
 //! - [`load_decoder`]: a decoder's description for serving, from the zoo or a config.json.
 //!
 //! Invariant: every model a command names, here or in the suite, goes through
@@ -20,4 +21,7 @@ pub use error::WorkloadError;
 pub use request::{
     default_context, load_decoder, Request, Resolved, DEFAULT_CONTEXT, HF_DEFAULT_SEQ,
 };
-pub use suite::{era_suite, SuiteWorkload, ERAS, ERA_SUITE, SUITE_DECODE_BATCH};
+pub use suite::{
+    era_suite, training_suite, SuiteWorkload, ERAS, ERA_SUITE, SUITE_DECODE_BATCH, TRAINING_ERAS,
+    TRAINING_SUITE,
+};

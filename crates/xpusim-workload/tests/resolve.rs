@@ -2,7 +2,7 @@
 //! apart by their extension, and bad requests are errors that name the model.
 
 use xpusim_ir::{DType, Phase};
-use xpusim_workload::{era_suite, load_decoder, Request, ERAS};
+use xpusim_workload::{era_suite, load_decoder, training_suite, Request, ERAS, TRAINING_ERAS};
 
 #[test]
 fn every_suite_workload_and_zoo_model_resolves() {
@@ -25,6 +25,32 @@ fn every_suite_workload_and_zoo_model_resolves() {
         let g = Request::new(m.name).graph(DType::Bf16).unwrap();
         assert_eq!(g.name, m.name);
     }
+}
+
+#[test]
+fn the_training_suite_is_phase_train_in_its_own_eras() {
+    for era in TRAINING_ERAS {
+        assert!(!ERAS.contains(era), "{era} is also an era of the era suite");
+        assert!(
+            training_suite().iter().any(|w| w.era == *era),
+            "no {era} workload"
+        );
+    }
+    for w in training_suite() {
+        assert!(
+            w.is_training() && TRAINING_ERAS.contains(&w.era),
+            "{}",
+            w.label()
+        );
+        let g = w.request().graph(DType::Bf16).unwrap();
+        assert_eq!(g.phase, Phase::Train, "{}", w.label());
+        assert_eq!(Some(g.batch), w.batch, "{}", w.label());
+        if let Some(s) = w.seq {
+            assert_eq!(g.tokens_per_sample, s, "{}", w.label());
+        }
+    }
+    // The era suite (what compare, cost and sweep run) has no training workload.
+    assert!(era_suite().iter().all(|w| !w.is_training()));
 }
 
 #[test]
