@@ -183,7 +183,8 @@ impl Rank {
 /// a node, with sequence parallelism; pipeline depth by every divisor, with 1F1B and
 /// interleaved schedules; context parallelism 1–4 for sequences of 8k tokens or more;
 /// expert parallelism over the data-parallel ranks for MoE models; the rest data parallel
-/// with the distributed optimizer or FSDP; micro-batches of 1–8 samples; each
+/// with the distributed optimizer or FSDP; micro-batches of 1–8 samples and the base
+/// layout's; each
 /// recomputation policy), priced in parallel and ranked: those that fit first, by `rank`,
 /// then those that do not. `base` gives what is not searched: the global batch, the
 /// attention kernels, dropout and overlap. Every layout that ran is returned.
@@ -294,7 +295,12 @@ fn push_layouts(
 ) {
     let Degrees { tp, pp, dp, cp, ep } = d;
     let replicas = dp * cp;
-    for micro in [1, 2, 4, 8] {
+    // Micro-batches of 1–8 samples, and the base layout's own (a CNN trains at 32 or more).
+    let mut micros = vec![1, 2, 4, 8];
+    if !micros.contains(&base.micro_batch) {
+        micros.push(base.micro_batch);
+    }
+    for micro in micros {
         let mut scheds = vec![Schedule::OneFOneB];
         if pp > 1 {
             scheds.push(Schedule::Interleaved(2));
