@@ -39,51 +39,77 @@ pub fn train(
         m.activations_bytes as f64 / GIB,
         m.temporary_bytes as f64 / GIB,
     );
-    let mut cur = *layout;
-    let mut applied = Vec::new();
-    loop {
-        let mut next = None;
-        for (what, cand) in changes(&cur, t) {
-            match step(build, seq_len, t, &cand) {
-                Ok(r) if r.fits => {
-                    applied.push(what);
-                    msg.push_str(&format!(
-                        "; smallest change that fits: {} ({:.1} GiB, {:.3} s per step)",
-                        applied.join(", then "),
-                        r.memory.total_bytes as f64 / GIB,
-                        r.step_time_s
-                    ));
-                    return Err(TrainError::DoesNotFit(msg));
+    // The fewest changes that fit (breadth first, up to MAX_CHANGES), and of those the one
+    // that slows the step least.
+    let mut frontier: Vec<(Vec<String>, TrainLayout)> = vec![(Vec::new(), *layout)];
+    let mut seen: Vec<TrainLayout> = vec![*layout];
+    for _ in 0..MAX_CHANGES {
+        let mut next: Vec<(Vec<String>, TrainLayout)> = Vec::new();
+        for (applied, l) in &frontier {
+            for (w, cand) in changes(l, t) {
+                if !seen.contains(&cand) {
+                    seen.push(cand);
+                    let mut a = applied.clone();
+                    a.push(w);
+                    next.push((a, cand));
                 }
-                Ok(r) if next.is_none() => next = Some((what, cand, r.memory.total_bytes)),
-                _ => {}
             }
         }
-        // No single change fits: apply the one that saves the most memory and go on.
-        let best = changes(&cur, t)
-            .into_iter()
-            .filter_map(|(w, cand)| {
-                step(build, seq_len, t, &cand)
-                    .ok()
-                    .map(|r| (w, cand, r.memory.total_bytes))
-            })
-            .min_by_key(|x| x.2)
-            .or(next);
-        match best {
-            Some((w, cand, bytes)) if bytes < c.memory.total_bytes && applied.len() < 6 => {
-                applied.push(w);
-                cur = cand;
-            }
-            _ => {
-                msg.push_str(
-                    "; no change of ZeRO stage, recomputation, micro-batch, sequence, tensor or \
-                     pipeline parallelism fits it on these devices: add devices (--nodes)",
-                );
-                return Err(TrainError::DoesNotFit(msg));
+        if next.is_empty() {
+            break;
+        }
+        let priced: Vec<(Vec<String>, TrainLayout, TrainCost)> = next
+            .into_par_iter()
+            .filter_map(|(a, cand)| step(build, seq_len, t, &cand).ok().map(|r| (a, cand, r)))
+            .collect();
+        if let Some((a, _, r)) = priced
+            .iter()
+            .filter(|x| x.2.fits)
+            .min_by(|a, b| a.2.step_time_s.total_cmp(&b.2.step_time_s))
+        {
+            msg.push_str(&format!(
+                "; smallest change that fits: {} ({:.1} GiB, {:.3} s per step)",
+                merge_flags(a),
+                r.memory.total_bytes as f64 / GIB,
+                r.step_time_s
+            ));
+            return Err(TrainError::DoesNotFit(msg));
+        }
+        frontier = priced.into_iter().map(|(a, l, _)| (a, l)).collect();
+    }
+    msg.push_str(
+        "; no change of ZeRO stage, recomputation, micro-batch, sequence, tensor or pipeline \
+         parallelism fits it on these devices: add devices (--nodes)",
+    );
+    Err(TrainError::DoesNotFit(msg))
+}
+
+/// Command-line changes applied in turn as one set of flags: a flag changed twice keeps
+/// its last value (`--zero 1`, `--zero 2` → `--zero 2`).
+fn merge_flags(changes: &[String]) -> String {
+    let mut flags: Vec<(String, Option<String>)> = Vec::new();
+    for c in changes {
+        let mut words = c.split_whitespace().peekable();
+        while let Some(f) = words.next() {
+            let value = words.next_if(|w| !w.starts_with("--")).map(str::to_string);
+            match flags.iter_mut().find(|(name, _)| name == f) {
+                Some(slot) => slot.1 = value,
+                None => flags.push((f.to_string(), value)),
             }
         }
     }
+    flags
+        .into_iter()
+        .map(|(f, v)| match v {
+            Some(v) => format!("{f} {v}"),
+            None => f,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
+
+/// Changes combined, at most, before a layout that does not fit is declared hopeless.
+const MAX_CHANGES: usize = 3;
 
 /// One-step changes that save memory, cheapest in speed first.
 fn changes(l: &TrainLayout, t: &Target) -> Vec<(String, TrainLayout)> {
@@ -340,5 +366,23 @@ fn push_layouts(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_flags;
+
+    #[test]
+    fn flags_changed_twice_keep_their_last_value() {
+        let c = [
+            "--zero 1",
+            "--tp 2 --dp 4",
+            "--zero 2",
+            "--sp",
+            "--tp 4 --dp 2",
+        ]
+        .map(String::from);
+        assert_eq!(merge_flags(&c), "--zero 2 --tp 4 --dp 2 --sp");
     }
 }
