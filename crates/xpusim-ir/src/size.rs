@@ -13,6 +13,10 @@ pub const MAX_ELEMS: u64 = 1 << 50;
 /// Product of `dims`, or an error naming `op` and `what` if any is 0 or the product exceeds
 /// [`MAX_ELEMS`].
 pub fn checked_product(op: &str, what: &str, dims: &[u64]) -> Result<u64, IrError> {
+    bounded_product(op, what, dims, MAX_ELEMS)
+}
+
+fn bounded_product(op: &str, what: &str, dims: &[u64], max: u64) -> Result<u64, IrError> {
     let mut p: u64 = 1;
     for &d in dims {
         if d == 0 {
@@ -23,12 +27,12 @@ pub fn checked_product(op: &str, what: &str, dims: &[u64]) -> Result<u64, IrErro
         }
         p = p
             .checked_mul(d)
-            .filter(|&v| v <= MAX_ELEMS)
+            .filter(|&v| v <= max)
             .ok_or_else(|| IrError::Overflow {
                 op: op.to_string(),
                 what: what.to_string(),
                 dims: dims.to_vec(),
-                max: MAX_ELEMS,
+                max,
             })?;
     }
     Ok(p)
@@ -50,25 +54,7 @@ pub const MAX_WORK: u64 = 1 << 56;
 
 /// Product of `dims` bounded by [`MAX_WORK`] instead of [`MAX_ELEMS`].
 pub fn checked_work(op: &str, what: &str, dims: &[u64]) -> Result<u64, IrError> {
-    let mut p: u64 = 1;
-    for &d in dims {
-        if d == 0 {
-            return Err(IrError::ZeroDim {
-                op: op.to_string(),
-                dim: what.to_string(),
-            });
-        }
-        p = p
-            .checked_mul(d)
-            .filter(|&v| v <= MAX_WORK)
-            .ok_or_else(|| IrError::Overflow {
-                op: op.to_string(),
-                what: what.to_string(),
-                dims: dims.to_vec(),
-                max: MAX_WORK,
-            })?;
-    }
-    Ok(p)
+    bounded_product(op, what, dims, MAX_WORK)
 }
 
 /// `a * b` with the same bound as [`checked_product`].
