@@ -200,27 +200,7 @@ fn cell(d: &Design, w: &SuiteWorkload, p: &TcoParams) -> Result<Cell, FlipError>
     };
     let avg_power_w = c.energy_j / c.latency_s / c.devices.max(1) as f64;
     let samples = (c.throughput_per_s * c.latency_s).max(1.0);
-    let usd_per_sample = match &d.pricing {
-        Ok(pr) => {
-            // One device's share of the work, at one device's price and power.
-            let rate = WorkRate {
-                samples_per_s: c.throughput_per_s / devices as f64,
-                tokens_per_s: None,
-                avg_power_w,
-            };
-            let t = tco(
-                pr.price_usd,
-                pr.cost_usd,
-                spec.power.tdp_w,
-                spec.power.idle_w,
-                rate,
-                p,
-            )
-            .map_err(|e| FlipError::Cost(format!("{} on {}: {e}", w.label(), d.name)))?;
-            Some(t.usd_per_million_samples / 1e6)
-        }
-        Err(_) => None,
-    };
+    let usd_per_sample = usd_per_sample(d, w, p, c.throughput_per_s / devices as f64, avg_power_w)?;
     Ok(Cell {
         latency_s: c.latency_s,
         samples_per_s: c.throughput_per_s,
@@ -309,26 +289,7 @@ fn train_cell(d: &Design, w: &SuiteWorkload, p: &TcoParams) -> Result<Cell, Flip
     let extra_idle_j = (devices - best.devices) as f64 * spec.power.idle_w * step_s;
     // Devices and their nodes' host power, per device: as the inference cells count it.
     let avg_power_w = best.energy_per_step_j / step_s / best.devices.max(1) as f64;
-    let usd_per_sample = match &d.pricing {
-        Ok(pr) => {
-            let rate = WorkRate {
-                samples_per_s: best.samples_per_s / devices as f64,
-                tokens_per_s: None,
-                avg_power_w,
-            };
-            let t = tco(
-                pr.price_usd,
-                pr.cost_usd,
-                spec.power.tdp_w,
-                spec.power.idle_w,
-                rate,
-                p,
-            )
-            .map_err(|e| FlipError::Cost(format!("{} on {}: {e}", w.label(), d.name)))?;
-            Some(t.usd_per_million_samples / 1e6)
-        }
-        Err(_) => None,
-    };
+    let usd_per_sample = usd_per_sample(d, w, p, best.samples_per_s / devices as f64, avg_power_w)?;
     // Native coverage of what a step runs: the forward and its backward.
     let bwd = xpusim_ir::autodiff::backward(&fwd).map_err(|e| engine(e.to_string()))?;
     let mut cov = coverage(&fwd, spec);
@@ -359,4 +320,35 @@ fn add_coverage(c: &mut Coverage, o: &Coverage) {
     for (k, v) in &o.host_ops_by_family {
         *c.host_ops_by_family.entry(k.clone()).or_default() += v;
     }
+}
+
+/// TCO dollars per sample of design `d` running `w`: one device's share of the work
+/// (`samples_per_s` per device) at one device's price and average power; `None` when the
+/// design cannot be priced.
+fn usd_per_sample(
+    d: &Design,
+    w: &SuiteWorkload,
+    p: &TcoParams,
+    samples_per_s: f64,
+    avg_power_w: f64,
+) -> Result<Option<f64>, FlipError> {
+    let Ok(pr) = &d.pricing else {
+        return Ok(None);
+    };
+    let spec = d.spec();
+    let rate = WorkRate {
+        samples_per_s,
+        tokens_per_s: None,
+        avg_power_w,
+    };
+    let t = tco(
+        pr.price_usd,
+        pr.cost_usd,
+        spec.power.tdp_w,
+        spec.power.idle_w,
+        rate,
+        p,
+    )
+    .map_err(|e| FlipError::Cost(format!("{} on {}: {e}", w.label(), d.name)))?;
+    Ok(Some(t.usd_per_million_samples / 1e6))
 }
