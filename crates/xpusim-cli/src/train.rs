@@ -132,6 +132,18 @@ struct Ownership {
 /// pays the list price where there is one; otherwise the manufacturing cost with the cost
 /// data's cited margin (as `xpusim cost` prices a design).
 fn ownership(c: &TrainCost, t: &Target, run: &TrainRun) -> Option<Ownership> {
+    let tco = device_tco(t, c.power_w_per_device)?;
+    Some(Ownership {
+        usd_per_device_hour: tco.usd_per_hour,
+        usd: tco.usd_per_hour * run.device_hours,
+        price_basis: tco.price_basis,
+    })
+}
+
+/// One device's TCO (as `xpusim cost` computes it) at `avg_power_w`, when it has a list
+/// price or can be costed from its die. The per-hour figure does not depend on the work
+/// rate, so a nominal one is passed.
+fn device_tco(t: &Target, avg_power_w: f64) -> Option<xpusim_cost::Tco> {
     let d = t.device_spec();
     let data = xpusim_cost::builtin().ok()?;
     let cost_usd = xpusim_cost::chip_cost(d, data, &xpusim_cost::CostOverrides::default())
@@ -141,12 +153,12 @@ fn ownership(c: &TrainCost, t: &Target, run: &TrainRun) -> Option<Ownership> {
         return None;
     }
     let rate = xpusim_cost::WorkRate {
-        samples_per_s: c.samples_per_s / c.devices.max(1) as f64,
-        tokens_per_s: Some(c.tokens_per_s / c.devices.max(1) as f64),
-        avg_power_w: c.power_w_per_device,
+        samples_per_s: 1.0,
+        tokens_per_s: None,
+        avg_power_w,
     };
     let p = xpusim_cost::TcoParams::defaults(data);
-    let tco = xpusim_cost::tco(
+    xpusim_cost::tco(
         d.price_usd,
         cost_usd.unwrap_or(0.0),
         d.power.tdp_w,
@@ -154,12 +166,7 @@ fn ownership(c: &TrainCost, t: &Target, run: &TrainRun) -> Option<Ownership> {
         rate,
         &p,
     )
-    .ok()?;
-    Some(Ownership {
-        usd_per_device_hour: tco.usd_per_hour,
-        usd: tco.usd_per_hour * run.device_hours,
-        price_basis: tco.price_basis,
-    })
+    .ok()
 }
 
 fn schedule(s: &str) -> Result<Schedule> {
@@ -340,30 +347,7 @@ fn device_hour_usd(t: &Target) -> Option<f64> {
     {
         return Some(p);
     }
-    let d = t.device_spec();
-    let data = xpusim_cost::builtin().ok()?;
-    let cost = xpusim_cost::chip_cost(d, data, &xpusim_cost::CostOverrides::default())
-        .map(|x| x.total_usd)
-        .ok();
-    if d.price_usd.is_none() && cost.is_none() {
-        return None;
-    }
-    let rate = xpusim_cost::WorkRate {
-        samples_per_s: 1.0,
-        tokens_per_s: None,
-        avg_power_w: d.power.tdp_w,
-    };
-    let p = xpusim_cost::TcoParams::defaults(data);
-    xpusim_cost::tco(
-        d.price_usd,
-        cost.unwrap_or(0.0),
-        d.power.tdp_w,
-        d.power.idle_w,
-        rate,
-        &p,
-    )
-    .ok()
-    .map(|x| x.usd_per_hour)
+    device_tco(t, t.device_spec().power.tdp_w).map(|x| x.usd_per_hour)
 }
 
 /// Electricity for `kwh` of IT energy at the cost data's price and PUE.
