@@ -641,9 +641,10 @@ fn memory(
         }
     });
     // Full recomputation keeps each layer's input only (the first op's first activation).
+    let firsts = first_of_each_layer(dfwd);
     let layer_inputs = stored_activations(dfwd, groups, |op, i| {
         let input = op.operands.get(i).is_some_and(|x| x.role == Role::Input);
-        if i == 0 && input && is_first_of_layer(dfwd, op) {
+        if i == 0 && input && firsts.iter().any(|f| std::ptr::eq(*f, op)) {
             1.0
         } else {
             0.0
@@ -663,8 +664,7 @@ fn memory(
         capacity_bytes: capacity,
         ..Default::default()
     };
-    for d in 0..l.pp as usize {
-        let sp_d = &stage_params[d];
+    for (d, sp_d) in stage_params.iter().enumerate().take(l.pp as usize) {
         let edp = l.expert_dp() as f64;
         let held = |partitioned: bool| {
             if partitioned {
@@ -678,11 +678,11 @@ fn memory(
         let grads = held(l.zero >= 2) * opt.grad_bytes as f64;
         let state = held(l.zero >= 1) * opt.state_bytes as f64;
         // Activations of one micro-batch through all of this stage's chunks.
-        let mut per_mb = 0.0;
-        let mut largest_chunk_params = 0.0f64;
+        let (mut per_mb, mut stage_layers) = (0.0, 0usize);
         for c in 0..v {
             let vs = c * l.pp as usize + d;
             let (lo, hi) = bounds[vs];
+            stage_layers += hi - lo;
             let layer_bytes: f64 = match l.recompute {
                 Recompute::Full => layer_inputs.layers[lo..hi].iter().sum(),
                 _ => acts.layers[lo..hi].iter().sum(),
@@ -694,7 +694,6 @@ fn memory(
             if vs + 1 == chunks {
                 per_mb += acts.post;
             }
-            largest_chunk_params = largest_chunk_params.max(p / v as f64);
         }
         // Passes in flight each hold one chunk's activations: 1/v of the stage's on average.
         let passes = in_flight.get(d).copied().unwrap_or(1).max(1) as f64;
@@ -704,9 +703,9 @@ fn memory(
             temporary += largest_layer;
         }
         if l.zero == 3 && dp_group > 1.0 {
-            // The gathered chunk being computed and the next one prefetched.
-            let layers_here = (bounds[d].1 - bounds[d].0).max(1) as f64;
-            temporary += 2.0 * largest_chunk_params / layers_here * opt.param_bytes as f64;
+            // FSDP wraps each layer: the gathered layer being computed and the next one
+            // prefetched.
+            temporary += 2.0 * p / stage_layers.max(1) as f64 * opt.param_bytes as f64;
         }
         let total = weights + grads + state + activations + temporary;
         if total as u64 >= best.total_bytes {
@@ -725,11 +724,13 @@ fn memory(
     best
 }
 
-/// Whether `op` is the first op of its layer group in the device graph.
-fn is_first_of_layer(dg: &DeviceGraph, op: &Op) -> bool {
-    let Some(l) = op.layer else { return false };
+/// The first compute op of each layer group of the device graph.
+fn first_of_each_layer(dg: &DeviceGraph) -> Vec<&Op> {
+    let mut seen = BTreeSet::new();
     dg.ops
         .iter()
-        .find(|p| p.op.layer == Some(l) && !matches!(p.op.kind, OpKind::Collective { .. }))
-        .is_some_and(|p| std::ptr::eq(&p.op, op))
+        .filter(|p| !matches!(p.op.kind, OpKind::Collective { .. }))
+        .filter(|p| p.op.layer.is_some_and(|l| seen.insert(l)))
+        .map(|p| &p.op)
+        .collect()
 }
