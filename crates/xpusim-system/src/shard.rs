@@ -46,8 +46,35 @@ pub enum Placement {
     Split,
     /// Routed experts spread over the EP group (and split within).
     Experts,
-    /// Inserted communication.
-    Comm,
+    /// Inserted communication, and what it is for.
+    Comm(Comm),
+}
+
+/// What an inserted collective does, so that composition (overlap, breakdowns) never reads
+/// its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comm {
+    /// Joins a block's tensor-parallel partial sums before its residual add (all-reduce, or
+    /// reduce-scatter into the sequence split).
+    Join,
+    /// Gathers a sequence-split activation (or gradient) before an op that reads it whole.
+    Gather,
+    /// Gathers a column projection's sequence-split input again for its weight gradient.
+    Regather,
+    /// The vocabulary-parallel embedding, LM head and loss.
+    Vocab,
+    /// Expert parallelism's all-to-all dispatch and combine.
+    Experts,
+}
+
+impl Comm {
+    /// The parallel group the collective runs over, for breakdowns: `tp` or `ep`.
+    pub fn group(self) -> &'static str {
+        match self {
+            Comm::Experts => "ep",
+            _ => "tp",
+        }
+    }
 }
 
 impl Placement {
@@ -59,7 +86,7 @@ impl Placement {
             Placement::Heads => "heads",
             Placement::Split => "split",
             Placement::Experts => "experts",
-            Placement::Comm => "comm",
+            Placement::Comm(_) => "comm",
         }
     }
 }
@@ -168,14 +195,14 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                 op.compute_dtype,
             )?
             .times(op.repeat)?;
-            out.push(comm(c, op.layer));
+            out.push(comm(c, op.layer, Comm::Join));
             partial_block = false;
             scattered = sp;
         }
         if scattered && needs_whole_sequence(op) {
             // Leaving the sequence-parallel region: gather the block input (forward) or
             // the output gradient (backward of a row-parallel projection, the embedding).
-            out.push(comm(gather(op, tp)?, op.layer));
+            out.push(comm(gather(op, tp)?, op.layer, Comm::Gather));
             scattered = false;
         } else if sp
             && partial_block
@@ -187,7 +214,7 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             // which sequence parallelism kept scattered: Megatron-LM all-gathers it once
             // more in backward (overlapped with the input-gradient GEMM). Its bias gradient
             // reduces the split dY and needs nothing.
-            out.push(comm(gather(op, tp)?, op.layer));
+            out.push(comm(gather(op, tp)?, op.layer, Comm::Regather));
         }
         if scattered && matches!(op.role, OpRole::Replicated | OpRole::Residual) {
             let mut o = op.clone();
@@ -386,6 +413,7 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             out.push(comm(
                 a2a(op, &format!("{name}.ep_dispatch"), ep, 0)?,
                 op.layer,
+                Comm::Experts,
             ));
         }
         out.push(PlacedOp {
@@ -397,10 +425,11 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             out.push(comm(
                 a2a(op, &format!("{name}.ep_combine"), ep, 2)?,
                 op.layer,
+                Comm::Experts,
             ));
         }
         if let Some(a) = after {
-            out.push(comm(a, op.layer));
+            out.push(comm(a, op.layer, Comm::Vocab));
         }
     }
     if !sharded_any {
@@ -493,11 +522,11 @@ fn seq_slice(o: &mut Op, f: u64) {
 }
 
 /// An inserted collective, in the layer of the op it serves (for pipeline stages).
-fn comm(mut op: Op, layer: Option<u32>) -> PlacedOp {
+fn comm(mut op: Op, layer: Option<u32>, what: Comm) -> PlacedOp {
     op.layer = layer;
     PlacedOp {
         op,
-        placement: Placement::Comm,
+        placement: Placement::Comm(what),
         shards: 1,
     }
 }

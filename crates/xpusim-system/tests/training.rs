@@ -37,7 +37,7 @@ fn conserves_work(g: &Graph, d: &DeviceGraph, what: &str) -> usize {
     let whole: BTreeMap<&str, &Op> = g.ops.iter().map(|o| (o.name.as_str(), o)).collect();
     let mut split = 0;
     for p in &d.ops {
-        if matches!(p.placement, Placement::Replicated | Placement::Comm) {
+        if matches!(p.placement, Placement::Replicated | Placement::Comm(_)) {
             continue;
         }
         let o = whole[p.op.name.as_str()];

@@ -105,7 +105,7 @@ fn a_hugging_face_llama_config_splits_every_projection_eight_ways() {
     splits_eight_ways("llama-2-7b zoo", &zoo.graph(DType::Bf16).unwrap());
 }
 
-/// The crates that shard, place, pipeline and serve may read names only as labels: a
+/// The crates that shard, place, pipeline, serve and train may read names only as labels: a
 /// regression guard over their sources for name matching.
 #[test]
 fn no_sharding_or_placement_code_matches_op_names() {
@@ -115,6 +115,7 @@ fn no_sharding_or_placement_code_matches_op_names() {
         "xpusim-pim",
         "xpusim-serve",
         "xpusim-target",
+        "xpusim-train",
     ] {
         let dir = repo().join("crates").join(krate).join("src");
         for entry in std::fs::read_dir(&dir).unwrap() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use xpusim_engine::OpCost;
 use xpusim_ir::{CollectiveKind, Graph, OpKind, OpRole, Role};
-use xpusim_system::shard::DeviceGraph;
+use xpusim_system::shard::{Comm, DeviceGraph, Placement};
 
 /// What a piece of one device's work takes for one micro-batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,18 +86,22 @@ pub fn split(
             flops: op.flops() as f64 * r,
             ..Default::default()
         };
-        match op.kind {
+        match &op.kind {
             OpKind::Collective { kind, .. } => {
-                let group = if op.name.contains(".ep_") { "ep" } else { "tp" };
+                let what = match p.placement {
+                    Placement::Comm(what) => Some(what),
+                    _ => None,
+                };
+                let group = what.map_or("tp", Comm::group);
                 let mut t = c.time_s * r;
                 if let Some((before, room)) = prev.as_mut().filter(|_| backward) {
-                    if overlaps_in_backward(op, before) {
+                    if what.is_some_and(|w| overlaps_in_backward(w, before)) {
                         let hidden = t.min(*room);
                         t -= hidden;
                         *room -= hidden;
                     }
                 }
-                *w.comm_s.entry(comm_label(kind, group)).or_default() += t;
+                *w.comm_s.entry(comm_label(*kind, group)).or_default() += t;
             }
             _ => {
                 w.compute_s = c.time_s * r;
@@ -138,12 +142,15 @@ pub fn split(
 /// weight gradient runs during the input-gradient GEMM, and the reduction of that input
 /// gradient (all-reduce, or reduce-scatter under sequence parallelism) during the weight
 /// gradient GEMM. The forward's collectives feed the next GEMM and stay exposed.
-fn overlaps_in_backward(comm: &xpusim_ir::Op, before: &xpusim_ir::Op) -> bool {
+fn overlaps_in_backward(comm: Comm, before: &xpusim_ir::Op) -> bool {
     let is_matmul = matches!(before.kind, OpKind::Matmul(_));
     let before_wgrad = before.operands.iter().any(|x| x.role == Role::Grad);
-    let regather = comm.name.ends_with(".wgrad.tp_allgather");
-    let join = comm.name.ends_with(".tp_allreduce") || comm.name.ends_with(".tp_reducescatter");
-    is_matmul && ((regather && !before_wgrad) || (join && before_wgrad))
+    is_matmul
+        && match comm {
+            Comm::Regather => !before_wgrad,
+            Comm::Join => before_wgrad,
+            _ => false,
+        }
 }
 
 /// The layer groups of a graph in order: (layer index, layers in the group).
