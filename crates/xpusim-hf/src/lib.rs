@@ -128,7 +128,7 @@ fn model_name(f: &Fields<'_>, path: &Path) -> String {
 pub fn load(path: &Path) -> Result<HfModel, HfError> {
     let file = config_path(path);
     let shown = file.display().to_string();
-    let text = std::fs::read_to_string(&file).map_err(|e| HfError::Io {
+    let text = xpusim_ir::memfs::read_to_string(&file).map_err(|e| HfError::Io {
         path: shown.clone(),
         msg: format!("cannot read config: {e}"),
     })?;

@@ -296,11 +296,11 @@ pub fn pims() -> Result<Vec<PimSpec>, HwError> {
 
 /// A file path (rather than a preset name): it ends in `.toml` or exists.
 fn is_file(name_or_path: &str) -> bool {
-    name_or_path.ends_with(".toml") || Path::new(name_or_path).is_file()
+    name_or_path.ends_with(".toml") || xpusim_ir::memfs::is_file(Path::new(name_or_path))
 }
 
 fn read(path: &str) -> Result<String, HwError> {
-    std::fs::read_to_string(path).map_err(|e| HwError::Io {
+    xpusim_ir::memfs::read_to_string(Path::new(path)).map_err(|e| HwError::Io {
         file: path.to_string(),
         msg: e.to_string(),
     })
@@ -384,6 +384,21 @@ pub fn load_hardware(name_or_path: &str) -> Result<Hardware, HwError> {
                   (`xpusim list systems`), or attach it to one with a [pim] table"
                 .into(),
         });
+    }
+    Err(unknown(name_or_path))
+}
+
+/// The TOML text of a device, system or PIM preset (by name or alias) or of a hardware
+/// file, with the name its errors give: what a program edits to make a variant (the Python
+/// package's `hw_spec`). A system's `device` stays as written (a preset name or a path).
+pub fn source(name_or_path: &str) -> Result<(String, String), HwError> {
+    if is_file(name_or_path) {
+        return Ok((name_or_path.to_string(), read(name_or_path)?));
+    }
+    for kind in [Kind::Device, Kind::System, Kind::Pim] {
+        if let Some((f, src)) = embedded(kind, name_or_path) {
+            return Ok((format!("preset {f}"), src.to_string()));
+        }
     }
     Err(unknown(name_or_path))
 }

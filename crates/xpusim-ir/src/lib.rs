@@ -25,6 +25,7 @@ pub mod fuse;
 mod graph;
 mod kinds;
 mod loopnest;
+pub mod memfs;
 mod names;
 mod op;
 pub mod parallel;

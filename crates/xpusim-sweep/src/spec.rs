@@ -86,7 +86,7 @@ pub struct SweepSpec {
 
 impl SweepSpec {
     pub fn load(path: &FsPath) -> Result<SweepSpec, SweepError> {
-        let src = std::fs::read_to_string(path).map_err(|e| SweepError::io(path, e))?;
+        let src = xpusim_ir::memfs::read_to_string(path).map_err(|e| SweepError::io(path, e))?;
         let dir = path.parent().map(FsPath::to_path_buf).unwrap_or_default();
         SweepSpec::parse(&path.display().to_string(), &src, &dir)
     }
@@ -228,8 +228,14 @@ impl SweepSpec {
 /// The base design and the TOML value the axes edit: a device's own table, or a system's
 /// with its device and PIM memory inlined.
 fn load_base(base: &str, dir: &FsPath) -> Result<(Hardware, Value), String> {
-    let p: PathBuf = dir.join(base);
-    let name = if base.ends_with(".toml") || p.is_file() {
+    // An in-memory file (a dict from Python) is named as it was registered, not relative
+    // to the spec's folder.
+    let p: PathBuf = if xpusim_ir::memfs::get(base).is_some() {
+        PathBuf::from(base)
+    } else {
+        dir.join(base)
+    };
+    let name = if base.ends_with(".toml") || xpusim_ir::memfs::is_file(&p) {
         p.display().to_string()
     } else {
         base.to_string()
