@@ -19,6 +19,7 @@
 pub mod axis;
 mod error;
 pub mod journal;
+mod merge;
 pub mod pareto;
 mod parquet_out;
 pub mod point;
@@ -27,6 +28,7 @@ pub mod spec;
 pub mod suite;
 
 pub use error::SweepError;
+pub use merge::merge;
 pub use pareto::{front, Objective};
 pub use point::{Evaluator, Row};
 pub use run::{run, RunOptions, RunSummary, Shard};

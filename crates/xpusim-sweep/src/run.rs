@@ -43,7 +43,7 @@ impl Shard {
     }
 
     /// File-name suffix: empty for the whole sweep, `.shard-i-of-n` otherwise.
-    fn suffix(self) -> String {
+    pub(crate) fn suffix(self) -> String {
         if self.count == 1 {
             String::new()
         } else {
@@ -156,39 +156,50 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
     };
     if s.finished {
         let rows: Vec<Row> = done.into_values().collect();
-        let csv = o.out_dir.join(format!("results{sfx}.csv"));
-        write_csv(&csv, &header, &rows)?;
-        let pq = o.out_dir.join(format!("results{sfx}.parquet"));
-        crate::parquet_out::write(&pq, &header, n_axes, &rows)?;
-        let cols: Vec<usize> = objectives
-            .iter()
-            .map(|ob| {
-                header
-                    .iter()
-                    .position(|h| h == ob.column())
-                    .map(|p| p - n_axes - 2)
-                    .ok_or_else(|| {
-                        SweepError::Other(format!("no column for objective {}", ob.name()))
-                    })
-            })
-            .collect::<Result<_, _>>()?;
-        // A point is a candidate when its chosen objectives were computed, even if some
-        // other column failed (e.g. no cost for a base without a die area).
-        let pts: Vec<Vec<f64>> = rows
-            .iter()
-            .map(|r| cols.iter().map(|c| r.metrics[*c]).collect())
-            .collect();
-        let max: Vec<bool> = objectives.iter().map(|o| o.maximise()).collect();
-        s.pareto = front(&pts, &max)
-            .into_iter()
-            .map(|i| rows[i].clone())
-            .collect();
-        let pp = o.out_dir.join(format!("pareto{sfx}.csv"));
-        write_csv(&pp, &header, &s.pareto)?;
-        s.outputs = vec![csv, pq, pp];
+        (s.outputs, s.pareto) = finish(&o.out_dir, &sfx, &header, n_axes, &objectives, &rows)?;
     }
     s.elapsed_s = t0.elapsed().as_secs_f64();
     Ok(s)
+}
+
+/// Writes a finished shard's (or sweep's) results CSV and Parquet, sorted by index as
+/// `rows` are, and its Pareto front on `objectives`; returns the files and the front.
+pub(crate) fn finish(
+    out_dir: &Path,
+    sfx: &str,
+    header: &[String],
+    n_axes: usize,
+    objectives: &[Objective],
+    rows: &[Row],
+) -> Result<(Vec<PathBuf>, Vec<Row>), SweepError> {
+    let csv = out_dir.join(format!("results{sfx}.csv"));
+    write_csv(&csv, header, rows)?;
+    let pq = out_dir.join(format!("results{sfx}.parquet"));
+    crate::parquet_out::write(&pq, header, n_axes, rows)?;
+    let cols: Vec<usize> = objectives
+        .iter()
+        .map(|ob| {
+            header
+                .iter()
+                .position(|h| h == ob.column())
+                .map(|p| p - n_axes - 2)
+                .ok_or_else(|| SweepError::Other(format!("no column for objective {}", ob.name())))
+        })
+        .collect::<Result<_, _>>()?;
+    // A point is a candidate when its chosen objectives were computed, even if some
+    // other column failed (e.g. no cost for a base without a die area).
+    let pts: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| cols.iter().map(|c| r.metrics[*c]).collect())
+        .collect();
+    let max: Vec<bool> = objectives.iter().map(|o| o.maximise()).collect();
+    let pareto: Vec<Row> = front(&pts, &max)
+        .into_iter()
+        .map(|i| rows[i].clone())
+        .collect();
+    let pp = out_dir.join(format!("pareto{sfx}.csv"));
+    write_csv(&pp, header, &pareto)?;
+    Ok((vec![csv, pq, pp], pareto))
 }
 
 /// Writes a complete CSV next to `path` and renames it into place, so a reader never sees

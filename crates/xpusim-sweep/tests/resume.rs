@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use xpusim_sweep::{run, RunOptions, Shard, SweepSpec};
+use xpusim_sweep::{merge, run, RunOptions, Shard, SweepSpec};
 
 /// A small spec: 3 × 2 × 2 = 12 points on two cheap workloads.
 const SPEC: &str = r#"
@@ -117,7 +117,38 @@ fn shards_partition_the_points_and_merge_to_the_whole() {
     let t = fs::read_to_string(whole.join("results.csv")).unwrap();
     let want: Vec<String> = t.lines().skip(1).map(str::to_string).collect();
     assert_eq!(lines, want);
+    // Joining the shard journals writes the unsharded files, byte for byte.
+    let m = merge(&s, &dir, 3, None).unwrap();
+    assert!(m.finished && m.total_points == 12);
+    for f in ["results.csv", "pareto.csv", "results.parquet"] {
+        assert_eq!(
+            fs::read(whole.join(f)).unwrap(),
+            fs::read(dir.join(f)).unwrap(),
+            "{f}"
+        );
+    }
     fs::remove_dir_all(&whole).ok();
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn merge_refuses_an_unfinished_or_missing_shard() {
+    let s = spec();
+    let dir = tmp("merge-partial");
+    let mut o = opts(&dir);
+    o.shard = Shard { index: 0, count: 2 };
+    run(&s, &o).unwrap();
+    let e = merge(&s, &dir, 2, None).unwrap_err().to_string();
+    assert!(
+        e.contains("journal.shard-1-of-2.csv") && e.contains("missing"),
+        "{e}"
+    );
+    o.shard = Shard { index: 1, count: 2 };
+    o.max_points = Some(2);
+    run(&s, &o).unwrap();
+    let e = merge(&s, &dir, 2, None).unwrap_err().to_string();
+    assert!(e.contains("2 of 6 points") && e.contains("1/2"), "{e}");
+    assert!(!dir.join("results.csv").exists());
     fs::remove_dir_all(&dir).ok();
 }
 
