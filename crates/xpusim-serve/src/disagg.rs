@@ -212,5 +212,6 @@ pub fn serve_disaggregated(
         kv_bytes_per_token: decode.kv_bytes_per_token(),
         metrics,
         disaggregation: Some(*d),
+        requests: merged.records,
     })
 }

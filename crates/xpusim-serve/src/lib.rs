@@ -66,6 +66,11 @@ pub struct Report {
     pub metrics: Metrics,
     /// Prefill/decode pools, when disaggregated (`memory` is then one decode replica's).
     pub disaggregation: Option<Disaggregation>,
+    /// What happened to each request, in request order (the rows the percentiles in
+    /// `metrics` summarise). Left out of JSON when empty, as the CLI leaves it unless
+    /// asked (`serve --per-request`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestRecord>,
 }
 
 /// Simulates `requests` on `model` and summarises the outcome.
@@ -77,6 +82,7 @@ pub fn serve(
     price_per_device_hour: Option<f64>,
 ) -> Result<Report, ServeError> {
     let outcome = simulate(model, requests, cfg)?;
+    let metrics = metrics::summarise(&outcome, slo, model.devices(), price_per_device_hour);
     Ok(Report {
         hardware: model.hardware(),
         devices: model.devices(),
@@ -84,7 +90,8 @@ pub fn serve(
         slo: *slo,
         memory: model.memory(),
         kv_bytes_per_token: model.kv_bytes_per_token(),
-        metrics: metrics::summarise(&outcome, slo, model.devices(), price_per_device_hour),
+        metrics,
         disaggregation: None,
+        requests: outcome.records,
     })
 }

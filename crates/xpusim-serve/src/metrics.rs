@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::scheduler::SimOutcome;
+use crate::scheduler::{RequestRecord, SimOutcome};
 
 /// Points kept of the KV-usage series (each the maximum of its time window, so peaks show).
 pub const KV_SERIES_POINTS: usize = 200;
@@ -104,23 +104,14 @@ pub fn summarise(
     let start = r.iter().map(|x| x.arrival_s).fold(f64::INFINITY, f64::min);
     let start = if start.is_finite() { start } else { 0.0 };
     let makespan = (o.end_s - start).max(f64::MIN_POSITIVE);
-    let ttft: Vec<f64> = r.iter().map(|x| x.first_token_s - x.arrival_s).collect();
-    let tpot: Vec<f64> = r
-        .iter()
-        .filter(|x| x.output_tokens > 1)
-        .map(|x| (x.finish_s - x.first_token_s) / (x.output_tokens - 1) as f64)
-        .collect();
-    let e2e: Vec<f64> = r.iter().map(|x| x.finish_s - x.arrival_s).collect();
+    let ttft: Vec<f64> = r.iter().map(RequestRecord::ttft_s).collect();
+    let tpot: Vec<f64> = r.iter().filter_map(RequestRecord::tpot_s).collect();
+    let e2e: Vec<f64> = r.iter().map(RequestRecord::e2e_s).collect();
     let good = r
         .iter()
         .filter(|x| {
-            let t_ok = slo
-                .ttft_s
-                .is_none_or(|s| x.first_token_s - x.arrival_s <= s);
-            let p_ok = slo.tpot_s.is_none_or(|s| {
-                x.output_tokens <= 1
-                    || (x.finish_s - x.first_token_s) / (x.output_tokens - 1) as f64 <= s
-            });
+            let t_ok = slo.ttft_s.is_none_or(|s| x.ttft_s() <= s);
+            let p_ok = slo.tpot_s.is_none_or(|s| x.tpot_s().is_none_or(|t| t <= s));
             t_ok && p_ok
         })
         .count();

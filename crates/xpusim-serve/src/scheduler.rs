@@ -109,8 +109,10 @@ impl SchedulerConfig {
     }
 }
 
-/// What happened to one request.
+/// What happened to one request. Serialised with its latencies (TTFT, TPOT, end to end)
+/// beside the raw times, so a per-request table needs no arithmetic of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(into = "RequestRow")]
 pub struct RequestRecord {
     pub arrival_s: f64,
     pub first_token_s: f64,
@@ -118,6 +120,53 @@ pub struct RequestRecord {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub preemptions: u32,
+}
+
+impl RequestRecord {
+    /// Time to first token.
+    pub fn ttft_s(&self) -> f64 {
+        self.first_token_s - self.arrival_s
+    }
+
+    /// Time per output token after the first (None for a one-token output).
+    pub fn tpot_s(&self) -> Option<f64> {
+        (self.output_tokens > 1)
+            .then(|| (self.finish_s - self.first_token_s) / (self.output_tokens - 1) as f64)
+    }
+
+    /// Arrival to last token.
+    pub fn e2e_s(&self) -> f64 {
+        self.finish_s - self.arrival_s
+    }
+}
+
+#[derive(Serialize)]
+struct RequestRow {
+    arrival_s: f64,
+    first_token_s: f64,
+    finish_s: f64,
+    input_tokens: u64,
+    output_tokens: u64,
+    preemptions: u32,
+    ttft_s: f64,
+    tpot_s: Option<f64>,
+    e2e_s: f64,
+}
+
+impl From<RequestRecord> for RequestRow {
+    fn from(r: RequestRecord) -> RequestRow {
+        RequestRow {
+            arrival_s: r.arrival_s,
+            first_token_s: r.first_token_s,
+            finish_s: r.finish_s,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            preemptions: r.preemptions,
+            ttft_s: r.ttft_s(),
+            tpot_s: r.tpot_s(),
+            e2e_s: r.e2e_s(),
+        }
+    }
 }
 
 /// Raw outcome of a simulation; [`crate::metrics`] turns it into a report.

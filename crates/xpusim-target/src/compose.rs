@@ -500,6 +500,7 @@ fn compose(
         achieved_tflops: achieved / 1e12,
         peak_tflops: peak / 1e12,
         utilization: achieved / peak,
+        offchip_bandwidth_bps: dev.offchip().sustained_bps(),
         memory_required_bytes: memory.needed,
         memory_capacity_bytes: capacity,
         fits_in_memory: fits,

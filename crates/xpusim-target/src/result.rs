@@ -154,6 +154,9 @@ pub struct ModelCost {
     pub peak_tflops: f64,
     /// achieved / peak.
     pub utilization: f64,
+    /// Sustained off-chip bandwidth of one device, bytes/s: with the matrix peak, the roof
+    /// that a roofline plot of `ops` draws (as the HTML report does).
+    pub offchip_bandwidth_bps: f64,
     /// Bytes one device must hold (device: weights + KV cache; system: its shard, KV and
     /// activations) and its capacity.
     pub memory_required_bytes: u64,
