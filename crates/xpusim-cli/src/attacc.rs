@@ -45,11 +45,11 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
     let (ffn_split, head_pipelining) = (pim.attach.ffn_split, pim.attach.head_pipelining);
     let rows = attacc::sweep_system(&sys, &batches)?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&rows)?),
         Format::Csv => {
-            println!("batch,fits,fits_placed,pim_tok_s,gpu_tok_s,throughput_ratio,pim_j_per_tok,gpu_j_per_tok,energy_ratio,energy_ratio_dynamic,pim_j_per_tok_paper,gpu_j_per_tok_paper,energy_ratio_paper");
+            outln!("batch,fits,fits_placed,pim_tok_s,gpu_tok_s,throughput_ratio,pim_j_per_tok,gpu_j_per_tok,energy_ratio,energy_ratio_dynamic,pim_j_per_tok_paper,gpu_j_per_tok_paper,energy_ratio_paper");
             for r in &rows {
-                println!(
+                outln!(
                     "{},{},{},{:e},{:e},{:.4},{:e},{:e},{:.4},{:.4},{:e},{:e},{:.4}",
                     r.batch,
                     r.fits,
@@ -68,7 +68,7 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
             }
         }
         Format::Table => {
-            println!(
+            outln!(
                 "GPT-3 175B decode, FP16, Lin {} / Lout {} (step at mean context {}): {} (FFN split {}, head pipelining {}) vs dgx-a100-hbm3-2x (same capacity)",
                 attacc::INPUT_LEN,
                 attacc::OUTPUT_LEN,
@@ -110,7 +110,7 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
                     format!("{:.2}", r.energy_ratio_paper),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
             let best = |f: fn(&attacc::Row) -> f64, fit: bool| {
                 rows.iter()
                     .filter(|r| r.fits || !fit)
@@ -148,8 +148,8 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
                 format!("{:.2}", best(|r| r.energy_ratio_paper, true)),
                 format!("{:.2}", best(|r| r.energy_ratio_paper, false)),
             ]);
-            println!("{s}");
-            println!(
+            outln!("{s}");
+            outln!(
                 "fits: weights + KV cache of {} tokens per request within each system's total memory ({:.0} GiB; the AttAcc simulator's capacity rule, src/system.py get_required_mem_capacity); largest such batch: {}. fits placed: xpusim's stricter check, KV cache and the FFN share moved to PIM within the AttAcc stacks. paper acct.: dynamic energy with the AttAcc simulator's per-access energies (crates/xpusim-validate/data/attacc-paper-energy.toml), FFN split charged as GPU energy as in the simulator. Paper per-batch values are not quoted (figures not accessible); see docs/attacc.md.",
                 attacc::INPUT_LEN + attacc::OUTPUT_LEN - 1,
                 attacc::total_capacity_bytes(&sys) as f64 / (1u64 << 30) as f64,
@@ -179,7 +179,7 @@ pub fn list(f: Format) -> Result<()> {
         Format::Json => {
             let names: Vec<_> = devs.iter().map(|d| &d.name).collect();
             let sys: Vec<_> = systems.iter().map(|s| &s.spec.name).collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
                     "devices": names,
@@ -188,9 +188,9 @@ pub fn list(f: Format) -> Result<()> {
             );
         }
         Format::Csv => {
-            println!("name,level,units_per_stack,stacks_per_module,internal_gbps_per_stack,io_gbps_per_stack");
+            outln!("name,level,units_per_stack,stacks_per_module,internal_gbps_per_stack,io_gbps_per_stack");
             for d in &devs {
-                println!(
+                outln!(
                     "{},{},{},{},{:.1},{}",
                     d.name,
                     d.processing.level.label(),
@@ -223,7 +223,7 @@ pub fn list(f: Format) -> Result<()> {
                     d.processing.dtype.name().to_string(),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
             let mut s = format::table();
             s.set_header(["system with PIM", "devices", "PIM", "default placement"]);
             for sys in &systems {
@@ -235,7 +235,7 @@ pub fn list(f: Format) -> Result<()> {
                     p.attach.placement.label().to_string(),
                 ]);
             }
-            println!("{s}");
+            outln!("{s}");
         }
     }
     Ok(())

@@ -114,7 +114,7 @@ pub fn main(a: &CalibrateArgs) -> Result<()> {
     let b = Report::run(&fit_rows, &mut before);
     let f = Report::run(&fit_rows, &mut after);
     let (sb, sf) = (b.overall(), f.overall());
-    eprintln!(
+    warnln!(
         "fitted {} curve(s) from {} rows ({} ignored); MAPE on those rows: {:.1}% uncalibrated -> {:.1}% calibrated",
         result.curves.len(),
         result.used,
@@ -130,9 +130,9 @@ pub fn main(a: &CalibrateArgs) -> Result<()> {
             DeviceSpec::from_toml(&path.display().to_string(), &text)?;
             std::fs::write(path, text)
                 .with_context(|| format!("{}: cannot write", path.display()))?;
-            eprintln!("wrote {}", path.display());
+            warnln!("wrote {}", path.display());
         }
-        None => print!("{snippet}"),
+        None => out!("{snippet}"),
     }
     Ok(())
 }

@@ -73,15 +73,15 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     match a.format {
         Format::Json => {
             let all: Vec<&ModelCost> = rows.iter().flat_map(|r| &r.1).collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({ "results": all }))?
             );
         }
         Format::Csv => {
-            println!("model,phase,batch,hardware,precision,latency_s,throughput_per_s,tokens_per_s,energy_j,energy_per_sample_j,utilization,bound,fits_in_memory");
+            outln!("model,phase,batch,hardware,precision,latency_s,throughput_per_s,tokens_per_s,energy_j,energy_per_sample_j,utilization,bound,fits_in_memory");
             for c in rows.iter().flat_map(|r| &r.1) {
-                println!(
+                outln!(
                     "{},{},{},{},{},{:e},{:e},{:e},{:e},{:e},{:.4},{},{}",
                     format::csv(&c.model),
                     c.phase,
@@ -140,7 +140,7 @@ fn print_tables(rows: &[(String, Vec<ModelCost>)], targets: &[Target]) {
         r.push(best(costs, |c| c.latency_s).map_or("-".into(), |c| c.hardware.clone()));
         t.add_row(r);
     }
-    println!("Latency per pass / utilisation of peak / what bound it  (* = weights + KV exceed one device's memory)\n{t}");
+    outln!("Latency per pass / utilisation of peak / what bound it  (* = weights + KV exceed one device's memory)\n{t}");
 
     let mut t = format::table();
     let mut h = header.clone();
@@ -160,5 +160,5 @@ fn print_tables(rows: &[(String, Vec<ModelCost>)], targets: &[Target]) {
         r.push(best(costs, |c| c.energy_per_sample_j).map_or("-".into(), |c| c.hardware.clone()));
         t.add_row(r);
     }
-    println!("Energy per sample / throughput (samples per second)\n{t}");
+    outln!("Energy per sample / throughput (samples per second)\n{t}");
 }

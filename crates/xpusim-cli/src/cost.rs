@@ -202,7 +202,7 @@ pub fn main(a: &CostArgs) -> Result<()> {
                     })
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(
                     &json!({ "tco_params": p, "note": note, "results": v })
@@ -210,10 +210,10 @@ pub fn main(a: &CostArgs) -> Result<()> {
             );
         }
         Format::Csv => {
-            println!("hardware,workload,chip_cost_usd,chip_price_usd,energy_usd,hosting_usd,total_usd,usd_per_m_samples,usd_per_m_tokens");
+            outln!("hardware,workload,chip_cost_usd,chip_price_usd,energy_usd,hosting_usd,total_usd,usd_per_m_samples,usd_per_m_tokens");
             for c in &out {
                 for (l, t) in &c.work {
-                    println!(
+                    outln!(
                         "{},{},{:e},{:e},{:e},{:e},{:e},{:e},{}",
                         format::csv(&c.dev.name),
                         format::csv(l),
@@ -283,9 +283,9 @@ fn print_tables(out: &[Costed], p: &TcoParams, note: Option<&str>) {
         r.extend(out.iter().map(|c| f(&c.chip)));
         t.add_row(r);
     }
-    println!("{t}");
+    outln!("{t}");
     if let Some(n) = note {
-        println!("{n}");
+        outln!("{n}");
     }
     let mut t = format::table();
     let mut h = vec!["$ per million samples (tokens)".to_string()];
@@ -323,7 +323,7 @@ fn print_tables(out: &[Costed], p: &TcoParams, note: Option<&str>) {
         }));
         t.add_row(r);
     }
-    println!(
+    outln!(
         "Cost of work over {} years, {} busy, at ${}/kWh × PUE {} and ${}/kW-month hosting\n{t}",
         p.life_years,
         format::pct(p.duty),

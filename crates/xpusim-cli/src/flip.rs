@@ -67,7 +67,7 @@ pub fn main(a: &FlipArgs) -> Result<()> {
         std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
     }
     match a.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "analysis": an,
@@ -78,7 +78,7 @@ pub fn main(a: &FlipArgs) -> Result<()> {
             }))?
         ),
         Format::Table | Format::Csv => {
-            println!(
+            outln!(
                 "Board flip: efficiency = {} relative to the best design per era (100% = best); \
                  ranked by worst-case regret over {} scenarios. Designs of different sizes are \
                  compared per device (a system's samples/s per device; energy and TCO per \
@@ -86,12 +86,12 @@ pub fn main(a: &FlipArgs) -> Result<()> {
                 metric.describe(),
                 scenarios.len()
             );
-            println!("{}", summary::table(&an));
+            outln!("{}", summary::table(&an));
             for v in &verdicts {
-                println!("• {v}");
+                outln!("• {v}");
             }
             if let Some(p) = &a.html {
-                println!("HTML report: {p}");
+                outln!("HTML report: {p}");
             }
         }
     }

@@ -28,12 +28,12 @@ fn models(f: Format) -> Result<()> {
                         "description": m.description, "source": m.source})
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            outln!("{}", serde_json::to_string_pretty(&v)?);
         }
         Format::Csv => {
-            println!("name,era,phases,description,source");
+            outln!("name,era,phases,description,source");
             for m in cat {
-                println!(
+                outln!(
                     "{},{},{},{},{}",
                     m.name,
                     m.era,
@@ -55,7 +55,7 @@ fn models(f: Format) -> Result<()> {
                     m.description.to_string(),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
         }
     }
     Ok(())
@@ -67,11 +67,11 @@ fn hw(f: Format) -> Result<()> {
         devs.push(xpusim_hw::DeviceSpec::from_toml(file, src)?);
     }
     match f {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&devs)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&devs)?),
         Format::Csv => {
-            println!("name,class,vendor,natural_dtype,peak_tflops,offchip_gbps,offchip_gb,tdp_w");
+            outln!("name,class,vendor,natural_dtype,peak_tflops,offchip_gbps,offchip_gb,tdp_w");
             for d in &devs {
-                println!(
+                outln!(
                     "{},{:?},{},{},{},{},{},{}",
                     d.name,
                     d.class,
@@ -112,7 +112,7 @@ fn hw(f: Format) -> Result<()> {
                     d.aliases.join(", "),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
         }
     }
     Ok(())

@@ -66,12 +66,12 @@ pub fn main(a: &RunArgs) -> Result<()> {
                 "area_mm2": area,
                 "leakage_w": arch.leakage_w(),
             });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            outln!("{}", serde_json::to_string_pretty(&v)?);
         }
         Format::Csv => print_csv(&m),
         Format::Table => {
             print_table(&m, &arch, &g.name);
-            println!(
+            outln!(
                 "layer-pipelined over {} cores: {} stages, {} cycles per sample in steady state \
                  ({:.1} samples/s), {} cycles for the first, {} per sample",
                 arch.cores,
@@ -86,7 +86,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
                 .iter()
                 .map(|(n, mm2)| format!("{n} {mm2:.2}"))
                 .collect();
-            println!(
+            outln!(
                 "area (mm²): {} — chip {:.1}; leakage {}",
                 parts.join(", "),
                 area.chip_mm2,
@@ -116,11 +116,9 @@ fn tiles(o: &xpusim_npu::OpMapping) -> String {
 }
 
 fn print_csv(m: &GraphMapping) {
-    println!(
-        "op,repeat,dataflow,rows,cols,time,core_split,tiles,macs,cycles,utilization,energy_pj"
-    );
+    outln!("op,repeat,dataflow,rows,cols,time,core_split,tiles,macs,cycles,utilization,energy_pj");
     for o in &m.ops {
-        println!(
+        outln!(
             "{},{},{},{},{},{},{},{},{},{},{:.4},{:e}",
             format::csv(&o.op),
             o.repeat,
@@ -139,7 +137,7 @@ fn print_csv(m: &GraphMapping) {
 }
 
 fn print_table(m: &GraphMapping, arch: &NpuArch, model: &str) {
-    println!(
+    outln!(
         "{model} on {} — objective {:?}: latency {} ({} cycles, layer by layer), energy {}",
         arch.display_name,
         m.objective,
@@ -176,9 +174,9 @@ fn print_table(m: &GraphMapping, arch: &NpuArch, model: &str) {
             format::si(o.energy.total_pj * 1e-12, "J"),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     if !m.unmapped.is_empty() {
-        println!(
+        outln!(
             "not mapped (no contraction; vector work): {} ops",
             m.unmapped.len()
         );

@@ -53,7 +53,7 @@ pub fn graph(
         .resolve(natural)
         .with_context(|| format!("model `{model}`"))?;
     for warning in &resolved.warnings {
-        eprintln!("warning: {warning}");
+        warnln!("warning: {warning}");
     }
     Ok(resolved.graph)
 }

@@ -39,7 +39,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
         std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
     }
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&cost)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&cost)?),
         Format::Csv => print_csv(&cost),
         Format::Table => print_table(&cost, a.top),
     }
@@ -47,7 +47,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
     if a.format == Format::Table && dev.support.is_some() {
         let cov = xpusim_engine::fallback::coverage(&g, dev);
         let host: Vec<&str> = cov.host_ops_by_family.keys().map(String::as_str).collect();
-        println!(
+        outln!(
             "native coverage on {}: {:.1}% of FLOPs, {:.1}% of ops{}",
             dev.name,
             cov.native_flops_frac() * 100.0,
@@ -63,7 +63,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
 }
 
 fn print_csv(c: &ModelCost) {
-    println!("model,hardware,phase,precision,batch,op,kind,role,placement,repeat,flops,macs,bytes,time_s,energy_j,bound,pim_fraction");
+    outln!("model,hardware,phase,precision,batch,op,kind,role,placement,repeat,flops,macs,bytes,time_s,energy_j,bound,pim_fraction");
     let head = format!(
         "{},{},{},{},{}",
         format::csv(&c.model),
@@ -73,7 +73,7 @@ fn print_csv(c: &ModelCost) {
         c.batch
     );
     for o in &c.ops {
-        println!(
+        outln!(
             "{head},{},{},{},{},{},{},{},{},{:e},{:e},{},{}",
             format::csv(&o.name),
             o.kind,
@@ -89,7 +89,7 @@ fn print_csv(c: &ModelCost) {
             o.pim_fraction.map(|f| f.to_string()).unwrap_or_default()
         );
     }
-    println!(
+    outln!(
         "{head},TOTAL,model,,,1,{},{},{},{:e},{:e},{},",
         c.flops,
         c.macs,
@@ -113,9 +113,14 @@ fn print_table(c: &ModelCost, top: usize) {
     } else {
         ""
     };
-    println!(
+    outln!(
         "{} on {on} — {} {}, batch {}{per_replica}, {} tokens/sample; priced by {}",
-        c.model, c.phase, c.precision, c.batch, c.tokens_per_sample, c.cost_model
+        c.model,
+        c.phase,
+        c.precision,
+        c.batch,
+        c.tokens_per_sample,
+        c.cost_model
     );
     let b = |v: u64| format::si(v as f64, "B");
     let mut rows: Vec<(&str, String)> = vec![
@@ -218,7 +223,7 @@ fn print_table(c: &ModelCost, top: usize) {
     for (k, v) in rows {
         t.add_row([k.to_string(), v]);
     }
-    println!("{t}");
+    outln!("{t}");
 
     let e = &c.energy_breakdown;
     let mut parts: Vec<(String, f64)> = vec![("compute".into(), e.compute_j)];
@@ -234,7 +239,7 @@ fn print_table(c: &ModelCost, top: usize) {
     for (k, j) in parts.into_iter().filter(|p| p.1 > 0.0) {
         et.add_row([k, format::si(j, "J"), format::pct(j / c.energy_j)]);
     }
-    println!("{et}");
+    outln!("{et}");
 
     let mut shares = format::table();
     shares.set_header(["time by bound", "time", "share"]);
@@ -246,7 +251,7 @@ fn print_table(c: &ModelCost, top: usize) {
             format::pct(s / busy.max(1e-30)),
         ]);
     }
-    println!("{shares}");
+    outln!("{shares}");
 
     let mut ops: Vec<_> = c.ops.iter().collect();
     ops.sort_by(|a, b| b.time_s.total_cmp(&a.time_s));
@@ -290,7 +295,7 @@ fn print_table(c: &ModelCost, top: usize) {
         t.add_row(r);
     }
     let scope = if placed { " (one device)" } else { "" };
-    println!(
+    outln!(
         "top {} of {} operators by time{scope}:\n{t}",
         top.min(ops.len()),
         ops.len()
@@ -301,7 +306,7 @@ fn print_table(c: &ModelCost, top: usize) {
             .iter()
             .map(|(n, k)| format!("{n} ×{k}"))
             .collect();
-        println!(
+        outln!(
             "unknown operators (costed as memory-bound): {}",
             list.join(", ")
         );

@@ -159,7 +159,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
         layers: rows,
     };
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         Format::Csv => print_csv(&report),
         Format::Table => print_table(&report),
     }
@@ -203,18 +203,22 @@ fn cells(r: &LayerRow) -> Vec<String> {
 }
 
 fn print_csv(r: &Report) {
-    println!("{}", COLUMNS.join(","));
+    outln!("{}", COLUMNS.join(","));
     for l in &r.layers {
         let mut c = cells(l);
         c[0] = format::csv(&c[0]);
-        println!("{}", c.join(","));
+        outln!("{}", c.join(","));
     }
 }
 
 fn print_table(r: &Report) {
-    println!(
+    outln!(
         "{} on {} ({}x{} {}, SCALE-Sim 3.0.0 conventions)",
-        r.topology, r.run_name, r.array_rows, r.array_cols, r.dataflow
+        r.topology,
+        r.run_name,
+        r.array_rows,
+        r.array_cols,
+        r.dataflow
     );
     let mut t = format::table();
     t.set_header(COLUMNS);
@@ -238,5 +242,5 @@ fn print_table(r: &Report) {
         s.dram_ofmap_writes.to_string(),
         s.num_macs.to_string(),
     ]);
-    println!("{t}");
+    outln!("{t}");
 }

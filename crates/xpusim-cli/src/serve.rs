@@ -107,6 +107,10 @@ pub struct ServeArgs {
     /// system's cited price with --system; a single --hw device has none, so give it).
     #[arg(long)]
     pub price_per_device_hour: Option<f64>,
+    /// With --format json: each request's arrival, first-token and finish times, token
+    /// counts and preemptions, in request order (`requests` in the JSON).
+    #[arg(long)]
+    pub per_request: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -266,10 +270,13 @@ pub fn main(a: &ServeArgs) -> Result<()> {
     let mut reports = Vec::with_capacity(runs.len());
     for (rate, requests) in &runs {
         let m = model.as_ref();
-        let r = match &dis {
+        let mut r = match &dis {
             None => serve(m, requests, &sched, &slo, price)?,
             Some(d) => serve_disaggregated(m, m, requests, &sched, d, &slo, price)?,
         };
+        if !(a.per_request && a.format == Format::Json) {
+            r.requests = Vec::new();
+        }
         reports.push((*rate, r));
     }
     match a.format {
@@ -288,7 +295,7 @@ pub fn main(a: &ServeArgs) -> Result<()> {
                 [one] => serde_json::to_string_pretty(one)?,
                 many => serde_json::to_string_pretty(many)?,
             };
-            println!("{text}");
+            outln!("{text}");
         }
         Format::Csv => print_csv(&reports),
         Format::Table => match reports.as_slice() {
@@ -307,10 +314,10 @@ const CSV_HEADER: &str = "rate_per_s,requests,ttft_p50_s,ttft_p99_s,tpot_p50_s,t
 
 /// One row per run (a trace has an empty rate).
 fn print_csv(reports: &[(Option<f64>, Report)]) {
-    println!("{CSV_HEADER}");
+    outln!("{CSV_HEADER}");
     for (rate, r) in reports {
         let m = &r.metrics;
-        println!(
+        outln!(
             "{},{},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{},{},{:e},{}",
             rate.map(|r| r.to_string()).unwrap_or_default(),
             m.requests,
@@ -338,7 +345,7 @@ fn print_sweep(a: &ServeArgs, reports: &[(Option<f64>, Report)]) {
     let Some((_, first)) = reports.first() else {
         return;
     };
-    println!(
+    outln!(
         "{} ({}) on {} ({} device{}) — {} requests per rate, in {}, out {}, seed {}",
         a.model,
         precision_label(a),
@@ -388,7 +395,7 @@ fn print_sweep(a: &ServeArgs, reports: &[(Option<f64>, Report)]) {
                 .unwrap_or_else(|| "-".into()),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
 }
 
 /// Where the requests came from, in words.
@@ -427,7 +434,7 @@ fn precision_label(a: &ServeArgs) -> String {
 fn print_table(a: &ServeArgs, rate: Option<f64>, r: &Report) {
     let m = &r.metrics;
     let source = source(a, rate);
-    println!(
+    outln!(
         "{} ({}) on {} ({} device{}) — {} requests, {source}",
         a.model,
         precision_label(a),
@@ -448,7 +455,7 @@ fn print_table(a: &ServeArgs, rate: Option<f64>, r: &Report) {
             ms(p.max),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     let mut s = format::table();
     s.set_header(["metric", "value"]);
     let gib = |b: f64| format!("{:.2} GiB", b / (1u64 << 30) as f64);
@@ -530,5 +537,5 @@ fn print_table(a: &ServeArgs, rate: Option<f64>, r: &Report) {
     for (k, v) in rows {
         s.add_row([k.to_string(), v]);
     }
-    println!("{s}");
+    outln!("{s}");
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use xpusim_sweep::{run, Objective, RunOptions, Shard, SweepSpec};
+use xpusim_sweep::{merge, run, Objective, RunOptions, Shard, SweepSpec};
 
 use crate::args::Format;
 use crate::format;
@@ -25,6 +25,10 @@ pub struct SweepArgs {
     /// Stop after this many new points (run again to resume).
     #[arg(long)]
     pub max_points: Option<u64>,
+    /// Join the N finished shards' journals in --out into the whole sweep's results.csv,
+    /// results.parquet and pareto.csv (what one unsharded run writes); computes nothing.
+    #[arg(long, value_name = "N", conflicts_with_all = ["shard", "max_points"])]
+    pub merge: Option<u64>,
     /// Print the Pareto front as a table, JSON or CSV.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -47,31 +51,47 @@ pub fn main(a: &SweepArgs) -> Result<()> {
         .transpose()
         .map_err(|e| anyhow!("--pareto: {e}"))?;
     o.progress = true;
-    let s = run(&spec, &o)?;
-    let per_point = if s.computed > 0 {
-        s.elapsed_s / s.computed as f64
-    } else {
-        0.0
+    let s = match a.merge {
+        Some(n) => {
+            let s = merge(&spec, &o.out_dir, n, o.pareto.clone())?;
+            warnln!(
+                "{}: {} points joined from {n} shards in {:.2} s, {} with problems",
+                spec.file,
+                s.total_points,
+                s.elapsed_s,
+                s.failed_points
+            );
+            s
+        }
+        None => {
+            let s = run(&spec, &o)?;
+            let per_point = if s.computed > 0 {
+                s.elapsed_s / s.computed as f64
+            } else {
+                0.0
+            };
+            warnln!(
+                "{}: {} points ({} in this shard): {} already done, {} computed in {:.2} s ({} per point, {} threads), {} with problems; journal {}",
+                spec.file,
+                s.total_points,
+                s.shard_points,
+                s.already_done,
+                s.computed,
+                s.elapsed_s,
+                format::time(per_point),
+                rayon_threads(),
+                s.failed_points,
+                s.journal.display()
+            );
+            s
+        }
     };
-    eprintln!(
-        "{}: {} points ({} in this shard): {} already done, {} computed in {:.2} s ({} per point, {} threads), {} with problems; journal {}",
-        spec.file,
-        s.total_points,
-        s.shard_points,
-        s.already_done,
-        s.computed,
-        s.elapsed_s,
-        format::time(per_point),
-        rayon_threads(),
-        s.failed_points,
-        s.journal.display()
-    );
     if !s.finished {
-        eprintln!("stopped before the end of the shard; run the same command again to resume");
+        warnln!("stopped before the end of the shard; run the same command again to resume");
         return Ok(());
     }
     for f in &s.outputs {
-        eprintln!("wrote {}", f.display());
+        warnln!("wrote {}", f.display());
     }
     let n_axes = spec.axes.len();
     let cols: Vec<usize> = s
@@ -103,7 +123,7 @@ pub fn main(a: &SweepArgs) -> Result<()> {
                     serde_json::Value::Object(m)
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({ "pareto": rows }))?
             );
@@ -113,7 +133,7 @@ pub fn main(a: &SweepArgs) -> Result<()> {
                 .outputs
                 .last()
                 .ok_or_else(|| anyhow!("no Pareto file written"))?;
-            print!("{}", std::fs::read_to_string(pp)?);
+            out!("{}", std::fs::read_to_string(pp)?);
         }
         Format::Table => {
             let mut t = format::table();
@@ -131,7 +151,7 @@ pub fn main(a: &SweepArgs) -> Result<()> {
                 t.add_row(row);
             }
             let names: Vec<_> = s.objectives.iter().map(|o| o.name()).collect();
-            println!(
+            outln!(
                 "Pareto front on {} ({} of {} points)\n{t}",
                 names.join(" × "),
                 s.pareto.len(),

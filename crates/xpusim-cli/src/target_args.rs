@@ -130,15 +130,13 @@ pub fn list(f: Format) -> Result<()> {
     match f {
         Format::Json => {
             let specs: Vec<_> = systems.iter().map(|s| &s.spec).collect();
-            println!("{}", serde_json::to_string_pretty(&specs)?);
+            outln!("{}", serde_json::to_string_pretty(&specs)?);
         }
         Format::Csv => {
-            println!(
-                "name,device,count,devices_per_node,scale_up,scale_up_gbps,scale_out_gbps,pim"
-            );
+            outln!("name,device,count,devices_per_node,scale_up,scale_up_gbps,scale_out_gbps,pim");
             for s in &systems {
                 let p = &s.spec;
-                println!(
+                outln!(
                     "{},{},{},{},{},{},{},{}",
                     p.name,
                     s.device.name,
@@ -202,7 +200,7 @@ pub fn list(f: Format) -> Result<()> {
                     p.aliases.join(", "),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
         }
     }
     Ok(())

@@ -118,7 +118,62 @@ struct Report<'a> {
     /// data/cost.toml) × device-hours. Devices only: host CPUs and the network are not priced.
     #[serde(skip_serializing_if = "Option::is_none")]
     tco: Option<Ownership>,
+    /// With --search: every layout tried, best first (the rows `--format csv` prints).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ranking: Vec<RankRow>,
 }
+
+/// One searched layout: its step, throughput, utilisation, memory, energy and what
+/// training on the token budget would take.
+#[derive(Serialize)]
+struct RankRow {
+    model: String,
+    hardware: String,
+    devices: u64,
+    layout: String,
+    step_time_s: f64,
+    tokens_per_s: f64,
+    mfu: f64,
+    hfu: f64,
+    tflops_per_device: f64,
+    memory_per_device_bytes: u64,
+    fits: bool,
+    energy_per_step_j: f64,
+    avg_power_w: f64,
+    train_tokens: f64,
+    train_days: f64,
+    device_hours: f64,
+    rental_usd: Option<f64>,
+    energy_usd: f64,
+}
+
+impl RankRow {
+    fn new(x: &TrainCost, tokens: f64) -> Result<RankRow> {
+        let r = x.run(tokens);
+        Ok(RankRow {
+            model: x.model.clone(),
+            hardware: x.hardware.clone(),
+            devices: x.devices,
+            layout: x.layout.to_string(),
+            step_time_s: x.step_time_s,
+            tokens_per_s: x.tokens_per_s,
+            mfu: x.mfu,
+            hfu: x.hfu,
+            tflops_per_device: x.tflops_per_device,
+            memory_per_device_bytes: x.memory.total_bytes,
+            fits: x.fits,
+            energy_per_step_j: x.energy_per_step_j,
+            avg_power_w: x.power_w_per_device,
+            train_tokens: r.tokens,
+            train_days: r.time_s / SECONDS_PER_DAY,
+            device_hours: r.device_hours,
+            rental_usd: r.rental_usd,
+            energy_usd: energy_usd(r.energy_kwh)?,
+        })
+    }
+}
+
+const SECONDS_PER_DAY: f64 = 86_400.0;
 
 #[derive(Serialize, Clone)]
 struct Ownership {
@@ -367,6 +422,13 @@ fn print(
     let run = c.run(tokens);
     let e_usd = energy_usd(run.energy_kwh)?;
     let own = ownership(c, t, &run);
+    // The chosen layout first, then the rest of the search's ranking.
+    let ranking = || {
+        std::iter::once(c)
+            .chain(all.iter().filter(|x| !std::ptr::eq(*x, c)))
+            .map(|x| RankRow::new(x, tokens))
+            .collect::<Result<Vec<_>>>()
+    };
     match a.format {
         Format::Json => {
             let r = Report {
@@ -374,33 +436,37 @@ fn print(
                 run,
                 energy_usd: e_usd,
                 tco: own,
+                ranking: if all.is_empty() {
+                    Vec::new()
+                } else {
+                    ranking()?
+                },
             };
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            outln!("{}", serde_json::to_string_pretty(&r)?);
         }
         Format::Csv => {
-            println!("model,hardware,devices,layout,step_time_s,tokens_per_s,mfu,hfu,tflops_per_device,memory_per_device_bytes,fits,energy_per_step_j,avg_power_w,train_tokens,train_days,device_hours,rental_usd,energy_usd");
-            for x in std::iter::once(c).chain(all.iter().filter(|x| !std::ptr::eq(*x, c))) {
-                let r = x.run(tokens);
-                println!(
+            outln!("model,hardware,devices,layout,step_time_s,tokens_per_s,mfu,hfu,tflops_per_device,memory_per_device_bytes,fits,energy_per_step_j,avg_power_w,train_tokens,train_days,device_hours,rental_usd,energy_usd");
+            for r in ranking()? {
+                outln!(
                     "{},{},{},{},{:e},{:e},{:.4},{:.4},{:.1},{},{},{:e},{:.0},{:e},{:.2},{:e},{},{:.0}",
-                    format::csv(&x.model),
-                    format::csv(&x.hardware),
-                    x.devices,
-                    format::csv(&x.layout.to_string()),
-                    x.step_time_s,
-                    x.tokens_per_s,
-                    x.mfu,
-                    x.hfu,
-                    x.tflops_per_device,
-                    x.memory.total_bytes,
-                    x.fits,
-                    x.energy_per_step_j,
-                    x.power_w_per_device,
-                    r.tokens,
-                    r.time_s / 86400.0,
+                    format::csv(&r.model),
+                    format::csv(&r.hardware),
+                    r.devices,
+                    format::csv(&r.layout),
+                    r.step_time_s,
+                    r.tokens_per_s,
+                    r.mfu,
+                    r.hfu,
+                    r.tflops_per_device,
+                    r.memory_per_device_bytes,
+                    r.fits,
+                    r.energy_per_step_j,
+                    r.avg_power_w,
+                    r.train_tokens,
+                    r.train_days,
                     r.device_hours,
                     r.rental_usd.map(|u| format!("{u:.0}")).unwrap_or_default(),
-                    energy_usd(r.energy_kwh)?,
+                    r.energy_usd,
                 );
             }
         }
@@ -429,7 +495,7 @@ struct Money<'a> {
 
 fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usize, rank: Rank) {
     let (run, e_usd, own) = (m.run, m.energy_usd, m.own);
-    println!(
+    outln!(
         "{} ({:.2} B parameters) training on {} × {} ({}), {} cost model",
         c.model,
         c.params as f64 / 1e9,
@@ -438,9 +504,11 @@ fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usi
         t.name(),
         c.cost_model
     );
-    println!(
+    outln!(
         "layout: {}; {} micro-batches per replica, {} tokens per step",
-        c.layout, c.microbatches, c.tokens_per_step
+        c.layout,
+        c.microbatches,
+        c.tokens_per_step
     );
     let mut tb = format::table();
     tb.set_header(["", "value"]);
@@ -510,7 +578,7 @@ fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usi
         format!("train on {} tokens", format::si(run.tokens, "")),
         format!(
             "{:.1} days, {} device-hours{rental}, {} MWh (${} electricity)",
-            run.time_s / 86400.0,
+            run.time_s / SECONDS_PER_DAY,
             format::si(run.device_hours, ""),
             format::si(run.energy_kwh / 1e3, ""),
             format::si(e_usd, "")
@@ -527,7 +595,7 @@ fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usi
             ),
         ]);
     }
-    println!("{tb}");
+    outln!("{tb}");
     if all.len() > 1 {
         let mut lt = format::table();
         let by_cost = matches!(rank, Rank::Cost { .. });
@@ -550,11 +618,11 @@ fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usi
             }
             lt.add_row(row);
         }
-        println!(
+        outln!(
             "best layouts by {} of {} searched:",
             if by_cost { "cost" } else { "step time" },
             all.len()
         );
-        println!("{lt}");
+        outln!("{lt}");
     }
 }

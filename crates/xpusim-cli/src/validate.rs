@@ -1,6 +1,5 @@
 //! `xpusim validate FILE...`: predicts every row of validation CSVs and reports the error.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -46,7 +45,6 @@ pub fn main(a: &ValidateArgs) -> Result<()> {
             render::document(&report, &files.join(" "), a.uncalibrated)
         }
     };
-    // A closed pipe (`| head`) is an error to report, not a panic.
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    out!("{text}");
     Ok(())
 }
