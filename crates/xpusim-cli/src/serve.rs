@@ -194,12 +194,23 @@ fn step_model(a: &ServeArgs, sched: &SchedulerConfig) -> Result<(Box<dyn StepMod
 }
 
 /// `P:D` replica counts, each at least 1.
+/// Most replicas in one pool: ten times the largest GPU clusters built (about 10⁵
+/// devices, e.g. xAI Colossus at 100,000 H100s in 2024), so counts of devices and bytes over
+/// the pools stay far inside 64 bits.
+const MAX_REPLICAS: u64 = 1_000_000;
+
 fn pools(s: &str) -> Result<(u64, u64)> {
-    let parse = |x: &str| x.trim().parse::<u64>().ok().filter(|&n| n >= 1);
+    let parse = |x: &str| {
+        x.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&n| (1..=MAX_REPLICAS).contains(&n))
+    };
     match s.split_once(':').map(|(p, d)| (parse(p), parse(d))) {
         Some((Some(p), Some(d))) => Ok((p, d)),
         _ => bail!(
-            "--disaggregate `{s}`: expected P:D prefill and decode replica counts ≥ 1, e.g. 1:1"
+            "--disaggregate `{s}`: expected P:D prefill and decode replica counts from 1 to \
+             {MAX_REPLICAS}, e.g. 1:1"
         ),
     }
 }
@@ -234,19 +245,31 @@ pub fn main(a: &ServeArgs) -> Result<()> {
             bail!("--price-per-device-hour must be a non-negative number of USD, got {p}");
         }
     }
-    // Each run: the rate (None for a trace) and its requests.
-    let runs: Vec<(Option<f64>, Vec<Request>)> = match &a.trace {
-        Some(path) => vec![(None, read_trace(path)?)],
+    // Each run: the rate (None for a trace). Its requests are drawn when it runs, so a long
+    // list of rates holds one run's requests at a time.
+    let dists = (
+        TokenDist::parse("--input-tokens", &a.input_tokens)?,
+        TokenDist::parse("--output-tokens", &a.output_tokens)?,
+    );
+    let runs: Vec<Option<f64>> = match &a.trace {
+        Some(_) => vec![None],
         None if a.rate.is_empty() => bail!("give --rate R (Poisson arrivals) or --trace FILE.csv"),
-        None => {
-            let i = TokenDist::parse("--input-tokens", &a.input_tokens)?;
-            let o = TokenDist::parse("--output-tokens", &a.output_tokens)?;
-            a.rate
-                .iter()
-                .map(|&r| Ok((Some(r), poisson(r, a.requests, i, o, a.seed)?)))
-                .collect::<Result<_>>()?
-        }
+        None => a.rate.iter().map(|&r| Some(r)).collect(),
     };
+    let requests_of = |rate: Option<f64>| -> Result<Vec<Request>> {
+        Ok(match (rate, &a.trace) {
+            (Some(r), _) => poisson(r, a.requests, dists.0, dists.1, a.seed)?,
+            (None, Some(path)) => read_trace(path)?,
+            (None, None) => bail!("give --rate R (Poisson arrivals) or --trace FILE.csv"),
+        })
+    };
+    // Check the arrivals before the (slower) step model is built.
+    if a.trace.is_none() {
+        xpusim_serve::check_count(a.requests)?;
+        for r in runs.iter().flatten() {
+            poisson(*r, 1, dists.0, dists.1, a.seed)?;
+        }
+    }
     // One step model for every run, so its memo is filled once.
     let (model, cited_price) = step_model(a, &sched)?;
     let price = a.price_per_device_hour.or(cited_price);
@@ -268,16 +291,17 @@ pub fn main(a: &ServeArgs) -> Result<()> {
         }
     };
     let mut reports = Vec::with_capacity(runs.len());
-    for (rate, requests) in &runs {
+    for &rate in &runs {
         let m = model.as_ref();
+        let requests = requests_of(rate)?;
         let mut r = match &dis {
-            None => serve(m, requests, &sched, &slo, price)?,
-            Some(d) => serve_disaggregated(m, m, requests, &sched, d, &slo, price)?,
+            None => serve(m, &requests, &sched, &slo, price)?,
+            Some(d) => serve_disaggregated(m, m, &requests, &sched, d, &slo, price)?,
         };
         if !(a.per_request && a.format == Format::Json) {
             r.requests = Vec::new();
         }
-        reports.push((*rate, r));
+        reports.push((rate, r));
     }
     match a.format {
         Format::Json => {

@@ -80,3 +80,43 @@ fn system_serving_and_kv_exhaustion() {
     assert!(e.contains("KV cache exhausted") && e.contains(" B"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
 }
+
+/// Issue #16 reproducers: counts that size allocations or per-replica loops are bounded
+/// where they enter (they panicked with "capacity overflow", grew past 8 GiB, or looped a
+/// billion times), each a one-line error naming the flag and the range.
+#[test]
+fn huge_counts_are_one_line_errors_before_any_work() {
+    for (args, names) in [
+        (
+            &["--rate", "2", "--requests", "18446744073709551615"][..],
+            "requests",
+        ),
+        (
+            &["--rate", "1e9", "--requests", "100000000"][..],
+            "requests",
+        ),
+        (
+            &["--rate", "2", "--disaggregate", "1000000000:1000000000"][..],
+            "--disaggregate",
+        ),
+        (
+            &["--rate", "2", "--input-tokens", "1000000000"][..],
+            "--input-tokens",
+        ),
+        (
+            &["--rate", "2", "--output-tokens", "exp:1e12"][..],
+            "--output-tokens",
+        ),
+        (&["--rate=-1"][..], "requests/s > 0"),
+    ] {
+        let mut all = vec!["serve", "--model", "llama-2-7b", "--hw", "h100-sxm"];
+        all.extend_from_slice(args);
+        let o = xpusim(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.lines().count() == 1 && err.contains(names) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -41,13 +41,18 @@ pub struct Disaggregation {
     pub link: KvLink,
 }
 
-/// The requests of replica `k` of `n` (round-robin), with their original indices.
-fn split(reqs: &[Request], n: u64, k: u64) -> (Vec<usize>, Vec<Request>) {
-    reqs.iter()
-        .enumerate()
-        .filter(|(i, _)| *i as u64 % n == k)
-        .map(|(i, r)| (i, *r))
-        .unzip()
+/// The requests dealt round-robin to `n` replicas, with their original indices, for each
+/// replica that gets any (the first `min(n, requests)`); one pass, however many replicas.
+fn deal(reqs: &[Request], n: u64) -> Vec<(Vec<usize>, Vec<Request>)> {
+    let used = n.min(reqs.len() as u64) as usize;
+    let mut parts: Vec<(Vec<usize>, Vec<Request>)> = vec![(Vec::new(), Vec::new()); used];
+    for (i, r) in reqs.iter().enumerate() {
+        // i < len, so i mod n < min(n, len) = used.
+        let (idx, sub) = &mut parts[(i as u64 % n) as usize];
+        idx.push(i);
+        sub.push(*r);
+    }
+    parts
 }
 
 /// Time-ordered sum of the replicas' KV usage step functions.
@@ -59,10 +64,12 @@ fn merge_kv(parts: &[&SimOutcome]) -> Vec<(f64, u64)> {
         .collect();
     ev.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut cur = vec![0u64; parts.len()];
+    let mut total = 0u64;
     ev.into_iter()
         .map(|(t, k, b)| {
+            total = total - cur[k] + b;
             cur[k] = b;
-            (t, cur.iter().sum())
+            (t, total)
         })
         .collect()
 }
@@ -107,11 +114,10 @@ pub fn serve_disaggregated(
     };
     let mut records: Vec<Option<RequestRecord>> = vec![None; n];
     let mut outcomes: Vec<(SimOutcome, f64)> = Vec::new();
-    for k in 0..d.prefill_replicas {
-        let (idx, mut sub) = split(requests, d.prefill_replicas, k);
-        if sub.is_empty() {
-            continue;
-        }
+    let prefill_parts = deal(requests, d.prefill_replicas);
+    // Replicas dealt no request idle for the whole makespan (added below in closed form).
+    let idle_prefill = d.prefill_replicas - prefill_parts.len() as u64;
+    for (idx, mut sub) in prefill_parts {
         sub.iter_mut().for_each(|r| r.output_tokens = 1);
         let o = simulate(prefill, &sub, &pcfg)?;
         for (i, rec) in idx.iter().zip(&o.records) {
@@ -145,11 +151,9 @@ pub fn serve_disaggregated(
             ..requests[i]
         })
         .collect();
-    for k in 0..d.decode_replicas {
-        let (idx, sub) = split(&staged, d.decode_replicas, k);
-        if sub.is_empty() {
-            continue;
-        }
+    let decode_parts = deal(&staged, d.decode_replicas);
+    let idle_decode = d.decode_replicas - decode_parts.len() as u64;
+    for (idx, sub) in decode_parts {
         let o = simulate_decode_only(decode, &sub, cfg)?;
         for (j, rec) in idx.iter().zip(&o.records) {
             let i = ready[*j].1;
@@ -169,19 +173,26 @@ pub fn serve_disaggregated(
         records,
         iterations: parts.iter().map(|o| o.iterations).sum(),
         preemptions: parts.iter().map(|o| o.preemptions).sum(),
-        // Each replica idles whenever it is not stepping, over the whole makespan.
+        // Each replica idles whenever it is not stepping, over the whole makespan; one
+        // dealt no request idles throughout.
         energy_j: outcomes
             .iter()
             .map(|(o, idle_w)| o.energy_j - idle_w * o.idle_s + idle_w * (span - o.busy_s).max(0.0))
-            .sum(),
+            .sum::<f64>()
+            + (idle_prefill as f64 * prefill.idle_power_w()
+                + idle_decode as f64 * decode.idle_power_w())
+                * span,
         busy_s: parts.iter().map(|o| o.busy_s).sum(),
         idle_s: outcomes
             .iter()
             .map(|(o, _)| (span - o.busy_s).max(0.0))
-            .sum(),
+            .sum::<f64>()
+            + (idle_prefill + idle_decode) as f64 * span,
         end_s: end,
-        kv_capacity_bytes: prefill.kv_capacity_bytes() * d.prefill_replicas
-            + decode.kv_capacity_bytes() * d.decode_replicas,
+        kv_capacity_bytes: prefill
+            .kv_capacity_bytes()
+            .saturating_mul(d.prefill_replicas)
+            .saturating_add(decode.kv_capacity_bytes().saturating_mul(d.decode_replicas)),
         kv_block_bytes: decode.kv_bytes_per_token() * cfg.block_tokens,
         peak_kv_bytes: 0,
         kv_samples: merge_kv(&parts),
@@ -193,7 +204,10 @@ pub fn serve_disaggregated(
         peak_kv_bytes: merged.kv_samples.iter().map(|s| s.1).max().unwrap_or(0),
         ..merged
     };
-    let devices = prefill.devices() * d.prefill_replicas + decode.devices() * d.decode_replicas;
+    let devices = prefill
+        .devices()
+        .saturating_mul(d.prefill_replicas)
+        .saturating_add(decode.devices().saturating_mul(d.decode_replicas));
     let mut metrics = summarise(&merged, slo, devices, price_per_device_hour);
     // Busy time is summed over replicas: report the mean replica's utilisation.
     metrics.utilization /= (d.prefill_replicas + d.decode_replicas) as f64;

@@ -50,7 +50,10 @@ pub use resolve::load_decoder;
 pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome, Speculation};
 pub use speculative::SpeculativeStepModel;
 pub use step::{IterationShape, MemoryBudget, PrefillChunk, StepCost, StepModel};
-pub use workload::{parse_trace, poisson, read_trace, Request, TokenDist};
+pub use workload::{
+    check_count, parse_trace, poisson, read_trace, Request, TokenDist, MAX_REQUESTS,
+    MAX_TOKENS_PER_REQUEST,
+};
 pub use xpusim_hw::System;
 pub use xpusim_target::Target;
 

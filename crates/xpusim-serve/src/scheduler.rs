@@ -33,6 +33,11 @@ pub const VLLM_MAX_BATCHED_TOKENS: u64 = 2048;
 /// vLLM paged-attention block size default, tokens per block (Kwon et al. 2023 §6).
 pub const VLLM_BLOCK_TOKENS: u64 = 16;
 
+/// Most draft tokens per verification step: speculative decoding papers use γ ≤ 16
+/// (Leviathan et al. 2023 go to γ = 10; EAGLE trees verify up to ~60 candidates), so 1,024
+/// leaves room for any tree while α^(γ+1) stays well defined.
+pub const MAX_DRAFT_TOKENS: u64 = 1024;
+
 /// Speculative decoding (Leviathan, Kalman & Matias 2023, "Fast Inference from Transformers
 /// via Speculative Decoding", ICML): a draft model proposes `draft_tokens` (γ) tokens, the
 /// target verifies them in one pass of `γ + 1` query tokens, and each drafted token is
@@ -83,6 +88,7 @@ impl Default for SchedulerConfig {
 }
 
 impl SchedulerConfig {
+    /// Checks every count is at least 1 and physically sensible.
     pub fn validate(&self) -> Result<(), ServeError> {
         for (f, v) in [
             ("max batched tokens", self.max_batched_tokens),
@@ -93,10 +99,22 @@ impl SchedulerConfig {
             if v == 0 {
                 return Err(ServeError::invalid(f, "must be at least 1"));
             }
+            // Token and sequence counts above one request's token limit describe no real
+            // engine (vLLM's defaults are 8,192 batched tokens, 256 sequences, 16-token
+            // blocks) and would overflow KV byte counts.
+            if v > crate::MAX_TOKENS_PER_REQUEST {
+                return Err(ServeError::invalid(
+                    f,
+                    format!("{v}: expected at most {}", crate::MAX_TOKENS_PER_REQUEST),
+                ));
+            }
         }
         if let Some(sp) = self.speculation {
-            if sp.draft_tokens == 0 {
-                return Err(ServeError::invalid("draft tokens", "must be at least 1"));
+            if sp.draft_tokens == 0 || sp.draft_tokens > MAX_DRAFT_TOKENS {
+                return Err(ServeError::invalid(
+                    "draft tokens",
+                    format!("{}: expected 1 to {MAX_DRAFT_TOKENS}", sp.draft_tokens),
+                ));
             }
             if !(0.0..=1.0).contains(&sp.acceptance) {
                 return Err(ServeError::invalid(

@@ -122,3 +122,28 @@ fn kv_exhaustion_names_the_request_by_its_own_index() {
         "{e}"
     );
 }
+
+/// Issue #16: a billion replicas used to loop per replica; replicas dealt no request now
+/// cost one closed-form term, and their idle power is counted (it was dropped before).
+#[test]
+fn replicas_beyond_the_requests_idle_in_closed_form() {
+    let m = Affine::new(1_000_000);
+    let r = poisson(1.0, 3, TokenDist::Fixed(100), TokenDist::Fixed(10), 5).unwrap();
+    let cfg = SchedulerConfig::default();
+    let run = |p: u64, d: u64| {
+        serve_disaggregated(&m, &m, &r, &cfg, &pools(p, d, 1e12), &Slo::default(), None).unwrap()
+    };
+    let small = run(3, 3);
+    let big = run(1_000_000_000, 1_000_000_000);
+    // Every request lands on a replica of its own in both runs: same timings.
+    assert_eq!(small.metrics.e2e_s.p99, big.metrics.e2e_s.p99);
+    let span = small.metrics.makespan_s;
+    let idle_w = m.idle_power_w();
+    let extra = 2.0 * (1_000_000_000.0 - 3.0) * idle_w * span;
+    let got = big.metrics.energy_j - small.metrics.energy_j;
+    assert!(
+        (got - extra).abs() <= 1e-9 * extra,
+        "extra idle energy {got} J, expected {extra} J"
+    );
+    assert_eq!(big.devices, 2_000_000_000);
+}
