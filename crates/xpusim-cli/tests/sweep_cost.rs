@@ -154,3 +154,63 @@ fn cost_json_adds_up_and_recosts_at_7nm() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("2 nm"));
 }
+
+/// Issue #16 reproducers: a 10⁹-point space with `--max-points 3` used to list every point
+/// before working (a hang); an axis of i64::MAX steps panicked; a space too large to index
+/// is refused when the spec loads.
+#[test]
+fn huge_design_spaces_are_lazy_or_refused() {
+    let dir = tmp("huge");
+    let axes = |steps: &str| {
+        format!(
+            "name = \"huge\"\nbase = \"h100-sxm\"\n\
+             [[axis]]\npath = \"cores\"\nfrom = 66\nto = 198\nsteps = {steps}\n\
+             [[axis]]\npath = \"memory[2].bandwidth_gbps\"\nfrom = 2000\nto = 8000\nsteps = 1000\n\
+             [[axis]]\npath = \"clock_ghz\"\nfrom = 1.0\nto = 2.0\nsteps = 1000\n\
+             [[workload]]\nmodel = \"llama-2-7b\"\nphase = \"decode\"\nbatch = 8\n"
+        )
+    };
+    let spec = dir.join("huge.toml");
+    std::fs::write(&spec, axes("1000")).unwrap();
+    let out = dir.join("out");
+    let o = xpusim(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-points",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A stopped sweep keeps its journal (a header comment, the column line, one row a point).
+    assert_eq!(data_lines(&out.join("journal.csv")), 3);
+
+    std::fs::write(&spec, axes("9223372036854775807")).unwrap();
+    let o = xpusim(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("huge.toml") && e.contains("steps") && !e.contains("panicked"),
+        "{e}"
+    );
+
+    // 10⁴ values on each of four axes: 10¹⁶ points.
+    let four = axes("10000").replace("steps = 1000\n", "steps = 10000\n")
+        + "[[axis]]\npath = \"power.tdp_w\"\nfrom = 300\nto = 1000\nsteps = 10000\n";
+    std::fs::write(&spec, four).unwrap();
+    let o = xpusim(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("design points"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -166,13 +166,29 @@ impl AxisSpec {
         if values.is_empty() {
             return Err("no values".into());
         }
+        if values.len() as u64 > MAX_AXIS_VALUES {
+            return Err(format!(
+                "{} values: expected at most {MAX_AXIS_VALUES} on one axis",
+                values.len()
+            ));
+        }
         Ok(Axis { path, values })
     }
 }
 
+/// Most values on one axis. Each value is checked against the hardware schema when the
+/// spec loads, and a million-point design space is ~100 values on each of three axes, so
+/// 10,000 on one axis is far beyond any real sweep while loading stays under a second.
+pub const MAX_AXIS_VALUES: u64 = 10_000;
+
 fn range(from: f64, to: f64, steps: u64, scale: Option<&str>) -> Result<Vec<Value>, String> {
     if steps == 0 || !from.is_finite() || !to.is_finite() {
         return Err("expected finite from/to and steps ≥ 1".into());
+    }
+    if steps > MAX_AXIS_VALUES {
+        return Err(format!(
+            "steps = {steps}: expected at most {MAX_AXIS_VALUES} values on one axis"
+        ));
     }
     let log = match scale.unwrap_or("linear") {
         "linear" => false,

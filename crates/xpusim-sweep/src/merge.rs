@@ -48,8 +48,8 @@ pub fn merge(
         }
         let (_, mut rows) = Journal::open(&path, &spec.fingerprint(), &header, n_axes)?;
         rows.retain(|i, _| *i < total && i % count == index);
-        let expected = (index..total).step_by(count as usize).count();
-        if rows.len() != expected {
+        let expected = shard.points(total);
+        if rows.len() as u64 != expected {
             return Err(SweepError::Other(format!(
                 "{}: {} of {expected} points; run shard {index}/{count} again to finish it",
                 path.display(),

@@ -42,6 +42,21 @@ impl Shard {
         Ok(Shard { index: i, count: n })
     }
 
+    /// How many of `total` points (indices 0..total) this shard owns, in closed form.
+    pub fn points(self, total: u64) -> u64 {
+        if total > self.index {
+            (total - self.index).div_ceil(self.count)
+        } else {
+            0
+        }
+    }
+
+    /// This shard's point indices below `total`, in order, listed lazily (a sweep of 10¹⁰
+    /// points run with `--max-points 3` enumerates three).
+    pub fn indices(self, total: u64) -> impl Iterator<Item = u64> {
+        (0..self.points(total)).map(move |k| self.index + k * self.count)
+    }
+
     /// File-name suffix: empty for the whole sweep, `.shard-i-of-n` otherwise.
     pub(crate) fn suffix(self) -> String {
         if self.count == 1 {
@@ -111,16 +126,15 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
     let mine = |i: &u64| i % o.shard.count == o.shard.index;
     done.retain(|i, _| *i < total && mine(i));
     let already = done.len() as u64;
-    let shard_points = (o.shard.index..total)
-        .step_by(o.shard.count as usize)
-        .count() as u64;
-    let todo: Vec<u64> = (o.shard.index..total)
-        .step_by(o.shard.count as usize)
+    let shard_points = o.shard.points(total);
+    let to_compute = (shard_points - already).min(o.max_points.unwrap_or(u64::MAX));
+    let mut todo = o
+        .shard
+        .indices(total)
         .filter(|i| !done.contains_key(i))
-        .take(o.max_points.map_or(usize::MAX, |m| m as usize))
-        .collect();
+        .take(to_compute as usize);
     let bar = if o.progress {
-        let b = indicatif::ProgressBar::new(todo.len() as u64);
+        let b = indicatif::ProgressBar::new(to_compute);
         if let Ok(s) = indicatif::ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} points ({per_sec}, ETA {eta})",
         ) {
@@ -130,21 +144,29 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    for chunk in todo.chunks(o.chunk.max(1)) {
+    let mut computed: Vec<Row> = Vec::new();
+    let mut chunk: Vec<u64> = Vec::with_capacity(o.chunk.clamp(1, 1 << 16));
+    loop {
+        chunk.clear();
+        chunk.extend(todo.by_ref().take(o.chunk.max(1)));
+        if chunk.is_empty() {
+            break;
+        }
         let rows: Vec<Row> = chunk.par_iter().map(|i| ev.eval(*i)).collect();
         j.append(&rows)?;
         bar.inc(rows.len() as u64);
-        for r in rows {
-            done.insert(r.index, r);
-        }
+        computed.extend(rows);
     }
+    drop(todo);
+    // Indices are computed once each, so these never overwrite a journalled row.
+    done.extend(computed.into_iter().map(|r| (r.index, r)));
     bar.finish_and_clear();
     let objectives = o.pareto.clone().unwrap_or_else(|| spec.objectives.clone());
     let mut s = RunSummary {
         total_points: total,
         shard_points,
         already_done: already,
-        computed: todo.len() as u64,
+        computed: to_compute,
         finished: done.len() as u64 == shard_points,
         elapsed_s: 0.0,
         journal: jpath,

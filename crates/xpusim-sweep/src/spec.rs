@@ -37,6 +37,10 @@ use crate::pareto::Objective;
 use crate::suite::WorkloadSpec;
 use crate::SweepError;
 
+/// Most design points in one spec: 10¹², a million times the million-point sweeps this tool
+/// is built for, and still far inside the u64 point index.
+pub const MAX_POINTS: u64 = 1_000_000_000_000;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -149,6 +153,17 @@ impl SweepSpec {
             }
             axes.push(ax);
         }
+        // Point indices are u64 and every point is journalled: refuse a space no run could
+        // finish before its indices overflow.
+        axes.iter()
+            .try_fold(1u64, |n, a: &Axis| n.checked_mul(a.values.len() as u64))
+            .filter(|&n| n <= MAX_POINTS)
+            .ok_or_else(|| {
+                spec_err(format!(
+                    "the axes multiply to more than {MAX_POINTS} design points (at ~10³ \
+                     points/s per core that is decades); narrow an axis"
+                ))
+            })?;
         let workloads = if raw.workload.is_empty() {
             WorkloadSpec::era_suite()
         } else {
@@ -197,7 +212,8 @@ impl SweepSpec {
         })
     }
 
-    /// Number of design points (product of the axis lengths; 1 with no axes).
+    /// Number of design points (product of the axis lengths; 1 with no axes; at most
+    /// [`MAX_POINTS`], checked when the spec loads).
     pub fn points(&self) -> u64 {
         self.axes.iter().map(|a| a.values.len() as u64).product()
     }
