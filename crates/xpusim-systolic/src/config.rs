@@ -150,6 +150,34 @@ struct Ini<'a> {
     sections: HashMap<String, (usize, HashMap<String, Entry>)>,
 }
 
+/// Largest array side accepted: 2¹⁶ PEs, 256× the 256-wide array of TPU v1 (Jouppi et al.,
+/// ISCA 2017), the widest systolic array built. The replay keeps per-row and per-column
+/// state, so a side of 2³² would ask for gigabytes.
+pub const MAX_ARRAY_DIM: u64 = 1 << 16;
+
+/// Largest SRAM buffer accepted, kB: 2²⁶ kB = 64 GiB, above the 44 GB of on-chip SRAM of a
+/// whole wafer-scale engine (Cerebras WSE-3, 2024).
+pub const MAX_SRAM_KB: u64 = 1 << 26;
+
+/// Largest address offset accepted: a 48-bit address space (256 TiB), as x86-64 and
+/// AArch64 use, so trace addresses (offset + element index) stay inside 64 bits.
+pub const MAX_OFFSET: u64 = 1 << 48;
+
+/// Largest per-cycle bandwidth or bank count accepted: 2²⁰ words per cycle (or banks), far
+/// above any array's fill rate (one word per edge PE per cycle, at most 2 × 2¹⁶).
+pub const MAX_WORDS_PER_CYCLE: u64 = 1 << 20;
+
+/// The bound on a numeric key, so an absurd value is an error naming it, not an allocation
+/// or an overflow deep in the replay.
+fn limit(key: &str) -> u64 {
+    match key {
+        "ArrayHeight" | "ArrayWidth" => MAX_ARRAY_DIM,
+        "IfmapSramSzkB" | "FilterSramSzkB" | "OfmapSramSzkB" => MAX_SRAM_KB,
+        "IfmapOffset" | "FilterOffset" | "OfmapOffset" => MAX_OFFSET,
+        _ => MAX_WORDS_PER_CYCLE,
+    }
+}
+
 impl Ini<'_> {
     fn raw(&self, section: &str, key: &str) -> Result<&Entry, ConfigError> {
         let (_, keys) = self
@@ -186,17 +214,19 @@ impl Ini<'_> {
 
     fn uint(&self, section: &str, key: &str) -> Result<u64, ConfigError> {
         let e = self.raw(section, key)?;
-        e.value
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| self.invalid(e, key, "a non-negative integer"))
+        let max = limit(key);
+        match e.value.trim().parse::<u64>() {
+            Ok(v) if v <= max => Ok(v),
+            _ => Err(self.invalid(e, key, &format!("an integer from 0 to {max}"))),
+        }
     }
 
     fn positive(&self, section: &str, key: &str) -> Result<u64, ConfigError> {
         let e = self.raw(section, key)?;
+        let max = limit(key);
         match e.value.trim().parse::<u64>() {
-            Ok(v) if v > 0 => Ok(v),
-            _ => Err(self.invalid(e, key, "a positive integer")),
+            Ok(v) if (1..=max).contains(&v) => Ok(v),
+            _ => Err(self.invalid(e, key, &format!("an integer from 1 to {max}"))),
         }
     }
 
@@ -324,12 +354,21 @@ pub fn parse_config(text: &str, path: &Path) -> Result<ArrayConfig, ConfigError>
             let parsed: Option<Vec<u64>> = e
                 .value
                 .split(',')
-                .map(|v| v.trim().parse::<u64>().ok().filter(|&b| b > 0))
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&b| (1..=MAX_WORDS_PER_CYCLE).contains(&b))
+                })
                 .collect();
             match parsed {
                 Some(v) if !v.is_empty() => v,
                 _ => {
-                    return Err(ini.invalid(e, "Bandwidth", "comma-separated positive integers"));
+                    return Err(ini.invalid(
+                        e,
+                        "Bandwidth",
+                        &format!("comma-separated integers from 1 to {MAX_WORDS_PER_CYCLE}"),
+                    ));
                 }
             }
         }

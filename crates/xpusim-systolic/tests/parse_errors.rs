@@ -109,6 +109,23 @@ fn config_bad_values() {
         ),
         ("Bandwidth : 10", "Bandwidth : 10,x", "Bandwidth"),
         ("ArrayWidth:     8", "ArrayWidth:     0", "ArrayWidth"),
+        // Issue #16: a 2³²-high array allocated 16 GB and spun; sizes are bounded.
+        (
+            "ArrayHeight:    16",
+            "ArrayHeight:    4294967296",
+            "ArrayHeight",
+        ),
+        (
+            "IfmapSramSzkB:   64",
+            "IfmapSramSzkB:   18446744073709551615",
+            "IfmapSramSzkB",
+        ),
+        (
+            "FilterOffset:   10000000",
+            "FilterOffset:   1000000000000000000",
+            "FilterOffset",
+        ),
+        ("Bandwidth : 10", "Bandwidth : 10000000000", "Bandwidth"),
         (
             "IfmapCustomLayout: False",
             "IfmapCustomLayout: maybe",
