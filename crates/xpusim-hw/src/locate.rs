@@ -11,6 +11,32 @@ use crate::HwError;
 /// hardware, small enough that products with op sizes stay finite.
 pub(crate) const ABSURD: f64 = 1e12;
 
+/// Smallest value a positive rate, bandwidth, capacity or power may take: 1/[`ABSURD`].
+/// Below it nothing is hardware (a bandwidth of 10⁻¹² GB/s is a byte every quarter hour)
+/// and divisions by it overflow to infinity on real op sizes.
+pub(crate) const TINY: f64 = 1.0 / ABSURD;
+
+/// `v` is a positive number a hardware file may hold: finite, in [[`TINY`], [`ABSURD`]).
+pub(crate) fn plausible_positive(v: f64) -> bool {
+    v.is_finite() && (TINY..ABSURD).contains(&v)
+}
+
+/// `v` is a non-negative number a hardware file may hold: finite, in [0, [`ABSURD`]).
+pub(crate) fn plausible_non_negative(v: f64) -> bool {
+    v.is_finite() && (0.0..ABSURD).contains(&v)
+}
+
+/// `v` as an error message should show it: plain when it reads well, in scientific notation
+/// when it is very large or very small (`1e-308`, not three hundred zeros).
+pub(crate) fn show(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || !a.is_finite() || (1e-4..1e9).contains(&a) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// A path segment into the TOML document.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Seg<'a> {
@@ -86,18 +112,27 @@ impl Fields<'_> {
         }
     }
 
-    /// Finite, above zero and below [`ABSURD`].
+    /// Finite, in [[`TINY`], [`ABSURD`]).
     pub fn positive(&self, path: &[Seg<'_>], v: f64) -> Result<(), HwError> {
-        if !(v.is_finite() && v > 0.0 && v < ABSURD) {
-            return Err(self.bad(path, format!("expected a positive finite number, got {v}")));
+        if !plausible_positive(v) {
+            return Err(self.bad(
+                path,
+                format!(
+                    "expected a positive number from {TINY:e} to {ABSURD:e}, got {}",
+                    show(v)
+                ),
+            ));
         }
         Ok(())
     }
 
     /// Finite, at least zero and below [`ABSURD`].
     pub fn non_negative(&self, path: &[Seg<'_>], v: f64) -> Result<(), HwError> {
-        if !(v.is_finite() && (0.0..ABSURD).contains(&v)) {
-            return Err(self.bad(path, format!("expected a finite number ≥ 0, got {v}")));
+        if !plausible_non_negative(v) {
+            return Err(self.bad(
+                path,
+                format!("expected a number from 0 to {ABSURD:e}, got {}", show(v)),
+            ));
         }
         Ok(())
     }
@@ -105,7 +140,10 @@ impl Fields<'_> {
     /// In (0, 1].
     pub fn fraction(&self, path: &[Seg<'_>], v: f64) -> Result<(), HwError> {
         if !(v.is_finite() && v > 0.0 && v <= 1.0) {
-            return Err(self.bad(path, format!("expected a fraction in (0, 1], got {v}")));
+            return Err(self.bad(
+                path,
+                format!("expected a fraction in (0, 1], got {}", show(v)),
+            ));
         }
         Ok(())
     }

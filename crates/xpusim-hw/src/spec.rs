@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use xpusim_ir::DType;
 
-use crate::locate::{locate, render, Seg, ABSURD};
+use crate::locate::{
+    locate, plausible_non_negative, plausible_positive, render, show, Seg, ABSURD, TINY,
+};
 use crate::HwError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,17 +236,32 @@ impl DeviceSpec {
             msg,
         };
         let pos = |path: &[Seg<'_>], v: f64| -> Result<(), HwError> {
-            if !(v.is_finite() && v > 0.0 && v < ABSURD) {
+            if !plausible_positive(v) {
                 return Err(bad(
                     path,
-                    format!("expected a positive finite number, got {v}"),
+                    format!(
+                        "expected a positive number from {TINY:e} to {ABSURD:e}, got {}",
+                        show(v)
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        let nonneg = |path: &[Seg<'_>], v: f64| -> Result<(), HwError> {
+            if !plausible_non_negative(v) {
+                return Err(bad(
+                    path,
+                    format!("expected a number from 0 to {ABSURD:e}, got {}", show(v)),
                 ));
             }
             Ok(())
         };
         let frac = |path: &[Seg<'_>], v: f64| -> Result<(), HwError> {
             if !(v.is_finite() && v > 0.0 && v <= 1.0) {
-                return Err(bad(path, format!("expected a fraction in (0, 1], got {v}")));
+                return Err(bad(
+                    path,
+                    format!("expected a fraction in (0, 1], got {}", show(v)),
+                ));
             }
             Ok(())
         };
@@ -302,30 +319,15 @@ impl DeviceSpec {
             pos(&at("capacity_bytes"), m.capacity_bytes as f64)?;
             pos(&at("bandwidth_gbps"), m.bandwidth_gbps)?;
             frac(&at("efficiency"), m.efficiency)?;
-            if !(m.latency_ns.is_finite() && m.latency_ns >= 0.0) {
-                return Err(bad(
-                    &at("latency_ns"),
-                    format!("expected ≥ 0, got {}", m.latency_ns),
-                ));
-            }
-            if !(m.energy_pj_per_byte.is_finite() && m.energy_pj_per_byte >= 0.0) {
-                return Err(bad(
-                    &at("energy_pj_per_byte"),
-                    format!("expected ≥ 0, got {}", m.energy_pj_per_byte),
-                ));
-            }
+            nonneg(&at("latency_ns"), m.latency_ns)?;
+            nonneg(&at("energy_pj_per_byte"), m.energy_pj_per_byte)?;
             for (f, v) in [
                 ("write_energy_pj_per_byte", m.write_energy_pj_per_byte),
                 ("leakage_mw", m.leakage_mw),
                 ("area_mm2", m.area_mm2),
             ] {
                 if let Some(v) = v {
-                    if !(v.is_finite() && (0.0..ABSURD).contains(&v)) {
-                        return Err(bad(
-                            &at(f),
-                            format!("expected a finite number ≥ 0, got {v}"),
-                        ));
-                    }
+                    nonneg(&at(f), v)?;
                 }
             }
             let last = i + 1 == self.memory.len();
@@ -348,11 +350,19 @@ impl DeviceSpec {
                 "at most one memory level may set holds_model".into(),
             ));
         }
-        if !(self.overhead.launch_us.is_finite() && self.overhead.launch_us >= 0.0) {
-            return Err(bad(
-                &[Key("overhead"), Key("launch_us")],
-                "expected ≥ 0".into(),
-            ));
+        nonneg(
+            &[Key("overhead"), Key("launch_us")],
+            self.overhead.launch_us,
+        )?;
+        // Cost inputs: a negative, NaN or infinite price or area would print as a cost.
+        for (f, v) in [
+            ("process_node_nm", self.process_node_nm),
+            ("die_area_mm2", self.die_area_mm2),
+            ("price_usd", self.price_usd),
+        ] {
+            if let Some(v) = v {
+                pos(&[Key(f)], v)?;
+            }
         }
         pos(&[Key("power"), Key("tdp_w")], self.power.tdp_w)?;
         if !(self.power.idle_w.is_finite()

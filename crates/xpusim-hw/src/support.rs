@@ -104,17 +104,17 @@ impl Support {
             return Err(("host".into(), "expected a host preset name".into()));
         }
         let bw = self.host_link_gbps;
-        if !(bw.is_finite() && bw > 0.0 && bw < 1e9) {
+        if !crate::locate::plausible_positive(bw) {
             return Err((
                 "host_link_gbps".into(),
                 format!("expected a positive finite number, got {bw}"),
             ));
         }
         let lat = self.host_link_latency_us;
-        if !(lat.is_finite() && lat >= 0.0) {
+        if !crate::locate::plausible_non_negative(lat) {
             return Err((
                 "host_link_latency_us".into(),
-                format!("expected ≥ 0, got {lat}"),
+                format!("expected a finite number ≥ 0, got {lat}"),
             ));
         }
         Ok(())

@@ -489,3 +489,33 @@ fn bad_memory_level_extras_name_file_line_and_field() {
         "write_energy_pj_per_byte = inf",
     );
 }
+
+/// Issue #16 reproducers: values a parser accepts but no hardware has (a negative or NaN
+/// price, a bandwidth of 1e-308, an energy of 1e308) must be errors naming file, line and
+/// field, not `null` latencies or negative costs downstream.
+#[test]
+fn implausible_costs_bandwidths_and_energies_name_their_field() {
+    for (from, to, field) in [
+        ("price_usd = 30000", "price_usd = -5", "price_usd"),
+        ("price_usd = 30000", "price_usd = nan", "price_usd"),
+        ("price_usd = 30000", "price_usd = inf", "price_usd"),
+        (
+            "bandwidth_gbps = 3350",
+            "bandwidth_gbps = 1e-308",
+            "memory[2].bandwidth_gbps",
+        ),
+        (
+            "energy_pj_per_byte = 5.0",
+            "energy_pj_per_byte = 1e308",
+            "memory[1].energy_pj_per_byte",
+        ),
+    ] {
+        let src = h100().replacen(from, to, 1);
+        assert_ne!(src, h100(), "{from} not found in the preset");
+        expect_invalid(&src, field, to);
+    }
+    // The message shows a tiny value compactly, not as three hundred zeros.
+    let src = h100().replacen("bandwidth_gbps = 3350", "bandwidth_gbps = 1e-308", 1);
+    let msg = DeviceSpec::from_toml("x", &src).unwrap_err().to_string();
+    assert!(msg.contains("got 1e-308") && msg.len() < 200, "{msg}");
+}
