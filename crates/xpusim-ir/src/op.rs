@@ -107,7 +107,11 @@ impl Op {
             k,
             rhs_batched,
         } = spec;
-        elems(name, "batch·m·n·k", &[b, m, n, k])?;
+        // Tensors within MAX_ELEMS; the MACs between them within MAX_WORK.
+        elems(name, "lhs batch·m·k", &[b, m, k])?;
+        elems(name, "rhs k·n", &[if rhs_batched { b } else { 1 }, k, n])?;
+        elems(name, "output batch·m·n", &[b, m, n])?;
+        checked_work(name, "MACs batch·m·n·k", &[b, m, n, k])?;
         let rhs_shape = if rhs_batched {
             vec![b, k, n]
         } else {
@@ -206,6 +210,16 @@ impl Op {
         }
         let (pp, qq) = c.output_hw();
         elems(name, "output n·k·p·q", &[c.n, c.k, pp, qq])?;
+        // The factors `macs()` multiplies, checked before it multiplies them.
+        if c.transposed {
+            checked_work(
+                name,
+                "MACs",
+                &[c.n, c.c, c.h, c.w, c.k / c.groups, c.r, c.s],
+            )?;
+        } else {
+            checked_work(name, "MACs", &[c.n, c.k, pp, qq, c.c / c.groups, c.r, c.s])?;
+        }
         let w_shape = if c.transposed {
             vec![c.c, c.k / c.groups, c.r, c.s]
         } else {
@@ -231,7 +245,6 @@ impl Op {
             ],
             p.compute,
         );
-        elems(name, "MACs", &[op.macs().max(1)])?;
         Ok(op)
     }
 
@@ -242,15 +255,28 @@ impl Op {
         kv_role: Role,
         p: crate::Precision,
     ) -> Result<Op, IrError> {
+        let d = a.head_dim.max(a.v_head_dim);
         elems(
             name,
-            "batch·heads·q·kv·d",
+            "queries batch·heads·q·d",
+            &[a.batch, a.heads, a.q_len, d],
+        )?;
+        elems(
+            name,
+            "keys batch·kv_heads·kv·d",
+            &[a.batch, a.kv_heads.max(1), a.kv_len, d],
+        )?;
+        // MACs (d + dv per score) and softmax FLOPs (5 per score) together within MAX_WORK,
+        // so `flops()` = 2·MACs + vector FLOPs stays inside u64.
+        checked_work(
+            name,
+            "batch·heads·q·kv·(d + dv + 5)",
             &[
                 a.batch,
                 a.heads,
                 a.q_len,
                 a.kv_len,
-                a.head_dim.max(a.v_head_dim),
+                a.head_dim + a.v_head_dim + 5,
             ],
         )?;
         checked_product(name, "kv_heads", &[a.kv_heads])?;

@@ -38,19 +38,21 @@ fn bounded_product(op: &str, what: &str, dims: &[u64], max: u64) -> Result<u64, 
     Ok(p)
 }
 
-/// Largest total of one op over all its `repeat` instances (MACs, vector FLOPs or bytes ×
-/// `repeat`, checked by [`crate::Op::times`]): 2^56 ≈ 7.2e16.
+/// Largest work of one op — MACs of one instance, and MACs, vector FLOPs or bytes over all
+/// its `repeat` instances (checked by the constructors and [`crate::Op::times`]):
+/// 2^61 ≈ 2.3e18.
 ///
-/// One instance stays within [`MAX_ELEMS`]; a stack of identical layers may go further: a
-/// training micro-batch of 16 × 8192 tokens through Llama-3-70B's 80 layers is
-/// 80 × 131 072 · 8192 · 57 344 ≈ 4.9e15 gate/up MACs (2^52.1), and Llama-3.1-405B's
-/// 126 layers at the same micro-batch 2.9e16 (2^54.7). With every per-op total below 2^56,
-/// an op's FLOPs (2 per MAC plus vector FLOPs of at most a few per MAC) stay below 2^59, so
-/// the products `flops() × repeat` and `bytes × repeat` callers form never overflow `u64`;
-/// sums over many ops are the caller's to saturate ([`crate::Graph::totals`] does). Work
-/// beyond one micro-batch (a 16 M-token global batch: 10^20 FLOPs per op) is for the
-/// composition to count in `f64` or `u128`, never by building a larger graph.
-pub const MAX_WORK: u64 = 1 << 56;
+/// Tensors stay within [`MAX_ELEMS`]; the work between them may go far further: a 70B
+/// prefill of 4096 sequences × 8192 tokens is 2.8e15 MACs in one QKV projection, and its
+/// gate/up projections over 80 layers 2.5e17 (2^57.8). With every per-op total below 2^61,
+/// an op's FLOPs (2 per MAC plus vector FLOPs, which never exceed its MACs by more than
+/// the few per element of the elementwise ops) stay below 3·2^61 < 2^63, so the products
+/// `flops() × repeat` and `bytes × repeat` callers form never overflow `u64`; sums over
+/// many ops are the caller's to saturate ([`crate::Graph::totals`] does). Work beyond that
+/// (a 405B model on a 16 M-token global batch: 1.5e19 MACs in one projection) is for the
+/// composition to count over micro-batches in `f64` or `u128`, never by building a larger
+/// graph.
+pub const MAX_WORK: u64 = 1 << 61;
 
 /// Product of `dims` bounded by [`MAX_WORK`] instead of [`MAX_ELEMS`].
 pub fn checked_work(op: &str, what: &str, dims: &[u64]) -> Result<u64, IrError> {
@@ -78,11 +80,47 @@ mod tests {
         ));
         assert_eq!(checked_product("x", "m", &[2, 3, 7]).unwrap(), 42);
         // A repeated stack may exceed one tensor's bound, not MAX_WORK.
-        assert!(checked_work("x", "w", &[80, 1 << 52]).is_err());
-        assert_eq!(checked_work("x", "w", &[8, 1 << 52]).unwrap(), 1 << 55);
+        assert!(checked_work("x", "w", &[1024, 1 << 52]).is_err());
+        assert_eq!(checked_work("x", "w", &[80, 1 << 52]).unwrap(), 80 << 52);
         assert!(matches!(
             checked_work("x", "w", &[0, 3]),
             Err(IrError::ZeroDim { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod work_tests {
+    use crate::DType::Bf16;
+    use crate::{MatmulSpec, Names, Op, Role};
+
+    /// Issue #16: a 70B prefill of 4096 × 8192 tokens was refused (2.8e15 MACs in one
+    /// projection, above the one-tensor bound); its tensors are within MAX_ELEMS and its
+    /// MACs within MAX_WORK, so it is built and counted exactly.
+    #[test]
+    fn work_beyond_one_tensor_bound_is_counted_exactly() {
+        let tokens: u64 = 4096 * 8192;
+        let spec = MatmulSpec {
+            batch: 1,
+            m: tokens,
+            n: 10_240,
+            k: 8_192,
+            rhs_batched: false,
+        };
+        let n = Names {
+            lhs: "x",
+            rhs: "w",
+            out: "y",
+        };
+        let op = Op::matmul("qkv", spec, n, Role::Weight, Bf16, Bf16, Bf16)
+            .unwrap()
+            .times(80)
+            .unwrap();
+        assert_eq!(op.macs(), tokens * 10_240 * 8_192);
+        assert_eq!(op.flops() * op.repeat, 2 * 80 * tokens * 10_240 * 8_192);
+        // A tensor beyond MAX_ELEMS is still refused, naming it.
+        let huge = MatmulSpec { m: 1 << 40, ..spec };
+        let e = Op::matmul("qkv", huge, n, Role::Weight, Bf16, Bf16, Bf16).unwrap_err();
+        assert!(e.to_string().contains("lhs"), "{e}");
     }
 }

@@ -317,10 +317,12 @@ fn compose(
         add_energy(&mut energy, &p.cost, r);
         static_j += p.cost.idle_energy_j * r;
         busy_s += tt;
-        flops_dev += op.flops() * op.repeat;
-        macs_dev += op.macs() * op.repeat;
+        // Per-op totals fit u64 (xpusim_ir::MAX_WORK); their sum saturates, never wraps.
+        flops_dev = flops_dev.saturating_add(op.flops() * op.repeat);
+        macs_dev = macs_dev.saturating_add(op.macs() * op.repeat);
         *by_bound.entry(p.cost.bound.clone()).or_default() += tt * w;
-        *macs_by_dtype.entry(op.compute_dtype).or_default() += op.macs() * op.repeat;
+        let by_dtype = macs_by_dtype.entry(op.compute_dtype).or_default();
+        *by_dtype = by_dtype.saturating_add(op.macs() * op.repeat);
         let pim_fraction = p.cost.pim.map(|s| s.fraction);
         let on_pim = pim_fraction.unwrap_or(0.0).min(1.0);
         if !p.comm {
@@ -340,7 +342,9 @@ fn compose(
         }
         let mut traffic_bytes = BTreeMap::new();
         for l in &p.cost.traffic {
-            *traffic_bytes.entry(l.level.clone()).or_default() += l.bytes * op.repeat;
+            // Tiled re-reads can exceed the compulsory bytes MAX_WORK bounds: saturate.
+            let t = traffic_bytes.entry(l.level.clone()).or_default();
+            *t = l.bytes.saturating_mul(op.repeat).saturating_add(*t);
         }
         ops.push(OpReport {
             name: op.name.clone(),

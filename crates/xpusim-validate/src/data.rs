@@ -90,6 +90,15 @@ pub struct Row {
     pub extra: BTreeMap<String, String>,
 }
 
+/// Smallest measured value a row may hold. Every metric divides by its measurement in the
+/// relative error, so 1e-308 made MAPE infinite; 10⁻¹² is below any real reading (a
+/// picosecond in seconds, a millionth of a nanosecond in ms) in every unit the format has.
+pub const MIN_VALUE: f64 = 1e-12;
+
+/// Largest measured value a row may hold: 10¹⁵, above any real reading (the tokens/s of a
+/// whole datacentre, the bytes of a device's memory) while keeping errors finite.
+pub const MAX_VALUE: f64 = 1e15;
+
 /// Parses validation rows from CSV text; `file` is used in messages only.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
     let mut rdr = csv::ReaderBuilder::new()
@@ -149,11 +158,14 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
         let value = value_s
             .parse::<f64>()
             .ok()
-            .filter(|v| v.is_finite() && *v > 0.0)
+            .filter(|v| (MIN_VALUE..=MAX_VALUE).contains(v))
             .ok_or_else(|| {
                 field(
                     "value",
-                    format!("expected a positive number, got `{value_s}`"),
+                    format!(
+                        "expected a positive number from {MIN_VALUE:e} to {MAX_VALUE:e}, got \
+                         `{value_s}`"
+                    ),
                 )
             })?;
         let devices = int("devices", 1)?;
@@ -343,6 +355,13 @@ mod tests {
             format!("{HEAD}\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,-1,ms,s\n");
         let e = parse("t.csv", &text).unwrap_err().to_string();
         assert!(e.starts_with("t.csv:2: column `value`"), "{e}");
+        // Issue #16: a 1e-308 measurement made MAPE infinite.
+        for v in ["1e-308", "1e300", "inf", "nan"] {
+            let text =
+                format!("{HEAD}\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,{v},ms,s\n");
+            let e = parse("t.csv", &text).unwrap_err().to_string();
+            assert!(e.starts_with("t.csv:2: column `value`"), "{v}: {e}");
+        }
         let text = format!("{HEAD}\nr1,a100,1,,fp16\n");
         let e = parse("t.csv", &text).unwrap_err().to_string();
         assert!(e.starts_with("t.csv:2:"), "{e}");
