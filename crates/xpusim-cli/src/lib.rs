@@ -69,6 +69,19 @@ where
     dispatch(cli.command.unwrap_or_default()).map_err(CliError::Failed)
 }
 
+/// Parses `argv` (without the program name) as [`run_cli`] would, without running it: the
+/// docs test checks every command the README and docs/ show against the real parser.
+pub fn parse_cli<I, S>(argv: I) -> Result<(), CliError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    let argv =
+        std::iter::once(std::ffi::OsString::from("xpusim")).chain(argv.into_iter().map(Into::into));
+    args::Cli::try_parse_from(argv).map_err(CliError::Usage)?;
+    Ok(())
+}
+
 fn dispatch(command: args::Command) -> anyhow::Result<()> {
     use args::Command;
     match command {
