@@ -141,11 +141,13 @@ pub struct RunArgs {
     pub html: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Map every contraction with a mapping search instead: `npu` (needs --arch).
-    #[arg(long, value_enum, requires = "arch")]
+    /// Map every contraction with a mapping search instead: `npu`, on the device --hw (or
+    /// --arch) names, which needs an [array] section.
+    #[arg(long, value_enum)]
     pub mapper: Option<crate::npu_map::MapperKind>,
-    /// Device for --mapper npu: a preset with an [array] section (tpu-v4, rebellions-atom,
-    /// furiosa-rngd, eyeriss, npu-systolic) or a device TOML path with one.
+    /// Device for --mapper npu (the same as --hw there): a preset with an [array] section
+    /// (tpu-v4, rebellions-atom, furiosa-rngd, eyeriss, npu-systolic) or a device TOML path
+    /// with one.
     #[arg(long)]
     pub arch: Option<String>,
     /// What the NPU mapper (`--mapper npu`) minimises.

@@ -27,12 +27,19 @@ pub enum ObjectiveArg {
 }
 
 pub fn main(a: &RunArgs) -> Result<()> {
-    let name = a.arch.as_deref().with_context(|| {
-        format!(
-            "--mapper npu needs --arch: a device with an [array] section ({}) or a device TOML path",
+    // --hw is the device everywhere else; --arch stays as its older spelling here.
+    let hw = Some(a.hw.as_str()).filter(|h| !h.is_empty());
+    let name = match (a.arch.as_deref(), hw) {
+        (Some(x), Some(h)) if x != h => anyhow::bail!(
+            "--arch `{x}` and --hw `{h}` name different devices; give one (--hw is enough)"
+        ),
+        (Some(x), _) => x,
+        (None, Some(h)) => h,
+        (None, None) => anyhow::bail!(
+            "--mapper npu needs --hw: a device with an [array] section ({}) or a device TOML path",
             xpusim_npu::array_devices().join(", ")
-        )
-    })?;
+        ),
+    };
     // One description: the device file gives the graph its natural format and the mapper
     // its view (cores x arrays, memory levels, per-action energy).
     let (dev, arch) = xpusim_npu::resolve(name)?;
@@ -70,7 +77,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
         }
         Format::Csv => print_csv(&m),
         Format::Table => {
-            print_table(&m, &arch, &g.name);
+            print_table(&m, &arch, &g.name, a.top);
             outln!(
                 "layer-pipelined over {} cores: {} stages, {} cycles per sample in steady state \
                  ({:.1} samples/s), {} cycles for the first, {} per sample",
@@ -136,7 +143,9 @@ fn print_csv(m: &GraphMapping) {
     }
 }
 
-fn print_table(m: &GraphMapping, arch: &NpuArch, model: &str) {
+/// The header line, then the `top` ops that take the most cycles (all of them are in the
+/// CSV and JSON).
+fn print_table(m: &GraphMapping, arch: &NpuArch, model: &str, top: usize) {
     outln!(
         "{model} on {} — objective {:?}: latency {} ({} cycles, layer by layer), energy {}",
         arch.display_name,
@@ -159,7 +168,9 @@ fn print_table(m: &GraphMapping, arch: &NpuArch, model: &str) {
         "util",
         "energy",
     ]);
-    for o in &m.ops {
+    let mut ops: Vec<&xpusim_npu::OpMapping> = m.ops.iter().collect();
+    ops.sort_by_key(|o| std::cmp::Reverse(o.latency_cycles.saturating_mul(o.repeat)));
+    for o in ops.iter().take(top) {
         t.add_row([
             o.op.clone(),
             o.repeat.to_string(),
@@ -175,6 +186,13 @@ fn print_table(m: &GraphMapping, arch: &NpuArch, model: &str) {
         ]);
     }
     outln!("{t}");
+    if ops.len() > top {
+        outln!(
+            "{} more mapped ops not shown (--top {} shows more; --format csv lists all)",
+            ops.len() - top,
+            ops.len()
+        );
+    }
     if !m.unmapped.is_empty() {
         outln!(
             "not mapped (no contraction; vector work): {} ops",

@@ -154,3 +154,37 @@ fn every_array_device_maps_a_transformer_in_its_natural_format() {
         assert!(v["layer_by_layer"]["energy_j"].as_f64().expect("energy") > 0.0);
     }
 }
+
+/// Issue #16: `--mapper npu` required --hw and then ignored it (and --top). --hw names the
+/// device; --top limits the table to the ops with the most cycles; a conflict is an error.
+#[test]
+fn npu_mapper_takes_hw_and_top() {
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "run",
+            "--model",
+            "resnet-50",
+            "--batch",
+            "1",
+            "--mapper",
+            "npu",
+        ];
+        a.extend_from_slice(extra);
+        xpusim(&a)
+    };
+    let o = run(&["--hw", "tpu-v4", "--top", "3"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("TPU v4"), "{out}");
+    let rows = out.lines().filter(|l| l.starts_with("│ ")).count();
+    assert_eq!(rows, 1 + 3, "header and three ops: {out}");
+    assert!(out.contains("more mapped ops not shown"), "{out}");
+    let same = run(&["--arch", "tpu-v4", "--top", "3"]);
+    assert_eq!(same.stdout, o.stdout);
+    let o = run(&["--hw", "tpu-v4", "--arch", "eyeriss"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("different devices"),
+        "{err}"
+    );
+}
