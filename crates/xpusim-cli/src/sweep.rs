@@ -86,6 +86,9 @@ pub fn main(a: &SweepArgs) -> Result<()> {
             s
         }
     };
+    for (why, n) in &s.problems {
+        warnln!("  {n} point(s): {why}");
+    }
     if !s.finished {
         warnln!("stopped before the end of the shard; run the same command again to resume");
         return Ok(());

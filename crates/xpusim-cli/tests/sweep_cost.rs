@@ -214,3 +214,46 @@ fn huge_design_spaces_are_lazy_or_refused() {
     assert!(e.contains("design points"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue #16: a sweep of the built-in npu-systolic failed on every point for a missing die
+/// area, with the reason only in results.csv. It now costs (its die area is derived in the
+/// preset), and a base that cannot be costed says why on stderr.
+#[test]
+fn builtin_npu_sweeps_cost_and_problems_reach_stderr() {
+    let dir = tmp("npu");
+    let spec = dir.join("npu.toml");
+    let body = |base: &str| {
+        format!(
+            "name = \"npu\"\nbase = \"{base}\"\n[[axis]]\npath = \"clock_ghz\"\nvalues = [0.9, 1.0]\n\
+             [[workload]]\nmodel = \"resnet-50\"\n"
+        )
+    };
+    std::fs::write(&spec, body("npu-systolic")).unwrap();
+    let out = dir.join("a");
+    let o = xpusim(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.contains("0 with problems"),
+        "{err}"
+    );
+    std::fs::write(&spec, body("tpu-v5e")).unwrap();
+    let out = dir.join("b");
+    let o = xpusim(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("2 point(s): cost:") && err.contains("die_area_mm2"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

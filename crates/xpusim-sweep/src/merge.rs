@@ -61,6 +61,7 @@ pub fn merge(
     let objectives = pareto.unwrap_or_else(|| spec.objectives.clone());
     let rows: Vec<Row> = all.into_values().collect();
     let failed = rows.iter().filter(|r| r.status != "ok").count() as u64;
+    let problems = crate::run::problems(rows.iter().map(|r| r.status.as_str()));
     let (outputs, front) = finish(out_dir, "", &header, n_axes, &objectives, &rows)?;
     Ok(RunSummary {
         total_points: total,
@@ -75,5 +76,6 @@ pub fn merge(
         pareto: front,
         header,
         failed_points: failed,
+        problems,
     })
 }

@@ -110,6 +110,25 @@ pub struct RunSummary {
     pub pareto: Vec<Row>,
     pub header: Vec<String>,
     pub failed_points: u64,
+    /// The commonest problems (a point's status when not `ok`) with their counts, most
+    /// frequent first, at most [`PROBLEMS_SHOWN`]: so the reason reaches the terminal, not
+    /// only the status column of results.csv.
+    pub problems: Vec<(String, u64)>,
+}
+
+/// Distinct problems a summary keeps.
+pub const PROBLEMS_SHOWN: usize = 3;
+
+/// The commonest statuses other than `ok` among `rows`, with counts.
+pub(crate) fn problems<'a>(statuses: impl Iterator<Item = &'a str>) -> Vec<(String, u64)> {
+    let mut n: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for s in statuses.filter(|s| *s != "ok") {
+        *n.entry(s).or_default() += 1;
+    }
+    let mut v: Vec<(String, u64)> = n.into_iter().map(|(s, c)| (s.to_string(), c)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(PROBLEMS_SHOWN);
+    v
 }
 
 pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
@@ -175,6 +194,7 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
         pareto: Vec::new(),
         header: header.clone(),
         failed_points: done.values().filter(|r| r.status != "ok").count() as u64,
+        problems: problems(done.values().map(|r| r.status.as_str())),
     };
     if s.finished {
         let rows: Vec<Row> = done.into_values().collect();

@@ -55,7 +55,7 @@ fn the_base_point_reproduces_the_base_device() {
 #[test]
 fn a_base_without_die_area_still_has_a_performance_front() {
     let src = r#"
-base = "npu-systolic"
+base = "tpu-v5e"
 scaling = "physical"
 objectives = ["throughput", "energy"]
 [[axis]]
@@ -74,7 +74,7 @@ model = "bert-base"
     );
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert!(
-        csv.contains("cost: device `npu-systolic` has no `die_area_mm2`"),
+        csv.contains("cost: device `tpu-v5e` has no `die_area_mm2`"),
         "{csv}"
     );
     assert!(!r.pareto.is_empty());
