@@ -77,7 +77,8 @@ fn system_serving_and_kv_exhaustion() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("KV cache exhausted") && e.contains(" B"), "{e}");
+    assert!(e.contains("KV cache exhausted") && e.contains(" GB"), "{e}");
+    assert!(e.contains("--tp"), "a suggestion: {e}");
     assert!(!e.contains("panicked"), "{e}");
 }
 

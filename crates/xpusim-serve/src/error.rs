@@ -6,8 +6,9 @@ use thiserror::Error;
 pub enum ServeError {
     /// One request's peak KV footprint exceeds the whole KV pool: it could never run.
     #[error(
-        "KV cache exhausted: request {request} ({input_tokens} input + {output_tokens} output tokens) needs {needed_bytes} B of KV cache, capacity {capacity_bytes} B (weights {weight_bytes} B of {memory_bytes} B device memory{reserve})",
-        reserve = if *reserve_bytes > 0 { format!(", {reserve_bytes} B reserved for activations and runtime") } else { String::new() }
+        "KV cache exhausted: request {request} ({input_tokens} input + {output_tokens} output tokens) needs {} of KV cache, capacity {} (weights {} of {} device memory{reserve}); shorten the request, narrow the KV cache (--precision fp8), or spread it over more devices (--tp on a system)",
+        gb(*needed_bytes), gb(*capacity_bytes), gb(*weight_bytes), gb(*memory_bytes),
+        reserve = if *reserve_bytes > 0 { format!(", {} reserved for activations and runtime", gb(*reserve_bytes)) } else { String::new() }
     )]
     KvExhausted {
         request: usize,
@@ -20,7 +21,12 @@ pub enum ServeError {
         reserve_bytes: u64,
     },
     /// The weights alone do not leave room for any KV cache.
-    #[error("model does not fit: weights {weight_bytes} B + activation reserve {reserve_bytes} B exceed the usable {usable_bytes} B of {memory_bytes} B device memory")]
+    #[error(
+        "model does not fit: weights {} + activation reserve {} exceed the usable {} of {} device memory; the weights alone need {} such devices (--tp {} on a system), or a narrower --precision (fp8 halves them)",
+        gb(*weight_bytes), gb(*reserve_bytes), gb(*usable_bytes), gb(*memory_bytes),
+        devices_for(*weight_bytes, *usable_bytes, *reserve_bytes),
+        devices_for(*weight_bytes, *usable_bytes, *reserve_bytes).next_power_of_two()
+    )]
     WeightsDoNotFit {
         weight_bytes: u64,
         reserve_bytes: u64,
@@ -43,6 +49,17 @@ pub enum ServeError {
     System(String),
     #[error("cost model: {0}")]
     Engine(String),
+}
+
+/// Bytes in decimal gigabytes, as device memory and the rest of xpusim's output give them.
+fn gb(bytes: u64) -> String {
+    format!("{:.2} GB", bytes as f64 / 1e9)
+}
+
+/// Devices whose usable memory, less the activation reserve each keeps, holds the weights.
+fn devices_for(weight_bytes: u64, usable_bytes: u64, reserve_bytes: u64) -> u64 {
+    let room = usable_bytes.saturating_sub(reserve_bytes).max(1);
+    weight_bytes.div_ceil(room).max(1)
 }
 
 impl ServeError {
