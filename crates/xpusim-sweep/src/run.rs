@@ -116,6 +116,9 @@ pub struct RunSummary {
     pub problems: Vec<(String, u64)>,
 }
 
+/// Seconds between plain progress lines when stderr is not a terminal.
+pub const PLAIN_PROGRESS_EVERY_S: f64 = 5.0;
+
 /// Distinct problems a summary keeps.
 pub const PROBLEMS_SHOWN: usize = 3;
 
@@ -152,7 +155,13 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
         .indices(total)
         .filter(|i| !done.contains_key(i))
         .take(to_compute as usize);
-    let bar = if o.progress {
+    use std::io::IsTerminal;
+    // Without a terminal (CI logs, `2> log`, batch jobs) indicatif draws nothing: print a
+    // plain line every PLAIN_PROGRESS_EVERY_S instead, so a long sweep is seen to move.
+    let plain = o.progress && !std::io::stderr().is_terminal();
+    let mut last_line = Instant::now();
+    let mut so_far = 0u64;
+    let bar = if o.progress && !plain {
         let b = indicatif::ProgressBar::new(to_compute);
         if let Ok(s) = indicatif::ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} points ({per_sec}, ETA {eta})",
@@ -174,6 +183,18 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
         let rows: Vec<Row> = chunk.par_iter().map(|i| ev.eval(*i)).collect();
         j.append(&rows)?;
         bar.inc(rows.len() as u64);
+        so_far += rows.len() as u64;
+        if plain && last_line.elapsed().as_secs_f64() >= PLAIN_PROGRESS_EVERY_S {
+            last_line = Instant::now();
+            let el = t0.elapsed().as_secs_f64();
+            let rate = so_far as f64 / el.max(1e-9);
+            eprintln!(
+                "sweep: {so_far}/{to_compute} points ({:.1}%) in {el:.0} s, {rate:.0} points/s, \
+                 about {:.0} s left",
+                100.0 * so_far as f64 / to_compute.max(1) as f64,
+                (to_compute - so_far) as f64 / rate.max(1e-9)
+            );
+        }
         computed.extend(rows);
     }
     drop(todo);
