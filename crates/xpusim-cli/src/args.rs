@@ -5,6 +5,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Tables with every column and no wrapping (by default they fit the terminal and
+    /// leave out detail columns, naming them under the table).
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -112,6 +116,11 @@ pub struct CompareArgs {
     /// Also write a self-contained HTML report (heatmaps and tables) to this file.
     #[arg(long)]
     pub html: Option<String>,
+    /// Show every chip relative to this one (a name from --hw, added first when absent):
+    /// speed-up = its latency ÷ the chip's, energy gain = its energy per sample ÷ the
+    /// chip's, per workload and as a geometric mean.
+    #[arg(long)]
+    pub baseline: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -110,7 +110,19 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
                     format!("{:.2}", r.energy_ratio_paper),
                 ]);
             }
+            let hidden = format::narrow(
+                &mut t,
+                &[
+                    "fits placed",
+                    "dyn. energy eff. ×",
+                    "paper acct. xPU+PIM J/tok",
+                    "paper acct. GPU J/tok",
+                ],
+            );
             outln!("{t}");
+            if let Some(h) = hidden {
+                outln!("{h}");
+            }
             let best = |f: fn(&attacc::Row) -> f64, fit: bool| {
                 rows.iter()
                     .filter(|r| r.fits || !fit)
@@ -149,12 +161,13 @@ pub fn main(a: &AttaccArgs) -> Result<()> {
                 format!("{:.2}", best(|r| r.energy_ratio_paper, false)),
             ]);
             outln!("{s}");
-            outln!(
-                "fits: weights + KV cache of {} tokens per request within each system's total memory ({:.0} GiB; the AttAcc simulator's capacity rule, src/system.py get_required_mem_capacity); largest such batch: {}. fits placed: xpusim's stricter check, KV cache and the FFN share moved to PIM within the AttAcc stacks. paper acct.: dynamic energy with the AttAcc simulator's per-access energies (crates/xpusim-validate/data/attacc-paper-energy.toml), FFN split charged as GPU energy as in the simulator. Paper per-batch values are not quoted (figures not accessible); see docs/attacc.md.",
+            let note = format!(
+                "fits: weights + KV cache of {} tokens per request within each system's total memory ({:.0} GB; the AttAcc simulator's capacity rule, src/system.py get_required_mem_capacity); largest such batch: {}. fits placed: xpusim's stricter check, KV cache and the FFN share moved to PIM within the AttAcc stacks. paper acct.: dynamic energy with the AttAcc simulator's per-access energies (crates/xpusim-validate/data/attacc-paper-energy.toml), FFN split charged as GPU energy as in the simulator. Paper per-batch values are not quoted (figures not accessible); see docs/attacc.md.",
                 attacc::INPUT_LEN + attacc::OUTPUT_LEN - 1,
-                attacc::total_capacity_bytes(&sys) as f64 / (1u64 << 30) as f64,
+                attacc::total_capacity_bytes(&sys) as f64 / 1e9,
                 attacc::max_batch_that_fits(&sys)?,
             );
+            outln!("{}", format::wrap(&note));
         }
     }
     Ok(())

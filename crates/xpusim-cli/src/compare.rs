@@ -34,11 +34,20 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     } else {
         a.models.iter().map(|m| (m.clone(), None, None)).collect()
     };
-    let chips: Vec<String> = match a.hw.as_slice() {
+    let mut chips: Vec<String> = match a.hw.as_slice() {
         [] => DEFAULT_CHIPS.iter().map(|c| c.to_string()).collect(),
         [all] if all == "all" => xpusim_hw::preset_names(),
         list => list.to_vec(),
     };
+    if let Some(b) = &a.baseline {
+        if !chips.contains(b) {
+            chips.insert(0, b.clone());
+        }
+    }
+    let base_col = a
+        .baseline
+        .as_ref()
+        .and_then(|b| chips.iter().position(|c| c == b));
     let targets = chips
         .iter()
         .map(|c| target_args::target(c, &a.target))
@@ -73,16 +82,55 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     match a.format {
         Format::Json => {
             let all: Vec<&ModelCost> = rows.iter().flat_map(|r| &r.1).collect();
-            outln!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "results": all }))?
-            );
+            let mut v = serde_json::json!({ "results": all });
+            if let (Some(col), Some(name)) = (base_col, &a.baseline) {
+                let vs: Vec<serde_json::Value> = rows
+                    .iter()
+                    .flat_map(|(_, costs)| {
+                        costs.iter().map(move |c| {
+                            let r = Ratios::of(c, &costs[col]);
+                            serde_json::json!({
+                                "model": c.model, "phase": c.phase, "batch": c.batch,
+                                "hardware": c.hardware,
+                                "speedup": r.speedup, "energy_gain": r.energy_gain,
+                            })
+                        })
+                    })
+                    .collect();
+                v["baseline"] = serde_json::json!({
+                    "hardware": name,
+                    "per_workload": vs,
+                    "geomean": geomeans(&rows, col)
+                        .iter()
+                        .zip(&targets)
+                        .map(|(r, t)| serde_json::json!({
+                            "hardware": t.name(), "speedup": r.speedup,
+                            "energy_gain": r.energy_gain,
+                        }))
+                        .collect::<Vec<_>>(),
+                });
+            }
+            outln!("{}", serde_json::to_string_pretty(&v)?);
         }
         Format::Csv => {
-            outln!("model,phase,batch,hardware,precision,latency_s,throughput_per_s,tokens_per_s,energy_j,energy_per_sample_j,utilization,bound,fits_in_memory");
-            for c in rows.iter().flat_map(|r| &r.1) {
+            let extra = if base_col.is_some() {
+                ",speedup_vs_baseline,energy_gain_vs_baseline"
+            } else {
+                ""
+            };
+            outln!("model,phase,batch,hardware,precision,latency_s,throughput_per_s,tokens_per_s,energy_j,energy_per_sample_j,utilization,bound,fits_in_memory{extra}");
+            for (c, base) in rows
+                .iter()
+                .flat_map(|(_, costs)| costs.iter().map(|c| (c, base_col.map(|i| &costs[i]))))
+            {
+                let ratios = base
+                    .map(|b| {
+                        let r = Ratios::of(c, b);
+                        format!(",{:.4},{:.4}", r.speedup, r.energy_gain)
+                    })
+                    .unwrap_or_default();
                 outln!(
-                    "{},{},{},{},{},{:e},{:e},{:e},{:e},{:e},{:.4},{},{}",
+                    "{},{},{},{},{},{:e},{:e},{:e},{:e},{:e},{:.4},{},{}{ratios}",
                     format::csv(&c.model),
                     c.phase,
                     c.batch,
@@ -99,9 +147,58 @@ pub fn main(a: &CompareArgs) -> Result<()> {
                 );
             }
         }
-        Format::Table => print_tables(&rows, &targets),
+        Format::Table => print_tables(&rows, &targets, base_col),
     }
     Ok(())
+}
+
+/// A chip against the baseline on one workload: > 1 is better than the baseline.
+#[derive(Debug, Clone, Copy)]
+struct Ratios {
+    /// Baseline latency ÷ this chip's.
+    speedup: f64,
+    /// Baseline energy per sample ÷ this chip's.
+    energy_gain: f64,
+}
+
+impl Ratios {
+    fn of(c: &ModelCost, base: &ModelCost) -> Ratios {
+        Ratios {
+            speedup: base.latency_s / c.latency_s,
+            energy_gain: base.energy_per_sample_j / c.energy_per_sample_j,
+        }
+    }
+}
+
+/// Per chip, the geometric means of its ratios to column `base` over the workloads.
+fn geomeans(rows: &[(String, Vec<ModelCost>)], base: usize) -> Vec<Ratios> {
+    let n = rows.first().map_or(0, |r| r.1.len());
+    (0..n)
+        .map(|j| {
+            let (mut ls, mut le) = (0.0, 0.0);
+            for (_, costs) in rows {
+                let r = Ratios::of(&costs[j], &costs[base]);
+                ls += r.speedup.ln();
+                le += r.energy_gain.ln();
+            }
+            let k = rows.len().max(1) as f64;
+            Ratios {
+                speedup: (ls / k).exp(),
+                energy_gain: (le / k).exp(),
+            }
+        })
+        .collect()
+}
+
+/// `1.88×`, to three significant digits.
+fn times(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}×")
+    } else if x >= 10.0 {
+        format!("{x:.1}×")
+    } else {
+        format!("{x:.2}×")
+    }
 }
 
 fn best(costs: &[ModelCost], key: impl Fn(&ModelCost) -> f64) -> Option<&ModelCost> {
@@ -116,7 +213,20 @@ fn short_bound(c: &ModelCost) -> String {
     l.strip_prefix("memory:").map(str::to_string).unwrap_or(l)
 }
 
-fn print_tables(rows: &[(String, Vec<ModelCost>)], targets: &[Target]) {
+fn print_tables(rows: &[(String, Vec<ModelCost>)], targets: &[Target], base: Option<usize>) {
+    let ratio = |costs: &[ModelCost], c: &ModelCost, pick: fn(&Ratios) -> f64| {
+        base.map(|b| format!(" · {}", times(pick(&Ratios::of(c, &costs[b])))))
+            .unwrap_or_default()
+    };
+    let base_note = base
+        .map(|b| {
+            format!(
+                "; ×N: N times {} (per sample) than {}",
+                "faster / less energy",
+                targets[b].name()
+            )
+        })
+        .unwrap_or_default();
     let mut header = vec!["workload".to_string()];
     header.extend(targets.iter().map(|t| match t.system_spec() {
         Some(s) => format!("{} ({}×)", t.name(), s.spec.count),
@@ -131,16 +241,23 @@ fn print_tables(rows: &[(String, Vec<ModelCost>)], targets: &[Target]) {
         for c in costs {
             let mark = if c.fits_in_memory { "" } else { " *" };
             r.push(format!(
-                "{}{mark}\n{} {}",
+                "{}{mark}{}\n{}-bound\n{} FLOPs",
                 format::time(c.latency_s),
+                ratio(costs, c, |r| r.speedup),
+                short_bound(c),
                 format::pct(c.utilization),
-                short_bound(c)
             ));
         }
         r.push(best(costs, |c| c.latency_s).map_or("-".into(), |c| c.hardware.clone()));
         t.add_row(r);
     }
-    outln!("Latency per pass / utilisation of peak / what bound it  (* = weights + KV exceed one device's memory)\n{t}");
+    if let Some(b) = base {
+        let mut r = vec!["geometric mean".to_string()];
+        r.extend(geomeans(rows, b).iter().map(|g| times(g.speedup)));
+        r.push(String::new());
+        t.add_row(r);
+    }
+    outln!("Latency per pass; what bounds it and the share of peak FLOPs it uses (* = weights + KV exceed one device's memory{base_note})\n{t}");
 
     let mut t = format::table();
     let mut h = header.clone();
@@ -152,12 +269,19 @@ fn print_tables(rows: &[(String, Vec<ModelCost>)], targets: &[Target]) {
         let mut r = vec![label.clone()];
         for c in costs {
             r.push(format!(
-                "{}\n{}",
+                "{}{}\n{}",
                 format::si(c.energy_per_sample_j, "J"),
+                ratio(costs, c, |r| r.energy_gain),
                 format::si(c.throughput_per_s, "/s")
             ));
         }
         r.push(best(costs, |c| c.energy_per_sample_j).map_or("-".into(), |c| c.hardware.clone()));
+        t.add_row(r);
+    }
+    if let Some(b) = base {
+        let mut r = vec!["geometric mean".to_string()];
+        r.extend(geomeans(rows, b).iter().map(|g| times(g.energy_gain)));
+        r.push(String::new());
         t.add_row(r);
     }
     outln!("Energy per sample / throughput (samples per second)\n{t}");

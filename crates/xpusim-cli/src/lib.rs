@@ -66,6 +66,7 @@ where
     let argv =
         std::iter::once(std::ffi::OsString::from("xpusim")).chain(argv.into_iter().map(Into::into));
     let cli = args::Cli::try_parse_from(argv).map_err(CliError::Usage)?;
+    format::set_wide(cli.wide);
     dispatch(cli.command.unwrap_or_default()).map_err(CliError::Failed)
 }
 

@@ -55,7 +55,11 @@ fn models(f: Format) -> Result<()> {
                     m.description.to_string(),
                 ]);
             }
+            let hidden = format::narrow(&mut t, &["aliases"]);
             outln!("{t}");
+            if let Some(h) = hidden {
+                outln!("{h}");
+            }
         }
     }
     Ok(())
@@ -112,7 +116,11 @@ fn hw(f: Format) -> Result<()> {
                     d.aliases.join(", "),
                 ]);
             }
+            let hidden = format::narrow(&mut t, &["aliases"]);
             outln!("{t}");
+            if let Some(h) = hidden {
+                outln!("{h}");
+            }
         }
     }
     Ok(())

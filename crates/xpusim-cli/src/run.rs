@@ -113,20 +113,23 @@ fn print_table(c: &ModelCost, top: usize) {
     } else {
         ""
     };
+    let tokens = if matches!(c.phase.as_str(), "prefill" | "decode") || c.tokens_per_sample > 1 {
+        format!(", {} tokens/sample", c.tokens_per_sample)
+    } else {
+        String::new()
+    };
     outln!(
-        "{} on {on} — {} {}, batch {}{per_replica}, {} tokens/sample; priced by {}",
+        "{} on {on} — {} {}, batch {}{per_replica}{tokens}; priced by {}",
         c.model,
         c.phase,
         c.precision,
         c.batch,
-        c.tokens_per_sample,
         c.cost_model
     );
     let b = |v: u64| format::si(v as f64, "B");
     let mut rows: Vec<(&str, String)> = vec![
         ("latency", format::time(c.latency_s)),
         ("throughput", format::si(c.throughput_per_s, "samples/s")),
-        ("tokens/s", format::si(c.tokens_per_s, "tok/s")),
         ("energy / pass", format::si(c.energy_j, "J")),
         ("energy / sample", format::si(c.energy_per_sample_j, "J")),
         (
@@ -150,7 +153,7 @@ fn print_table(c: &ModelCost, top: usize) {
         (
             "achieved",
             format!(
-                "{} of {} peak ({})",
+                "{} of {} peak ({} of peak FLOPs)",
                 format::si(c.achieved_tflops * 1e12, "FLOP/s"),
                 format::si(c.peak_tflops * 1e12, "FLOP/s"),
                 format::pct(c.utilization)
@@ -158,6 +161,10 @@ fn print_table(c: &ModelCost, top: usize) {
         ),
         ("bound", c.bound.label()),
     ];
+    // Tokens only mean something for sequence models (a ResNet image is no token).
+    if matches!(c.phase.as_str(), "prefill" | "decode") || c.tokens_per_sample > 1 {
+        rows.insert(2, ("tokens/s", format::si(c.tokens_per_s, "tok/s")));
+    }
     let fit = if c.fits_in_memory {
         ""
     } else {
@@ -294,11 +301,13 @@ fn print_table(c: &ModelCost, top: usize) {
         r.push(o.mapping.clone());
         t.add_row(r);
     }
+    let hidden = format::narrow(&mut t, &["kind", "mapping"]);
     let scope = if placed { " (one device)" } else { "" };
     outln!(
-        "top {} of {} operators by time{scope}:\n{t}",
+        "top {} of {} operators by time{scope}:\n{t}{}",
         top.min(ops.len()),
-        ops.len()
+        ops.len(),
+        hidden.map(|h| format!("\n{h}")).unwrap_or_default()
     );
     if !c.unknown_ops.is_empty() {
         let list: Vec<String> = c

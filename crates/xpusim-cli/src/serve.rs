@@ -482,7 +482,7 @@ fn print_table(a: &ServeArgs, rate: Option<f64>, r: &Report) {
     outln!("{t}");
     let mut s = format::table();
     s.set_header(["metric", "value"]);
-    let gib = |b: f64| format!("{:.2} GiB", b / (1u64 << 30) as f64);
+    let gb = |b: f64| format!("{:.2} GB", b / 1e9);
     let rows: Vec<(&str, String)> = vec![
         (
             "throughput",
@@ -524,21 +524,19 @@ fn print_table(a: &ServeArgs, rate: Option<f64>, r: &Report) {
             "memory",
             format!(
                 "{} weights + {} reserve + {} KV cache of {}",
-                gib(r.memory.weight_bytes as f64),
-                gib(
-                    (r.memory.memory_bytes - r.memory.usable_bytes + r.memory.reserve_bytes) as f64
-                ),
-                gib(r.memory.kv_capacity_bytes as f64),
-                gib(r.memory.memory_bytes as f64)
+                gb(r.memory.weight_bytes as f64),
+                gb((r.memory.memory_bytes - r.memory.usable_bytes + r.memory.reserve_bytes) as f64),
+                gb(r.memory.kv_capacity_bytes as f64),
+                gb(r.memory.memory_bytes as f64)
             ),
         ),
         (
             "KV cache use",
             format!(
                 "peak {} ({}), mean {}; {} B/token",
-                gib(m.peak_kv_bytes as f64),
+                gb(m.peak_kv_bytes as f64),
                 format::pct(m.peak_kv_bytes as f64 / m.kv_capacity_bytes.max(1) as f64),
-                gib(m.mean_kv_bytes),
+                gb(m.mean_kv_bytes),
                 r.kv_bytes_per_token
             ),
         ),

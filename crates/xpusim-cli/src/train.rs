@@ -20,7 +20,8 @@ const CHINCHILLA_TOKENS_PER_PARAM: f64 = 20.0;
 /// sequences (Touvron et al. 2023, §2.2).
 const DEFAULT_GLOBAL_BATCH: u64 = 1024;
 
-const GIB: f64 = (1u64 << 30) as f64;
+/// Decimal gigabytes, as every other xpusim output gives bytes.
+const GB: f64 = 1e9;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -382,12 +383,12 @@ fn fit_error(all: &[TrainCost], t: &Target, devices: u64) -> String {
     match least {
         Some(c) => format!(
             "no layout of {devices} devices of `{}` fits `{}`: the least memory any needs is \
-             {:.1} GiB per device ({}) of {:.1} GiB; add nodes (--nodes)",
+             {:.1} GB per device ({}) of {:.1} GB; add nodes (--nodes)",
             t.name(),
             c.model,
-            c.memory.total_bytes as f64 / GIB,
+            c.memory.total_bytes as f64 / GB,
             c.layout,
-            c.memory.capacity_bytes as f64 / GIB
+            c.memory.capacity_bytes as f64 / GB
         ),
         None => format!("no layout of {devices} devices of `{}` ran", t.name()),
     }
@@ -482,8 +483,8 @@ fn print(
     Ok(())
 }
 
-fn gib(b: u64) -> String {
-    format!("{:.1} GiB", b as f64 / GIB)
+fn gb(b: u64) -> String {
+    format!("{:.1} GB", b as f64 / GB)
 }
 
 /// What training on the token budget costs, for the table.
@@ -552,14 +553,14 @@ fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usi
         "memory per device".to_string(),
         format!(
             "{} of {} (stage {}): weights {}, gradients {}, optimizer {}, activations {}, temporary {}",
-            gib(m.total_bytes),
-            gib(m.capacity_bytes),
+            gb(m.total_bytes),
+            gb(m.capacity_bytes),
             m.stage,
-            gib(m.weights_bytes),
-            gib(m.gradients_bytes),
-            gib(m.optimizer_bytes),
-            gib(m.activations_bytes),
-            gib(m.temporary_bytes)
+            gb(m.weights_bytes),
+            gb(m.gradients_bytes),
+            gb(m.optimizer_bytes),
+            gb(m.activations_bytes),
+            gb(m.temporary_bytes)
         ),
     ]);
     tb.add_row([
@@ -610,7 +611,7 @@ fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usi
                 x.devices.to_string(),
                 format::time(x.step_time_s),
                 format::pct(x.mfu),
-                gib(x.memory.total_bytes),
+                gb(x.memory.total_bytes),
                 if x.fits { "yes" } else { "no" }.to_string(),
             ];
             if by_cost {

@@ -434,3 +434,74 @@ fn a_closed_pipe_ends_quietly() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// `compare --baseline` (issue #16): each chip's speed-up and energy gain are the
+/// baseline's latency and energy per sample over the chip's, and the geometric mean is
+/// over the workloads; the baseline is added when --hw lacks it.
+#[test]
+fn compare_baseline_ratios_come_from_the_results() {
+    let o = xpusim(&[
+        "compare",
+        "--models",
+        "resnet-50,bert-base",
+        "--hw",
+        "h100-sxm,tpu-v4",
+        "--baseline",
+        "a100-80gb",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let res = v["results"].as_array().unwrap();
+    let get = |model: &str, hw: &str, k: &str| {
+        res.iter()
+            .find(|r| r["model"] == model && r["hardware"] == hw)
+            .and_then(|r| r[k].as_f64())
+            .unwrap()
+    };
+    let per = v["baseline"]["per_workload"].as_array().unwrap();
+    assert_eq!(per.len(), 6, "two workloads × three chips (baseline added)");
+    let mut log_sum = 0.0;
+    for p in per {
+        let (m, hw) = (
+            p["model"].as_str().unwrap(),
+            p["hardware"].as_str().unwrap(),
+        );
+        let want = get(m, "a100-80gb", "latency_s") / get(m, hw, "latency_s");
+        let got = p["speedup"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-12 * want,
+            "{m} {hw}: {got} vs {want}"
+        );
+        let want_e = get(m, "a100-80gb", "energy_per_sample_j") / get(m, hw, "energy_per_sample_j");
+        assert!((p["energy_gain"].as_f64().unwrap() - want_e).abs() <= 1e-12 * want_e);
+        if hw == "a100-80gb" {
+            assert_eq!(got, 1.0);
+        }
+        if hw == "tpu-v4" {
+            log_sum += got.ln();
+        }
+    }
+    let g = v["baseline"]["geomean"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["hardware"] == "tpu-v4")
+        .unwrap()["speedup"]
+        .as_f64()
+        .unwrap();
+    assert!((g - (log_sum / 2.0).exp()).abs() < 1e-12, "{g}");
+    // The table shows the ratios beside the numbers and a geometric-mean row.
+    let o = xpusim(&[
+        "compare",
+        "--models",
+        "resnet-50",
+        "--hw",
+        "h100-sxm",
+        "--baseline",
+        "a100-80gb",
+    ]);
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(t.contains("· 1.00×") && t.contains("geometric mean"), "{t}");
+}

@@ -93,12 +93,17 @@ fn bad_placement_and_pim_listing() {
 
 #[test]
 fn attacc_prints_paper_and_xpusim() {
-    let (ok, out, err) = xpusim(&["attacc", "--batch", "1,32"]);
+    let (ok, out, err) = xpusim(&["attacc", "--batch", "1,32", "--wide"]);
     assert!(ok, "{err}");
     assert!(out.contains("2.81") && out.contains("2.67"), "{out}");
     // Both batches fit under both capacity rules: two "yes" per row.
     assert_eq!(out.matches("┆ yes ").count(), 4, "{out}");
     assert!(out.contains("paper acct. energy eff. ×"), "{out}");
+    // By default the detail columns are left out and named under the table.
+    let (ok, out, err) = xpusim(&["attacc", "--batch", "1,32"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("┆ yes ").count(), 2, "{out}");
+    assert!(out.contains("not shown: fits placed"), "{out}");
 }
 
 #[test]

@@ -133,7 +133,7 @@ fn a_layout_that_does_not_fit_is_an_error_with_the_change_that_fits() {
     ]);
     assert!(!ok);
     assert!(err.contains("does not fit"), "{err}");
-    assert!(err.contains("GiB"), "{err}");
+    assert!(err.contains(" GB"), "{err}");
     assert!(err.contains("smallest change that fits"), "{err}");
 }
 

@@ -9,7 +9,8 @@ use crate::schedule::Schedule;
 use crate::step::{step, Build};
 use crate::{TrainCost, TrainError};
 
-const GIB: f64 = (1u64 << 30) as f64;
+/// Decimal gigabytes, as every xpusim output gives bytes.
+const GB: f64 = 1e9;
 
 /// [`step`], with a layout that does not fit an error naming the fullest device's bytes
 /// and the smallest change (or changes, applied in turn) that fits.
@@ -25,19 +26,19 @@ pub fn train(
     }
     let m = &c.memory;
     let mut msg = format!(
-        "{} does not fit on `{}` under {}: stage {} needs {:.1} GiB of {:.1} GiB per device \
-         (weights {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}, temporary {:.1} GiB)",
+        "{} does not fit on `{}` under {}: stage {} needs {:.1} GB of {:.1} GB per device \
+         (weights {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}, temporary {:.1} GB)",
         c.model,
         c.hardware,
         c.layout,
         m.stage,
-        m.total_bytes as f64 / GIB,
-        m.capacity_bytes as f64 / GIB,
-        m.weights_bytes as f64 / GIB,
-        m.gradients_bytes as f64 / GIB,
-        m.optimizer_bytes as f64 / GIB,
-        m.activations_bytes as f64 / GIB,
-        m.temporary_bytes as f64 / GIB,
+        m.total_bytes as f64 / GB,
+        m.capacity_bytes as f64 / GB,
+        m.weights_bytes as f64 / GB,
+        m.gradients_bytes as f64 / GB,
+        m.optimizer_bytes as f64 / GB,
+        m.activations_bytes as f64 / GB,
+        m.temporary_bytes as f64 / GB,
     );
     // The fewest changes that fit (breadth first, up to MAX_CHANGES), and of those the one
     // that slows the step least.
@@ -68,9 +69,9 @@ pub fn train(
             .min_by(|a, b| a.2.step_time_s.total_cmp(&b.2.step_time_s))
         {
             msg.push_str(&format!(
-                "; smallest change that fits: {} ({:.1} GiB, {:.3} s per step)",
+                "; smallest change that fits: {} ({:.1} GB, {:.3} s per step)",
                 merge_flags(a),
-                r.memory.total_bytes as f64 / GIB,
+                r.memory.total_bytes as f64 / GB,
                 r.step_time_s
             ));
             return Err(TrainError::DoesNotFit(msg));

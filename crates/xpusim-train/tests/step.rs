@@ -251,7 +251,7 @@ fn a_layout_that_does_not_fit_names_the_change_that_does() {
     };
     let e = train(&b, 4096, &t, &l).unwrap_err().to_string();
     assert!(e.contains("does not fit"), "{e}");
-    assert!(e.contains("GiB"), "{e}");
+    assert!(e.contains(" GB"), "{e}");
     assert!(e.contains("smallest change that fits: --"), "{e}");
 }
 
