@@ -18,6 +18,7 @@ mod resolve;
 mod run;
 mod scalesim;
 mod serve;
+mod serve_slo;
 mod sweep;
 mod target_args;
 mod train;

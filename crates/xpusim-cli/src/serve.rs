@@ -42,8 +42,13 @@ pub struct ServeArgs {
     pub placement: Option<String>,
     /// Poisson arrival rate, requests/s (`inf`: all requests arrive at t = 0); a comma
     /// list (`1,5,10`) sweeps the rates with the same seed and prints one row per rate.
-    #[arg(long, required_unless_present = "trace", value_delimiter = ',')]
+    #[arg(long, required_unless_present_any = ["trace", "slo"], value_delimiter = ',')]
     pub rate: Vec<f64>,
+    /// Find the highest request rate whose latency percentiles meet these bounds, e.g.
+    /// `ttft_p99=1s,tpot_p99=50ms` (ttft|tpot|e2e _ mean|p50|p90|p99|max; s, ms or us):
+    /// bisection over the serving simulation, starting at --rate (default 1 req/s).
+    #[arg(long, conflicts_with = "trace")]
+    pub slo: Option<String>,
     /// Requests to simulate (with --rate).
     #[arg(long, default_value_t = 1000)]
     pub requests: usize,
@@ -251,8 +256,13 @@ pub fn main(a: &ServeArgs) -> Result<()> {
         TokenDist::parse("--input-tokens", &a.input_tokens)?,
         TokenDist::parse("--output-tokens", &a.output_tokens)?,
     );
+    let targets = a.slo.as_deref().map(xpusim_serve::parse_slo).transpose()?;
+    if targets.is_some() && a.rate.len() > 1 {
+        bail!("--slo searches the rate itself: give at most one --rate, where it starts");
+    }
     let runs: Vec<Option<f64>> = match &a.trace {
         Some(_) => vec![None],
+        None if targets.is_some() => a.rate.first().map(|&r| vec![Some(r)]).unwrap_or_default(),
         None if a.rate.is_empty() => bail!("give --rate R (Poisson arrivals) or --trace FILE.csv"),
         None => a.rate.iter().map(|&r| Some(r)).collect(),
     };
@@ -290,6 +300,19 @@ pub fn main(a: &ServeArgs) -> Result<()> {
             })
         }
     };
+    if let Some(targets) = &targets {
+        let start = a.rate.first().copied().unwrap_or(1.0);
+        let (cap, best) = xpusim_serve::max_rate(targets, start, |rate| {
+            let requests = poisson(rate, a.requests, dists.0, dists.1, a.seed)?;
+            let m = model.as_ref();
+            let r = match &dis {
+                None => serve(m, &requests, &sched, &slo, price)?,
+                Some(d) => serve_disaggregated(m, m, &requests, &sched, d, &slo, price)?,
+            };
+            Ok(r.metrics)
+        })?;
+        return crate::serve_slo::print(a, &model.hardware(), &cap, best.as_ref());
+    }
     let mut reports = Vec::with_capacity(runs.len());
     for &rate in &runs {
         let m = model.as_ref();

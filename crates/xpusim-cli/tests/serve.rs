@@ -121,3 +121,45 @@ fn huge_counts_are_one_line_errors_before_any_work() {
         );
     }
 }
+
+/// `serve --slo` (issue #16): the highest rate meeting the percentiles, with its probes.
+#[test]
+fn slo_search_reports_the_highest_rate_and_its_probes() {
+    let o = xpusim(&[
+        "serve",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "h100-sxm",
+        "--requests",
+        "300",
+        "--slo",
+        "ttft_p99=1s,tpot_p99=50ms",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = v["max_rate_per_s"].as_f64().expect("a rate");
+    let probes = v["probes"].as_array().unwrap();
+    assert!(probes.len() >= 3);
+    let best = probes
+        .iter()
+        .filter(|p| p["met"] == true)
+        .map(|p| p["rate_per_s"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(best, r);
+    assert!(v["metrics_at_max_rate"]["ttft_s"]["p99"].as_f64().unwrap() <= 1.0);
+    let o = xpusim(&[
+        "serve",
+        "--model",
+        "llama-2-7b",
+        "--hw",
+        "h100-sxm",
+        "--slo",
+        "ttft_p99=fast",
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("--slo") && e.contains("ttft_p99=fast"), "{e}");
+}

@@ -26,6 +26,7 @@
 //!   rises with the rate (property-tested on an exact step model, not a theorem: continuous
 //!   batching admits rare inversions of under 2%).
 
+pub mod capacity;
 mod compose;
 mod device;
 mod disagg;
@@ -41,6 +42,7 @@ pub mod workload;
 
 use serde::Serialize;
 
+pub use capacity::{max_rate, parse_slo, Capacity, SloTarget};
 pub use device::{budget, StepOptions, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE};
 pub use disagg::{serve_disaggregated, Disaggregation, KvLink};
 pub use error::ServeError;
