@@ -27,6 +27,23 @@ pub struct ValidateArgs {
     /// Ignore the devices' calibration curves (the analytical model alone).
     #[arg(long)]
     pub uncalibrated: bool,
+    /// Rows the table lists: a number (the largest errors first; skipped rows before them)
+    /// or `all` (every row, in file order).
+    #[arg(long, default_value = "20", value_parser = rows_shown)]
+    pub rows: RowsShown,
+}
+
+/// `--rows N` or `--rows all`.
+#[derive(Debug, Clone, Copy)]
+pub struct RowsShown(pub Option<usize>);
+
+fn rows_shown(s: &str) -> Result<RowsShown, String> {
+    if s == "all" {
+        return Ok(RowsShown(None));
+    }
+    s.parse::<usize>()
+        .map(|n| RowsShown(Some(n)))
+        .map_err(|_| format!("`{s}`: expected a number of rows or `all`"))
 }
 
 pub fn main(a: &ValidateArgs) -> Result<()> {
@@ -38,7 +55,7 @@ pub fn main(a: &ValidateArgs) -> Result<()> {
     p.uncalibrated = a.uncalibrated;
     let report = Report::run(&rows, &mut p);
     let text = match a.format {
-        ValidateFormat::Table => render::text(&report),
+        ValidateFormat::Table => render::text(&report, a.rows.0),
         ValidateFormat::Json => serde_json::to_string_pretty(&report.to_json())? + "\n",
         ValidateFormat::Md => {
             let files: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();

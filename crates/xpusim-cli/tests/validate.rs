@@ -86,3 +86,27 @@ fn bad_input_is_a_one_line_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/file.csv"));
 }
+
+/// Issue #16: `validate` printed ~2,700 rows by default. The table lists the 20 largest
+/// errors and says how many it left out; `--rows all` lists every row.
+#[test]
+fn the_table_lists_the_largest_errors_unless_asked_for_all() {
+    let o = xpusim(&["validate", "data/validation/vidur.csv"]);
+    assert!(o.status.success());
+    let t = String::from_utf8_lossy(&o.stdout);
+    let listed: Vec<f64> = t
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('('))
+        .filter_map(|l| l.split_whitespace().nth(4)?.parse::<f64>().ok())
+        .collect();
+    assert_eq!(listed.len(), 20, "{t}");
+    assert!(
+        listed.windows(2).all(|w| w[0].abs() >= w[1].abs()),
+        "largest first: {listed:?}"
+    );
+    assert!(t.contains("20 of ") && t.contains("--rows all"), "{t}");
+    let o = xpusim(&["validate", "data/validation/vidur.csv", "--rows", "all"]);
+    let all = String::from_utf8_lossy(&o.stdout);
+    assert!(all.lines().count() > 1000 && !all.contains("rows shown"));
+}

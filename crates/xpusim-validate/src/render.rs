@@ -145,20 +145,40 @@ fn sig(v: f64) -> String {
 }
 
 /// Per-row lines then the summary, for a terminal.
-pub fn text(r: &Report) -> String {
+/// The per-row listing and the summary. `rows_shown`: `None` lists every row in file
+/// order; `Some(n)` the `n` rows with the largest absolute error, skipped rows first (each
+/// is a problem to see), then a line saying how many were left out.
+pub fn text(r: &Report, rows_shown: Option<usize>) -> String {
     let mut s = String::new();
+    let mut rows: Vec<&crate::RowResult> = r.rows.iter().collect();
+    if let Some(n) = rows_shown {
+        let key = |x: &crate::RowResult| match (&x.reason, x.error_pct) {
+            (Some(_), _) => f64::INFINITY,
+            (None, Some(e)) => e.abs(),
+            (None, None) => f64::NEG_INFINITY,
+        };
+        rows.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        rows.truncate(n);
+    }
+    let w = rows
+        .iter()
+        .map(|x| x.id.chars().count())
+        .max()
+        .unwrap_or(2)
+        .max(2);
     let _ = writeln!(
         s,
-        "{:<40} {:>12} {:>12} {:>8}  status",
-        "id", "predicted", "measured", "err %"
+        "{:<w$} {:>12} {:>12} {:<14} {:>8}  status",
+        "id", "predicted", "measured", "metric", "err %"
     );
-    for x in &r.rows {
+    for x in &rows {
         let _ = writeln!(
             s,
-            "{:<40} {:>12} {:>12.4} {:>8}  {}{}{}",
+            "{:<w$} {:>12} {:>12.4} {:<14} {:>8}  {}{}{}",
             x.id,
             x.predicted.map_or("-".into(), |v| format!("{v:.4}")),
             x.measured,
+            x.metric,
             x.error_pct.map_or("-".into(), |e| format!("{e:+.1}")),
             x.reason
                 .as_deref()
@@ -169,6 +189,15 @@ pub fn text(r: &Report) -> String {
                 ""
             },
             x.flags.iter().map(|f| format!("; {f}")).collect::<String>()
+        );
+    }
+    if rows.len() < r.rows.len() {
+        let _ = writeln!(
+            s,
+            "({} of {} rows shown: skipped rows, then the largest errors; --rows all lists \
+             every row, --format json has them all)",
+            rows.len(),
+            r.rows.len()
         );
     }
     let _ = writeln!(s);
