@@ -5,23 +5,30 @@ use plotters::prelude::*;
 
 use crate::ReportError;
 
-/// Categorical colours (Tableau 10 and four more), one per group.
+/// Categorical colours, one per group, safe for the common colour-vision deficiencies:
+/// the eight of Okabe & Ito ("Color Universal Design", 2008; black last, for the ninth
+/// group) after six of Paul Tol's "muted" scheme (Tol, "Colour Schemes", SRON 2021) that
+/// the Okabe–Ito set lacks. Groups beyond 14 repeat colours.
 const PALETTE: [RGBColor; 14] = [
-    RGBColor(78, 121, 167),
-    RGBColor(242, 142, 43),
-    RGBColor(225, 87, 89),
-    RGBColor(118, 183, 178),
-    RGBColor(89, 161, 79),
-    RGBColor(237, 201, 72),
-    RGBColor(176, 122, 161),
-    RGBColor(255, 157, 167),
-    RGBColor(156, 117, 95),
-    RGBColor(186, 176, 172),
-    RGBColor(40, 40, 40),
-    RGBColor(0, 170, 220),
-    RGBColor(160, 200, 60),
-    RGBColor(120, 60, 20),
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(240, 228, 66),  // yellow
+    RGBColor(0, 0, 0),       // black
+    RGBColor(51, 34, 136),   // Tol indigo
+    RGBColor(136, 34, 85),   // Tol wine
+    RGBColor(153, 153, 51),  // Tol olive
+    RGBColor(68, 170, 153),  // Tol teal
+    RGBColor(221, 204, 119), // Tol sand
+    RGBColor(204, 102, 119), // Tol rose
 ];
+
+/// Highlighted points: Okabe–Ito vermillion, apart from the grey of the others in hue
+/// and in lightness.
+const HIGHLIGHT: RGBColor = RGBColor(213, 94, 0);
 
 pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
@@ -303,13 +310,16 @@ pub struct ScatterPoint {
     pub highlight: bool,
 }
 
-/// Scatter of designs (x, y in 0..1 shown as %), highlighted points labelled in red.
+/// Scatter of designs (x, y in 0..1 shown as %), highlighted points larger and in
+/// vermillion. Labels are placed where they overlap no earlier label (highlighted points
+/// first), trying eight positions around each point.
 pub fn scatter(
     title: &str,
     x_desc: &str,
     y_desc: &str,
     pts: &[ScatterPoint],
 ) -> Result<String, ReportError> {
+    let labels = place_labels(pts);
     svg("scatter", (760, 480), |root| {
         let mut c = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
@@ -323,9 +333,9 @@ pub fn scatter(
             .y_desc(y_desc)
             .draw()
             .map_err(|e| e.to_string())?;
-        for p in pts {
+        for (p, at_label) in pts.iter().zip(&labels) {
             let (col, r) = if p.highlight {
-                (RED, 5)
+                (HIGHLIGHT, 5)
             } else {
                 (RGBColor(120, 120, 120), 4)
             };
@@ -334,7 +344,7 @@ pub fn scatter(
                 .map_err(|e| e.to_string())?;
             c.draw_series(std::iter::once(Text::new(
                 p.label.clone(),
-                (at.0 + 0.8, at.1 + 1.5),
+                *at_label,
                 ("sans-serif", 12).into_font().color(&col),
             )))
             .map_err(|e| e.to_string())?;
@@ -343,15 +353,92 @@ pub fn scatter(
     })
 }
 
-/// Red (0) → yellow (0.5) → green (1).
+/// Label anchors (top-left, data units) for `pts`: for each label, highlighted points
+/// first, the first of eight positions around its point whose box overlaps no label
+/// placed before it (the nearest position when all do). Boxes are estimated from the
+/// chart's scale: ~6.4 px per x unit and ~3.6 px per y unit on the 760 × 480 canvas, 7 px
+/// per character and 14 px per line of the 12 px font.
+fn place_labels(pts: &[ScatterPoint]) -> Vec<(f64, f64)> {
+    const X_PX: f64 = 6.4;
+    const Y_PX: f64 = 3.6;
+    let mut order: Vec<usize> = (0..pts.len()).collect();
+    order.sort_by_key(|&i| !pts[i].highlight);
+    let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
+    let mut out = vec![(0.0, 0.0); pts.len()];
+    for i in order {
+        let p = &pts[i];
+        let (x, y) = (p.x * 100.0, p.y * 100.0);
+        let w = 7.0 * p.label.chars().count() as f64 / X_PX;
+        let h = 14.0 / Y_PX;
+        let (dx, dy) = (1.0, 1.0);
+        // Text anchors are the top-left corner; y grows upwards in data units.
+        let candidates = [
+            (x + dx, y + h + dy),
+            (x + dx, y - dy),
+            (x - dx - w, y + h + dy),
+            (x - dx - w, y - dy),
+            (x - w / 2.0, y + h + 2.0 * dy),
+            (x - w / 2.0, y - 2.0 * dy),
+            (x + dx, y + 2.0 * h + dy),
+            (x + dx, y - h - dy),
+        ];
+        let free = |&(ax, ay): &(f64, f64)| {
+            placed.iter().all(|&(bx, by, bw, bh)| {
+                ax + w <= bx || bx + bw <= ax || ay <= by - bh || by <= ay - h
+            })
+        };
+        let at = candidates
+            .iter()
+            .copied()
+            .find(free)
+            .unwrap_or(candidates[0]);
+        placed.push((at.0, at.1, w, h));
+        out[i] = at;
+    }
+    out
+}
+
+/// Viridis (van der Walt & Smith, matplotlib 2015) at nine even stops: perceptually
+/// uniform, readable in greyscale and under every common colour-vision deficiency, unlike
+/// the red–green ramp it replaces.
+const VIRIDIS: [(u8, u8, u8); 9] = [
+    (68, 1, 84),
+    (71, 44, 122),
+    (59, 81, 139),
+    (44, 113, 142),
+    (33, 144, 141),
+    (39, 173, 129),
+    (92, 200, 99),
+    (170, 220, 50),
+    (253, 231, 37),
+];
+
+/// Dark purple (0, far behind) → yellow (1, the best), interpolated between stops.
 fn heat(v: f64) -> RGBColor {
-    let v = v.clamp(0.0, 1.0);
-    let (r, g) = if v < 0.5 {
-        (230.0, 80.0 + 300.0 * v)
-    } else {
-        (230.0 - 360.0 * (v - 0.5), 230.0)
+    let x = v.clamp(0.0, 1.0) * (VIRIDIS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
+    let f = x - i as f64;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let mix = |p: u8, q: u8| (p as f64 + (q as f64 - p as f64) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Black or white, whichever reads on `bg` (WCAG relative luminance, threshold 0.18).
+fn ink(bg: RGBColor) -> RGBColor {
+    let lin = |c: u8| {
+        let c = c as f64 / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
     };
-    RGBColor(r as u8, g as u8, 90)
+    let l = 0.2126 * lin(bg.0) + 0.7152 * lin(bg.1) + 0.0722 * lin(bg.2);
+    if l > 0.18 {
+        BLACK
+    } else {
+        WHITE
+    }
 }
 
 /// Heatmap: one row per design, one column per era, cell = value in 0..1 shown as %.
@@ -404,7 +491,7 @@ pub fn heatmap(
                 c.draw_series(std::iter::once(Text::new(
                     format!("{:.0}%", v * 100.0),
                     (SegmentValue::CenterOf(e), SegmentValue::CenterOf(y)),
-                    ("sans-serif", 12).into_font().color(&BLACK),
+                    ("sans-serif", 12).into_font().color(&ink(heat(*v))),
                 )))
                 .map_err(|e| e.to_string())?;
             }
@@ -416,6 +503,45 @@ pub fn heatmap(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heat_runs_dark_to_light_with_readable_ink() {
+        // Viridis is monotone in lightness: a better value is always a lighter cell.
+        let lum = |c: RGBColor| 0.2126 * c.0 as f64 + 0.7152 * c.1 as f64 + 0.0722 * c.2 as f64;
+        let mut last = -1.0;
+        for i in 0..=100 {
+            let l = lum(heat(i as f64 / 100.0));
+            assert!(l > last, "lightness not increasing at {i}%");
+            last = l;
+        }
+        assert_eq!(heat(0.0), RGBColor(68, 1, 84));
+        assert_eq!(heat(1.0), RGBColor(253, 231, 37));
+        assert_eq!(ink(heat(0.0)), WHITE);
+        assert_eq!(ink(heat(1.0)), BLACK);
+    }
+
+    #[test]
+    fn labels_of_coincident_points_do_not_overlap() {
+        // Six designs at nearly the same spot: the old placement stacked every label.
+        let pts: Vec<ScatterPoint> = (0..6)
+            .map(|i| ScatterPoint {
+                label: format!("design-{i}"),
+                x: 0.5 + 0.001 * i as f64,
+                y: 0.5,
+                highlight: i == 3,
+            })
+            .collect();
+        let at = place_labels(&pts);
+        let w = 7.0 * 8.0 / 6.4;
+        let h = 14.0 / 3.6;
+        for i in 0..at.len() {
+            for j in 0..i {
+                let (a, b) = (at[i], at[j]);
+                let apart = a.0 + w <= b.0 || b.0 + w <= a.0 || a.1 <= b.1 - h || b.1 <= a.1 - h;
+                assert!(apart, "labels {i} and {j} overlap: {a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn charts_are_svg_with_their_content() {

@@ -219,7 +219,7 @@ pub fn flip_report(
         &mut o,
         "heatmap",
         &svg,
-        "Green = the best design for that era; red = far behind it.",
+        "Yellow = the best design for that era; dark purple = far behind it (viridis, readable with any colour vision).",
     );
     let pts: Vec<ScatterPoint> = (0..a.names.len())
         .map(|d| ScatterPoint {
@@ -230,12 +230,12 @@ pub fn flip_report(
         })
         .collect();
     let svg = charts::scatter(
-        "Generality vs average: red = on the Pareto front across scenarios",
+        "Generality vs average: vermillion = on the Pareto front across scenarios",
         "worst era (% of that era's best)",
         "geometric mean over eras (%)",
         &pts,
     )?;
-    figure(&mut o, "pareto", &svg, "Designs up and to the right win whatever the mix; red designs are not beaten in every scenario by any other.");
+    figure(&mut o, "pareto", &svg, "Designs up and to the right win whatever the mix; vermillion designs are not beaten in every scenario by any other.");
 
     o.push_str("<h2>Scenarios</h2>\n");
     let mut head = vec!["design".to_string()];
