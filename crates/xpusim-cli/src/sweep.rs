@@ -149,7 +149,7 @@ pub fn main(a: &SweepArgs) -> Result<()> {
                 row.extend(r.axes.iter().cloned());
                 row.extend(
                     cols.iter()
-                        .map(|c| format::si(r.metrics[c - n_axes - 2], "")),
+                        .map(|c| with_unit(&s.header[*c], r.metrics[c - n_axes - 2])),
                 );
                 t.add_row(row);
             }
@@ -171,4 +171,49 @@ fn rayon_threads() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// A metric cell with the unit its column name carries (the journal's columns end in
+/// `_per_s`, `_s`, `_j`, `_w`, `_mm2` or name `usd`), so no cell reads "146 m".
+fn with_unit(column: &str, v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    if column.contains("usd") {
+        // Dollars to three significant digits, never in milli-dollars.
+        if v >= 1000.0 {
+            return format!("${}", format::si(v, ""));
+        }
+        let digits = (2 - v.abs().max(1e-9).log10().floor() as i32).clamp(0, 9) as usize;
+        return format!("${v:.digits$}");
+    }
+    if column.ends_with("_per_s") {
+        format::si(v, "/s")
+    } else if column.ends_with("_s") {
+        format::time(v)
+    } else if column.ends_with("_j") {
+        format::si(v, "J")
+    } else if column.ends_with("_w") {
+        format::si(v, "W")
+    } else if column.ends_with("_mm2") {
+        format!("{v:.1} mm²")
+    } else {
+        format::si(v, "")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_unit;
+
+    #[test]
+    fn cells_carry_their_columns_units() {
+        assert_eq!(with_unit("energy_geomean_j", 0.146), "146 mJ");
+        assert_eq!(with_unit("throughput_geomean_per_s", 13_000.0), "13.0 k/s");
+        assert_eq!(with_unit("usd_per_m_samples_geomean", 0.0052), "$0.00520");
+        assert_eq!(with_unit("chip_cost_usd", 2386.7), "$2.39 k");
+        assert_eq!(with_unit("die_area_mm2", 564.0), "564.0 mm²");
+        assert_eq!(with_unit("x:latency_s", 0.0021), "2.10 ms");
+        assert_eq!(with_unit("tdp_w", 700.0), "700 W");
+    }
 }
