@@ -36,6 +36,9 @@ pub enum Command {
     Flip(crate::flip::FlipArgs),
     /// Training: step time, MFU, memory per device, energy and cost under a parallel layout.
     Train(crate::train::TrainArgs),
+    /// What a model holds before you run it: inputs and their symbolic dims (with the
+    /// --dim/--input flags that bind them), operators by kind, data types.
+    Inspect(crate::inspect::InspectArgs),
 }
 
 impl Default for Command {

@@ -12,6 +12,7 @@ mod compare;
 mod cost;
 mod flip;
 mod format;
+mod inspect;
 mod list;
 mod npu_map;
 mod resolve;
@@ -100,5 +101,6 @@ fn dispatch(command: args::Command) -> anyhow::Result<()> {
         Command::Attacc(a) => attacc::main(&a),
         Command::Flip(a) => flip::main(&a),
         Command::Train(a) => train::main(&a),
+        Command::Inspect(a) => inspect::main(&a),
     }
 }

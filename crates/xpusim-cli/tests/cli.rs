@@ -1,6 +1,7 @@
 //! End-to-end checks of the `xpusim` binary: the main commands work on built-in defaults,
 //! and bad input gives a clear error (exit code 2), never a panic.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn xpusim(args: &[&str]) -> Output {
@@ -504,4 +505,47 @@ fn compare_baseline_ratios_come_from_the_results() {
     ]);
     let t = String::from_utf8_lossy(&o.stdout);
     assert!(t.contains("· 1.00×") && t.contains("geometric mean"), "{t}");
+}
+
+/// `xpusim inspect` (issue #16): an ONNX file's inputs, symbolic dims with the flags that
+/// bind them, op counts and types; the line it prints binds the model for `run`.
+#[test]
+fn inspect_lists_inputs_dims_ops_and_the_binding_line() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models");
+    let f = shared.join("minilm_l3_paraphrase_fp32.onnx");
+    if !f.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "../shared missing under CI"
+        );
+        eprintln!("skipping: {} absent", f.display());
+        return;
+    }
+    let path = f.to_str().unwrap();
+    let o = xpusim(&["inspect", path, "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = &v["onnx"];
+    assert_eq!(
+        m["symbolic_dims"],
+        serde_json::json!(["batch_size", "sequence_length"])
+    );
+    assert_eq!(m["ops"]["MatMul"], 24);
+    assert_eq!(m["nodes"], 354, "the manifest's node count");
+    assert_eq!(m["inputs"][0]["dtype"], "int64");
+    let bind: Vec<String> = m["bind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap().replace("=N", "=8"))
+        .collect();
+    // The printed flags, with N chosen, make `run` work.
+    let mut args = vec!["run", "--model", path, "--hw", "h100-sxm"];
+    let split: Vec<&str> = bind.iter().flat_map(|b| b.split(' ')).collect();
+    args.extend(split);
+    let o = xpusim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = xpusim(&["inspect", "resnet-50"]);
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && t.contains("25.6 M parameters"), "{t}");
 }

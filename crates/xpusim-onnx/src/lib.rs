@@ -38,6 +38,7 @@
 mod control;
 mod error;
 mod import;
+pub mod inspect;
 mod lower;
 mod node;
 mod ops;
@@ -49,6 +50,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::OnnxError;
+pub use inspect::{inspect_bytes, ModelInfo};
 
 /// How to bind a model's dynamic shapes and which precision to cost it at.
 #[derive(Debug, Clone, Default, PartialEq)]
