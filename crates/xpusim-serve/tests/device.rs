@@ -169,18 +169,22 @@ fn a_huge_prompt_is_kv_exhausted_with_numbers() {
     let need = 200_009u64.div_ceil(16) * 16 * m.kv_bytes_per_token();
     assert!(
         e.starts_with(&format!(
-            "KV cache exhausted: request 0 (200000 input + 10 output tokens) needs {need} B"
+            "KV cache exhausted: request 0 (200000 input + 10 output tokens) needs {:.2} GB",
+            need as f64 / 1e9
         )),
         "{e}"
     );
     assert!(
-        e.contains(&format!("capacity {} B", m.kv_capacity_bytes())),
+        e.contains(&format!(
+            "capacity {:.2} GB",
+            m.kv_capacity_bytes() as f64 / 1e9
+        )),
         "{e}"
     );
     assert!(
         e.contains(&format!(
-            "weights {} B of 85899345920 B",
-            m.memory().weight_bytes
+            "weights {:.2} GB of 85.90 GB",
+            m.memory().weight_bytes as f64 / 1e9
         )),
         "{e}"
     );
