@@ -1,0 +1,85 @@
+//! Issue #16: inputs that used to import into nonsense (no work, a loop costed once, an
+//! empty recurrence, a sequence that lost its split) are now errors naming where, or are
+//! costed exactly.
+
+mod common;
+
+use common::build::*;
+use xpusim_onnx::proto::*;
+use xpusim_onnx::{import_bytes, OnnxOptions};
+
+fn err(b: &[u8]) -> String {
+    match import_bytes("t.onnx", b, &OnnxOptions::default()) {
+        Ok(imp) => panic!("imported: {:?}", imp.op_types),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn empty_graph_is_an_error_naming_the_file() {
+    let b = model(graph(
+        vec![],
+        vec![],
+        vec![v("x", &[2, 4])],
+        vec![v("x", &[2, 4])],
+    ));
+    let e = err(&b);
+    assert!(e.starts_with("t.onnx:"), "{e}");
+    assert!(e.contains("no operators to cost"), "{e}");
+
+    // Only shape arithmetic on a constant: folded at session creation, nothing to cost.
+    let b = model(graph(
+        vec![node("Shape", &["c"], &["s"], vec![])],
+        vec![ints("c", &[1, 2, 3])],
+        vec![],
+        vec![v("s", &[1])],
+    ));
+    assert!(err(&b).contains("no operators to cost"));
+}
+
+#[test]
+fn zero_sized_input_is_an_error_naming_input_and_axis() {
+    let b = model(graph(
+        vec![node("MatMul", &["x", "w"], &["y"], vec![])],
+        vec![weight("w", &[16, 8])],
+        vec![vi("x", F32, &[D::P("batch"), D::V(16)])],
+        vec![v("y", &[0, 8])],
+    ));
+    let mut o = OnnxOptions::default();
+    o.add_dim_arg("batch=0").unwrap();
+    let e = import_bytes("t.onnx", &b, &o).unwrap_err().to_string();
+    assert!(
+        e.contains("t.onnx") && e.contains("`x`") && e.contains("axis 0"),
+        "{e}"
+    );
+    let b = model(graph(
+        vec![node("Relu", &["x"], &["y"], vec![])],
+        vec![],
+        vec![v("x", &[3, 0])],
+        vec![v("y", &[3, 0])],
+    ));
+    let e = err(&b);
+    assert!(e.contains("`x`") && e.contains("axis 1"), "{e}");
+}
+
+#[test]
+fn empty_intermediate_slice_is_allowed_when_other_work_remains() {
+    // x[4,8] → Slice(axis 0, 2..2) is empty; the MatMul on x still has work.
+    let b = model(graph(
+        vec![
+            node("Slice", &["x", "st", "en", "ax"], &["e"], vec![]),
+            node("MatMul", &["x", "w"], &["y"], vec![]),
+        ],
+        vec![
+            ints("st", &[2]),
+            ints("en", &[2]),
+            ints("ax", &[0]),
+            weight("w", &[8, 8]),
+        ],
+        vec![v("x", &[4, 8])],
+        vec![v("y", &[4, 8])],
+    ));
+    let imp = import_bytes("t.onnx", &b, &OnnxOptions::default()).unwrap();
+    assert_eq!(imp.shapes["e"], vec![0, 8]);
+    assert_eq!(imp.graph.totals().macs, 4 * 8 * 8);
+}
