@@ -83,3 +83,81 @@ fn empty_intermediate_slice_is_allowed_when_other_work_remains() {
     assert_eq!(imp.shapes["e"], vec![0, 8]);
     assert_eq!(imp.graph.totals().macs, 4 * 8 * 8);
 }
+
+fn loop_model(m: Option<i64>, m_is_input: bool) -> Vec<u8> {
+    let body = graph(
+        vec![
+            node("MatMul", &["h", "w"], &["h2"], vec![]),
+            node("Identity", &["c"], &["c2"], vec![]),
+        ],
+        vec![],
+        vec![vi("i", I64, &[]), vi("c", 9, &[]), v("h", &[2, 4])],
+        vec![vi("c2", 9, &[]), v("h2", &[2, 4])],
+    );
+    let mut inits = vec![weight("w", &[4, 4])];
+    let mut ins = vec![v("x", &[2, 4])];
+    let m_name = match (m, m_is_input) {
+        (Some(m), false) => {
+            inits.push(TensorProto {
+                name: "m".into(),
+                data_type: I64,
+                int64_data: vec![m],
+                ..Default::default()
+            });
+            "m"
+        }
+        (_, true) => {
+            ins.push(vi("m", I64, &[]));
+            "m"
+        }
+        (None, false) => "",
+    };
+    model(graph(
+        vec![node(
+            "Loop",
+            &[m_name, "", "x"],
+            &["hf"],
+            vec![agraph("body", body)],
+        )],
+        inits,
+        ins,
+        vec![v("hf", &[2, 4])],
+    ))
+}
+
+#[test]
+fn constant_loop_trip_count_is_read_exactly_and_overflow_is_an_error() {
+    // 2^40 iterations of a 32-MAC body: 2^45 MACs, within the IR's work bound.
+    let imp = import_bytes(
+        "t.onnx",
+        &loop_model(Some(1 << 40), false),
+        &OnnxOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(imp.graph.ops[0].repeat, 1 << 40);
+    assert_eq!(imp.graph.totals().macs, (1u64 << 40) * 2 * 4 * 4);
+    assert!(imp.warnings.is_empty(), "{:?}", imp.warnings);
+
+    // 2^62 iterations: was "not known" and costed once; now an error naming the node.
+    let e = err(&loop_model(Some(1 << 62), false));
+    assert!(e.contains("node `Loop_hf` (Loop)"), "{e}");
+    assert!(e.contains("4611686018427387904 iterations"), "{e}");
+
+    let e = err(&loop_model(Some(-3), false));
+    assert!(e.contains("Loop_hf") && e.contains("non-negative"), "{e}");
+}
+
+#[test]
+fn unknown_loop_trip_count_is_costed_once_with_a_warning_naming_the_node() {
+    for b in [loop_model(None, true), loop_model(None, false)] {
+        let imp = import_bytes("t.onnx", &b, &OnnxOptions::default()).unwrap();
+        assert_eq!(imp.graph.totals().macs, 2 * 4 * 4);
+        assert!(
+            imp.warnings
+                .iter()
+                .any(|w| w.contains("Loop_hf") && w.contains("costing one iteration")),
+            "{:?}",
+            imp.warnings
+        );
+    }
+}
