@@ -161,3 +161,34 @@ fn unknown_loop_trip_count_is_costed_once_with_a_warning_naming_the_node() {
         );
     }
 }
+
+#[test]
+fn recurrent_hidden_size_zero_is_an_error_naming_node_and_field() {
+    let rnn = |op: &str, gates: i64, h_attr: Option<i64>, h_r: i64| {
+        let mut attrs = vec![];
+        if let Some(h) = h_attr {
+            attrs.push(ai("hidden_size", h));
+        }
+        model(graph(
+            vec![node(op, &["x", "w", "r"], &["y"], attrs)],
+            vec![
+                weight("w", &[1, gates * h_r.max(1), 10]),
+                weight("r", &[1, gates * h_r.max(1), h_r]),
+            ],
+            vec![v("x", &[7, 3, 10])],
+            vec![v("y", &[7, 1, 3, 0])],
+        ))
+    };
+    for (op, g) in [("LSTM", 4), ("GRU", 3), ("RNN", 1)] {
+        let e = err(&rnn(op, g, Some(0), 20));
+        assert!(
+            e.contains(&format!("({op})")) && e.contains("`hidden_size`"),
+            "{e}"
+        );
+        let e = err(&rnn(op, g, None, 0));
+        assert!(
+            e.contains(&format!("({op})")) && e.contains("hidden size read from R"),
+            "{e}"
+        );
+    }
+}
