@@ -199,9 +199,11 @@ pub(crate) fn loop_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
         .collect();
     let mut bound = vec![Val::new(vec![], elem::INT64), Val::new(vec![], elem::BOOL)];
     for v in &carried {
-        let mut v = Val::new(v.shape.clone(), v.elem);
-        v.quant = false;
-        bound.push(v);
+        let mut b = Val::new(v.shape.clone(), v.elem);
+        // A carried sequence (e.g. a SequenceEmpty the body SequenceInserts into) stays a
+        // sequence, so the body's sequence operators see one.
+        b.seq = v.seq.clone();
+        bound.push(b);
     }
     let mut p = run_body(im, body, env, bound)?;
     if trip == 0 {
@@ -217,7 +219,9 @@ pub(crate) fn loop_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
         .enumerate()
         .map(|(i, v)| {
             if i < nc {
-                Val::new(v.shape.clone(), v.elem)
+                let mut o = Val::new(v.shape.clone(), v.elem);
+                o.seq = v.seq.clone();
+                o
             } else {
                 let mut s = vec![trip];
                 s.extend_from_slice(&v.shape);
@@ -225,6 +229,16 @@ pub(crate) fn loop_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
             }
         })
         .collect();
+    let grown = carried
+        .iter()
+        .zip(&outs)
+        .any(|(a, b)| a.seq.as_ref().map(Vec::len) != b.seq.as_ref().map(Vec::len));
+    if grown && trip != 1 {
+        im.warn(
+            n,
+            "a loop-carried sequence changes length in the body; its length after the loop is taken from one iteration",
+        );
+    }
     keep(im, Piece { outs: vec![], ..p });
     Ok(outs)
 }

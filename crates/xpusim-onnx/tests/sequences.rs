@@ -205,3 +205,40 @@ fn sequence_errors_name_the_node() {
         "{e}"
     );
 }
+
+#[test]
+fn loop_carried_sequence_stays_a_sequence() {
+    // SequenceEmpty → Loop(3) { SequenceInsert(s, h·W) } → ConcatFromSequence.
+    let body = graph(
+        vec![
+            node("MatMul", &["h", "w"], &["h2"], vec![]),
+            node("SequenceInsert", &["s", "h2"], &["s2"], vec![]),
+            node("Identity", &["c"], &["c2"], vec![]),
+        ],
+        vec![],
+        vec![vi("i", I64, &[]), vi("c", 9, &[]), v("s", &[])],
+        vec![vi("c2", 9, &[]), v("s2", &[])],
+    );
+    let b = model(graph(
+        vec![
+            node("SequenceEmpty", &[], &["s0"], vec![]),
+            node(
+                "Loop",
+                &["m", "", "s0"],
+                &["sf"],
+                vec![agraph("body", body)],
+            ),
+            node("ConcatFromSequence", &["sf"], &["y"], vec![ai("axis", 0)]),
+        ],
+        vec![scalar("m", 3), weight("w", &[4, 4])],
+        vec![v("h", &[2, 4])],
+        vec![v("y", &[2, 4])],
+    ));
+    let imp = import_bytes("t.onnx", &b, &OnnxOptions::default()).unwrap();
+    assert_eq!(imp.graph.totals().macs, 3 * 2 * 4 * 4);
+    assert!(
+        imp.warnings.iter().any(|w| w.contains("one iteration")),
+        "{:?}",
+        imp.warnings
+    );
+}
