@@ -61,10 +61,10 @@ pub fn main(a: &CompareArgs) -> Result<()> {
         }
         for t in &targets {
             let natural = t.natural_dtype();
-            let g = resolve::graph(model, &w, *phase, natural)?;
+            let (g, label) = resolve::graph_labelled(model, &w, *phase, natural)?;
             let mut c = xpusim_target::evaluate(&g, t)
                 .with_context(|| format!("`{model}` on {}", t.name()))?;
-            c.precision = resolve::precision(&a.workload, natural)?.name();
+            c.precision = label;
             c.ops.clear();
             costs.push(c);
         }
@@ -135,7 +135,7 @@ pub fn main(a: &CompareArgs) -> Result<()> {
                     c.phase,
                     c.batch,
                     format::csv(&c.hardware),
-                    c.precision,
+                    format::csv(&c.precision),
                     c.latency_s,
                     c.throughput_per_s,
                     c.tokens_per_s,

@@ -45,6 +45,19 @@ pub fn graph(
     phase_override: Option<Phase>,
     natural: DType,
 ) -> Result<Graph> {
+    Ok(graph_labelled(model, w, phase_override, natural)?.0)
+}
+
+/// [`graph`] and the precision label a report shows: what the ops were costed in when the
+/// file decides (an ONNX file without `--precision`, e.g. `fp32` or `mixed (int8 37 ops,
+/// fp32 280 ops)`), else the requested precision's name. Notes (`--precision` overriding
+/// the file's formats) go to stderr.
+pub fn graph_labelled(
+    model: &str,
+    w: &WorkloadArgs,
+    phase_override: Option<Phase>,
+    natural: DType,
+) -> Result<(Graph, String)> {
     let mut r = request(model, w, None);
     if phase_override.is_some() {
         r.phase = phase_override;
@@ -55,5 +68,12 @@ pub fn graph(
     for warning in &resolved.warnings {
         warnln!("warning: {warning}");
     }
-    Ok(resolved.graph)
+    for note in &resolved.notes {
+        warnln!("note: {note}");
+    }
+    let label = match resolved.precision {
+        Some(l) => l,
+        None => precision(w, natural)?.name(),
+    };
+    Ok((resolved.graph, label))
 }

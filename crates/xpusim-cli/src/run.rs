@@ -24,7 +24,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
         w.batch = Some(batch / m);
     }
     let natural = t.natural_dtype();
-    let g = resolve::graph(&a.model, &w, None, natural)?;
+    let (g, label) = resolve::graph_labelled(&a.model, &w, None, natural)?;
     let mut cost = xpusim_target::evaluate(&g, &t)
         .with_context(|| format!("`{}` on {}", a.model, t.name()))?;
     // A layout the user chose must fit; a single device reports what it would need.
@@ -32,7 +32,7 @@ pub fn main(a: &RunArgs) -> Result<()> {
         cost.check_fits()
             .with_context(|| format!("`{}` on {}", a.model, t.name()))?;
     }
-    cost.precision = resolve::precision(&a.workload, natural)?.name();
+    cost.precision = label;
     if let Some(path) = &a.html {
         let cov = xpusim_engine::fallback::coverage(&g, t.device_spec());
         let html = xpusim_report::model_report(&cost, t.device_spec(), &cov)?;
@@ -69,7 +69,7 @@ fn print_csv(c: &ModelCost) {
         format::csv(&c.model),
         format::csv(&c.hardware),
         c.phase,
-        c.precision,
+        format::csv(&c.precision),
         c.batch
     );
     for o in &c.ops {

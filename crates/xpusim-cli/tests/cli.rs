@@ -549,3 +549,74 @@ fn inspect_lists_inputs_dims_ops_and_the_binding_line() {
     let t = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && t.contains("25.6 M parameters"), "{t}");
 }
+
+/// ONNX data types come from the file and the report says what was costed: an fp32 file is
+/// `fp32` at the fp32 (not TF32) peak, a static-QDQ file is mixed with its int8 ops counted,
+/// and `--precision` overrides every op with a note naming what it replaced.
+#[test]
+fn onnx_precision_labels_are_truthful_and_overrides_are_noted() {
+    let (Some(bert), Some(qdq)) = (
+        shared("models/minilm_l3_paraphrase_fp32.onnx"),
+        shared("models/smart_turn_v3_whisper_encoder_qdq.onnx"),
+    ) else {
+        return;
+    };
+    let (bert, qdq) = (bert.to_str().unwrap(), qdq.to_str().unwrap());
+    let bert_args = [
+        "run",
+        "--model",
+        bert,
+        "--hw",
+        "h100-sxm",
+        "--input",
+        "input_ids=1x128",
+        "--input",
+        "attention_mask=1x128",
+        "--format",
+        "json",
+    ];
+    let v: serde_json::Value = serde_json::from_str(&ok(&bert_args)).unwrap();
+    assert_eq!(v["precision"], "fp32");
+    // H100 SXM: 66.9 TFLOP/s fp32 on CUDA cores; 494.7 is TF32, which must be asked for.
+    assert!(
+        (v["peak_tflops"].as_f64().unwrap() - 66.9).abs() < 0.1,
+        "{v}"
+    );
+
+    let mut tf32 = bert_args.to_vec();
+    tf32.extend(["--precision", "tf32"]);
+    let o = xpusim(&tf32);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["precision"], "tf32");
+    assert!(v["peak_tflops"].as_f64().unwrap() > 400.0, "{v}");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("note: --precision tf32 overrides the file's fp32"),
+        "{e}"
+    );
+
+    let q = [
+        "run",
+        "--model",
+        qdq,
+        "--hw",
+        "h100-sxm",
+        "--input",
+        "input_features=1x80x800",
+        "--format",
+        "json",
+    ];
+    let v: serde_json::Value = serde_json::from_str(&ok(&q)).unwrap();
+    let p = v["precision"].as_str().unwrap();
+    assert!(
+        p.starts_with("mixed (") && p.contains("int8") && p.contains("fp32"),
+        "{p}"
+    );
+    let mut csv = q.to_vec();
+    csv.pop();
+    csv.push("csv");
+    let out = ok(&csv);
+    // The label has a comma: quoted, so every row keeps its column count.
+    assert!(out.contains(&format!(",\"{p}\",")), "{out}");
+}

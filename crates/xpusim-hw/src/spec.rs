@@ -523,6 +523,11 @@ impl DeviceSpec {
     /// support, the peak of the narrowest supported format at least as wide (e.g. int4
     /// weights computed in int8). Falls back to the vector units when no matrix format is
     /// wide enough (fp32 on tensor-core GPUs runs on CUDA cores).
+    ///
+    /// TF32 is never a substitute: it is stored in 32 bits but multiplies with a 10-bit
+    /// mantissa (NVIDIA A100 whitepaper, "TF32 Tensor Core"), and frameworks use it for fp32
+    /// only when asked (`torch.backends.cuda.matmul.allow_tf32`, off by default since
+    /// PyTorch 1.12). Counting it as "at least as wide" priced fp32 at the TF32 peak.
     pub fn matrix_flops(&self, d: DType) -> (f64, DType) {
         if let Some(v) = self.matrix.peak_tflops.get(&d) {
             return (v * 1e12, d);
@@ -531,6 +536,7 @@ impl DeviceSpec {
             .matrix
             .peak_tflops
             .iter()
+            .filter(|(k, _)| **k != DType::Tf32)
             .filter(|(k, _)| k.bits() >= d.bits() && is_float(**k) == is_float(d))
             .min_by_key(|(k, _)| k.bits());
         match wider {

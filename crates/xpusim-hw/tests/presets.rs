@@ -519,3 +519,17 @@ fn implausible_costs_bandwidths_and_energies_name_their_field() {
     let msg = DeviceSpec::from_toml("x", &src).unwrap_err().to_string();
     assert!(msg.contains("got 1e-308") && msg.len() < 200, "{msg}");
 }
+
+/// fp32 matmul on a tensor-core GPU runs at the fp32 (CUDA-core) peak, never at the TF32
+/// peak: TF32 is a different, lower-precision format that must be asked for.
+#[test]
+fn fp32_matmul_is_not_priced_at_the_tf32_peak() {
+    use xpusim_ir::DType;
+    let d = load_device("h100").unwrap();
+    let (fp32, used) = d.matrix_flops(DType::Fp32);
+    assert_eq!(used, DType::Fp32);
+    assert_eq!(fp32, d.vector_flops(DType::Fp32));
+    let (tf32, used) = d.matrix_flops(DType::Tf32);
+    assert_eq!(used, DType::Tf32);
+    assert!(tf32 > 5.0 * fp32, "{tf32} vs {fp32}");
+}

@@ -117,26 +117,77 @@ pub(crate) fn if_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<Vec
     Ok(keep(im, p))
 }
 
-fn repeat(im: &mut Importer<'_>, p: &mut Piece, times: u64) -> NResult<()> {
+/// Multiplies every op's repeat count by `times` (trip count or scan length). The product
+/// is checked, never wrapped: a repeat whose work does not fit the IR (`Op::times`, 2^56)
+/// is an error naming the loop node, its trip count and the op.
+fn repeat(p: &mut Piece, times: u64) -> NResult<()> {
     for op in p.ops.iter_mut() {
-        let r = op.repeat.saturating_mul(times);
-        *op = op.clone().times(r)?;
+        let r = op.repeat.checked_mul(times).ok_or_else(|| {
+            NodeErr::msg(format!(
+                "{times} iterations × op `{}` repeated {} times overflows a 64-bit repeat count",
+                op.name, op.repeat
+            ))
+        })?;
+        *op = op.clone().times(r).map_err(|e| {
+            NodeErr::msg(format!(
+                "{times} iterations of op `{}` are more work than the simulator represents: {e}",
+                op.name
+            ))
+        })?;
     }
-    let _ = im;
     Ok(())
+}
+
+/// The constant trip count `M` of a `Loop` (ONNX operator spec, Loop: "M: A maximum trip-count
+/// for the loop specified at runtime. Optional. Pass empty string to skip.", an int64 scalar);
+/// `None` when it is absent or only known at run time.
+///
+/// Read as an exact integer: a folded value is an `f64`, and every integer the IR can
+/// repeat (≤ 2^56 work) is exact in it; 2^62 must be read as 2^62, not "unknown" (it was,
+/// and the body was then costed once). A negative count runs no iteration (the reference
+/// implementation's `for i in range(M)`), but it is almost surely an export bug, so it is an
+/// error naming the input.
+fn loop_trip(n: &Node<'_>) -> NResult<Option<u64>> {
+    let Some(m) = n.opt(0) else {
+        return Ok(None);
+    };
+    let Some(x) = m.scalar() else {
+        return Ok(None);
+    };
+    if !x.is_finite() || x.fract() != 0.0 {
+        return Err(NodeErr::msg(format!(
+            "trip count `{}` is {x}; expected a non-negative int64",
+            n.in_name(0)
+        )));
+    }
+    if x < 0.0 {
+        return Err(NodeErr::msg(format!(
+            "trip count `{}` is {x}; expected a non-negative int64",
+            n.in_name(0)
+        )));
+    }
+    // `x` is an integer below 2^64 here (int64 input), so the cast is exact.
+    Ok(Some(if x >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        x as u64
+    }))
 }
 
 /// `Loop(M, cond, v_initial...)`: body inputs `(iter, cond, carried...)`, outputs
 /// `(cond, carried..., scan...)`; scan outputs gain a leading trip-count axis.
 pub(crate) fn loop_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<Vec<Val>> {
     let body = n.agraph("body")?;
-    let trip = match n.opt(0).map(|m| m.scalar()) {
-        Some(Some(m)) if (0.0..1e12).contains(&m) => m as u64,
-        _ => {
-            im.warn(
-                n,
-                "trip count is not known at import time; costing one iteration",
-            );
+    let trip = loop_trip(n)?;
+    let trip = match trip {
+        Some(t) => t,
+        None => {
+            let why = if n.opt(0).is_some() {
+                format!("trip count `{}` is only known at run time", n.in_name(0))
+            } else {
+                "no trip count (the loop runs until its condition is false)".to_string()
+            };
+            im.warn(n, format!("{why}; costing one iteration"));
             1
         }
     };
@@ -148,16 +199,18 @@ pub(crate) fn loop_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
         .collect();
     let mut bound = vec![Val::new(vec![], elem::INT64), Val::new(vec![], elem::BOOL)];
     for v in &carried {
-        let mut v = Val::new(v.shape.clone(), v.elem);
-        v.quant = false;
-        bound.push(v);
+        let mut b = Val::new(v.shape.clone(), v.elem);
+        // A carried sequence (e.g. a SequenceEmpty the body SequenceInserts into) stays a
+        // sequence, so the body's sequence operators see one.
+        b.seq = v.seq.clone();
+        bound.push(b);
     }
     let mut p = run_body(im, body, env, bound)?;
     if trip == 0 {
         p.ops.clear();
         p.types.clear();
     }
-    repeat(im, &mut p, trip.max(1))?;
+    repeat(&mut p, trip.max(1))?;
     let nc = carried.len();
     let outs: Vec<Val> = p
         .outs
@@ -166,7 +219,9 @@ pub(crate) fn loop_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
         .enumerate()
         .map(|(i, v)| {
             if i < nc {
-                Val::new(v.shape.clone(), v.elem)
+                let mut o = Val::new(v.shape.clone(), v.elem);
+                o.seq = v.seq.clone();
+                o
             } else {
                 let mut s = vec![trip];
                 s.extend_from_slice(&v.shape);
@@ -174,6 +229,16 @@ pub(crate) fn loop_(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
             }
         })
         .collect();
+    let grown = carried
+        .iter()
+        .zip(&outs)
+        .any(|(a, b)| a.seq.as_ref().map(Vec::len) != b.seq.as_ref().map(Vec::len));
+    if grown && trip != 1 {
+        im.warn(
+            n,
+            "a loop-carried sequence changes length in the body; its length after the loop is taken from one iteration",
+        );
+    }
     keep(im, Piece { outs: vec![], ..p });
     Ok(outs)
 }
@@ -209,7 +274,7 @@ pub(crate) fn scan(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<Ve
     }
     let seq = seq.unwrap_or(1);
     let mut p = run_body(im, body, env, bound)?;
-    repeat(im, &mut p, seq.max(1))?;
+    repeat(&mut p, seq.max(1))?;
     let out_axes = n.aints("scan_output_axes").unwrap_or_default();
     let outs: Vec<Val> = p
         .outs

@@ -85,6 +85,18 @@ pub(crate) fn import(
         let v = im.input_val(vi)?;
         check_shape(&format!("input `{}`", vi.name), &v.shape)
             .map_err(|e| e.into_onnx(&im.file, &vi.name, "graph input"))?;
+        // A zero-sized input makes every op on it empty: the model would price to no work
+        // and report a latency of ~1e-308 s. An empty tensor is legal ONNX (onnx IR spec,
+        // "Tensor shapes": a dimension may be 0), but it is never a workload to cost.
+        if let Some(axis) = v.shape.iter().position(|&d| d == 0) {
+            return Err(OnnxError::Model {
+                file: im.file.clone(),
+                msg: format!(
+                    "graph input `{}` has size 0 on axis {axis} (shape {:?}); every dimension must be at least 1 (set it with --dim NAME=N or --input {}=…)",
+                    vi.name, v.shape, vi.name
+                ),
+            });
+        }
         if batch.is_none() {
             batch = Some(if v.rank() >= 2 && v.sym.is_none() {
                 v.shape[0].max(1)
@@ -103,6 +115,31 @@ pub(crate) fn import(
     }
     im.graph.batch = batch.unwrap_or(1);
     im.run_graph(g, &mut env)?;
+    // A model that prices to no work would report a latency of ~1e-308 s and a throughput of
+    // ~1e307/s downstream; say why instead.
+    if im.graph.ops.is_empty() {
+        return Err(OnnxError::Model {
+            file: im.file.clone(),
+            msg: format!(
+                "graph has no operators to cost ({} nodes, all constant-folded, shape-only or on empty tensors)",
+                g.node.len()
+            ),
+        });
+    }
+    if im
+        .graph
+        .ops
+        .iter()
+        .all(|o| o.flops() == 0 && o.macs() == 0 && o.bytes_total() == 0)
+    {
+        return Err(OnnxError::Model {
+            file: im.file.clone(),
+            msg: format!(
+                "graph's {} operators do no work (every tensor they touch is empty); nothing to cost",
+                im.graph.ops.len()
+            ),
+        });
+    }
     let mut shapes = BTreeMap::new();
     for (k, v) in &env {
         if v.sym.is_none() {

@@ -17,7 +17,12 @@
 //!   [`xpusim_ir::Graph::weight`] declarations.
 //! * `If` costs the branch constant folding selects, or the more expensive one (with a
 //!   warning) when the condition is only known at run time; `Loop` and `Scan` bodies are
-//!   costed once and repeated by their trip count.
+//!   costed once and repeated by their trip count. A constant `Loop` trip count is read
+//!   exactly and a repeat whose work the IR cannot hold is an error naming the node; a trip
+//!   count known only at run time costs one iteration, with a warning naming the node.
+//! * Sequences (`SplitToSequence`, `SequenceAt`, …) carry each element's shape.
+//! * A graph with nothing to cost (no operators left, or only empty tensors) and a graph
+//!   input with a zero dimension are errors: they would price to a latency of ~1e-308 s.
 //! * An operator without a rule is never dropped: it becomes [`xpusim_ir::Op::unknown`]
 //!   (memory-bound over its operands) and is listed by [`xpusim_ir::Graph::unknown_ops`];
 //!   with [`OnnxOptions::strict`] it is an error naming the node.

@@ -51,6 +51,10 @@ pub struct Val {
     pub quant: bool,
     /// A symbolic dimension that no `--dim`/`--input` bound (the first one found).
     pub sym: Option<String>,
+    /// For a sequence value (ONNX `seq(tensor)`, produced by `SplitToSequence`,
+    /// `SequenceConstruct`, …): its elements in order, each with its own shape. `shape` is
+    /// then empty and `elem` the elements' type. `None` for a tensor.
+    pub seq: Option<Vec<Val>>,
 }
 
 impl Val {
@@ -62,7 +66,16 @@ impl Val {
             konst: false,
             quant: false,
             sym: None,
+            seq: None,
         }
+    }
+
+    /// A sequence of `elems` whose elements have type `elem` (used when it is empty).
+    pub fn sequence(elems: Vec<Val>, elem: i32) -> Val {
+        let mut v = Val::new(Vec::new(), elems.first().map(|e| e.elem).unwrap_or(elem));
+        v.konst = elems.iter().all(|e| e.konst);
+        v.seq = Some(elems);
+        v
     }
 
     pub fn with_data(shape: Vec<u64>, elem: i32, data: Vec<f64>) -> Val {

@@ -192,3 +192,39 @@ fn truncated_files_give_errors_not_panics() {
         assert!(msg.contains(&e.file) && !msg.contains('\n'), "{msg}");
     }
 }
+
+/// Data types come from the file: every MatMul/Conv of the static-QDQ Smart-Turn encoder
+/// takes DequantizeLinear outputs of int8 tensors and is an int8 op; an fp32 file's
+/// contractions are fp32.
+#[test]
+fn qdq_contractions_are_int8_and_fp32_files_stay_fp32() {
+    let Some(dir) = models_dir() else {
+        return;
+    };
+    let count = |imp: &Import| {
+        let mut m = std::collections::BTreeMap::<(String, xpusim_ir::DType), u64>::new();
+        for (op, t) in imp.graph.ops.iter().zip(&imp.op_types) {
+            if matches!(op.kind, OpKind::Matmul(_) | OpKind::Conv(_)) {
+                *m.entry((t.clone(), op.compute_dtype)).or_default() += 1;
+            }
+        }
+        m
+    };
+    let mut opts = OnnxOptions::default();
+    opts.add_input_arg("input_features=1x80x800").unwrap();
+    let q = import_file(&dir.join("smart_turn_v3_whisper_encoder_qdq.onnx"), &opts).unwrap();
+    let c = count(&q);
+    assert!(!c.is_empty());
+    for ((t, d), n) in &c {
+        assert_eq!(*d, xpusim_ir::DType::Int8, "{n} {t} ops in {d}: {c:?}");
+    }
+    let mut opts = OnnxOptions::default();
+    opts.add_input_arg("input_ids=1x128").unwrap();
+    opts.add_input_arg("attention_mask=1x128").unwrap();
+    let f = import_file(&dir.join("minilm_l3_paraphrase_fp32.onnx"), &opts).unwrap();
+    let c = count(&f);
+    assert!(!c.is_empty());
+    for ((t, d), n) in &c {
+        assert_eq!(*d, xpusim_ir::DType::Fp32, "{n} {t} ops in {d}: {c:?}");
+    }
+}

@@ -19,7 +19,7 @@ pub mod suite;
 
 pub use error::WorkloadError;
 pub use request::{
-    default_context, load_decoder, Request, Resolved, DEFAULT_CONTEXT, HF_DEFAULT_SEQ,
+    default_context, dtype_label, load_decoder, Request, Resolved, DEFAULT_CONTEXT, HF_DEFAULT_SEQ,
 };
 pub use suite::{
     era_suite, training_suite, SuiteWorkload, ERAS, ERA_SUITE, SUITE_DECODE_BATCH, TRAINING_ERAS,

@@ -47,6 +47,37 @@ pub struct Request {
 pub struct Resolved {
     pub graph: Graph,
     pub warnings: Vec<String>,
+    /// What the graph is costed in, when the model file decides it (an ONNX file without
+    /// `--precision`: each op keeps its tensors' types, see [`dtype_label`]); `None` when
+    /// the request's precision applies to every op.
+    pub precision: Option<String>,
+    /// One-line notes for the user that are not warnings (`--precision` overriding the
+    /// file's own formats).
+    pub notes: Vec<String>,
+}
+
+/// The format the ops of `g` compute in: one name (`fp32`), or, when they differ,
+/// `mixed (int8 37 ops, fp32 280 ops)` with the most common first. Each IR op counts
+/// once, whatever its repeat.
+pub fn dtype_label(g: &Graph) -> String {
+    let mut counts: std::collections::BTreeMap<DType, u64> = Default::default();
+    for op in &g.ops {
+        *counts.entry(op.compute_dtype).or_default() += 1;
+    }
+    let mut v: Vec<(DType, u64)> = counts.into_iter().collect();
+    // Most common first; ties in the enum's order (widest first).
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    match v.as_slice() {
+        [] => "none".to_string(),
+        [(d, _)] => d.name().to_string(),
+        _ => {
+            let parts: Vec<String> = v
+                .iter()
+                .map(|(d, n)| format!("{} {n} ops", d.name()))
+                .collect();
+            format!("mixed ({})", parts.join(", "))
+        }
+    }
 }
 
 impl Request {
@@ -110,6 +141,8 @@ impl Request {
         let graph = |g| Resolved {
             graph: g,
             warnings: Vec::new(),
+            precision: None,
+            notes: Vec::new(),
         };
         if lower.ends_with(".csv") {
             return self.topology(p).map(graph);
@@ -165,9 +198,30 @@ impl Request {
             opts.add_input_arg(i).map_err(|m| self.invalid(m))?;
         }
         let imp = xpusim_onnx::import_file(Path::new(&self.model), &opts)?;
+        let mut notes = Vec::new();
+        let precision = match &self.precision {
+            // The file decides: say what its ops were costed in, not the target's default.
+            None => Some(dtype_label(&imp.graph)),
+            Some(_) => {
+                // Say what the override replaced: the file's own formats come from an import
+                // without it (the importer applies the override as it builds each op).
+                opts.precision = None;
+                let own = xpusim_onnx::import_file(Path::new(&self.model), &opts)?;
+                let file = dtype_label(&own.graph);
+                if file != p.name() {
+                    notes.push(format!(
+                        "--precision {} overrides the file's {file}",
+                        p.name()
+                    ));
+                }
+                None
+            }
+        };
         Ok(Resolved {
             graph: imp.graph,
             warnings: imp.warnings,
+            precision,
+            notes,
         })
     }
 

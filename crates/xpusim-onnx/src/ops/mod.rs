@@ -6,6 +6,7 @@ mod elementwise;
 mod linalg;
 mod norm;
 mod rnn;
+mod sequence;
 pub(crate) mod shape;
 mod tensor;
 
@@ -30,6 +31,10 @@ pub(crate) fn infer(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
         "Unsqueeze" => shape::unsqueeze(n),
         "Identity" | "Dropout" | "StopGradient" => {
             let x = n.x(0)?;
+            if x.seq.is_some() {
+                // Identity of a sequence (opset ≥ 14) passes the sequence on.
+                return Ok(vec![x.clone()]);
+            }
             let mut v = shape::view(x, x.shape.clone());
             v.konst = x.konst;
             Ok(vec![v.clone(), Val::new(x.shape.clone(), elem::BOOL)])
@@ -84,6 +89,14 @@ pub(crate) fn infer(im: &mut Importer<'_>, n: &Node<'_>, env: &Env) -> NResult<V
         "MatMulNBits" => contrib::matmul_nbits(im, n),
         "RotaryEmbedding" => norm::same_shape(im, n, 3),
         "BiasAdd" => elementwise::binary(im, n),
+        "SplitToSequence" => sequence::split_to_sequence(im, n),
+        "SequenceAt" => sequence::sequence_at(n),
+        "SequenceConstruct" => sequence::construct(n),
+        "SequenceEmpty" => sequence::empty(n),
+        "SequenceInsert" => sequence::insert(n),
+        "SequenceErase" => sequence::erase(n),
+        "SequenceLength" => sequence::length(n),
+        "ConcatFromSequence" => sequence::concat_from_sequence(im, n),
         "If" => crate::control::if_(im, n, env),
         "Loop" => crate::control::loop_(im, n, env),
         "Scan" => crate::control::scan(im, n, env),

@@ -46,6 +46,18 @@ pub(crate) fn recurrent(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>
         Some(a) => u64::try_from(a.i).map_err(|_| NodeErr::attr("hidden_size", "negative"))?,
         None => h_from_r,
     };
+    // A layer with no hidden units does no work and has no outputs worth costing; ONNX
+    // requires `hidden_size` ≥ 1 in practice (R is `[dirs, gates·H, H]`), so say which
+    // field made it zero rather than pricing an empty recurrence.
+    if h == 0 {
+        return Err(match n.attr("hidden_size") {
+            Some(_) => NodeErr::attr("hidden_size", "must be at least 1, got 0"),
+            None => NodeErr::msg(format!(
+                "hidden size read from R {:?} is 0; expected at least 1",
+                r.shape
+            )),
+        });
+    }
     if w.shape[0] != dirs {
         return Err(NodeErr::msg(format!(
             "W {:?} has {} directions, attribute says {dirs}",
