@@ -51,9 +51,23 @@ pub enum ServeError {
     Engine(String),
 }
 
-/// Bytes in decimal gigabytes, as device memory and the rest of xpusim's output give them.
-fn gb(bytes: u64) -> String {
-    format!("{:.2} GB", bytes as f64 / 1e9)
+/// Bytes in decimal SI units to three significant digits (`1.52 MB`, `105 GB`), as the
+/// rest of xpusim's output gives them.
+pub fn gb(bytes: u64) -> String {
+    let b = bytes as f64;
+    let (d, unit) = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+        .into_iter()
+        .find(|(d, _)| b >= *d)
+        .unwrap_or((1.0, "B"));
+    let x = b / d;
+    let digits = if d == 1.0 || x >= 100.0 {
+        0
+    } else if x >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{x:.digits$} {unit}")
 }
 
 /// Devices whose usable memory, less the activation reserve each keeps, holds the weights.

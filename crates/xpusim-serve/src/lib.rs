@@ -45,7 +45,7 @@ use serde::Serialize;
 pub use capacity::{max_rate, parse_slo, Capacity, SloTarget};
 pub use device::{budget, StepOptions, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE};
 pub use disagg::{serve_disaggregated, Disaggregation, KvLink};
-pub use error::ServeError;
+pub use error::{gb as format_bytes, ServeError};
 pub use metrics::{Metrics, Percentiles, Slo};
 pub use replica::{load_system, TargetStepModel};
 pub use resolve::load_decoder;

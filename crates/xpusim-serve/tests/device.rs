@@ -169,22 +169,22 @@ fn a_huge_prompt_is_kv_exhausted_with_numbers() {
     let need = 200_009u64.div_ceil(16) * 16 * m.kv_bytes_per_token();
     assert!(
         e.starts_with(&format!(
-            "KV cache exhausted: request 0 (200000 input + 10 output tokens) needs {:.2} GB",
-            need as f64 / 1e9
+            "KV cache exhausted: request 0 (200000 input + 10 output tokens) needs {}",
+            xpusim_serve::format_bytes(need)
         )),
         "{e}"
     );
     assert!(
         e.contains(&format!(
-            "capacity {:.2} GB",
-            m.kv_capacity_bytes() as f64 / 1e9
+            "capacity {}",
+            xpusim_serve::format_bytes(m.kv_capacity_bytes())
         )),
         "{e}"
     );
     assert!(
         e.contains(&format!(
-            "weights {:.2} GB of 85.90 GB",
-            m.memory().weight_bytes as f64 / 1e9
+            "weights {} of 85.9 GB",
+            xpusim_serve::format_bytes(m.memory().weight_bytes)
         )),
         "{e}"
     );

@@ -157,9 +157,9 @@ fn a_request_larger_than_the_pool_is_a_clear_error_with_numbers() {
         .to_string();
     assert!(e.starts_with("KV cache exhausted: request 1"), "{e}");
     // 1 519 tokens → 95 blocks of 16 tokens × 1 000 B.
-    assert!(e.contains("needs 1520000 B"), "{e}");
-    assert!(e.contains("capacity 1000000 B"), "{e}");
-    assert!(e.contains("weights 1000000 B of 2000010 B"), "{e}");
+    assert!(e.contains("needs 1.52 MB"), "{e}");
+    assert!(e.contains("capacity 1.00 MB"), "{e}");
+    assert!(e.contains("weights 1.00 MB of 2.00 MB"), "{e}");
 }
 
 #[test]
