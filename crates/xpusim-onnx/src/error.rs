@@ -11,7 +11,10 @@ pub enum OnnxError {
     Decode { file: String, msg: String },
     #[error("{file}: {msg}")]
     Model { file: String, msg: String },
-    #[error("{file}: node `{node}` ({op_type}): input `{input}` has unresolved symbolic dimension `{dim}`; bind it with --dim {dim}=N or set the input's shape with --input")]
+    #[error(
+        "{file}: node `{node}` ({op_type}): input `{input}` has {}",
+        unresolved_hint(input, dim)
+    )]
     UnresolvedDim {
         file: String,
         node: String,
@@ -40,6 +43,21 @@ pub enum OnnxError {
         node: String,
         op_type: String,
     },
+}
+
+/// How to bind an unresolved dimension: `--dim NAME=N` for a named one, the whole shape
+/// with `--input` for one the file leaves unnamed (there is no name to give `--dim`).
+fn unresolved_hint(input: &str, dim: &str) -> String {
+    match dim.strip_prefix(crate::import::UNNAMED_DIM) {
+        Some(axis) => format!(
+            "an unnamed dimension on axis {axis}; set its whole shape with --input \
+             {input}=DxDx… (`xpusim inspect` prints the line to complete)"
+        ),
+        None => format!(
+            "unresolved symbolic dimension `{dim}`; bind it with --dim {dim}=N or set the \
+             input's shape with --input"
+        ),
+    }
 }
 
 /// A node-local failure, before the importer adds the file and node names.

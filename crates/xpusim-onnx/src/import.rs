@@ -106,11 +106,50 @@ pub(crate) fn import(
         }
         env.insert(vi.name.clone(), v);
     }
+    // A binding that names nothing in the model would be silently ignored, and the user
+    // would believe the model ran at the size they asked for.
+    let fed: Vec<&str> = g
+        .input
+        .iter()
+        .filter(|vi| !inits.contains(vi.name.as_str()))
+        .map(|vi| vi.name.as_str())
+        .collect();
     for k in opts.inputs.keys() {
-        if !g.input.iter().any(|vi| &vi.name == k) {
-            im.warnings.push(format!(
-                "--input `{k}`: the model has no input of that name"
-            ));
+        if !fed.contains(&k.as_str()) {
+            return Err(OnnxError::Model {
+                file: im.file.clone(),
+                msg: format!(
+                    "--input `{k}`: the model has no input of that name (its inputs: {})",
+                    fed.join(", ")
+                ),
+            });
+        }
+    }
+    let params: std::collections::BTreeSet<&str> = g
+        .input
+        .iter()
+        .chain(&g.output)
+        .filter_map(|vi| vi.r#type.as_ref()?.tensor_type.as_ref()?.shape.as_ref())
+        .flat_map(|s| &s.dim)
+        .filter_map(|d| match &d.value {
+            Some(DimValue::DimParam(p)) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
+    for k in opts.dims.keys() {
+        if !params.contains(k.as_str()) {
+            let known: Vec<&str> = params.iter().copied().collect();
+            return Err(OnnxError::Model {
+                file: im.file.clone(),
+                msg: format!(
+                    "--dim `{k}`: the model has no symbolic dimension of that name ({})",
+                    if known.is_empty() {
+                        "it has none: every input shape is fixed".to_string()
+                    } else {
+                        format!("its symbolic dimensions: {}", known.join(", "))
+                    }
+                ),
+            });
         }
     }
     im.graph.batch = batch.unwrap_or(1);
@@ -169,6 +208,10 @@ pub(crate) fn import(
     })
 }
 
+/// Prefix marking an unnamed symbolic dimension (followed by its axis) in
+/// [`OnnxError::UnresolvedDim`].
+pub(crate) const UNNAMED_DIM: &str = "?axis";
+
 impl<'o> Importer<'o> {
     /// A graph input's value: `--input` shape, else the declared shape with `--dim`
     /// bindings; an unbound symbolic dim is remembered and reported by its first consumer.
@@ -180,16 +223,18 @@ impl<'o> Importer<'o> {
         }
         let mut v = Val::new(Vec::new(), el);
         if let Some(shape) = tt.and_then(|t| t.shape.as_ref()) {
-            for d in &shape.dim {
+            for (axis, d) in shape.dim.iter().enumerate() {
                 match &d.value {
                     Some(DimValue::DimValue(x)) if *x >= 0 => v.shape.push(*x as u64),
                     Some(DimValue::DimParam(p)) if self.opts.dims.contains_key(p) => {
                         v.shape.push(self.opts.dims[p])
                     }
                     other => {
+                        // An unnamed dimension has no --dim name: it is marked by its axis
+                        // so the error can offer the --input line instead.
                         let p = match other {
-                            Some(DimValue::DimParam(p)) => p.clone(),
-                            _ => "?".to_string(),
+                            Some(DimValue::DimParam(p)) if !p.is_empty() => p.clone(),
+                            _ => format!("{UNNAMED_DIM}{axis}"),
                         };
                         if v.sym.is_none() {
                             v.sym = Some(p);
