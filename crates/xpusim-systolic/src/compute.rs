@@ -160,13 +160,12 @@ pub fn compute_report(g: &Geometry) -> ComputeReport {
     let (r, c, t) = (g.rows, g.cols, g.t);
     let macs = (r * c) as f64;
     let cyc = g.util_cycles_per_fold() as f64;
-    let mut map_sum = 0.0f64;
-    let mut util_sum = 0.0f64;
-    for f in g.folds() {
-        let used = (f.rows_used * f.cols_used) as f64;
-        map_sum += used / macs;
-        util_sum += (used * t as f64) / (macs * cyc);
-    }
+    // Σ over folds of rows_used × cols_used = (Σ rows_used) × (Σ cols_used) = sr × sc, so the
+    // per-fold sums SCALE-Sim accumulates are closed form: a loop over the folds would take
+    // hours on a large layer and a small array (up to 2^48 folds; found by fuzzing).
+    let used = g.sr as f64 * g.sc as f64;
+    let map_sum = used / macs;
+    let util_sum = (used * t as f64) / (macs * cyc);
     let n = g.num_folds().max(1) as f64;
     let (p, w, nf) = (g.pixels, g.window, g.filters);
     let (ifmap, filter, ofmap) = match g.dataflow {
