@@ -9,4 +9,4 @@ mod topology;
 
 pub use error::TopologyError;
 pub use lower::{layer_op, topology_graph};
-pub use topology::{load_topology, parse_topology, Layer, LayerKind, TopologyForm};
+pub use topology::{load_topology, parse_topology, Layer, LayerKind, TopologyForm, MAX_LAYERS};

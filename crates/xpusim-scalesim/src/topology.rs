@@ -17,6 +17,14 @@ use serde::Serialize;
 
 use crate::TopologyError;
 
+/// Most layers one topology may expand to. SCALE-Sim splits a depthwise (`DP`) layer into one
+/// layer per channel, so a file's layer count is its rows plus every depthwise layer's channels.
+/// The topologies in `../shared/scalesim` expand to at most 34 layers; MobileNet-v2 written with
+/// depthwise rows (17 of them, 32 to 960 channels) expands to about 7,200, a ninth of the cap.
+/// Each expanded layer is simulated separately, so an unbounded count is a hang, not a bigger
+/// answer.
+pub const MAX_LAYERS: u64 = 1 << 16;
+
 /// How a layer was written in its topology file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum LayerKind {
@@ -306,7 +314,21 @@ pub fn parse_topology(
             TopologyForm::Gemm => Layer::gemm(name, nums[0], nums[1], nums[2]),
         };
         let layer = layer.map_err(|why| err(format!("layer `{name}`: {why}")))?;
-        if form == TopologyForm::Conv && name.contains("DP") {
+        let depthwise = form == TopologyForm::Conv && name.contains("DP");
+        let expanded = if depthwise { layer.channels } else { 1 };
+        if layers.len() as u64 + expanded > MAX_LAYERS {
+            return Err(err(format!(
+                "layer `{name}` would take the topology past {MAX_LAYERS} layers{}",
+                if depthwise {
+                    format!(
+                        " (a depthwise `DP` layer becomes one layer per channel: {expanded} here)"
+                    )
+                } else {
+                    String::new()
+                }
+            )));
+        }
+        if depthwise {
             // load_arrays_conv: a layer whose name contains "DP" is depthwise and becomes one
             // single-channel layer per channel, named `<name>Channel_<i>`.
             for ch in 0..layer.channels {

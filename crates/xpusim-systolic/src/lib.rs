@@ -46,5 +46,5 @@ pub use error::ConfigError;
 pub use sim::{simulate_compute, simulate_layer, LayerReport};
 /// Layers come from the SCALE-Sim topology frontend.
 pub use xpusim_scalesim::{
-    load_topology, parse_topology, Layer, LayerKind, TopologyError, TopologyForm,
+    load_topology, parse_topology, Layer, LayerKind, TopologyError, TopologyForm, MAX_LAYERS,
 };

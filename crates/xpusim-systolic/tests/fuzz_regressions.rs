@@ -62,3 +62,21 @@ fn closed_form_utilisation_equals_the_mean_over_folds() {
         }
     }
 }
+
+/// fuzz/artifacts/scalesim_topology/timeout-d198295d…: a depthwise row with 402,209 channels, which
+/// SCALE-Sim splits into one layer per channel. The topology is capped at `MAX_LAYERS`
+/// expanded layers with an error naming the row, instead of simulating 4·10^5 layers.
+#[test]
+fn a_depthwise_row_past_the_layer_cap_is_an_error_naming_the_row() {
+    let text = ",\neyDPF,1,1,1,1,402209,1,1,\n";
+    let err = parse_topology(text, Path::new("dp.csv"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("dp.csv:2:"), "{err}");
+    assert!(err.contains("depthwise") && err.contains("402209"), "{err}");
+    // At the cap itself the expansion is still allowed, channel by channel.
+    let ok = format!(",\nxDP,1,1,1,1,{},1,1,\n", xpusim_systolic::MAX_LAYERS);
+    let layers = parse_topology(&ok, Path::new("dp.csv"), None).unwrap();
+    assert_eq!(layers.len() as u64, xpusim_systolic::MAX_LAYERS);
+    assert!(layers.iter().all(|l| l.channels == 1));
+}
