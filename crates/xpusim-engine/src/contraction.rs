@@ -34,9 +34,17 @@ const MAX_DOUBLINGS: u32 = 7;
 
 /// Costs all contractions of a Matmul / Conv / Recurrent op as back-to-back kernels.
 pub fn cost(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
-    let mut parts = Vec::new();
-    for c in op.contractions() {
-        parts.push(cost_nest(op, &c.nest, dev, c.sequential_steps.max(1))?);
+    // The geometry (which tiles fit, their waves and bytes) depends on the op's shape and
+    // the device's, not on its rates: a sweep over clocks or bandwidths searches it once.
+    let plans = crate::tile_memo::plans(op, dev, || {
+        op.contractions()
+            .iter()
+            .map(|c| search_geometry(op, &c.nest, dev, c.sequential_steps.max(1)))
+            .collect()
+    });
+    let mut parts = Vec::with_capacity(plans.len());
+    for p in plans.iter() {
+        parts.push(cost_nest(op, p, dev)?);
     }
     Ok(merge(parts))
 }
@@ -121,7 +129,7 @@ fn tile_count(dims: &[usize], sizes: &[u64], t: &[u64; MAXD]) -> u64 {
     dims.iter().map(|&d| sizes[d].div_ceil(t[d])).product()
 }
 
-fn candidates(total: u64, granule: u64) -> Vec<u64> {
+fn candidates_of(total: u64, granule: u64) -> Vec<u64> {
     let padded = total.div_ceil(granule) * granule;
     let mut v = Vec::new();
     for i in 0..=MAX_DOUBLINGS {
@@ -141,53 +149,15 @@ fn candidates(total: u64, granule: u64) -> Vec<u64> {
 /// on-chip memory stay there after the first step (persistent RNN kernels, Diamos et al.,
 /// ICML 2016), so later steps only move activations off-chip. The tile is chosen for the
 /// total over all steps.
-fn cost_nest(
-    op: &Op,
-    nest: &LoopNest,
-    dev: &DeviceSpec,
-    steps: u64,
-) -> Result<OpCost, EngineError> {
-    let nd = nest.dims.len().min(MAXD);
-    let sizes: Vec<u64> = nest.dims.iter().map(|d| d.size).collect();
-    let g = classify(nest);
-    let [gm, gn, gk] = dev.matrix.tile;
-    let (mm, nn, kk) = (
-        product(&g.m, &sizes),
-        product(&g.n, &sizes),
-        product(&g.k, &sizes),
-    );
-    // Storage per operand, quantisation-group scales included.
-    let bytes_of = |i: usize, elems: u64| {
-        nest.operands
-            .get(i)
-            .and_then(|a| op.operands.get(a.operand))
-            .map_or(elems * 2, |o| o.storage_bytes(elems))
-    };
-    let compulsory: Vec<u64> = nest
-        .operands
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let full: [u64; MAXD] = std::array::from_fn(|d| if d < nd { sizes[d] } else { 1 });
-            bytes_of(i, a.footprint(&full))
-        })
-        .collect();
-
-    let roles: Vec<Role> = op.operands.iter().map(|o| o.role).collect();
+fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
+    let steps = plans.steps;
+    let kk = plans.reduction;
+    let resident = plans.weights_resident;
     let (rate, _) = dev.matrix_flops(op.compute_dtype);
     let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency;
     let core_buf = dev.core_buffer();
     let chip_buf = dev.chip_buffer();
     let off = dev.offchip();
-    let k_pad = kk.div_ceil(gk) * gk;
-    let weight_compulsory: u64 = nest
-        .operands
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| roles.get(a.operand) == Some(&Role::Weight))
-        .map(|(i, _)| compulsory[i])
-        .sum();
-    let resident = steps > 1 && weight_compulsory <= onchip_capacity(dev) / 2;
     // Gate nonlinearities of one recurrent step run on the vector units after its GEMM.
     let pointwise = if steps > 1 && matches!(op.kind, OpKind::Recurrent(_)) {
         (op.vector_flops() / steps) as f64 / dev.vector_flops(op.compute_dtype)
@@ -205,81 +175,42 @@ fn cost_nest(
 
     // Matrix engines waste most of their width on skinny shapes (depthwise convolutions,
     // N = 1 products); the vector units then win, as cuDNN's depthwise kernels do.
-    let macs = nest.macs();
+    let macs = plans.macs;
     let vector_compute = 2.0 * macs as f64 / dev.vector_flops(op.compute_dtype);
     // Dynamic energy that does not depend on the tile (arithmetic).
     let base_j =
         crate::energy::arithmetic_j(op, dev) * ((macs * steps) as f64 / op.macs().max(1) as f64);
     let mut best: Option<(f64, Plan)> = None;
-    let mut smallest_need = u64::MAX;
-    for &tm in &candidates(mm, gm) {
-        for &tn in &candidates(nn, gn) {
-            let mut t = [1u64; MAXD];
-            let cover_m = spread(tm, &g.m, &sizes, &mut t);
-            let cover_n = spread(tn, &g.n, &sizes, &mut t);
-            // Capacity check: input tiles for one reduction chunk of 4 granules, double
-            // buffered. Accumulators live in registers (GPUs) or a dedicated accumulator
-            // SRAM (TPU-style arrays), not in the operand buffer.
-            spread(4 * gk, &g.k, &sizes, &mut t);
-            let need = 2 * nest
-                .operands
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| !a.is_output)
-                .map(|(i, a)| bytes_of(i, a.footprint(&t)))
-                .sum::<u64>();
-            if let Some(cb) = core_buf {
-                if need > cb.capacity_bytes {
-                    smallest_need = smallest_need.min(need);
-                    continue;
-                }
-            }
-            for &d in &g.k {
-                t[d] = sizes[d];
-            }
-            let tiles = tile_count(&g.m, &sizes, &t)
-                * tile_count(&g.n, &sizes, &t)
-                * tile_count(&g.b, &sizes, &t);
-            let waves = tiles.div_ceil(dev.cores);
-            let tile_macs = cover_m.div_ceil(gm) * gm * cover_n.div_ceil(gn) * gn * k_pad;
-            let compute = waves as f64 * tile_macs as f64 / core_rate;
-            let plan = traffic_plan(
-                nest,
-                &g,
-                &sizes,
-                &t,
-                tiles,
-                dev,
-                &bytes_of,
-                &compulsory,
-                &roles,
-            );
-            // The objective is the op's final time: the faster of matrix and vector units,
-            // the traffic at each level, and the power cap on the dynamic energy.
-            let unit_s = compute.min(vector_compute);
-            let mut time = steps as f64 * (unit_s + pointwise);
-            let mut traffic_j = 0.0;
-            if let Some(cb) = chip_buf {
-                let b = (plan.chip_bytes * steps) as f64;
-                time = time.max(b / cb.sustained_bps());
-                traffic_j += b * cb.energy_pj_per_byte * 1e-12;
-            }
-            let b = total_off(&plan) as f64;
-            time = time.max(b / off.sustained_bps());
-            traffic_j += b * off.energy_pj_per_byte * 1e-12;
-            time = time.max(power_floor_s(dev, base_j + traffic_j));
-            let plan = Plan {
-                compute,
-                tm: cover_m,
-                tn: cover_n,
-                waves,
-                ..plan
-            };
-            if best.as_ref().is_none_or(|(bt, _)| time < *bt) {
-                best = Some((time, plan));
-            }
+    for c in plans.candidates.iter() {
+        let compute = c.waves as f64 * c.tile_macs as f64 / core_rate;
+        let plan = Plan {
+            compute,
+            tm: c.cover_m,
+            tn: c.cover_n,
+            waves: c.waves,
+            chip_bytes: c.chip_bytes,
+            off_bytes: c.off_bytes,
+            weight_off_bytes: c.weight_off_bytes,
+        };
+        // The objective is the op's final time: the faster of matrix and vector units,
+        // the traffic at each level, and the power cap on the dynamic energy.
+        let unit_s = compute.min(vector_compute);
+        let mut time = steps as f64 * (unit_s + pointwise);
+        let mut traffic_j = 0.0;
+        if let Some(cb) = chip_buf {
+            let b = (plan.chip_bytes * steps) as f64;
+            time = time.max(b / cb.sustained_bps());
+            traffic_j += b * cb.energy_pj_per_byte * 1e-12;
+        }
+        let b = total_off(&plan) as f64;
+        time = time.max(b / off.sustained_bps());
+        traffic_j += b * off.energy_pj_per_byte * 1e-12;
+        time = time.max(power_floor_s(dev, base_j + traffic_j));
+        if best.as_ref().is_none_or(|(bt, _)| time < *bt) {
+            best = Some((time, plan));
         }
     }
+    let smallest_need = plans.smallest_need;
     let Some((_, plan)) = best else {
         let cb = core_buf.map_or((String::new(), 0), |c| (c.name.clone(), c.capacity_bytes));
         return Err(EngineError::TileDoesNotFit {
@@ -318,6 +249,126 @@ fn cost_nest(
         overhead,
         mapping,
     ))
+}
+
+/// One tile candidate's geometry: everything about it that does not depend on a rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Candidate {
+    cover_m: u64,
+    cover_n: u64,
+    waves: u64,
+    tile_macs: u64,
+    chip_bytes: u64,
+    off_bytes: u64,
+    weight_off_bytes: u64,
+}
+
+/// The candidates whose double-buffered working set fits the core buffer, in search order
+/// (the timing pass keeps the first of equal times, so the order is part of the result),
+/// and the smallest working set seen, for the error when none fits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plans {
+    candidates: Vec<Candidate>,
+    smallest_need: u64,
+    /// Product of the reduction dims (the K of the mapping label).
+    reduction: u64,
+    /// Weights fit in half the on-chip memory and stay there across recurrent steps.
+    weights_resident: bool,
+    /// MACs of one step of the nest, and its dependent steps.
+    macs: u64,
+    steps: u64,
+}
+
+/// The tile search's geometry pass: which tiles fit, how many waves each takes and the
+/// bytes each moves at each level, and whether the weights stay on chip across recurrent
+/// steps. Reads only what [`crate::tile_memo`] keys on: the op's shape (its nests and
+/// steps), its operands' storage and roles, and the device's matrix tile, cores, cluster and
+/// buffer capacities.
+fn search_geometry(op: &Op, nest: &LoopNest, dev: &DeviceSpec, steps: u64) -> Plans {
+    let nd = nest.dims.len().min(MAXD);
+    let sizes: &[u64] = &nest.sizes();
+    let g = &classify(nest);
+    // Storage per operand, quantisation-group scales included.
+    let bytes_of = |i: usize, elems: u64| {
+        nest.operands
+            .get(i)
+            .and_then(|a| op.operands.get(a.operand))
+            .map_or(elems * 2, |o| o.storage_bytes(elems))
+    };
+    let compulsory: &[u64] = &nest
+        .operands
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let full: [u64; MAXD] = std::array::from_fn(|d| if d < nd { sizes[d] } else { 1 });
+            bytes_of(i, a.footprint(&full))
+        })
+        .collect::<Vec<_>>();
+    let roles: &[Role] = &op.operands.iter().map(|o| o.role).collect::<Vec<_>>();
+    let weight_compulsory: u64 = nest
+        .operands
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| roles.get(a.operand) == Some(&Role::Weight))
+        .map(|(i, _)| compulsory[i])
+        .sum();
+    let kk = product(&g.k, sizes);
+    let k_pad = kk.div_ceil(dev.matrix.tile[2]) * dev.matrix.tile[2];
+    let [gm, gn, gk] = dev.matrix.tile;
+    let (mm, nn) = (product(&g.m, sizes), product(&g.n, sizes));
+    let core_buf = dev.core_buffer();
+    let mut candidates = Vec::new();
+    let mut smallest_need = u64::MAX;
+    for &tm in &candidates_of(mm, gm) {
+        for &tn in &candidates_of(nn, gn) {
+            let mut t = [1u64; MAXD];
+            let cover_m = spread(tm, &g.m, sizes, &mut t);
+            let cover_n = spread(tn, &g.n, sizes, &mut t);
+            // Capacity check: input tiles for one reduction chunk of 4 granules, double
+            // buffered. Accumulators live in registers (GPUs) or a dedicated accumulator
+            // SRAM (TPU-style arrays), not in the operand buffer.
+            spread(4 * gk, &g.k, sizes, &mut t);
+            let need = 2 * nest
+                .operands
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| !a.is_output)
+                .map(|(i, a)| bytes_of(i, a.footprint(&t)))
+                .sum::<u64>();
+            if let Some(cb) = core_buf {
+                if need > cb.capacity_bytes {
+                    smallest_need = smallest_need.min(need);
+                    continue;
+                }
+            }
+            for &d in &g.k {
+                t[d] = sizes[d];
+            }
+            let tiles = tile_count(&g.m, sizes, &t)
+                * tile_count(&g.n, sizes, &t)
+                * tile_count(&g.b, sizes, &t);
+            let waves = tiles.div_ceil(dev.cores);
+            let tile_macs = cover_m.div_ceil(gm) * gm * cover_n.div_ceil(gn) * gn * k_pad;
+            let plan = traffic_plan(nest, g, sizes, &t, tiles, dev, &bytes_of, compulsory, roles);
+            candidates.push(Candidate {
+                cover_m,
+                cover_n,
+                waves,
+                tile_macs,
+                chip_bytes: plan.chip_bytes,
+                off_bytes: plan.off_bytes,
+                weight_off_bytes: plan.weight_off_bytes,
+            });
+        }
+    }
+    Plans {
+        candidates,
+        smallest_need,
+        reduction: kk,
+        weights_resident: steps > 1 && weight_compulsory <= onchip_capacity(dev) / 2,
+        macs: nest.macs(),
+        steps,
+    }
 }
 
 #[derive(Default)]

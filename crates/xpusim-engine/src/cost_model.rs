@@ -32,7 +32,7 @@ pub trait CostModel: Send + Sync {
     /// Costs of a device's whole op list in execution order. Models whose choice for one op
     /// depends on the others (where a layer's KV cache lives, overlap across ops) override
     /// this; the default prices each op alone.
-    fn cost_ops(&self, ops: &[Op]) -> Result<Costed, EngineError> {
+    fn cost_ops(&self, ops: &[&Op]) -> Result<Costed, EngineError> {
         Ok(Costed {
             ops: ops
                 .iter()

@@ -25,6 +25,7 @@ mod cost_model;
 mod energy;
 mod error;
 pub mod fallback;
+pub mod tile_memo;
 mod vector;
 
 pub use cost::{Bound, LevelTraffic, OpCost, PimShare};

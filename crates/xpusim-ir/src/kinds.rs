@@ -83,7 +83,7 @@ impl Operand {
 }
 
 /// `out[b,m,n] = Σ_k a[b,m,k] · w[(b),k,n]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct MatmulSpec {
     pub batch: u64,
     pub m: u64,
@@ -95,7 +95,7 @@ pub struct MatmulSpec {
 }
 
 /// 2-D convolution (NCHW). `transposed` is a ConvTranspose whose `h, w` are the input size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct ConvSpec {
     pub n: u64,
     pub c: u64,
@@ -160,7 +160,7 @@ impl AttentionSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RecurrentCell {
     Lstm,
@@ -190,7 +190,7 @@ impl RecurrentCell {
 
 /// One recurrent layer (all directions). Its time dependence is kept: the hidden-state
 /// GEMM runs `seq_len` times, each step waiting on the previous.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct RecurrentSpec {
     pub cell: RecurrentCell,
     pub seq_len: u64,

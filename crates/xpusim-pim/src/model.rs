@@ -314,7 +314,7 @@ fn ffn_split(host: &OpCost, pim: &OpCost, idle_w: f64) -> Option<OpCost> {
 /// host) and attention + KV append (`A`, PIM) takes `max(A, F) + min(A, F) / h` instead of
 /// `A + F`, i.e. `min(A, F)·(1 − 1/h)` is saved per layer. All per-op times include every
 /// `repeat`.
-pub fn head_pipeline_saving(ops: &[Op], costs: &[OpCost]) -> f64 {
+pub fn head_pipeline_saving(ops: &[&Op], costs: &[OpCost]) -> f64 {
     let total = |o: &Op, c: &OpCost| c.time_s * o.repeat as f64;
     let placed = |c: &OpCost| c.pim.is_some_and(|p| p.fraction >= 1.0);
     let mut saved = 0.0;
@@ -367,7 +367,7 @@ impl CostModel for PimModel {
         })
     }
 
-    fn cost_ops(&self, ops: &[Op]) -> Result<Costed, EngineError> {
+    fn cost_ops(&self, ops: &[&Op]) -> Result<Costed, EngineError> {
         let mut costs = Vec::with_capacity(ops.len());
         for op in ops {
             costs.push(self.cost_op(op)?);
@@ -386,7 +386,7 @@ impl CostModel for PimModel {
             });
             if attn_on_pim && self.placement != PimPlacement::HostOnly {
                 let host_time = costs[i].time_s;
-                let mut c = self.kv_append_on_pim(&ops[i]);
+                let mut c = self.kv_append_on_pim(ops[i]);
                 c.pim = Some(PimShare {
                     fraction: 1.0,
                     pim_time_s: c.time_s,

@@ -1,7 +1,9 @@
-//! Sweep speed. Target: 10 000 points over the era suite in < 1 min on 2 cores, i.e.
-//! ≤ 12 ms of one core per point (13 workloads → < 0.9 ms per (model, device)).
-//! `point_era_suite` times one point on one thread; `run_64_points` a whole run (parallel
-//! evaluation, journal appends, results, Parquet, Pareto) per point.
+//! Sweep speed. Target (issue #17): a 1,000,000-point era-suite sweep in < 10 min on 2 cores,
+//! i.e. ≥ 1,700 points/s, ≤ 1.2 ms of one core per point (13 workloads → < 90 µs per
+//! (model, device)). `point_era_suite` times one point on one thread as a sweep runs it
+//! (the tile-search memo warm: the bench's 64 points share 16 geometries);
+//! `point_era_suite_unmemoised` the same with the memo off; `run_64_points` a whole run
+//! (parallel evaluation, journal appends, results, Parquet, Pareto) per point.
 
 use std::path::Path;
 
@@ -40,6 +42,19 @@ fn point_era_suite(bencher: divan::Bencher) {
         i = (i + 1) % s.points();
         divan::black_box(ev.eval(i))
     });
+}
+
+#[divan::bench(sample_count = 20)]
+fn point_era_suite_unmemoised(bencher: divan::Bencher) {
+    let s = spec();
+    let ev = Evaluator::new(&s).expect("evaluator");
+    let mut i = 0u64;
+    xpusim_engine::tile_memo::set_enabled(false);
+    bencher.bench_local(|| {
+        i = (i + 1) % s.points();
+        divan::black_box(ev.eval(i))
+    });
+    xpusim_engine::tile_memo::set_enabled(true);
 }
 
 #[divan::bench(sample_count = 3)]

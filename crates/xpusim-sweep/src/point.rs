@@ -175,7 +175,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn eval_into(&self, coords: &[usize], m: &mut [f64]) -> Result<(), String> {
-        let t = self.target(coords)?;
+        let mut t = self.target(coords)?;
+        // A row holds totals only.
+        t.op_reports = false;
         let d = t.device_spec();
         let devices = t.count() as f64;
         let mut problems: Vec<String> = Vec::new();

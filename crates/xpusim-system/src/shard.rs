@@ -26,6 +26,7 @@
 //! token copies and an all-to-all combine (DeepSpeed-MoE, Rajbhandari et al. 2022; GShard,
 //! Lepikhin et al. 2021).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use xpusim_ir::{Block, CollectiveKind, DType, Graph, Op, OpKind, OpRole, Phase, Role};
@@ -93,8 +94,9 @@ impl Placement {
 
 /// An op of the per-device graph.
 #[derive(Debug, Clone)]
-pub struct PlacedOp {
-    pub op: Op,
+pub struct PlacedOp<'a> {
+    /// The op as this device runs it: the graph's own op when sharding left it unchanged.
+    pub op: Cow<'a, Op>,
     pub placement: Placement,
     /// Devices the op's work is divided over (1 for replicated ops).
     pub shards: u64,
@@ -102,8 +104,8 @@ pub struct PlacedOp {
 
 /// The graph one device of a tensor/expert-parallel group runs.
 #[derive(Debug, Clone)]
-pub struct DeviceGraph {
-    pub ops: Vec<PlacedOp>,
+pub struct DeviceGraph<'a> {
+    pub ops: Vec<PlacedOp<'a>>,
     /// Divisor of each declared weight's bytes on one device (absent: 1).
     pub weight_shards: BTreeMap<String, u64>,
 }
@@ -137,7 +139,7 @@ fn layout(p: &Parallelism) -> String {
 }
 
 /// Rewrites `g` into what one device of a `tp`-way group runs.
-pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
+pub fn shard<'a>(g: &'a Graph, par: &Parallelism) -> Result<DeviceGraph<'a>, SystemError> {
     let tp = par.tp;
     let ep = par.ep;
     let err = |msg: String| SystemError::Layout {
@@ -155,7 +157,7 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
                 .ops
                 .iter()
                 .map(|op| PlacedOp {
-                    op: op.clone(),
+                    op: Cow::Borrowed(op),
                     placement: Placement::Replicated,
                     shards: 1,
                 })
@@ -220,7 +222,7 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             let mut o = op.clone();
             seq_slice(&mut o, tp);
             out.push(PlacedOp {
-                op: o,
+                op: Cow::Owned(o),
                 placement: Placement::Split,
                 shards: tp,
             });
@@ -417,7 +419,7 @@ pub fn shard(g: &Graph, par: &Parallelism) -> Result<DeviceGraph, SystemError> {
             ));
         }
         out.push(PlacedOp {
-            op: o,
+            op: Cow::Owned(o),
             placement,
             shards: f,
         });
@@ -522,10 +524,10 @@ fn seq_slice(o: &mut Op, f: u64) {
 }
 
 /// An inserted collective, in the layer of the op it serves (for pipeline stages).
-fn comm(mut op: Op, layer: Option<u32>, what: Comm) -> PlacedOp {
+fn comm(mut op: Op, layer: Option<u32>, what: Comm) -> PlacedOp<'static> {
     op.layer = layer;
     PlacedOp {
-        op,
+        op: Cow::Owned(op),
         placement: Placement::Comm(what),
         shards: 1,
     }
@@ -651,6 +653,6 @@ pub fn placements(
     Ok(shard(g, par)?
         .ops
         .into_iter()
-        .map(|p| (p.op.name, p.placement, p.shards))
+        .map(|p| (p.op.into_owned().name, p.placement, p.shards))
         .collect())
 }

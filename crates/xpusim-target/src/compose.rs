@@ -103,7 +103,7 @@ fn auto(g: &Graph, t: &Target, sys: &System) -> Result<ModelCost, TargetError> {
 
 /// One device's priced op: the op, how it was placed, and its cost for ONE instance.
 struct Priced<'a> {
-    placed: &'a PlacedOp,
+    placed: &'a PlacedOp<'a>,
     cost: OpCost,
     comm: bool,
 }
@@ -148,11 +148,11 @@ pub fn price_ops(
 ) -> Result<(Vec<OpCost>, f64), TargetError> {
     let dev = model.device();
     let comm = |o: &Op| sys.is_some() && matches!(o.kind, OpKind::Collective { .. });
-    let compute: Vec<Op> = dg
+    let compute: Vec<&Op> = dg
         .ops
         .iter()
         .filter(|p| !comm(&p.op))
-        .map(|p| p.op.clone())
+        .map(|p| &*p.op)
         .collect();
     let costed = model.cost_ops(&compute)?;
     let mut it = costed.ops.into_iter();
@@ -272,7 +272,7 @@ fn compose(
         1.0
     };
 
-    let mut ops = Vec::with_capacity(priced.len());
+    let mut ops = Vec::with_capacity(if t.op_reports { priced.len() } else { 0 });
     let (mut t_pre, mut t_layers, mut t_post) = (0.0, 0.0, 0.0);
     let (mut comp, mut comm, mut hidden) = (0.0, 0.0, 0.0);
     let mut energy = EnergyBreakdown::default();
@@ -339,6 +339,9 @@ fn compose(
                     pim_bytes += op.bytes_by_role(Role::Output) * op.repeat;
                 }
             }
+        }
+        if !t.op_reports {
+            continue;
         }
         let mut traffic_bytes = BTreeMap::new();
         for l in &p.cost.traffic {

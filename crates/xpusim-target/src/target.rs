@@ -35,6 +35,10 @@ pub struct Target {
     /// Overlap each collective with the following compute op (default: no overlap, as
     /// Megatron-LM runs tensor parallelism).
     pub overlap_comm: bool,
+    /// Fill [`crate::ModelCost::ops`], the per-op rows (default). Sweeps, which read only
+    /// totals, turn it off: the rows are most of a pass's allocations, and every total is
+    /// computed the same either way.
+    pub op_reports: bool,
 }
 
 /// How a model is spread over the devices of a system.
@@ -57,6 +61,7 @@ impl Target {
             pim_objective: PimObjective::Time,
             layout: Layout::Auto,
             overlap_comm: false,
+            op_reports: true,
         }
     }
 

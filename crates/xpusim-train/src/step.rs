@@ -725,12 +725,12 @@ fn memory(
 }
 
 /// The first compute op of each layer group of the device graph.
-fn first_of_each_layer(dg: &DeviceGraph) -> Vec<&Op> {
+fn first_of_each_layer<'a>(dg: &'a DeviceGraph<'_>) -> Vec<&'a Op> {
     let mut seen = BTreeSet::new();
     dg.ops
         .iter()
         .filter(|p| !matches!(p.op.kind, OpKind::Collective { .. }))
         .filter(|p| p.op.layer.is_some_and(|l| seen.insert(l)))
-        .map(|p| &p.op)
+        .map(|p| &*p.op)
         .collect()
 }

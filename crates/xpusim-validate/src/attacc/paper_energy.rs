@@ -172,7 +172,7 @@ pub fn energy_per_token_j(
         .map_err(|e| AttaccError(e.to_string()))?
         .ops
         .into_iter()
-        .map(|p| p.op)
+        .map(|p| p.op.into_owned())
         .collect();
     if ops.len() != cost.ops.len() {
         return Err(AttaccError(format!(
