@@ -361,14 +361,49 @@ fn search_geometry(op: &Op, nest: &LoopNest, dev: &DeviceSpec, steps: u64) -> Pl
             });
         }
     }
+    let weights_resident = steps > 1 && weight_compulsory <= onchip_capacity(dev) / 2;
+    if crate::tile_memo::enabled() {
+        candidates = undominated(candidates, steps, weights_resident);
+    }
     Plans {
         candidates,
         smallest_need,
         reduction: kk,
-        weights_resident: steps > 1 && weight_compulsory <= onchip_capacity(dev) / 2,
+        weights_resident,
         macs: nest.macs(),
         steps,
     }
+}
+
+/// Drops every candidate that an earlier one dominates: no more matrix work, chip-buffer
+/// bytes or off-chip bytes. Each term of the timing objective (unit time, each level's
+/// bytes over its bandwidth, the power floor on their energy) is non-decreasing in those
+/// three for any non-negative rates, so the earlier candidate is never slower, and the
+/// timing pass keeps the first of equal times: the dropped one could never be chosen, and
+/// the choice is the same for every design sharing this geometry. Keeps the memo small
+/// (a few candidates of up to 64) and its timing pass short.
+fn undominated(cands: Vec<Candidate>, steps: u64, resident: bool) -> Vec<Candidate> {
+    // The three quantities in u128: products of u64 counts cannot wrap.
+    let terms = |c: &Candidate| {
+        let off = c.off_bytes as u128 * steps as u128
+            - if resident {
+                c.weight_off_bytes as u128 * (steps - 1) as u128
+            } else {
+                0
+            };
+        (c.waves as u128 * c.tile_macs as u128, c.chip_bytes, off)
+    };
+    let mut kept: Vec<(Candidate, (u128, u64, u128))> = Vec::with_capacity(cands.len());
+    for c in cands {
+        let t = terms(&c);
+        if !kept
+            .iter()
+            .any(|(_, k)| k.0 <= t.0 && k.1 <= t.1 && k.2 <= t.2)
+        {
+            kept.push((c, t));
+        }
+    }
+    kept.into_iter().map(|(c, _)| c).collect()
 }
 
 #[derive(Default)]

@@ -97,9 +97,14 @@ thread_local! {
     static ENABLED: Cell<bool> = const { Cell::new(true) };
 }
 
-/// Turns the memo off (or back on) for this thread: tests compare both ways.
+/// Turns the memo, and the pruning of dominated tile candidates it relies on to stay small,
+/// off (or back on) for this thread: the exhaustive search that tests compare against.
 pub fn set_enabled(on: bool) {
     ENABLED.with(|e| e.set(on));
+}
+
+pub(crate) fn enabled() -> bool {
+    ENABLED.with(Cell::get)
 }
 
 /// The geometry of every contraction of `op` on `dev`: from the memo, or computed by
@@ -110,7 +115,7 @@ pub(crate) fn plans(
     search: impl FnOnce() -> Vec<Plans>,
 ) -> Rc<Vec<Plans>> {
     let key = match Key::of(op, dev) {
-        Some(k) if ENABLED.with(Cell::get) => k,
+        Some(k) if enabled() => k,
         _ => return Rc::new(search()),
     };
     let hit = PLANS.with(|m| {

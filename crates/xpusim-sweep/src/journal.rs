@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::point::Row;
@@ -108,6 +108,77 @@ pub fn parse_row(l: &str, n_axes: usize, n_cols: usize) -> Result<Row, String> {
     })
 }
 
+/// The points a journal holds: each index's status, `None` for `ok` (the first line of an
+/// index wins). Statuses only: a resumed million-point sweep need not hold its rows.
+pub type Done = BTreeMap<u64, Option<Box<str>>>;
+
+/// A row's status as [`Done`] keeps it.
+pub fn status_of(r: &Row) -> Option<Box<str>> {
+    (r.status != "ok").then(|| r.status.as_str().into())
+}
+
+/// The first two lines of a journal: its magic with the spec's fingerprint, and the header.
+fn head_text(fingerprint: &str, header: &[String]) -> String {
+    format!(
+        "{MAGIC}{fingerprint}\n{}\n",
+        header
+            .iter()
+            .map(|h| field(h))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+/// Reads the complete data lines of the journal at `path`, streaming, in file order:
+/// `f(byte offset, line without its newline, parsed row)`. Returns the length of the
+/// complete part (a torn last line, cut short by a kill, is not part of it).
+pub(crate) fn scan(
+    path: &Path,
+    fingerprint: &str,
+    header: &[String],
+    n_axes: usize,
+    mut f: impl FnMut(u64, &str, Row) -> Result<(), SweepError>,
+) -> Result<u64, SweepError> {
+    let io = |e: std::io::Error| SweepError::io(path, e);
+    let head = head_text(fingerprint, header);
+    let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
+    let mut start = Vec::with_capacity(head.len());
+    (&mut r)
+        .take(head.len() as u64)
+        .read_to_end(&mut start)
+        .map_err(io)?;
+    if start != head.as_bytes() {
+        let msg = if start.starts_with(MAGIC.as_bytes()) {
+            "journal was written for a different sweep spec (or xpusim version); use another --out or delete it"
+        } else {
+            "not an xpusim sweep journal"
+        };
+        return Err(SweepError::Journal {
+            file: path.display().to_string(),
+            line: 1,
+            msg: msg.into(),
+        });
+    }
+    let mut offset = head.len() as u64;
+    let mut text = String::new();
+    for line in 3.. {
+        text.clear();
+        let n = r.read_line(&mut text).map_err(io)?;
+        if n == 0 || !text.ends_with('\n') {
+            break;
+        }
+        let l = text.trim_end_matches('\n').trim_end_matches('\r');
+        let row = parse_row(l, n_axes, header.len()).map_err(|msg| SweepError::Journal {
+            file: path.display().to_string(),
+            line,
+            msg,
+        })?;
+        f(offset, l, row)?;
+        offset += n as u64;
+    }
+    Ok(offset)
+}
+
 pub struct Journal {
     path: PathBuf,
     file: File,
@@ -115,74 +186,43 @@ pub struct Journal {
 
 impl Journal {
     /// Opens (or creates) the journal at `path` for the spec with `fingerprint`; returns
-    /// it with the rows already recorded, by index.
+    /// it with the points already recorded.
     pub fn open(
         path: &Path,
         fingerprint: &str,
         header: &[String],
         n_axes: usize,
-    ) -> Result<(Journal, BTreeMap<u64, Row>), SweepError> {
+    ) -> Result<(Journal, Done), SweepError> {
         let io = |e: std::io::Error| SweepError::io(path, e);
-        let head = format!(
-            "{MAGIC}{fingerprint}\n{}\n",
-            header
-                .iter()
-                .map(|h| field(h))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)
             .map_err(io)?;
-        let mut text = String::new();
-        file.read_to_string(&mut text).map_err(io)?;
-        let mut rows = BTreeMap::new();
-        if text.is_empty() {
-            file.write_all(head.as_bytes()).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let mut done = Done::new();
+        if len == 0 {
+            file.write_all(head_text(fingerprint, header).as_bytes())
+                .map_err(io)?;
             file.sync_all().map_err(io)?;
-            return Ok((
-                Journal {
-                    path: path.to_path_buf(),
-                    file,
-                },
-                rows,
-            ));
-        }
-        let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        if !text.starts_with(&head) {
-            let msg = if text.starts_with(MAGIC) {
-                "journal was written for a different sweep spec (or xpusim version); use another --out or delete it"
-            } else {
-                "not an xpusim sweep journal"
-            };
-            return Err(SweepError::Journal {
-                file: path.display().to_string(),
-                line: 1,
-                msg: msg.into(),
-            });
-        }
-        for (i, l) in text[head.len()..complete].lines().enumerate() {
-            let r = parse_row(l, n_axes, header.len()).map_err(|msg| SweepError::Journal {
-                file: path.display().to_string(),
-                line: i + 3,
-                msg,
+        } else {
+            let complete = scan(path, fingerprint, header, n_axes, |_, _, r| {
+                done.entry(r.index).or_insert_with(|| status_of(&r));
+                Ok(())
             })?;
-            rows.entry(r.index).or_insert(r);
-        }
-        if complete < text.len() {
-            // A torn last line: cut it off so new rows start on a line of their own.
-            file.set_len(complete as u64).map_err(io)?;
-            file.seek(SeekFrom::End(0)).map_err(io)?;
+            if complete < len {
+                // A torn last line: cut it off so new rows start on a line of their own.
+                file.set_len(complete).map_err(io)?;
+                file.seek(SeekFrom::End(0)).map_err(io)?;
+            }
         }
         Ok((
             Journal {
                 path: path.to_path_buf(),
                 file,
             },
-            rows,
+            done,
         ))
     }
 

@@ -9,7 +9,8 @@
 //! - [`run`] evaluates chunks of points with rayon and appends each chunk to a CSV journal
 //!   (synced to disk); on restart the journal is read and only missing points are run; a
 //!   line torn by a kill is dropped and recomputed. When every point of the shard is done
-//!   it writes `results.csv` (by index), `results.parquet` and `pareto.csv`.
+//!   it writes `results.csv` (by index), `results.parquet` and `pareto.csv`, streaming
+//!   them from the journal: no run holds its rows, so memory stays flat in the point count.
 //!
 //! Invariants: a point's row depends only on the spec and its index — never on the run,
 //! thread count, shard or interruption history — so an interrupted-and-resumed sweep
@@ -23,6 +24,7 @@ mod merge;
 pub mod pareto;
 mod parquet_out;
 pub mod point;
+mod results;
 mod run;
 pub mod spec;
 pub mod suite;

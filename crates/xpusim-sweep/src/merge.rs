@@ -6,14 +6,14 @@
 //! This is what a cluster driver (a Slurm job after the array, or `xpusim.ray.sweep`) calls
 //! last; a shard that is not complete is an error naming it, so nothing is lost silently.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
 use crate::journal::{self, Journal};
 use crate::pareto::Objective;
-use crate::point::{Evaluator, Row};
-use crate::run::{finish, RunSummary, Shard};
+use crate::point::Evaluator;
+use crate::results::finish;
+use crate::run::{RunSummary, Shard};
 use crate::spec::SweepSpec;
 use crate::SweepError;
 
@@ -36,7 +36,7 @@ pub fn merge(
     let n_axes = axis_names.len();
     let header = journal::header(&axis_names, &ev.metric_columns());
     let total = spec.points();
-    let mut all: BTreeMap<u64, Row> = BTreeMap::new();
+    let mut journals = Vec::with_capacity(count.min(1 << 16) as usize);
     for index in 0..count {
         let shard = Shard { index, count };
         let path = out_dir.join(format!("journal{}.csv", shard.suffix()));
@@ -56,13 +56,19 @@ pub fn merge(
                 rows.len()
             )));
         }
-        all.extend(rows);
+        journals.push((path, shard));
     }
     let objectives = pareto.unwrap_or_else(|| spec.objectives.clone());
-    let rows: Vec<Row> = all.into_values().collect();
-    let failed = rows.iter().filter(|r| r.status != "ok").count() as u64;
-    let problems = crate::run::problems(rows.iter().map(|r| r.status.as_str()));
-    let (outputs, front) = finish(out_dir, "", &header, n_axes, &objectives, &rows)?;
+    let f = finish(
+        out_dir,
+        "",
+        &header,
+        n_axes,
+        &objectives,
+        &spec.fingerprint(),
+        &journals,
+        total,
+    )?;
     Ok(RunSummary {
         total_points: total,
         shard_points: total,
@@ -71,11 +77,11 @@ pub fn merge(
         finished: true,
         elapsed_s: t0.elapsed().as_secs_f64(),
         journal: out_dir.to_path_buf(),
-        outputs,
+        outputs: f.outputs,
         objectives,
-        pareto: front,
+        pareto: f.pareto,
         header,
-        failed_points: failed,
-        problems,
+        failed_points: f.failed,
+        problems: f.problems,
     })
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::journal::{self, Journal};
-use crate::pareto::{front, Objective};
+use crate::pareto::Objective;
 use crate::point::{Evaluator, Row};
 use crate::spec::SweepSpec;
 use crate::SweepError;
@@ -122,13 +122,18 @@ pub const PLAIN_PROGRESS_EVERY_S: f64 = 5.0;
 /// Distinct problems a summary keeps.
 pub const PROBLEMS_SHOWN: usize = 3;
 
-/// The commonest statuses other than `ok` among `rows`, with counts.
+/// The commonest statuses other than `ok` among `statuses`, with counts.
 pub(crate) fn problems<'a>(statuses: impl Iterator<Item = &'a str>) -> Vec<(String, u64)> {
-    let mut n: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let mut n: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for s in statuses.filter(|s| *s != "ok") {
-        *n.entry(s).or_default() += 1;
+        *n.entry(s.to_string()).or_default() += 1;
     }
-    let mut v: Vec<(String, u64)> = n.into_iter().map(|(s, c)| (s.to_string(), c)).collect();
+    top_problems(n)
+}
+
+/// The [`PROBLEMS_SHOWN`] commonest of counted problems, most frequent first.
+pub(crate) fn top_problems(n: std::collections::BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = n.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.truncate(PROBLEMS_SHOWN);
     v
@@ -172,7 +177,7 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut computed: Vec<Row> = Vec::new();
+    let mut computed = Vec::new();
     let mut chunk: Vec<u64> = Vec::with_capacity(o.chunk.clamp(1, 1 << 16));
     loop {
         chunk.clear();
@@ -195,11 +200,12 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
                 (to_compute - so_far) as f64 / rate.max(1e-9)
             );
         }
-        computed.extend(rows);
+        // Indices are computed once each, so these never overwrite a journalled row; the
+        // rows themselves are in the journal, not held here.
+        computed.extend(rows.iter().map(|r| (r.index, journal::status_of(r))));
     }
     drop(todo);
-    // Indices are computed once each, so these never overwrite a journalled row.
-    done.extend(computed.into_iter().map(|r| (r.index, r)));
+    done.extend(computed);
     bar.finish_and_clear();
     let objectives = o.pareto.clone().unwrap_or_else(|| spec.objectives.clone());
     let mut s = RunSummary {
@@ -214,70 +220,24 @@ pub fn run(spec: &SweepSpec, o: &RunOptions) -> Result<RunSummary, SweepError> {
         objectives: objectives.clone(),
         pareto: Vec::new(),
         header: header.clone(),
-        failed_points: done.values().filter(|r| r.status != "ok").count() as u64,
-        problems: problems(done.values().map(|r| r.status.as_str())),
+        failed_points: done.values().filter(|s| s.is_some()).count() as u64,
+        problems: problems(done.values().flatten().map(|s| &**s)),
     };
     if s.finished {
-        let rows: Vec<Row> = done.into_values().collect();
-        (s.outputs, s.pareto) = finish(&o.out_dir, &sfx, &header, n_axes, &objectives, &rows)?;
+        drop(j);
+        drop(done);
+        let f = crate::results::finish(
+            &o.out_dir,
+            &sfx,
+            &header,
+            n_axes,
+            &objectives,
+            &spec.fingerprint(),
+            &[(s.journal.clone(), o.shard)],
+            total,
+        )?;
+        (s.outputs, s.pareto) = (f.outputs, f.pareto);
     }
     s.elapsed_s = t0.elapsed().as_secs_f64();
     Ok(s)
-}
-
-/// Writes a finished shard's (or sweep's) results CSV and Parquet, sorted by index as
-/// `rows` are, and its Pareto front on `objectives`; returns the files and the front.
-pub(crate) fn finish(
-    out_dir: &Path,
-    sfx: &str,
-    header: &[String],
-    n_axes: usize,
-    objectives: &[Objective],
-    rows: &[Row],
-) -> Result<(Vec<PathBuf>, Vec<Row>), SweepError> {
-    let csv = out_dir.join(format!("results{sfx}.csv"));
-    write_csv(&csv, header, rows)?;
-    let pq = out_dir.join(format!("results{sfx}.parquet"));
-    crate::parquet_out::write(&pq, header, n_axes, rows)?;
-    let cols: Vec<usize> = objectives
-        .iter()
-        .map(|ob| {
-            header
-                .iter()
-                .position(|h| h == ob.column())
-                .map(|p| p - n_axes - 2)
-                .ok_or_else(|| SweepError::Other(format!("no column for objective {}", ob.name())))
-        })
-        .collect::<Result<_, _>>()?;
-    // A point is a candidate when its chosen objectives were computed, even if some
-    // other column failed (e.g. no cost for a base without a die area).
-    let pts: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|r| cols.iter().map(|c| r.metrics[*c]).collect())
-        .collect();
-    let max: Vec<bool> = objectives.iter().map(|o| o.maximise()).collect();
-    let pareto: Vec<Row> = front(&pts, &max)
-        .into_iter()
-        .map(|i| rows[i].clone())
-        .collect();
-    let pp = out_dir.join(format!("pareto{sfx}.csv"));
-    write_csv(&pp, header, &pareto)?;
-    Ok((vec![csv, pq, pp], pareto))
-}
-
-/// Writes a complete CSV next to `path` and renames it into place, so a reader never sees
-/// half a file.
-fn write_csv(path: &Path, header: &[String], rows: &[Row]) -> Result<(), SweepError> {
-    let mut buf = header
-        .iter()
-        .map(|h| journal::field(h))
-        .collect::<Vec<_>>()
-        .join(",");
-    buf.push('\n');
-    for r in rows {
-        buf.push_str(&journal::line(r));
-    }
-    let tmp = path.with_extension("csv.tmp");
-    std::fs::write(&tmp, buf).map_err(|e| SweepError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| SweepError::io(path, e))
 }
