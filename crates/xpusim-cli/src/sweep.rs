@@ -144,7 +144,7 @@ pub fn main(a: &SweepArgs) -> Result<()> {
             h.extend(s.header[1..=n_axes].iter().cloned());
             h.extend(cols.iter().map(|c| s.header[*c].clone()));
             t.set_header(h);
-            for r in &s.pareto {
+            for r in s.pareto.iter().take(FRONT_ROWS_SHOWN) {
                 let mut row = vec![r.index.to_string()];
                 row.extend(r.axes.iter().cloned());
                 row.extend(
@@ -160,10 +160,22 @@ pub fn main(a: &SweepArgs) -> Result<()> {
                 s.pareto.len(),
                 s.shard_points
             );
+            if s.pareto.len() > FRONT_ROWS_SHOWN {
+                let file = s.outputs.last().map(|p| p.display().to_string());
+                outln!(
+                    "(the first {FRONT_ROWS_SHOWN} by index; all {} in {})",
+                    s.pareto.len(),
+                    file.as_deref().unwrap_or("pareto.csv")
+                );
+            }
         }
     }
     Ok(())
 }
+
+/// Front rows the table shows: a million-point sweep's front runs to thousands of rows,
+/// which belong in pareto.csv (and `--format csv|json`), not on a terminal.
+const FRONT_ROWS_SHOWN: usize = 40;
 
 fn rayon_threads() -> usize {
     std::env::var("RAYON_NUM_THREADS")

@@ -244,3 +244,42 @@ fn parquet_holds_the_same_rows_as_the_csv() {
     }
     fs::remove_dir_all(&dir).ok();
 }
+
+/// Results are streamed from the journal in index order: a journal whose lines are out of
+/// order, with an index recorded twice (the first line wins, as on resume), writes the
+/// same files as an orderly one.
+#[test]
+fn a_shuffled_journal_with_a_repeated_index_gives_the_same_results() {
+    let s = spec();
+    let whole = tmp("orderly");
+    run(&s, &opts(&whole)).unwrap();
+    let text = fs::read_to_string(whole.join("journal.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let (head, rows) = lines.split_at_mut(2);
+    rows.reverse();
+    rows.swap(0, 5);
+    // A second, different line for the index now written first: it must be ignored.
+    let first = rows[0];
+    let (idx, rest) = first.split_once(',').unwrap();
+    let bogus = format!(
+        "{idx},{}",
+        rest.replacen("ok", "invalid: later duplicate", 1)
+    );
+    let mut shuffled = head.join("\n") + "\n" + &rows.join("\n") + "\n";
+    shuffled.push_str(&bogus);
+    shuffled.push('\n');
+    let dir = tmp("shuffled");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("journal.csv"), shuffled).unwrap();
+    let m = merge(&s, &dir, 1, None).unwrap();
+    assert_eq!(m.failed_points, 0);
+    for f in ["results.csv", "pareto.csv", "results.parquet"] {
+        assert_eq!(
+            fs::read(whole.join(f)).unwrap(),
+            fs::read(dir.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    fs::remove_dir_all(&whole).ok();
+    fs::remove_dir_all(&dir).ok();
+}
