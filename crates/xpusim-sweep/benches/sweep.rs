@@ -1,5 +1,5 @@
 //! Sweep speed. Target (issue #17): a 1,000,000-point era-suite sweep in < 10 min on 2 cores,
-//! i.e. ≥ 1,700 points/s, ≤ 1.2 ms of one core per point (13 workloads → < 90 µs per
+//! i.e. ≥ 1,700 points/s, ≤ 1.2 ms of one core per point (14 workloads → < 85 µs per
 //! (model, device)). `point_era_suite` times one point on one thread as a sweep runs it
 //! (the tile-search memo warm: the bench's 64 points share 16 geometries);
 //! `point_era_suite_unmemoised` the same with the memo off; `run_64_points` a whole run
