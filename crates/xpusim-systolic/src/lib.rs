@@ -36,6 +36,7 @@
 pub mod compute;
 pub mod config;
 mod error;
+mod fast;
 pub mod memory;
 mod sim;
 pub mod stream;
@@ -43,7 +44,7 @@ pub mod stream;
 pub use compute::{compute_report, ComputeReport, Fold, Geometry};
 pub use config::{load_config, parse_config, ArrayConfig, BandwidthMode, Dataflow};
 pub use error::ConfigError;
-pub use sim::{simulate_compute, simulate_layer, LayerReport};
+pub use sim::{simulate_compute, simulate_layer, simulate_layer_replay, LayerReport};
 /// Layers come from the SCALE-Sim topology frontend.
 pub use xpusim_scalesim::{
     load_topology, parse_topology, Layer, LayerKind, TopologyError, TopologyForm, MAX_LAYERS,
