@@ -2,11 +2,14 @@
 //! on a 32x32 output-stationary array, in SCALE-Sim's CALC mode (256 kB SRAMs) and USER mode
 //! (64 kB SRAMs, 10 words/cycle), the configs of `shared/scalesim/configs` copied beside this
 //! file so the bench needs nothing outside the repository. Issue #17's target: the full
-//! SCALE-Sim-exact report of all six layers in < 50 ms on one core.
+//! SCALE-Sim-exact report of all six layers in < 50 ms on one core. The `*_line_by_line`
+//! benches time the reference replay (`simulate_layer_replay`) on the same work for the ratio.
 
 use std::path::PathBuf;
 
-use xpusim_systolic::{load_config, load_topology, simulate_layer, ArrayConfig, Layer};
+use xpusim_systolic::{
+    load_config, load_topology, simulate_layer, simulate_layer_replay, ArrayConfig, Layer,
+};
 
 fn main() {
     divan::main();
@@ -51,4 +54,16 @@ fn gpt2_gemms_calc(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 10)]
 fn gpt2_gemms_user(bencher: divan::Bencher) {
     run(bencher, USER, simulate_layer);
+}
+
+/// The same, CALC mode, with the line-by-line reference replay (seconds per iteration).
+#[divan::bench(sample_count = 3)]
+fn gpt2_gemms_calc_line_by_line(bencher: divan::Bencher) {
+    run(bencher, CALC, simulate_layer_replay);
+}
+
+/// The same, USER mode, with the line-by-line reference replay.
+#[divan::bench(sample_count = 3)]
+fn gpt2_gemms_user_line_by_line(bencher: divan::Bencher) {
+    run(bencher, USER, simulate_layer_replay);
 }

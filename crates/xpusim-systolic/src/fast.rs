@@ -447,8 +447,12 @@ impl UserSets {
             return 0;
         }
         let mut offset: i64 = 1;
-        for c in self.op.cols(f, l) {
-            let s = self.set(f, l, c);
+        let cols = self.op.cols(f, l);
+        // A line is a run of consecutive valid cells of one anti-diagonal (skewed) or one row
+        // (stationary) of the prefetch matrix, so its ranks are consecutive.
+        let first = self.op.rank(f, l, cols.start);
+        for rank in first..first + (cols.end - cols.start) {
+            let s = rank / self.per_set;
             let mut guard = self.num_sets + 2;
             while !self.resident(s) && guard > 0 {
                 guard -= 1;
