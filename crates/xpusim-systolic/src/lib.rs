@@ -15,8 +15,8 @@
 //!   ofmap buffer. [`simulate_layer`] uses it whenever the ifmap operand has no repeated or
 //!   padding element (every GEMM, every non-overlapping convolution) and the line-by-line
 //!   replay otherwise; GPT-2 small's six GEMMs at sequence length 1024 on a 32x32 array take
-//!   under a millisecond in CALC mode and ~15 ms in USER mode, against seconds line by line
-//!   (`benches/replay.rs`).
+//!   under a millisecond in CALC mode and ~8 ms in USER mode, against 1.3 s and 3.8 s line by
+//!   line (`benches/replay.rs`).
 //!
 //! Inputs come from SCALE-Sim's own files: [`load_config`] reads a `.cfg`, [`load_topology`]
 //! reads a topology CSV (conv or GEMM form). [`simulate_layer`] produces a [`LayerReport`];
