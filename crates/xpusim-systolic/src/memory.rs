@@ -1,5 +1,10 @@
 //! SCALE-Sim's double-buffered scratchpad memory model, replayed line by line.
 //!
+//! This is the reference: `simulate_layer_replay` drives these buffers for every layer, and
+//! `simulate_layer` for layers the event-skipping replay (`fast.rs`) does not cover
+//! (overlapping convolution windows, `-1` padding). `tests/replay_equivalence.rs` holds the
+//! two equal.
+//!
 //! `scalesim/memory/double_buffered_scratchpad_mem.py` (`service_memory_requests`) walks the
 //! demand matrices one line per cycle. Line `i` is issued at `i + stalls so far`; each buffer
 //! returns when it served the line, and the stall added is the largest lateness of the three

@@ -142,21 +142,57 @@ impl ReadBuf {
 }
 
 /// Simulates one layer on one array the way SCALE-Sim 3.0.0 does (`single_layer_sim.py`,
-/// `run` and `calc_report_data`): compute geometry, then a line-by-line replay of the demand
-/// through the double-buffered SRAMs. Word size is one byte and half of each SRAM is active,
-/// as SCALE-Sim hard-codes. In CALC mode the ifmap/filter DRAM side is the estimator with 10
+/// `run` and `calc_report_data`): compute geometry in closed form, then the demand through
+/// the double-buffered SRAMs. Word size is one byte and half of each SRAM is active, as
+/// SCALE-Sim hard-codes. In CALC mode the ifmap/filter DRAM side is the estimator with 10
 /// words/cycle and the ofmap drains `ArrayWidth` words/cycle; in USER mode the ifmap and filter
 /// use `IfmapSRAMBankBandwidth`/`FilterSRAMBankBandwidth` and the ofmap the first `Bandwidth`.
+///
+/// The memory replay skips from event to event (`fast.rs`) whenever the ifmap operand
+/// has no repeated or padding element (GEMMs, non-overlapping convolutions), and otherwise
+/// walks every line ([`simulate_layer_replay`]); both give the same report.
 ///
 /// A layer that fails [`Layer::validate`] (possible only for a hand-built `Layer`) yields an
 /// all-zero report instead of a panic.
 pub fn simulate_layer(cfg: &ArrayConfig, layer: &Layer) -> LayerReport {
+    simulate(cfg, layer, true)
+}
+
+/// [`simulate_layer`] with the line-by-line replay of [`crate::memory`] for every layer: the
+/// reference the event-skipping replay is tested against (`tests/replay_equivalence.rs`), and
+/// the baseline of `benches/replay.rs`. `O(demand addresses)`.
+#[doc(hidden)]
+pub fn simulate_layer_replay(cfg: &ArrayConfig, layer: &Layer) -> LayerReport {
+    simulate(cfg, layer, false)
+}
+
+fn simulate(cfg: &ArrayConfig, layer: &Layer, skip: bool) -> LayerReport {
     if layer.validate().is_err() {
         return empty(layer);
     }
     let (rows, cols) = dims(cfg);
     let g = Geometry::new(layer, rows, cols, cfg.dataflow);
     let c = compute_report(&g);
+    let fast = if skip {
+        crate::fast::replay(cfg, layer, &g)
+    } else {
+        None
+    };
+    let (max_out, stalls, dram) = match fast {
+        Some(r) => r,
+        None => replay_lines(cfg, layer, &g),
+    };
+    let total = max_out.max(0) as u64;
+    let stall_cycles = stalls.max(0) as u64;
+    let mut rep = finish(cfg, layer, &c, total, stall_cycles, dram);
+    rep.cycles = total.saturating_sub(stall_cycles);
+    rep
+}
+
+/// The line-by-line replay: `(total cycles, stall cycles, DRAM traffic)`.
+fn replay_lines(cfg: &ArrayConfig, layer: &Layer, g: &Geometry) -> (i64, i64, [u64; 3]) {
+    let cols = g.cols;
+    let rows = g.rows;
     let a = Addressing::new(layer);
     let kb = |k: u64| k.saturating_mul(1024);
     let (mut ifbuf, mut filbuf, mut ofbuf) = match cfg.bandwidth_mode {
@@ -172,7 +208,7 @@ pub fn simulate_layer(cfg: &ArrayConfig, layer: &Layer) -> LayerReport {
             WriteBuffer::new(kb(cfg.ofmap_sram_kb), cols),
         ),
         BandwidthMode::User => {
-            let (pi, pf) = prefetch_matrices(&g, &a);
+            let (pi, pf) = prefetch_matrices(g, &a);
             (
                 ReadBuf::User(UserReadBuffer::new(
                     kb(cfg.ifmap_sram_kb),
@@ -192,7 +228,7 @@ pub fn simulate_layer(cfg: &ArrayConfig, layer: &Layer) -> LayerReport {
             )
         }
     };
-    let demand = Demand::new(&g, &a);
+    let demand = Demand::new(g, &a);
     let mut line = Vec::with_capacity(rows.max(cols) as usize);
     let mut stalls: i64 = 0;
     let mut i: i64 = 0;
@@ -216,10 +252,6 @@ pub fn simulate_layer(cfg: &ArrayConfig, layer: &Layer) -> LayerReport {
         }
     }
     ofbuf.finish(last_out);
-    let total = max_out.max(0) as u64;
-    let stall_cycles = stalls.max(0) as u64;
     let dram = [ifbuf.dram_reads(), filbuf.dram_reads(), ofbuf.dram_writes()];
-    let mut rep = finish(cfg, layer, &c, total, stall_cycles, dram);
-    rep.cycles = total.saturating_sub(stall_cycles);
-    rep
+    (max_out, stalls, dram)
 }
