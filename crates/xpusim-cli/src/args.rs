@@ -39,6 +39,9 @@ pub enum Command {
     /// What a model holds before you run it: inputs and their symbolic dims (with the
     /// --dim/--input flags that bind them), operators by kind, data types.
     Inspect(crate::inspect::InspectArgs),
+    /// Write a static site that runs this engine in the browser (WebAssembly; opens from a
+    /// file, no server): a model on targets, a chip editor, the board flip, serving, training.
+    Explorer(crate::explorer::ExplorerArgs),
 }
 
 impl Default for Command {

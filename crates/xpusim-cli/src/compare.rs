@@ -77,7 +77,8 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     if let Some(path) = &a.html {
         let names: Vec<String> = targets.iter().map(|t| t.name().to_string()).collect();
         let html = xpusim_report::compare_report(&names, &rows)?;
-        std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
+        xpusim_ir::memfs::write(std::path::Path::new(path), &html)
+            .with_context(|| format!("{path}: cannot write"))?;
     }
     match a.format {
         Format::Json => {

@@ -64,7 +64,8 @@ pub fn main(a: &FlipArgs) -> Result<()> {
     let verdicts = summary::verdicts(&an, &ev);
     if let Some(path) = &a.html {
         let html = xpusim_report::flip_report(&ev, &an, &scenarios, &timeline, &verdicts)?;
-        std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
+        xpusim_ir::memfs::write(std::path::Path::new(path), &html)
+            .with_context(|| format!("{path}: cannot write"))?;
     }
     match a.format {
         Format::Json => outln!(

@@ -7,9 +7,11 @@ pub mod output;
 
 mod args;
 mod attacc;
+pub mod bindings;
 mod calibrate;
 mod compare;
 mod cost;
+mod explorer;
 mod flip;
 mod format;
 mod inspect;
@@ -102,5 +104,6 @@ fn dispatch(command: args::Command) -> anyhow::Result<()> {
         Command::Flip(a) => flip::main(&a),
         Command::Train(a) => train::main(&a),
         Command::Inspect(a) => inspect::main(&a),
+        Command::Explorer(a) => explorer::main(&a),
     }
 }

@@ -36,7 +36,8 @@ pub fn main(a: &RunArgs) -> Result<()> {
     if let Some(path) = &a.html {
         let cov = xpusim_engine::fallback::coverage(&g, t.device_spec());
         let html = xpusim_report::model_report(&cost, t.device_spec(), &cov)?;
-        std::fs::write(path, html).with_context(|| format!("{path}: cannot write"))?;
+        xpusim_ir::memfs::write(std::path::Path::new(path), &html)
+            .with_context(|| format!("{path}: cannot write"))?;
     }
     match a.format {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&cost)?),

@@ -38,6 +38,17 @@ pub fn read_to_string(path: &Path) -> std::io::Result<String> {
     std::fs::read_to_string(path)
 }
 
+/// Writes `text` to `path`: on disk natively; in WebAssembly, where a page has no disk, into
+/// the in-memory file of that name (the browser explorer reads an HTML report back with
+/// [`get`]), so commands that write files run unchanged in both.
+pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    if cfg!(target_arch = "wasm32") {
+        insert(&path.to_string_lossy(), text.to_string());
+        return Ok(());
+    }
+    std::fs::write(path, text)
+}
+
 /// Whether `path` names an in-memory file or a file on disk.
 pub fn is_file(path: &Path) -> bool {
     path.to_str().is_some_and(|p| get(p).is_some()) || path.is_file()

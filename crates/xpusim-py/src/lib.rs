@@ -75,28 +75,14 @@ fn add_file(name: &str, text: String) {
 /// The JSON text of `json` written as TOML (a hardware dict as the spec files write it).
 #[pyfunction]
 fn json_to_toml(what: &str, json: &str) -> PyResult<String> {
-    let v: toml::Value =
-        serde_json::from_str(json).map_err(|e| XpusimError::new_err(format!("{what}: {e}")))?;
-    match v {
-        toml::Value::Table(t) => toml::to_string(&t)
-            .map_err(|e| XpusimError::new_err(format!("{what}: not expressible as TOML: {e}"))),
-        _ => Err(XpusimError::new_err(format!(
-            "{what}: expected a table (a dict), got {}",
-            v.type_str()
-        ))),
-    }
+    xpusim_cli::bindings::json_to_toml(what, json).map_err(XpusimError::new_err)
 }
 
 /// (file name, JSON text) of a device, system or PIM preset or hardware file: the spec as
 /// a dict to edit.
 #[pyfunction]
 fn hw_source(name: &str) -> PyResult<(String, String)> {
-    let (file, text) =
-        xpusim_hw::registry::source(name).map_err(|e| XpusimError::new_err(e.to_string()))?;
-    let v: toml::Table =
-        toml::from_str(&text).map_err(|e| XpusimError::new_err(format!("{file}: {e}")))?;
-    let json = serde_json::to_string(&v).map_err(|e| XpusimError::new_err(e.to_string()))?;
-    Ok((file, json))
+    xpusim_cli::bindings::hw_source_json(name).map_err(XpusimError::new_err)
 }
 
 #[pymodule]
