@@ -44,10 +44,12 @@ function wasi(engine) {
 }
 const Engine = {
   module: null, ex: null, files: new Map(), stderr: "",
-  async load() {
-    const gz = Uint8Array.from(atob(WASM_GZ_B64), (c) => c.charCodeAt(0));
-    const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
-    this.module = await WebAssembly.compile(await new Response(stream).arrayBuffer());
+  // Synchronous from end to end, so the first result is in the page before its load event.
+  load() {
+    const text = atob(WASM_GZ_B64);
+    const gz = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) gz[i] = text.charCodeAt(i);
+    this.module = new WebAssembly.Module(gunzip(gz));
     this.instantiate();
   },
   instantiate() {
@@ -427,10 +429,10 @@ function bind() {
   on("copy-link", "click", () => navigator.clipboard && navigator.clipboard.writeText(location.href));
 }
 
-async function main() {
+function main() {
   const t0 = performance.now();
   try {
-    await Engine.load();
+    Engine.load();
     readUrl();
     catalogue();
     syncInputs();

@@ -18,6 +18,7 @@ pub struct ExplorerArgs {
 
 const PAGE: &str = include_str!("../explorer/index.html");
 const STYLE: &str = include_str!("../explorer/style.css");
+const GUNZIP: &str = include_str!("../explorer/gunzip.js");
 const SCRIPT: &str = include_str!("../explorer/app.js");
 
 /// The engine, gzipped and base64-encoded by build.rs.
@@ -38,11 +39,13 @@ fn wasm_b64() -> Result<&'static str> {
 pub fn page() -> Result<String> {
     let wasm = wasm_b64()?;
     // Splice by position so that no text of the inserted parts is ever searched again.
-    let mut html = String::with_capacity(PAGE.len() + STYLE.len() + SCRIPT.len() + wasm.len());
+    let parts = STYLE.len() + wasm.len() + GUNZIP.len() + SCRIPT.len();
+    let mut html = String::with_capacity(PAGE.len() + parts);
     let mut rest = PAGE;
     for (mark, part) in [
         ("/*STYLE*/", STYLE),
         ("/*WASM*/", wasm),
+        ("/*GUNZIP*/", GUNZIP),
         ("/*SCRIPT*/", SCRIPT),
     ] {
         let at = rest
