@@ -273,6 +273,8 @@ function onChipInput(ev) {
   const spec = specOf(S.hw.split(",")[0]);
   const orig = getPath(spec, p);
   let v = el.type === "range" ? 2 ** Number(el.value) : el.value;
+  // A cleared or unparsable number is no edit (yet): the result stays as it was.
+  if (typeof orig === "number" && (String(v).trim() === "" || !isFinite(Number(v)))) return;
   if (typeof orig === "number") {
     v = Number(v);
     if (Number.isInteger(orig)) v = Math.max(1, Math.round(v));
@@ -319,7 +321,7 @@ function runServe() {
   box.innerHTML = `<table id="serve-table" data-ttft-p99-s="${m.ttft_s.p99}" data-tpot-p99-s="${m.tpot_s.p99}"><caption>${esc(r.model)} served on ${esc(r.hardware)}, ${esc(r.requests_from)}</caption>` +
     "<thead><tr><th></th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr></thead><tbody>" +
     row("time to first token", m.ttft_s) + row("time per output token", m.tpot_s) + row("end to end", m.e2e_s) + "</tbody></table>" +
-    `<p>${si(m.requests_per_s, "requests/s")} · ${si(m.output_tokens_per_s, "output tokens/s")} · ${m.preemptions} preemptions · ` +
+    `<p>${si(m.requests_per_s, "")} requests/s · ${si(m.output_tokens_per_s, "")} output tokens/s · ${m.preemptions} preemptions · ` +
     `mean ${m.mean_tokens_per_iteration.toFixed(1)} tokens per iteration</p><p class="argv">${esc(argvText(argv))}</p>`;
   box.dataset.state = "ready";
 }
