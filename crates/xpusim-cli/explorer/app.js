@@ -184,7 +184,7 @@ function firstHw() {
 function targets() { const hs = S.hw.split(",").filter(Boolean); return [firstHw(), ...hs.slice(1)]; }
 
 // ---------- view 1: the model on each target ----------
-let lastRun = null;
+let lastRun = null, presetRun = null;
 function workloadArgs() {
   const a = ["--model", S.model];
   if (S.phase) a.push("--phase", S.phase);
@@ -215,8 +215,22 @@ function runModel() {
   out.dataset.tokensPerS = String(r.tokens_per_s);
   out.dataset.argv = JSON.stringify(first.argv);
   out.dataset.computeMs = ms.toFixed(2);
+  // With edits, the same run on the unedited preset says what the edits bought.
+  let delta = "";
+  delete out.dataset.presetLatencyS;
+  if (Object.keys(S.edits).length) {
+    const argv = ["run", ...workloadArgs(), "--hw", S.hw.split(",")[0], "--format", "json"];
+    const key = JSON.stringify(argv);
+    // The preset's result does not move with a slider: computed once per workload.
+    if (!presetRun || presetRun.key !== key) presetRun = { key, res: Engine.json(argv) };
+    const base = presetRun.res;
+    out.dataset.presetLatencyS = String(base.latency_s);
+    const pct = (a, b) => `${a >= b ? "+" : "−"}${Math.abs(100 * (a / b - 1)).toFixed(1)} %`;
+    delta = ` <span class="${r.latency_s <= base.latency_s ? "down" : "up"}">(latency ${pct(r.latency_s, base.latency_s)}, ` +
+      `energy ${pct(r.energy_j, base.energy_j)} vs ${esc(base.hardware)})</span>`;
+  }
   out.innerHTML = `${esc(r.model)} on <b>${esc(r.hardware)}</b>: latency <b>${secs(r.latency_s)}</b>, ` +
-    `${si(r.throughput_per_s, "samples/s")}, energy ${si(r.energy_j, "J")} per pass` +
+    `${si(r.throughput_per_s, "samples/s")}, energy ${si(r.energy_j, "J")} per pass${delta}` +
     ` <small>(${ms.toFixed(1)} ms in the page)</small>`;
   $("model-argv").textContent = hws.map((h) => argvText(["run", ...workloadArgs(), "--hw", h, "--format", "json"])).join("\n");
   $("targets").tHead.innerHTML = "<tr><th>target</th><th>latency</th><th>samples/s</th><th>tokens/s</th><th>energy/pass</th><th>power/device</th><th>bound</th><th>memory</th></tr>";
