@@ -13,6 +13,12 @@ device time is ~47 us). That floor is a property of the harness, not the chip, s
 column harness_floor_us, per GPU and op kind, the median measured time of that kind's
 HARNESS_ROWS smallest rows, which are then marked used_for_calibration=yes (never held out).
 The GPT-3 layer rows, timed by the same harness on the same GPU, take their kind's floor.
+The floor is a measurement-setup term applied only in validation (the engine never sees it);
+every row carrying one says so in its note.
+
+Column source_id names the row's measurement source in data/validation/split.toml: the
+dataset, the GPU and the harness (vidur-a100, vidur-h100, llmcompass-A100, llmcompass-MI210).
+Each flagged row's note says what it set.
 """
 import csv, os, sys
 
@@ -20,7 +26,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(ROOT, "..", "..", "..", "shared", "calibration")
 HEAD = ["id", "hardware", "devices", "parallelism", "precision", "workload", "phase", "batch",
         "seq_in", "seq_out", "metric", "value", "unit", "source", "category", "timing",
-        "used_for_calibration", "note", "harness_floor_us"]
+        "used_for_calibration", "note", "harness_floor_us", "source_id"]
 # Smallest rows per (GPU, vector op kind) that fix that kind's harness floor.
 HARNESS_ROWS = 3
 
@@ -83,8 +89,26 @@ def vidur(out):
                         # The presets' HBM efficiency and the efficiency curves are fitted on
                         # the 7B profiles; the 70B profiles are held out.
                         "yes" if model == "7b" else "no",
-                        f"one Llama-2-{model} layer op, weights sharded by TP {tp}, run on one GPU",
+                        f"one Llama-2-{model} layer op, weights sharded by TP {tp}, run on one GPU"
+                        + (vidur_sets(gpu, hw[gpu], kind, w) if model == "7b" else ""),
                     ])
+
+
+def vidur_sets(gpu, dev, kind, w):
+    """What a flagged (7B) Vidur row sets in its device preset."""
+    if kind == "linear":
+        if gpu == "a100":
+            # The A100 preset has no matmul curve: its GEMMs >= 1 GFLOP set matrix.efficiency
+            # (xpusim calibrate --matrix-efficiency), its smaller ones (weight-streaming
+            # GEMVs) inform memory[2].efficiency.
+            if gemm_flops(w) >= GFLOP:
+                return f"; sets {dev} matrix.efficiency (xpusim calibrate --matrix-efficiency)"
+            return f"; informs {dev} memory[2].efficiency (weight-streaming GEMV)"
+        return f"; fits the {dev} matmul curve (xpusim calibrate)"
+    return f"; fits the {dev} {'embedding' if kind == 'emb' or kind == 'embedding' else 'vector'} curves (xpusim calibrate)"
+
+
+HARNESS_NOTE = "harness_floor_us is a measurement-setup term applied only in validation"
 
 
 def write_with_floor(out, rows):
@@ -95,7 +119,8 @@ def write_with_floor(out, rows):
     for _, r in rows:
         if r[0] in ids:
             r[16] = "yes"
-            r[17] = (r[17] + "; " if r[17] else "") + "fixed harness_floor_us"
+            r[17] = (r[17] + "; " if r[17] else "") + "sets this kind's harness_floor_us"
+        r[17] = (r[17] + "; " if r[17] else "") + HARNESS_NOTE
         out.writerow(r + [f"{floor_us:g}"])
     return floor_us
 
@@ -111,13 +136,17 @@ def llmcompass(out):
             if len(p) < 4:
                 continue
             m, n, k = p[0], p[1], p[2]
-            fit = (m, n, k) == ("8192", "12288", "12288")
+            # The MI210's matrix.efficiency comes from this one row (xpusim calibrate
+            # --matrix-efficiency over its flagged GEMMs); the A100's comes from its Vidur
+            # rows, so every A100 LLMCompass GEMM is held out.
+            fit = gpu == "MI210" and (m, n, k) == ("8192", "12288", "12288")
             out.writerow([f"llmcompass-{gpu}-gemm-{m}x{n}x{k}", hw[gpu], 1, "", "fp16",
                           f"gemm:m={m},n={n},k={k}", "kernel", 1, "", "", "latency_ms",
                           p[3].removesuffix("ms"), "ms", src.format(f),
                           f"llmcompass-{gpu} gemm {'>=' if 2*int(m)*int(n)*int(k) >= GFLOP else '<'}1 GFLOP",
                           "wall", "yes" if fit else "no",
-                          f"fitted {hw[gpu]} matrix.efficiency" if fit else ""])
+                          f"sets {hw[gpu]} matrix.efficiency (xpusim calibrate --matrix-efficiency)"
+                          if fit else ""])
         for kind, f in [("softmax", "cf_softmax"), ("layernorm", "de_layernorm")]:
             name = f"figure5_{f}_{gpu}.csv"
             rows = []
@@ -135,7 +164,7 @@ def llmcompass(out):
                                      f"{ms:.6g}", "ms", src.format(name), f"llmcompass-{gpu} {kind}",
                                      "wall", "yes" if fit else "no",
                                      "latency = M*N / reported elements per second" +
-                                     ("; fitted mi210 vector curve" if fit else "")]))
+                                     ("; fits the mi210 vector curve (xpusim calibrate)" if fit else "")]))
             harness[(gpu, kind)] = write_with_floor(out, rows)
         name = f"figure5_g_gelu_{gpu}.csv"
         rows = []
@@ -185,7 +214,8 @@ def llmcompass(out):
             out.writerow([f"llmcompass-A100-gpt3-{phase}-{op}", "a100-80gb", 4 if multi else 1,
                           "tp" if multi else "", "fp16", w, "kernel", 1, "", "", "latency_ms",
                           f"{s * 1e3:.6g}", "ms", src.format(fn), cat, "wall", "no",
-                          "per-GPU shard of one GPT-3 175B layer at TP 4",
+                          "per-GPU shard of one GPT-3 175B layer at TP 4"
+                          + ("" if floor is None else "; " + HARNESS_NOTE),
                           "" if floor is None else f"{floor:g}"])
 
 
@@ -196,7 +226,10 @@ class Padded:
         self.w = w
 
     def writerow(self, row):
-        self.w.writerow(row + [""] * (len(HEAD) - len(row)))
+        # The source: dataset and GPU, the first two parts of the id (vidur-a100-...,
+        # llmcompass-MI210-...).
+        row = row + [""] * (len(HEAD) - 1 - len(row))
+        self.w.writerow(row + ["-".join(row[0].split("-")[:2])])
 
 
 def main():

@@ -26,6 +26,11 @@ pub struct CalibrateArgs {
     /// Write a complete device file with the fitted curves to this path.
     #[arg(long)]
     pub write: Option<PathBuf>,
+    /// Derive `[matrix] efficiency` instead of curves: the efficiency at which the median
+    /// predicted / measured time of the device's flagged GEMMs of at least 1 GFLOP is 1
+    /// (curves dropped), to two decimals.
+    #[arg(long, conflicts_with_all = ["families", "write"])]
+    pub matrix_efficiency: bool,
 }
 
 fn family(name: &str) -> Result<CalibrationFamily> {
@@ -55,6 +60,22 @@ pub fn main(a: &CalibrateArgs) -> Result<()> {
     let mut rows = Vec::new();
     for f in &a.files {
         rows.extend(xpusim_validate::read(f)?);
+    }
+    if a.matrix_efficiency {
+        if a.all_rows {
+            rows.iter_mut().for_each(|r| r.used_for_calibration = true);
+        }
+        let e = xpusim_validate::efficiency::matrix_efficiency(&rows, &dev)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        warnln!(
+            "matrix efficiency of `{}` from {} flagged GEMM row(s) of at least 1 GFLOP: {:.4} (rounded {:.2})",
+            dev.name,
+            e.rows.len(),
+            e.exact,
+            e.efficiency
+        );
+        out!("[matrix]\nefficiency = {:.2}\n", e.efficiency);
+        return Ok(());
     }
     let wanted: Vec<CalibrationFamily> = a
         .families

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use xpusim_validate::{render, Predictor, Report};
+use xpusim_validate::{render, split, Predictor, Report};
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum ValidateFormat {
@@ -27,6 +27,10 @@ pub struct ValidateArgs {
     /// Ignore the devices' calibration curves (the analytical model alone).
     #[arg(long)]
     pub uncalibrated: bool,
+    /// The frozen split by source (default: `split.toml` beside the first file, if any):
+    /// rows of the files it covers are reported as in-distribution or cross-source.
+    #[arg(long)]
+    pub split: Option<PathBuf>,
     /// Rows the table lists: a number (the largest errors first; skipped rows before them)
     /// or `all` (every row, in file order).
     #[arg(long, default_value = "20", value_parser = rows_shown)]
@@ -47,19 +51,30 @@ fn rows_shown(s: &str) -> Result<RowsShown, String> {
 }
 
 pub fn main(a: &ValidateArgs) -> Result<()> {
-    let mut rows = Vec::new();
-    for f in &a.files {
-        rows.extend(xpusim_validate::read(f)?);
-    }
+    let split_path = a
+        .split
+        .clone()
+        .or_else(|| a.files.first().and_then(|f| split::beside(f)));
+    let split = split_path
+        .as_deref()
+        .map(split::SplitFile::read)
+        .transpose()?;
+    let loaded = split::load(&a.files, split.as_ref())?;
     let mut p = Predictor::default();
     p.uncalibrated = a.uncalibrated;
-    let report = Report::run(&rows, &mut p);
+    let report = Report::run_protocol(&loaded, &mut p);
     let text = match a.format {
         ValidateFormat::Table => render::text(&report, a.rows.0),
-        ValidateFormat::Json => serde_json::to_string_pretty(&report.to_json())? + "\n",
+        ValidateFormat::Json => {
+            let mut v = report.to_json();
+            if let Some(s) = &split {
+                v["split"] = render::split_json(&report, s);
+            }
+            serde_json::to_string_pretty(&v)? + "\n"
+        }
         ValidateFormat::Md => {
             let files: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
-            render::document(&report, &files.join(" "), a.uncalibrated)
+            render::document(&report, &files.join(" "), a.uncalibrated, split.as_ref())
         }
     };
     out!("{text}");

@@ -77,5 +77,9 @@ fn a100_fp16_gemm_sweep_within_bounds() {
         "median abs error on GEMMs >= 1 GFLOP: {:.1}%",
         median * 100.0
     );
-    assert!(median < 0.10, "median abs error {median}");
+    // These rows are held out (issue #15): the preset's matrix efficiency is derived from the
+    // flagged Vidur A100 GEMMs (0.79), not tuned on this sweep, which peaks at 0.92 of peak
+    // (the median was 6.8 % when 0.85 balanced the two sets). The bound records the
+    // cross-library gap (16.0 % when set) so that it can only shrink.
+    assert!(median < 0.165, "median abs error {median}");
 }

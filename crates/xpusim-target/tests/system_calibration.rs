@@ -250,10 +250,12 @@ fn gpt3_layer_on_4x_a100_tp4() {
     let rp = compare("prefill, batch 8 × 2048", &pre, &pre_m);
     let rd = compare("decode, batch 8, KV 3072", &dec, &dec_m);
     // What the model achieves today (CALIBRATION.md explains each bound).
-    // Prefill weight GEMMs and A·V: compute-bound, within 10 %.
+    // Prefill weight GEMMs and A·V: compute-bound, within 16 % (10 % while the A100 matrix
+    // efficiency was tuned against LLMCompass's GEMMs; since issue #15 it is derived from the
+    // flagged Vidur A100 GEMMs, 0.79, and these rows are held out: W1/W2 +15 %).
     for i in [0, 2, 3, 4, 5] {
         assert!(
-            within(rp[i], 0.10),
+            within(rp[i], 0.16),
             "prefill {}: ratio {:.2}",
             ROWS[i].0,
             rp[i]

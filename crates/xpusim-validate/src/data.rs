@@ -5,7 +5,9 @@
 //! value,unit,source`. Recognised optional columns: `category` (the error-table group),
 //! `timing` (`wall` = host-side wall time including the launch, the default; `kernel` =
 //! device kernel time as CUPTI / CUDA events report it), `used_for_calibration` (`yes`
-//! marks rows a fit used; they are excluded from held-out error) and `note`; training rows
+//! marks rows a fit used; they are excluded from held-out error), `source_id` (the
+//! measurement source the row belongs to, a key of the frozen split, [`crate::split`]) and
+//! `note`; training rows
 //! (phase `train`) also `flops_convention` (`model`, `model-noncausal` or `hardware`: what the
 //! source's FLOP count holds, [`FlopsConvention`]), `tokens_counted` (`source+target` for
 //! an encoder–decoder source that counts both sides, [`TokensCounted`]) and `attention`
@@ -72,6 +74,9 @@ pub struct Row {
     pub category: Option<String>,
     pub timing: Timing,
     pub used_for_calibration: bool,
+    /// The measurement source (dataset + device + library or harness) the row belongs to:
+    /// a source of the frozen split ([`crate::split`]); empty where the file has none.
+    pub source_id: String,
     pub note: String,
     /// Per-call floor of the measurement harness in µs (`harness_floor_us`): back-to-back
     /// host calls whose dispatch overlaps the device's work cost at least this each, so the
@@ -255,6 +260,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     "category",
                     "timing",
                     "used_for_calibration",
+                    "source_id",
                     "note",
                     "harness_floor_us",
                     "flops_convention",
@@ -290,6 +296,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             category,
             timing,
             used_for_calibration: used,
+            source_id: get("source_id"),
             note: get("note"),
             harness_floor_us,
             flops_convention,

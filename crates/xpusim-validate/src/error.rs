@@ -12,6 +12,8 @@ pub enum ValidateError {
         line: u64,
         msg: String,
     },
+    #[error("{file}: {msg}")]
+    Split { file: String, msg: String },
     #[error("{file}:{line}: column `{column}`: {msg}")]
     Field {
         file: String,

@@ -17,6 +17,7 @@
 
 pub mod attacc;
 mod data;
+pub mod efficiency;
 mod error;
 pub mod fit;
 mod fit_rows;
@@ -24,6 +25,7 @@ pub mod kernel;
 pub mod predict;
 pub mod render;
 pub mod report;
+pub mod split;
 pub mod system;
 pub mod train;
 

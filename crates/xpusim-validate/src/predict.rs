@@ -170,13 +170,25 @@ impl Predictor {
         }
         if row.phase == "kernel" {
             let k = kernel_cost(row, &dev, p)?;
-            let floor_s = row.harness_floor_us.unwrap_or(0.0) * 1e-6;
+            let floor_us = row.harness_floor_us.unwrap_or(0.0);
+            let floor_s = floor_us * 1e-6;
             let t = k.time_s().max(floor_s);
             let v = kernel_metric(&row.metric, t, k.flops, k.bytes, replicas)?;
+            // The harness floor is a term of the measurement setup, not of the chip: a
+            // prediction it sets must say so.
+            let flags = if floor_s > k.time_s() {
+                vec![format!(
+                    "predicted = the row's harness floor ({floor_us} µs, a measurement-setup \
+                     term applied only in validation; device time {:.1} µs)",
+                    k.time_s() * 1e6
+                )]
+            } else {
+                Vec::new()
+            };
             return Ok(Prediction {
                 value: v,
                 kernel: Some(k),
-                flags: Vec::new(),
+                flags,
             });
         }
         if kernel::is_kernel(&row.workload) {

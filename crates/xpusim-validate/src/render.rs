@@ -4,12 +4,28 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::report::{Report, Stats};
+use crate::split::SplitFile;
 
 fn pct(v: Option<f64>) -> String {
     v.map_or("–".into(), |x| format!("{x:.1}"))
 }
 
-fn stats_line(name: &str, s: &Stats) -> String {
+fn stats_line(name: &str, s: &Stats, protocol: bool) -> String {
+    if protocol {
+        return format!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            s.n,
+            pct(s.in_distribution_mape_pct),
+            pct(s.cross_source_mape_pct),
+            pct(s.uncalibrated_mape_pct),
+            pct(s.median_abs_pct),
+            pct(s.max_abs_pct),
+            pct(s.bias_pct),
+            s.fit_n,
+            pct(s.fit_mape_pct),
+            s.skipped
+        );
+    }
     format!(
         "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
         s.n,
@@ -25,33 +41,49 @@ fn stats_line(name: &str, s: &Stats) -> String {
 
 const HEAD: &str = "| category | held-out rows | MAPE % | median abs % | max abs % | bias % | fit rows | fit MAPE % | skipped |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|";
 
+/// The table head under the protocol: held-out MAPE split into in-distribution and
+/// cross-source, and the same rows uncalibrated.
+const PROTOCOL_HEAD: &str = "| category | held-out rows | in-distribution MAPE % | cross-source MAPE % | uncalibrated MAPE % | median abs % | max abs % | bias % | fit rows | fit MAPE % | skipped |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+
+/// Whether the report carries the protocol's figures (a split, or uncalibrated errors).
+pub fn has_protocol(r: &Report) -> bool {
+    r.rows
+        .iter()
+        .any(|x| x.split.is_some() || x.uncalibrated_error_pct.is_some())
+}
+
 /// The category table, the class summary and the skip reasons, as Markdown.
 pub fn summary_md(r: &Report) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{HEAD}");
+    let protocol = has_protocol(r);
+    let _ = writeln!(s, "{}", if protocol { PROTOCOL_HEAD } else { HEAD });
     for (c, st) in r.by_category() {
-        let _ = writeln!(s, "{}", stats_line(&c, &st));
+        let _ = writeln!(s, "{}", stats_line(&c, &st, protocol));
     }
     // A class line for each class present (both, as ever, in a report without training rows).
     let shown = |class: &str| !r.has_training() || r.rows.iter().any(|x| x.class == class);
     if shown("kernel") {
-        let _ = writeln!(s, "{}", stats_line("**all kernels**", &r.class("kernel")));
+        let _ = writeln!(
+            s,
+            "{}",
+            stats_line("**all kernels**", &r.class("kernel"), protocol)
+        );
     }
     if shown("model") {
         let _ = writeln!(
             s,
             "{}",
-            stats_line("**all whole-model**", &r.class("model"))
+            stats_line("**all whole-model**", &r.class("model"), protocol)
         );
     }
     if r.has_training() {
         let _ = writeln!(
             s,
             "{}",
-            stats_line("**all training steps**", &r.class("train"))
+            stats_line("**all training steps**", &r.class("train"), protocol)
         );
     }
-    let _ = writeln!(s, "{}", stats_line("**overall**", &r.overall()));
+    let _ = writeln!(s, "{}", stats_line("**overall**", &r.overall(), protocol));
     let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
     for row in &r.rows {
         if let Some(x) = &row.reason {
@@ -209,9 +241,74 @@ pub fn text(r: &Report, rows_shown: Option<usize>) -> String {
 pub const TARGET_KERNEL_MAPE_PCT: f64 = 10.0;
 pub const TARGET_MODEL_MAPE_PCT: f64 = 20.0;
 
-/// The whole of `docs/validation.md`: how it is made, the targets, the tables (for a report
-/// of training rows only, [`training_document`]: `docs/validation-training.md`).
-pub fn document(r: &Report, files: &str, uncalibrated: bool) -> String {
+/// The split's sources as JSON: each with its side, what was fitted from it and its
+/// statistics.
+pub fn split_json(r: &Report, split: &SplitFile) -> serde_json::Value {
+    let stats = r.by_source();
+    let sources: Vec<serde_json::Value> = split
+        .source
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.id,
+                "split": s.split.label(),
+                "description": s.description,
+                "fitted": s.fitted,
+                "stats": stats.get(&s.id).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "file": split.path.display().to_string(),
+        "sources": sources,
+    })
+}
+
+/// One line per source of the split: its side, its rows and errors, what was fitted on it.
+pub fn sources_md(r: &Report, split: &SplitFile) -> String {
+    let stats = r.by_source();
+    let mut s = String::from(
+        "| source | split | fit rows | held-out rows | held-out MAPE % | uncalibrated MAPE % | fitted from its flagged rows |\n|---|---|---:|---:|---:|---:|---|\n",
+    );
+    for src in &split.source {
+        let st = stats.get(&src.id).cloned().unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            src.id,
+            src.split.label(),
+            st.fit_n,
+            st.n,
+            pct(st.mape_pct),
+            pct(st.uncalibrated_mape_pct),
+            if src.fitted.is_empty() {
+                "nothing (test source)".to_string()
+            } else {
+                src.fitted.replace('|', "/")
+            }
+        );
+    }
+    s
+}
+
+/// The three figures of a class, as one summary line.
+fn protocol_line(what: &str, st: &Stats) -> String {
+    format!(
+        "- {what}: in-distribution {} % over {} rows; cross-source {} % over {} rows; \
+         uncalibrated {} % over {} rows",
+        pct(st.in_distribution_mape_pct),
+        st.in_distribution_n,
+        pct(st.cross_source_mape_pct),
+        st.cross_source_n,
+        pct(st.uncalibrated_mape_pct),
+        st.uncalibrated_n
+    )
+}
+
+/// The whole of `docs/validation.md`: how it is made, the protocol, the targets, the tables
+/// (for a report of training rows only, [`training_document`]:
+/// `docs/validation-training.md`).
+pub fn document(r: &Report, files: &str, uncalibrated: bool, split: Option<&SplitFile>) -> String {
     if !r.rows.is_empty() && r.rows.iter().all(|x| x.class == "train") {
         return training_document(r, files, uncalibrated);
     }
@@ -221,30 +318,29 @@ pub fn document(r: &Report, files: &str, uncalibrated: bool) -> String {
         "Generated by `cargo run --release -- validate {files} --format md{}`; do not edit by hand.\n",
         if uncalibrated { " --uncalibrated" } else { "" }
     );
-    s += "Each row of the validation files is one published or shipped measurement (its `source` column \
-cites it). Error = (predicted − measured) / measured. *Held-out* rows are those no fit used; rows marked \
-`used_for_calibration=yes` (the Llama-2-7B Vidur profiles, which the presets' HBM efficiency and efficiency \
-curves were fitted on, the LLMCompass GEMM per GPU that fixed the A100 and MI210 matrix efficiency, the MI210 \
-softmax rows its vector curve was fitted on, and the three smallest LLMCompass softmax/layernorm/GELU rows per \
-GPU that fixed their `harness_floor_us`) are reported separately \
-as *fit* rows. Skipped rows are listed with their reason and never count.\n\n";
+    s += PROTOCOL_MD;
     let k = r.class("kernel");
     let m = r.class("model");
     let verdict = |v: Option<f64>, t: f64| match v {
         Some(x) if x <= t => format!("{x:.1} % (target ≤ {t} %: met)"),
         Some(x) => format!("{x:.1} % (target ≤ {t} %: **not met**)"),
-        None => format!("no held-out rows (target ≤ {t} %)"),
+        None => format!("no rows (target ≤ {t} %)"),
     };
     let _ = writeln!(s, "## Summary\n");
+    let _ = writeln!(s, "{}", protocol_line("Kernels", &k));
+    let _ = writeln!(s, "{}", protocol_line("Whole models", &m));
     let _ = writeln!(
         s,
-        "- Kernels, held-out MAPE over {} rows: {}",
+        "- Kernels, cross-source MAPE: {}; in-distribution: {}; all {} held-out rows: {}",
+        verdict(k.cross_source_mape_pct, TARGET_KERNEL_MAPE_PCT),
+        verdict(k.in_distribution_mape_pct, TARGET_KERNEL_MAPE_PCT),
         k.n,
         verdict(k.mape_pct, TARGET_KERNEL_MAPE_PCT)
     );
     let _ = writeln!(
         s,
-        "- Whole models, held-out MAPE over {} rows: {}\n",
+        "- Whole models, cross-source MAPE: {}; all {} held-out rows: {}\n",
+        verdict(m.cross_source_mape_pct, TARGET_MODEL_MAPE_PCT),
         m.n,
         verdict(m.mape_pct, TARGET_MODEL_MAPE_PCT)
     );
@@ -257,6 +353,17 @@ as *fit* rows. Skipped rows are listed with their reason and never count.\n\n";
             t.n,
             pct(t.mape_pct)
         );
+    }
+    if let Some(sp) = split {
+        let _ = writeln!(s, "## Sources and the split\n");
+        let _ = writeln!(
+            s,
+            "From `{}` (frozen). Held-out rows of a `fit` source are in-distribution; rows of a \
+             `test` source are cross-source.\n",
+            sp.path.display()
+        );
+        s += &sources_md(r, sp);
+        s += "\n";
     }
     let _ = writeln!(s, "## Error by category\n");
     s += &summary_md(r);
@@ -398,6 +505,50 @@ them), variable sentence lengths (GNMT's bucketed batches against our fixed 50 t
 (BERT's MLM and NSP heads) and optimizers other than AdamW (LAMB, LARS), MLPerf's convergence.
 ";
 
+/// The protocol: the split, the three figures, where each fitted constant comes from
+/// (static text, before the tables).
+const PROTOCOL_MD: &str = "Each row of the validation files is one published or shipped measurement (its `source` \
+column cites it). Error = (predicted − measured) / measured. Skipped rows are listed with their reason and never \
+count.
+
+## The protocol
+
+- **Sources and a frozen split.** A *source* is one dataset measured on one device with one library or \
+harness (`vidur-a100`: Vidur's CUDA profiles on the A100; `llmcompass-MI210`: LLMCompass's PyTorch sweeps on the \
+MI210; `deepbench-TitanXp`; one MLPerf submission; gpt-fast on the A100). Every row names its source in \
+column `source_id`, and `data/validation/split.toml` puts each source wholly on one side: **fit** (some \
+calibration used rows of it, marked `used_for_calibration=yes`, and the split says what they set) or **test** \
+(nothing was set from any of its rows). `xpusim validate` fails on a row whose source is not in the split, on \
+a flagged row of a test source, and on a fit source without a flagged row.
+- **Three figures per category**, side by side: *in-distribution* — MAPE of the held-out rows of fit sources \
+(same dataset, GPU and library as the fit rows, e.g. the Vidur Llama-2-70B rows beside the 7B rows the curves \
+were fitted on); *cross-source* — MAPE of the rows of test sources, which is what a newcomer's own \
+measurements should expect; *uncalibrated* — the same held-out rows predicted again in the same run with the \
+devices' `[[calibration]]` curves dropped (the analytical model with the presets' constants). Fit rows are \
+reported apart and never count as held out.
+- **Every fitted constant comes from flagged rows or a datasheet.** The calibration curves are what \
+`xpusim calibrate` regenerates from the flagged rows (the command is in each curve's `source`; \
+`crates/xpusim-validate/tests/protocol.rs` regenerates every shipped curve and fails if one differs). The \
+fitted matrix efficiencies come from one rule, `xpusim calibrate FILES --hw NAME --matrix-efficiency`: over the \
+device's flagged GEMMs of at least 1 GFLOP, predicted with the curves dropped, the efficiency at which the \
+median predicted / measured time is 1, to two decimals (the same test checks the shipped values): `a100-80gb` \
+0.79 from its 184 flagged Vidur Llama-2-7B GEMMs (it was 0.85, chosen to balance the Vidur and LLMCompass A100 \
+GEMM errors; the LLMCompass A100 row then flagged as its fit row gives 0.97 by this rule and is now held \
+out), `mi210` 0.66 from its one flagged LLMCompass GEMM (8192 × 12288 × 12288). The HBM efficiency of \
+`a100-80gb` and `h100-sxm` (0.80) reads the Vidur 7B weight-streaming GEMVs (flagged). Every other constant of \
+the presets these rows touch (`h100-sxm` 0.75, `titan-xp` 0.8 and `t4` 0.6 matrix efficiency, peaks, \
+bandwidths, the `dgx-a100` NCCL terms) is a datasheet value, a cited measurement or an estimate listed in the \
+preset's `unverified`; none was set from a row here.
+- **Measurement-setup terms.** LLMCompass timed its vector ops as back-to-back PyTorch eager calls whose \
+per-call host dispatch (13 µs softmax, ~50 µs layernorm/GELU on the A100) bounds the time from below. That \
+floor belongs to the harness, not the chip: column `harness_floor_us` (the median of each kind's three \
+smallest rows, which are flagged and make `llmcompass-A100` a fit source although no device constant or curve \
+comes from it) is applied **only in validation**, as predicted = max(device time, floor). Every row carrying \
+one says so in its note, and a row whose prediction the floor sets says so beside its number (`flags` in \
+`--format json`). The engine never sees it; `xpusim run` on these shapes predicts the device time alone.
+
+";
+
 /// How the shipped data was made and what each dataset measures (static text).
 const DATASETS_MD: &str = "
 ## The datasets
@@ -407,8 +558,8 @@ H100 at TP 1/2/4/8 (microsoft/vidur profiling data, ../shared/calibration/vidur)
 IR constructors the zoo uses (QKV/Wo/up/down linears, RMSNorm, RoPE, SiLU·mul, residual add, vocab-parallel \
 embedding) on one GPU with TP-sharded weights. Timed like wall time: the smallest ops take 1–5 µs whatever \
 their size, a per-kernel floor (launch, scheduling, first-wave fill) that differs by op (add 1–2 µs, RMSNorm \
-~3.5 µs), so the launch is inside the timed region. The 7B rows fitted the presets' curves and floors; the 70B \
-rows are held out.
+~3.5 µs), so the launch is inside the timed region. The 7B rows fitted the presets' curves and floors and \
+the A100's matrix efficiency; the 70B rows are held out (in-distribution).
 - `data/validation/llmcompass.csv`: PyTorch FP16 GEMM sweeps, softmax, layernorm and GELU on A100 and MI210 \
 and the per-op times of one GPT-3 175B layer at TP 4 (LLMCompass artifact, ../shared/calibration/llmcompass). \
 Rates (elements/s) are re-expressed as latency = elements / rate. The small softmax/layernorm/GELU rows sit \
@@ -416,9 +567,9 @@ on the PyTorch eager harness floor (13 µs softmax, ~50 µs layernorm/GELU per c
 not the chip's: flat over a 30× size range, then rising as max(floor, device time), as back-to-back calls \
 whose host dispatch overlaps the GPU give. Column `harness_floor_us` carries it per GPU and op kind (the \
 median of that kind's three smallest rows, which are marked `used_for_calibration=yes`; the GPT-3 layer \
-rows, timed by the same harness, take their kind's floor); the prediction is max(device time, floor). The \
+rows, timed by the same harness, take their kind's floor); the prediction is max(device time, floor), in validation only. The \
 `mi210` preset's matrix efficiency comes from one of its GEMM rows and its vector curve from its 22 softmax rows \
-(all marked fit); its layernorm, GELU and other GEMM rows are held out. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
+(all marked fit); its layernorm, GELU and other GEMM rows are held out. No A100 GEMM row is fitted. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
 - `data/validation/deepbench.csv`: Baidu DeepBench's inference-server kernels on the TITAN Xp quoted in its \
 README (cuDNN LSTM/GRU forward inference in FP32, INT8 cuBLAS GEMMs): the RNN era's kernels, on the `titan-xp` \
 preset.
@@ -436,14 +587,24 @@ not in the tables above.
 
 ## Commands and file format
 
-- `xpusim validate FILE... [--format table|json|md] [--uncalibrated]` predicts every row; `--uncalibrated` \
-drops the devices' `[[calibration]]` curves to show the analytical model alone. The Vidur per-operator \
+- `xpusim validate FILE... [--format table|json|md] [--uncalibrated] [--split split.toml]` predicts every \
+row, and every held-out kernel and model row again without curves (the uncalibrated figure); `--uncalibrated` \
+drops the devices' `[[calibration]]` curves from the main prediction too. The split is `split.toml` beside the \
+first file unless `--split` names one; rows of the files it covers are labelled `fit` or `test`. \
+`--format json` gives `rows` (each with `split`, `source_id`, `error_pct`, `uncalibrated_error_pct`, `flags`), \
+`classes` and `categories` (each a statistics object: `n`, `mape_pct` over all held-out rows, \
+`in_distribution_n`/`in_distribution_mape_pct`, `cross_source_n`/`cross_source_mape_pct`, \
+`uncalibrated_n`/`uncalibrated_mape_pct`, `median_abs_pct`, `max_abs_pct`, `bias_pct`, `fit_n`, \
+`fit_mape_pct`, `skipped`), `mape_pct` and `median_abs_pct` by category, and `split` (the file and each source \
+with its side, what was fitted and its statistics). The Vidur per-operator \
 comparison for Llama-2-7B/70B alone: `xpusim validate data/validation/vidur.csv`.
 - `xpusim calibrate FILE... --hw NAME [--families f1,f2] [--all-rows] [--write dev.toml]` fits curves from the \
 kernel rows of one device (only rows marked `used_for_calibration=yes` unless `--all-rows`) and prints the \
-`[[calibration]]` tables, or writes a complete device file.
+`[[calibration]]` tables, or writes a complete device file `--matrix-efficiency` prints the device's \
+`[matrix] efficiency` by the rule above instead.
 - Columns: `id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source` \
-plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`yes`/`no`), `note`, \
+plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`yes`/`no`), `source_id` (the \
+row's source in the split), `note`, \
 `harness_floor_us` (a kernel row's per-call harness floor in µs; predicted = max(device time, floor)); other columns \
 are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism`: `dp` (replicas) or `tp` \
 (one model over `devices`, costed by xpusim-system). `workload`: a zoo model, or a kernel \

@@ -4,6 +4,11 @@
 //! the mean of |error| over its evaluated rows that no fit used ("held-out"); rows used
 //! for calibration get their own figure. Skipped rows never count, as zero error or
 //! otherwise; they are listed with their reason.
+//!
+//! Under the frozen split ([`crate::split`]) held-out rows are of two kinds, reported
+//! apart: *in-distribution* (held-out rows of a source some fit used) and *cross-source*
+//! (rows of a source no fit used). [`Report::run_protocol`] also predicts every held-out
+//! kernel and model row with the devices' curves dropped, the *uncalibrated* figure.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +34,17 @@ pub struct RowResult {
     pub reason: Option<String>,
     pub used_for_calibration: bool,
     pub source: String,
+    /// The row's side of the frozen split (`fit`: its source was fitted on; `test`: it was
+    /// not); absent for rows of files the split does not cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<&'static str>,
+    /// The row's measurement source (`source_id`), where its file gives one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source_id: String,
+    /// Error of the same row predicted with the devices' calibration curves dropped
+    /// (kernel and model rows of [`Report::run_protocol`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncalibrated_error_pct: Option<f64>,
     /// Kernel rows: size on the op family's curve axis and its unit (`flops`, `bytes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<(f64, &'static str)>,
@@ -56,6 +72,15 @@ pub struct Stats {
     pub fit_n: usize,
     pub fit_mape_pct: Option<f64>,
     pub skipped: usize,
+    /// Held-out rows of `fit` sources (the split's in-distribution rows), and their MAPE.
+    pub in_distribution_n: usize,
+    pub in_distribution_mape_pct: Option<f64>,
+    /// Rows of `test` sources (never fitted), and their MAPE.
+    pub cross_source_n: usize,
+    pub cross_source_mape_pct: Option<f64>,
+    /// Held-out rows predicted without calibration curves, and their MAPE.
+    pub uncalibrated_n: usize,
+    pub uncalibrated_mape_pct: Option<f64>,
 }
 
 impl Stats {
@@ -63,10 +88,21 @@ impl Stats {
         let mut held = Vec::new();
         let mut fit = Vec::new();
         let mut skipped = 0;
+        let (mut in_dist, mut cross, mut uncal) = (Vec::new(), Vec::new(), Vec::new());
         for r in rows {
             match r.error_pct {
                 Some(e) if r.used_for_calibration => fit.push(e),
-                Some(e) => held.push(e),
+                Some(e) => {
+                    held.push(e);
+                    match r.split {
+                        Some("fit") => in_dist.push(e.abs()),
+                        Some("test") => cross.push(e.abs()),
+                        _ => {}
+                    }
+                    if let Some(u) = r.uncalibrated_error_pct {
+                        uncal.push(u.abs());
+                    }
+                }
                 None => skipped += 1,
             }
         }
@@ -81,6 +117,12 @@ impl Stats {
             fit_n: fit.len(),
             fit_mape_pct: mean(&fit.iter().map(|e| e.abs()).collect::<Vec<_>>()),
             skipped,
+            in_distribution_n: in_dist.len(),
+            in_distribution_mape_pct: mean(&in_dist),
+            cross_source_n: cross.len(),
+            cross_source_mape_pct: mean(&cross),
+            uncalibrated_n: uncal.len(),
+            uncalibrated_mape_pct: mean(&uncal),
         }
     }
 }
@@ -153,6 +195,9 @@ impl Report {
                     reason,
                     used_for_calibration: r.used_for_calibration,
                     source: r.source.clone(),
+                    split: None,
+                    source_id: r.source_id.clone(),
+                    uncalibrated_error_pct: None,
                     size,
                     flops_convention: r.flops_convention.map(|c| c.label()),
                     flags,
@@ -160,6 +205,42 @@ impl Report {
             })
             .collect();
         Report { rows }
+    }
+
+    /// The protocol's report: every row predicted with `p`, labelled with its side of the
+    /// split, and every held-out kernel and model row predicted again with the devices'
+    /// calibration curves dropped (training rows have no curves of their own and are not
+    /// repeated).
+    pub fn run_protocol(loaded: &crate::split::Loaded, p: &mut Predictor) -> Report {
+        let mut r = Report::run(&loaded.rows, p);
+        let mut bare = Predictor::default();
+        bare.override_device = p.override_device.clone();
+        bare.uncalibrated = true;
+        for ((res, row), side) in r.rows.iter_mut().zip(&loaded.rows).zip(&loaded.sides) {
+            res.split = side.map(|s| s.label());
+            if res.class == "train" || row.used_for_calibration || res.error_pct.is_none() {
+                continue;
+            }
+            res.uncalibrated_error_pct = if p.uncalibrated {
+                res.error_pct
+            } else {
+                bare.predict(row)
+                    .ok()
+                    .map(|pr| (pr.value - row.value) / row.value * 100.0)
+            };
+        }
+        r
+    }
+
+    /// Statistics per measurement source (`source_id`), for rows that name one.
+    pub fn by_source(&self) -> BTreeMap<String, Stats> {
+        let mut m: BTreeMap<String, Vec<&RowResult>> = BTreeMap::new();
+        for r in self.rows.iter().filter(|r| !r.source_id.is_empty()) {
+            m.entry(r.source_id.clone()).or_default().push(r);
+        }
+        m.into_iter()
+            .map(|(c, v)| (c, Stats::of(v.into_iter())))
+            .collect()
     }
 
     pub fn by_category(&self) -> BTreeMap<String, Stats> {
