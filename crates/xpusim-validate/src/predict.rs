@@ -114,18 +114,17 @@ impl Predictor {
         let dev = self.device(&row.hardware)?;
         let p = Precision::parse(&row.precision, dev.natural_dtype).map_err(|e| e.to_string())?;
         let llm_phase = matches!(row.phase.as_str(), "prefill" | "decode" | "generate");
-        let par = match row.parallelism.as_str() {
-            "" if llm_phase => "tp",
-            "" => "dp",
-            "dp" | "tp" => row.parallelism.as_str(),
-            other => return Err(format!("unknown parallelism `{other}` (expected dp or tp)")),
-        };
-        let sys = if par == "tp" && row.devices > 1 {
-            Some(crate::system::for_row(&row.hardware, &dev, row.devices)?)
+        let (layout, replicas) = inference_layout(&row.parallelism, row.devices, llm_phase)?;
+        let sys = if layout.devices() > 1 {
+            Some(crate::system::for_row(
+                &row.hardware,
+                &dev,
+                layout.devices(),
+            )?)
         } else {
             None
         };
-        let replicas = if par == "dp" { row.devices as f64 } else { 1.0 };
+        let replicas = replicas as f64;
         let unit = expected_unit(&row.metric)
             .ok_or_else(|| format!("unsupported metric `{}`", row.metric))?;
         if !row.unit.eq_ignore_ascii_case(unit) {
@@ -143,7 +142,7 @@ impl Predictor {
                 &sys,
                 &row.workload,
                 kind,
-                row.devices,
+                layout.devices(),
                 p.act.bytes(1),
             )?;
             let k = KernelCost {
@@ -197,7 +196,7 @@ impl Predictor {
                 row.workload, row.phase
             ));
         }
-        model_metric(row, &dev, sys.as_ref(), p, replicas).map(|value| Prediction {
+        model_metric(row, &dev, sys.as_ref(), &layout, p, replicas).map(|value| Prediction {
             value,
             kernel: None,
             flags: Vec::new(),
@@ -325,15 +324,85 @@ struct Pass {
 }
 
 /// One pass on one device (engine) or on `sys` with tensor parallelism over `devices`.
+/// One replica's layout and the number of replicas of an inference row, from its
+/// `parallelism`: empty (a decoder's devices form one tensor-parallel group, any other
+/// model's devices are replicas), `tp` or `dp` (all devices one way), or a list of
+/// `key=value` with keys `tp`, `pp`, `ep` and `dp` (as training rows write it), where an
+/// unstated `dp` is what the others leave of `devices`. The degrees must multiply to
+/// `devices`; an unknown or repeated key is an error naming it, never ignored.
+pub fn inference_layout(
+    text: &str,
+    devices: u64,
+    llm_phase: bool,
+) -> Result<(Parallelism, u64), String> {
+    let all_tp = (Parallelism::tp(devices), 1);
+    let all_dp = (Parallelism::default(), devices);
+    match text.trim() {
+        "" if llm_phase => return Ok(all_tp),
+        "" => return Ok(all_dp),
+        "tp" => return Ok(all_tp),
+        "dp" => return Ok(all_dp),
+        _ => {}
+    }
+    let mut par = Parallelism::default();
+    let mut dp = None;
+    let mut seen = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (key, value) = item.split_once('=').ok_or_else(|| {
+            format!("parallelism `{item}`: expected key=value (tp, pp, ep, dp), or tp or dp alone")
+        })?;
+        let key = key.trim();
+        if seen.contains(&key) {
+            return Err(format!("parallelism: `{key}` is given twice"));
+        }
+        seen.push(key);
+        let n: u64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| format!("parallelism `{item}`: expected a whole number ≥ 1"))?;
+        match key {
+            "tp" => par.tp = n,
+            "pp" => par.pp = n,
+            "ep" => par.ep = n,
+            "dp" => dp = Some(n),
+            other => {
+                return Err(format!(
+                    "parallelism: unknown key `{other}` for an inference row (expected tp, pp, \
+                     ep or dp)"
+                ))
+            }
+        }
+    }
+    let group = par.tp.saturating_mul(par.pp);
+    let dp = match dp {
+        Some(dp) => dp,
+        None if group > 0 && devices % group == 0 => devices / group,
+        None => {
+            return Err(format!(
+                "parallelism `{text}`: tp·pp = {group} does not divide devices = {devices}"
+            ))
+        }
+    };
+    if group.saturating_mul(dp) != devices {
+        return Err(format!(
+            "parallelism `{text}`: tp·pp·dp = {} but the row has devices = {devices}",
+            group.saturating_mul(dp)
+        ));
+    }
+    Ok((par, dp))
+}
+
 fn run(
     g: &xpusim_ir::Graph,
     dev: &DeviceSpec,
     sys: Option<&xpusim_hw::System>,
-    devices: u64,
+    layout: &Parallelism,
 ) -> Result<Pass, String> {
     if let Some(sys) = sys {
         let mut t = Target::system(sys.clone());
-        t.layout = Layout::Fixed(Parallelism::tp(devices));
+        t.layout = Layout::Fixed(layout.clone());
         let c = evaluate(g, &t).map_err(|e| e.to_string())?;
         c.check_fits().map_err(|e| e.to_string())?;
         return Ok(Pass {
@@ -362,13 +431,14 @@ fn model_metric(
     row: &Row,
     dev: &DeviceSpec,
     sys: Option<&xpusim_hw::System>,
+    layout: &Parallelism,
     p: Precision,
     replicas: f64,
 ) -> Result<f64, String> {
     let batch = row.batch as f64;
     let m = row.metric.as_str();
     let pass = |phase: Phase, seq: u64, ctx: u64| -> Result<Pass, String> {
-        run(&build(row, phase, seq, ctx, p)?, dev, sys, row.devices)
+        run(&build(row, phase, seq, ctx, p)?, dev, sys, layout)
     };
     match row.phase.as_str() {
         "inference" | "prefill" => {
@@ -427,5 +497,48 @@ fn model_metric(
         other => Err(format!(
             "unknown phase `{other}` (expected kernel, inference, prefill, decode or generate)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn the_shorthands_keep_their_meaning() {
+        let (p, r) = inference_layout("", 8, true).unwrap();
+        assert_eq!((p.tp, p.pp, r), (8, 1, 1));
+        let (p, r) = inference_layout("", 8, false).unwrap();
+        assert_eq!((p.tp, r), (1, 8));
+        assert_eq!(inference_layout("tp", 4, false).unwrap().0.tp, 4);
+        assert_eq!(inference_layout("dp", 4, true).unwrap().1, 4);
+    }
+
+    #[test]
+    fn a_list_splits_the_devices_into_replicas() {
+        let (p, r) = inference_layout("tp=2,dp=4", 8, true).unwrap();
+        assert_eq!((p.tp, p.pp, p.dp, r), (2, 1, 1, 4));
+        // dp left unstated: what tp·pp leave of the devices.
+        let (p, r) = inference_layout("tp=2, pp=2", 8, true).unwrap();
+        assert_eq!((p.tp, p.pp, r), (2, 2, 2));
+    }
+
+    #[test]
+    fn bad_lists_name_what_is_wrong() {
+        let e = inference_layout("tp=3,dp=4", 8, true).unwrap_err();
+        assert!(
+            e.contains("tp·pp·dp = 12") && e.contains("devices = 8"),
+            "{e}"
+        );
+        let e = inference_layout("tp=3", 8, true).unwrap_err();
+        assert!(e.contains("does not divide"), "{e}");
+        let e = inference_layout("tp=2,zero=1", 8, true).unwrap_err();
+        assert!(e.contains("unknown key `zero`"), "{e}");
+        let e = inference_layout("tp=2,tp=4", 8, true).unwrap_err();
+        assert!(e.contains("`tp` is given twice"), "{e}");
+        let e = inference_layout("tp=0", 8, true).unwrap_err();
+        assert!(e.contains("whole number"), "{e}");
+        let e = inference_layout("tensor", 8, true).unwrap_err();
+        assert!(e.contains("expected key=value"), "{e}");
     }
 }

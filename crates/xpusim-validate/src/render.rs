@@ -607,7 +607,8 @@ plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`y
 row's source in the split), `note`, \
 `harness_floor_us` (a kernel row's per-call harness floor in µs; predicted = max(device time, floor)); other columns \
 are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism`: `dp` (replicas) or `tp` \
-(one model over `devices`, costed by xpusim-system). `workload`: a zoo model, or a kernel \
+(one model over `devices`, costed by xpusim-system), or for any row a list such as `tp=2,dp=4` \
+(keys `tp`, `pp`, `ep`, `dp` for inference rows, whose product is `devices`; an unstated `dp` is the rest). `workload`: a zoo model, or a kernel \
 `gemm|linear:m=,n=,k=[,b=]`, `attention:b=,h=,sq=,skv=,d=,causal=[,kvh=]`, `membw:bytes=`, \
 `softmax|layernorm|rmsnorm:rows=,cols=`, `gelu|silu|gelu_mul|silu_mul|add|rope:elems=` (flat) or `:rows=,cols=` (one thread block per row), \
 `embedding:tokens=,dim=,vocab=`, `lstm|gru|rnn:hidden=,batch=,steps=[,input=]`, `allreduce|allgather|reducescatter|alltoall:elems=`. `phase`: `kernel`, \

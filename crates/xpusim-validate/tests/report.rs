@@ -139,3 +139,28 @@ fn fitted_curves_reduce_the_error_on_their_rows() {
     let back = xpusim_hw::DeviceSpec::from_toml("fitted.toml", &text).unwrap();
     assert_eq!(back.calibration, f.curves);
 }
+
+/// `tp=2,dp=4` on 8 devices is four 2-way tensor-parallel replicas: four times the
+/// throughput of the `tp` row on 2 devices, and the same latency (issue #15: inference rows
+/// take the training rows' `key=value` layouts).
+#[test]
+fn an_inference_row_takes_a_key_value_layout() {
+    let r = report(
+        "a,dgx-h100,2,tp,bf16,llama-2-13b,decode,8,512,,tokens_per_s,1000,tokens/s,s,no
+b,dgx-h100,8,\"tp=2,dp=4\",bf16,llama-2-13b,decode,8,512,,tokens_per_s,1000,tokens/s,s,no
+c,dgx-h100,2,tp,bf16,llama-2-13b,decode,8,512,,tpot_ms,10,ms,s,no
+d,dgx-h100,8,\"tp=2,dp=4\",bf16,llama-2-13b,decode,8,512,,tpot_ms,10,ms,s,no
+e,dgx-h100,8,\"tp=2,dp=3\",bf16,llama-2-13b,decode,8,512,,tpot_ms,10,ms,s,no",
+    );
+    let pred: Vec<f64> = r.rows[..4]
+        .iter()
+        .map(|x| x.predicted.unwrap_or_else(|| panic!("{:?}", x.reason)))
+        .collect();
+    assert!((pred[1] / pred[0] - 4.0).abs() < 1e-12, "{pred:?}");
+    assert_eq!(pred[2], pred[3]);
+    let why = r.rows[4].reason.clone().unwrap_or_default();
+    assert!(
+        why.contains("tp·pp·dp = 6") && why.contains("devices = 8"),
+        "{why}"
+    );
+}
