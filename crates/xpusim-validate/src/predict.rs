@@ -378,7 +378,7 @@ pub fn inference_layout(
     let group = par.tp.saturating_mul(par.pp);
     let dp = match dp {
         Some(dp) => dp,
-        None if group > 0 && devices % group == 0 => devices / group,
+        None if group > 0 && devices.is_multiple_of(group) => devices / group,
         None => {
             return Err(format!(
                 "parallelism `{text}`: tp·pp = {group} does not divide devices = {devices}"
@@ -402,7 +402,7 @@ fn run(
 ) -> Result<Pass, String> {
     if let Some(sys) = sys {
         let mut t = Target::system(sys.clone());
-        t.layout = Layout::Fixed(layout.clone());
+        t.layout = Layout::Fixed(*layout);
         let c = evaluate(g, &t).map_err(|e| e.to_string())?;
         c.check_fits().map_err(|e| e.to_string())?;
         return Ok(Pass {
