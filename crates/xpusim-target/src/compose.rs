@@ -405,14 +405,7 @@ fn compose(
         dev.power.idle_w
     };
     energy.idle_j = static_w * used as f64 * latency;
-    if let Some(s) = sys {
-        let nodes = used.div_ceil(s.spec.devices_per_node.max(1));
-        energy.node_j = s
-            .spec
-            .node_power
-            .as_ref()
-            .map_or(0.0, |p| p.overhead_w * nodes as f64 * latency);
-    }
+    energy.node_j = t.node_overhead_w(used) * latency;
     let energy_j = energy.total_j();
 
     let pim = t.pim();

@@ -87,6 +87,20 @@ impl Target {
         self.hw.device()
     }
 
+    /// Host power charged to a job on `devices` of this target's devices, W: the node's
+    /// non-accelerator power (CPUs, NICs, switches, fans, power-supply losses; the system
+    /// file's `node_power.overhead_w`) in proportion to the devices used, so a replica
+    /// carries its devices' share of its node and a job that fills whole nodes carries those
+    /// nodes. Zero for a lone device or a system that cites no node power. The one rule
+    /// `run`, `serve` and `train` charge host energy by.
+    pub fn node_overhead_w(&self, devices: u64) -> f64 {
+        self.system_spec().map_or(0.0, |s| {
+            s.spec.node_power.as_ref().map_or(0.0, |p| {
+                p.overhead_w * devices as f64 / s.spec.devices_per_node.max(1) as f64
+            })
+        })
+    }
+
     pub fn system_spec(&self) -> Option<&System> {
         match &self.hw {
             Hardware::System(s) => Some(s),
