@@ -571,11 +571,13 @@ fn head(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError>
         return Ok(());
     }
     if !c.lm_head {
+        if train && c.pooler && c.arch == Arch::EncoderOnly {
+            return pretraining_heads(b, c, p);
+        }
         if train {
             // A bare encoder's output is features, not class logits: the loss compares them
-            // with a target of their shape (the pooled vector, else every token's state).
-            let rows = if c.pooler { p.batch } else { t };
-            training_loss(b, LossKind::Mse, rows, h, false)?;
+            // with a target of their shape (every token's state).
+            training_loss(b, LossKind::Mse, t, h, false)?;
         }
         return Ok(());
     }
@@ -598,6 +600,38 @@ fn head(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError>
         training_loss(b, LossKind::CrossEntropy, rows, c.vocab, true)?;
     }
     Ok(())
+}
+
+/// BERT's pre-training heads (Devlin et al. 2019, §3.1 and App. A.2): training an encoder with
+/// a pooler is pre-training it, and its loss is the masked-LM cross-entropy over the
+/// vocabulary. The MLM head is a dense `hidden × hidden` transform with GELU and LayerNorm,
+/// then the decoder tied to the word embeddings plus a per-token bias, applied to **every**
+/// position: `BertForPreTraining` in NVIDIA DeepLearningExamples
+/// (`PyTorch/LanguageModeling/BERT/modeling.py`, the Hugging Face pytorch-pretrained-BERT
+/// port) returns `prediction_scores` of shape `[batch, seq, vocab]` and its cross-entropy
+/// ignores the unmasked labels, so the logits and loss run over all `batch · seq` rows
+/// (gathering the masked positions first came later). The next-sentence head, `hidden × 2`
+/// on the pooled vector (2·hidden MACs per sequence, under 10⁻⁵ of the step), is not built.
+fn pretraining_heads(b: &mut Builder, c: &TransformerConfig, p: &Pass) -> Result<(), IrError> {
+    let (t, h) = (p.tokens(), c.hidden);
+    let (nk, nb) = norm_kind(c);
+    b.linear("mlm.transform", t, h, h, true, 1)?;
+    b.eltwise(
+        "mlm.transform.act",
+        c.activation.name(),
+        t * h,
+        1,
+        c.activation.flops_per_elem(),
+        1,
+    )?;
+    b.norm("mlm.transform.norm", nk, t, h, nb, 1)?;
+    b.lm_head("mlm.decoder", t, h, c.vocab, Some("embed.tokens"))?;
+    b.role(OpRole::LmHead);
+    let bias = Op::elementwise("mlm.decoder.bias_add", "add", t * c.vocab, 1, 1, b.act())?;
+    let bias = b.with_param(bias, "mlm.decoder.bias", &[c.vocab], 1)?;
+    b.push(bias, 1)?;
+    b.role(OpRole::Sliced(Block::Vocab));
+    training_loss(b, LossKind::CrossEntropy, t, c.vocab, true)
 }
 
 /// The loss closing a training forward (`Phase::Train`) over the model's `[rows, cols]`

@@ -90,6 +90,38 @@ fn every_model_lists_and_builds_the_train_phase() {
 }
 
 #[test]
+fn bert_pretrains_with_the_masked_lm_head_over_every_token() {
+    let (b, s) = (2, 128);
+    let t = train("bert-large", b, s);
+    let inf = build("bert-large", &Workload::new(Phase::Inference, b, s, 0)).unwrap();
+    // The MLM decoder: tied to the word embeddings, vocabulary-parallel, every position
+    // (DeepLearningExamples' BertForPreTraining returns [batch, seq, vocab] scores).
+    let dec = t.ops.iter().find(|o| o.role == OpRole::LmHead).unwrap();
+    let OpKind::Matmul(m) = dec.kind else {
+        panic!("{}", dec.name)
+    };
+    assert_eq!((m.m, m.k, m.n), (b * s, 1024, 30_522));
+    assert!(dec.operands.iter().any(|o| o.tensor == "embed.tokens"));
+    assert!(inf.ops.iter().all(|o| o.role != OpRole::LmHead));
+    match t.ops.last().unwrap().kind {
+        OpKind::Loss { rows, cols, .. } => assert_eq!((rows, cols), (b * s, 30_522)),
+        _ => panic!(),
+    }
+    // The head adds its transform (h x h) and decoder (h x V) MACs over every token to the
+    // encoder's, and only the transform and the decoder bias as parameters (tied decoder).
+    let head_macs = b * s * (1024 * 1024 + 1024 * 30_522);
+    assert_eq!(
+        contraction_flops(&t),
+        contraction_flops(&inf) + 2 * head_macs
+    );
+    assert_eq!(
+        t.totals().params,
+        inf.totals().params + 1024 * 1024 + 1024 + 2 * 1024 + 30_522
+    );
+    backward(&t).expect("the pre-training graph differentiates");
+}
+
+#[test]
 fn a_decoder_trains_on_every_token() {
     let (b, s) = (2, 256);
     let t = train("llama-2-7b", b, s);

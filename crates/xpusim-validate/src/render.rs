@@ -497,12 +497,14 @@ the optimizer and the loss have none, and the `h800` preset has no calibration c
 slice shape; only slices with 2A = B = C or 2A = 2B = C are tori) and the pods are joined by the preset's \
 data-centre network.
 - **Schedules and settings the sources leave unstated** take the plain defaults, so the error of those rows \
-holds the unstated setting: MT-NLG states no recomputation (its own TFLOP/s count includes a recompute pass), \
-Llama 3 no schedule (Meta ran an interleaved variant) and no recomputation or sequence parallelism, PaLM no \
-optimizer sharding. DeepSeek-V3's DualPipe is not simulated, so its rows are skipped.
+holds the unstated setting: Llama 3 no chunk count for its interleaved schedule (read as the 2 of its Fig. 6) \
+and no recomputation or sequence parallelism, PaLM no optimizer sharding, MT-NLG no micro-batch or schedule. \
+MT-NLG's full recomputation is read from the source (its TFLOP/s count the recompute pass, and without it the \
+layout exceeds 80 GB: Korthikanti et al. 2022, Fig. 1). DeepSeek-V3's DualPipe is not simulated, so its rows \
+are skipped.
 - **Outside the step:** data loading and host overheads (NVIDIA's DeepLearningExamples throughputs include \
-them), variable sentence lengths (GNMT's bucketed batches against our fixed 50 tokens), heads the zoo lacks \
-(BERT's MLM and NSP heads) and optimizers other than AdamW (LAMB, LARS), MLPerf's convergence.
+them), variable sentence lengths (GNMT's bucketed batches against our fixed 50 tokens), BERT's next-sentence head (its \
+masked-LM head is built, over every token as DeepLearningExamples ran it) and optimizers other than AdamW (LAMB, LARS), MLPerf's convergence.
 ";
 
 /// The protocol: the split, the three figures, where each fitted constant comes from
