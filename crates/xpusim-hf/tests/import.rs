@@ -99,21 +99,32 @@ fn every_fixture_builds_in_every_phase() {
         }
         let m = load(&p).unwrap_or_else(|e| panic!("{e}"));
         let mut params = Vec::new();
+        let mut train_params = None;
         for &ph in m.config.phases() {
             let g = build(&p, &Workload::new(ph, 2, 128, 256)).unwrap_or_else(|e| panic!("{e}"));
-            params.push((g.totals().params, g.totals().active_params));
+            let t = (g.totals().params, g.totals().active_params);
+            // Training adds the pre-training head an encoder's inference does not run (BERT's
+            // masked-LM transform and decoder bias); it never drops a parameter.
+            if ph == Phase::Train {
+                train_params = Some(t);
+                continue;
+            }
+            params.push(t);
             assert!(g.ops.len() < 120, "{}: {} ops", p.display(), g.ops.len());
             if ph == Phase::Decode {
                 assert_eq!(g.tokens_per_sample, 1);
                 assert!(g.totals().kv_cache_bytes > 0, "{}", p.display());
             }
         }
-        // Parameters do not depend on the phase (decode still declares the encoder).
+        // Parameters do not depend on the inference phase (decode still declares the encoder).
         assert!(
             params.windows(2).all(|w| w[0] == w[1]),
             "{}: {params:?}",
             p.display()
         );
+        if let (Some(t), Some(i)) = (train_params, params.first()) {
+            assert!(t.0 >= i.0 && t.1 >= i.1, "{}: train {t:?} < {i:?}", p.display());
+        }
     }
 }
 
