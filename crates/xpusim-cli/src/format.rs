@@ -140,3 +140,23 @@ pub fn csv(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// Energy by part, one line each (the one accounting `run`, `serve` and `train` share):
+/// arithmetic, each memory level, links, PIM, static power and the host's share; parts of
+/// zero are left out. `total_j` is what the shares divide.
+pub fn energy_table(e: &xpusim_target::EnergyBreakdown, total_j: f64) -> comfy_table::Table {
+    let mut parts: Vec<(String, f64)> = vec![("compute".into(), e.compute_j)];
+    parts.extend(e.memory_j.iter().map(|(l, j)| (format!("memory:{l}"), *j)));
+    parts.extend([
+        ("network".to_string(), e.network_j),
+        ("PIM".to_string(), e.pim_j),
+        ("static (idle)".to_string(), e.idle_j),
+        ("node overhead".to_string(), e.node_j),
+    ]);
+    let mut et = table();
+    et.set_header(["energy by part", "energy", "share"]);
+    for (k, j) in parts.into_iter().filter(|p| p.1 > 0.0) {
+        et.add_row([k, si(j, "J"), pct(j / total_j)]);
+    }
+    et
+}

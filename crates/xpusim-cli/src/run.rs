@@ -233,21 +233,7 @@ fn print_table(c: &ModelCost, top: usize) {
     }
     outln!("{t}");
 
-    let e = &c.energy_breakdown;
-    let mut parts: Vec<(String, f64)> = vec![("compute".into(), e.compute_j)];
-    parts.extend(e.memory_j.iter().map(|(l, j)| (format!("memory:{l}"), *j)));
-    parts.extend([
-        ("network".to_string(), e.network_j),
-        ("PIM".to_string(), e.pim_j),
-        ("static (idle)".to_string(), e.idle_j),
-        ("node overhead".to_string(), e.node_j),
-    ]);
-    let mut et = format::table();
-    et.set_header(["energy by part", "energy", "share"]);
-    for (k, j) in parts.into_iter().filter(|p| p.1 > 0.0) {
-        et.add_row([k, format::si(j, "J"), format::pct(j / c.energy_j)]);
-    }
-    outln!("{et}");
+    outln!("{}", format::energy_table(&c.energy_breakdown, c.energy_j));
 
     let mut shares = format::table();
     shares.set_header(["time by bound", "time", "share"]);

@@ -583,4 +583,5 @@ fn print_table(a: &ServeArgs, rate: Option<f64>, r: &Report) {
         s.add_row([k.to_string(), v]);
     }
     outln!("{s}");
+    outln!("{}", format::energy_table(&m.energy_breakdown, m.energy_j));
 }

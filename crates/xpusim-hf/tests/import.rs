@@ -123,7 +123,11 @@ fn every_fixture_builds_in_every_phase() {
             p.display()
         );
         if let (Some(t), Some(i)) = (train_params, params.first()) {
-            assert!(t.0 >= i.0 && t.1 >= i.1, "{}: train {t:?} < {i:?}", p.display());
+            assert!(
+                t.0 >= i.0 && t.1 >= i.1,
+                "{}: train {t:?} < {i:?}",
+                p.display()
+            );
         }
     }
 }

@@ -3,18 +3,18 @@
 
 use xpusim_ir::Role;
 
-use crate::grid::Memo;
-use crate::step::{IterationShape, StepCost};
+use crate::grid::{Cost, Memo};
+use crate::step::{EnergyParts, IterationShape, StepCost};
 use crate::ServeError;
 
-/// What a hardware backend must price; every value is `[time_s, energy_j]` for the whole
-/// replica.
+/// What a hardware backend must price; every value is a [`Cost`] (time, then energy by
+/// part) for the whole replica.
 pub(crate) trait Backend {
     /// (body, LM head) of a pass with `rows` token rows: the body is every op but attention
     /// and the LM head (collectives included); the head is the LM head over `rows` rows.
-    fn pass(&self, rows: u64) -> Result<([f64; 2], [f64; 2]), ServeError>;
+    fn pass(&self, rows: u64) -> Result<(Cost, Cost), ServeError>;
     /// All layers' attention for `batch` sequences of `q` queries over `kv` keys (causal).
-    fn attention(&self, batch: u64, q: u64, kv: u64, role: Role) -> Result<[f64; 2], ServeError>;
+    fn attention(&self, batch: u64, q: u64, kv: u64, role: Role) -> Result<Cost, ServeError>;
 }
 
 /// Memo tables of the four terms.
@@ -33,7 +33,7 @@ fn decode_mean(ctx: &[u64]) -> (u64, u64) {
     (n, (sum + n / 2) / n.max(1))
 }
 
-fn prefill<B: Backend>(b: &B, tokens: u64, prior: u64) -> Result<[f64; 2], ServeError> {
+fn prefill<B: Backend>(b: &B, tokens: u64, prior: u64) -> Result<Cost, ServeError> {
     // Earlier chunks' K/V come from the cache; a whole prompt's K/V are fresh activations.
     let role = if prior > 0 {
         Role::KvCache
@@ -44,13 +44,14 @@ fn prefill<B: Backend>(b: &B, tokens: u64, prior: u64) -> Result<[f64; 2], Serve
     b.attention(1, q, prior + q, role)
 }
 
-fn total(parts: impl IntoIterator<Item = [f64; 2]>) -> StepCost {
-    let mut c = StepCost::default();
+fn total(parts: impl IntoIterator<Item = Cost>) -> StepCost {
+    let mut sum: Cost = [0.0; 1 + crate::step::PARTS];
     for p in parts {
-        c.time_s += p[0];
-        c.energy_j += p[1];
+        for (s, x) in sum.iter_mut().zip(p) {
+            *s += x;
+        }
     }
-    c
+    StepCost::new(sum[0], EnergyParts::from_array(&sum[1..]))
 }
 
 impl Memoised {

@@ -12,6 +12,7 @@
 //! is not stepping within the overall makespan; link energy is not counted.
 
 use serde::Serialize;
+use xpusim_target::EnergyBreakdown;
 
 use crate::metrics::{summarise, Slo};
 use crate::scheduler::{
@@ -169,19 +170,27 @@ pub fn serve_disaggregated(
     let end = records.iter().map(|r| r.finish_s).fold(start, f64::max);
     let span = end - start;
     let parts: Vec<&SimOutcome> = outcomes.iter().map(|(o, _)| o).collect();
+    // Each replica idles whenever it is not stepping, over the whole makespan; one dealt no
+    // request idles throughout.
+    let mut energy = EnergyBreakdown::default();
+    for (o, idle_w) in &outcomes {
+        energy.add_scaled(&o.energy, 1.0);
+        energy.idle_j += idle_w * ((span - o.busy_s).max(0.0) - o.idle_s);
+    }
+    energy.idle_j += (idle_prefill as f64 * prefill.idle_power_w()
+        + idle_decode as f64 * decode.idle_power_w())
+        * span;
     let merged = SimOutcome {
         records,
         iterations: parts.iter().map(|o| o.iterations).sum(),
         preemptions: parts.iter().map(|o| o.preemptions).sum(),
         // Each replica idles whenever it is not stepping, over the whole makespan; one
         // dealt no request idles throughout.
-        energy_j: outcomes
-            .iter()
-            .map(|(o, idle_w)| o.energy_j - idle_w * o.idle_s + idle_w * (span - o.busy_s).max(0.0))
-            .sum::<f64>()
-            + (idle_prefill as f64 * prefill.idle_power_w()
-                + idle_decode as f64 * decode.idle_power_w())
-                * span,
+        energy_j: energy.total_j(),
+        energy,
+        // Every replica's devices, dealt a request or not, for the whole makespan.
+        node_power_w: prefill.node_power_w() * d.prefill_replicas as f64
+            + decode.node_power_w() * d.decode_replicas as f64,
         busy_s: parts.iter().map(|o| o.busy_s).sum(),
         idle_s: outcomes
             .iter()

@@ -14,6 +14,10 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+/// What the tables hold for one grid point: time, s, then [`crate::step::EnergyParts`] as
+/// an array, J.
+pub(crate) type Cost = [f64; 1 + crate::step::PARTS];
+
 /// The grid cell holding `x`: `(lo, hi)` with `lo ≤ x ≤ hi` (equal when `x` is a point).
 pub fn cell(x: u64) -> (u64, u64) {
     if x <= 4 {
@@ -31,21 +35,22 @@ pub fn cell(x: u64) -> (u64, u64) {
     }
 }
 
-fn lerp(x: u64, lo: u64, hi: u64, flo: [f64; 2], fhi: [f64; 2]) -> [f64; 2] {
+fn lerp(x: u64, lo: u64, hi: u64, flo: Cost, fhi: Cost) -> Cost {
     if hi == lo {
         return flo;
     }
     let w = (x - lo) as f64 / (hi - lo) as f64;
-    [
-        flo[0] + (fhi[0] - flo[0]) * w,
-        flo[1] + (fhi[1] - flo[1]) * w,
-    ]
+    let mut out = flo;
+    for (o, h) in out.iter_mut().zip(fhi) {
+        *o += (h - *o) * w;
+    }
+    out
 }
 
-/// A memo of `(time_s, energy_j)` on grid points of up to two sizes.
+/// A memo of a [`Cost`] (time and energy by part) on grid points of up to two sizes.
 #[derive(Debug, Default)]
 pub struct Memo {
-    table: RefCell<HashMap<(u64, u64, u64), [f64; 2]>>,
+    table: RefCell<HashMap<(u64, u64, u64), Cost>>,
 }
 
 impl Memo {
@@ -54,8 +59,8 @@ impl Memo {
         tag: u64,
         a: u64,
         b: u64,
-        f: &mut impl FnMut(u64, u64) -> Result<[f64; 2], E>,
-    ) -> Result<[f64; 2], E> {
+        f: &mut impl FnMut(u64, u64) -> Result<Cost, E>,
+    ) -> Result<Cost, E> {
         if let Some(v) = self.table.borrow().get(&(tag, a, b)) {
             return Ok(*v);
         }
@@ -65,20 +70,12 @@ impl Memo {
     }
 
     /// `f(x)` evaluated at `x` itself, once.
-    pub fn exact<E>(
-        &self,
-        x: u64,
-        mut f: impl FnMut(u64) -> Result<[f64; 2], E>,
-    ) -> Result<[f64; 2], E> {
+    pub fn exact<E>(&self, x: u64, mut f: impl FnMut(u64) -> Result<Cost, E>) -> Result<Cost, E> {
         self.at(0, x, 0, &mut |a: u64, _b: u64| f(a))
     }
 
     /// `f(x)` interpolated between the grid points around `x`.
-    pub fn get1<E>(
-        &self,
-        x: u64,
-        mut f: impl FnMut(u64) -> Result<[f64; 2], E>,
-    ) -> Result<[f64; 2], E> {
+    pub fn get1<E>(&self, x: u64, mut f: impl FnMut(u64) -> Result<Cost, E>) -> Result<Cost, E> {
         let (lo, hi) = cell(x);
         let mut g = |a: u64, _b: u64| f(a);
         let flo = self.at(0, lo, 0, &mut g)?;
@@ -91,8 +88,8 @@ impl Memo {
         &self,
         x: u64,
         y: u64,
-        f: impl FnMut(u64, u64) -> Result<[f64; 2], E>,
-    ) -> Result<[f64; 2], E> {
+        f: impl FnMut(u64, u64) -> Result<Cost, E>,
+    ) -> Result<Cost, E> {
         self.get2_tagged(0, x, y, f)
     }
 
@@ -102,8 +99,8 @@ impl Memo {
         tag: u64,
         x: u64,
         y: u64,
-        mut f: impl FnMut(u64, u64) -> Result<[f64; 2], E>,
-    ) -> Result<[f64; 2], E> {
+        mut f: impl FnMut(u64, u64) -> Result<Cost, E>,
+    ) -> Result<Cost, E> {
         let (xl, xh) = cell(x);
         let (yl, yh) = cell(y);
         let a = self.at(tag, xl, yl, &mut f)?;
@@ -129,6 +126,14 @@ impl Memo {
 mod tests {
     use super::*;
 
+    /// A cost of time `t` and energy `e` in its first part.
+    fn point(t: f64, e: f64) -> Cost {
+        let mut c = [0.0; 1 + crate::step::PARTS];
+        c[0] = t;
+        c[1] = e;
+        c
+    }
+
     #[test]
     fn cells_bracket_and_are_at_most_one_and_a_half_apart() {
         for x in 0..5000u64 {
@@ -149,13 +154,13 @@ mod tests {
         let m = Memo::default();
         for x in [0u64, 5, 7, 100, 1000, 4097] {
             let v = m
-                .get1(x, |a| Ok::<_, ()>([3.0 + 2.0 * a as f64, a as f64]))
+                .get1(x, |a| Ok::<_, ()>(point(3.0 + 2.0 * a as f64, a as f64)))
                 .unwrap();
             assert!((v[0] - (3.0 + 2.0 * x as f64)).abs() < 1e-9);
         }
         let m2 = Memo::default();
         let v = m2
-            .get2(37, 1001, |a, b| Ok::<_, ()>([(a * b) as f64, 0.0]))
+            .get2(37, 1001, |a, b| Ok::<_, ()>(point((a * b) as f64, 0.0)))
             .unwrap();
         // Bilinear interpolation is exact for x·y.
         assert!((v[0] - 37.0 * 1001.0).abs() < 1e-6);

@@ -51,7 +51,9 @@ pub use replica::{load_system, TargetStepModel};
 pub use resolve::load_decoder;
 pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome, Speculation};
 pub use speculative::SpeculativeStepModel;
-pub use step::{IterationShape, MemoryBudget, PrefillChunk, StepCost, StepModel};
+pub use step::{
+    EnergyParts, IterationShape, MemoryBudget, PrefillChunk, StepCost, StepModel, MEMORY_SLOTS,
+};
 pub use workload::{
     check_count, parse_trace, poisson, read_trace, Request, TokenDist, MAX_REQUESTS,
     MAX_TOKENS_PER_REQUEST,

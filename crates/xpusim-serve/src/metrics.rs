@@ -8,6 +8,7 @@
 //! meeting every given SLO.
 
 use serde::Serialize;
+use xpusim_target::EnergyBreakdown;
 
 use crate::scheduler::{RequestRecord, SimOutcome};
 
@@ -85,9 +86,12 @@ pub struct Metrics {
     pub mean_kv_bytes: f64,
     /// (time s, KV bytes in use), downsampled to [`KV_SERIES_POINTS`] windows (max each).
     pub kv_series: Vec<(f64, u64)>,
+    /// Energy of the replica's devices and its share of their nodes' host power over the
+    /// makespan: the same accounting as `run` (`energy_breakdown` sums to it).
     pub energy_j: f64,
+    pub energy_breakdown: EnergyBreakdown,
     pub energy_per_output_token_j: f64,
-    /// Mean power over the makespan, W.
+    /// Mean power over the makespan (host share included), W.
     pub mean_power_w: f64,
     pub price_per_device_hour: Option<f64>,
     pub usd_per_million_output_tokens: Option<f64>,
@@ -126,6 +130,9 @@ pub fn summarise(
         (Some(a), Some(b)) if b.0 > a.0 => b.0 - a.0,
         _ => 1.0,
     };
+    let mut energy = o.energy.clone();
+    energy.node_j = o.node_power_w * makespan;
+    let energy_j = energy.total_j();
     let cost = price_per_device_hour
         .map(|p| p * devices as f64 * makespan / 3600.0 / output.max(1) as f64 * 1e6);
     Metrics {
@@ -151,9 +158,10 @@ pub fn summarise(
         peak_kv_bytes: o.peak_kv_bytes,
         mean_kv_bytes: busy_weighted / kv_span,
         kv_series: downsample(&o.kv_samples, KV_SERIES_POINTS),
-        energy_j: o.energy_j,
-        energy_per_output_token_j: o.energy_j / output.max(1) as f64,
-        mean_power_w: o.energy_j / makespan,
+        energy_j,
+        energy_breakdown: energy,
+        energy_per_output_token_j: energy_j / output.max(1) as f64,
+        mean_power_w: energy_j / makespan,
         price_per_device_hour,
         usd_per_million_output_tokens: cost,
     }

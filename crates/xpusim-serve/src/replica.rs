@@ -30,11 +30,14 @@ use xpusim_engine::CostModel;
 use xpusim_hw::{DeviceSpec, Hardware, PimPlacement, System};
 use xpusim_ir::{AttentionSpec, Graph, OpKind, OpRole, Phase, Role};
 use xpusim_models::TransformerConfig;
-use xpusim_target::{evaluate, Layout, ModelCost, Parallelism, Target};
+use xpusim_target::{evaluate, EnergyBreakdown, Layout, ModelCost, Parallelism, Target};
 
 use crate::compose::{Backend, Memoised};
 use crate::device::{budget, decode_graph, model_err, StepOptions};
-use crate::step::{IterationShape, MemoryBudget, StepCost, StepModel};
+use crate::grid::Cost;
+use crate::step::{
+    EnergyParts, IterationShape, MemoryBudget, StepCost, StepModel, MEMORY_SLOTS, PARTS,
+};
 use crate::ServeError;
 
 /// A replica of a decoder on a target: one device, or `tp` devices of a system.
@@ -169,6 +172,18 @@ impl TargetStepModel {
             reserve,
         )?;
         budget.kv_capacity_bytes += (pim_kv as f64 * opts.memory_utilization) as u64;
+        let levels = target.device_spec().memory.len();
+        if levels >= MEMORY_SLOTS {
+            return Err(ServeError::invalid(
+                "memory",
+                format!(
+                    "`{}` has {levels} memory levels; serving keeps the energy of at most {} \
+                     apart",
+                    target.device_spec().name,
+                    MEMORY_SLOTS - 1
+                ),
+            ));
+        }
         Ok(TargetStepModel {
             cfg,
             target,
@@ -245,13 +260,43 @@ impl TargetStepModel {
     fn tpf(&self) -> f64 {
         self.tp as f64
     }
+
+    /// One device's energy `b` for every device of the replica, as a [`Cost`] after `time_s`.
+    fn cost(&self, time_s: f64, b: &EnergyBreakdown) -> Cost {
+        let f = self.tpf();
+        let mut p = EnergyParts {
+            compute_j: b.compute_j * f,
+            network_j: b.network_j * f,
+            pim_j: b.pim_j * f,
+            static_j: b.idle_j * f,
+            ..EnergyParts::default()
+        };
+        let levels = &self.device().memory;
+        for (name, j) in &b.memory_j {
+            let slot = levels
+                .iter()
+                .position(|m| &m.name == name)
+                .unwrap_or(MEMORY_SLOTS - 1);
+            p.memory_j[slot] += j * f;
+        }
+        let mut c = [0.0; 1 + PARTS];
+        c[0] = time_s;
+        c[1..].copy_from_slice(&p.to_array());
+        c
+    }
+}
+
+fn add(into: &mut Cost, c: &Cost) {
+    for (a, b) in into.iter_mut().zip(c) {
+        *a += b;
+    }
 }
 
 impl Backend for TargetStepModel {
-    fn pass(&self, rows: u64) -> Result<([f64; 2], [f64; 2]), ServeError> {
+    fn pass(&self, rows: u64) -> Result<(Cost, Cost), ServeError> {
         let g = decode_graph(&self.cfg, &self.opts, rows, 1)?;
         let c = evaluate(&g, &self.target).map_err(target_err)?;
-        let (mut body, mut head) = ([0.0; 2], [0.0; 2]);
+        let (mut body, mut head) = ([0.0; 1 + PARTS], [0.0; 1 + PARTS]);
         for op in &c.ops {
             let slot = if op.role == OpRole::LmHead {
                 &mut head
@@ -260,15 +305,14 @@ impl Backend for TargetStepModel {
             } else {
                 &mut body
             };
-            slot[0] += op.time_s;
             // One device's energy during the op (static power included), for every device.
-            slot[1] += op.energy_j * self.tpf();
+            add(slot, &self.cost(op.time_s, &op.energy_parts));
         }
         Ok((body, head))
     }
 
-    fn attention(&self, batch: u64, q: u64, kv: u64, role: Role) -> Result<[f64; 2], ServeError> {
-        let mut acc = [0.0; 2];
+    fn attention(&self, batch: u64, q: u64, kv: u64, role: Role) -> Result<Cost, ServeError> {
+        let mut acc = [0.0; 1 + PARTS];
         for (tpl, repeat) in &self.attention {
             let spec = AttentionSpec {
                 batch,
@@ -283,8 +327,11 @@ impl Backend for TargetStepModel {
                 .model
                 .cost_op(&op)
                 .map_err(|e| ServeError::Engine(e.to_string()))?;
-            acc[0] += c.time_s * *repeat as f64;
-            acc[1] += c.energy_j * *repeat as f64 * self.tpf();
+            let times = *repeat as f64;
+            let mut b = EnergyBreakdown::default();
+            b.add_op(&c, times);
+            b.idle_j = c.idle_energy_j * times;
+            add(&mut acc, &self.cost(c.time_s * times, &b));
         }
         Ok(acc)
     }
@@ -313,6 +360,18 @@ impl StepModel for TargetStepModel {
 
     fn idle_power_w(&self) -> f64 {
         self.device().power.idle_w * self.tpf()
+    }
+
+    fn node_power_w(&self) -> f64 {
+        self.target.node_overhead_w(self.tp)
+    }
+
+    fn memory_levels(&self) -> Vec<String> {
+        self.device()
+            .memory
+            .iter()
+            .map(|m| m.name.clone())
+            .collect()
     }
 
     fn hardware(&self) -> String {

@@ -21,7 +21,9 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use crate::step::{IterationShape, PrefillChunk, StepModel};
+use xpusim_target::EnergyBreakdown;
+
+use crate::step::{EnergyParts, IterationShape, PrefillChunk, StepModel};
 use crate::workload::Request;
 use crate::ServeError;
 
@@ -195,6 +197,10 @@ pub struct SimOutcome {
     pub preemptions: u64,
     /// Step energy plus idle power over the gaps between steps.
     pub energy_j: f64,
+    /// `energy_j` by part (the gaps' idle power in `idle_j`; no host power).
+    pub energy: EnergyBreakdown,
+    /// Host power charged over the whole makespan, W ([`StepModel::node_power_w`]).
+    pub node_power_w: f64,
     pub busy_s: f64,
     pub idle_s: f64,
     /// Time the last request finished.
@@ -369,6 +375,8 @@ fn run(
         iterations: 0,
         preemptions: 0,
         energy_j: 0.0,
+        energy: EnergyBreakdown::default(),
+        node_power_w: model.node_power_w(),
         busy_s: 0.0,
         idle_s: 0.0,
         end_s: 0.0,
@@ -381,6 +389,7 @@ fn run(
         sampled_tokens: 0,
     };
     let idle_w = model.idle_power_w();
+    let mut parts = EnergyParts::default();
     // Query tokens of a decode and the tokens it emits on average.
     let q_dec = cfg.speculation.map_or(1, |s| s.draft_tokens + 1);
     let per_step = cfg.speculation.map_or(1.0, |s| s.expected_tokens());
@@ -402,6 +411,7 @@ fn run(
             let t = requests[next].arrival_s;
             out.idle_s += t - now;
             out.energy_j += idle_w * (t - now);
+            parts.static_j += idle_w * (t - now);
             now = t;
             continue;
         }
@@ -508,6 +518,7 @@ fn run(
         now += cost.time_s;
         out.busy_s += cost.time_s;
         out.energy_j += cost.energy_j;
+        parts.add_scaled(&cost.parts, 1.0);
         out.iterations += 1;
         out.prefill_tokens += chunks.iter().map(|c| c.tokens).sum::<u64>();
         for &(s, tok) in &sched {
@@ -547,6 +558,7 @@ fn run(
         out.kv_samples.push((now, used));
     }
     out.end_s = now;
+    out.energy = parts.named(&model.memory_levels());
     out.records = requests
         .iter()
         .zip(&seqs)

@@ -52,10 +52,9 @@ impl SpeculativeStepModel {
 }
 
 fn add(a: StepCost, b: StepCost, times: f64) -> StepCost {
-    StepCost {
-        time_s: a.time_s + b.time_s * times,
-        energy_j: a.energy_j + b.energy_j * times,
-    }
+    let mut parts = a.parts;
+    parts.add_scaled(&b.parts, times);
+    StepCost::new(a.time_s + b.time_s * times, parts)
 }
 
 impl StepModel for SpeculativeStepModel {
@@ -96,6 +95,14 @@ impl StepModel for SpeculativeStepModel {
 
     fn idle_power_w(&self) -> f64 {
         self.target.idle_power_w()
+    }
+
+    fn node_power_w(&self) -> f64 {
+        self.target.node_power_w()
+    }
+
+    fn memory_levels(&self) -> Vec<String> {
+        self.target.memory_levels()
     }
 
     fn hardware(&self) -> String {

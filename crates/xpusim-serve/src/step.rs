@@ -53,12 +53,113 @@ impl<'a> IterationShape<'a> {
     }
 }
 
+/// Memory levels a step's energy keeps apart: the device's own levels in its spec's order
+/// ([`StepModel::memory_levels`]), and the last slot for traffic at any level the device
+/// does not list (a host link).
+pub const MEMORY_SLOTS: usize = 6;
+
+/// Parts of [`EnergyParts`] as a flat array (the memo tables interpolate them).
+pub(crate) const PARTS: usize = 4 + MEMORY_SLOTS;
+
+/// A step's energy by part, over every device of the replica, J: the same parts as one
+/// pass's `energy_breakdown` (`xpusim_target::EnergyBreakdown`), so `serve` and `run`
+/// account energy alike.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct EnergyParts {
+    /// Arithmetic: MACs and vector FLOPs.
+    pub compute_j: f64,
+    /// Traffic at each memory level (slots as [`MEMORY_SLOTS`] says).
+    pub memory_j: [f64; MEMORY_SLOTS],
+    /// Links between the replica's devices.
+    pub network_j: f64,
+    /// Processing in memory.
+    pub pim_j: f64,
+    /// The devices' static power over the step.
+    pub static_j: f64,
+}
+
+impl EnergyParts {
+    pub fn total(&self) -> f64 {
+        self.compute_j
+            + self.memory_j.iter().sum::<f64>()
+            + self.network_j
+            + self.pim_j
+            + self.static_j
+    }
+
+    /// Adds `f` × `o`.
+    pub fn add_scaled(&mut self, o: &EnergyParts, f: f64) {
+        let (mut a, b) = (self.to_array(), o.to_array());
+        for (x, y) in a.iter_mut().zip(b) {
+            *x += y * f;
+        }
+        *self = EnergyParts::from_array(&a);
+    }
+
+    /// The parts by name, as a pass's `energy_breakdown` (`levels`: the names of the memory
+    /// slots, [`StepModel::memory_levels`]; traffic in the last slot past them is "other
+    /// levels"); no host power yet.
+    pub fn named(&self, levels: &[String]) -> xpusim_target::EnergyBreakdown {
+        let mut memory_j = std::collections::BTreeMap::new();
+        for (i, &j) in self.memory_j.iter().enumerate() {
+            if j != 0.0 {
+                let name = levels.get(i).map_or("other levels", String::as_str);
+                *memory_j.entry(name.to_string()).or_default() += j;
+            }
+        }
+        xpusim_target::EnergyBreakdown {
+            compute_j: self.compute_j,
+            memory_j,
+            network_j: self.network_j,
+            pim_j: self.pim_j,
+            idle_j: self.static_j,
+            node_j: 0.0,
+        }
+    }
+
+    pub(crate) fn to_array(self) -> [f64; PARTS] {
+        let mut a = [0.0; PARTS];
+        a[0] = self.compute_j;
+        a[1] = self.network_j;
+        a[2] = self.pim_j;
+        a[3] = self.static_j;
+        a[4..].copy_from_slice(&self.memory_j);
+        a
+    }
+
+    pub(crate) fn from_array(a: &[f64]) -> EnergyParts {
+        let mut memory_j = [0.0; MEMORY_SLOTS];
+        memory_j.copy_from_slice(&a[4..PARTS]);
+        EnergyParts {
+            compute_j: a[0],
+            network_j: a[1],
+            pim_j: a[2],
+            static_j: a[3],
+            memory_j,
+        }
+    }
+}
+
 /// Cost of one iteration over every device that serves it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct StepCost {
     pub time_s: f64,
-    /// Energy of all devices during the step, idle power included.
+    /// Energy of all devices during the step, static power included: `parts.total()`.
     pub energy_j: f64,
+    /// `energy_j` by part.
+    #[serde(skip)]
+    pub parts: EnergyParts,
+}
+
+impl StepCost {
+    /// A step of `time_s` whose energy is `parts`.
+    pub fn new(time_s: f64, parts: EnergyParts) -> StepCost {
+        StepCost {
+            time_s,
+            energy_j: parts.total(),
+            parts,
+        }
+    }
 }
 
 /// How the serving memory is split. KV capacity is what remains of the usable memory after
@@ -94,6 +195,16 @@ pub trait StepModel {
     fn devices(&self) -> u64;
     /// Power the replica draws when no iteration runs, W.
     fn idle_power_w(&self) -> f64;
+    /// Host power charged to the replica whether or not it steps, W
+    /// (`xpusim_target::Target::node_overhead_w` of its devices).
+    fn node_power_w(&self) -> f64 {
+        0.0
+    }
+    /// Names of the memory levels in [`EnergyParts::memory_j`]'s slots, in order; a slot
+    /// past them is traffic at a level the device does not list.
+    fn memory_levels(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Human-readable hardware name (`h100-sxm`, `dgx-h100 tp=8`).
     fn hardware(&self) -> String;
     /// The link a KV cache leaves the replica over (for disaggregated serving), if the

@@ -212,20 +212,6 @@ pub fn network_cost(s: &System, dev: &DeviceSpec, c: xpusim_system::CollectiveCo
     oc
 }
 
-/// Energy of one op split into the breakdown (dynamic parts only; static power is charged
-/// for the whole pass).
-fn add_energy(e: &mut EnergyBreakdown, c: &OpCost, times: f64) {
-    e.compute_j += c.compute_energy_j * times;
-    e.pim_j += c.pim_energy_j * times;
-    for t in &c.traffic {
-        if t.level == "network" {
-            e.network_j += t.energy_j * times;
-        } else if t.energy_j != 0.0 {
-            *e.memory_j.entry(t.level.clone()).or_default() += t.energy_j * times;
-        }
-    }
-}
-
 fn compose(
     g: &Graph,
     t: &Target,
@@ -314,7 +300,7 @@ fn compose(
             "pre" => t_pre += bucket,
             _ => t_post += bucket,
         }
-        add_energy(&mut energy, &p.cost, r);
+        energy.add_op(&p.cost, r);
         static_j += p.cost.idle_energy_j * r;
         busy_s += tt;
         // Per-op totals fit u64 (xpusim_ir::MAX_WORK); their sum saturates, never wraps.
@@ -349,6 +335,9 @@ fn compose(
             let t = traffic_bytes.entry(l.level.clone()).or_default();
             *t = l.bytes.saturating_mul(op.repeat).saturating_add(*t);
         }
+        let mut energy_parts = EnergyBreakdown::default();
+        energy_parts.add_op(&p.cost, r);
+        energy_parts.idle_j = p.cost.idle_energy_j * r;
         ops.push(OpReport {
             name: op.name.clone(),
             kind: op.kind.family().to_string(),
@@ -365,6 +354,7 @@ fn compose(
             placement: sys.map(|_| p.placed.placement.label().to_string()),
             stage: sys.map(|_| stage.to_string()),
             pim_fraction,
+            energy_parts,
         });
     }
     // Time the cost model hid across ops (PIM head pipelining) is in the layers.

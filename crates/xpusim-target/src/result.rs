@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use xpusim_engine::Bound;
+use xpusim_engine::{Bound, OpCost};
 use xpusim_ir::OpRole;
 use xpusim_system::Parallelism;
 
@@ -38,6 +38,11 @@ pub struct OpReport {
     /// With PIM: share of the op's work done on PIM (0 or 1, or in between for a split).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pim_fraction: Option<f64>,
+    /// `energy_j` by part (its static power over the op in `idle_j`), for callers that
+    /// compose ops themselves (the serving step model); not in the JSON, whose per-pass
+    /// `energy_breakdown` already has it.
+    #[serde(skip)]
+    pub energy_parts: EnergyBreakdown,
 }
 
 /// Where the energy of one pass went (all devices of the target), J. The parts sum to
@@ -59,6 +64,32 @@ pub struct EnergyBreakdown {
 }
 
 impl EnergyBreakdown {
+    /// Adds `times` × the dynamic energy of one op (its arithmetic, PIM, link and each
+    /// memory level's traffic); static power is charged by the caller, over its own span.
+    pub fn add_op(&mut self, c: &OpCost, times: f64) {
+        self.compute_j += c.compute_energy_j * times;
+        self.pim_j += c.pim_energy_j * times;
+        for t in &c.traffic {
+            if t.level == "network" {
+                self.network_j += t.energy_j * times;
+            } else if t.energy_j != 0.0 {
+                *self.memory_j.entry(t.level.clone()).or_default() += t.energy_j * times;
+            }
+        }
+    }
+
+    /// Adds `f` × `o`, part by part (memory levels by name).
+    pub fn add_scaled(&mut self, o: &EnergyBreakdown, f: f64) {
+        self.compute_j += o.compute_j * f;
+        for (level, j) in &o.memory_j {
+            *self.memory_j.entry(level.clone()).or_default() += j * f;
+        }
+        self.network_j += o.network_j * f;
+        self.pim_j += o.pim_j * f;
+        self.idle_j += o.idle_j * f;
+        self.node_j += o.node_j * f;
+    }
+
     pub fn total_j(&self) -> f64 {
         self.compute_j
             + self.memory_j.values().sum::<f64>()

@@ -305,14 +305,9 @@ pub fn step(
         dyn_j += w.energy_j * replicas;
     }
     let n = l.devices() as f64;
-    // The host power of the nodes the job occupies.
-    let node_w = sys.map_or(0.0, |s| {
-        let nodes = l.devices().div_ceil(s.spec.devices_per_node.max(1));
-        s.spec
-            .node_power
-            .as_ref()
-            .map_or(0.0, |p| p.overhead_w * nodes as f64)
-    });
+    // The host's power, charged for the devices the job uses (the rule `run` and `serve`
+    // charge by).
+    let node_w = t.node_overhead_w(l.devices());
     let device_j = dyn_j + dev.power.idle_w * n * step_s;
     let energy = device_j + node_w * step_s;
 

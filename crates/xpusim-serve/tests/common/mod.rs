@@ -1,7 +1,7 @@
 //! Shared test doubles.
 #![allow(dead_code)]
 
-use xpusim_serve::{IterationShape, MemoryBudget, ServeError, StepCost, StepModel};
+use xpusim_serve::{EnergyParts, IterationShape, MemoryBudget, ServeError, StepCost, StepModel};
 
 /// An affine iteration cost: `fixed + per_token·tokens + per_ctx·Σ context`, with a KV pool
 /// of `capacity_bytes`. Cheap and exactly known, so scheduler properties can be tested on
@@ -34,10 +34,14 @@ impl StepModel for Affine {
                 .map(|c| c.prior * c.tokens + c.tokens * c.tokens / 2)
                 .sum::<u64>();
         let t = self.fixed_s + self.per_token_s * it.tokens() as f64 + self.per_ctx_s * ctx as f64;
-        Ok(StepCost {
-            time_s: t,
-            energy_j: 500.0 * t,
-        })
+        Ok(StepCost::new(
+            t,
+            EnergyParts {
+                compute_j: 400.0 * t,
+                static_j: 100.0 * t,
+                ..EnergyParts::default()
+            },
+        ))
     }
     fn kv_bytes_per_token(&self) -> u64 {
         self.kv_per_token
