@@ -26,6 +26,11 @@ pub struct FlipArgs {
     /// Also write a self-contained HTML report with tables and charts.
     #[arg(long)]
     pub html: Option<String>,
+    /// Cap every design's devices' power at this many watts (as `nvidia-smi -pl` does; between the
+    /// device's idle power and its TDP): ops whose dynamic power would exceed the cap slow
+    /// down to it. Default: the device file's `power_cap_w`, else TDP.
+    #[arg(long)]
+    pub power_cap_w: Option<f64>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -42,7 +47,13 @@ pub fn main(a: &FlipArgs) -> Result<()> {
     };
     let designs = chips
         .iter()
-        .map(|c| Ok(Design::new(xpusim_target::Target::load(c)?)))
+        .map(|c| {
+            let mut t = xpusim_target::Target::load(c)?;
+            if let Some(w) = a.power_cap_w {
+                t.set_power_cap(w)?;
+            }
+            Ok(Design::new(t))
+        })
         .collect::<Result<Vec<_>>>()?;
     let scenarios = match &a.scenarios {
         Some(p) => xpusim_flip::parse_scenarios(p, &read(p)?)?,

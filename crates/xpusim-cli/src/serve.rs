@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// system's).
     #[arg(long)]
     pub placement: Option<String>,
+    /// Cap every device's power at this many watts (as `nvidia-smi -pl` does; between the
+    /// device's idle power and its TDP): ops whose dynamic power would exceed the cap slow
+    /// down to it. Default: the device file's `power_cap_w`, else TDP.
+    #[arg(long)]
+    pub power_cap_w: Option<f64>,
     /// Poisson arrival rate, requests/s (`inf`: all requests arrive at t = 0); a comma
     /// list (`1,5,10`) sweeps the rates with the same seed and prints one row per rate.
     #[arg(long, required_unless_present_any = ["trace", "slo"], value_delimiter = ',')]
@@ -150,6 +155,7 @@ fn replica(
     };
     let args = crate::target_args::TargetArgs {
         placement: a.placement.clone(),
+        power_cap_w: a.power_cap_w,
         ..Default::default()
     };
     let target = crate::target_args::target(&a.hw, &args)?;

@@ -56,6 +56,11 @@ pub struct TargetArgs {
     /// What prices each op.
     #[arg(long, value_enum, default_value = "auto")]
     pub cost_model: CostModelArg,
+    /// Cap every device's power at this many watts (as `nvidia-smi -pl` does; between the
+    /// device's idle power and its TDP): ops whose dynamic power would exceed the cap slow
+    /// down to it. Default: the device file's `power_cap_w`, else TDP.
+    #[arg(long)]
+    pub power_cap_w: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -104,6 +109,9 @@ pub fn target(name: &str, a: &TargetArgs) -> Result<Target> {
         }
     }
     t.overlap_comm = a.overlap_comm;
+    if let Some(w) = a.power_cap_w {
+        t.set_power_cap(w)?;
+    }
     if let Some(p) = &a.placement {
         if t.system_spec().and_then(|s| s.pim.as_ref()).is_none() {
             bail!("--placement needs a system with PIM (see `xpusim list pim`), not `{name}`");

@@ -35,6 +35,11 @@ pub struct TrainArgs {
     /// system's own count.
     #[arg(long)]
     pub nodes: Option<u64>,
+    /// Cap every device's power at this many watts (as `nvidia-smi -pl` does; between the
+    /// device's idle power and its TDP): ops whose dynamic power would exceed the cap slow
+    /// down to it. Default: the device file's `power_cap_w`, else TDP.
+    #[arg(long)]
+    pub power_cap_w: Option<f64>,
     /// Tensor-parallel degree. Without --tp/--pp/--dp/--cp the fastest layout that fits is
     /// searched.
     #[arg(long)]
@@ -244,6 +249,9 @@ fn schedule(s: &str) -> Result<Schedule> {
 
 pub fn main(a: &TrainArgs) -> Result<()> {
     let mut t = Target::load(&a.hw)?;
+    if let Some(w) = a.power_cap_w {
+        t.set_power_cap(w)?;
+    }
     if let Some(n) = a.nodes {
         match &mut t.hw {
             xpusim_hw::Hardware::System(s) => {

@@ -1,9 +1,14 @@
 //! Energy: dynamic per-action energy plus idle power over the op's time, with a power cap.
 //!
 //! `E = MACs·e_mac(dtype) + vector FLOPs·e_flop + Σ_levels bytes·e_byte(level) + P_idle·t`.
-//! If the dynamic power `E_dyn / t` would exceed `TDP − P_idle`, the chip cannot run that
-//! fast: `t` stretches to `E_dyn / (TDP − P_idle)` and the op is reported power-bound
-//! (GPUs clock down under sustained dense GEMM load for exactly this reason).
+//! If the dynamic power `E_dyn / t` would exceed `P_limit − P_idle` (`P_limit`: TDP, or the
+//! device's power cap), the chip cannot run that fast: `t` stretches to
+//! `E_dyn / (P_limit − P_idle)` and the op is reported power-bound (GPUs clock down under
+//! sustained dense GEMM load, and under a cap, for exactly this reason). Energy per action
+//! is held constant as the clock drops (no voltage scaling is modelled), so a cap costs the
+//! most time this model can charge it. A calibration curve then rescales the op's time by
+//! its measured factor (measured at TDP), which can move a capped op's power a few percent
+//! either way: the cap holds exactly for the analytical model.
 
 use xpusim_hw::DeviceSpec;
 use xpusim_ir::Op;
@@ -19,7 +24,7 @@ pub fn arithmetic_j(op: &Op, dev: &DeviceSpec) -> f64 {
 
 /// Shortest time in which `dynamic_j` can be spent within the power budget.
 pub fn power_floor_s(dev: &DeviceSpec, dynamic_j: f64) -> f64 {
-    let budget_w = dev.power.tdp_w - dev.power.idle_w;
+    let budget_w = dev.power_limit_w() - dev.power.idle_w;
     if budget_w > 0.0 {
         dynamic_j / budget_w
     } else {

@@ -33,8 +33,8 @@ pub use registry::{
     load_system, preset_names, Hardware, Kind,
 };
 pub use spec::{
-    DeviceClass, DeviceSpec, Energy, Interconnect, MatrixEngine, MemoryLevel, Overhead, Power,
-    Scope, VectorUnit,
+    check_power_cap, DeviceClass, DeviceSpec, Energy, Interconnect, MatrixEngine, MemoryLevel,
+    Overhead, Power, Scope, VectorUnit,
 };
 pub use support::Support;
 pub use system::{

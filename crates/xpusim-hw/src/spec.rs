@@ -154,6 +154,11 @@ pub struct DeviceSpec {
     pub memory: Vec<MemoryLevel>,
     pub overhead: Overhead,
     pub power: Power,
+    /// A power cap below TDP, W, as deployments and power-efficiency benchmark submissions
+    /// set one (`nvidia-smi -pl`): the device's dynamic power budget becomes
+    /// `power_cap_w − idle_w` ([`DeviceSpec::power_limit_w`]). Absent: TDP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_cap_w: Option<f64>,
     pub energy: Energy,
     pub interconnect: Option<Interconnect>,
     /// Citation per field path (e.g. `"matrix.peak_tflops"`).
@@ -377,6 +382,11 @@ impl DeviceSpec {
                 ),
             ));
         }
+        if let Some(cap) = self.power_cap_w {
+            if let Err(msg) = check_power_cap(cap, &self.power) {
+                return Err(bad(&[Key("power_cap_w")], msg));
+            }
+        }
         for (d, v) in &self.energy.mac_pj {
             pos(&[Key("energy"), Key("mac_pj"), Key(d.name())], *v)?;
         }
@@ -577,4 +587,25 @@ impl DeviceSpec {
 
 fn is_float(d: DType) -> bool {
     !matches!(d, DType::Int8 | DType::Int4)
+}
+
+/// Why `cap_w` cannot cap a device of `power`: a cap must leave power above static power
+/// for any work, and can only lower the limit (a cap above TDP is not one).
+pub fn check_power_cap(cap_w: f64, power: &Power) -> Result<(), String> {
+    if cap_w.is_finite() && cap_w > power.idle_w && cap_w <= power.tdp_w {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a cap above idle_w ({} W) and at most tdp_w ({} W), got {cap_w}",
+            power.idle_w, power.tdp_w
+        ))
+    }
+}
+
+impl DeviceSpec {
+    /// The power the device may draw, W: its cap when set, else its TDP.
+    pub fn power_limit_w(&self) -> f64 {
+        self.power_cap_w
+            .map_or(self.power.tdp_w, |c| c.min(self.power.tdp_w))
+    }
 }

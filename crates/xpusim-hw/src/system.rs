@@ -126,6 +126,9 @@ pub struct SystemSpec {
     pub price_usd_per_device_hour: Option<f64>,
     /// Processing-in-memory modules attached to the devices.
     pub pim: Option<PimAttachment>,
+    /// A power cap for every device of the system, W (see `DeviceSpec::power_cap_w`); it
+    /// replaces a cap the device file sets.
+    pub power_cap_w: Option<f64>,
     /// Citation per field path.
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
@@ -489,7 +492,7 @@ impl System {
             field: field.to_string(),
             msg: e.to_string(),
         };
-        let device = resolve(
+        let mut device = resolve(
             &spec.device,
             file,
             "device",
@@ -497,6 +500,13 @@ impl System {
             DeviceSpec::validate,
         )
         .map_err(|e| within("device", e))?;
+        if let Some(cap) = spec.power_cap_w {
+            crate::spec::check_power_cap(cap, &device.power).map_err(|msg| {
+                let f = Fields { file, src };
+                f.bad(&[Seg::Key("power_cap_w")], msg)
+            })?;
+            device.power_cap_w = Some(cap);
+        }
         let pim = match &spec.pim {
             None => None,
             Some(a) => {

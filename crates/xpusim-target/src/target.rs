@@ -87,6 +87,20 @@ impl Target {
         self.hw.device()
     }
 
+    /// Caps every device of the target at `cap_w` watts (`--power-cap-w`; see
+    /// `DeviceSpec::power_cap_w`): an error naming the device unless the cap lies above its
+    /// static power and at most its TDP.
+    pub fn set_power_cap(&mut self, cap_w: f64) -> Result<(), TargetError> {
+        let dev = match &mut self.hw {
+            Hardware::Device(d) => d,
+            Hardware::System(s) => &mut s.device,
+        };
+        xpusim_hw::check_power_cap(cap_w, &dev.power)
+            .map_err(|m| TargetError::Target(format!("--power-cap-w for `{}`: {m}", dev.name)))?;
+        dev.power_cap_w = Some(cap_w);
+        Ok(())
+    }
+
     /// Host power charged to a job on `devices` of this target's devices, W: the node's
     /// non-accelerator power (CPUs, NICs, switches, fans, power-supply losses; the system
     /// file's `node_power.overhead_w`) in proportion to the devices used, so a replica
