@@ -162,55 +162,18 @@ fn chromium_shows_what_the_cli_prints() {
         return;
     }
     let Some(dir) = site("browser") else { return };
-    let cases: [(&str, &[&str]); 3] = [
-        (
-            "model=llama-2-7b&hw=h100-sxm&phase=decode&batch=8",
-            &[
-                "--model",
-                "llama-2-7b",
-                "--hw",
-                "h100-sxm",
-                "--phase",
-                "decode",
-                "--batch",
-                "8",
-            ],
-        ),
-        (
-            "model=resnet-50&hw=a100-80gb&phase=inference&batch=32",
-            &[
-                "--model",
-                "resnet-50",
-                "--hw",
-                "a100-80gb",
-                "--phase",
-                "inference",
-                "--batch",
-                "32",
-            ],
-        ),
-        (
-            "model=gpt2&hw=tpu-v4&phase=prefill&batch=4&seq=512&precision=bf16",
-            &[
-                "--model",
-                "gpt2",
-                "--hw",
-                "tpu-v4",
-                "--phase",
-                "prefill",
-                "--batch",
-                "4",
-                "--seq",
-                "512",
-                "--precision",
-                "bf16",
-            ],
-        ),
-    ];
-    for (query, args) in cases {
-        let mut argv = vec!["run"];
-        argv.extend_from_slice(args);
-        argv.extend_from_slice(&["--format", "json"]);
+    // The page's URL keys are the CLI's flags: `model=…&hw=…` runs `run --model … --hw …`.
+    for query in [
+        "model=llama-2-7b&hw=h100-sxm&phase=decode&batch=8",
+        "model=resnet-50&hw=a100-80gb&phase=inference&batch=32",
+        "model=gpt2&hw=tpu-v4&phase=prefill&batch=4&seq=512&precision=bf16",
+    ] {
+        let mut argv = vec!["run".to_string()];
+        for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+            argv.extend([format!("--{k}"), v.to_string()]);
+        }
+        argv.extend(["--format".to_string(), "json".to_string()]);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         same(page_numbers(&dir, query), cli_numbers(&argv), query);
     }
 
@@ -234,33 +197,24 @@ fn chromium_shows_what_the_cli_prints() {
     );
     let edited = page_numbers(&dir, &query);
     let f = file.to_str().expect("utf-8");
-    let cli_edited = cli_numbers(&[
-        "run",
-        "--model",
-        "llama-2-7b",
-        "--hw",
-        f,
-        "--phase",
-        "decode",
-        "--batch",
-        "8",
-        "--format",
-        "json",
-    ]);
+    let decode = |hw: &str| {
+        cli_numbers(&[
+            "run",
+            "--model",
+            "llama-2-7b",
+            "--hw",
+            hw,
+            "--phase",
+            "decode",
+            "--batch",
+            "8",
+            "--format",
+            "json",
+        ])
+    };
+    let cli_edited = decode(f);
     same(edited, cli_edited, &query);
-    let preset = cli_numbers(&[
-        "run",
-        "--model",
-        "llama-2-7b",
-        "--hw",
-        "h100-sxm",
-        "--phase",
-        "decode",
-        "--batch",
-        "8",
-        "--format",
-        "json",
-    ]);
+    let preset = decode("h100-sxm");
     assert!(
         edited[0] < 0.75 * preset[0],
         "doubling HBM bandwidth should speed memory-bound decode: {} s vs {} s",

@@ -38,6 +38,7 @@ use std::collections::VecDeque;
 
 use crate::compute::{Fold, Geometry};
 use crate::config::{ArrayConfig, BandwidthMode, Dataflow};
+use crate::stream::skew_cols;
 use xpusim_scalesim::Layer;
 
 /// Whether every ifmap operand element `(pixel, window index)` is a valid address and no two
@@ -83,22 +84,6 @@ fn on_diagonal_after(h: i128, c0: i128, c1: i128, r: i128, d: i128) -> i128 {
     let lo = (r + 1).max(d - c1 + 1);
     let hi = (h - 1).min(d - c0);
     (hi - lo + 1).max(0)
-}
-
-/// Columns `c` in `[0, n)` for which skewed line `l` holds base rows `[lo, hi)` (as in
-/// `stream.rs`: `skew_matrix` puts base row `b` of column `c` on line `b + c`).
-#[inline]
-fn skew_cols(l: u64, lo: u64, hi: u64, n: u64) -> std::ops::Range<u64> {
-    if l < lo || n == 0 {
-        return 0..0;
-    }
-    let first = (l + 1).saturating_sub(hi);
-    let last = (l - lo).min(n - 1);
-    if first > last {
-        0..0
-    } else {
-        first..last + 1
-    }
 }
 
 /// How one read operand's demand lines map onto its prefetch matrix

@@ -89,7 +89,7 @@ impl Addressing {
 /// Columns `c` in `[0, n)` for which skewed line `l` hits base rows `[lo, hi)`:
 /// `skew_matrix` puts base row `b` of column `c` on line `b + c`.
 #[inline]
-fn skew_cols(l: u64, lo: u64, hi: u64, n: u64) -> std::ops::Range<u64> {
+pub(crate) fn skew_cols(l: u64, lo: u64, hi: u64, n: u64) -> std::ops::Range<u64> {
     if l < lo || n == 0 {
         return 0..0;
     }
