@@ -119,6 +119,8 @@ def test_lists_are_dataframes():
     assert "h100-sxm" in set(hw["name"])
     assert len(xpusim.list_systems()) > 0
     assert len(xpusim.list_pim()) > 0
+    rts = xpusim.list_runtimes()
+    assert "sarathi-vllm" in set(rts["name"])
 
 
 def test_help_is_the_commands_help():
@@ -148,3 +150,10 @@ def test_the_gil_is_released_while_rust_computes():
     t.join()
     assert took[0] > 0.2, "the call is too short to tell"
     assert max(gaps) < took[0] / 2
+
+
+def test_a_runtime_profile_adds_host_work():
+    bare = xpusim.run("bert-base", "h100-sxm", batch=1, seq=128)
+    eager = xpusim.run("bert-base", "h100-sxm", batch=1, seq=128, runtime="pytorch-eager")
+    assert eager.latency_s > bare.latency_s
+    assert eager.data["runtime"]["name"] == "pytorch-eager"

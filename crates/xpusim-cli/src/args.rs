@@ -178,6 +178,8 @@ pub enum ListWhat {
     Systems,
     /// PIM memories and the systems that attach them.
     Pim,
+    /// Runtime profiles (`--runtime`): the software stack around the kernels.
+    Runtimes,
 }
 
 #[derive(Args, Debug)]

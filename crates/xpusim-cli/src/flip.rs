@@ -31,6 +31,10 @@ pub struct FlipArgs {
     /// down to it. Default: the device file's `power_cap_w`, else TDP.
     #[arg(long)]
     pub power_cap_w: Option<f64>,
+    /// The software stack around every design's kernels (`xpusim list runtimes`, or a
+    /// runtime TOML). Default: none (device time alone).
+    #[arg(long)]
+    pub runtime: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -45,6 +49,11 @@ pub fn main(a: &FlipArgs) -> Result<()> {
     } else {
         a.hw.clone()
     };
+    let runtime = a
+        .runtime
+        .as_deref()
+        .map(xpusim_hw::load_runtime)
+        .transpose()?;
     let designs = chips
         .iter()
         .map(|c| {
@@ -52,6 +61,7 @@ pub fn main(a: &FlipArgs) -> Result<()> {
             if let Some(w) = a.power_cap_w {
                 t.set_power_cap(w)?;
             }
+            t.runtime = runtime.clone();
             Ok(Design::new(t))
         })
         .collect::<Result<Vec<_>>>()?;

@@ -9,6 +9,7 @@ pub fn main(a: &ListArgs) -> Result<()> {
         ListWhat::Hw => hw(a.format),
         ListWhat::Systems => crate::target_args::list(a.format),
         ListWhat::Pim => crate::attacc::list(a.format),
+        ListWhat::Runtimes => runtimes(a.format),
     }
 }
 
@@ -114,6 +115,60 @@ fn hw(f: Format) -> Result<()> {
                     format::si(d.offchip().capacity_bytes as f64, "B"),
                     format!("{} W", d.power.tdp_w),
                     d.aliases.join(", "),
+                ]);
+            }
+            let hidden = format::narrow(&mut t, &["aliases"]);
+            outln!("{t}");
+            if let Some(h) = hidden {
+                outln!("{h}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn runtimes(f: Format) -> Result<()> {
+    let all = xpusim_hw::runtimes()?;
+    let step = |r: &xpusim_hw::RuntimeSpec| {
+        r.step.map_or("not modelled".to_string(), |s| {
+            format!("{} µs + {} µs/seq", s.fixed_us, s.per_sequence_us)
+        })
+    };
+    match f {
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&all)?),
+        Format::Csv => {
+            outln!(
+                "name,kernel_issue_us,graphs,graph_launch_us,step_fixed_us,step_per_sequence_us"
+            );
+            for r in &all {
+                outln!(
+                    "{},{},{},{},{},{}",
+                    r.name,
+                    r.kernel_issue_us,
+                    r.graphs.label(),
+                    r.graph_launch_us.map_or(String::new(), |v| v.to_string()),
+                    r.step.map_or(String::new(), |s| s.fixed_us.to_string()),
+                    r.step
+                        .map_or(String::new(), |s| s.per_sequence_us.to_string())
+                );
+            }
+        }
+        Format::Table => {
+            let mut t = format::table();
+            t.set_header([
+                "runtime",
+                "kernel issue",
+                "CUDA graphs",
+                "step host work",
+                "aliases",
+            ]);
+            for r in &all {
+                t.add_row([
+                    r.name.clone(),
+                    format!("{} µs", r.kernel_issue_us),
+                    r.graphs.label().to_string(),
+                    step(r),
+                    r.aliases.join(", "),
                 ]);
             }
             let hidden = format::narrow(&mut t, &["aliases"]);

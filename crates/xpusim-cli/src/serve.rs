@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// down to it. Default: the device file's `power_cap_w`, else TDP.
     #[arg(long)]
     pub power_cap_w: Option<f64>,
+    /// The serving stack around the kernels (`xpusim list runtimes`, or a runtime TOML):
+    /// host kernel issue, CUDA-graph replay, per-step scheduling and sampling (e.g.
+    /// `sarathi-vllm`). Default: none (device time alone).
+    #[arg(long)]
+    pub runtime: Option<String>,
     /// Poisson arrival rate, requests/s (`inf`: all requests arrive at t = 0); a comma
     /// list (`1,5,10`) sweeps the rates with the same seed and prints one row per rate.
     #[arg(long, required_unless_present_any = ["trace", "slo"], value_delimiter = ',')]
@@ -156,6 +161,7 @@ fn replica(
     let args = crate::target_args::TargetArgs {
         placement: a.placement.clone(),
         power_cap_w: a.power_cap_w,
+        runtime: a.runtime.clone(),
         ..Default::default()
     };
     let target = crate::target_args::target(&a.hw, &args)?;

@@ -61,6 +61,11 @@ pub struct TargetArgs {
     /// down to it. Default: the device file's `power_cap_w`, else TDP.
     #[arg(long)]
     pub power_cap_w: Option<f64>,
+    /// The software stack around the kernels (`xpusim list runtimes`, or a runtime TOML):
+    /// host time to issue each kernel, CUDA-graph replay, per-step host work. Default: none
+    /// (device time alone).
+    #[arg(long)]
+    pub runtime: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -111,6 +116,9 @@ pub fn target(name: &str, a: &TargetArgs) -> Result<Target> {
     t.overlap_comm = a.overlap_comm;
     if let Some(w) = a.power_cap_w {
         t.set_power_cap(w)?;
+    }
+    if let Some(r) = &a.runtime {
+        t.runtime = Some(xpusim_hw::load_runtime(r)?);
     }
     if let Some(p) = &a.placement {
         if t.system_spec().and_then(|s| s.pim.as_ref()).is_none() {

@@ -40,6 +40,11 @@ pub struct TrainArgs {
     /// down to it. Default: the device file's `power_cap_w`, else TDP.
     #[arg(long)]
     pub power_cap_w: Option<f64>,
+    /// The framework around the kernels (`xpusim list runtimes`, or a runtime TOML): the
+    /// host time to issue each kernel, unless the profile replays graphs (e.g.
+    /// `pytorch-eager`). Default: none (device time alone).
+    #[arg(long)]
+    pub runtime: Option<String>,
     /// Tensor-parallel degree. Without --tp/--pp/--dp/--cp the fastest layout that fits is
     /// searched.
     #[arg(long)]
@@ -251,6 +256,9 @@ pub fn main(a: &TrainArgs) -> Result<()> {
     let mut t = Target::load(&a.hw)?;
     if let Some(w) = a.power_cap_w {
         t.set_power_cap(w)?;
+    }
+    if let Some(r) = &a.runtime {
+        t.runtime = Some(xpusim_hw::load_runtime(r)?);
     }
     if let Some(n) = a.nodes {
         match &mut t.hw {

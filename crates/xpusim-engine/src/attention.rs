@@ -80,7 +80,8 @@ const DQ_ACCUM_BYTES: u64 = 4;
 /// Kernels of one backward: the `D = rowsum(dO∘O)` preprocessing, the main kernel and the
 /// dQ conversion (flash-attn's `_flash_attn_backward`: `compute_dot_do_o`, `compute_dq_dk_dv`,
 /// `convert_dQ`).
-const GRAD_LAUNCHES: f64 = 3.0;
+pub const ATTENTION_GRAD_KERNELS: u64 = 3;
+const GRAD_LAUNCHES: f64 = ATTENTION_GRAD_KERNELS as f64;
 
 /// FlashAttention-2's backward (Dao 2023, §3.2 and Algorithm 2), tiled like the forward.
 ///

@@ -18,6 +18,7 @@
 //! energy is the sum of its parts (arithmetic, each memory level, PIM, static power).
 
 mod attention;
+pub use attention::ATTENTION_GRAD_KERNELS;
 pub mod calibration;
 mod contraction;
 mod cost;

@@ -15,6 +15,12 @@ pub enum HwError {
     },
     #[error("{file}: cannot read: {msg}")]
     Io { file: String, msg: String },
+    #[error("unknown runtime `{name}` (built in: {}){}", .known.join(", "), suggest(.suggestions))]
+    UnknownRuntime {
+        name: String,
+        known: Vec<String>,
+        suggestions: Vec<String>,
+    },
     #[error("unknown hardware `{name}`{}", suggest(.suggestions))]
     Unknown {
         name: String,

@@ -20,6 +20,7 @@ mod error;
 mod locate;
 pub mod pim;
 pub mod registry;
+pub mod runtime;
 mod spec;
 pub mod support;
 pub mod system;
@@ -32,6 +33,7 @@ pub use registry::{
     close_names, find_pim, find_preset, find_system, load_device, load_hardware, load_pim,
     load_system, preset_names, Hardware, Kind,
 };
+pub use runtime::{load_runtime, runtimes, GraphMode, RuntimeSpec, StepLine, StepSpec};
 pub use spec::{
     check_power_cap, DeviceClass, DeviceSpec, Energy, Interconnect, MatrixEngine, MemoryLevel,
     Overhead, Power, Scope, VectorUnit,

@@ -54,6 +54,9 @@ pub struct TargetStepModel {
     state_per_seq: u64,
     budget: MemoryBudget,
     memo: Memoised,
+    /// Kernels one device issues per iteration when not replaying a graph (from the
+    /// runtime's own count over the decode graph; 0 without a runtime).
+    kernels_per_step: u64,
 }
 
 fn target_err(e: xpusim_target::TargetError) -> ServeError {
@@ -130,6 +133,20 @@ impl TargetStepModel {
         };
         const SPAN: u64 = 1024;
         let ((g1, c1), (g2, c2)) = (eval(1, 1)?, eval(1, 1 + SPAN)?);
+        let kernels_per_step = match &target.runtime {
+            Some(rt) => {
+                let mut eager = target.clone();
+                eager.runtime = Some(xpusim_hw::RuntimeSpec {
+                    graphs: xpusim_hw::GraphMode::None,
+                    ..rt.clone()
+                });
+                evaluate(&g1, &eager)
+                    .map_err(target_err)?
+                    .runtime
+                    .map_or(0, |r| r.kernels)
+            }
+            None => 0,
+        };
         let (kv_per_token, state_per_seq) = kv_sizes(&c1, &c2, &g1, &g2, SPAN, tp);
         let (gb, big) = eval(opts.max_batched_tokens, 1)?;
         let (weights, reserve) = match (&c1.system, &big.system) {
@@ -195,7 +212,31 @@ impl TargetStepModel {
             state_per_seq,
             budget,
             memo: Memoised::default(),
+            kernels_per_step,
         })
+    }
+
+    /// What the runtime profile adds to an iteration of device time `s` (module
+    /// `xpusim_target::runtime`): the issue time the device waits for — all kernels issued
+    /// in order against the iteration's device time, the steady state of the issue queue
+    /// over identical layers — or one graph launch for a decode-only iteration the profile
+    /// replays, and the engine step's serial host work over its sequences. The devices idle
+    /// through it at static power.
+    fn add_runtime(&self, it: &IterationShape<'_>, s: &mut StepCost) {
+        let Some(rt) = &self.target.runtime else {
+            return;
+        };
+        let issue_s = if rt.replays_graph(it.prefill.is_empty()) {
+            rt.graph_launch_us.unwrap_or(0.0) * 1e-6
+        } else {
+            self.kernels_per_step as f64 * rt.kernel_issue_us * 1e-6
+        };
+        let sequences = it.decode_contexts.len() as u64 + it.prefill.len() as u64;
+        let extra =
+            (issue_s - s.time_s).max(0.0) + rt.step.map_or(0.0, |st| st.time_s(sequences, self.tp));
+        s.time_s += extra;
+        s.parts.static_j += self.idle_power_w() * extra;
+        s.energy_j = s.parts.total();
     }
 
     /// One device serving the whole decoder.
@@ -254,7 +295,9 @@ impl TargetStepModel {
     /// Cost of an iteration with every term evaluated directly (no memo); used by tests to
     /// bound the interpolation error.
     pub fn step_exact(&self, it: &IterationShape<'_>) -> Result<StepCost, ServeError> {
-        self.memo.step_exact(self, it)
+        let mut s = self.memo.step_exact(self, it)?;
+        self.add_runtime(it, &mut s);
+        Ok(s)
     }
 
     fn tpf(&self) -> f64 {
@@ -339,7 +382,9 @@ impl Backend for TargetStepModel {
 
 impl StepModel for TargetStepModel {
     fn step(&self, it: &IterationShape<'_>) -> Result<StepCost, ServeError> {
-        self.memo.step(self, it)
+        let mut s = self.memo.step(self, it)?;
+        self.add_runtime(it, &mut s);
+        Ok(s)
     }
 
     fn kv_bytes_per_token(&self) -> u64 {

@@ -375,13 +375,38 @@ fn compose(
         Some(s) if par.pp > 1 => send(&s.spec, act_bytes, par.tp).time_s,
         _ => 0.0,
     };
+    // The runtime's host work: the issue time the device waited for (over the device's
+    // whole graph, shared out to the busiest stage by its share of the device time) and the
+    // engine step's serial host work, once per pass.
+    let runtime = t.runtime.as_ref().map(|rt| {
+        let (q, mut rep) = crate::runtime::issue(
+            rt,
+            g.phase,
+            priced.iter().map(|p| (p.placed.op.as_ref(), p.cost.time_s)),
+        );
+        let device_s: f64 = priced
+            .iter()
+            .map(|p| p.cost.time_s * p.placed.op.repeat as f64)
+            .sum();
+        let share = if device_s > 0.0 {
+            (stage_time / device_s).min(1.0)
+        } else {
+            1.0
+        };
+        rep.exposed_issue_s = (q.device_s - device_s).max(0.0) * share;
+        rep.step_s = rt
+            .step
+            .map_or(0.0, |s| s.time_s(g.batch * par.microbatches, par.tp));
+        rep
+    });
+    let stage_time = stage_time + runtime.as_ref().map_or(0.0, |r| r.exposed_issue_s);
     let (m, ppf) = (par.microbatches as f64, par.pp as f64);
     let latency = if par.pp > 1 {
         (m + ppf - 1.0) * stage_time + (ppf - 1.0) * t_send
     } else {
         m * stage_time
-    }
-    .max(f64::MIN_POSITIVE);
+    } + runtime.as_ref().map_or(0.0, |r| r.step_s);
+    let latency = latency.max(f64::MIN_POSITIVE);
 
     // Energy of the devices the layout uses for one pass of every replica: their dynamic
     // energy, their static power and the overhead power of the nodes they occupy. Devices a
@@ -497,6 +522,7 @@ fn compose(
         unknown_ops: g.unknown_ops(),
         system,
         pim,
+        runtime,
         ops,
     })
 }

@@ -22,11 +22,13 @@ mod compose;
 mod error;
 mod mapping;
 mod result;
+pub mod runtime;
 mod target;
 
 pub use compose::{evaluate, network_cost, price_ops};
 pub use error::TargetError;
 pub use mapping::MappingSearch;
 pub use result::{EnergyBreakdown, ModelCost, OpReport, PimReport, SystemReport};
+pub use runtime::RuntimeReport;
 pub use target::{CostChoice, Layout, Target};
 pub use xpusim_system::Parallelism;

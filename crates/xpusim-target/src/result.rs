@@ -199,6 +199,9 @@ pub struct ModelCost {
     pub system: Option<SystemReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pim: Option<PimReport>,
+    /// With a runtime profile: the host's kernel issue and step work (in `latency_s`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::RuntimeReport>,
     pub ops: Vec<OpReport>,
 }
 

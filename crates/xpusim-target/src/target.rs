@@ -2,7 +2,7 @@
 //! without processing in memory — and the cost model that prices ops on its device.
 
 use xpusim_engine::{Analytical, CostModel};
-use xpusim_hw::{DeviceSpec, Hardware, Pim, PimPlacement, System};
+use xpusim_hw::{DeviceSpec, Hardware, Pim, PimPlacement, RuntimeSpec, System};
 use xpusim_ir::DType;
 use xpusim_pim::{Objective as PimObjective, PimModel};
 use xpusim_system::Parallelism;
@@ -39,6 +39,9 @@ pub struct Target {
     /// totals, turn it off: the rows are most of a pass's allocations, and every total is
     /// computed the same either way.
     pub op_reports: bool,
+    /// The software stack around the kernels (`--runtime`): host kernel issue, graph
+    /// replay, per-step host work ([`crate::runtime`]). None: device time alone.
+    pub runtime: Option<RuntimeSpec>,
 }
 
 /// How a model is spread over the devices of a system.
@@ -62,6 +65,7 @@ impl Target {
             layout: Layout::Auto,
             overlap_comm: false,
             op_reports: true,
+            runtime: None,
         }
     }
 

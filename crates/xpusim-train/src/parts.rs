@@ -17,15 +17,27 @@ pub struct Work {
     pub energy_j: f64,
     /// FLOPs the device executes.
     pub flops: f64,
+    /// Host time to issue the piece's kernels (a runtime profile's `kernel_issue_us` each).
+    pub issue_s: f64,
+    /// Of it, the time the device waits for the host: what issue exceeds the piece's device
+    /// time (the issue queue's steady state over a layer, `xpusim_target::runtime`).
+    pub host_s: f64,
 }
 
 impl Work {
     pub fn time_s(&self) -> f64 {
-        self.compute_s + self.comm_s.values().sum::<f64>()
+        self.compute_s + self.comm_s.values().sum::<f64>() + self.host_s
+    }
+
+    /// Sets `host_s` from the piece's issue and device time.
+    fn expose_issue(&mut self) {
+        self.host_s = (self.issue_s - self.compute_s - self.comm_s.values().sum::<f64>()).max(0.0);
     }
 
     pub fn add(&mut self, o: &Work, scale: f64) {
         self.compute_s += o.compute_s * scale;
+        self.issue_s += o.issue_s * scale;
+        self.host_s += o.host_s * scale;
         for (k, v) in &o.comm_s {
             *self.comm_s.entry(k.clone()).or_default() += v * scale;
         }
@@ -62,12 +74,14 @@ pub fn comm_label(kind: CollectiveKind, group_kind: &str) -> String {
 /// op into `pre`; a backward graph runs in reverse, so its leading unlayered ops (the
 /// head's and loss's gradients) are `post` and its trailing ones (the embedding's) `pre`.
 /// A group of `n` identical layers (one layer index, ops repeating `n` times) is spread
-/// evenly over its `n` layers. `layers` is the forward graph's layer-group sizes.
+/// evenly over its `n` layers. `layers` is the forward graph's layer-group sizes. Each
+/// kernel costs the host `issue_s` to issue (0: no runtime, or a replayed graph).
 pub fn split(
     dg: &DeviceGraph,
     costs: &[OpCost],
     groups: &[(u32, u64)],
     backward: bool,
+    issue_s: f64,
     select: impl Fn(&xpusim_ir::Op) -> bool,
 ) -> Parts<Work> {
     let mut by_group: BTreeMap<u32, Work> = BTreeMap::new();
@@ -84,6 +98,7 @@ pub fn split(
         let mut w = Work {
             energy_j: (c.energy_j - c.idle_energy_j).max(0.0) * r,
             flops: op.flops() as f64 * r,
+            issue_s: issue_s * (xpusim_target::runtime::kernels(op) as f64) * r,
             ..Default::default()
         };
         match &op.kind {
@@ -121,16 +136,19 @@ pub fn split(
             None => after.add(&w, 1.0),
         }
     }
-    let (pre, post) = if backward {
+    let (mut pre, mut post) = if backward {
         (after, before)
     } else {
         (before, after)
     };
+    pre.expose_issue();
+    post.expose_issue();
     let mut layers = Vec::new();
     for &(g, n) in groups {
         let total = by_group.remove(&g).unwrap_or_default();
         let mut one = Work::default();
         one.add(&total, 1.0 / n.max(1) as f64);
+        one.expose_issue();
         layers.extend(std::iter::repeat_n(one, n as usize));
     }
     Parts { pre, layers, post }
@@ -295,6 +313,7 @@ pub fn expert_all_to_all(
         let total = by_group.remove(&g).unwrap_or_default();
         let mut one = Work::default();
         one.add(&total, 1.0 / n.max(1) as f64);
+        one.expose_issue();
         layers.extend(std::iter::repeat_n(one, n as usize));
     }
     Ok(layers)

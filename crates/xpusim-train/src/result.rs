@@ -22,11 +22,15 @@ pub struct StepBreakdown {
     /// Idle time in the pipeline schedule: fill, drain, and waiting for sends.
     pub pipeline_bubble_s: f64,
     pub optimizer_s: f64,
+    /// Time the devices wait for the host to issue kernels (a runtime profile's eager
+    /// issue exceeding a layer's device time; 0 without one).
+    pub host_issue_s: f64,
 }
 
 impl StepBreakdown {
     pub fn total_s(&self) -> f64 {
         self.compute_s
+            + self.host_issue_s
             + self.recompute_s
             + self.communication_s.values().sum::<f64>()
             + self.pipeline_bubble_s

@@ -130,12 +130,18 @@ pub fn step(
         )));
     }
     let all = |_: &Op| true;
-    let f = split(&dfwd, &cf, &groups, false, all);
-    let b = split(&dbwd, &cb, &groups, true, all);
+    // Host issue per kernel under the runtime profile; a replayed graph issues nothing.
+    let issue = t
+        .runtime
+        .as_ref()
+        .filter(|r| !r.replays_graph(false))
+        .map_or(0.0, |r| r.kernel_issue_us * 1e-6);
+    let f = split(&dfwd, &cf, &groups, false, issue, all);
+    let b = split(&dbwd, &cb, &groups, true, issue, all);
     let re = match l.recompute {
         Recompute::None => None,
-        Recompute::Selective => Some(split(&dfwd, &cf, &groups, false, attention_core)),
-        Recompute::Full => Some(split(&dfwd, &cf, &groups, false, |o: &Op| {
+        Recompute::Selective => Some(split(&dfwd, &cf, &groups, false, issue, attention_core)),
+        Recompute::Full => Some(split(&dfwd, &cf, &groups, false, issue, |o: &Op| {
             o.layer.is_some()
         })),
     };
@@ -288,6 +294,7 @@ pub fn step(
         communication_s: comm,
         pipeline_bubble_s: (tl.end_s[crit] - busy).max(0.0),
         optimizer_s: tail.compute_s,
+        host_issue_s: per_mb.host_s * mf,
     };
 
     // FLOPs and energy over every device: each stage is replicated tp·dp·cp times.

@@ -469,3 +469,21 @@ fn a_16m_token_step_of_a_405b_model_is_counted_exactly() {
     assert!(c.model_flops > u64::MAX as u128);
     assert_eq!(c.tokens_per_step, 2048 * 8192);
 }
+
+/// A runtime profile's eager issue shows where a layer's kernels are shorter than their
+/// issue, as its own breakdown line; a replayed graph issues nothing (issue #15 part 2).
+#[test]
+fn eager_issue_is_its_own_line_and_graphs_remove_it() {
+    let g = |rt: Option<&str>| {
+        let mut t = Target::load("h100-sxm").unwrap();
+        t.runtime = rt.map(|r| xpusim_hw::load_runtime(r).unwrap());
+        step(&builder("bert-base"), 128, &t, &layout(1, 1, 1, 1, 1)).unwrap()
+    };
+    let (bare, eager, graphs) = (g(None), g(Some("pytorch-eager")), g(Some("cuda-graphs")));
+    assert_eq!(bare.breakdown.host_issue_s, 0.0);
+    assert!(eager.breakdown.host_issue_s > 0.0);
+    assert!(close(eager.breakdown.total_s(), eager.step_time_s, 1e-9));
+    assert!(eager.step_time_s > bare.step_time_s);
+    assert_eq!(graphs.breakdown.host_issue_s, 0.0);
+    assert!(close(graphs.step_time_s, bare.step_time_s, 1e-12));
+}

@@ -86,6 +86,10 @@ pub struct Row {
     pub flops_convention: Option<FlopsConvention>,
     /// Training rows: which tokens the source's `tokens_per_s` counts.
     pub tokens_counted: Option<TokensCounted>,
+    /// The software stack the source ran (`runtime`: a runtime preset or TOML, e.g.
+    /// `pytorch-eager`, `cuda-graphs`, `sarathi-vllm`): part of the measurement setup, so the
+    /// prediction runs under it. None: device time alone.
+    pub runtime: Option<xpusim_hw::RuntimeSpec>,
     /// Training rows: how the run computed attention (empty: fused, the zoo's own).
     pub attention: Attention,
     /// Training rows: the dropout rate the run trained with (empty: not stated, none
@@ -233,6 +237,15 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     .ok_or_else(|| field("tokens_counted", TokensCounted::expected(&tok_s)))?,
             )
         };
+        let rt_s = get("runtime");
+        let runtime = if rt_s.is_empty() {
+            None
+        } else {
+            Some(
+                xpusim_hw::load_runtime(rt_s.trim())
+                    .map_err(|e| field("runtime", e.to_string()))?,
+            )
+        };
         let att_s = get("attention");
         let attention = if att_s.is_empty() {
             Attention::Fused
@@ -265,6 +278,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     "harness_floor_us",
                     "flops_convention",
                     "tokens_counted",
+                    "runtime",
                     "attention",
                     "dropout",
                 ]
@@ -301,6 +315,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             harness_floor_us,
             flops_convention,
             tokens_counted,
+            runtime,
             attention,
             dropout,
             extra,
@@ -348,6 +363,27 @@ mod tests {
             .to_string();
         assert!(e.starts_with("t.csv:1:"), "{e}");
         assert!(e.contains("devices"), "{e}");
+    }
+
+    #[test]
+    fn runtime_column_names_a_profile() {
+        let text = format!(
+            "{HEAD},runtime\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s,pytorch-eager\nr2,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s,\n"
+        );
+        let ok = parse("t.csv", &text).unwrap();
+        assert_eq!(
+            ok[0].runtime.as_ref().map(|r| r.name.as_str()),
+            Some("pytorch-eager")
+        );
+        assert!(ok[1].runtime.is_none());
+        let text = format!(
+            "{HEAD},runtime\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s,vllm-next\n"
+        );
+        let e = parse("t.csv", &text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.csv:2: column `runtime`: unknown runtime `vllm-next`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -399,10 +399,12 @@ fn run(
     dev: &DeviceSpec,
     sys: Option<&xpusim_hw::System>,
     layout: &Parallelism,
+    runtime: Option<&xpusim_hw::RuntimeSpec>,
 ) -> Result<Pass, String> {
     if let Some(sys) = sys {
         let mut t = Target::system(sys.clone());
         t.layout = Layout::Fixed(*layout);
+        t.runtime = runtime.cloned();
         let c = evaluate(g, &t).map_err(|e| e.to_string())?;
         c.check_fits().map_err(|e| e.to_string())?;
         return Ok(Pass {
@@ -411,7 +413,9 @@ fn run(
             tokens_per_s: c.tokens_per_s,
         });
     }
-    let c = evaluate(g, &Target::device(dev.clone())).map_err(|e| e.to_string())?;
+    let mut t = Target::device(dev.clone());
+    t.runtime = runtime.cloned();
+    let c = evaluate(g, &t).map_err(|e| e.to_string())?;
     if !c.fits_in_memory {
         return Err(format!(
             "needs {:.1} GB, more than one {}'s {:.1} GB",
@@ -438,7 +442,13 @@ fn model_metric(
     let batch = row.batch as f64;
     let m = row.metric.as_str();
     let pass = |phase: Phase, seq: u64, ctx: u64| -> Result<Pass, String> {
-        run(&build(row, phase, seq, ctx, p)?, dev, sys, layout)
+        run(
+            &build(row, phase, seq, ctx, p)?,
+            dev,
+            sys,
+            layout,
+            row.runtime.as_ref(),
+        )
     };
     match row.phase.as_str() {
         "inference" | "prefill" => {

@@ -578,7 +578,10 @@ preset.
 - `data/validation/public.csv`: end-to-end published numbers, each with its source: gpt-fast batch-1 \
 Llama-2-7B/70B decode on A100-80GB (bf16, int8 and int4 G=32 weight-only, 1–8 GPUs tensor-parallel; \
 pytorch-labs/gpt-fast README) and MLPerf Inference Offline ResNet-50 (INT8 TensorRT: H100 and A100 in v3.0, \
-8 × T4 in v0.7; mlcommons/inference_results_v*, the `mlperf_log_summary.txt` of each). MLPerf BERT rows are \
+8 × T4 in v0.7; mlcommons/inference_results_v*, the `mlperf_log_summary.txt` of each), and TensorRT-LLM's \
+static-batch FP8 Llama-2-13B/70B output throughput on one H200 (v0.5 and v0.7a, NVIDIA/TensorRT-LLM \
+docs/source/blogs), predicted as `generate` rows (output tokens × batch / total latency, the blogs' own \
+definition). MLPerf BERT rows are \
 not included: NVIDIA's harness drops the padding of the 384-token SQuAD inputs, and the mean real length the \
 measured runs processed is not published with them, so a row would compare different work.
 - `data/validation/training.csv`: published training runs (phase `train`: Megatron-LM, MT-NLG, PaLM, Llama 3, \
@@ -607,7 +610,9 @@ kernel rows of one device (only rows marked `used_for_calibration=yes` unless `-
 - Columns: `id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source` \
 plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`yes`/`no`), `source_id` (the \
 row's source in the split), `note`, \
-`harness_floor_us` (a kernel row's per-call harness floor in µs; predicted = max(device time, floor)); other columns \
+`harness_floor_us` (a kernel row's per-call harness floor in µs; predicted = max(device time, floor)), \
+`runtime` (the software stack the source ran, a runtime preset or TOML: the prediction runs under it, \
+e.g. `pytorch-eager`, `cuda-graphs`, `sarathi-vllm`; see `xpusim list runtimes`); other columns \
 are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism`: `dp` (replicas) or `tp` \
 (one model over `devices`, costed by xpusim-system), or for any row a list such as `tp=2,dp=4` \
 (keys `tp`, `pp`, `ep`, `dp` for inference rows, whose product is `devices`; an unstated `dp` is the rest). `workload`: a zoo model, or a kernel \

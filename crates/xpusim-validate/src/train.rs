@@ -316,7 +316,9 @@ pub fn target(row: &Row, dev: &DeviceSpec) -> Result<Target, String> {
         ),
     };
     let Some(mut sys) = sys else {
-        return Ok(Target::device(dev.clone()));
+        let mut t = Target::device(dev.clone());
+        t.runtime = row.runtime.clone();
+        return Ok(t);
     };
     let per_node = sys.spec.devices_per_node.max(1);
     if !row.devices.is_multiple_of(per_node) {
@@ -327,7 +329,9 @@ pub fn target(row: &Row, dev: &DeviceSpec) -> Result<Target, String> {
     }
     sys.device = dev.clone();
     sys.spec.count = row.devices;
-    Ok(Target::system(sys))
+    let mut t = Target::system(sys);
+    t.runtime = row.runtime.clone();
+    Ok(t)
 }
 
 /// Prices the step a training row describes.

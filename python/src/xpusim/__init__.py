@@ -49,6 +49,7 @@ __all__ = [
     "list_hw",
     "list_systems",
     "list_pim",
+    "list_runtimes",
     "hw_spec",
     "help",
     "XpusimError",
@@ -203,6 +204,12 @@ def list_hw():
 def list_systems():
     """The built-in multi-device systems as a DataFrame."""
     return _list("systems")
+
+
+def list_runtimes():
+    """The built-in runtime profiles (`runtime=` on run, compare, serve, train and flip):
+    kernel issue, CUDA-graph replay and per-step host work, as a DataFrame."""
+    return _list("runtimes")
 
 
 def list_pim():
