@@ -27,8 +27,8 @@ pub struct FlipArgs {
     #[arg(long)]
     pub html: Option<String>,
     /// Cap every design's devices' power at this many watts (as `nvidia-smi -pl` does; between the
-    /// device's idle power and its TDP): ops whose dynamic power would exceed the cap slow
-    /// down to it. Default: the device file's `power_cap_w`, else TDP.
+    /// device's idle power and its TDP): ops whose dynamic power would exceed the cap run
+    /// their cores at a lower clock and voltage until they fit. Default: the device file's `power_cap_w`, else TDP.
     #[arg(long)]
     pub power_cap_w: Option<f64>,
     /// The software stack around every design's kernels (`xpusim list runtimes`, or a

@@ -36,8 +36,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub nodes: Option<u64>,
     /// Cap every device's power at this many watts (as `nvidia-smi -pl` does; between the
-    /// device's idle power and its TDP): ops whose dynamic power would exceed the cap slow
-    /// down to it. Default: the device file's `power_cap_w`, else TDP.
+    /// device's idle power and its TDP): ops whose dynamic power would exceed the cap run
+    /// their cores at a lower clock and voltage until they fit. Default: the device file's `power_cap_w`, else TDP.
     #[arg(long)]
     pub power_cap_w: Option<f64>,
     /// The framework around the kernels (`xpusim list runtimes`, or a runtime TOML): the

@@ -25,7 +25,7 @@ use xpusim_hw::{DeviceSpec, MemoryLevel};
 use xpusim_ir::{LoopNest, Op, OpKind, Role};
 
 use crate::cost::{merge, LevelTraffic, OpCost};
-use crate::energy::power_floor_s;
+use crate::energy::throttle;
 use crate::EngineError;
 
 const MAXD: usize = 8;
@@ -195,17 +195,16 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
         // The objective is the op's final time: the faster of matrix and vector units,
         // the traffic at each level, and the power cap on the dynamic energy.
         let unit_s = compute.min(vector_compute);
-        let mut time = steps as f64 * (unit_s + pointwise);
-        let mut traffic_j = 0.0;
+        let mut core_s = steps as f64 * (unit_s + pointwise);
+        let mut core_j = base_j;
         if let Some(cb) = chip_buf {
             let b = (plan.chip_bytes * steps) as f64;
-            time = time.max(b / cb.sustained_bps());
-            traffic_j += b * cb.energy_pj_per_byte * 1e-12;
+            core_s = core_s.max(b / cb.sustained_bps());
+            core_j += b * cb.energy_pj_per_byte * 1e-12;
         }
         let b = total_off(&plan) as f64;
-        time = time.max(b / off.sustained_bps());
-        traffic_j += b * off.energy_pj_per_byte * 1e-12;
-        time = time.max(power_floor_s(dev, base_j + traffic_j));
+        let off_j = b * off.energy_pj_per_byte * 1e-12;
+        let time = throttle(dev, core_s, b / off.sustained_bps(), 0.0, core_j, off_j).work_s;
         if best.as_ref().is_none_or(|(bt, _)| time < *bt) {
             best = Some((time, plan));
         }
@@ -377,7 +376,7 @@ fn search_geometry(op: &Op, nest: &LoopNest, dev: &DeviceSpec, steps: u64) -> Pl
 
 /// Drops every candidate that an earlier one dominates: no more matrix work, chip-buffer
 /// bytes or off-chip bytes. Each term of the timing objective (unit time, each level's
-/// bytes over its bandwidth, the power floor on their energy) is non-decreasing in those
+/// bytes over its bandwidth, the power-limited time of their energy) is non-decreasing in those
 /// three for any non-negative rates, so the earlier candidate is never slower, and the
 /// timing pass keeps the first of equal times: the dropped one could never be chosen, and
 /// the choice is the same for every design sharing this geometry. Keeps the memo small

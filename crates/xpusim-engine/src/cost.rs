@@ -9,7 +9,7 @@ pub enum Bound {
     Memory(String),
     /// Fixed launch/dispatch overhead and latency exceed the work.
     Overhead,
-    /// Dynamic power would exceed TDP: the chip clocks down.
+    /// Dynamic power would exceed the power limit (TDP or cap): the cores clock down.
     Power,
     /// Multi-device communication.
     Network,

@@ -93,3 +93,46 @@ fn a_system_caps_its_devices() {
     let e = xpusim_hw::System::from_toml("capped.toml", &text, None).expect_err("above TDP");
     assert!(e.to_string().contains("power_cap_w"), "{e}");
 }
+
+/// With voltage scaled with the clock (the default), capping a compute-bound op saves its
+/// dynamic energy, as measured power-capping studies find (McDonald et al. 2022: 150 W of
+/// 250 W on V100s cut training energy 13.7 %); with `dvfs_energy_exponent = 0` a cap can
+/// only stretch the op, so it costs more time and saves no dynamic energy (beyond what a
+/// different tile choice under the cap moves).
+#[test]
+fn a_cap_saves_dynamic_energy_only_with_voltage_scaling() {
+    let dev = find_preset("h100-sxm").expect("preset");
+    let bf16 = xpusim_ir::Precision::uniform(xpusim_ir::DType::Bf16);
+    let op = xpusim_ir::Op::linear("gemm", 8192, 8192, 8192, "w", bf16).expect("a GEMM");
+    let dynamic = |c: &xpusim_engine::OpCost| c.energy_j - c.idle_energy_j;
+    let free = cost_op(&op, &capped(&dev, None)).expect("costs");
+    let mut fixed = capped(&dev, Some(350.0));
+    fixed.power.dvfs_energy_exponent = Some(0.0);
+    let fixed = cost_op(&op, &fixed).expect("costs");
+    let scaled = cost_op(&op, &capped(&dev, Some(350.0))).expect("costs");
+    assert!(scaled.time_s > free.time_s && scaled.time_s < fixed.time_s);
+    assert!(
+        dynamic(&scaled) < 0.8 * dynamic(&free),
+        "{scaled:?} vs {free:?}"
+    );
+    // Energy per action fixed: only a different tile choice under the cap can move it.
+    assert!(
+        dynamic(&fixed) > 0.97 * dynamic(&free),
+        "{} J capped vs {} J",
+        dynamic(&fixed),
+        dynamic(&free)
+    );
+}
+
+#[test]
+fn a_bad_dvfs_exponent_is_an_error_naming_the_field() {
+    let src = xpusim_hw::registry::source("h100-sxm").expect("preset").1;
+    let text = src.replacen(
+        "idle_w = 100",
+        "idle_w = 100\ndvfs_energy_exponent = -1.0",
+        1,
+    );
+    assert_ne!(text, src, "the preset's [power] table has idle_w = 100");
+    let e = DeviceSpec::from_toml("bad.toml", &text).expect_err("negative exponent");
+    assert!(e.to_string().contains("dvfs_energy_exponent"), "{e}");
+}

@@ -105,6 +105,29 @@ pub struct Power {
     pub tdp_w: f64,
     /// Static + idle power drawn whenever the device is on, W.
     pub idle_w: f64,
+    /// How the dynamic energy of one core-side action (a MAC, a vector FLOP, an on-chip
+    /// byte) falls when the power limit lowers the core clock to a fraction `f` of its
+    /// maximum: it scales as `f^dvfs_energy_exponent`. Absent:
+    /// [`Power::DEFAULT_DVFS_ENERGY_EXPONENT`]. 0 = no voltage scaling (the clock drops,
+    /// energy per action does not). See `xpusim_engine::energy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dvfs_energy_exponent: Option<f64>,
+}
+
+impl Power {
+    /// CMOS switching energy per action is `C·V²`, and along a chip's DVFS curve the supply
+    /// voltage falls about in proportion to the clock (Weste & Harris, *CMOS VLSI Design*,
+    /// 4th ed., §5.2 and §5.4.2: `P_dyn = α·C·V²·f`, voltage scaled with frequency), so
+    /// energy per action goes as `f²` and power as `f³`. Real V–f curves have an offset and
+    /// a floor, so 2 is the upper end of the saving; a device file with a measured curve
+    /// sets its own exponent.
+    pub const DEFAULT_DVFS_ENERGY_EXPONENT: f64 = 2.0;
+
+    /// The exponent in effect ([`Power::dvfs_energy_exponent`] or the default).
+    pub fn dvfs_energy_exponent(&self) -> f64 {
+        self.dvfs_energy_exponent
+            .unwrap_or(Self::DEFAULT_DVFS_ENERGY_EXPONENT)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -381,6 +404,14 @@ impl DeviceSpec {
                     self.power.tdp_w, self.power.idle_w
                 ),
             ));
+        }
+        if let Some(x) = self.power.dvfs_energy_exponent {
+            if !(x.is_finite() && x >= 0.0) {
+                return Err(bad(
+                    &[Key("power"), Key("dvfs_energy_exponent")],
+                    format!("expected a finite exponent ≥ 0 (0 = no voltage scaling), got {x}"),
+                ));
+            }
         }
         if let Some(cap) = self.power_cap_w {
             if let Err(msg) = check_power_cap(cap, &self.power) {
