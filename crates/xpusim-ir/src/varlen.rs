@@ -10,7 +10,7 @@
 //! (its one token dimension summed over the lengths), and every op that mixes positions
 //! within a sequence (attention, scans, recurrences, the score kernels of unfused attention)
 //! runs once per distinct length with that length's count as its batch — quadratic in each
-//! length, never in the longest. Fused attention ops of one layer form a varlen group
+//! length, never in the longest. Fused attention (forward) ops of one layer form a varlen group
 //! ([`VarlenMember`]) that the engine prices as one kernel launch over one grid.
 //!
 //! Invariants (tests beside this file and `tests/varlen.rs`):
