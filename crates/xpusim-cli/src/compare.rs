@@ -56,7 +56,8 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     for (model, phase, batch) in &suite {
         let mut costs = Vec::new();
         let mut w = a.workload.clone();
-        if w.batch.is_none() {
+        // A length distribution gives its own batch (its counts).
+        if w.batch.is_none() && w.seq_dist.is_none() {
             w.batch = *batch;
         }
         for t in &targets {
