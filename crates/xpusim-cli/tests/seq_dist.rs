@@ -119,7 +119,14 @@ fn compare_cost_and_inspect_take_it() {
 
 #[test]
 fn bad_input_names_the_token_or_line() {
-    let base = ["run", "--model", "bert-base", "--hw", "a100-80gb", "--seq-dist"];
+    let base = [
+        "run",
+        "--model",
+        "bert-base",
+        "--hw",
+        "a100-80gb",
+        "--seq-dist",
+    ];
     let with = |v: &str| {
         let mut a = base.to_vec();
         a.push(v);
