@@ -305,10 +305,16 @@ fn build(
     context: u64,
     p: Precision,
 ) -> Result<xpusim_ir::Graph, String> {
+    if row.seq_dist.is_some() && !matches!(phase, Phase::Inference | Phase::Prefill) {
+        return Err("`seq_dist` applies to inference and prefill rows".into());
+    }
+    // An unpadded row's lengths give both the batch and the sequence lengths.
+    let packed = row.seq_dist.is_some();
     let r = xpusim_workload::Request {
         phase: Some(phase),
-        batch: Some(row.batch),
-        seq: (seq > 0).then_some(seq),
+        batch: (!packed).then_some(row.batch),
+        seq: (seq > 0 && !packed).then_some(seq),
+        seq_dist: row.seq_dist.clone(),
         // A prefill or inference pass reads no cache (0 here).
         context: (context > 0).then_some(context),
         ..xpusim_workload::Request::new(&row.workload)
