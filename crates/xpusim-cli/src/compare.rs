@@ -71,7 +71,14 @@ pub fn main(a: &CompareArgs) -> Result<()> {
         }
         let label = costs
             .first()
-            .map(|c| format!("{} {} b{}", c.model, c.phase, c.batch))
+            .map(|c| match &c.seq_dist {
+                // Which lengths were packed is in the JSON; the label says it is unpadded.
+                Some(d) => format!(
+                    "{} {} b{} unpadded (mean {:.0})",
+                    c.model, c.phase, c.batch, d.mean_len
+                ),
+                None => format!("{} {} b{}", c.model, c.phase, c.batch),
+            })
             .unwrap_or_else(|| model.clone());
         rows.push((label, costs));
     }

@@ -385,12 +385,18 @@ mod tests {
             "{HEAD},seq_dist\nr1,a100,1,,fp16,bert-large,inference,,,,samples_per_s,100,1/s,s,128:x\n"
         );
         let e = parse("t.csv", &bad).unwrap_err().to_string();
-        assert!(e.starts_with("t.csv:2: column `seq_dist`") && e.contains("`128:x`"), "{e}");
+        assert!(
+            e.starts_with("t.csv:2: column `seq_dist`") && e.contains("`128:x`"),
+            "{e}"
+        );
         let mismatch = format!(
             "{HEAD},seq_dist\nr1,a100,1,,fp16,bert-large,inference,5,,,samples_per_s,100,1/s,s,128:4\n"
         );
         let e = parse("t.csv", &mismatch).unwrap_err().to_string();
-        assert!(e.contains("column `batch`") && e.contains("4 sequences"), "{e}");
+        assert!(
+            e.contains("column `batch`") && e.contains("4 sequences"),
+            "{e}"
+        );
     }
 
     #[test]
