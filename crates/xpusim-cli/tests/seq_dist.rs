@@ -172,4 +172,19 @@ fn bad_input_names_the_token_or_line() {
         DIST,
     ]);
     assert!(e.contains("encoders and prefill"), "{e}");
+    let e = stderr_of(&[
+        "run",
+        "--model",
+        "resnet-50",
+        "--hw",
+        "a100-80gb",
+        "--seq-dist",
+        DIST,
+    ]);
+    assert!(e.contains("no sequence length to vary"), "{e}");
+    let e = with("lengths-missing.csv");
+    assert!(
+        e.contains("lengths-missing.csv") && e.contains("no such file"),
+        "{e}"
+    );
 }

@@ -45,6 +45,8 @@ pub enum VarlenError {
     Mismatch { a: u64, b: u64, what: String },
     #[error("variable-length packing applies to encoders and prefill, not to a {phase} graph")]
     Phase { phase: String },
+    #[error("model `{model}` has no sequence length to vary (its graph is the same at every length); --seq-dist applies to sequence models")]
+    NoSequence { model: String },
     #[error("cannot read sequence-length file `{path}`: {msg}")]
     Read { path: String, msg: String },
     #[error(transparent)]
@@ -155,6 +157,13 @@ impl SeqDist {
         let path = Path::new(arg);
         let is_file = crate::memfs::get(arg).is_some() || path.is_file();
         if !is_file {
+            // Not a file and not a list of pairs, but shaped like a path: say so.
+            if !arg.contains(':') && (arg.contains('/') || arg.contains('.')) {
+                return Err(VarlenError::Read {
+                    path: arg.to_string(),
+                    msg: "no such file (an inline distribution is `len:count,...`)".into(),
+                });
+            }
             return SeqDist::parse_inline(arg);
         }
         let text = crate::memfs::read_to_string(path).map_err(|e| VarlenError::Read {
@@ -307,6 +316,20 @@ impl Graph {
         let mut parts = Vec::with_capacity(dist.bins.len());
         for &(len, count) in &dist.bins {
             parts.push((len, build(count, len)?));
+        }
+        if let Some((len, g)) = parts.first() {
+            check_phase(g)?;
+            // A model whose graph does not change with the length (a CNN) has no sequence
+            // to pack: refuse rather than report its batch as "unpadded".
+            let other = if *len > 1 { len - 1 } else { len + 1 };
+            if let Ok(o) = build(g.batch, other) {
+                if o.ops == g.ops {
+                    return Err(VarlenError::NoSequence {
+                        model: g.name.clone(),
+                    }
+                    .into());
+                }
+            }
         }
         // One more sequence at the first length shows which dimension of each op grows
         // with the batch.
@@ -474,6 +497,15 @@ fn checked_sum(op: &Op, vals: impl Iterator<Item = u64>) -> Result<u64, VarlenEr
     }
     crate::checked_product(&op.name, "packed token dimension", &[total])?;
     Ok(total)
+}
+
+fn check_phase(g: &Graph) -> Result<(), VarlenError> {
+    match g.phase {
+        crate::Phase::Inference | crate::Phase::Prefill => Ok(()),
+        p => Err(VarlenError::Phase {
+            phase: p.name().to_string(),
+        }),
+    }
 }
 
 fn pack(

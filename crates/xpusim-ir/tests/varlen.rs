@@ -151,3 +151,21 @@ fn decode_graphs_are_refused() {
     .unwrap_err();
     assert!(matches!(e, VarlenError::Phase { .. }), "{e}");
 }
+
+#[test]
+fn a_graph_without_a_sequence_axis_is_refused() {
+    let d = SeqDist::parse_inline("8:1,16:2").unwrap();
+    let e = Graph::pack_varlen(&d, |b, _s| encoder(b, 32)).unwrap_err();
+    assert!(matches!(e, VarlenError::NoSequence { .. }), "{e}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let e = SeqDist::from_arg("no/such/lengths.csv")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no/such/lengths.csv") && e.contains("no such file"),
+        "{e}"
+    );
+}
