@@ -108,6 +108,9 @@ impl Predictor {
 
     /// Predicts one row, or says why it cannot.
     pub fn predict(&mut self, row: &Row) -> Result<Prediction, String> {
+        if row.seq_dist.is_some() && !matches!(row.phase.as_str(), "inference" | "prefill") {
+            return Err("`seq_dist` applies to inference and prefill rows".into());
+        }
         if row.phase == "train" {
             return self.predict_train(row);
         }
