@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 shared="${XPUSIM_SHARED:-../shared}"
 c=fuzz/corpus
-mkdir -p "$c"/{device_toml,system_toml,pim_toml,npu_arch,hf_config,scalesim_cfg,scalesim_topology,validation_csv,sweep_spec}
+mkdir -p "$c"/{device_toml,system_toml,pim_toml,npu_arch,hf_config,scalesim_cfg,scalesim_topology,validation_csv,sweep_spec,seq_dist}
 
 p=crates/xpusim-hw/presets
 cp "$p"/*.toml "$c"/device_toml/
@@ -17,6 +17,7 @@ cp "$p"/pim/*.toml "$c"/pim_toml/
 grep -l '^\[array\]' "$p"/*.toml | xargs -I{} cp {} "$c"/npu_arch/
 cp crates/xpusim-hf/tests/fixtures/*.json "$c"/hf_config/
 cp examples/sweeps/*.toml "$c"/sweep_spec/
+cp examples/seq-dist/*.csv "$c"/seq_dist/
 
 # Validation CSVs: the header and the first rows of each (vidur.csv alone is ~1 MB; long
 # seeds slow every execution without adding coverage).

@@ -208,3 +208,34 @@ pub fn sweep_spec(data: &[u8]) {
         let _ = ev.eval(0);
     }
 }
+
+/// A `--seq-dist` value, inline and as a file; a small valid distribution packs GPT-2's
+/// prefill and its FLOPs must equal the separate runs at each length.
+pub fn seq_dist(data: &[u8]) {
+    let Some(src) = text(data) else { return };
+    let _ = xpusim_ir::SeqDist::parse_inline(src);
+    let Ok(d) = xpusim_ir::SeqDist::parse_lines(src) else {
+        return;
+    };
+    // Keep one execution cheap: a few short lengths (GPT-2 has 1024 positions).
+    if d.bins().len() > FURTHER || d.max_len() > 1024 || d.sequences() > 64 {
+        return;
+    }
+    let build = |batch: u64, seq: u64| {
+        xpusim_models::build("gpt-2", &Workload::new(Phase::Prefill, batch, seq, 0))
+            .map_err(|e| xpusim_ir::VarlenError::Read {
+                path: "gpt-2".into(),
+                msg: e.to_string(),
+            })
+    };
+    let Ok(packed) = Graph::pack_varlen(&d, build) else {
+        return;
+    };
+    let separate: u64 = d
+        .bins()
+        .iter()
+        .filter_map(|&(len, count)| build(count, len).ok())
+        .map(|g| g.totals().flops)
+        .sum();
+    assert_eq!(packed.totals().flops, separate, "packing changed the FLOPs");
+}

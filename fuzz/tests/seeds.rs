@@ -114,3 +114,8 @@ fn sweep_spec() {
         ) >= 3
     );
 }
+
+#[test]
+fn seq_dist() {
+    assert!(run(xpusim_fuzz::seq_dist, &[("examples/seq-dist", ".csv")], "seq_dist") >= 1);
+}

@@ -102,6 +102,12 @@ pub struct WorkloadArgs {
     /// stacks ran it before FlashAttention (Megatron-LM to 2022, eager PyTorch).
     #[arg(long)]
     pub unfused_attention: bool,
+    /// Sequence lengths of an unpadded pass (encoders, prefill), as harnesses that remove
+    /// padding run them: inline `LEN:COUNT,LEN:COUNT,...` or a file of `len,count` lines
+    /// (`#` comments). Token-parallel ops run over the packed tokens, attention per length;
+    /// the counts are the batch (replaces --batch and --seq).
+    #[arg(long = "seq-dist", value_name = "L:N,...|FILE")]
+    pub seq_dist: Option<String>,
 }
 
 #[derive(Args, Debug, Default)]

@@ -56,7 +56,8 @@ pub fn main(a: &CompareArgs) -> Result<()> {
     for (model, phase, batch) in &suite {
         let mut costs = Vec::new();
         let mut w = a.workload.clone();
-        if w.batch.is_none() {
+        // A length distribution gives its own batch (its counts).
+        if w.batch.is_none() && w.seq_dist.is_none() {
             w.batch = *batch;
         }
         for t in &targets {
@@ -70,7 +71,14 @@ pub fn main(a: &CompareArgs) -> Result<()> {
         }
         let label = costs
             .first()
-            .map(|c| format!("{} {} b{}", c.model, c.phase, c.batch))
+            .map(|c| match &c.seq_dist {
+                // Which lengths were packed is in the JSON; the label says it is unpadded.
+                Some(d) => format!(
+                    "{} {} b{} unpadded (mean {:.0})",
+                    c.model, c.phase, c.batch, d.mean_len
+                ),
+                None => format!("{} {} b{}", c.model, c.phase, c.batch),
+            })
             .unwrap_or_else(|| model.clone());
         rows.push((label, costs));
     }

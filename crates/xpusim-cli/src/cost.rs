@@ -150,7 +150,8 @@ pub fn main(a: &CostArgs) -> Result<()> {
         let mut work = Vec::new();
         for (m, ph, b) in &models {
             let mut w = a.workload.clone();
-            if w.batch.is_none() {
+            // A length distribution gives its own batch (its counts).
+            if w.batch.is_none() && w.seq_dist.is_none() {
                 w.batch = *b;
             }
             let g = resolve::graph(m, &w, *ph, dev.natural_dtype)?;
@@ -166,7 +167,7 @@ pub fn main(a: &CostArgs) -> Result<()> {
             let n = c.devices.max(1) as f64;
             let rate = WorkRate {
                 samples_per_s: c.throughput_per_s / n,
-                tokens_per_s: (g.tokens_per_sample > 0 && c.tokens_per_s > 0.0)
+                tokens_per_s: (g.tokens() > 0 && c.tokens_per_s > 0.0)
                     .then_some(c.tokens_per_s / n),
                 avg_power_w: c.energy_j / c.latency_s / n,
             };

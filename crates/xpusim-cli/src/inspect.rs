@@ -34,6 +34,9 @@ struct IrSummary {
     weight_bytes: u64,
     flops: u64,
     unknown_ops: Vec<(String, u64)>,
+    /// With `--seq-dist`: the distribution packed into the pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq_dist: Option<xpusim_ir::SeqDistSummary>,
 }
 
 fn ir_summary(g: &Graph) -> IrSummary {
@@ -51,6 +54,7 @@ fn ir_summary(g: &Graph) -> IrSummary {
         weight_bytes: t.weight_bytes,
         flops: t.flops,
         unknown_ops: g.unknown_ops(),
+        seq_dist: g.seq_dist.clone(),
     }
 }
 
@@ -253,6 +257,15 @@ fn print_ir(model: &str, s: &IrSummary) {
             dt.join(", ")
         ))
     );
+    if let Some(d) = &s.seq_dist {
+        outln!(
+            "{}",
+            format::wrap(&format!(
+                "unpadded over {} sequences ({}): {} tokens packed, {} padded to {}",
+                d.sequences, d.bins, d.packed_tokens, d.padded_tokens, d.max_len
+            ))
+        );
+    }
     if !s.unknown_ops.is_empty() {
         let u: Vec<String> = s
             .unknown_ops

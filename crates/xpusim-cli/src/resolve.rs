@@ -1,7 +1,7 @@
 //! The command line's workload options → the one resolver (`xpusim-workload`).
 
 use anyhow::{Context, Result};
-use xpusim_ir::{DType, Graph, Phase, Precision};
+use xpusim_ir::{DType, Graph, Phase, Precision, SeqDist};
 use xpusim_workload::Request;
 
 use crate::args::{PhaseArg, WorkloadArgs};
@@ -16,8 +16,12 @@ pub fn phase(p: PhaseArg) -> Phase {
 
 /// The request for `model` with `w`'s options; `phase` and `batch` (a suite's) apply where
 /// the user gave none.
-pub fn request(model: &str, w: &WorkloadArgs, phase_default: Option<Phase>) -> Request {
-    Request {
+pub fn request(model: &str, w: &WorkloadArgs, phase_default: Option<Phase>) -> Result<Request> {
+    let seq_dist = match &w.seq_dist {
+        Some(s) => Some(SeqDist::from_arg(s).context("--seq-dist")?),
+        None => None,
+    };
+    Ok(Request {
         model: model.to_string(),
         phase: w.phase.map(phase).or(phase_default),
         batch: w.batch,
@@ -29,12 +33,17 @@ pub fn request(model: &str, w: &WorkloadArgs, phase_default: Option<Phase>) -> R
         strict: w.strict,
         no_fusion: w.no_fusion,
         unfused_attention: w.unfused_attention,
-    }
+        seq_dist,
+    })
 }
 
 /// The precision `w` asks for, `natural` (the target's 16-bit format) by default.
 pub fn precision(w: &WorkloadArgs, natural: DType) -> Result<Precision> {
-    Ok(request("", w, None).precision(natural)?)
+    let r = Request {
+        precision: w.precision.clone(),
+        ..Request::default()
+    };
+    Ok(r.precision(natural)?)
 }
 
 /// Builds the graph of `model` (a zoo name or a file path) for one pass on a target whose
@@ -58,7 +67,7 @@ pub fn graph_labelled(
     phase_override: Option<Phase>,
     natural: DType,
 ) -> Result<(Graph, String)> {
-    let mut r = request(model, w, None);
+    let mut r = request(model, w, None)?;
     if phase_override.is_some() {
         r.phase = phase_override;
     }

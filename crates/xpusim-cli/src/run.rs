@@ -13,6 +13,9 @@ pub fn main(a: &RunArgs) -> Result<()> {
     // A pipeline's graph is ONE micro-batch.
     let m = a.target.microbatches();
     let mut w = a.workload.clone();
+    if m > 1 && w.seq_dist.is_some() {
+        bail!("--seq-dist gives one packed pass; it does not split into --microbatches {m}");
+    }
     if m > 1 {
         let batch = w
             .batch
@@ -114,10 +117,12 @@ fn print_table(c: &ModelCost, top: usize) {
     } else {
         ""
     };
-    let tokens = if matches!(c.phase.as_str(), "prefill" | "decode") || c.tokens_per_sample > 1 {
-        format!(", {} tokens/sample", c.tokens_per_sample)
-    } else {
-        String::new()
+    let tokens = match &c.seq_dist {
+        Some(d) => format!(", {:.1} tokens/sample on average, unpadded", d.mean_len),
+        None if matches!(c.phase.as_str(), "prefill" | "decode") || c.tokens_per_sample > 1 => {
+            format!(", {} tokens/sample", c.tokens_per_sample)
+        }
+        None => String::new(),
     };
     outln!(
         "{} on {on} — {} {}, batch {}{per_replica}{tokens}; priced by {}",
@@ -162,6 +167,19 @@ fn print_table(c: &ModelCost, top: usize) {
         ),
         ("bound", c.bound.label()),
     ];
+    if let Some(d) = &c.seq_dist {
+        rows.push((
+            "sequence lengths",
+            format!(
+                "{} sequences up to {}: {} tokens packed, {} padded ({} of the padded tokens not computed)",
+                d.sequences,
+                d.max_len,
+                d.packed_tokens,
+                d.padded_tokens,
+                format::pct(d.padding_saved)
+            ),
+        ));
+    }
     // Tokens only mean something for sequence models (a ResNet image is no token).
     if matches!(c.phase.as_str(), "prefill" | "decode") || c.tokens_per_sample > 1 {
         rows.insert(2, ("tokens/s", format::si(c.tokens_per_s, "tok/s")));

@@ -40,8 +40,19 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
             + pad(a.v_head_dim, gn) * pad(kv_per_unit, gk));
     let (rate, _) = dev.matrix_flops(op.compute_dtype);
     let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency;
+    // A varlen group (flash-attn's `flash_attn_varlen_func`: the sequences of a packed
+    // batch in one grid, located through `cu_seqlens`; TensorRT's fused MHA alike) is one
+    // launch whose grid holds every length's blocks, so one length's last partial wave is
+    // filled by the next length's blocks: members after the first fill waves fractionally,
+    // and the first keeps the grid's one rounded-up wave and its one launch.
+    let shares = op.varlen.is_some_and(|m| m.shares_launch());
     let waves = work.div_ceil(dev.cores);
-    let matrix_s = waves as f64 * unit_macs as f64 / core_rate;
+    let wave_units = if shares {
+        work as f64 / dev.cores as f64
+    } else {
+        waves as f64
+    };
+    let matrix_s = wave_units * unit_macs as f64 / core_rate;
     // Softmax runs on the vector units; FlashAttention-3 overlaps it with the MMAs.
     let vector_s = op.vector_flops() as f64 / dev.vector_flops(op.compute_dtype);
     let compute = matrix_s.max(vector_s);
@@ -67,10 +78,23 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
         None => streamed,
     };
     traffic.push(level_traffic(dev, &off.name, off_bytes));
-    let overhead = dev.overhead.launch_us * 1e-6 + off.latency_ns * 1e-9;
-    let mapping = format!(
-        "flash: {br} rows x {BLOCK_COLS} kv blocks, {work} units ({splits} kv splits), {waves} waves"
-    );
+    let (overhead, mapping) = if shares {
+        // Inside the group's kernel: no launch, no first-byte wait of its own.
+        (
+            0.0,
+            format!(
+                "flash varlen: {br} rows x {BLOCK_COLS} kv blocks, {work} units ({splits} kv splits) in the group's grid"
+            ),
+        )
+    } else {
+        (
+            dev.overhead.launch_us * 1e-6 + off.latency_ns * 1e-9,
+            format!(
+                "flash{}: {br} rows x {BLOCK_COLS} kv blocks, {work} units ({splits} kv splits), {waves} waves",
+                if op.varlen.is_some() { " varlen" } else { "" }
+            ),
+        )
+    };
     Ok(OpCost::new(compute, traffic, overhead, mapping))
 }
 

@@ -156,9 +156,11 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
     let e = curve.at(size);
     let launch_s = dev.overhead.launch_us * 1e-6;
     // The floor replaces one launch: the op's own kernel, as the curve's rows measured it.
+    // A varlen member after the first runs in the group's launch: no floor of its own.
+    let in_group = op.varlen.is_some_and(|m| m.shares_launch());
     let overhead = match curve.fixed_us {
-        Some(f_us) => (c.overhead_s - launch_s).max(0.0) + f_us * 1e-6,
-        None => c.overhead_s,
+        Some(f_us) if !in_group => (c.overhead_s - launch_s).max(0.0) + f_us * 1e-6,
+        _ => c.overhead_s,
     };
     let work = (c.time_s - c.overhead_s).max(0.0);
     let scaled = structured_work(op, dev, curve, work / e);

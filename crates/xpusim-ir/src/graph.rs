@@ -61,6 +61,10 @@ pub struct Graph {
     pub tokens_per_sample: u64,
     pub ops: Vec<Op>,
     pub weights: Vec<Weight>,
+    /// Set by [`Graph::pack_varlen`]: the sequence-length distribution packed into this
+    /// pass (`batch` is its sequences, `tokens_per_sample` its mean length rounded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq_dist: Option<crate::SeqDistSummary>,
 }
 
 /// Whole-graph totals; op-level quantities are multiplied by each op's `repeat`.
@@ -86,6 +90,7 @@ impl Graph {
             tokens_per_sample,
             ops: Vec::new(),
             weights: Vec::new(),
+            seq_dist: None,
         }
     }
 
@@ -124,6 +129,15 @@ impl Graph {
             active_count: active_count.min(count),
         });
         Ok(())
+    }
+
+    /// Tokens the pass computes: the packed count of a variable-length pass, else
+    /// `batch · tokens_per_sample`.
+    pub fn tokens(&self) -> u64 {
+        match &self.seq_dist {
+            Some(d) => d.packed_tokens,
+            None => self.batch.saturating_mul(self.tokens_per_sample),
+        }
     }
 
     /// Sums over every op and weight; each op's quantities times its `repeat` (bounded by

@@ -13,6 +13,7 @@
 //! - FLOPs and bytes depend only on the op, never on a device.
 //! - What an op is for (its [`OpRole`] and layer) is set by the frontend; no code below the
 //!   frontends decides it from an op's name.
+//! - A variable-length pass ([`varlen`]) has the FLOPs of separate runs at each length.
 //! - The backward pass of a training graph is derived from the forward ([`autodiff`]), op by
 //!   op in reverse, with the roles tensor parallelism needs; frontends build forwards only.
 
@@ -31,6 +32,7 @@ mod op;
 pub mod parallel;
 mod size;
 mod unfuse;
+pub mod varlen;
 
 pub use dropout::DROPOUT_FLOPS_PER_ELEM;
 pub use dtype::{DType, Precision};
@@ -45,3 +47,4 @@ pub use names::{close_names, SUGGEST_SIMILARITY};
 pub use op::{Names, Op};
 pub use parallel::{Block, OpRole};
 pub use size::{checked_mul, checked_product, checked_work, MAX_ELEMS, MAX_WORK};
+pub use varlen::{SeqDist, SeqDistSummary, VarlenError, VarlenMember};

@@ -27,6 +27,10 @@ pub struct Op {
     /// (embeddings, final norm, heads). Pipeline stages split the model by this index.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<u32>,
+    /// Member of a variable-length attention group ([`crate::varlen`]): one length of a
+    /// packed pass, run in one kernel launch with the group's other lengths.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub varlen: Option<crate::VarlenMember>,
 }
 
 /// Element count with the op's name in any error.
@@ -63,6 +67,7 @@ impl Op {
             epilogue: false,
             role: OpRole::Replicated,
             layer: None,
+            varlen: None,
         }
     }
 

@@ -16,6 +16,9 @@ pub struct WorkloadSpec {
     pub seq: Option<u64>,
     pub context: Option<u64>,
     pub precision: Option<String>,
+    /// Sequence lengths of an unpadded pass, inline `len:count,...` or a `len,count` file
+    /// (as `--seq-dist`); gives the batch, so `batch` and `seq` stay unset.
+    pub seq_dist: Option<String>,
 }
 
 impl WorkloadSpec {
@@ -45,7 +48,12 @@ impl WorkloadSpec {
                 ))
             }
         };
+        let seq_dist = match &self.seq_dist {
+            Some(d) => Some(xpusim_ir::SeqDist::from_arg(d).map_err(|e| format!("seq_dist: {e}"))?),
+            None => None,
+        };
         let r = xpusim_workload::Request {
+            seq_dist,
             phase,
             batch: self.batch,
             seq: self.seq,
@@ -57,7 +65,40 @@ impl WorkloadSpec {
     }
 }
 
-/// Column label of a built workload: `model:phase:bN`.
+/// Column label of a built workload: `model:phase:bN`, and `:packedT` (its packed tokens)
+/// for a variable-length pass.
 pub fn label(g: &Graph) -> String {
-    format!("{}:{}:b{}", g.name, g.phase.name(), g.batch)
+    match &g.seq_dist {
+        Some(d) => format!(
+            "{}:{}:b{}:packed{}",
+            g.name,
+            g.phase.name(),
+            g.batch,
+            d.packed_tokens
+        ),
+        None => format!("{}:{}:b{}", g.name, g.phase.name(), g.batch),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_dist_builds_a_packed_pass_with_its_own_label() {
+        let w = WorkloadSpec {
+            model: "bert-base".into(),
+            seq_dist: Some("64:6,128:3".into()),
+            ..Default::default()
+        };
+        let g = w.build(DType::Bf16).unwrap();
+        assert_eq!(g.tokens(), 64 * 6 + 128 * 3);
+        assert_eq!(label(&g), "bert-base:inference:b9:packed768");
+        let bad = WorkloadSpec {
+            seq_dist: Some("64:x".into()),
+            ..w
+        };
+        let e = bad.build(DType::Bf16).unwrap_err();
+        assert!(e.starts_with("seq_dist:") && e.contains("`64:x`"), "{e}");
+    }
 }

@@ -441,7 +441,9 @@ fn compose(
 
     let batch = g.batch * par.microbatches;
     let samples = (batch * par.dp) as f64;
-    let tokens = samples * g.tokens_per_sample as f64;
+    // Every replica and micro-batch runs the graph's tokens (a packed pass: its
+    // `Σ count · len`, not `batch · tokens_per_sample`).
+    let tokens = (par.microbatches * par.dp) as f64 * g.tokens() as f64;
     let compute_dtype = macs_by_dtype
         .iter()
         .max_by_key(|(_, m)| **m)
@@ -523,6 +525,7 @@ fn compose(
         system,
         pim,
         runtime,
+        seq_dist: g.seq_dist.clone(),
         ops,
     })
 }

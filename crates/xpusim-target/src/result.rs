@@ -202,6 +202,10 @@ pub struct ModelCost {
     /// With a runtime profile: the host's kernel issue and step work (in `latency_s`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<crate::RuntimeReport>,
+    /// A variable-length pass (`--seq-dist`): the length distribution, the tokens packed
+    /// and the tokens padding to the longest would have computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq_dist: Option<xpusim_ir::SeqDistSummary>,
     pub ops: Vec<OpReport>,
 }
 

@@ -26,10 +26,11 @@ use xpusim_hw::RuntimeSpec;
 use xpusim_ir::{Op, OpKind, Phase};
 
 /// Kernels the device launches for one instance of `op`: none for an epilogue (it runs in
-/// its producer's kernel), one launch per dependent step of a recurrence (the engine prices
+/// its producer's kernel) or a varlen attention member after its group's first, one launch per dependent step of a recurrence (the engine prices
 /// them so too), FlashAttention-2's three backward kernels, one otherwise.
 pub fn kernels(op: &Op) -> u64 {
-    if op.epilogue {
+    // A varlen attention member after the first runs in the group's one launch.
+    if op.epilogue || op.varlen.is_some_and(|m| m.shares_launch()) {
         return 0;
     }
     match &op.kind {

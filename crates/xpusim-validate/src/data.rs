@@ -12,6 +12,10 @@
 //! source's FLOP count holds, [`FlopsConvention`]), `tokens_counted` (`source+target` for
 //! an encoder–decoder source that counts both sides, [`TokensCounted`]) and `attention`
 //! (`unfused` for a run whose attention wrote its scores to memory, [`Attention`]).
+//! Inference and prefill rows may give `seq_dist`: the sequence lengths of a harness that
+//! removes padding, in `--seq-dist`'s inline form (`len:count,...`, quoted in the CSV); the
+//! prediction is then the packed pass ([`xpusim_ir::Graph::pack_varlen`]) and `batch`, if
+//! given, must equal its sequences.
 //!
 //! Only what cannot be read is an error here (a missing column, a number that is not a
 //! number); names the tool does not know (metric, phase, hardware) are carried as text
@@ -95,6 +99,9 @@ pub struct Row {
     /// Training rows: the dropout rate the run trained with (empty: not stated, none
     /// modelled).
     pub dropout: Option<f64>,
+    /// The sequence lengths of an unpadded run (`seq_dist`), when the harness removed
+    /// padding; `batch` is then its sequences.
+    pub seq_dist: Option<xpusim_ir::SeqDist>,
     /// Every other column, by header name.
     pub extra: BTreeMap<String, String>,
 }
@@ -267,6 +274,28 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                 }
             }
         };
+        let dist_s = get("seq_dist");
+        let seq_dist = if dist_s.is_empty() {
+            None
+        } else {
+            Some(
+                xpusim_ir::SeqDist::parse_inline(&dist_s)
+                    .map_err(|e| field("seq_dist", e.to_string()))?,
+            )
+        };
+        let mut batch = int("batch", 1)?;
+        if let Some(d) = &seq_dist {
+            if !get("batch").is_empty() && batch != d.sequences() {
+                return Err(field(
+                    "batch",
+                    format!(
+                        "{batch} differs from the {} sequences of `seq_dist`",
+                        d.sequences()
+                    ),
+                ));
+            }
+            batch = d.sequences();
+        }
         let known = |h: &str| {
             REQUIRED.contains(&h)
                 || [
@@ -281,6 +310,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     "runtime",
                     "attention",
                     "dropout",
+                    "seq_dist",
                 ]
                 .contains(&h)
         };
@@ -299,8 +329,8 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             precision: get("precision"),
             workload: get("workload"),
             phase: get("phase").to_ascii_lowercase(),
-            batch: int("batch", 1)?,
-            batch_given: !get("batch").is_empty(),
+            batch,
+            batch_given: !get("batch").is_empty() || seq_dist.is_some(),
             seq_in: int("seq_in", 0)?,
             seq_out: int("seq_out", 0)?,
             metric: get("metric"),
@@ -318,6 +348,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             runtime,
             attention,
             dropout,
+            seq_dist,
             extra,
         });
     }
@@ -339,6 +370,34 @@ mod tests {
     use super::*;
 
     const HEAD: &str = "id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source";
+
+    #[test]
+    fn seq_dist_column_gives_the_batch_and_names_bad_values() {
+        let text = format!(
+            "{HEAD},seq_dist\nr1,a100,1,,fp16,bert-large,inference,,,,samples_per_s,100,1/s,s,\"128:4,384:2\"\nr2,a100,1,,fp16,bert-large,inference,8,128,,samples_per_s,100,1/s,s,\n"
+        );
+        let rows = parse("t.csv", &text).unwrap();
+        let d = rows[0].seq_dist.as_ref().unwrap();
+        assert_eq!(d.bins(), &[(128, 4), (384, 2)]);
+        assert_eq!((rows[0].batch, rows[0].batch_given), (6, true));
+        assert!(rows[1].seq_dist.is_none());
+        let bad = format!(
+            "{HEAD},seq_dist\nr1,a100,1,,fp16,bert-large,inference,,,,samples_per_s,100,1/s,s,128:x\n"
+        );
+        let e = parse("t.csv", &bad).unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.csv:2: column `seq_dist`") && e.contains("`128:x`"),
+            "{e}"
+        );
+        let mismatch = format!(
+            "{HEAD},seq_dist\nr1,a100,1,,fp16,bert-large,inference,5,,,samples_per_s,100,1/s,s,128:4\n"
+        );
+        let e = parse("t.csv", &mismatch).unwrap_err().to_string();
+        assert!(
+            e.contains("column `batch`") && e.contains("4 sequences"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn parses_quoted_sources_defaults_and_extras() {

@@ -108,6 +108,9 @@ impl Predictor {
 
     /// Predicts one row, or says why it cannot.
     pub fn predict(&mut self, row: &Row) -> Result<Prediction, String> {
+        if row.seq_dist.is_some() && !matches!(row.phase.as_str(), "inference" | "prefill") {
+            return Err("`seq_dist` applies to inference and prefill rows".into());
+        }
         if row.phase == "train" {
             return self.predict_train(row);
         }
@@ -305,10 +308,16 @@ fn build(
     context: u64,
     p: Precision,
 ) -> Result<xpusim_ir::Graph, String> {
+    if row.seq_dist.is_some() && !matches!(phase, Phase::Inference | Phase::Prefill) {
+        return Err("`seq_dist` applies to inference and prefill rows".into());
+    }
+    // An unpadded row's lengths give both the batch and the sequence lengths.
+    let packed = row.seq_dist.is_some();
     let r = xpusim_workload::Request {
         phase: Some(phase),
-        batch: Some(row.batch),
-        seq: (seq > 0).then_some(seq),
+        batch: (!packed).then_some(row.batch),
+        seq: (seq > 0 && !packed).then_some(seq),
+        seq_dist: row.seq_dist.clone(),
         // A prefill or inference pass reads no cache (0 here).
         context: (context > 0).then_some(context),
         ..xpusim_workload::Request::new(&row.workload)

@@ -17,6 +17,8 @@ pub enum WorkloadError {
     Topology { model: String, msg: String },
     #[error(transparent)]
     Ir(#[from] xpusim_ir::IrError),
+    #[error(transparent)]
+    Varlen(#[from] xpusim_ir::VarlenError),
 }
 
 impl From<xpusim_onnx::OnnxError> for WorkloadError {

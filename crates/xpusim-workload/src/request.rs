@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde::Serialize;
-use xpusim_ir::{DType, Graph, Phase, Precision};
+use xpusim_ir::{DType, Graph, Phase, Precision, SeqDist};
 use xpusim_models::{Positions, TransformerConfig};
 
 use crate::WorkloadError;
@@ -40,6 +40,10 @@ pub struct Request {
     /// Attention as three kernels that write the scores to memory (QKᵀ, softmax, PV), as
     /// stacks ran it before FlashAttention ([`xpusim_ir::Graph::unfuse_attention`]).
     pub unfused_attention: bool,
+    /// Sequence lengths of an unpadded pass (`--seq-dist`): every token-parallel op over
+    /// the packed tokens, attention per length ([`xpusim_ir::Graph::pack_varlen`]). Sets
+    /// the batch (its sequences) and replaces `seq`.
+    pub seq_dist: Option<SeqDist>,
 }
 
 /// A resolved graph and what a frontend warned about on the way.
@@ -137,6 +141,11 @@ impl Request {
         self.positive("batch", self.batch)?;
         self.positive("seq", self.seq)?;
         self.positive("context", self.context)?;
+        if self.seq_dist.is_some() && (self.batch.is_some() || self.seq.is_some()) {
+            return Err(self.invalid(
+                "--seq-dist gives the batch (its counts) and the lengths; drop --batch and --seq",
+            ));
+        }
         let lower = self.model.to_ascii_lowercase();
         let graph = |g| Resolved {
             graph: g,
@@ -144,6 +153,13 @@ impl Request {
             precision: None,
             notes: Vec::new(),
         };
+        let fixed_shape = lower.ends_with(".csv") || lower.ends_with(".onnx");
+        if self.seq_dist.is_some() && fixed_shape {
+            return Err(self.invalid(
+                "--seq-dist applies to built-in models and Hugging Face configs, whose \
+                 sequence length is a parameter; an ONNX file or a topology fixes its shapes",
+            ));
+        }
         if lower.ends_with(".csv") {
             return self.topology(p).map(graph);
         }
@@ -170,10 +186,40 @@ impl Request {
             precision: p,
             image_size: None,
         };
-        Ok(if self.no_fusion {
-            xpusim_models::build_unfused(info.name, &w)?
-        } else {
-            xpusim_models::build(info.name, &w)?
+        let build = |w: &xpusim_models::Workload| -> Result<Graph, WorkloadError> {
+            Ok(if self.no_fusion {
+                xpusim_models::build_unfused(info.name, w)?
+            } else {
+                xpusim_models::build(info.name, w)?
+            })
+        };
+        let max = match xpusim_models::zoo::transformer_config(info.name).map(|c| c.positions) {
+            Some(Positions::Learned { max_positions }) => Some(max_positions),
+            _ => None,
+        };
+        self.packed_or(&w, max, build)
+    }
+
+    /// `build(w)`, or with a sequence-length distribution the packed pass over it (each
+    /// length within `max_len`, the model's learned positions, when it has them).
+    fn packed_or(
+        &self,
+        w: &xpusim_models::Workload,
+        max_len: Option<u64>,
+        build: impl Fn(&xpusim_models::Workload) -> Result<Graph, WorkloadError>,
+    ) -> Result<Graph, WorkloadError> {
+        let Some(d) = &self.seq_dist else {
+            return build(w);
+        };
+        if let Some(max) = max_len {
+            d.check_max_len(max)?;
+        }
+        Graph::pack_varlen(d, |batch, seq_len| {
+            build(&xpusim_models::Workload {
+                batch,
+                seq_len,
+                ..*w
+            })
         })
     }
 
@@ -238,7 +284,7 @@ impl Request {
             precision: p,
             image_size: None,
         };
-        Ok(m.config.build(&w)?)
+        self.packed_or(&w, m.max_positions, |w| Ok(m.config.build(w)?))
     }
 
     fn topology(&self, p: Precision) -> Result<Graph, WorkloadError> {
