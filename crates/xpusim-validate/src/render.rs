@@ -60,8 +60,10 @@ pub fn summary_md(r: &Report) -> String {
     for (c, st) in r.by_category() {
         let _ = writeln!(s, "{}", stats_line(&c, &st, protocol));
     }
-    // A class line for each class present (both, as ever, in a report without training rows).
-    let shown = |class: &str| !r.has_training() || r.rows.iter().any(|x| x.class == class);
+    // A class line for each class present (kernels and models both, as ever, in a report of
+    // neither training nor power rows).
+    let classic = !r.has_training() && !r.has_energy();
+    let shown = |class: &str| classic || r.rows.iter().any(|x| x.class == class);
     if shown("kernel") {
         let _ = writeln!(
             s,
@@ -84,6 +86,19 @@ pub fn summary_md(r: &Report) -> String {
         );
     }
     let _ = writeln!(s, "{}", stats_line("**overall**", &r.overall(), protocol));
+    if r.has_energy() {
+        // After `overall`, which holds times and throughputs only: a watt is not averaged
+        // with a millisecond.
+        let _ = writeln!(
+            s,
+            "{}",
+            stats_line(
+                "**all power and energy** (not in overall)",
+                &r.class("energy"),
+                protocol
+            )
+        );
+    }
     let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
     for row in &r.rows {
         if let Some(x) = &row.reason {
@@ -136,6 +151,51 @@ pub fn model_rows_md(r: &Report) -> String {
             pct(x.error_pct),
             if x.used_for_calibration { "yes" } else { "" },
             x.source.replace('|', "/")
+        );
+    }
+    s
+}
+
+/// Every power and energy row, one line each, with what its prediction is made of (boards,
+/// their static part, the host, the throughput they imply).
+pub fn energy_rows_md(r: &Report) -> String {
+    let mut s = String::from(
+        "| id | metric | measured | predicted | error % | what the prediction is made of |\n|---|---|---:|---:|---:|---|\n",
+    );
+    for x in r.rows.iter().filter(|x| x.class == "energy") {
+        let notes = match &x.reason {
+            Some(why) => format!("skipped: {why}"),
+            None => x.flags.join("; "),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            x.id,
+            x.metric,
+            sig(x.measured),
+            x.predicted.map_or("skipped".into(), sig),
+            pct(x.error_pct),
+            notes.replace('|', "/")
+        );
+    }
+    s
+}
+
+/// Held-out MAPE and mean signed error of the power and energy rows, per metric.
+pub fn energy_metrics_md(r: &Report) -> String {
+    let mut s = String::from(
+        "| metric | rows | MAPE % | mean signed error % | median abs % | max abs % | skipped |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (m, st) in r.energy_by_metric() {
+        let _ = writeln!(
+            s,
+            "| {m} | {} | {} | {} | {} | {} | {} |",
+            st.n,
+            pct(st.mape_pct),
+            pct(st.bias_pct),
+            pct(st.median_abs_pct),
+            pct(st.max_abs_pct),
+            st.skipped
         );
     }
     s
@@ -354,6 +414,30 @@ pub fn document(r: &Report, files: &str, uncalibrated: bool, split: Option<&Spli
             pct(t.mape_pct)
         );
     }
+    if r.has_energy() {
+        let e = r.class("energy");
+        let per: Vec<String> = r
+            .energy_by_metric()
+            .iter()
+            .map(|(m, st)| {
+                format!(
+                    "`{m}` {} % MAPE, mean signed error {} % ({} rows)",
+                    pct(st.mape_pct),
+                    pct(st.bias_pct),
+                    st.n
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "- Power and energy, held-out MAPE over {} rows: {} % (mean signed error {} %; no \
+             target set, not in the figures above): {}. See \"Power and energy\" below.\n",
+            e.n,
+            pct(e.mape_pct),
+            pct(e.bias_pct),
+            per.join("; ")
+        );
+    }
     if let Some(sp) = split {
         let _ = writeln!(s, "## Sources and the split\n");
         let _ = writeln!(
@@ -374,6 +458,14 @@ pub fn document(r: &Report, files: &str, uncalibrated: bool, split: Option<&Spli
     if r.has_training() {
         let _ = writeln!(s, "\n## Training rows\n");
         s += &train_rows_md(r);
+    }
+    if r.has_energy() {
+        let _ = writeln!(s, "\n## Power and energy\n");
+        s += POWER_INTRO_MD;
+        s += &energy_metrics_md(r);
+        s += "\n";
+        s += &energy_rows_md(r);
+        s += POWER_MD;
     }
     s += DATASETS_MD;
     s
@@ -550,6 +642,19 @@ one says so in its note, and a row whose prediction the floor sets says so besid
 `--format json`). The engine never sees it; `xpusim run` on these shapes predicts the device time alone.
 
 ";
+
+/// What the power and energy rows compare (static text, before their tables).
+const POWER_INTRO_MD: &str = "Rows of `data/validation/power.csv`: MLPerf Inference datacenter **Power** \
+submissions, whose analyser measures the whole node at the wall (`scope = wall`) while the timed run \
+lasts. Each row is predicted from the same passes as a throughput row, under the per-GPU power limit \
+the submission set (`power_cap_w`): power = the devices' energy per pass (dynamic, per byte, static) \
+over its time, times the replicas, plus the host, the system file's `node_power.overhead_w` \
+(`data/validation/hw/`: the published host CPUs at TDP and a cited power-supply loss, nothing \
+else). Every source is a test source: no constant was set from these rows, and none was changed \
+after seeing them. The last column says what each prediction is made of.\n\n";
+
+/// What the power rows show (static text, after their tables).
+const POWER_MD: &str = "";
 
 /// How the shipped data was made and what each dataset measures (static text).
 const DATASETS_MD: &str = "
