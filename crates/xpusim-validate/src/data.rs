@@ -328,8 +328,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
         let id = get("id");
         let metric = get("metric");
         // The power columns' errors name the row, which a reader finds by id.
-        let row_field =
-            |column: &str, msg: String| field(column, format!("row `{id}`: {msg}"));
+        let row_field = |column: &str, msg: String| field(column, format!("row `{id}`: {msg}"));
         let scope_s = get("scope");
         let scope = if scope_s.is_empty() {
             Scope::Board
@@ -345,9 +344,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                 return Err(if crate::predict::expected_unit(&metric).is_some() {
                     row_field(
                         "scope",
-                        format!(
-                            "applies to power and energy metrics ({expected}), not `{metric}`"
-                        ),
+                        format!("applies to power and energy metrics ({expected}), not `{metric}`"),
                     )
                 } else {
                     row_field(
@@ -557,7 +554,8 @@ mod tests {
         let ok = parse("p.csv", &power_row("r1", "samples_per_j", "", "")).unwrap();
         assert_eq!((ok[0].scope, ok[0].power_cap_w), (Scope::Board, None));
         // A file without the columns reads as before: board scope, no cap.
-        let text = format!("{HEAD}\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s\n");
+        let text =
+            format!("{HEAD}\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s\n");
         let ok = parse("t.csv", &text).unwrap();
         assert_eq!((ok[0].scope, ok[0].power_cap_w), (Scope::Board, None));
         // A cap on a throughput row is part of its setup too.
@@ -603,7 +601,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("p.csv:2: column `metric`: row `r3`: unknown power or energy metric `watts`"),
+            e.starts_with(
+                "p.csv:2: column `metric`: row `r3`: unknown power or energy metric `watts`"
+            ),
             "{e}"
         );
         assert!(e.contains("power_w, energy_per_sample_j"), "{e}");
@@ -621,7 +621,10 @@ mod tests {
         )
         .unwrap();
         let rows = read(&csv).unwrap();
-        assert_eq!(rows[0].hardware, dir.join("hw/x.toml").display().to_string());
+        assert_eq!(
+            rows[0].hardware,
+            dir.join("hw/x.toml").display().to_string()
+        );
         assert_eq!(rows[1].hardware, "a100-80gb");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -123,9 +123,8 @@ impl Predictor {
         }
         let mut dev = self.device(&row.hardware)?;
         if let Some(cap) = row.power_cap_w {
-            xpusim_hw::check_power_cap(cap, &dev.power).map_err(|m| {
-                format!("column `power_cap_w` for `{}`: {m}", dev.name)
-            })?;
+            xpusim_hw::check_power_cap(cap, &dev.power)
+                .map_err(|m| format!("column `power_cap_w` for `{}`: {m}", dev.name))?;
             dev.power_cap_w = Some(cap);
         }
         let p = Precision::parse(&row.precision, dev.natural_dtype).map_err(|e| e.to_string())?;
@@ -217,13 +216,13 @@ impl Predictor {
         } else {
             0.0
         };
-        model_metric(row, &dev, sys.as_ref(), &layout, p, replicas, host_w).map(
-            |(value, flags)| Prediction {
+        model_metric(row, &dev, sys.as_ref(), &layout, p, replicas, host_w).map(|(value, flags)| {
+            Prediction {
                 value,
                 kernel: None,
                 flags,
-            },
-        )
+            }
+        })
     }
 
     /// A phase `train` row: its metric from one priced training step.

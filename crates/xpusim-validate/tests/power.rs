@@ -25,8 +25,8 @@ fn value(r: &Report, i: usize) -> f64 {
 
 #[test]
 fn every_shipped_power_row_is_predicted() {
-    let rows = xpusim_validate::read(&root().join("data/validation/power.csv"))
-        .expect("power.csv reads");
+    let rows =
+        xpusim_validate::read(&root().join("data/validation/power.csv")).expect("power.csv reads");
     assert!(!rows.is_empty());
     let r = Report::run(&rows, &mut Predictor::default());
     for x in &r.rows {
