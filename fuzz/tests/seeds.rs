@@ -100,8 +100,10 @@ fn validation_csv() {
     let seeds = [
         ("data/validation", "deepbench.csv"),
         ("data/validation", "public.csv"),
+        // The power rows' `scope` and `power_cap_w` columns.
+        ("data/validation", "power.csv"),
     ];
-    assert!(run(xpusim_fuzz::validation_csv, &seeds, "validation_csv") >= 2);
+    assert!(run(xpusim_fuzz::validation_csv, &seeds, "validation_csv") >= 3);
 }
 
 #[test]

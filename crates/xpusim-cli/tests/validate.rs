@@ -41,6 +41,36 @@ fn validate_prints_every_row_and_mape_as_json() {
 }
 
 #[test]
+fn validate_predicts_every_power_row_apart_from_the_time_figures() {
+    let o = xpusim(&["validate", "data/validation/power.csv", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), data_rows("data/validation/power.csv"));
+    for r in rows {
+        assert_eq!(
+            (r["status"].as_str(), r["class"].as_str()),
+            (Some("ok"), Some("energy")),
+            "{r}"
+        );
+        assert!(
+            r["predicted"]
+                .as_f64()
+                .is_some_and(|p| p.is_finite() && p > 0.0),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        v["classes"]["energy"]["n"].as_u64(),
+        Some(rows.len() as u64)
+    );
+    assert!(v["energy_metrics"]["power_w"]["mape_pct"].is_number());
+    assert!(v["energy_metrics"]["power_w"]["bias_pct"].is_number());
+    // Watts never enter the time and throughput figures.
+    assert!(v["mape_pct"]["overall"].is_null());
+}
+
+#[test]
 fn validate_predicts_training_rows_or_says_why_not() {
     let o = xpusim(&[
         "validate",

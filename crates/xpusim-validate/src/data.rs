@@ -16,10 +16,20 @@
 //! removes padding, in `--seq-dist`'s inline form (`len:count,...`, quoted in the CSV); the
 //! prediction is then the packed pass ([`xpusim_ir::Graph::pack_varlen`]) and `batch`, if
 //! given, must equal its sequences.
+//! Power and energy rows (metrics `power_w`, `energy_per_sample_j`, `joules_per_token`,
+//! `samples_per_j`, [`ENERGY_METRICS`]) may give `scope` (`board`, the default: the sum of the
+//! accelerator boards; `wall`: the whole node at the wall, host included, [`Scope`]) and any
+//! model row may give `power_cap_w` (the per-device power limit the run was measured under).
 //!
 //! Only what cannot be read is an error here (a missing column, a number that is not a
-//! number); names the tool does not know (metric, phase, hardware) are carried as text
-//! and become "skipped" rows with a reason at evaluation.
+//! number, a `scope` or `power_cap_w` that is not one, a `scope` on a row whose metric is not
+//! a power or energy metric); names the tool does not know (metric, phase, hardware) are
+//! carried as text and become "skipped" rows with a reason at evaluation. Errors about the
+//! power columns name the row's id as well as its line.
+//!
+//! [`read`] resolves a `hardware` TOML path relative to the CSV's own directory when it is
+//! there (`hw/x.toml` beside the file), so a file that ships its own hardware reads the same
+//! from any working directory.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +60,48 @@ pub enum Timing {
     Wall,
     /// GPU kernel time only (CUPTI, CUDA events around one kernel): no launch overhead.
     Kernel,
+}
+
+/// The power and energy metrics, each with its unit: what [`Scope`] applies to.
+pub const ENERGY_METRICS: [(&str, &str); 4] = [
+    ("power_w", "W"),
+    ("energy_per_sample_j", "J/sample"),
+    ("joules_per_token", "J/token"),
+    ("samples_per_j", "samples/J"),
+];
+
+/// Whether `metric` is a power or energy metric ([`ENERGY_METRICS`]).
+pub fn is_energy_metric(metric: &str) -> bool {
+    ENERGY_METRICS.iter().any(|(m, _)| *m == metric)
+}
+
+/// What a power or energy measurement covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The accelerator boards alone (their sum over the row's devices): what `nvidia-smi`
+    /// or a board's own sensor reports.
+    Board,
+    /// The whole node at the wall: the boards plus the host (CPUs, memory, fans, NICs,
+    /// switches, power-supply losses), as MLPerf Power's analyser measures it. Predicted
+    /// with the system file's `node_power.overhead_w` for the host.
+    Wall,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "board" => Some(Scope::Board),
+            "wall" => Some(Scope::Wall),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::Board => "board",
+            Scope::Wall => "wall",
+        }
+    }
 }
 
 /// One measurement.
@@ -102,6 +154,12 @@ pub struct Row {
     /// The sequence lengths of an unpadded run (`seq_dist`), when the harness removed
     /// padding; `batch` is then its sequences.
     pub seq_dist: Option<xpusim_ir::SeqDist>,
+    /// Power and energy rows: what the measurement covers (`scope`; default board).
+    pub scope: Scope,
+    /// The per-device power cap the run was measured under, W (`power_cap_w`; absent: the
+    /// device file's cap, else its TDP). Part of the measurement setup: the prediction runs
+    /// under it, for every metric.
+    pub power_cap_w: Option<f64>,
     /// Every other column, by header name.
     pub extra: BTreeMap<String, String>,
 }
@@ -296,6 +354,56 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             }
             batch = d.sequences();
         }
+        let id = get("id");
+        let metric = get("metric");
+        // The power columns' errors name the row, which a reader finds by id.
+        let row_field = |column: &str, msg: String| field(column, format!("row `{id}`: {msg}"));
+        let scope_s = get("scope");
+        let scope = if scope_s.is_empty() {
+            Scope::Board
+        } else {
+            let sc = Scope::parse(&scope_s).ok_or_else(|| {
+                row_field(
+                    "scope",
+                    format!("expected `board` or `wall`, got `{scope_s}`"),
+                )
+            })?;
+            if !is_energy_metric(&metric) {
+                let expected = ENERGY_METRICS.map(|m| m.0).join(", ");
+                return Err(if crate::predict::expected_unit(&metric).is_some() {
+                    row_field(
+                        "scope",
+                        format!("applies to power and energy metrics ({expected}), not `{metric}`"),
+                    )
+                } else {
+                    row_field(
+                        "metric",
+                        format!(
+                            "unknown power or energy metric `{metric}` (the row gives a \
+                             `scope`; expected {expected})"
+                        ),
+                    )
+                });
+            }
+            sc
+        };
+        let cap_s = get("power_cap_w");
+        let power_cap_w = if cap_s.is_empty() {
+            None
+        } else {
+            Some(
+                cap_s
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v > 0.0)
+                    .ok_or_else(|| {
+                        row_field(
+                            "power_cap_w",
+                            format!("expected a power in W above 0, got `{cap_s}`"),
+                        )
+                    })?,
+            )
+        };
         let known = |h: &str| {
             REQUIRED.contains(&h)
                 || [
@@ -311,6 +419,8 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     "attention",
                     "dropout",
                     "seq_dist",
+                    "scope",
+                    "power_cap_w",
                 ]
                 .contains(&h)
         };
@@ -322,7 +432,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             .collect();
         rows.push(Row {
             line,
-            id: get("id"),
+            id,
             hardware: get("hardware"),
             devices,
             parallelism: get("parallelism").to_ascii_lowercase(),
@@ -333,7 +443,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             batch_given: !get("batch").is_empty() || seq_dist.is_some(),
             seq_in: int("seq_in", 0)?,
             seq_out: int("seq_out", 0)?,
-            metric: get("metric"),
+            metric,
             value,
             unit: get("unit"),
             source: get("source"),
@@ -349,6 +459,8 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             attention,
             dropout,
             seq_dist,
+            scope,
+            power_cap_w,
             extra,
         });
     }
@@ -362,7 +474,15 @@ pub fn read(path: &std::path::Path) -> Result<Vec<Row>, ValidateError> {
         file: file.clone(),
         msg: e.to_string(),
     })?;
-    parse(&file, &text)
+    let mut rows = parse(&file, &text)?;
+    let dir = path.parent().unwrap_or(std::path::Path::new(""));
+    for r in &mut rows {
+        let hw = std::path::Path::new(&r.hardware);
+        if r.hardware.ends_with(".toml") && hw.is_relative() && dir.join(hw).is_file() {
+            r.hardware = dir.join(hw).display().to_string();
+        }
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -476,6 +596,96 @@ mod tests {
         assert_eq!(ok[0].harness_floor_us, Some(12.5));
         assert_eq!(ok[1].harness_floor_us, None);
         assert!(ok[0].extra.is_empty());
+    }
+
+    const POWER_HEAD: &str = "id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source,scope,power_cap_w";
+
+    fn power_row(id: &str, metric: &str, scope: &str, cap: &str) -> String {
+        format!("{POWER_HEAD}\n{id},a100-80gb,8,dp,int8,resnet-50,inference,2048,,,{metric},2000,W,s,{scope},{cap}\n")
+    }
+
+    #[test]
+    fn power_columns_parse_with_defaults() {
+        let ok = parse("p.csv", &power_row("r1", "power_w", "wall", "195")).unwrap();
+        assert_eq!(ok[0].scope, Scope::Wall);
+        assert_eq!(ok[0].power_cap_w, Some(195.0));
+        assert!(ok[0].extra.is_empty(), "{:?}", ok[0].extra);
+        let ok = parse("p.csv", &power_row("r1", "samples_per_j", "", "")).unwrap();
+        assert_eq!((ok[0].scope, ok[0].power_cap_w), (Scope::Board, None));
+        // A file without the columns reads as before: board scope, no cap.
+        let text =
+            format!("{HEAD}\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s\n");
+        let ok = parse("t.csv", &text).unwrap();
+        assert_eq!((ok[0].scope, ok[0].power_cap_w), (Scope::Board, None));
+        // A cap on a throughput row is part of its setup too.
+        let ok = parse("p.csv", &power_row("r1", "samples_per_s", "", "250")).unwrap();
+        assert_eq!(ok[0].power_cap_w, Some(250.0));
+    }
+
+    #[test]
+    fn bad_scope_names_the_row_and_column() {
+        let e = parse("p.csv", &power_row("dgx-r50", "power_w", "socket", ""))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "p.csv:2: column `scope`: row `dgx-r50`: expected `board` or `wall`, got `socket`"
+        );
+        // A scope on a metric that is not power or energy.
+        let e = parse("p.csv", &power_row("r2", "samples_per_s", "wall", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.csv:2: column `scope`: row `r2`: applies to power and energy"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_cap_names_the_row_and_column() {
+        for cap in ["-5", "0", "inf", "nan", "195W"] {
+            let e = parse("p.csv", &power_row("pcie-bert", "power_w", "wall", cap))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("p.csv:2: column `power_cap_w`: row `pcie-bert`: expected a power"),
+                "{cap}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_energy_metric_names_the_row_and_column() {
+        let e = parse("p.csv", &power_row("r3", "watts", "wall", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "p.csv:2: column `metric`: row `r3`: unknown power or energy metric `watts`"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("power_w, energy_per_sample_j"), "{e}");
+    }
+
+    #[test]
+    fn hardware_files_resolve_beside_the_csv() {
+        let dir = std::env::temp_dir().join(format!("xpusim-data-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("hw")).unwrap();
+        std::fs::write(dir.join("hw/x.toml"), "").unwrap();
+        let csv = dir.join("p.csv");
+        std::fs::write(
+            &csv,
+            format!("{POWER_HEAD}\nr,hw/x.toml,1,,int8,resnet-50,inference,1,,,power_w,300,W,s,,\nq,a100-80gb,1,,int8,resnet-50,inference,1,,,power_w,300,W,s,,\n"),
+        )
+        .unwrap();
+        let rows = read(&csv).unwrap();
+        assert_eq!(
+            rows[0].hardware,
+            dir.join("hw/x.toml").display().to_string()
+        );
+        assert_eq!(rows[1].hardware, "a100-80gb");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! device, a metric, a value, its source. [`Report::run`] predicts each row with the
 //! engine ([`predict`]), and reports the signed error per row and MAPE per category
 //! ([`report`], [`render`]). Training rows (phase `train`) price one optimizer step of a
-//! published run with `xpusim-train` ([`train`]). [`fit`] derives achievable-efficiency curves for a device
+//! published run with `xpusim-train` ([`train`]). Power and energy rows (`power_w`,
+//! `energy_per_sample_j`, `joules_per_token`, `samples_per_j`) price the same passes and
+//! turn their energy into the metric, boards alone or the node at the wall ([`Scope`]). [`fit`] derives achievable-efficiency curves for a device
 //! from its kernel rows; the curves are data in the device file
 //! ([`xpusim_hw::calibration`]), applied by the engine in one place.
 //!
@@ -29,7 +31,7 @@ pub mod split;
 pub mod system;
 pub mod train;
 
-pub use data::{parse, read, Row, Timing, REQUIRED};
+pub use data::{is_energy_metric, parse, read, Row, Scope, Timing, ENERGY_METRICS, REQUIRED};
 pub use error::ValidateError;
 pub use predict::{Prediction, Predictor};
 pub use report::{Report, RowResult, Stats};

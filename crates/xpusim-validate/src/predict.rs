@@ -7,7 +7,17 @@
 //! - `samples_per_s`: batch / latency; `tokens_per_s`: output tokens / latency (a decode
 //!   step outputs `batch` tokens, `generate` outputs `batch × seq_out`; for `prefill` the
 //!   prompt tokens processed);
-//! - `tflops`: the op's or model's FLOPs / latency; `bandwidth_tbps`: compulsory bytes / latency.
+//! - `tflops`: the op's or model's FLOPs / latency; `bandwidth_tbps`: compulsory bytes / latency;
+//! - power and energy (model rows): `power_w` = the energy of the row's passes over their
+//!   time; `energy_per_sample_j` and `joules_per_token` = that energy over the samples or
+//!   tokens the passes produce (the same counts as the throughput metrics); `samples_per_j` its
+//!   inverse. Scope `board` sums the devices' energy (dynamic, per-byte and static);
+//!   scope `wall` adds the host, the row's system's `node_power.overhead_w` for the devices
+//!   the row uses (`xpusim_target::Target::node_overhead_w`, the rule `run`, `serve` and
+//!   `train` charge it by), and needs a system with one as `hardware`.
+//!
+//! A row's `power_cap_w` caps every device it runs on (as `--power-cap-w` does), for every
+//! metric: ops whose dynamic power would exceed the cap slow down to it.
 //!
 //! `dp` rows run `devices` independent replicas: throughputs multiply, latencies do not.
 //! `tp` rows with more than one device run on a system ([`crate::system`]): the model is
@@ -24,7 +34,7 @@ use xpusim_hw::{CalibrationFamily, DeviceSpec};
 use xpusim_ir::{Phase, Precision};
 use xpusim_target::{evaluate, Layout, Parallelism, Target};
 
-use crate::data::{Row, Timing};
+use crate::data::{is_energy_metric, Row, Scope, Timing, ENERGY_METRICS};
 use crate::kernel;
 
 /// Decode steps sampled to integrate a `generate` row: decode time is close to linear in
@@ -114,7 +124,12 @@ impl Predictor {
         if row.phase == "train" {
             return self.predict_train(row);
         }
-        let dev = self.device(&row.hardware)?;
+        let mut dev = self.device(&row.hardware)?;
+        if let Some(cap) = row.power_cap_w {
+            xpusim_hw::check_power_cap(cap, &dev.power)
+                .map_err(|m| format!("column `power_cap_w` for `{}`: {m}", dev.name))?;
+            dev.power_cap_w = Some(cap);
+        }
         let p = Precision::parse(&row.precision, dev.natural_dtype).map_err(|e| e.to_string())?;
         let llm_phase = matches!(row.phase.as_str(), "prefill" | "decode" | "generate");
         let (layout, replicas) = inference_layout(&row.parallelism, row.devices, llm_phase)?;
@@ -199,10 +214,17 @@ impl Predictor {
                 row.workload, row.phase
             ));
         }
-        model_metric(row, &dev, sys.as_ref(), &layout, p, replicas).map(|value| Prediction {
-            value,
-            kernel: None,
-            flags: Vec::new(),
+        let host_w = if is_energy_metric(&row.metric) && row.scope == Scope::Wall {
+            wall_host_w(row)?
+        } else {
+            0.0
+        };
+        model_metric(row, &dev, sys.as_ref(), &layout, p, replicas, host_w).map(|(value, flags)| {
+            Prediction {
+                value,
+                kernel: None,
+                flags,
+            }
         })
     }
 
@@ -246,8 +268,28 @@ pub fn expected_unit(metric: &str) -> Option<&'static str> {
         "tokens_per_s" => "tokens/s",
         "tflops" => "TFLOPS",
         "bandwidth_tbps" => "TB/s",
-        _ => return None,
+        m => return ENERGY_METRICS.iter().find(|e| e.0 == m).map(|e| e.1),
     })
+}
+
+/// The host's power at the wall for a `scope = wall` row, W: its system's
+/// `node_power.overhead_w` for the devices it uses. A row whose hardware is a device, or a
+/// system that cites no node power, has no host to add: an error, never a silent zero.
+fn wall_host_w(row: &Row) -> Result<f64, String> {
+    let sys = xpusim_hw::load_system(&row.hardware).map_err(|_| {
+        format!(
+            "scope `wall` needs a system with `node_power.overhead_w` as hardware (the host's \
+             power); `{}` is not a system",
+            row.hardware
+        )
+    })?;
+    if sys.spec.node_power.is_none() {
+        return Err(format!(
+            "scope `wall` needs the host's power: system `{}` has no `node_power.overhead_w`",
+            sys.spec.name
+        ));
+    }
+    Ok(Target::system(sys).node_overhead_w(row.devices))
 }
 
 fn kernel_cost(row: &Row, dev: &DeviceSpec, p: Precision) -> Result<KernelCost, String> {
@@ -330,6 +372,26 @@ struct Pass {
     latency_s: f64,
     flops: f64,
     tokens_per_s: f64,
+    /// Energy of the devices one replica uses for the pass, J: dynamic and static, without
+    /// the host's share (`energy_breakdown.node_j`), which the row's scope decides.
+    board_j: f64,
+    /// Its static part (every device's static power over the pass), J.
+    static_j: f64,
+    /// The devices one replica uses.
+    devices: u64,
+}
+
+impl Pass {
+    fn of(c: &xpusim_target::ModelCost) -> Pass {
+        Pass {
+            latency_s: c.latency_s,
+            flops: c.flops as f64,
+            tokens_per_s: c.tokens_per_s,
+            board_j: c.energy_j - c.energy_breakdown.node_j,
+            static_j: c.energy_breakdown.idle_j,
+            devices: c.devices,
+        }
+    }
 }
 
 /// One pass on one device (engine) or on `sys` with tensor parallelism over `devices`.
@@ -416,11 +478,7 @@ fn run(
         t.runtime = runtime.cloned();
         let c = evaluate(g, &t).map_err(|e| e.to_string())?;
         c.check_fits().map_err(|e| e.to_string())?;
-        return Ok(Pass {
-            latency_s: c.latency_s,
-            flops: c.flops as f64,
-            tokens_per_s: c.tokens_per_s,
-        });
+        return Ok(Pass::of(&c));
     }
     let mut t = Target::device(dev.clone());
     t.runtime = runtime.cloned();
@@ -433,11 +491,67 @@ fn run(
             c.memory_capacity_bytes as f64 / 1e9
         ));
     }
-    Ok(Pass {
-        latency_s: c.latency_s,
-        flops: c.flops as f64,
-        tokens_per_s: c.tokens_per_s,
-    })
+    Ok(Pass::of(&c))
+}
+
+/// What a row's passes did, for the power and energy metrics: one replica's time, its
+/// devices' energy, and the samples and tokens it produced.
+struct Work {
+    time_s: f64,
+    board_j: f64,
+    static_j: f64,
+    samples: f64,
+    tokens: f64,
+    /// Devices one replica uses.
+    devices: u64,
+}
+
+impl Work {
+    fn of(c: &Pass, samples: f64, tokens: f64) -> Work {
+        Work {
+            time_s: c.latency_s,
+            board_j: c.board_j,
+            static_j: c.static_j,
+            samples,
+            tokens,
+            devices: c.devices,
+        }
+    }
+}
+
+/// A power or energy metric of `replicas` copies of `w` plus `host_w` of host power, and
+/// the flag that says what the prediction is made of (boards, their static part, the host,
+/// the throughput they imply), so a reader sees which part misses.
+fn energy_metric(
+    m: &str,
+    w: &Work,
+    replicas: f64,
+    host_w: f64,
+    dev: &DeviceSpec,
+) -> Result<(f64, Vec<String>), String> {
+    let t = w.time_s;
+    let board_w = replicas * w.board_j / t;
+    let static_w = replicas * w.static_j / t;
+    let power_w = board_w + host_w;
+    let energy_j = power_w * t;
+    let samples = replicas * w.samples;
+    let tokens = replicas * w.tokens;
+    let value = match m {
+        "power_w" => power_w,
+        "energy_per_sample_j" => energy_j / samples,
+        "samples_per_j" => samples / energy_j,
+        "joules_per_token" if tokens > 0.0 => energy_j / tokens,
+        "joules_per_token" => return Err("the passes produce no tokens".into()),
+        _ => return Err(format!("metric `{m}` is not a power or energy metric")),
+    };
+    let per_device_w = board_w / (replicas * w.devices.max(1) as f64);
+    let flag = format!(
+        "predicted {power_w:.0} W = boards {board_w:.0} W ({per_device_w:.0} W per device of a \
+         {:.0} W limit; static {static_w:.0} W) + host {host_w:.0} W; {:.4e} samples/s",
+        dev.power_limit_w(),
+        samples / t
+    );
+    Ok((value, vec![flag]))
 }
 
 fn model_metric(
@@ -447,9 +561,12 @@ fn model_metric(
     layout: &Parallelism,
     p: Precision,
     replicas: f64,
-) -> Result<f64, String> {
+    host_w: f64,
+) -> Result<(f64, Vec<String>), String> {
     let batch = row.batch as f64;
     let m = row.metric.as_str();
+    let energy = is_energy_metric(m);
+    let plain = |v: f64| Ok((v, Vec::new()));
     let pass = |phase: Phase, seq: u64, ctx: u64| -> Result<Pass, String> {
         run(
             &build(row, phase, seq, ctx, p)?,
@@ -468,12 +585,16 @@ fn model_metric(
             };
             let c = pass(phase, row.seq_in, 0)?;
             let t = c.latency_s;
+            if energy {
+                let w = Work::of(&c, batch, c.tokens_per_s * t);
+                return energy_metric(m, &w, replicas, host_w, dev);
+            }
             match m {
-                "latency_ms" => Ok(t * 1e3),
-                "ttft_ms" if phase == Phase::Prefill => Ok(t * 1e3),
-                "samples_per_s" => Ok(replicas * batch / t),
-                "tokens_per_s" => Ok(replicas * c.tokens_per_s),
-                "tflops" => Ok(replicas * c.flops / t / 1e12),
+                "latency_ms" => plain(t * 1e3),
+                "ttft_ms" if phase == Phase::Prefill => plain(t * 1e3),
+                "samples_per_s" => plain(replicas * batch / t),
+                "tokens_per_s" => plain(replicas * c.tokens_per_s),
+                "tflops" => plain(replicas * c.flops / t / 1e12),
                 _ => Err(format!(
                     "metric `{m}` does not apply to phase `{}`",
                     row.phase
@@ -483,10 +604,15 @@ fn model_metric(
         "decode" => {
             let c = pass(Phase::Decode, 1, row.seq_in.max(1))?;
             let t = c.latency_s;
+            if energy {
+                // A decode step outputs one token per sequence.
+                let w = Work::of(&c, batch, batch);
+                return energy_metric(m, &w, replicas, host_w, dev);
+            }
             match m {
-                "latency_ms" | "tpot_ms" => Ok(t * 1e3),
-                "tokens_per_s" | "samples_per_s" => Ok(replicas * batch / t),
-                "tflops" => Ok(replicas * c.flops / t / 1e12),
+                "latency_ms" | "tpot_ms" => plain(t * 1e3),
+                "tokens_per_s" | "samples_per_s" => plain(replicas * batch / t),
+                "tflops" => plain(replicas * c.flops / t / 1e12),
                 _ => Err(format!("metric `{m}` does not apply to phase `decode`")),
             }
         }
@@ -494,22 +620,38 @@ fn model_metric(
             if row.seq_in == 0 || row.seq_out == 0 {
                 return Err("phase `generate` needs seq_in and seq_out ≥ 1".into());
             }
-            let ttft = pass(Phase::Prefill, row.seq_in, 0)?.latency_s;
+            let first = pass(Phase::Prefill, row.seq_in, 0)?;
+            let ttft = first.latency_s;
             let n = row.seq_out.min(GENERATE_SAMPLES);
-            let mut step_sum = 0.0;
+            let (mut step_sum, mut step_j, mut step_static_j) = (0.0, 0.0, 0.0);
             for i in 0..n {
                 // Midpoints of n equal slices of the seq_out steps.
                 let step = (2 * i + 1) * row.seq_out / (2 * n);
-                step_sum += pass(Phase::Decode, 1, row.seq_in + step)?.latency_s;
+                let c = pass(Phase::Decode, 1, row.seq_in + step)?;
+                step_sum += c.latency_s;
+                step_j += c.board_j;
+                step_static_j += c.static_j;
             }
+            let steps = row.seq_out as f64 / n as f64;
             let tpot = step_sum / n as f64;
             let total = ttft + tpot * row.seq_out as f64;
+            if energy {
+                let w = Work {
+                    time_s: total,
+                    board_j: first.board_j + step_j * steps,
+                    static_j: first.static_j + step_static_j * steps,
+                    samples: batch,
+                    tokens: batch * row.seq_out as f64,
+                    devices: first.devices,
+                };
+                return energy_metric(m, &w, replicas, host_w, dev);
+            }
             match m {
-                "latency_ms" => Ok(total * 1e3),
-                "ttft_ms" => Ok(ttft * 1e3),
-                "tpot_ms" => Ok(tpot * 1e3),
-                "tokens_per_s" => Ok(replicas * batch * row.seq_out as f64 / total),
-                "samples_per_s" => Ok(replicas * batch / total),
+                "latency_ms" => plain(total * 1e3),
+                "ttft_ms" => plain(ttft * 1e3),
+                "tpot_ms" => plain(tpot * 1e3),
+                "tokens_per_s" => plain(replicas * batch * row.seq_out as f64 / total),
+                "samples_per_s" => plain(replicas * batch / total),
                 _ => Err(format!("metric `{m}` does not apply to phase `generate`")),
             }
         }

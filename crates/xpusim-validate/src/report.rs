@@ -21,7 +21,8 @@ use crate::predict::Predictor;
 pub struct RowResult {
     pub id: String,
     pub category: String,
-    /// `kernel`, `model` or `train` (one training step of a published run).
+    /// `kernel`, `model`, `train` (one training step of a published run) or `energy` (a
+    /// power or energy metric of a model row, [`crate::ENERGY_METRICS`]).
     pub class: String,
     pub hardware: String,
     pub metric: String,
@@ -155,6 +156,16 @@ pub fn category(row: &Row) -> String {
     }
 }
 
+/// The class a row is reported in: its statistics never mix with another class's.
+pub fn class(row: &Row) -> &'static str {
+    match row.phase.as_str() {
+        "kernel" => "kernel",
+        "train" => "train",
+        _ if crate::is_energy_metric(&row.metric) => "energy",
+        _ => "model",
+    }
+}
+
 /// The result of validating a set of rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -180,12 +191,7 @@ impl Report {
                 RowResult {
                     id: r.id.clone(),
                     category: category(r),
-                    class: match r.phase.as_str() {
-                        "kernel" => "kernel",
-                        "train" => "train",
-                        _ => "model",
-                    }
-                    .into(),
+                    class: class(r).into(),
                     hardware: r.hardware.clone(),
                     metric: r.metric.clone(),
                     predicted,
@@ -279,8 +285,28 @@ impl Report {
         self.rows.iter().any(|r| r.class == "train")
     }
 
+    /// Whether any row is a power or energy measurement (class `energy`).
+    pub fn has_energy(&self) -> bool {
+        self.rows.iter().any(|r| r.class == "energy")
+    }
+
+    /// Held-out statistics per metric of the power and energy rows (`power_w`,
+    /// `samples_per_j`, ...): MAPE and mean signed error (`bias_pct`) per quantity.
+    pub fn energy_by_metric(&self) -> BTreeMap<String, Stats> {
+        let mut m: BTreeMap<String, Vec<&RowResult>> = BTreeMap::new();
+        for r in self.rows.iter().filter(|r| r.class == "energy") {
+            m.entry(r.metric.clone()).or_default().push(r);
+        }
+        m.into_iter()
+            .map(|(k, v)| (k, Stats::of(v.into_iter())))
+            .collect()
+    }
+
+    /// Every time and throughput row (kernels, models, training steps). Power and energy
+    /// rows measure another quantity and are reported on their own ([`Report::class`]
+    /// `energy`, [`Report::energy_by_metric`]), never averaged into this.
     pub fn overall(&self) -> Stats {
-        Stats::of(self.rows.iter())
+        Stats::of(self.rows.iter().filter(|r| r.class != "energy"))
     }
 
     /// `{"rows": [...], "mape_pct": {category: v, "overall": v}, ...}`.
@@ -302,12 +328,17 @@ impl Report {
         if self.has_training() {
             classes["train"] = serde_json::json!(self.class("train"));
         }
-        serde_json::json!({
+        let mut out = serde_json::json!({
             "rows": self.rows,
             "mape_pct": mape,
             "median_abs_pct": median,
             "classes": classes,
             "categories": cats,
-        })
+        });
+        if self.has_energy() {
+            out["classes"]["energy"] = serde_json::json!(self.class("energy"));
+            out["energy_metrics"] = serde_json::json!(self.energy_by_metric());
+        }
+        out
     }
 }

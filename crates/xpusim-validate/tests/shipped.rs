@@ -32,7 +32,7 @@ fn held_out_error_stays_within_recorded_bounds() {
     for (what, bound) in &b.mape_pct {
         let s = match what.as_str() {
             "overall" => r.overall(),
-            "kernel" | "model" => r.class(what),
+            "kernel" | "model" | "energy" => r.class(what),
             cat => r
                 .by_category()
                 .remove(cat)
