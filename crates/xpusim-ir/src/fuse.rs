@@ -13,8 +13,15 @@
 //! (the kernel writes the chain's result in place of the convolution's), BatchNorm's folded
 //! scale and shift, or a launch. Transformer blocks are left as they are: their norms need
 //! whole rows and serving stacks run them as separate kernels (Vidur profiles them so).
+//!
+//! A training graph ([`Phase::Train`]) is left unfused. Training BatchNorm normalises by the
+//! batch's own statistics, which exist only once the convolution's whole output does, so it
+//! can be neither folded into the weights nor run in the convolution's epilogue; and the
+//! eager frameworks that published training runs use (PyTorch's DeepLearningExamples
+//! ResNet-50: cuDNN convolution, then `batch_norm`, `relu` and the residual `add` as kernels
+//! of their own, forward and backward) run the activation and the add separately too.
 
-use crate::{Graph, NormKind, Op, OpKind, Role};
+use crate::{Graph, NormKind, Op, OpKind, Phase, Role};
 
 /// The elements of an op's output.
 fn out_elems(op: &Op) -> Option<u64> {
@@ -37,7 +44,11 @@ fn pointwise(op: &Op) -> bool {
 
 impl Graph {
     /// Marks the convolution epilogues (see the module doc); returns how many ops fused.
+    /// None in a training graph.
     pub fn fuse_conv_epilogues(&mut self) -> usize {
+        if self.phase == Phase::Train {
+            return 0;
+        }
         let mut anchor: Option<(u64, u64)> = None;
         let mut fused = 0;
         for op in &mut self.ops {

@@ -50,3 +50,15 @@ fn transformer_blocks_are_left_unfused() {
     let g = build("llama-2-7b", &w).unwrap();
     assert!(g.ops.iter().all(|o| !o.epilogue));
 }
+
+/// Training BatchNorm needs the batch's statistics, so it cannot be folded or run in the
+/// convolution's epilogue: a training forward keeps every op its own kernel.
+#[test]
+fn a_training_forward_is_left_unfused() {
+    let w = Workload::new(Phase::Train, 8, 1, 0);
+    let g = build("resnet-50", &w).unwrap();
+    let plain = build_unfused("resnet-50", &w).unwrap();
+    assert!(g.ops.iter().all(|o| !o.epilogue));
+    assert_eq!(g.ops.len(), plain.ops.len());
+    assert!(g.ops.iter().any(|o| matches!(o.kind, OpKind::Norm { .. })));
+}

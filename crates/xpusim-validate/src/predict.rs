@@ -17,7 +17,8 @@
 //!   `train` charge it by), and needs a system with one as `hardware`.
 //!
 //! A row's `power_cap_w` caps every device it runs on (as `--power-cap-w` does), for every
-//! metric: ops whose dynamic power would exceed the cap slow down to it.
+//! metric: ops whose dynamic power would exceed the cap run their cores at the clock (and
+//! voltage) that fits (`xpusim_engine::energy::throttle`).
 //!
 //! `dp` rows run `devices` independent replicas: throughputs multiply, latencies do not.
 //! `tp` rows with more than one device run on a system ([`crate::system`]): the model is
