@@ -25,6 +25,8 @@ pub struct RowResult {
     /// power or energy metric of a model row, [`crate::ENERGY_METRICS`]).
     pub class: String,
     pub hardware: String,
+    /// Devices the measured run used (column `devices`).
+    pub devices: u64,
     pub metric: String,
     pub predicted: Option<f64>,
     pub measured: f64,
@@ -193,6 +195,7 @@ impl Report {
                     category: category(r),
                     class: class(r).into(),
                     hardware: r.hardware.clone(),
+                    devices: r.devices,
                     metric: r.metric.clone(),
                     predicted,
                     measured: r.value,
