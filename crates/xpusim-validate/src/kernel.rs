@@ -16,7 +16,13 @@
 //! given `rows,cols` they run one thread block per row (`Op::elementwise_rows`: vLLM's
 //! per-token activation and rotary kernels), which the engine's row terms see.
 //! | `embedding` | `tokens,dim,vocab` | `Op::embedding` |
-//! | `lstm`, `gru`, `rnn` | `hidden,batch,steps`, optional `input` (default `hidden`) | one-direction `Op::recurrent` (cuDNN's forward inference) |
+//! | `lstm`, `gru`, `rnn` | `hidden,batch,steps`, optional `input` (default `hidden`) or `skip_input=1` | one-direction `Op::recurrent` (cuDNN's forward inference) |
+//!
+//! `skip_input=1` is cuDNN's `CUDNN_SKIP_INPUT` input mode (Baidu DeepBench's RNN benchmark
+//! uses it): the input feeds the gates without an input weight matrix, so there is no input
+//! projection GEMM and no input weights; it lowers to input size 0. The input itself (steps ·
+//! batch · hidden elements, added to the gate pre-activations) is then not charged: small
+//! beside the steps' recurrent GEMMs.
 //!
 //! FLOPs per element of activations come from [`xpusim_models::Activation`], so a kernel
 //! row is costed exactly as the same op inside a zoo model.
@@ -159,6 +165,12 @@ pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
         "rope" => eltwise("rope", 1, ROPE_FLOPS_PER_ELEM),
         "lstm" | "gru" | "rnn" => {
             let hidden = get("hidden")?;
+            let input_size = match opt("skip_input", 0) {
+                0 => opt("input", hidden),
+                1 if !m.contains_key("input") => 0,
+                1 => return Err(format!("`{kind}` kernel: `skip_input=1` has no `input=`")),
+                v => return Err(format!("`skip_input` must be 0 or 1, got {v}")),
+            };
             Op::recurrent(
                 kind,
                 RecurrentSpec {
@@ -169,7 +181,7 @@ pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
                     },
                     seq_len: get("steps")?,
                     batch: get("batch")?,
-                    input_size: opt("input", hidden),
+                    input_size,
                     hidden_size: hidden,
                     directions: 1,
                 },
@@ -211,6 +223,11 @@ mod tests {
         assert_eq!(lstm.macs(), 4 * 8 * (8 + 8) * 2 * 3);
         let gru = lower("gru:hidden=8,input=4,batch=1,steps=1", p).unwrap();
         assert_eq!(gru.macs(), 3 * 8 * (4 + 8));
+        // cuDNN's skip-input mode: the recurrent weights only, as DeepBench counts them.
+        let skip = lower("lstm:hidden=8,batch=2,steps=3,skip_input=1", p).unwrap();
+        assert_eq!(skip.macs(), 4 * 8 * 8 * 2 * 3);
+        assert!(lower("gru:hidden=8,input=4,batch=1,steps=1,skip_input=1", p).is_err());
+        assert!(lower("rnn:hidden=8,batch=1,steps=1,skip_input=2", p).is_err());
         // Row-parallel pointwise ops keep their rows.
         let rope = lower("rope:rows=3,cols=128", p).unwrap();
         assert_eq!(rope.operands[0].shape, vec![3, 128]);
