@@ -34,7 +34,15 @@ What is taken, and why:
   expresses; they are not used. The
   backward-data and backward-weights columns are other work that no kernel kind expresses;
   they are not used.
-- Not taken: convolutions (our kernel language has no `conv` kind yet), all-reduce (the
+- Convolution rows (cuDNN, the fastest forward algorithm cudnnFind/GetConvolutionForwardAlgorithm
+  picks, NCHW): only the "Forward (msec)" column, as kernel `conv:n,c,h,w,k,r,s,stride_h,
+  stride_w,pad_h,pad_w` (the IR's dense forward conv). The workbooks name the filter and
+  stride columns differently (V100/T4: "S (Filter width)", "R (Filter height)", "Horizontal
+  stride"; P100/TitanXp: "R", "S", "Vertical stride"); both pair R and the vertical stride with
+  H and S and the horizontal stride with W, which the sheets' own output sizes confirm (700 x
+  161 input, 5 x 20 filter, stride 2: 79 x 341). The backward-data and backward-filter columns
+  are not used.
+- Not taken: all-reduce (the
   multi-GPU rows are blank in these workbooks), and the P100 "Pseudo FP16" sheet (16-bit
   storage with 32-bit multiply and add: no precision of ours stores in 16 bits and computes
   in 32, so neither `fp16`, which runs P100's half2 rate, nor `fp32` would be the same work).
@@ -84,7 +92,7 @@ PRECISION = {
 # Section titles in column A -> our kernel kind (None: a section not taken).
 SECTIONS = {
     "Dense Matrix Multiplication": "gemm",
-    "Convolution": None,
+    "Convolution": "conv",
     "Recurrent Layers - Vanilla": "rnn",
     "Recurrent Layers - LSTM": "lstm",
     "Recurrent Layers - GRU": "gru",
@@ -129,8 +137,13 @@ def rows_of(ws, gpu, hw, prec, cite):
         a = r[0].strip() if isinstance(r[0], str) else r[0]
         if isinstance(a, str) and a in SECTIONS:
             kind = SECTIONS[a]
-            # GEMM and RNN sections carry their column names on the title row itself.
-            header = r
+            # GEMM and RNN sections carry their column names on the title row itself; the
+            # convolution section on the row after it.
+            header = None if kind == "conv" else r
+            continue
+        if kind == "conv" and header is None:
+            if any(isinstance(x, str) and x.strip().startswith("Forward") for x in r):
+                header = r
             continue
         if kind is None or header is None:
             continue
@@ -152,6 +165,23 @@ def rows_of(ws, gpu, hw, prec, cite):
                      else "; cuBLAS FP32 on CUDA cores")
             wid = f"gemm:m={m},n={n},k={k}"
             rid = f"deepbench-train-{gpu}-{prec}-gemm-{m}x{n}x{k}-{ta}{tb}-r{line}"
+        elif kind == "conv":
+            names = [("W",), ("H",), ("C",), ("N",), ("K",), ("R", "R (Filter height)"),
+                     ("S", "S (Filter width)"), ("pad_h",), ("pad_w",), ("Vertical stride",),
+                     ("Horizontal stride",), ("Forward",)]
+            v = [num(r[col(header, *n)]) for n in names]
+            if None in v or v[-1] <= 0:
+                continue
+            w, h, c, n, k, rr, ss, ph, pw, sh, sw = (int(x) for x in v[:-1])
+            t = v[-1]
+            alg = r[col(header, "Forward Algorithm")] if any(
+                isinstance(x, str) and x.strip() == "Forward Algorithm" for x in header) else None
+            note = (f"DeepBench {app or ''} convolution, forward column only (cuDNN"
+                    f"{', ' + alg if isinstance(alg, str) else ''}); the backward columns are "
+                    f"not used").replace("DeepBench  ", "DeepBench ")
+            wid = (f"conv:n={n},c={c},h={h},w={w},k={k},r={rr},s={ss},stride_h={sh},"
+                   f"stride_w={sw},pad_h={ph},pad_w={pw}")
+            rid = f"deepbench-train-{gpu}-{prec}-conv-n{n}c{c}h{h}w{w}k{k}r{rr}s{ss}-r{line}"
         else:
             h, b, s = (num(r[c]) for c in (col(header, "Hidden"), col(header, "N"),
                                            col(header, "Timesteps")))
@@ -168,7 +198,7 @@ def rows_of(ws, gpu, hw, prec, cite):
             "id": rid, "hardware": hw, "devices": "1", "parallelism": "", "precision": prec,
             "workload": wid, "phase": "kernel", "batch": "1", "seq_in": "", "seq_out": "",
             "metric": "latency_ms", "value": fmt(t), "unit": "ms", "source": src,
-            "category": f"deepbench-train-{gpu} {'gemm' if kind == 'gemm' else 'rnn'} {prec}",
+            "category": f"deepbench-train-{gpu} {kind if kind in ('gemm', 'conv') else 'rnn'} {prec}",
             "timing": "wall", "used_for_calibration": "no", "note": note,
             "source_id": f"deepbench-train-{gpu}",
         })

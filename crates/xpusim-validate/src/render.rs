@@ -715,13 +715,18 @@ preset.
 precision (FP32 on CUDA cores on all four; FP16 on tensor cores on V100 and T4; transposes are not modelled) \
 and the forward column of the cuDNN vanilla-RNN/LSTM/GRU rows (V100 FP32 and FP16, P100 and TITAN Xp FP32; \
 the T4 sheets have none), as `skip_input=1` kernels: the benchmark runs cuDNN's skip-input mode, with no \
-input projection. One test source per GPU (`deepbench-train-V100`, ...): nothing is fitted to them. Times \
-are host-timed back-to-back calls (`wall`); the P100 pseudo-FP16 sheet, convolutions, all-reduce and the \
-backward columns are not taken (the script says why). Nearly every row is predicted too fast: the \
+input projection; and 94 cuDNN forward convolutions per GPU and precision (DeepSpeech, OCR, face recognition, \
+vision, ResNet and speaker-ID layers; the forward column, as `conv` kernels lowered to the IR's convolution). One test \
+source per GPU (`deepbench-train-V100`, ...): nothing is fitted to them. Times \
+are host-timed back-to-back calls (`wall`); the P100 pseudo-FP16 sheet, all-reduce and the backward \
+columns are not taken (the script says why). Nearly every row is predicted too fast: the \
 large FP16 tensor-core GEMMs land within ~5 % on the presets' estimated matrix efficiencies, while skinny \
 GEMMs (N = 16 to 128) ran at well under the off-chip bandwidth the presets assume, FP32 GEMMs are costed at \
 the full CUDA-core peak (the T4's 70 W cap holds FP32 near half of it), and cuDNN spent tens of \
-microseconds per recurrent step that the engine's per-step cost does not hold.
+microseconds per recurrent step that the engine's per-step cost does not hold. The convolutions miss both \
+ways: large 3 × 3 FP32 layers are predicted too slow (cuDNN's Winograd and FFT kernels do fewer multiplies than \
+the direct convolution the IR counts), first layers with 1 or 3 input channels too fast in FP16 (they cannot \
+fill the tensor cores the preset's FP16 rate assumes), 1 × 1 and small layers too fast as the GEMMs are.
 - `data/validation/public.csv`: end-to-end published numbers, each with its source: gpt-fast batch-1 \
 Llama-2-7B/70B decode on A100-80GB (bf16, int8 and int4 G=32 weight-only, 1–8 GPUs tensor-parallel; \
 pytorch-labs/gpt-fast README) and MLPerf Inference Offline ResNet-50 (INT8 TensorRT: H100 and A100 in v3.0, \
