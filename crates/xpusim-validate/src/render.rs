@@ -630,9 +630,11 @@ median predicted / measured time is 1, to two decimals (the same test checks the
 GEMM errors; the LLMCompass A100 row then flagged as its fit row gives 0.97 by this rule and is now held \
 out), `mi210` 0.66 from its one flagged LLMCompass GEMM (8192 × 12288 × 12288). The HBM efficiency of \
 `a100-80gb` and `h100-sxm` (0.80) reads the Vidur 7B weight-streaming GEMVs (flagged). Every other constant of \
-the presets these rows touch (`h100-sxm` 0.75, `titan-xp` 0.8 and `t4` 0.6 matrix efficiency, peaks, \
-bandwidths, the `dgx-a100` NCCL terms) is a datasheet value, a cited measurement or an estimate listed in the \
-preset's `unverified`; none was set from a row here.
+the presets these rows touch (`h100-sxm` 0.75, `titan-xp`, `v100` and `p100` 0.8 and `t4` 0.6 matrix \
+efficiency, peaks, bandwidths, the `dgx-a100` NCCL terms) is a datasheet value, a cited measurement or an \
+estimate listed in the preset's `unverified`; none was set from a row here. DeepBench's training rows are all \
+held out: no harness floor is fitted to their smallest calls either, so cuBLAS's and cuDNN's per-call cost \
+stays in their error.
 - **Measurement-setup terms.** LLMCompass timed its vector ops as back-to-back PyTorch eager calls whose \
 per-call host dispatch (13 µs softmax, ~50 µs layernorm/GELU on the A100) bounds the time from below. That \
 floor belongs to the harness, not the chip: column `harness_floor_us` (the median of each kind's three \
