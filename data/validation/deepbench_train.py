@@ -31,9 +31,7 @@ What is taken, and why:
   activations kept for backward): no extra FLOPs and batch x steps x gates x hidden more bytes
   written, small beside the per-step weight reads, so the rows are kept and each note says so.
   The backward-data and backward-weights columns are other work that no kernel kind
-  expresses; they are not used. The
-  backward-data and backward-weights columns are other work that no kernel kind expresses;
-  they are not used.
+  expresses; they are not used.
 - Convolution rows (cuDNN, the fastest forward algorithm cudnnFind/GetConvolutionForwardAlgorithm
   picks, NCHW): only the "Forward (msec)" column, as kernel `conv:n,c,h,w,k,r,s,stride_h,
   stride_w,pad_h,pad_w` (the IR's dense forward conv). The workbooks name the filter and
@@ -42,8 +40,7 @@ What is taken, and why:
   H and S and the horizontal stride with W, which the sheets' own output sizes confirm (700 x
   161 input, 5 x 20 filter, stride 2: 79 x 341). The backward-data and backward-filter columns
   are not used.
-- Not taken: all-reduce (the
-  multi-GPU rows are blank in these workbooks), and the P100 "Pseudo FP16" sheet (16-bit
+- Not taken: all-reduce (the multi-GPU rows are blank in these workbooks), and the P100 "Pseudo FP16" sheet (16-bit
   storage with 32-bit multiply and add: no precision of ours stores in 16 bits and computes
   in 32, so neither `fp16`, which runs P100's half2 rate, nor `fp32` would be the same work).
 - Precisions: sheet "Float" -> `fp32` (CUDA cores: no row beats the FP32 CUDA-core peak, e.g.
@@ -53,12 +50,12 @@ What is taken, and why:
   both at the same tensor-core rate, so the mapping holds either way.
 
 Timing: DeepBench times N back-to-back calls with a host clock (std::chrono) and divides
-(400 GEMM repeats, 100 RNN repeats), after a warm-up call: `timing=wall`, as data.rs defines it
+(400 GEMM repeats, 100 RNN repeats, conv_bench likewise), after a warm-up call: `timing=wall`, as data.rs defines it
 (host-side time, launch included; CUDA events or CUPTI around one kernel would be `kernel`),
 and as deepbench.csv times the same harness's inference rows. For large kernels the launch is
 noise; for the smallest GEMMs (~10 us) the per-call host cost of cublasGemmEx is much of the
-measurement. gemm_bench.cu also truncates the per-call time to whole microseconds, so those
-rows carry up to 10 % rounding.
+measurement. gemm_bench.cu and conv_bench.cu also truncate the per-call time to whole
+microseconds, so the ~10 us rows carry up to 10 % rounding.
 
 Column source_id is one source per GPU (and its CUDA/cuDNN/cuBLAS build, which the workbook's
 Specs sheet gives): deepbench-train-V100, -P100, -T4, -TitanXp. All are test sources in
