@@ -99,6 +99,8 @@ fn validation_csv() {
     // Whole files: the fuzz seeds are their first rows, this runs every row once.
     let seeds = [
         ("data/validation", "deepbench.csv"),
+        // Kernel kinds with `skip_input` (cuDNN's skip-input RNNs).
+        ("data/validation", "deepbench-train.csv"),
         ("data/validation", "public.csv"),
         // The power rows' `scope` and `power_cap_w` columns.
         ("data/validation", "power.csv"),

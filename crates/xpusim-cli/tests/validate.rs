@@ -40,6 +40,21 @@ fn validate_prints_every_row_and_mape_as_json() {
     assert!(v["mape_pct"]["overall"].as_f64().is_some_and(|m| m > 0.0));
 }
 
+/// DeepBench's training workbooks: every GEMM and skip-input RNN row is predicted, none skipped.
+#[test]
+fn validate_predicts_every_deepbench_training_row() {
+    let f = "data/validation/deepbench-train.csv";
+    let o = xpusim(&["validate", f, "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), data_rows(f));
+    for r in rows {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["split"], "test", "{r}");
+    }
+}
+
 #[test]
 fn validate_predicts_every_power_row_apart_from_the_time_figures() {
     let o = xpusim(&["validate", "data/validation/power.csv", "--format", "json"]);

@@ -16,7 +16,14 @@
 //! given `rows,cols` they run one thread block per row (`Op::elementwise_rows`: vLLM's
 //! per-token activation and rotary kernels), which the engine's row terms see.
 //! | `embedding` | `tokens,dim,vocab` | `Op::embedding` |
-//! | `lstm`, `gru`, `rnn` | `hidden,batch,steps`, optional `input` (default `hidden`) | one-direction `Op::recurrent` (cuDNN's forward inference) |
+//! | `conv` | `n,c,h,w,k,r,s` (NCHW input, K filters of R × S), optional `stride` or `stride_h,stride_w` (default 1), `pad` or `pad_h,pad_w` (each side, default 0) | forward `Op::conv` (dense, undilated), as the zoo CNNs lower theirs |
+//! | `lstm`, `gru`, `rnn` | `hidden,batch,steps`, optional `input` (default `hidden`) or `skip_input=1` | one-direction `Op::recurrent` (cuDNN's forward inference) |
+//!
+//! `skip_input=1` is cuDNN's `CUDNN_SKIP_INPUT` input mode (Baidu DeepBench's RNN benchmark
+//! uses it): the input feeds the gates without an input weight matrix, so there is no input
+//! projection GEMM and no input weights; it lowers to input size 0. The input itself (steps ·
+//! batch · hidden elements, added to the gate pre-activations) is then not charged: small
+//! beside the steps' recurrent GEMMs.
 //!
 //! FLOPs per element of activations come from [`xpusim_models::Activation`], so a kernel
 //! row is costed exactly as the same op inside a zoo model.
@@ -24,8 +31,8 @@
 use std::collections::BTreeMap;
 
 use xpusim_ir::{
-    AttentionSpec, DType, MatmulSpec, Names, NormKind, Op, Precision, RecurrentCell, RecurrentSpec,
-    Role,
+    AttentionSpec, ConvSpec, DType, MatmulSpec, Names, NormKind, Op, Precision, RecurrentCell,
+    RecurrentSpec, Role,
 };
 use xpusim_models::Activation;
 
@@ -37,7 +44,7 @@ pub const ADD_FLOPS_PER_ELEM: u64 = 1;
 
 /// The kinds `parse` accepts, for messages.
 pub const KINDS: &str =
-    "gemm, linear, attention, membw, softmax, layernorm, rmsnorm, gelu, silu, gelu_mul, silu_mul, add, rope, embedding, lstm, gru, rnn";
+    "gemm, linear, attention, membw, softmax, layernorm, rmsnorm, gelu, silu, gelu_mul, silu_mul, add, rope, embedding, lstm, gru, rnn, conv";
 
 /// Is `workload` a kernel spec (as opposed to a model name or file)?
 pub fn is_kernel(workload: &str) -> bool {
@@ -159,6 +166,12 @@ pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
         "rope" => eltwise("rope", 1, ROPE_FLOPS_PER_ELEM),
         "lstm" | "gru" | "rnn" => {
             let hidden = get("hidden")?;
+            let input_size = match opt("skip_input", 0) {
+                0 => opt("input", hidden),
+                1 if !m.contains_key("input") => 0,
+                1 => return Err(format!("`{kind}` kernel: `skip_input=1` has no `input=`")),
+                v => return Err(format!("`skip_input` must be 0 or 1, got {v}")),
+            };
             Op::recurrent(
                 kind,
                 RecurrentSpec {
@@ -169,10 +182,38 @@ pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
                     },
                     seq_len: get("steps")?,
                     batch: get("batch")?,
-                    input_size: opt("input", hidden),
+                    input_size,
                     hidden_size: hidden,
                     directions: 1,
                 },
+                p,
+            )
+            .map_err(ir)
+        }
+        "conv" => {
+            // cuDNN's descriptors pad each side symmetrically: top = bottom, left = right.
+            let (pad_h, pad_w) = (opt("pad_h", opt("pad", 0)), opt("pad_w", opt("pad", 0)));
+            let stride = (
+                opt("stride_h", opt("stride", 1)),
+                opt("stride_w", opt("stride", 1)),
+            );
+            Op::conv(
+                "conv",
+                ConvSpec {
+                    n: get("n")?,
+                    c: get("c")?,
+                    h: get("h")?,
+                    w: get("w")?,
+                    k: get("k")?,
+                    r: get("r")?,
+                    s: get("s")?,
+                    stride,
+                    pad: (pad_h, pad_w, pad_h, pad_w),
+                    dilation: (1, 1),
+                    groups: 1,
+                    transposed: false,
+                },
+                "filter",
                 p,
             )
             .map_err(ir)
@@ -211,6 +252,39 @@ mod tests {
         assert_eq!(lstm.macs(), 4 * 8 * (8 + 8) * 2 * 3);
         let gru = lower("gru:hidden=8,input=4,batch=1,steps=1", p).unwrap();
         assert_eq!(gru.macs(), 3 * 8 * (4 + 8));
+        // cuDNN's skip-input mode: the recurrent weights only, as DeepBench counts them.
+        let skip = lower("lstm:hidden=8,batch=2,steps=3,skip_input=1", p).unwrap();
+        assert_eq!(skip.macs(), 4 * 8 * 8 * 2 * 3);
+        assert!(lower("gru:hidden=8,input=4,batch=1,steps=1,skip_input=1", p).is_err());
+        assert!(lower("rnn:hidden=8,batch=1,steps=1,skip_input=2", p).is_err());
+        // A convolution costs what the IR's conv op of the same shape costs (DeepBench's first
+        // DeepSpeech layer: 700 x 161 input, 32 filters of 5 x 20, stride 2).
+        let conv = lower(
+            "conv:n=4,c=1,h=161,w=700,k=32,r=5,s=20,stride_h=2,stride_w=2",
+            p,
+        )
+        .unwrap();
+        let spec = ConvSpec {
+            n: 4,
+            c: 1,
+            h: 161,
+            w: 700,
+            k: 32,
+            r: 5,
+            s: 20,
+            stride: (2, 2),
+            pad: (0, 0, 0, 0),
+            dilation: (1, 1),
+            groups: 1,
+            transposed: false,
+        };
+        let ir = Op::conv("conv", spec, "filter", p).unwrap();
+        assert_eq!(conv.macs(), ir.macs());
+        assert_eq!(conv.flops(), ir.flops());
+        assert_eq!(spec.output_hw(), (79, 341));
+        assert_eq!(conv.macs(), 4 * 32 * 79 * 341 * 5 * 20);
+        let padded = lower("conv:n=1,c=3,h=8,w=8,k=4,r=3,s=3,pad=1", p).unwrap();
+        assert_eq!(padded.macs(), 4 * 8 * 8 * 3 * 9);
         // Row-parallel pointwise ops keep their rows.
         let rope = lower("rope:rows=3,cols=128", p).unwrap();
         assert_eq!(rope.operands[0].shape, vec![3, 128]);
@@ -226,7 +300,8 @@ mod tests {
         assert!(lower("gemm:m=x,n=3,k=1", p)
             .unwrap_err()
             .contains("whole number"));
-        assert!(lower("conv:n=1", p)
+        assert!(lower("conv:n=1", p).unwrap_err().contains("needs `c=`"));
+        assert!(lower("pool:n=1", p)
             .unwrap_err()
             .contains("unknown kernel kind"));
         assert!(is_kernel("gemm:m=1"));
