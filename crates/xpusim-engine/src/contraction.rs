@@ -153,7 +153,11 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     let steps = plans.steps;
     let kk = plans.reduction;
     let resident = plans.weights_resident;
-    let (rate, _) = dev.matrix_flops(op.compute_dtype);
+    let (rate, used) = dev.matrix_flops(op.compute_dtype);
+    // No matrix engine for the format: `rate` is already the vector units' (FP32 GEMMs on
+    // V100, P100, T4, TITAN Xp run as CUDA-core SGEMM), held to `matrix.efficiency` like any
+    // GEMM kernel.
+    let on_vector_units = !dev.matrix.peak_tflops.contains_key(&used);
     let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency;
     let core_buf = dev.core_buffer();
     let chip_buf = dev.chip_buffer();
@@ -176,7 +180,15 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     // Matrix engines waste most of their width on skinny shapes (depthwise convolutions,
     // N = 1 products); the vector units then win, as cuDNN's depthwise kernels do.
     let macs = plans.macs;
-    let vector_compute = 2.0 * macs as f64 / dev.vector_flops(op.compute_dtype);
+    // Where the matrix path already is the vector units, this is the same GEMM kernel
+    // without the tile padding, and it sustains the same share of their peak: priced
+    // without `matrix.efficiency` it would always win at 100 % of peak.
+    let vector_share = if on_vector_units {
+        dev.matrix.efficiency
+    } else {
+        1.0
+    };
+    let vector_compute = 2.0 * macs as f64 / (dev.vector_flops(op.compute_dtype) * vector_share);
     // Dynamic energy that does not depend on the tile (arithmetic).
     let base_j =
         crate::energy::arithmetic_j(op, dev) * ((macs * steps) as f64 / op.macs().max(1) as f64);

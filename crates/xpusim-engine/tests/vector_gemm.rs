@@ -1,0 +1,41 @@
+//! A GEMM in a format the matrix engine lacks runs on the vector units as an ordinary GEMM
+//! kernel: held to the device's `matrix.efficiency` of their peak like any other (the engine
+//! once priced those units twice and let the copy without the efficiency win at 100 %).
+
+use xpusim_engine::cost_op;
+use xpusim_hw::find_preset;
+use xpusim_ir::{DType, Op, Precision};
+
+#[test]
+fn fp32_gemms_without_an_fp32_matrix_rate_sustain_the_kernel_efficiency() {
+    for name in ["v100", "t4"] {
+        let mut dev = find_preset(name).expect("preset");
+        assert!(
+            !dev.matrix.peak_tflops.contains_key(&DType::Fp32),
+            "{name} has an FP32 matrix rate: the test needs a device without one"
+        );
+        // At TDP, free of any power cap, to see the kernel alone.
+        dev.power.dvfs_energy_exponent = Some(0.0);
+        dev.calibration.clear();
+        let op = Op::linear(
+            "gemm",
+            8192,
+            8192,
+            8192,
+            "w",
+            Precision::uniform(DType::Fp32),
+        )
+        .expect("a GEMM");
+        let c = cost_op(&op, &dev).expect("costs");
+        let achieved = op.flops() as f64 / c.compute_s;
+        let ceiling = dev.vector_flops(DType::Fp32) * dev.matrix.efficiency;
+        assert!(
+            achieved <= ceiling * (1.0 + 1e-9),
+            "{name}: {achieved:e} FLOP/s above {ceiling:e}"
+        );
+        assert!(
+            achieved > 0.9 * ceiling,
+            "{name}: {achieved:e} of {ceiling:e}"
+        );
+    }
+}
