@@ -154,10 +154,12 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     let kk = plans.reduction;
     let resident = plans.weights_resident;
     let (rate, used) = dev.matrix_flops(op.compute_dtype);
-    // No matrix engine for the format: `rate` is already the vector units' (FP32 GEMMs on
-    // V100, P100, T4, TITAN Xp run as CUDA-core SGEMM), held to `matrix.efficiency` like any
-    // GEMM kernel.
-    let on_vector_units = !dev.matrix.peak_tflops.contains_key(&used);
+    // No matrix engine for the format, or one no faster than the vector units: the matrix
+    // path already is the vector units (FP32 GEMMs on V100 and T4 run as CUDA-core SGEMM;
+    // the P100 and TITAN Xp presets list their CUDA-core rates as matrix rates), held to
+    // `matrix.efficiency` like any GEMM kernel.
+    let on_vector_units =
+        !dev.matrix.peak_tflops.contains_key(&used) || rate <= dev.vector_flops(op.compute_dtype);
     let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency;
     let core_buf = dev.core_buffer();
     let chip_buf = dev.chip_buffer();
