@@ -751,7 +751,8 @@ its FP32 GEMMs near half the CUDA-core peak (more than the power model takes off
 microseconds per recurrent step that the engine's per-step cost does not hold. (These rows also showed FP32 \
 contractions on all four priced at the full CUDA-core peak — V100 and T4 have no FP32 matrix rate, P100 and \
 TITAN Xp list their CUDA-core rate as one: the engine priced the same units twice and the copy without the \
-kernel's `matrix.efficiency` won; fixed, large FP32 GEMMs are now within ~4–10 %.) The convolutions miss both \
+kernel's `matrix.efficiency` won; fixed, the V100, P100 and TITAN Xp FP32 GEMMs over 10 GFLOP are \
+now within 15 % per size decade.) The convolutions miss both \
 ways: large 3 × 3 FP32 layers are predicted too slow (cuDNN's Winograd and FFT kernels do fewer multiplies than \
 the direct convolution the IR counts), first layers with 1 or 3 input channels too fast in FP16 (they cannot \
 fill the tensor cores the preset's FP16 rate assumes), 1 × 1 and small layers too fast as the GEMMs are.
