@@ -26,6 +26,7 @@ mod fit_rows;
 pub mod kernel;
 pub mod predict;
 pub mod render;
+mod render_text;
 pub mod report;
 pub mod split;
 pub mod system;

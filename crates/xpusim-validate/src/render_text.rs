@@ -1,0 +1,302 @@
+//! The prose of the validation pages: what each page compares, the protocol, why rows miss
+//! and how each shipped dataset was made. Static text, kept apart from the code that renders
+//! the tables ([`crate::render`]).
+
+/// What the training page compares (static text, before the tables).
+pub(crate) const TRAINING_INTRO_MD: &str = "Each row of `data/validation/training.csv` is one number a published training run \
+reported (its `source` column cites it; `docs/training-sources.md` says how each source counts). Each is \
+predicted from one optimizer step that `xpusim-train` prices (`xpusim_train::step`) on the row's system, its \
+device count set to the row's `devices`, under the layout the row states. Nothing was fitted to these rows \
+and no engine constant was changed for them: every row is held out. Error = (predicted − measured) / \
+measured; the categories are the sources.\n\n";
+
+/// How training rows are read, what each FLOP metric is compared with, and what the step model
+/// leaves out (static text, after the tables).
+pub(crate) const TRAINING_MD: &str = "
+## How a row is predicted
+
+- `parallelism` keys: `tp`, `pp`, `dp`, `cp`, `ep`, `sp=on|off`, `zero=0..3`, \
+`recompute=none|selective|full`, `schedule=1f1b|gpipe|interleaved:V`, `micro` (samples per micro-batch). An \
+unknown or repeated key is the row's skip reason, naming the row and the key. What a row does not state takes \
+the plain meaning, never a tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence \
+parallelism, ZeRO 0, no recomputation, 1F1B, one sample per micro-batch, and the data-parallel reduction \
+overlapped with the backward. The layout must occupy exactly the row's devices.
+- `batch` is the global batch: a row without one is skipped, never given one. `seq_in` is the sequence length \
+(empty: the model's own, e.g. GNMT's 50 tokens). `attention = unfused` builds QKᵀ, softmax and PV as three \
+kernels writing the scores, as Megatron-LM and the other stacks before FlashAttention (2022) ran attention; \
+it is set for Narayanan 2021, Korthikanti 2022, MT-NLG, BLOOM, OPT and the 2019 BERT rows. Other rows use the \
+zoo's fused attention.
+- `time_to_train_min` (MLPerf) depends on how many samples the run needed to reach its quality target; \
+without that budget (a `train_samples` column) the row is skipped. `tokens_counted = source+target` (NVIDIA's \
+GNMT) counts both sides of a translation: the zoo's GNMT turns `seq_len` source tokens into `seq_len` target \
+tokens.
+- A layout that does not fit in our memory model is predicted anyway and flagged with its memory parts: the \
+flag is our memory model's verdict, not the run's (every published run here did run).
+
+## What each FLOP metric is compared with
+
+`mfu` and `tflops_per_device` rows name their source's numerator in `flops_convention`; the denominator is \
+always the dense 16-bit peak (312 TF A100, 989 TF H100 and H800, 275 TF TPU v4), FP8 runs included.
+
+- `hardware` (Narayanan 2021 Eq. 3, BLOOM's \"hardware TFLOPs\", MT-NLG): our hardware FLOPs per device per \
+second (`TrainCost::hardware_flops`): the forward, the backward as built, the recomputed forward and the \
+optimizer. With unfused attention this is what Eq. 3 counts (4 passes, every score of the s × s matrix, the \
+LM head): on the Narayanan layouts our count is within 0.2 % of Eq. 3. With fused attention it would also \
+hold FlashAttention's backward recompute of the scores (2.5× the forward's attention instead of 2×) and only \
+the causal half of the scores. An `mfu` row under this convention is HFU.
+- `model-noncausal` (Korthikanti 2022, PaLM, DeepSeek-V3's non-causal MFU): 3 × the forward of the model with \
+fused attention and every score counted, no recomputation, LM head included: Korthikanti's \
+72·B·s·l·h²·(1 + s/6h + V/12lh) and PaLM's 6N + 12·L·H·Q·T per token.
+- `model` (Llama 3, DeepSeek-V3's causal MFU): the same with the causal half of the scores \
+(`TrainCost::model_flops` of a fused run). Llama 3 does not say how it counts attention; causal is our \
+assumption.
+
+Model FLOPs are the model's, whatever the run executed: a run with unfused attention computes every score, \
+but its MFU numerator follows its source's convention.
+
+## What the model does not capture
+
+- **Attention as it ran.** The zoo's attention is one fused FlashAttention-style op. The Megatron-LM runs of \
+2021–22 (and BLOOM, OPT, the 2019 BERT) materialised the s² scores; their rows use the unfused rewrite, \
+whose QKᵀ, softmax and PV kernels are priced by the analytical engine with efficiencies fitted on inference \
+kernels — the fused scale-mask-softmax of Megatron at s = 2048 and the head-batched GEMMs are not calibrated. \
+PaLM does not say how its attention ran on TPU; its rows keep the fused op.
+- **Dropout** is modelled where the row's `dropout` column states a rate (Megatron-LM's and \
+Megatron-DeepSpeed's default 0.1, OPT, BERT): a dropout kernel after each block's output projection and on \
+an unfused attention's probabilities, with one-byte masks stored for the backward \
+(`Graph::insert_dropout`); with it our stored activations reproduce Korthikanti et al.'s Table 2 exactly. \
+Where a source does not state its dropout (MT-NLG, Llama 3, DeepSeek-V3) none is modelled.
+- **Calibration.** The engine's efficiency curves were fitted on inference kernels; attention's backward, \
+the optimizer and the loss have none, and the `h800` preset has no calibration curves at all.
+- **Topology.** The TPU v4 pod is modelled as an 8 × 16 × 24 mesh without wraparound (PaLM does not state the \
+slice shape; only slices with 2A = B = C or 2A = 2B = C are tori) and the pods are joined by the preset's \
+data-centre network.
+- **Schedules and settings the sources leave unstated** take the plain defaults, so the error of those rows \
+holds the unstated setting: Llama 3 no chunk count for its interleaved schedule (read as the 2 of its Fig. 6) \
+and no recomputation or sequence parallelism, PaLM no optimizer sharding, MT-NLG no micro-batch or schedule. \
+MT-NLG's full recomputation is read from the source (its TFLOP/s count the recompute pass, and without it the \
+layout exceeds 80 GB: Korthikanti et al. 2022, Fig. 1). DeepSeek-V3's DualPipe is not simulated, so its rows \
+are skipped.
+- **Outside the step:** data loading and host overheads (NVIDIA's DeepLearningExamples throughputs include \
+them), variable sentence lengths (GNMT's bucketed batches against our fixed 50 tokens), BERT's next-sentence head (its \
+masked-LM head is built, over every token as DeepLearningExamples ran it) and optimizers other than AdamW (LAMB, LARS), MLPerf's convergence.
+";
+
+/// The protocol: the split, the three figures, where each fitted constant comes from
+/// (static text, before the tables).
+pub(crate) const PROTOCOL_MD: &str = "Each row of the validation files is one published or shipped measurement (its `source` \
+column cites it). Error = (predicted − measured) / measured. Skipped rows are listed with their reason and never \
+count.
+
+## The protocol
+
+- **Sources and a frozen split.** A *source* is one dataset measured on one device with one library or \
+harness (`vidur-a100`: Vidur's CUDA profiles on the A100; `llmcompass-MI210`: LLMCompass's PyTorch sweeps on the \
+MI210; `deepbench-TitanXp`; one MLPerf submission; gpt-fast on the A100). Every row names its source in \
+column `source_id`, and `data/validation/split.toml` puts each source wholly on one side: **fit** (some \
+calibration used rows of it, marked `used_for_calibration=yes`, and the split says what they set) or **test** \
+(nothing was set from any of its rows). `xpusim validate` fails on a row whose source is not in the split, on \
+a flagged row of a test source, and on a fit source without a flagged row.
+- **Three figures per category**, side by side: *in-distribution* — MAPE of the held-out rows of fit sources \
+(same dataset, GPU and library as the fit rows, e.g. the Vidur Llama-2-70B rows beside the 7B rows the curves \
+were fitted on); *cross-source* — MAPE of the rows of test sources, which is what a newcomer's own \
+measurements should expect; *uncalibrated* — the same held-out rows predicted again in the same run with the \
+devices' `[[calibration]]` curves dropped (the analytical model with the presets' constants). Fit rows are \
+reported apart and never count as held out.
+- **Every fitted constant comes from flagged rows or a datasheet.** The calibration curves are what \
+`xpusim calibrate` regenerates from the flagged rows (the command is in each curve's `source`; \
+`crates/xpusim-validate/tests/protocol.rs` regenerates every shipped curve and fails if one differs). The \
+fitted matrix efficiencies come from one rule, `xpusim calibrate FILES --hw NAME --matrix-efficiency`: over the \
+device's flagged GEMMs of at least 1 GFLOP, predicted with the curves dropped, the efficiency at which the \
+median predicted / measured time is 1, to two decimals (the same test checks the shipped values): `a100-80gb` \
+0.79 from its 184 flagged Vidur Llama-2-7B GEMMs (it was 0.85, chosen to balance the Vidur and LLMCompass A100 \
+GEMM errors; the LLMCompass A100 row then flagged as its fit row gives 0.97 by this rule and is now held \
+out), `mi210` 0.66 from its one flagged LLMCompass GEMM (8192 × 12288 × 12288). The HBM efficiency of \
+`a100-80gb` and `h100-sxm` (0.80) reads the Vidur 7B weight-streaming GEMVs (flagged). Every other constant of \
+the presets these rows touch (`h100-sxm` 0.75, `titan-xp`, `v100` and `p100` 0.8 and `t4` 0.6 matrix \
+efficiency, peaks, bandwidths, the `dgx-a100` NCCL terms) is a datasheet value, a cited measurement or an \
+estimate listed in the preset's `unverified`; none was set from a row here. DeepBench's training rows are all \
+held out: no harness floor is fitted to their smallest calls either, so cuBLAS's and cuDNN's per-call cost \
+stays in their error.
+- **Measurement-setup terms.** LLMCompass timed its vector ops as back-to-back PyTorch eager calls whose \
+per-call host dispatch (13 µs softmax, ~50 µs layernorm/GELU on the A100) bounds the time from below. That \
+floor belongs to the harness, not the chip: column `harness_floor_us` (the median of each kind's three \
+smallest rows, which are flagged and make `llmcompass-A100` a fit source although no device constant or curve \
+comes from it) is applied **only in validation**, as predicted = max(device time, floor). Every row carrying \
+one says so in its note, and a row whose prediction the floor sets says so beside its number (`flags` in \
+`--format json`). The engine never sees it; `xpusim run` on these shapes predicts the device time alone.
+
+";
+
+/// What the power and energy rows compare (static text, before their tables).
+pub(crate) const POWER_INTRO_MD: &str = "Rows of `data/validation/power.csv`: MLPerf Inference datacenter **Power** \
+submissions, whose analyser measures the whole node at the wall (`scope = wall`) while the timed run \
+lasts. Each row is predicted from the same passes as a throughput row, under the per-GPU power limit \
+the submission set (`power_cap_w`): power = the devices' energy per pass (dynamic, per byte, static) \
+over its time, times the replicas, plus the host, the system file's `node_power.overhead_w` \
+(`data/validation/hw/`: the published host CPUs at TDP and a cited power-supply loss, nothing \
+else). Every source is a test source: no constant was set from these rows (how the engine's voltage \
+scaling under a cap came in after they were first predicted is told below). The last column \
+says what each prediction is made of.\n\n";
+
+/// What the power rows show (static text, after their tables).
+pub(crate) const POWER_MD: &str = "
+**Why the rows miss** (read from the breakdown column; the throughput below is each row's \
+measured samples/J × measured wall power):
+
+- **Capped clocks: voltage scaling, and how it came in.** The submissions capped every board \
+(195–290 W, below the 250–400 W the same chips draw uncapped). The engine meets a cap by running \
+the cores at the highest clock that fits, and energy per core action falls with the clock as \
+`f^k` (`power.dvfs_energy_exponent`; the default k = 2 is the CMOS relation: switching energy \
+`C·V²` with the voltage scaled with the clock). Capped ResNet-50 throughput is now predicted 3–9 % \
+below the measured one (A100 PCIe −5 %, H100 PCIe −3 %, DGX A100 −8.5 %) and samples/J within \
+15 %. Disclosure: these rows were first predicted with energy per action held constant under a \
+cap (k = 0), which lost 23–39 % of the throughput and put samples/J 27.5 % low; that miss is what \
+showed voltage scaling was missing. The exponent was then taken from the physics, not from \
+these rows: no other value was tried against them, and nothing else changed.
+- **The host dominates the DGX A100 wall power (about −20 %).** Its boards are predicted at 221 \
+and 244 W of a 250 and 275 W cap, so at most ~250 W of the miss can be theirs; the host is \
+charged 683 W (two EPYC 7742 at TDP and a Platinum power-supply loss), while the measured wall \
+less eight boards at their cap leaves at least 1,082 W. The six NVSwitches, nine ConnectX-6 NICs, \
+fans and 2 TB of DRAM are not modelled, for want of a cited figure per part. The `dgx-a100` \
+preset's own 3,300 W (datasheet maximum less GPU TDP) would over-predict it by 60–66 %.
+- **On the PCIe nodes wall power is within 10 % partly by cancellation.** The boards are \
+predicted below their caps (ResNet-50: 184 of 195 W, 201 of 215 W; slack where some ops stay \
+under the cap) while the host, 632 and 657 W, is above what the measurements leave for it (the \
+wall less eight boards at their cap: about 490 and 500 W for ResNet-50); CPUs charged at TDP \
+during a GPU-bound run are the likely excess.
+- BERT-99 rows are compared on power only: the prediction runs the 384-token padded input the \
+harness does not run, and power, an average rate, moves far less with it than energy per sample.
+
+";
+
+/// How the shipped data was made and what each dataset measures (static text).
+pub(crate) const DATASETS_MD: &str = "
+## The datasets
+
+- `data/validation/vidur.csv`: per-operator CUDA timings of one Llama-2-7B / 70B layer on A100-80GB and \
+H100 at TP 1/2/4/8 (microsoft/vidur profiling data, ../shared/calibration/vidur), each op built with the \
+IR constructors the zoo uses (QKV/Wo/up/down linears, RMSNorm, RoPE, SiLU·mul, residual add, vocab-parallel \
+embedding) on one GPU with TP-sharded weights. Timed like wall time: the smallest ops take 1–5 µs whatever \
+their size, a per-kernel floor (launch, scheduling, first-wave fill) that differs by op (add 1–2 µs, RMSNorm \
+~3.5 µs), so the launch is inside the timed region. The 7B rows fitted the presets' curves and floors and \
+the A100's matrix efficiency; the 70B rows are held out (in-distribution).
+- `data/validation/llmcompass.csv`: PyTorch FP16 GEMM sweeps, softmax, layernorm and GELU on A100 and MI210 \
+and the per-op times of one GPT-3 175B layer at TP 4 (LLMCompass artifact, ../shared/calibration/llmcompass). \
+Rates (elements/s) are re-expressed as latency = elements / rate. The small softmax/layernorm/GELU rows sit \
+on the PyTorch eager harness floor (13 µs softmax, ~50 µs layernorm/GELU per call on the A100), a host cost, \
+not the chip's: flat over a 30× size range, then rising as max(floor, device time), as back-to-back calls \
+whose host dispatch overlaps the GPU give. Column `harness_floor_us` carries it per GPU and op kind (the \
+median of that kind's three smallest rows, which are marked `used_for_calibration=yes`; the GPT-3 layer \
+rows, timed by the same harness, take their kind's floor); the prediction is max(device time, floor), in validation only. The \
+`mi210` preset's matrix efficiency comes from one of its GEMM rows and its vector curve from its 22 softmax rows \
+(all marked fit); its layernorm, GELU and other GEMM rows are held out. No A100 GEMM row is fitted. The all-reduce rows run on the `dgx-a100` system preset (xpusim-system).
+- `data/validation/deepbench.csv`: Baidu DeepBench's inference-server kernels on the TITAN Xp quoted in its \
+README (cuDNN LSTM/GRU forward inference in FP32, INT8 cuBLAS GEMMs): the RNN era's kernels, on the `titan-xp` \
+preset.
+- `data/validation/deepbench-train.csv`: Baidu DeepBench's published training workbooks \
+(results/train/DeepBench_NV_{V100,P100,T4,TitanXp}.xlsx at commit da81ba7, regenerated by \
+`data/validation/deepbench_train.py`; every row cites file, sheet and row): 160 cuBLAS GEMMs per GPU and \
+precision (FP32 on CUDA cores on all four; FP16 on tensor cores on V100 and T4; transposes are not modelled) \
+and the forward column of the cuDNN vanilla-RNN/LSTM/GRU rows (V100 FP32 and FP16, P100 and TITAN Xp FP32; \
+the T4 sheets have none), as `skip_input=1` kernels: the benchmark runs cuDNN's skip-input mode, with no \
+input projection; and 94 cuDNN forward convolutions per GPU and precision (DeepSpeech, OCR, face recognition, \
+vision, ResNet and speaker-ID layers; the forward column, as `conv` kernels lowered to the IR's convolution). One test \
+source per GPU (`deepbench-train-V100`, ...): nothing is fitted to them. Times \
+are host-timed back-to-back calls (`wall`); the P100 pseudo-FP16 sheet, all-reduce and the backward \
+columns are not taken (the script says why). Nearly every row is predicted too fast: the \
+large FP16 tensor-core GEMMs land within ~5 % on the presets' estimated matrix efficiencies, while skinny \
+GEMMs (N = 16 to 128) ran at well under the off-chip bandwidth the presets assume, the T4's 70 W cap holds \
+its FP32 GEMMs near half the CUDA-core peak (more than the power model takes off), and cuDNN spent tens of \
+microseconds per recurrent step that the engine's per-step cost does not hold. (These rows also showed FP32 \
+contractions on all four priced at the full CUDA-core peak — V100 and T4 have no FP32 matrix rate, P100 and \
+TITAN Xp list their CUDA-core rate as one: the engine priced the same units twice and the copy without the \
+kernel's `matrix.efficiency` won; fixed, the V100, P100 and TITAN Xp FP32 GEMMs over 10 GFLOP are \
+now within 15 % per size decade.) The convolutions miss both \
+ways: large 3 × 3 FP32 layers are predicted too slow (cuDNN's Winograd and FFT kernels do fewer multiplies than \
+the direct convolution the IR counts), first layers with 1 or 3 input channels too fast in FP16 (they cannot \
+fill the tensor cores the preset's FP16 rate assumes), 1 × 1 and small layers too fast as the GEMMs are.
+- `data/validation/public.csv`: end-to-end published numbers, each with its source: gpt-fast batch-1 \
+Llama-2-7B/70B decode on A100-80GB (bf16, int8 and int4 G=32 weight-only, 1–8 GPUs tensor-parallel; \
+pytorch-labs/gpt-fast README) and MLPerf Inference Offline ResNet-50 (INT8 TensorRT: H100 and A100 in v3.0, \
+8 × T4 in v0.7; mlcommons/inference_results_v*, the `mlperf_log_summary.txt` of each), and TensorRT-LLM's \
+static-batch FP8 Llama-2-13B/70B output throughput on one H200 (v0.5 and v0.7a, NVIDIA/TensorRT-LLM \
+docs/source/blogs), predicted as `generate` rows (output tokens × batch / total latency, the blogs' own \
+definition). MLPerf BERT rows are \
+not included: NVIDIA's harness drops the padding of the 384-token SQuAD inputs, and the mean real length the \
+measured runs processed is not published with them, so a row would compare different work.
+- `data/validation/power.csv`: MLPerf Inference datacenter Power submissions (closed, Offline): \
+average wall power of the whole node over the timed run (the submission checker's rule: the mean of \
+the analyser's samples between the run's `power_begin` and `power_end`) for ResNet-50 and BERT-99, \
+and ResNet-50 samples/J (samples/s over that power), each under the per-GPU `power_limit` of the \
+submission's MaxQ config (`power_cap_w`): 8 × A100 PCIe 80GB and 8 × H100 PCIe 80GB in Gigabyte \
+G482-Z54 nodes (v3.0) and a DGX A100 (v2.1). Regenerated from the results repositories by \
+`python3 data/validation/mlperf_power.py --repo v3.0=PATH --repo v2.1=PATH`; each row cites the \
+repository, commit and files. The PCIe boards and the three nodes are `data/validation/hw/` files: \
+datasheet values, the SXM presets' per-operation constants (same dies), and the host as the \
+published CPUs at TDP plus a cited power-supply loss, all fixed before any row was predicted. \
+Reported under \"Power and energy\", never in the time and throughput figures.
+- `data/validation/training.csv`: published training runs (phase `train`: Megatron-LM, MT-NLG, PaLM, Llama 3, \
+DeepSeek-V3, BLOOM, OPT, MLPerf Training, NVIDIA DeepLearningExamples), each one optimizer step priced by \
+`xpusim-train` under the layout the row states. They are reported on their own page, \
+[validation-training.md](validation-training.md) (`xpusim validate data/validation/training.csv --format md`), \
+not in the tables above.
+
+## Commands and file format
+
+- `xpusim validate FILE... [--format table|json|md] [--uncalibrated] [--split split.toml]` predicts every \
+row, and every held-out kernel and model row again without curves (the uncalibrated figure); `--uncalibrated` \
+drops the devices' `[[calibration]]` curves from the main prediction too. The split is `split.toml` beside the \
+first file unless `--split` names one; rows of the files it covers are labelled `fit` or `test`. \
+`--format json` gives `rows` (each with `class` — `kernel`, `model`, `train` or `energy` — `devices`, `split`, \
+`source_id`, `error_pct`, `uncalibrated_error_pct`, `flags`; an energy row's flag says what its prediction \
+is made of), `classes` (with `energy` when power rows are present) and `categories` (each a statistics object: `n`, `mape_pct` over all held-out rows, \
+`in_distribution_n`/`in_distribution_mape_pct`, `cross_source_n`/`cross_source_mape_pct`, \
+`uncalibrated_n`/`uncalibrated_mape_pct`, `median_abs_pct`, `max_abs_pct`, `bias_pct`, `fit_n`, \
+`fit_mape_pct`, `skipped`), `mape_pct` and `median_abs_pct` by category (`overall`: time and \
+throughput rows only), `energy_metrics` (with power rows: a statistics object per power or energy \
+metric) and `split` (the file and each source with its side, what was fitted and its statistics). The Vidur per-operator \
+comparison for Llama-2-7B/70B alone: `xpusim validate data/validation/vidur.csv`.
+- `xpusim calibrate FILE... --hw NAME [--families f1,f2] [--all-rows] [--write dev.toml]` fits curves from the \
+kernel rows of one device (only rows marked `used_for_calibration=yes` unless `--all-rows`) and prints the \
+`[[calibration]]` tables, or writes a complete device file `--matrix-efficiency` prints the device's \
+`[matrix] efficiency` by the rule above instead.
+- Columns: `id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source` \
+plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`yes`/`no`), `source_id` (the \
+row's source in the split), `note`, \
+`harness_floor_us` (a kernel row's per-call harness floor in µs; predicted = max(device time, floor)), \
+`runtime` (the software stack the source ran, a runtime preset or TOML: the prediction runs under it, \
+e.g. `pytorch-eager`, `cuda-graphs`, `sarathi-vllm`; see `xpusim list runtimes`), `scope` (power and \
+energy rows: `board`, the default, the sum of the accelerator boards; `wall`, the whole node at the wall, \
+predicted with the hardware system's `node_power.overhead_w` for the host, so `hardware` must be such a \
+system), `power_cap_w` (the per-device power limit the run was measured under, W, as `--power-cap-w`: \
+applied to the prediction of any metric); a bad `scope` or `power_cap_w`, or a `scope` on a row whose \
+metric is not a power or energy metric, is an error naming the file, line, column and row id; other columns \
+are ignored. `hardware`: a device or system preset, or a TOML path. `parallelism`: `dp` (replicas) or `tp` \
+(one model over `devices`, costed by xpusim-system), or for any row a list such as `tp=2,dp=4` \
+(keys `tp`, `pp`, `ep`, `dp` for inference rows, whose product is `devices`; an unstated `dp` is the rest). `workload`: a zoo model, or a kernel \
+`gemm|linear:m=,n=,k=[,b=]`, `attention:b=,h=,sq=,skv=,d=,causal=[,kvh=]`, `membw:bytes=`, \
+`softmax|layernorm|rmsnorm:rows=,cols=`, `gelu|silu|gelu_mul|silu_mul|add|rope:elems=` (flat) or `:rows=,cols=` (one thread block per row), \
+`embedding:tokens=,dim=,vocab=`, `lstm|gru|rnn:hidden=,batch=,steps=[,input=]`, `allreduce|allgather|reducescatter|alltoall:elems=`. `phase`: `kernel`, \
+`inference`, `prefill`, `decode`, `generate`. `metric (unit)`: `latency_ms (ms)`, `samples_per_s (samples/s)`, \
+`tokens_per_s (tokens/s)`, `ttft_ms (ms)`, `tpot_ms (ms)`, `tflops (TFLOPS)`, `bandwidth_tbps (TB/s)`, and for \
+model rows the power and energy metrics `power_w (W)` (average power over the passes), \
+`energy_per_sample_j (J/sample)`, `joules_per_token (J/token)` (the tokens the throughput metrics count) \
+and `samples_per_j (samples/J)`.
+- Curves: `[[calibration]] family = \"matmul|attention|vector|embedding|memory\"`, optional `op` (an \
+elementwise function or norm kind), `points = [[size, multiplier], ...]` (size in FLOPs for matmul/attention, \
+bytes otherwise; log-interpolated; the multiplier divides the op's work time, never its launch overhead), \
+optional `fixed_us` (the op's measured per-launch floor, replacing `overhead.launch_us` for ops on the curve; \
+`xpusim calibrate` sets it to the median fixed time of the curve's rows within 10× of its smallest size whose \
+analytical work is under 10 % of the measured time, and fits the multipliers on the remaining rows), \
+optional `row_gbps` (kernels that give each row its own thread block — norms, vLLM's per-token activation \
+and rotary kernels — take at least `waves × row bytes / row_gbps`, a wave being 2 blocks per SM; `xpusim \
+calibrate` fits one rate per device, with a floor per curve, by a pooled least-squares line through the \
+launches of at most a quarter wave of rows; ~10 GB/s per block on A100 and H100), and optional \
+`serial_max_rows`/`serial_us_per_row` (PyTorch's small-index gather walks up to 16 indices one by one: \
+fitted as a line through the 1–16-token embedding rows).
+
+Regenerate the derived CSVs with `python3 data/validation/from_shared.py`, the curves with the \
+`xpusim calibrate` command in each preset's `source`, and this page with the command at the top. \
+`crates/xpusim-validate/tests/shipped.rs` fails if the held-out MAPE exceeds `data/validation/bounds.toml`.
+";
