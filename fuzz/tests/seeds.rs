@@ -104,6 +104,8 @@ fn validation_csv() {
         ("data/validation", "public.csv"),
         // The power rows' `scope` and `power_cap_w` columns.
         ("data/validation", "power.csv"),
+        // FP8 kernels and batched (grouped) GEMMs.
+        ("data/validation", "deepgemm.csv"),
     ];
     assert!(run(xpusim_fuzz::validation_csv, &seeds, "validation_csv") >= 3);
 }

@@ -55,6 +55,22 @@ fn validate_predicts_every_deepbench_training_row() {
     }
 }
 
+/// DeepGEMM's FP8 GEMMs on the H800: every dense and grouped row is predicted, all held out.
+#[test]
+fn validate_predicts_every_deepgemm_row() {
+    let f = "data/validation/deepgemm.csv";
+    let o = xpusim(&["validate", f, "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), data_rows(f));
+    for r in rows {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["split"], "test", "{r}");
+        assert_eq!(r["hardware"], "h800", "{r}");
+    }
+}
+
 #[test]
 fn validate_predicts_every_power_row_apart_from_the_time_figures() {
     let o = xpusim(&["validate", "data/validation/power.csv", "--format", "json"]);
