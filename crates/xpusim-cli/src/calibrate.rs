@@ -31,6 +31,10 @@ pub struct CalibrateArgs {
     /// (curves dropped), to two decimals.
     #[arg(long, conflicts_with_all = ["families", "write"])]
     pub matrix_efficiency: bool,
+    /// With --matrix-efficiency: derive the efficiency of this number format alone
+    /// (`[matrix] efficiency_by_format`) from the flagged GEMMs the matrix unit runs in it.
+    #[arg(long, requires = "matrix_efficiency")]
+    pub format: Option<String>,
 }
 
 fn family(name: &str) -> Result<CalibrationFamily> {
@@ -65,16 +69,30 @@ pub fn main(a: &CalibrateArgs) -> Result<()> {
         if a.all_rows {
             rows.iter_mut().for_each(|r| r.used_for_calibration = true);
         }
-        let e = xpusim_validate::efficiency::matrix_efficiency(&rows, &dev)
+        let format = match &a.format {
+            Some(f) => Some(
+                xpusim_ir::DType::parse(f)
+                    .with_context(|| format!("--format: unknown number format `{f}`"))?,
+            ),
+            None => None,
+        };
+        let e = xpusim_validate::efficiency::matrix_efficiency(&rows, &dev, format)
             .map_err(|e| anyhow::anyhow!(e))?;
+        let of = format.map_or(String::new(), |f| format!(" for {f}"));
         warnln!(
-            "matrix efficiency of `{}` from {} flagged GEMM row(s) of at least 1 GFLOP: {:.4} (rounded {:.2})",
+            "matrix efficiency{of} of `{}` from {} flagged GEMM row(s) of at least 1 GFLOP: {:.4} (rounded {:.2})",
             dev.name,
             e.rows.len(),
             e.exact,
             e.efficiency
         );
-        out!("[matrix]\nefficiency = {:.2}\n", e.efficiency);
+        match format {
+            Some(f) => out!(
+                "[matrix]\nefficiency_by_format = {{ {f} = {:.2} }}\n",
+                e.efficiency
+            ),
+            None => out!("[matrix]\nefficiency = {:.2}\n", e.efficiency),
+        }
         return Ok(());
     }
     let wanted: Vec<CalibrationFamily> = a

@@ -55,7 +55,8 @@ fn validate_predicts_every_deepbench_training_row() {
     }
 }
 
-/// DeepGEMM's FP8 GEMMs on the H800: every dense and grouped row is predicted, all held out.
+/// DeepGEMM's FP8 GEMMs on the H800: every dense and grouped row is predicted; the source is a
+/// fit source whose flagged rows are the dense M = 4096 GEMMs (the FP8 matrix efficiency).
 #[test]
 fn validate_predicts_every_deepgemm_row() {
     let f = "data/validation/deepgemm.csv";
@@ -66,8 +67,13 @@ fn validate_predicts_every_deepgemm_row() {
     assert_eq!(rows.len(), data_rows(f));
     for r in rows {
         assert_eq!(r["status"], "ok", "{r}");
-        assert_eq!(r["split"], "test", "{r}");
+        assert_eq!(r["split"], "fit", "{r}");
         assert_eq!(r["hardware"], "h800", "{r}");
+        let flagged = r["used_for_calibration"].as_bool();
+        let m4096 = r["id"]
+            .as_str()
+            .is_some_and(|id| id.contains("-gemm-4096x"));
+        assert_eq!(flagged, Some(m4096), "{r}");
     }
 }
 

@@ -38,8 +38,8 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
     let unit_macs = pad(br, gm)
         * (pad(kv_per_unit, gn) * pad(a.head_dim, gk)
             + pad(a.v_head_dim, gn) * pad(kv_per_unit, gk));
-    let (rate, _) = dev.matrix_flops(op.compute_dtype);
-    let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency;
+    let (rate, used) = dev.matrix_flops(op.compute_dtype);
+    let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency_for(used);
     // A varlen group (flash-attn's `flash_attn_varlen_func`: the sequences of a packed
     // batch in one grid, located through `cu_seqlens`; TensorRT's fused MHA alike) is one
     // launch whose grid holds every length's blocks, so one length's last partial wave is
@@ -136,8 +136,8 @@ pub fn cost_grad(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost,
     let unit_macs = pad(q_eff, gm) * pad(bc, gn) * (pad(d, gk) + pad(dv, gk))
         + pad(bc, gm) * (pad(dv, gn) + pad(d, gn)) * pad(q_eff, gk)
         + pad(q_eff, gm) * pad(d, gn) * pad(bc, gk);
-    let (rate, _) = dev.matrix_flops(op.compute_dtype);
-    let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency;
+    let (rate, used) = dev.matrix_flops(op.compute_dtype);
+    let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency_for(used);
     let waves = units.div_ceil(dev.cores);
     let matrix_s = waves as f64 * unit_macs as f64 / core_rate;
     let vector_s = op.vector_flops() as f64 / dev.vector_flops(op.compute_dtype);

@@ -160,7 +160,8 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     // `matrix.efficiency` like any GEMM kernel.
     let on_vector_units =
         !dev.matrix.peak_tflops.contains_key(&used) || rate <= dev.vector_flops(op.compute_dtype);
-    let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency;
+    let efficiency = dev.matrix.efficiency_for(used);
+    let core_rate = rate / 2.0 / dev.cores as f64 * efficiency;
     let core_buf = dev.core_buffer();
     let chip_buf = dev.chip_buffer();
     let off = dev.offchip();
@@ -185,11 +186,7 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     // Where the matrix path already is the vector units, this is the same GEMM kernel
     // without the tile padding, and it sustains the same share of their peak: priced
     // without `matrix.efficiency` it would always win at 100 % of peak.
-    let vector_share = if on_vector_units {
-        dev.matrix.efficiency
-    } else {
-        1.0
-    };
+    let vector_share = if on_vector_units { efficiency } else { 1.0 };
     let vector_compute = 2.0 * macs as f64 / (dev.vector_flops(op.compute_dtype) * vector_share);
     // Dynamic energy that does not depend on the tile (arithmetic).
     let base_j =

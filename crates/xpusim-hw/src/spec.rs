@@ -40,6 +40,23 @@ pub struct MatrixEngine {
     /// Sustained fraction of peak on large, well-shaped GEMMs (clock throttling, issue
     /// and pipeline bubbles the tiling model does not see). Calibrated; see `[sources]`.
     pub efficiency: f64,
+    /// The same fraction for number formats that sustain a different share of their own
+    /// peak (Hopper's FP8 doubles the 16-bit rate within the same 700 W and operand
+    /// bandwidth and reaches less of it), keyed by the format the matrix unit runs; the
+    /// others take `efficiency`. Read through [`MatrixEngine::efficiency_for`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub efficiency_by_format: BTreeMap<DType, f64>,
+}
+
+impl MatrixEngine {
+    /// Sustained fraction of peak for contractions the matrix unit runs in `d` (the format
+    /// [`DeviceSpec::matrix_flops`] resolved).
+    pub fn efficiency_for(&self, d: DType) -> f64 {
+        self.efficiency_by_format
+            .get(&d)
+            .copied()
+            .unwrap_or(self.efficiency)
+    }
 }
 
 /// SIMD / vector units, whole chip.
@@ -327,6 +344,16 @@ impl DeviceSpec {
             pos(&[Key("matrix"), Key("tile"), Idx(i)], *t as f64)?;
         }
         frac(&[Key("matrix"), Key("efficiency")], self.matrix.efficiency)?;
+        for (d, v) in &self.matrix.efficiency_by_format {
+            let at = [Key("matrix"), Key("efficiency_by_format"), Key(d.name())];
+            frac(&at, *v)?;
+            if !self.matrix.peak_tflops.contains_key(d) {
+                return Err(bad(
+                    &at,
+                    format!("`{d}` has no entry in matrix.peak_tflops, so no matrix rate to scale"),
+                ));
+            }
+        }
         for (d, v) in &self.vector.peak_tflops {
             pos(&[Key("vector"), Key("peak_tflops"), Key(d.name())], *v)?;
         }

@@ -109,6 +109,34 @@ fn negative_and_absurd_values_rejected() {
 }
 
 #[test]
+fn per_format_efficiency_is_checked_and_named() {
+    let field = |src: &str| match DeviceSpec::from_toml("my.toml", src) {
+        Err(HwError::Invalid { field, msg, .. }) => format!("{field}: {msg}"),
+        other => panic!("expected Invalid, got {other:?}"),
+    };
+    let src = h100().replacen("{ fp8 = 0.60 }", "{ fp8 = 1.2 }", 1);
+    assert!(
+        field(&src).starts_with("matrix.efficiency_by_format.fp8"),
+        "{}",
+        field(&src)
+    );
+    // A format the matrix unit has no rate for has nothing to scale.
+    let src = h100().replacen("{ fp8 = 0.60 }", "{ fp8 = 0.60, int4 = 0.5 }", 1);
+    let f = field(&src);
+    assert!(
+        f.starts_with("matrix.efficiency_by_format.int4") && f.contains("peak_tflops"),
+        "{f}"
+    );
+    // Formats without an entry take `efficiency`.
+    let d = DeviceSpec::from_toml("x", h100()).unwrap();
+    assert_eq!(d.matrix.efficiency_for(xpusim_ir::DType::Fp8), 0.60);
+    assert_eq!(
+        d.matrix.efficiency_for(xpusim_ir::DType::Bf16),
+        d.matrix.efficiency
+    );
+}
+
+#[test]
 fn file_path_loads_like_a_preset() {
     let dir = std::env::temp_dir().join(format!("xpusim-hw-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

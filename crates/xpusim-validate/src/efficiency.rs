@@ -8,8 +8,13 @@
 //! predicted / measured time is 1, rounded to [`DECIMALS`] decimals. Prediction time never
 //! increases with efficiency (the engine's property tests), so the median ratio is
 //! monotone in it and bisection finds the root.
+//!
+//! With a number format (`--format fp8`), the rule runs over the flagged GEMMs the matrix
+//! unit runs in that format and sets `[matrix] efficiency_by_format` for it; without one, over
+//! the flagged GEMMs in formats that have no entry there, and sets `efficiency`.
 
 use xpusim_hw::{CalibrationFamily, DeviceSpec};
+use xpusim_ir::{DType, Precision};
 
 use crate::data::Row;
 use crate::predict::{kernel_time_from, Predictor};
@@ -38,15 +43,31 @@ pub struct EfficiencyFit {
 }
 
 /// The efficiency the rule ([module doc](self)) gives for `dev` from `rows` (rows of other
-/// devices are ignored). `Err` says why there is none: no flagged GEMM of the size, or no
-/// efficiency in (0, 1] that brings the median ratio to 1.
-pub fn matrix_efficiency(rows: &[Row], dev: &DeviceSpec) -> Result<EfficiencyFit, String> {
+/// devices are ignored), for contractions in `format` (`None`: the formats without their own
+/// entry). `Err` says why there is none: no flagged GEMM of the size, or no efficiency in
+/// (0, 1] that brings the median ratio to 1.
+pub fn matrix_efficiency(
+    rows: &[Row],
+    dev: &DeviceSpec,
+    format: Option<DType>,
+) -> Result<EfficiencyFit, String> {
+    // The format the matrix unit runs a row in, as the engine resolves it.
+    let runs_in = |r: &Row| {
+        Precision::parse(&r.precision, dev.natural_dtype)
+            .ok()
+            .map(|p| dev.matrix_flops(p.compute).1)
+    };
+    let wanted = |r: &Row| match (format, runs_in(r)) {
+        (Some(f), Some(d)) => d == f,
+        (None, Some(d)) => !dev.matrix.efficiency_by_format.contains_key(&d),
+        (_, None) => false,
+    };
     let mut p = Predictor::default();
     p.override_device = Some(dev.clone());
     p.uncalibrated = true;
     let mut gemms: Vec<&Row> = Vec::new();
     for r in rows {
-        if !r.used_for_calibration || r.phase != "kernel" || r.devices != 1 {
+        if !r.used_for_calibration || r.phase != "kernel" || r.devices != 1 || !wanted(r) {
             continue;
         }
         if p.device(&r.hardware).map(|d| d.name) != Ok(dev.name.clone()) {
@@ -62,15 +83,21 @@ pub fn matrix_efficiency(rows: &[Row], dev: &DeviceSpec) -> Result<EfficiencyFit
         }
     }
     if gemms.is_empty() {
+        let what = format.map_or(String::new(), |f| format!(" run in {f}"));
         return Err(format!(
-            "no row of `{}` marked used_for_calibration=yes is a GEMM of at least {MIN_GEMM_FLOPS:e} FLOPs",
+            "no row of `{}` marked used_for_calibration=yes is a GEMM{what} of at least {MIN_GEMM_FLOPS:e} FLOPs",
             dev.name
         ));
     }
     // Median predicted / measured time at efficiency `e`, minus 1.
     let mut excess = |e: f64| -> f64 {
         let mut d = dev.clone();
-        d.matrix.efficiency = e;
+        match format {
+            Some(f) => {
+                d.matrix.efficiency_by_format.insert(f, e);
+            }
+            None => d.matrix.efficiency = e,
+        }
         p.override_device = Some(d);
         let mut ratios: Vec<f64> = gemms
             .iter()

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use xpusim_hw::DeviceSpec;
+use xpusim_ir::DType;
 use xpusim_validate::split::{self, Side, SplitFile};
 use xpusim_validate::{efficiency, fit, Row};
 
@@ -82,7 +83,7 @@ fn fitted_matrix_efficiencies_are_what_the_rule_gives_from_flagged_rows() {
         .collect();
     for name in ["a100-80gb", "mi210"] {
         let dev = preset(name);
-        let e = efficiency::matrix_efficiency(&rows, &dev).expect("flagged GEMMs");
+        let e = efficiency::matrix_efficiency(&rows, &dev, None).expect("flagged GEMMs");
         assert_eq!(
             e.efficiency,
             dev.matrix.efficiency,
@@ -97,6 +98,44 @@ fn fitted_matrix_efficiencies_are_what_the_rule_gives_from_flagged_rows() {
             assert_eq!(s.get(&r.source_id).map(|x| x.split), Some(Side::Fit));
         }
     }
+}
+
+/// The GH100 presets' FP8 matrix efficiency is what `xpusim calibrate --matrix-efficiency
+/// --format fp8` derives from DeepGEMM's flagged H800 rows, and the H100 SXM and H200 (the
+/// same die, clocks and 700 W) carry that value.
+#[test]
+fn fp8_matrix_efficiency_is_what_the_rule_gives_from_flagged_h800_rows() {
+    let s = split_file();
+    let rows: Vec<Row> = shipped_files(&s)
+        .iter()
+        .flat_map(|f| xpusim_validate::read(f).unwrap())
+        .collect();
+    let h800 = preset("h800");
+    let e = efficiency::matrix_efficiency(&rows, &h800, Some(DType::Fp8)).expect("flagged GEMMs");
+    let shipped = h800.matrix.efficiency_by_format.get(&DType::Fp8).copied();
+    assert_eq!(
+        Some(e.efficiency),
+        shipped,
+        "the rule gives {} (exact {:.4}) from {} flagged GEMMs",
+        e.efficiency,
+        e.exact,
+        e.rows.len()
+    );
+    for id in &e.rows {
+        let r = rows.iter().find(|r| &r.id == id).unwrap();
+        assert_eq!(r.source_id, "deepgemm-h800");
+        assert_eq!(s.get(&r.source_id).map(|x| x.split), Some(Side::Fit));
+    }
+    for name in ["h100-sxm", "h200"] {
+        let d = preset(name);
+        assert_eq!(
+            d.matrix.efficiency_by_format.get(&DType::Fp8).copied(),
+            shipped,
+            "{name}"
+        );
+    }
+    // The 16-bit efficiency is not what the FP8 rows say: the plain rule finds none of them.
+    assert!(efficiency::matrix_efficiency(&rows, &h800, None).is_err());
 }
 
 /// `xpusim calibrate FILES --hw NAME [--families F] (rows marked used_for_calibration=yes)`:
