@@ -3,7 +3,9 @@
 //!
 //! `parallelism` is a list of `key=value`: `tp`, `pp`, `dp`, `cp` (context), `ep` (expert),
 //! `sp=on|off` (Megatron sequence parallelism), `zero=0..3`, `recompute=none|selective|full`,
-//! `schedule=1f1b|gpipe|interleaved:V` and `micro` (samples per micro-batch). An unknown or
+//! `schedule=1f1b|gpipe|interleaved:V`, `micro` (samples per micro-batch) and
+//! `overlap_dp=on|off` (whether the data-parallel gradient reduction overlaps the backward,
+//! for a row whose source says it does not). An unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
 //! key: nothing is ignored. What a row leaves unstated takes the plain meaning, never a
 //! tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence parallelism,
@@ -35,7 +37,7 @@ use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "tp",
     "pp",
     "dp",
@@ -46,6 +48,7 @@ pub const KEYS: [&str; 10] = [
     "recompute",
     "schedule",
     "micro",
+    "overlap_dp",
 ];
 
 /// Metrics of a training row and their units.
@@ -243,6 +246,11 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         Some("on") => true,
         Some(v) => return Err(bad("sp", v, "on or off")),
     };
+    let overlap_dp = match kv.get("overlap_dp").copied() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(v) => return Err(bad("overlap_dp", v, "on or off")),
+    };
     let zero = match kv.get("zero").copied() {
         None => 0,
         Some(v) => v
@@ -289,7 +297,7 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         global_batch: row.batch,
         zero,
         recompute,
-        overlap_dp: true,
+        overlap_dp,
         unfused_attention: row.attention == Attention::Unfused,
         dropout: row.dropout.is_some_and(|p| p > 0.0),
     })
@@ -529,6 +537,24 @@ mod tests {
         assert!(!plain.sp);
         assert_eq!(plain.recompute, Recompute::None);
         assert_eq!(plain.schedule, Schedule::OneFOneB);
+        assert!(plain.overlap_dp);
+        let serial = layout(&row(
+            "r,dgx-a100,16,\"dp=16,overlap_dp=off\",fp16,resnet-50,train,64,,,step_time_s,1,s,x,,,",
+        ))
+        .unwrap();
+        assert!(!serial.overlap_dp);
+    }
+
+    #[test]
+    fn a_reduction_after_the_backward_is_never_faster() {
+        let at = |o: &str| {
+            predict(&row(&format!(
+                "r,dgx-a100,64,\"dp=64,micro=64,overlap_dp={o}\",fp16,resnet-50,train,4096,,,step_time_s,1,s,x,,,"
+            )))
+            .unwrap()
+            .value
+        };
+        assert!(at("off") > at("on"), "{} vs {}", at("off"), at("on"));
     }
 
     #[test]
@@ -541,6 +567,10 @@ mod tests {
             ("\"tp=8,tp=4\"", "row `r`: parallelism key `tp` given twice"),
             ("\"tp=8,sp\"", "row `r`: parallelism `sp` is not key=value"),
             ("\"tp=8,zero=4\"", "row `r`: parallelism `zero=4`"),
+            (
+                "\"tp=8,overlap_dp=maybe\"",
+                "row `r`: parallelism `overlap_dp=maybe`: expected on or off",
+            ),
             (
                 "\"tp=8,pp=2,dp=2\"",
                 "row `r`: tp·pp·dp·cp = 32 but the row has 64 devices",

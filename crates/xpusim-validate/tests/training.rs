@@ -57,7 +57,7 @@ fn every_training_row_is_predicted_or_skipped_with_a_reason() {
 }
 
 #[test]
-fn korthikanti_and_narayanan_rows_are_predicted() {
+fn korthikanti_narayanan_and_mlperf_resnet_rows_are_predicted() {
     let r = report(&rows());
     let ok = |prefix: &str, metric: Option<&str>| {
         let sel: Vec<_> = r
@@ -73,6 +73,10 @@ fn korthikanti_and_narayanan_rows_are_predicted() {
     };
     assert_eq!(ok("korthikanti22-", Some("step_time_s")), 6);
     assert_eq!(ok("megatron21-", None), 10);
+    // MLPerf's ResNet-50 runs: the time to train with the logs' sample budget, and the logs'
+    // per-epoch throughput.
+    assert_eq!(ok("mlperf30-resnet50-", Some("time_to_train_min")), 4);
+    assert_eq!(ok("mlperf30-resnet50-", Some("samples_per_s")), 4);
 }
 
 #[test]

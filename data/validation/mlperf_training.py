@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Prints the MLPerf Training v3.0 ResNet-50 rows of training.csv from the submissions' result logs.
+
+Run from the repository root (standard library only):
+
+    python3 data/validation/mlperf_training.py PATH/TO/training_results_v3.0.git
+
+PATH is a git directory of github.com/mlcommons/training_results_v3.0 (a bare mirror is enough);
+every file is read from its HEAD with `git show`, and each row cites the commit and the files.
+The printed rows replace the `mlperf30-resnet50-*` rows of training.csv (paste them in place).
+
+What each row takes from a submission's `result_*.txt` (MLLOG lines, the MLPerf logging format):
+- `time_to_train_min` (the published score, quoted unchanged from NVIDIA's MLPerf table, as the
+  rows always were) gains column `train_samples`: the samples the scored runs trained on, the
+  mean over MLPerf's scored runs (of 5, the fastest and the slowest dropped; an `aborted` run
+  counts as the slowest) of the last `epoch_num` x the logged `train_samples` (1,281,167
+  ImageNet images per epoch). MLPerf v3.0 scores may also be normalised by reference
+  convergence points, so a score can sit slightly above the scored runs' own mean time; the
+  note gives both.
+- `samples_per_s` (new rows): the training throughput the logs report per epoch
+  (`tracked_stats` `throughput`, images per second over the epoch), the median over each run's
+  epochs after the first (the first holds warm-up: cuDNN autotuning, DALI start-up, graph
+  capture), then the median over the runs. Evaluation runs between epochs, outside them.
+- `batch` is the logged `global_batch_size`, `micro` the logged per-GPU `d_batch_size`
+  (`gradient_accumulation_steps` is 1 in all four).
+
+What every row shares, from the submissions' own configs (benchmarks/resnet/implementations/
+mxnet/config_*.sh): MXNet with `MXNET_ENABLE_CUDA_GRAPHS=1` (runtime `cuda-graphs`), FP16
+NHWC, and `MXNET_HOROVOD_NUM_GROUPS=1` passed to `hvd.DistributedOptimizer(opt,
+num_groups=...)` (common/fit.py): Horovod's MXNet optimizer all-reduces the gradients when the
+optimizer steps, after the backward, so `overlap_dp=off`. The optimizer is LARS (SGD with
+layer-wise scaling), not the AdamW the step model prices; DALI decodes JPEGs on the GPUs'
+hardware decoders. Both are in each note.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+
+EPOCH_SAMPLES_KEY = "train_samples"
+# (row id suffix, devices, submitter/results dir, result id and system as NVIDIA's table lists it,
+#  the published time to train in minutes, the config file)
+SYSTEMS = [
+    (
+        "8xh100",
+        8,
+        "Dell/results/XE9680x8H100-SXM-80GB/resnet",
+        "result 3.0-2053 (Dell XE9680x8H100-SXM-80GB, MXNet, single node)",
+        13.466,
+        "Dell/benchmarks/resnet/implementations/mxnet/config_XE9680x8H100-SXM-80GB.sh",
+    ),
+    (
+        "64xh100",
+        64,
+        "NVIDIA/results/dgxh100_n8_ngc23.04_mxnet/resnet",
+        "result 3.0-2071 (NVIDIA 8x DGX H100, MXNet)",
+        2.664,
+        "NVIDIA/benchmarks/resnet/implementations/mxnet/config_DGXH100_multi_8x8x50.sh",
+    ),
+    (
+        "512xh100",
+        512,
+        "NVIDIA/results/dgxh100_n64_ngc23.04_mxnet/resnet",
+        "result 3.0-2068 (NVIDIA 64x DGX H100, MXNet)",
+        0.509,
+        "NVIDIA/benchmarks/resnet/implementations/mxnet/config_DGXH100_multi_64x8x40.sh",
+    ),
+    (
+        "3584xh100",
+        3584,
+        "NVIDIA_CoreWeave/results/coreweave_hgxh100_n448_ngc23.04_mxnet/resnet",
+        "result 3.0-2002 (CoreWeave + NVIDIA coreweave_hgxh100_n448, MXNet)",
+        0.183,
+        "NVIDIA_CoreWeave/benchmarks/resnet/implementations/mxnet/config_DGXH100_multi_448x8x16.sh",
+    ),
+]
+TABLE = (
+    "as listed on developer.nvidia.com/deep-learning-performance-training-inference/training "
+    "('NVIDIA Performance on MLPerf 3.0 Training Benchmarks')"
+)
+SHARED_NOTE = (
+    "MXNet, FP16 NHWC, CUDA graphs (MXNET_ENABLE_CUDA_GRAPHS=1) and the gradient all-reduce after the "
+    "backward (MXNET_HOROVOD_NUM_GROUPS=1 into hvd.DistributedOptimizer, common/fit.py): {config}. "
+    "LARS optimizer (priced as AdamW), DALI JPEG decoding on the GPUs (not priced). "
+    "HGX/DGX H100 8-GPU servers on NDR InfiniBand = dgx-h100."
+)
+
+
+def git(repo: str, *args: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", repo, *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def run_of(text: str, name: str) -> dict:
+    r = {"file": name, "epochs": 0, "throughput": []}
+    for line in text.splitlines():
+        if ":::MLLOG" not in line:
+            continue
+        e = json.loads(line.split(":::MLLOG", 1)[1])
+        k, meta = e["key"], e.get("metadata", {})
+        if k in ("run_start", "run_stop"):
+            r[k] = e["time_ms"]
+        if k == "run_stop":
+            r["status"] = meta.get("status")
+        if k == "epoch_stop":
+            r["epochs"] = max(r["epochs"], meta["epoch_num"])
+        if k == "tracked_stats":
+            r["throughput"].append((meta["step"], e["value"]["throughput"]))
+        if k in ("global_batch_size", "d_batch_size", "gradient_accumulation_steps", EPOCH_SAMPLES_KEY):
+            r[k] = e["value"]
+    r["minutes"] = (r["run_stop"] - r["run_start"]) / 60000
+    return r
+
+
+def one(values, what: str, where: str):
+    s = set(values)
+    if len(s) != 1:
+        raise SystemExit(f"{where}: the runs disagree on {what}: {sorted(s)}")
+    return s.pop()
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    repo = sys.argv[1]
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    for suffix, devices, results, result_id, published, config in SYSTEMS:
+        files = [
+            f
+            for f in git(repo, "ls-tree", "--name-only", "HEAD", results + "/").split()
+            if f.rsplit("/", 1)[-1].startswith("result_")
+        ]
+        runs = [run_of(git(repo, "show", f"HEAD:{f}"), f.rsplit("/", 1)[-1]) for f in files]
+        if len(runs) != 5:
+            raise SystemExit(f"{results}: expected 5 runs, found {len(runs)}")
+        batch = one((r["global_batch_size"] for r in runs), "global_batch_size", results)
+        micro = one((r["d_batch_size"] for r in runs), "d_batch_size", results)
+        accum = one((r["gradient_accumulation_steps"] for r in runs), "gradient_accumulation_steps", results)
+        epoch = one((r[EPOCH_SAMPLES_KEY] for r in runs), EPOCH_SAMPLES_KEY, results)
+        if accum != 1 or micro * devices != batch:
+            raise SystemExit(f"{results}: {micro} x {devices} GPUs x {accum} steps != batch {batch}")
+        ranked = sorted(runs, key=lambda r: (r.get("status") != "success", r["minutes"]))
+        scored = ranked[1:-1]
+        samples = statistics.mean(r["epochs"] * epoch for r in scored)
+        own_min = statistics.mean(r["minutes"] for r in scored)
+        per_run = [statistics.median(v for s, v in r["throughput"] if s >= 2) for r in runs]
+        rate = statistics.median(per_run)
+        where = f"mlcommons/training_results_v3.0 (commit {commit[:7]}) {results}/result_*.txt"
+        note = SHARED_NOTE.format(config=config)
+        par = f'"dp={devices},micro={micro},overlap_dp=off"'
+        tail = ",train/MLPerf Training v3.0,wall,no,,,,,cuda-graphs"
+        epochs = ", ".join(f"{r['file']} {r['epochs']}" for r in scored)
+        print(
+            f"mlperf30-resnet50-{suffix},dgx-h100,{devices},{par},fp16,resnet-50,train,{batch},,,"
+            f"time_to_train_min,{published},min,\"MLPerf Training v3.0, closed division, {result_id}, {TABLE}; "
+            f"train_samples from {where}\"{tail},\"Time to train to 75.90% top-1 (ResNet-50 v1.5, ImageNet), "
+            f"the published score. train_samples = the scored runs' epochs ({epochs}; of 5, fastest and slowest "
+            f"dropped) x {epoch} images, mean; those runs' own mean time is {own_min:.4f} min (MLPerf's score may "
+            f"also be normalised by reference convergence points). Evaluation passes are not priced. {note}\","
+            f"{samples:.0f}"
+        )
+        print(
+            f"mlperf30-resnet50-{suffix}-throughput,dgx-h100,{devices},{par},fp16,resnet-50,train,{batch},,,"
+            f"samples_per_s,{rate:.0f},samples/s,\"MLPerf Training v3.0, closed division, {result_id}: {where}, "
+            f"tracked_stats throughput\"{tail},\"Images/s per epoch as the logs report it, the median over each "
+            f"run's epochs after the first, then over the 5 runs (per run: "
+            f"{', '.join(f'{v:.0f}' for v in per_run)}). {note}\","
+        )
+
+
+if __name__ == "__main__":
+    main()
