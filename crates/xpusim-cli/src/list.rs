@@ -138,18 +138,19 @@ fn runtimes(f: Format) -> Result<()> {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&all)?),
         Format::Csv => {
             outln!(
-                "name,kernel_issue_us,graphs,graph_launch_us,step_fixed_us,step_per_sequence_us"
+                "name,kernel_issue_us,graphs,graph_launch_us,step_fixed_us,step_per_sequence_us,fuse_training_pointwise"
             );
             for r in &all {
                 outln!(
-                    "{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{}",
                     r.name,
                     r.kernel_issue_us,
                     r.graphs.label(),
                     r.graph_launch_us.map_or(String::new(), |v| v.to_string()),
                     r.step.map_or(String::new(), |s| s.fixed_us.to_string()),
                     r.step
-                        .map_or(String::new(), |s| s.per_sequence_us.to_string())
+                        .map_or(String::new(), |s| s.per_sequence_us.to_string()),
+                    r.fuse_training_pointwise
                 );
             }
         }
@@ -160,6 +161,7 @@ fn runtimes(f: Format) -> Result<()> {
                 "kernel issue",
                 "CUDA graphs",
                 "step host work",
+                "training kernels",
                 "aliases",
             ]);
             for r in &all {
@@ -168,6 +170,12 @@ fn runtimes(f: Format) -> Result<()> {
                     format!("{} µs", r.kernel_issue_us),
                     r.graphs.label().to_string(),
                     step(r),
+                    if r.fuse_training_pointwise {
+                        "pointwise chains fused"
+                    } else {
+                        "one per op"
+                    }
+                    .to_string(),
                     r.aliases.join(", "),
                 ]);
             }

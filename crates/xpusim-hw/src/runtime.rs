@@ -14,6 +14,10 @@
 //! - `[step]`: serial host time per engine step (one forward pass of a serving iteration,
 //!   one token of a generate loop): `fixed_us + per_sequence_us × sequences`; with tensor
 //!   parallelism the `[step.tensor_parallel]` line replaces it (worker messaging included).
+//! - `fuse_training_pointwise`: the stack runs each chain of pointwise training ops
+//!   (BatchNorm with the residual add and activation after it, and their backwards) as one
+//!   kernel (`xpusim_ir::Graph::fuse_pointwise_chains`); read by training steps (`train`,
+//!   training rows of `validate`). Inference passes fuse their convolution epilogues anyway.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +40,10 @@ pub const RUNTIMES: &[(&str, &str)] = &[
     (
         "sarathi-vllm.toml",
         include_str!("../runtimes/sarathi-vllm.toml"),
+    ),
+    (
+        "mlperf-mxnet.toml",
+        include_str!("../runtimes/mlperf-mxnet.toml"),
     ),
 ];
 
@@ -118,6 +126,10 @@ pub struct RuntimeSpec {
     /// Host work per engine step; absent: not modelled (the stack's step loop is not timed).
     #[serde(default)]
     pub step: Option<StepSpec>,
+    /// Chains of pointwise training ops run as one kernel each (module doc). Default: no,
+    /// as eager frameworks run them.
+    #[serde(default)]
+    pub fuse_training_pointwise: bool,
     #[serde(default)]
     pub unverified: Vec<String>,
     #[serde(default)]

@@ -67,3 +67,18 @@ fn sarathi_step_lines_are_the_fit_of_vidur_profile() {
     assert!((tp.fixed_us - a2).abs() < 0.05, "{a2}");
     assert!((tp.per_sequence_us - b2).abs() < 0.005, "{b2}");
 }
+
+/// Only the MLPerf MXNet profile fuses training kernels; the eager and graph profiles keep
+/// them apart, as their frameworks run them.
+#[test]
+fn fused_training_kernels_are_the_mlperf_profile_alone() {
+    for (name, fused) in [
+        ("pytorch-eager", false),
+        ("cuda-graphs", false),
+        ("sarathi-vllm", false),
+        ("mlperf-mxnet", true),
+    ] {
+        let r = load_runtime(name).unwrap();
+        assert_eq!(r.fuse_training_pointwise, fused, "{name}");
+    }
+}

@@ -23,6 +23,7 @@ mod dropout;
 mod dtype;
 mod error;
 pub mod fuse;
+mod fuse_chain;
 mod graph;
 mod kinds;
 mod loopnest;

@@ -106,7 +106,19 @@ pub fn step(
     if l.dropout {
         fwd.insert_dropout()?;
     }
-    let bwd = autodiff::backward(&fwd)?;
+    // Stacks with fused training kernels run pointwise chains (BatchNorm, add, activation)
+    // as one kernel, forward and backward; eager frameworks do not.
+    let fuse = t
+        .runtime
+        .as_ref()
+        .is_some_and(|r| r.fuse_training_pointwise);
+    if fuse {
+        fwd.fuse_pointwise_chains();
+    }
+    let mut bwd = autodiff::backward(&fwd)?;
+    if fuse {
+        bwd.fuse_pointwise_chains();
+    }
     // Experts are spread over data-parallel ranks below, not inside the tensor group.
     let par = Parallelism {
         tp: l.tp,

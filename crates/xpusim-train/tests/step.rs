@@ -487,3 +487,32 @@ fn eager_issue_is_its_own_line_and_graphs_remove_it() {
     assert_eq!(graphs.breakdown.host_issue_s, 0.0);
     assert!(close(graphs.step_time_s, bare.step_time_s, 1e-12));
 }
+
+/// A stack with fused training kernels (`mlperf-mxnet`) runs ResNet-50's BatchNorm, add and
+/// ReLU chains as one kernel each: the same arithmetic, fewer bytes, a shorter step; a
+/// transformer, whose pointwise ops sit between contractions and row norms, barely changes.
+#[test]
+fn fused_training_kernels_move_fewer_bytes_for_the_same_flops() {
+    let g = |model: &'static str, rt: &str, seq: u64| {
+        let mut t = Target::load("h100-sxm").unwrap();
+        t.runtime = Some(xpusim_hw::load_runtime(rt).unwrap());
+        step(&builder(model), seq, &t, &layout(1, 1, 1, 64, 64)).unwrap()
+    };
+    let (plain, fused) = (
+        g("resnet-50", "cuda-graphs", 1),
+        g("resnet-50", "mlperf-mxnet", 1),
+    );
+    assert_eq!(plain.hardware_flops, fused.hardware_flops);
+    assert!(
+        fused.step_time_s < 0.85 * plain.step_time_s,
+        "{} vs {}",
+        fused.step_time_s,
+        plain.step_time_s
+    );
+    let (bp, bf) = (
+        g("bert-base", "cuda-graphs", 128),
+        g("bert-base", "mlperf-mxnet", 128),
+    );
+    assert_eq!(bp.hardware_flops, bf.hardware_flops);
+    assert!(bf.step_time_s <= bp.step_time_s);
+}
