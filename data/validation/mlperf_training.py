@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the MLPerf Training v3.0 ResNet-50 rows of training.csv from the submissions' result logs.
+"""Prints the MLPerf Training v3.0 ResNet-50 and GPT-3 rows of training.csv from the submissions' logs.
 
 Run from the repository root (standard library only):
 
@@ -7,7 +7,23 @@ Run from the repository root (standard library only):
 
 PATH is a git directory of github.com/mlcommons/training_results_v3.0 (a bare mirror is enough);
 every file is read from its HEAD with `git show`, and each row cites the commit and the files.
-The printed rows replace the `mlperf30-resnet50-*` rows of training.csv (paste them in place).
+The printed rows replace the `mlperf30-resnet50-*` and `mlperf30-gpt3-*` rows of training.csv
+(paste them in place).
+
+GPT-3 175B (NeMo, benchmarks/gpt3/implementations/pytorch): the logs time every training step
+(`tracked_stats` `train_step_timing`, seconds); each `step_time_s` row is the median over each
+run's steps, then over the runs, with the logged `global_batch_size` and
+`gradient_accumulation_steps` (the micro-batches per replica, checked against the layout). The
+layout is the submission's config: config_DGXH100_{nodes}x8x{minibs}x4x8_mbs1.sh with
+config_common.sh, config_fp8.sh and config_tp_h100.sh: tensor parallel 4, pipeline 8,
+INTERLEAVED_PIPELINE=12 model chunks per stage, micro-batch 1, distributed Adam (ZeRO-1, its
+gradient reduce-scatter overlapped: `overlap_grad_sync: True` in conf/megatron_gpt_config.yaml),
+sequence parallelism (run_and_time.sh `SEQ_PARALLEL` default True), no activation
+checkpointing (ACT_CKPT_GRANULARITY=null), no dropout (the yaml's 0.0), sequence 2048, and
+FP8=True with FP8_HYBRID through Transformer Engine: precision `fp8-linear` (FP8 GEMMs in the
+linear layers, everything else BF16). Not priced: the tensor-parallel communication overlap
+with the GEMMs (TP_COMM_OVERLAP=True, userbuffers), which the step model exposes, and TE's FP8
+casts and transposes.
 
 What each row takes from a submission's `result_*.txt` (MLLOG lines, the MLPerf logging format):
 - `time_to_train_min` (the published score, quoted unchanged from NVIDIA's MLPerf table, as the
@@ -96,6 +112,64 @@ SHARED_NOTE = (
 )
 
 
+# (nodes, results dir, config file) of the GPT-3 175B submissions, 8 GPUs per node.
+GPT3 = [
+    (64, "NVIDIA/results/dgxh100_n64_nemo", "NVIDIA/benchmarks/gpt3/implementations/pytorch/config_DGXH100_64x8x128x4x8_mbs1.sh"),
+    (96, "NVIDIA/results/dgxh100_n96_nemo", "NVIDIA/benchmarks/gpt3/implementations/pytorch/config_DGXH100_96x8x128x4x8_mbs1.sh"),
+    (96, "NVIDIA_CoreWeave/results/coreweave_hgxh100_n96_ngc23.04_pytorch", "NVIDIA_CoreWeave/benchmarks/gpt3/implementations/pytorch/config_DGXH100_96x8x128x4x8_mbs1.sh"),
+    (192, "NVIDIA_CoreWeave/results/coreweave_hgxh100_n192_ngc23.04_pytorch", "NVIDIA_CoreWeave/benchmarks/gpt3/implementations/pytorch/config_DGXH100_192x8x64x4x8_mbs1.sh"),
+    (448, "NVIDIA_CoreWeave/results/coreweave_hgxh100_n448_ngc23.04_pytorch", "NVIDIA_CoreWeave/benchmarks/gpt3/implementations/pytorch/config_DGXH100_448x8x24x4x8_mbs1.sh"),
+]
+GPT3_TP, GPT3_PP, GPT3_CHUNKS = 4, 8, 12
+
+
+def gpt3_rows(repo: str, commit: str) -> None:
+    for nodes, results, config in GPT3:
+        devices = nodes * 8
+        dp = devices // (GPT3_TP * GPT3_PP)
+        files = [
+            f
+            for f in git(repo, "ls-tree", "--name-only", "HEAD", results + "/gpt3/").split()
+            if f.rsplit("/", 1)[-1].startswith("result_")
+        ]
+        per_run, batches, accums, seqs = [], set(), set(), set()
+        for f in files:
+            steps = []
+            for line in git(repo, "show", f"HEAD:{f}").splitlines():
+                if ":::MLLOG" not in line:
+                    continue
+                e = json.loads(line.split(":::MLLOG", 1)[1])
+                k = e["key"]
+                if k == "tracked_stats" and "train_step_timing" in e["value"]:
+                    steps.append(e["value"]["train_step_timing"])
+                if k == "global_batch_size":
+                    batches.add(e["value"])
+                if k == "gradient_accumulation_steps":
+                    accums.add(e["value"])
+                if k == "max_sequence_length":
+                    seqs.add(e["value"])
+            per_run.append(statistics.median(steps))
+        batch = one(batches, "global_batch_size", results)
+        accum = one(accums, "gradient_accumulation_steps", results)
+        seq = one(seqs, "max_sequence_length", results)
+        if accum * dp != batch:
+            raise SystemExit(f"{results}: {accum} micro-batches x dp {dp} != batch {batch}")
+        who = results.split("/", 1)[0].lower().replace("_", "-")
+        par = f'"tp={GPT3_TP},pp={GPT3_PP},dp={dp},sp=on,zero=1,schedule=interleaved:{GPT3_CHUNKS},micro=1"'
+        print(
+            f"mlperf30-gpt3-{devices}xh100-{who}-step,dgx-h100,{devices},{par},fp8-linear,gpt3-175b,train,"
+            f"{batch},{seq},,step_time_s,{statistics.median(per_run):.4g},s,\"MLPerf Training v3.0, closed "
+            f"division, GPT-3 175B: mlcommons/training_results_v3.0 (commit {commit[:7]}) {results}/gpt3/"
+            f"result_*.txt, tracked_stats train_step_timing\",train/MLPerf Training v3.0,wall,no,,,,0,"
+            f"pytorch-eager,\"Seconds per training step as the logs time it, the median over each run's steps, "
+            f"then over the {len(per_run)} runs (per run: {', '.join(f'{v:.3f}' for v in per_run)}). Layout and "
+            f"precision from {config} (see mlperf_training.py): NeMo with Transformer Engine FP8 "
+            f"(fp8-linear), distributed Adam, {accum} micro-batches of 1 per replica. Not priced: the "
+            f"tensor-parallel communication overlapped with the GEMMs (TP_COMM_OVERLAP=True), TE's FP8 casts "
+            f"and transposes. 8-GPU HGX/DGX H100 nodes on NDR InfiniBand = dgx-h100.\","
+        )
+
+
 def git(repo: str, *args: str) -> str:
     return subprocess.run(
         ["git", "--git-dir", repo, *args], check=True, capture_output=True, text=True
@@ -177,6 +251,7 @@ def main() -> None:
             f"run's epochs after the first, then over the 5 runs (per run: "
             f"{', '.join(f'{v:.0f}' for v in per_run)}). {note}\","
         )
+    gpt3_rows(repo, commit)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,9 @@ pub struct TrainArgs {
     /// Tokens per sample (default: the model's sequence length).
     #[arg(long)]
     pub seq: Option<u64>,
-    /// Number format of the forward and backward (bf16, fp16, fp8, fp32; default: the chip's
-    /// 16-bit format). Weights stay 16-bit with FP32 master weights and gradients.
+    /// Number format of the forward and backward (bf16, fp16, fp8, fp32, or fp8-linear: FP8
+    /// GEMMs in the linear layers and 16 bits elsewhere, as Transformer Engine trains; default:
+    /// the chip's 16-bit format). Weights stay 16-bit with FP32 master weights and gradients.
     #[arg(long)]
     pub precision: Option<String>,
     /// ZeRO stage: 0 (DDP), 1 (distributed optimizer), 2 (+ gradients), 3 (+ parameters,

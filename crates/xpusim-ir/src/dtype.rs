@@ -88,6 +88,13 @@ impl fmt::Display for DType {
 /// each with its own 16-bit scale and zero point that the kernel reads with the weights:
 /// 1 more bit per weight at G = 32 (gpt-fast's `WeightOnlyInt4Linear` stores
 /// `scales_and_zeros` as bf16 `[K/G, N, 2]`; AWQ and GPTQ use G = 128).
+///
+/// `fp8-linear` is FP8 training as NVIDIA's Transformer Engine runs it (and Megatron-LM and
+/// NeMo through it): only the GEMMs of the linear layers run in FP8, their inputs and weights
+/// cast to 8 bits with per-tensor scales and their outputs written in 16 bits; attention,
+/// norms, activations, the LM head and every stored activation stay in the 16-bit format
+/// (TE documentation, "Using FP8 with Transformer Engine": "FP8 ... for the GEMMs ... other
+/// operations ... in higher precision"). Plain `fp8` runs everything in FP8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Precision {
     pub weight: DType,
@@ -97,14 +104,27 @@ pub struct Precision {
     /// Weights per quantisation group of linear layers (0: per-channel or none).
     #[serde(default)]
     pub weight_group: u64,
+    /// The format the linear layers' GEMMs read and compute in, where it differs from
+    /// `compute` (`fp8-linear`); their outputs stay in `act`. None: `compute`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<DType>,
 }
 
 /// Bits of one group's scale and zero point (two 16-bit values).
 pub const GROUP_SCALE_ZERO_BITS: u64 = 32;
 
 impl Precision {
-    pub const NAMES: [&'static str; 9] = [
-        "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "w8a16", "w4a16",
+    pub const NAMES: [&'static str; 10] = [
+        "fp32",
+        "tf32",
+        "bf16",
+        "fp16",
+        "fp8",
+        "int8",
+        "int4",
+        "w8a16",
+        "w4a16",
+        "fp8-linear",
     ];
 
     /// One format for everything.
@@ -116,6 +136,7 @@ impl Precision {
             kv: storage,
             compute: d,
             weight_group: 0,
+            linear: None,
         }
     }
 
@@ -129,6 +150,7 @@ impl Precision {
             kv: natural16,
             compute: natural16,
             weight_group,
+            linear: None,
         };
         let unknown = || IrError::UnknownPrecision(s.to_string());
         let (scheme, group) = match l.split_once('g') {
@@ -142,6 +164,10 @@ impl Precision {
             _ => (l.as_str(), 0),
         };
         match scheme {
+            "fp8-linear" => Ok(Precision {
+                linear: Some(DType::Fp8),
+                ..Precision::uniform(natural16)
+            }),
             "w8a16" => Ok(weight_only(DType::Int8, group)),
             "w4a16" => Ok(weight_only(DType::Int4, group)),
             _ => DType::parse(&l)
@@ -152,6 +178,9 @@ impl Precision {
 
     /// Short name, inverse of [`Precision::parse`] for the named schemes.
     pub fn name(&self) -> String {
+        if let Some(l) = self.linear {
+            return format!("{}-linear", l.name());
+        }
         if self.weight != self.act && self.compute == self.act {
             let g = if self.weight_group > 0 {
                 format!("g{}", self.weight_group)
@@ -183,6 +212,23 @@ mod tests {
         );
         assert!(Precision::parse("w4a16g0", DType::Bf16).is_err());
         assert!(Precision::parse("w4a16gx", DType::Bf16).is_err());
+    }
+
+    #[test]
+    fn fp8_linear_is_fp8_gemms_in_16_bit_everything_else() {
+        let p = Precision::parse("fp8-linear", DType::Bf16).unwrap();
+        assert_eq!(p.linear, Some(DType::Fp8));
+        assert_eq!(
+            (p.act, p.weight, p.kv, p.compute),
+            (DType::Bf16, DType::Bf16, DType::Bf16, DType::Bf16)
+        );
+        let op = crate::Op::linear("fc", 16, 64, 32, "w", p).unwrap();
+        assert_eq!(op.compute_dtype, DType::Fp8);
+        let dt = |r: crate::Role| op.operands.iter().find(|o| o.role == r).unwrap().dtype;
+        assert_eq!(dt(crate::Role::Input), DType::Fp8);
+        assert_eq!(dt(crate::Role::Weight), DType::Fp8);
+        assert_eq!(dt(crate::Role::Output), DType::Bf16);
+        assert_eq!(Precision::parse("fp8", DType::Bf16).unwrap().linear, None);
     }
 
     #[test]

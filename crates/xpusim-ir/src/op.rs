@@ -158,15 +158,21 @@ impl Op {
                 out: &format!("{name}.out"),
             },
             Role::Weight,
-            p.act,
-            p.weight,
-            p.compute,
+            p.linear.unwrap_or(p.act),
+            p.linear.unwrap_or(p.weight),
+            p.linear.unwrap_or(p.compute),
         )
         .map(|mut op| {
             // Group scales travel with narrow weights only (weight-only schemes).
             if p.weight_group > 0 && p.weight.bits() < p.act.bits() {
                 for o in op.operands.iter_mut().filter(|o| o.role == Role::Weight) {
                     o.group = p.weight_group;
+                }
+            }
+            // FP8 linear layers (Transformer Engine) write their outputs in 16 bits.
+            if p.linear.is_some() {
+                for o in op.operands.iter_mut().filter(|o| o.role == Role::Output) {
+                    o.dtype = p.act;
                 }
             }
             op

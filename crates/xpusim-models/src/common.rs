@@ -58,8 +58,11 @@ impl Builder {
 
     /// The precision with [`Builder::side`] as the weight format.
     pub fn side_precision(&self) -> Precision {
+        // The LM head stays out of FP8 linear schemes (Transformer Engine casts the
+        // transformer layers' linears only).
         Precision {
             weight: self.side(),
+            linear: None,
             ..self.p
         }
     }

@@ -516,3 +516,20 @@ fn fused_training_kernels_move_fewer_bytes_for_the_same_flops() {
     assert_eq!(bp.hardware_flops, bf.hardware_flops);
     assert!(bf.step_time_s <= bp.step_time_s);
 }
+
+/// FP8 as Transformer Engine trains (`fp8-linear`: FP8 GEMMs in the linear layers, BF16
+/// elsewhere) lands between all-BF16 and all-FP8, with the model's FLOPs unchanged.
+#[test]
+fn fp8_linear_sits_between_bf16_and_fp8() {
+    let at = |p: &str| {
+        let precision = Precision::parse(p, DType::Bf16).unwrap();
+        let b = move |mb: u64, s: u64| {
+            let w = Workload::new(Phase::Train, mb, s, 0).with_precision(precision);
+            build("llama-2-7b", &w).map_err(|e| TrainError::Build(e.to_string()))
+        };
+        step(&b, 2048, &target("dgx-h100", 8), &layout(1, 1, 8, 1, 64)).unwrap()
+    };
+    let (bf16, lin, fp8) = (at("bf16"), at("fp8-linear"), at("fp8"));
+    assert!(fp8.step_time_s < lin.step_time_s && lin.step_time_s < bf16.step_time_s);
+    assert_eq!(lin.model_flops, bf16.model_flops);
+}

@@ -69,6 +69,11 @@ Megatron-DeepSpeed's default 0.1, OPT, BERT): a dropout kernel after each block'
 an unfused attention's probabilities, with one-byte masks stored for the backward \
 (`Graph::insert_dropout`); with it our stored activations reproduce Korthikanti et al.'s Table 2 exactly. \
 Where a source does not state its dropout (MT-NLG, Llama 3, DeepSeek-V3) none is modelled.
+- **FP8 training.** The MLPerf GPT-3 175B rows (NeMo with Transformer Engine FP8 on 512–3584 H100s) run as \
+`fp8-linear`: FP8 GEMMs in the linear layers at the GH100 FP8 efficiency fitted on DeepGEMM's kernels, BF16 \
+elsewhere. They are predicted ~20 % short at every scale (the parallel layout scales as measured); TE's FP8 \
+casts and transposes are not priced, and these configs' tensor-parallel communication overlap, which would \
+shorten the prediction further, is not modelled either.
 - **Calibration.** The engine's efficiency curves were fitted on inference kernels; attention's backward, \
 the optimizer and the loss have none, and the `h800` preset has no calibration curves at all.
 - **Topology.** The TPU v4 pod is modelled as an 8 × 16 × 24 mesh without wraparound (PaLM does not state the \

@@ -57,7 +57,7 @@ fn every_training_row_is_predicted_or_skipped_with_a_reason() {
 }
 
 #[test]
-fn korthikanti_narayanan_and_mlperf_resnet_rows_are_predicted() {
+fn korthikanti_narayanan_and_mlperf_rows_are_predicted() {
     let r = report(&rows());
     let ok = |prefix: &str, metric: Option<&str>| {
         let sel: Vec<_> = r
@@ -77,6 +77,8 @@ fn korthikanti_narayanan_and_mlperf_resnet_rows_are_predicted() {
     // per-epoch throughput.
     assert_eq!(ok("mlperf30-resnet50-", Some("time_to_train_min")), 4);
     assert_eq!(ok("mlperf30-resnet50-", Some("samples_per_s")), 4);
+    // MLPerf's GPT-3 175B steps in FP8 through Transformer Engine, 512 to 3584 GPUs.
+    assert_eq!(ok("mlperf30-gpt3-", Some("step_time_s")), 5);
 }
 
 #[test]

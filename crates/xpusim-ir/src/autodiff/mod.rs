@@ -224,6 +224,7 @@ fn precision(op: &Op, act: DType, weight: DType) -> Precision {
         kv: act,
         compute: op.compute_dtype,
         weight_group: 0,
+        linear: None,
     }
 }
 
