@@ -62,3 +62,42 @@ fn a_training_forward_is_left_unfused() {
     assert_eq!(g.ops.len(), plain.ops.len());
     assert!(g.ops.iter().any(|o| matches!(o.kind, OpKind::Norm { .. })));
 }
+
+/// A stack with fused training kernels (NVIDIA's MLPerf MXNet ResNet-50: BatchNorm with its
+/// ReLU, BatchNorm with the residual add and ReLU) runs ResNet-50's training chains as one
+/// kernel each: every ReLU and residual add joins the BatchNorm before it, the arithmetic and
+/// parameters are unchanged, and the backward of the fused forward is the unfused backward.
+#[test]
+fn resnet50_training_chains_fuse_forward_and_backward() {
+    let w = Workload::new(Phase::Train, 8, 1, 0);
+    let plain = build("resnet-50", &w).unwrap();
+    let mut fused = plain.clone();
+    let n = fused.fuse_pointwise_chains();
+    assert!(n > 0);
+    assert_eq!(fused.totals().flops, plain.totals().flops);
+    assert_eq!(fused.totals().params, plain.totals().params);
+    let count = |f: &dyn Fn(&OpKind) -> bool| -> u64 {
+        fused
+            .ops
+            .iter()
+            .filter(|o| o.epilogue && f(&o.kind))
+            .map(|o| o.repeat)
+            .sum()
+    };
+    // 33 ReLUs after a BatchNorm, 16 residual adds (each after the last BatchNorm of its
+    // block or of its shortcut) and their 16 ReLUs; no BatchNorm follows a pointwise op.
+    assert_eq!(
+        count(&|k| matches!(k, OpKind::Elementwise { .. })),
+        33 + 16 + 16
+    );
+    assert_eq!(count(&|k| matches!(k, OpKind::Norm { .. })), 0);
+    assert!(fused.totals().activation_bytes < plain.totals().activation_bytes);
+    let (bp, mut bf) = (
+        xpusim_ir::autodiff::backward(&plain).unwrap(),
+        xpusim_ir::autodiff::backward(&fused).unwrap(),
+    );
+    assert_eq!(bf.totals().flops, bp.totals().flops);
+    assert_eq!(bf.totals().activation_bytes, bp.totals().activation_bytes);
+    bf.fuse_pointwise_chains();
+    assert!(bf.totals().activation_bytes < bp.totals().activation_bytes);
+}
