@@ -32,7 +32,7 @@ What the numbers are (tests/test_core.py at that commit):
 Fit rows: the six dense GEMMs with M = 4096 (prefill-sized, compute-bound: what a sustained
 matrix efficiency describes) are marked `used_for_calibration = yes`; they set the GH100
 presets' FP8 matrix efficiency (`xpusim calibrate data/validation/deepgemm.csv --hw h800
---matrix-efficiency --format fp8`). The choice is by shape, made before any efficiency was
+--matrix-efficiency --dtype fp8`). The choice is by shape, made before any efficiency was
 derived: the M = 64 and 128 (decode-sized) and the grouped rows are held out.
 """
 

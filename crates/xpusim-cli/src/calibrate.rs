@@ -34,7 +34,7 @@ pub struct CalibrateArgs {
     /// With --matrix-efficiency: derive the efficiency of this number format alone
     /// (`[matrix] efficiency_by_format`) from the flagged GEMMs the matrix unit runs in it.
     #[arg(long, requires = "matrix_efficiency")]
-    pub format: Option<String>,
+    pub dtype: Option<String>,
 }
 
 fn family(name: &str) -> Result<CalibrationFamily> {
@@ -69,10 +69,10 @@ pub fn main(a: &CalibrateArgs) -> Result<()> {
         if a.all_rows {
             rows.iter_mut().for_each(|r| r.used_for_calibration = true);
         }
-        let format = match &a.format {
+        let format = match &a.dtype {
             Some(f) => Some(
                 xpusim_ir::DType::parse(f)
-                    .with_context(|| format!("--format: unknown number format `{f}`"))?,
+                    .with_context(|| format!("--dtype: unknown number format `{f}`"))?,
             ),
             None => None,
         };

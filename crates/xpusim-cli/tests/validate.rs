@@ -188,3 +188,37 @@ fn the_table_lists_the_largest_errors_unless_asked_for_all() {
     let all = String::from_utf8_lossy(&o.stdout);
     assert!(all.lines().count() > 1000 && !all.contains("rows shown"));
 }
+
+/// The FP8 efficiency rule end to end: what `calibrate --dtype fp8` prints is the h800
+/// preset's shipped value; a format the tool does not know is a one-line error naming the flag.
+#[test]
+fn calibrate_derives_the_shipped_fp8_efficiency() {
+    let o = xpusim(&[
+        "calibrate",
+        "data/validation/deepgemm.csv",
+        "--hw",
+        "h800",
+        "--matrix-efficiency",
+        "--dtype",
+        "fp8",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let shipped = include_str!("../../xpusim-hw/presets/h800.toml")
+        .lines()
+        .find(|l| l.starts_with("efficiency_by_format"))
+        .expect("h800 ships an FP8 efficiency")
+        .to_string();
+    assert!(out.contains(&shipped), "{out} vs {shipped}");
+    let bad = xpusim(&[
+        "calibrate",
+        "data/validation/deepgemm.csv",
+        "--hw",
+        "h800",
+        "--matrix-efficiency",
+        "--dtype",
+        "fp7",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--dtype"));
+}

@@ -9,7 +9,7 @@
 //! increases with efficiency (the engine's property tests), so the median ratio is
 //! monotone in it and bisection finds the root.
 //!
-//! With a number format (`--format fp8`), the rule runs over the flagged GEMMs the matrix
+//! With a number format (`--dtype fp8`), the rule runs over the flagged GEMMs the matrix
 //! unit runs in that format and sets `[matrix] efficiency_by_format` for it; without one, over
 //! the flagged GEMMs in formats that have no entry there, and sets `efficiency`.
 

@@ -129,7 +129,7 @@ median predicted / measured time is 1, to two decimals (the same test checks the
 0.79 from its 184 flagged Vidur Llama-2-7B GEMMs (it was 0.85, chosen to balance the Vidur and LLMCompass A100 \
 GEMM errors; the LLMCompass A100 row then flagged as its fit row gives 0.97 by this rule and is now held \
 out), `mi210` 0.66 from its one flagged LLMCompass GEMM (8192 × 12288 × 12288). The same rule per number \
-format (`--format fp8`, setting `[matrix] efficiency_by_format`) gives the GH100 presets' FP8 efficiency, 0.60, \
+format (`--dtype fp8`, setting `[matrix] efficiency_by_format`) gives the GH100 presets' FP8 efficiency, 0.60, \
 from DeepGEMM's six flagged M = 4096 FP8 GEMMs on the H800; `h100-sxm` and `h200` (the same die, clocks and \
 700 W) carry it, so the TensorRT-LLM H200 FP8 rows test it across source, GPU and library. The HBM efficiency of \
 `a100-80gb` and `h100-sxm` (0.80) reads the Vidur 7B weight-streaming GEMVs (flagged). Every other constant of \
@@ -292,7 +292,7 @@ comparison for Llama-2-7B/70B alone: `xpusim validate data/validation/vidur.csv`
 - `xpusim calibrate FILE... --hw NAME [--families f1,f2] [--all-rows] [--write dev.toml]` fits curves from the \
 kernel rows of one device (only rows marked `used_for_calibration=yes` unless `--all-rows`) and prints the \
 `[[calibration]]` tables, or writes a complete device file; `--matrix-efficiency` prints the device's \
-`[matrix] efficiency` by the rule above instead, and with `--format fp8` that format's entry of \
+`[matrix] efficiency` by the rule above instead, and with `--dtype fp8` that format's entry of \
 `[matrix] efficiency_by_format` from the flagged GEMMs the matrix unit runs in it.
 - Columns: `id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source` \
 plus optional `category`, `timing` (`wall`/`kernel`), `used_for_calibration` (`yes`/`no`), `source_id` (the \

@@ -101,7 +101,7 @@ fn fitted_matrix_efficiencies_are_what_the_rule_gives_from_flagged_rows() {
 }
 
 /// The GH100 presets' FP8 matrix efficiency is what `xpusim calibrate --matrix-efficiency
-/// --format fp8` derives from DeepGEMM's flagged H800 rows, and the H100 SXM and H200 (the
+/// --dtype fp8` derives from DeepGEMM's flagged H800 rows, and the H100 SXM and H200 (the
 /// same die, clocks and 700 W) carry that value.
 #[test]
 fn fp8_matrix_efficiency_is_what_the_rule_gives_from_flagged_h800_rows() {
