@@ -31,7 +31,9 @@ fn out_elems(op: &Op) -> Option<u64> {
         .map(|o| o.elems())
 }
 
-fn pointwise(op: &Op) -> bool {
+/// Elementwise ops and BatchNorm (in any pass): the ops a kernel can run on a tile it
+/// already holds.
+pub(crate) fn pointwise(op: &Op) -> bool {
     matches!(
         op.kind,
         OpKind::Elementwise { .. }
@@ -40,6 +42,24 @@ fn pointwise(op: &Op) -> bool {
                 ..
             }
     )
+}
+
+/// Makes `op` an epilogue of the kernel before it: it no longer reads the tensor that kernel
+/// hands it (its first input) or writes its own output (the kernel writes the chain's
+/// result), and runs without a launch. `drop_weights`: its parameters go too (an inference
+/// BatchNorm folded into the convolution's weights).
+pub(crate) fn make_epilogue(op: &mut Op, drop_weights: bool) {
+    let mut first_input = true;
+    op.operands.retain(|o| match o.role {
+        Role::Input if first_input => {
+            first_input = false;
+            false
+        }
+        Role::Output => false,
+        Role::Weight => !drop_weights,
+        _ => true,
+    });
+    op.epilogue = true;
 }
 
 impl Graph {
@@ -56,17 +76,7 @@ impl Graph {
             match (anchor, elems) {
                 (Some((a, rep)), Some(e)) if pointwise(op) && e == a && op.repeat == rep => {
                     let bn = matches!(op.kind, OpKind::Norm { .. });
-                    let mut first_input = true;
-                    op.operands.retain(|o| match o.role {
-                        Role::Input if first_input => {
-                            first_input = false;
-                            false
-                        }
-                        Role::Output => false,
-                        Role::Weight => !bn,
-                        _ => true,
-                    });
-                    op.epilogue = true;
+                    make_epilogue(op, bn);
                     fused += 1;
                 }
                 _ => {

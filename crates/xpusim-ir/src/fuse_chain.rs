@@ -21,20 +21,13 @@
 //! epilogue dropped, so a fused forward differentiates like an unfused one; the backward
 //! graph is fused by the same rule afterwards, by the caller that chose to.
 
-use crate::{Graph, NormKind, Op, OpKind, Role};
+use crate::fuse::{make_epilogue, pointwise};
+use crate::{Graph, Op, Role};
 
 /// Elements an op's pointwise work runs over: its output's, or for a parameter gradient
 /// (whose outputs are per-channel) its first input's. None: not a pointwise op.
 fn pointwise_elems(op: &Op) -> Option<u64> {
-    let pointwise = matches!(
-        op.kind,
-        OpKind::Elementwise { .. }
-            | OpKind::Norm {
-                kind: NormKind::BatchNorm,
-                ..
-            }
-    );
-    if !pointwise {
+    if !pointwise(op) {
         return None;
     }
     op.operands
@@ -54,16 +47,7 @@ impl Graph {
             let elems = pointwise_elems(op).filter(|_| !op.epilogue);
             match (anchor, elems) {
                 (Some((a, rep)), Some(e)) if e == a && op.repeat == rep => {
-                    let mut first_input = true;
-                    op.operands.retain(|o| match o.role {
-                        Role::Input if first_input => {
-                            first_input = false;
-                            false
-                        }
-                        Role::Output => false,
-                        _ => true,
-                    });
-                    op.epilogue = true;
+                    make_epilogue(op, false);
                     fused += 1;
                 }
                 _ => anchor = elems.map(|e| (e, op.repeat)),
