@@ -26,13 +26,20 @@ fn xpusim(args: &[&str]) -> Output {
         .expect("the xpusim binary runs")
 }
 
-#[test]
-fn validate_prints_every_row_and_mape_as_json() {
-    let o = xpusim(&["validate", "data/validation/public.csv", "--format", "json"]);
+/// `validate FILE --format json` on a shipped file: the JSON, after checking that it ran and
+/// reports one row per data row of the file.
+fn validate_json(file: &str) -> serde_json::Value {
+    let o = xpusim(&["validate", file, "--format", "json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    assert_eq!(v["rows"].as_array().expect("rows").len(), data_rows(file));
+    v
+}
+
+#[test]
+fn validate_prints_every_row_and_mape_as_json() {
+    let v = validate_json("data/validation/public.csv");
     let rows = v["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), data_rows("data/validation/public.csv"));
     for r in rows {
         assert_eq!(r["status"], "ok", "{r}");
         assert!(r["error_pct"].is_number() && r["predicted"].is_number());
@@ -44,11 +51,8 @@ fn validate_prints_every_row_and_mape_as_json() {
 #[test]
 fn validate_predicts_every_deepbench_training_row() {
     let f = "data/validation/deepbench-train.csv";
-    let o = xpusim(&["validate", f, "--format", "json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let v = validate_json(f);
     let rows = v["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), data_rows(f));
     for r in rows {
         assert_eq!(r["status"], "ok", "{r}");
         assert_eq!(r["split"], "test", "{r}");
@@ -60,11 +64,8 @@ fn validate_predicts_every_deepbench_training_row() {
 #[test]
 fn validate_predicts_every_deepgemm_row() {
     let f = "data/validation/deepgemm.csv";
-    let o = xpusim(&["validate", f, "--format", "json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let v = validate_json(f);
     let rows = v["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), data_rows(f));
     for r in rows {
         assert_eq!(r["status"], "ok", "{r}");
         assert_eq!(r["split"], "fit", "{r}");
@@ -79,11 +80,8 @@ fn validate_predicts_every_deepgemm_row() {
 
 #[test]
 fn validate_predicts_every_power_row_apart_from_the_time_figures() {
-    let o = xpusim(&["validate", "data/validation/power.csv", "--format", "json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let v = validate_json("data/validation/power.csv");
     let rows = v["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), data_rows("data/validation/power.csv"));
     for r in rows {
         assert_eq!(
             (r["status"].as_str(), r["class"].as_str()),
@@ -109,16 +107,8 @@ fn validate_predicts_every_power_row_apart_from_the_time_figures() {
 
 #[test]
 fn validate_predicts_training_rows_or_says_why_not() {
-    let o = xpusim(&[
-        "validate",
-        "data/validation/training.csv",
-        "--format",
-        "json",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let v = validate_json("data/validation/training.csv");
     let rows = v["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), data_rows("data/validation/training.csv"));
     for r in rows {
         assert_eq!(r["class"], "train", "{r}");
         match r["status"].as_str() {
