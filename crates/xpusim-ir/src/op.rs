@@ -703,6 +703,27 @@ impl Op {
         ))
     }
 
+    /// A pooling window op: `out_elems` outputs, each reducing `window` inputs (the
+    /// arithmetic, `out_elems × window` elements as [`OpKind::Reduce`] counts them), over an
+    /// input tensor of `in_elems` that crosses memory once: overlapping windows share their
+    /// inputs through the cache.
+    pub fn pool(
+        name: &str,
+        func: &str,
+        in_elems: u64,
+        out_elems: u64,
+        window: u64,
+        dtype: DType,
+    ) -> Result<Op, IrError> {
+        let work = elems(name, "output elements × window", &[out_elems, window])?;
+        elems(name, "input elements", &[in_elems])?;
+        let mut op = Op::reduce(name, func, work, out_elems, dtype)?;
+        for o in op.operands.iter_mut().filter(|o| o.role == Role::Input) {
+            o.shape = vec![in_elems];
+        }
+        Ok(op)
+    }
+
     /// Moves `elems` elements (read once, written once); `role` of the destination lets a
     /// KV-cache append be told apart from a plain copy.
     pub fn data_movement(

@@ -4,7 +4,7 @@
 //! shift, 2 FLOPs per element); its γ and β are declared as parameters, running statistics
 //! are buffers and are not.
 
-use xpusim_ir::{ConvSpec, Graph, IrError, LossKind, NormKind, Op, Phase, Role};
+use xpusim_ir::{ConvSpec, Graph, IrError, LossKind, NormKind, Op, Phase};
 
 use crate::common::{conv2d, Builder};
 use crate::{ModelError, Workload};
@@ -146,24 +146,11 @@ pub fn resnet(name: &str, cfg: &ResNetConfig, w: &Workload) -> Result<Graph, Mod
     let mut x = conv_bn(&mut b, "stem", x, 64, 7, 2, 1, ConvAct::Relu, 1)?;
     let pool = conv2d(x.n, x.c, x.h, x.w, x.c, 3, 2, 1, 1);
     let (ph, pw) = pool.output_hw();
-    // A 3×3 window per output at stride 2: 9 comparisons per output (the kind's element
-    // count, 9/4 of the input), but the overlapping windows share their inputs through the
-    // cache, so the input tensor crosses memory once (as the ONNX importer's pooling reads it).
-    let mut maxpool = Op::reduce(
-        "maxpool",
-        "max",
-        x.elems() * 9 / 4,
-        x.n * x.c * ph * pw,
-        b.act(),
+    // A 3×3 window per output at stride 2 (`Op::pool`: the input crosses memory once).
+    b.push(
+        Op::pool("maxpool", "max", x.elems(), x.n * x.c * ph * pw, 9, b.act())?,
+        1,
     )?;
-    for o in maxpool
-        .operands
-        .iter_mut()
-        .filter(|o| o.role == Role::Input)
-    {
-        o.shape = vec![x.elems()];
-    }
-    b.push(maxpool, 1)?;
     x = Fmap { h: ph, w: pw, ..x };
     let expansion = if cfg.bottleneck { 4 } else { 1 };
     for (s, &n) in cfg.blocks.iter().enumerate() {

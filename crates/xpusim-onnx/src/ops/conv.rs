@@ -289,13 +289,21 @@ pub(crate) fn pool(im: &mut Importer<'_>, n: &Node<'_>) -> NResult<Vec<Val>> {
             format!("{kernel:?} does not fit {:?}", x.shape),
         ));
     }
+    let taps = kernel
+        .iter()
+        .try_fold(1u64, |a, &k| a.checked_mul(k))
+        .ok_or_else(|| NodeErr::attr("kernel_shape", format!("{kernel:?} overflows")))?;
     let mut win = window(n, kernel)?;
     let sp = win.forward(&x.shape[2..], n.ai("ceil_mode", 0) != 0)?;
     let mut shape = x.shape[..2].to_vec();
     shape.extend(sp);
     let out = Val::new(shape, x.elem);
     let func = n.op().to_ascii_lowercase();
-    red(im, n, &func, x.elems_sat(), out.elems_sat(), x.elem)?;
+    if x.elems_sat() > 0 && out.elems_sat() > 0 {
+        let dt = im.prec(x.elem).act;
+        let op = Op::pool(&n.name, &func, x.elems_sat(), out.elems_sat(), taps, dt);
+        im.emit(n.op(), op)?;
+    }
     let idx = Val::new(out.shape.clone(), elem::INT64);
     Ok(vec![out, idx])
 }
