@@ -5,8 +5,9 @@
 //! rows, as GQA-aware decode kernels do — and streams the KV sequence through the core in
 //! blocks. When there are fewer units than cores the KV sequence is split across cores
 //! (Flash-Decoding). Traffic: Q and O once; K and V once per query block from the chip
-//! buffer, and once in total from off-chip memory when the K/V working set of the running
-//! units fits in half the chip buffer (otherwise once per query block).
+//! buffer (the causal share of them under a causal mask), and once in total from off-chip memory when the K/V working set of the running
+//! units (the heads whose query blocks run side by side) fits in half the chip buffer
+//! (otherwise once per query block).
 
 use xpusim_hw::DeviceSpec;
 use xpusim_ir::{AttentionSpec, Op};
@@ -53,9 +54,11 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
         waves as f64
     };
     let matrix_s = wave_units * unit_macs as f64 / core_rate;
-    // Softmax runs on the vector units; FlashAttention-3 overlaps it with the MMAs.
+    // Softmax runs on the vector units: beside the MMAs where the matrix unit runs on its
+    // own (FlashAttention-3 on Hopper), after them where the same warps issue both
+    // (FlashAttention-2).
     let vector_s = op.vector_flops() as f64 / dev.vector_flops(op.compute_dtype);
-    let compute = matrix_s.max(vector_s);
+    let compute = fused_compute(dev, matrix_s, vector_s);
 
     let q = op.operands.first().map_or(0, |o| o.bytes());
     let k = op.operands.get(1).map_or(0, |o| o.bytes());
@@ -63,12 +66,17 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
     let o = op.operands.get(3).map_or(0, |o| o.bytes());
     let off = dev.offchip();
     let mut traffic = Vec::new();
-    let streamed = q + o + (k + v) * q_blocks;
+    // A query block reads the key blocks it scores: all of them, or the causal share.
+    let visit = a.scored_pairs() as f64 / (a.q_len * a.kv_len).max(1) as f64;
+    let streamed = q + o + ((k + v) as f64 * q_blocks as f64 * visit).ceil() as u64;
     let off_bytes = match dev.chip_buffer() {
         Some(cb) => {
             traffic.push(level_traffic(dev, &cb.name, streamed));
-            let per_head = (k + v) / (a.batch * a.kv_heads).max(1);
-            let live = per_head * (a.batch * a.kv_heads).min(dev.cores);
+            // The grid runs the query blocks of a head side by side (flash-attn's forward
+            // grid is (query blocks, batch, heads)): the running units share the K and V
+            // of `cores / query blocks` heads.
+            let heads = (a.batch * a.kv_heads).max(1);
+            let live = (k + v) / heads * heads.min(dev.cores.div_ceil(q_blocks));
             if live <= cb.capacity_bytes / 2 {
                 q + o + k + v
             } else {
@@ -96,6 +104,16 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
         )
     };
     Ok(OpCost::new(compute, traffic, overhead, mapping))
+}
+
+/// Compute time of a kernel that interleaves matrix and vector work (see
+/// [`xpusim_hw::MatrixEngine::overlaps_vector`]).
+fn fused_compute(dev: &DeviceSpec, matrix_s: f64, vector_s: f64) -> f64 {
+    if dev.matrix.overlaps_vector {
+        matrix_s.max(vector_s)
+    } else {
+        matrix_s + vector_s
+    }
 }
 
 /// Bytes per element of the dQ accumulator: FlashAttention-2's backward adds each key
@@ -141,7 +159,7 @@ pub fn cost_grad(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost,
     let waves = units.div_ceil(dev.cores);
     let matrix_s = waves as f64 * unit_macs as f64 / core_rate;
     let vector_s = op.vector_flops() as f64 / dev.vector_flops(op.compute_dtype);
-    let compute = matrix_s.max(vector_s);
+    let compute = fused_compute(dev, matrix_s, vector_s);
 
     let bytes = |i: usize| op.operands.get(i).map_or(0, |o| o.bytes());
     let (q, k, v, o, d_o, lse) = (bytes(0), bytes(1), bytes(2), bytes(3), bytes(4), bytes(5));

@@ -22,8 +22,9 @@ fn spec(seq: u64, causal: bool) -> AttentionSpec {
 /// The backward's matrix work is 2.5× the forward's (five matmuls to two, same tiles), and
 /// its time, with the recompute, the row statistics and the FP32 dQ accumulation, is
 /// between 1.5× and 4× the forward's (FlashAttention-2 measures 2.5–3.5× on A100, Dao 2023
-/// Fig. 6–7; the engine's forward streams K/V from HBM for these sizes, which narrows the
-/// ratio for causal masks).
+/// Fig. 6–7). The compute ratio holds on the H100 too; its time ratio does not, as there
+/// the forward runs as FlashAttention-3 (softmax beside the MMAs; `forward_on_h100_runs_at_
+/// flash_attention_3_speed` in attention_forward.rs) and the backward as FlashAttention-2.
 #[test]
 fn backward_takes_more_than_one_and_a_half_forwards() {
     let p = Precision::uniform(DType::Bf16);
@@ -35,7 +36,9 @@ fn backward_takes_more_than_one_and_a_half_forwards() {
             let b = cost_op(&Op::attention_grad("b", a, p).unwrap(), &d).unwrap();
             let r = b.time_s / f.time_s;
             let m = b.compute_s / f.compute_s;
-            assert!((1.5..4.0).contains(&r), "{dev} {seq} {causal}: time {r}");
+            if dev == "a100-80gb" {
+                assert!((1.5..4.0).contains(&r), "{dev} {seq} {causal}: time {r}");
+            }
             assert!((2.3..3.0).contains(&m), "{dev} {seq} {causal}: compute {m}");
         }
     }

@@ -46,6 +46,23 @@ pub struct MatrixEngine {
     /// others take `efficiency`. Read through [`MatrixEngine::efficiency_for`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub efficiency_by_format: BTreeMap<DType, f64>,
+    /// Whether the matrix unit runs beside the core's vector units, so that a fused
+    /// kernel's vector work overlaps its matrix work: Hopper's asynchronous warpgroup MMA
+    /// (`wgmma`, which FlashAttention-3 ping-pongs against the softmax of another
+    /// warpgroup; Shah et al. 2024, §3.1–3.2), TPU MXUs and NPU arrays with their own
+    /// vector units. `false` where the same warps issue the MMAs and the softmax
+    /// (`mma.sync` on Volta to Ampere): FlashAttention-2's softmax then adds to its matrix
+    /// time (Dao 2023, §3.1: non-matmul FLOPs 16× as costly as matmul FLOPs on A100).
+    #[serde(default = "overlaps_by_default", skip_serializing_if = "is_true")]
+    pub overlaps_vector: bool,
+}
+
+fn overlaps_by_default() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl MatrixEngine {
