@@ -214,6 +214,58 @@ pub fn is_expert(op: &xpusim_ir::Op) -> bool {
         && matches!(op.role, OpRole::Column(_) | OpRole::Row(_))
 }
 
+/// Expert parallelism over data-parallel ranks, as each device runs its experts: it holds
+/// `E / ep` of the routed experts and, after the dispatch all-to-all, runs them on the token
+/// copies all `ep` ranks of its group routed to them — `E / ep` expert GEMMs of `ep` times
+/// the rows, forward and backward (Megatron-Core's grouped GEMM behind its token dispatcher;
+/// DeepSeek-V3's EP64, report §3.2). The FLOPs are those of the device's own tokens
+/// through all `E` experts; each expert's weights and their gradient are read and written
+/// once for `ep` times the tokens. The ranks of a group run the same micro-batch step, which
+/// the all-to-all between them enforces. The token axis is the rows (`m`) of the GEMMs that
+/// read the weights (forward, data gradient) and the reduction (`k`) of the one that writes
+/// their gradient.
+pub fn gather_experts(dg: &mut DeviceGraph, ep: u64) {
+    if ep <= 1 {
+        return;
+    }
+    for p in dg.ops.iter_mut() {
+        if !is_expert(&p.op) {
+            continue;
+        }
+        let op = p.op.to_mut();
+        let OpKind::Matmul(m) = &mut op.kind else {
+            continue;
+        };
+        if !m.batch.is_multiple_of(ep) {
+            continue;
+        }
+        let reads_weights = op.operands.iter().any(|x| x.role == Role::Weight);
+        m.batch /= ep;
+        if reads_weights {
+            m.m *= ep;
+        } else {
+            m.k *= ep;
+        }
+        for (i, x) in op.operands.iter_mut().enumerate() {
+            if let Some(b) = x.shape.first_mut() {
+                *b /= ep;
+            }
+            // Operand layouts of a batched GEMM: lhs [b, m, k], rhs [b, k, n], out [b, m, n].
+            let token_axis = match (reads_weights, i) {
+                (true, _) if x.role == Role::Weight => None,
+                (true, 2) | (true, 0) => Some(1),
+                (true, _) => None,
+                (false, 0) => Some(2),
+                (false, 1) => Some(1),
+                (false, _) => None,
+            };
+            if let Some(d) = token_axis.and_then(|a| x.shape.get_mut(a)) {
+                *d *= ep;
+            }
+        }
+    }
+}
+
 /// Parameters one device holds for each piece, after tensor parallelism's shards and the
 /// routed experts spread over `ep` devices. A table used both before and after the stack
 /// (tied embeddings) counts in both.
@@ -400,4 +452,52 @@ pub fn attention_core(op: &xpusim_ir::Op) -> bool {
             OpKind::Elementwise { func, .. } => func == "dropout",
             _ => false,
         }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xpusim_ir::{autodiff, DType, Phase, Precision};
+    use xpusim_models::{build, Workload};
+    use xpusim_system::{shard::shard, Parallelism};
+
+    /// Expert parallelism over data-parallel ranks: each device runs `E / ep` experts on `ep`×
+    /// the rows, forward and backward — its FLOPs unchanged, its expert weights and weight
+    /// gradients `ep`× smaller, its activations the same bytes.
+    #[test]
+    fn expert_parallel_devices_run_their_experts_on_the_groups_tokens() {
+        let g = {
+            let w = Workload::new(Phase::Train, 1, 4096, 0)
+                .with_precision(Precision::uniform(DType::Bf16));
+            build("mixtral-8x7b", &w).unwrap()
+        };
+        let bwd = autodiff::backward(&g).unwrap();
+        for graph in [&g, &bwd] {
+            let plain = shard(graph, &Parallelism::default()).unwrap();
+            let mut ep = shard(graph, &Parallelism::default()).unwrap();
+            gather_experts(&mut ep, 4);
+            let mut seen = 0;
+            for (a, b) in plain.ops.iter().zip(&ep.ops) {
+                assert_eq!(a.op.flops(), b.op.flops(), "{}", a.op.name);
+                if !is_expert(&a.op) {
+                    assert_eq!(a.op, b.op);
+                    continue;
+                }
+                seen += 1;
+                let weights = |o: &xpusim_ir::Op| {
+                    o.operands
+                        .iter()
+                        .filter(|x| matches!(x.role, Role::Weight | Role::Grad))
+                        .map(|x| x.bytes())
+                        .sum::<u64>()
+                };
+                assert_eq!(weights(&a.op), 4 * weights(&b.op), "{}", a.op.name);
+                assert_eq!(
+                    a.op.bytes_total() - weights(&a.op),
+                    b.op.bytes_total() - weights(&b.op)
+                );
+            }
+            assert!(seen >= 2);
+        }
+    }
 }

@@ -38,8 +38,8 @@ use xpusim_target::{network_cost, price_ops, Target};
 use crate::layout::{Recompute, TrainLayout};
 use crate::optimizer::Optimizer;
 use crate::parts::{
-    attention_core, comm_label, expert_all_to_all, layer_groups, params, saved_for_backward, split,
-    stored_activations, Params, Work,
+    attention_core, comm_label, expert_all_to_all, gather_experts, layer_groups, params,
+    saved_for_backward, split, stored_activations, Params, Work,
 };
 use crate::result::{StepBreakdown, TrainCost, TrainMemory};
 use crate::schedule::{simulate, ChunkTimes};
@@ -125,8 +125,10 @@ pub fn step(
         sp: l.sp,
         ..Default::default()
     };
-    let dfwd = shard(&fwd, &par)?;
-    let dbwd = shard(&bwd, &par)?;
+    let mut dfwd = shard(&fwd, &par)?;
+    let mut dbwd = shard(&bwd, &par)?;
+    gather_experts(&mut dfwd, l.ep);
+    gather_experts(&mut dbwd, l.ep);
     let dev = t.device_spec();
     let model = t.cost_model(dev)?;
     let (cf, _) = price_ops(&dfwd, model.as_ref(), sys)?;

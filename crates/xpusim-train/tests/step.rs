@@ -367,7 +367,10 @@ fn selective_recomputation_drops_the_unfused_scores() {
 }
 
 /// Expert parallelism over data-parallel ranks (Megatron-Core; DeepSeek-V3's EP64): the
-/// experts' state divides by `ep`, tokens cross by all-to-all, the compute stays.
+/// experts' state divides by `ep`, tokens cross by all-to-all, and the same FLOPs run
+/// faster, each device's experts now reading their weights once for `ep`× the tokens
+/// (Mixtral at 1,024 tokens: 256 rows per expert, near the H100's ridge already, 2,048
+/// under ep = 8).
 #[test]
 fn expert_parallelism_spreads_the_experts_over_data_parallel_ranks() {
     let b = builder("mixtral-8x7b");
@@ -379,7 +382,18 @@ fn expert_parallelism_spreads_the_experts_over_data_parallel_ranks() {
     let one = step(&b, 1024, &t, &base).unwrap();
     let ep = step(&b, 1024, &t, &TrainLayout { ep: 8, ..base }).unwrap();
     assert!(ep.breakdown.communication_s.contains_key("ep_alltoall"));
-    assert!(close(ep.breakdown.compute_s, one.breakdown.compute_s, 1e-9));
+    assert!(
+        ep.breakdown.compute_s < one.breakdown.compute_s,
+        "{} vs {}",
+        ep.breakdown.compute_s,
+        one.breakdown.compute_s
+    );
+    assert!(
+        ep.breakdown.compute_s > 0.5 * one.breakdown.compute_s,
+        "{} vs {}",
+        ep.breakdown.compute_s,
+        one.breakdown.compute_s
+    );
     // Mixtral: ~45 B of its 46.7 B parameters are experts; ZeRO 0 keeps 18 B per parameter.
     assert!(ep.memory.weights_bytes * 4 < one.memory.weights_bytes);
     assert!(ep.memory.optimizer_bytes * 4 < one.memory.optimizer_bytes);
