@@ -86,7 +86,9 @@ pub struct TrainArgs {
     /// Activation recomputation: none, selective or full.
     #[arg(long, default_value = "none")]
     pub recompute: String,
-    /// Pipeline schedule: 1f1b, gpipe or interleaved:V (V model chunks per stage).
+    /// Pipeline schedule: 1f1b, gpipe, interleaved:V (V model chunks per stage) or dualpipe
+    /// (DeepSeek-V3: micro-batches from both ends, two stages per device, a forward overlapped
+    /// with a backward to hide their communication)
     #[arg(long, default_value = "1f1b")]
     pub schedule: String,
     /// Attention as three kernels writing the scores to memory (QKᵀ, softmax, PV), as
@@ -237,20 +239,7 @@ fn device_tco(t: &Target, avg_power_w: f64) -> Option<xpusim_cost::Tco> {
 }
 
 fn schedule(s: &str) -> Result<Schedule> {
-    let l = s.to_ascii_lowercase();
-    Ok(match l.as_str() {
-        "1f1b" => Schedule::OneFOneB,
-        "gpipe" => Schedule::Gpipe,
-        _ => match l.strip_prefix("interleaved") {
-            Some("") => Schedule::Interleaved(2),
-            Some(v) => {
-                Schedule::Interleaved(v.trim_start_matches([':', '=']).parse().with_context(
-                    || format!("--schedule {s}: expected interleaved:V with V a count of chunks"),
-                )?)
-            }
-            None => bail!("--schedule {s}: expected 1f1b, gpipe or interleaved:V"),
-        },
-    })
+    Schedule::parse(s).map_err(|e| anyhow::anyhow!("--schedule: {e}"))
 }
 
 pub fn main(a: &TrainArgs) -> Result<()> {

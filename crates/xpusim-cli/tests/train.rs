@@ -149,6 +149,10 @@ fn bad_options_are_errors_that_say_what_to_do() {
         ),
         (vec!["--hw", "dgx-a100", "--recompute", "some"], "selective"),
         (
+            vec!["--hw", "dgx-a100", "--tp", "8", "--schedule", "dualpipe"],
+            "even number of pipeline stages",
+        ),
+        (
             vec![
                 "--hw",
                 "dgx-a100",
@@ -243,4 +247,58 @@ fn ranking_by_cost_tries_fewer_devices_and_orders_by_dollars() {
     assert!(rows.len() > 5, "{out}");
     assert!(rows.windows(2).all(|w| w[0].1 <= w[1].1), "{rows:?}");
     assert!(rows.iter().any(|r| r.0 < 16), "{rows:?}");
+}
+
+/// DeepSeek's DualPipe from the command line: two stages per device, so twice the
+/// parameters' memory of 1F1B on the same layout, and the communication an overlapped pair
+/// hides is not on the step's critical path.
+#[test]
+fn dualpipe_holds_two_stages_and_hides_the_all_to_alls() {
+    let run = |schedule: &str| {
+        let (ok, out, err) = xpusim(&[
+            "train",
+            "--model",
+            "mixtral-8x7b",
+            "--hw",
+            "dgx-h100",
+            "--nodes",
+            "8",
+            "--tp",
+            "1",
+            "--pp",
+            "4",
+            "--dp",
+            "16",
+            "--ep",
+            "8",
+            "--global-batch",
+            "256",
+            "--seq",
+            "2048",
+            "--recompute",
+            "full",
+            "--schedule",
+            schedule,
+            "--format",
+            "json",
+        ]);
+        assert!(ok, "{schedule}: {err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let (one, dual) = (run("1f1b"), run("dualpipe"));
+    assert_eq!(dual["layout"]["schedule"], "dualpipe");
+    let w = |v: &serde_json::Value| v["memory"]["weights_bytes"].as_f64().unwrap();
+    assert!(
+        (w(&dual) / w(&one) - 2.0).abs() < 0.01,
+        "{} vs {}",
+        w(&dual),
+        w(&one)
+    );
+    let a2a = |v: &serde_json::Value| {
+        v["breakdown"]["communication_s"]["ep_alltoall"]
+            .as_f64()
+            .unwrap_or(0.0)
+    };
+    assert!(a2a(&dual) < a2a(&one));
+    assert!(dual["step_time_s"].as_f64() < one["step_time_s"].as_f64());
 }

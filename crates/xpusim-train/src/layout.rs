@@ -161,6 +161,12 @@ impl TrainLayout {
         if self.pp == 1 && matches!(self.schedule, Schedule::Interleaved(v) if v > 1) {
             return err("an interleaved schedule needs pipeline stages (pp > 1)".into());
         }
+        if self.schedule == Schedule::DualPipe && (self.pp < 2 || !self.pp.is_multiple_of(2)) {
+            return err(format!(
+                "DualPipe needs an even number of pipeline stages, at least 2 (pp = {})",
+                self.pp
+            ));
+        }
         self.microbatches().map(|_| ())
     }
 }
@@ -181,8 +187,10 @@ impl fmt::Display for TrainLayout {
             self.zero,
             self.recompute.label()
         )?;
-        if let Schedule::Interleaved(v) = self.schedule {
-            write!(f, " interleaved={v}")?;
+        match self.schedule {
+            Schedule::Interleaved(v) => write!(f, " interleaved={v}")?,
+            Schedule::DualPipe => write!(f, " dualpipe")?,
+            Schedule::Gpipe | Schedule::OneFOneB => {}
         }
         Ok(())
     }

@@ -42,7 +42,7 @@ use crate::parts::{
     saved_for_backward, split, stored_activations, Params, Work,
 };
 use crate::result::{StepBreakdown, TrainCost, TrainMemory};
-use crate::schedule::{simulate, ChunkTimes};
+use crate::schedule::{simulate, ChunkTimes, Schedule};
 use crate::TrainError;
 
 /// Builds the forward graph (phase `train`) of one micro-batch: `(samples, sequence
@@ -136,7 +136,7 @@ pub fn step(
 
     let groups = layer_groups(&fwd);
     let layers: u64 = groups.iter().map(|g| g.1).sum();
-    let chunks = l.pp * l.schedule.chunks();
+    let chunks = l.schedule.stages(l.pp);
     if layers < chunks.max(2) && l.pp > 1 {
         return Err(TrainError::Layout(format!(
             "{l}: {chunks} pipeline chunks but `{}` has {layers} layer(s) in its stack",
@@ -152,6 +152,8 @@ pub fn step(
         .map_or(0.0, |r| r.kernel_issue_us * 1e-6);
     let f = split(&dfwd, &cf, &groups, false, issue, all);
     let b = split(&dbwd, &cb, &groups, true, issue, all);
+    // The weight-gradient GEMMs of each layer: what a zero-bubble schedule defers.
+    let wg = split(&dbwd, &cb, &groups, true, issue, writes_weight_grad);
     let re = match l.recompute {
         Recompute::None => None,
         Recompute::Selective => Some(split(&dfwd, &cf, &groups, false, issue, attention_core)),
@@ -205,7 +207,7 @@ pub fn step(
     let v = l.schedule.chunks();
     for c in 0..v {
         for d in 0..l.pp {
-            let vs = c * l.pp + d;
+            let vs = l.schedule.stage_of(l.pp, d, c);
             let (lo, hi) = bounds[vs as usize];
             let (mut wf, mut wb, mut wr) = (Work::default(), Work::default(), Work::default());
             let mut p = Params::default();
@@ -245,14 +247,18 @@ pub fn step(
         .map(|d| {
             (0..v as usize)
                 .map(|c| {
-                    let vs = c as u64 * l.pp + d as u64;
+                    let vs = l.schedule.stage_of(l.pp, d as u64, c as u64);
                     let (lo, hi) = bounds[vs as usize];
                     let r: f64 = re
                         .as_ref()
                         .map_or(0.0, |r| r.layers[lo..hi].iter().map(Work::time_s).sum());
+                    let comm = |w: &Work| w.comm_s.values().sum::<f64>();
                     ChunkTimes {
                         forward_s: stage_f[d][c].time_s(),
                         backward_s: stage_b[d][c].time_s() + r,
+                        weight_s: wg.layers[lo..hi].iter().map(Work::time_s).sum(),
+                        forward_comm_s: comm(&stage_f[d][c]),
+                        backward_comm_s: comm(&stage_b[d][c]),
                     }
                 })
                 .collect()
@@ -288,20 +294,35 @@ pub fn step(
     let step_s = ends[crit].max(f64::MIN_POSITIVE);
 
     // Breakdown of the critical stage.
-    let mf = m as f64;
+    // Micro-batches through each chunk of a device: all of them, except under DualPipe,
+    // where each direction's half runs through its own chunk.
+    let mf = if l.schedule == Schedule::DualPipe {
+        (m / 2) as f64
+    } else {
+        m as f64
+    };
     let mut per_mb = Work::default();
     for c in 0..v as usize {
         per_mb.add(&stage_f[crit][c], 1.0);
         per_mb.add(&stage_b[crit][c], 1.0);
     }
+    let busy = tl.busy_s[crit];
     let mut comm = per_mb.comm_s.clone();
-    comm.values_mut().for_each(|x| *x *= mf);
+    // Communication an overlapping schedule hid behind compute is not on the critical path:
+    // what is exposed is the busy time beyond the compute.
+    let worked = (per_mb.compute_s + per_mb.host_s) * mf + stage_re[crit].time_s() * mf;
+    let comm_total = comm.values().sum::<f64>() * mf;
+    let exposed = if comm_total > 0.0 {
+        ((busy - worked).max(0.0) / comm_total).min(1.0)
+    } else {
+        1.0
+    };
+    comm.values_mut().for_each(|x| *x *= mf * exposed);
     let tail = &tails[crit];
     for (k, x) in &tail.comm_s {
         *comm.entry(k.clone()).or_default() += x;
     }
     comm.retain(|_, x| *x > 0.0);
-    let busy = tl.busy_s[crit];
     let breakdown = StepBreakdown {
         compute_s: per_mb.compute_s * mf,
         recompute_s: stage_re[crit].time_s() * mf,
@@ -696,7 +717,7 @@ fn memory(
         // Activations of one micro-batch through all of this stage's chunks.
         let (mut per_mb, mut stage_layers) = (0.0, 0usize);
         for c in 0..v {
-            let vs = c * l.pp as usize + d;
+            let vs = l.schedule.stage_of(l.pp, d as u64, c as u64) as usize;
             let (lo, hi) = bounds[vs];
             stage_layers += hi - lo;
             let layer_bytes: f64 = match l.recompute {
@@ -738,6 +759,11 @@ fn memory(
         }
     }
     best
+}
+
+/// A weight-gradient GEMM: it writes the gradient of a weight.
+fn writes_weight_grad(op: &Op) -> bool {
+    matches!(op.kind, OpKind::Matmul(_)) && op.operands.iter().any(|x| x.role == Role::Grad)
 }
 
 /// The first compute op of each layer group of the device graph.

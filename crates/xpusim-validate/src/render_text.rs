@@ -16,7 +16,7 @@ pub(crate) const TRAINING_MD: &str = "
 ## How a row is predicted
 
 - `parallelism` keys: `tp`, `pp`, `dp`, `cp`, `ep`, `sp=on|off`, `zero=0..3`, \
-`recompute=none|selective|full`, `schedule=1f1b|gpipe|interleaved:V`, `micro` (samples per micro-batch), \
+`recompute=none|selective|full`, `schedule=1f1b|gpipe|interleaved:V|dualpipe`, `micro` (samples per micro-batch), \
 `overlap_dp=on|off`. An \
 unknown or repeated key is the row's skip reason, naming the row and the key. What a row does not state takes \
 the plain meaning, never a tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence \
@@ -83,8 +83,11 @@ data-centre network.
 holds the unstated setting: Llama 3 no chunk count for its interleaved schedule (read as the 2 of its Fig. 6) \
 and no recomputation or sequence parallelism, PaLM no optimizer sharding, MT-NLG no micro-batch or schedule. \
 MT-NLG's full recomputation is read from the source (its TFLOP/s count the recompute pass, and without it the \
-layout exceeds 80 GB: Korthikanti et al. 2022, Fig. 1). DeepSeek-V3's DualPipe is not simulated, so its rows \
-are skipped.
+layout exceeds 80 GB: Korthikanti et al. 2022, Fig. 1). DeepSeek-V3's rows run its DualPipe schedule as \
+`deepseek-ai/DualPipe` programs it (the simulation reproduces the repository's 8-rank, 20-micro-batch figure); an \
+overlapped forward and backward take the longer of their compute and their communication, with the 20 of 132 \
+SMs DeepSeek gives to communication (report §3.2.2) not taken from the compute, and its recomputation of \
+RMSNorm and the MLA up-projections (§3.2.3) not modelled, so the activations exceed 80 GB in our memory model.
 - **Outside the step:** data loading and host overheads (NVIDIA's DeepLearningExamples throughputs include \
 them), variable sentence lengths (GNMT's bucketed batches against our fixed 50 tokens), BERT's next-sentence head (its \
 masked-LM head is built, over every token as DeepLearningExamples ran it) and optimizers other than AdamW (LAMB, LARS), MLPerf's convergence \

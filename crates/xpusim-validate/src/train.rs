@@ -266,24 +266,8 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         }
     };
     let schedule = match kv.get("schedule").copied() {
-        None | Some("1f1b") => Schedule::OneFOneB,
-        Some("gpipe") => Schedule::Gpipe,
-        Some(v) => match v.strip_prefix("interleaved") {
-            Some("") => Schedule::Interleaved(2),
-            Some(n) => Schedule::Interleaved(
-                n.trim_start_matches(':')
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| bad("schedule", v, "interleaved:V with V ≥ 1 chunks"))?,
-            ),
-            None => {
-                return Err(format!(
-                    "pipeline schedule `{v}` is not modelled by xpusim-train (it simulates \
-                     1f1b, gpipe and interleaved:V)"
-                ))
-            }
-        },
+        None => Schedule::OneFOneB,
+        Some(v) => Schedule::parse(v)?,
     };
     Ok(TrainLayout {
         tp,
@@ -576,8 +560,12 @@ mod tests {
                 "row `r`: tp·pp·dp·cp = 32 but the row has 64 devices",
             ),
             (
+                "\"tp=8,schedule=zb-v\"",
+                "pipeline schedule `zb-v` is not modelled",
+            ),
+            (
                 "\"tp=8,schedule=dualpipe\"",
-                "pipeline schedule `dualpipe` is not modelled",
+                "DualPipe needs an even number of pipeline stages",
             ),
         ] {
             let r = row(&format!(
