@@ -603,6 +603,10 @@ fn print_table(c: &TrainCost, all: &[TrainCost], t: &Target, m: &Money, top: usi
         ]);
     }
     outln!("{tb}");
+    outln!(
+        "{}",
+        format::energy_table(&c.energy_parts, c.energy_per_step_j)
+    );
     if all.len() > 1 {
         let mut lt = format::table();
         let by_cost = matches!(rank, Rank::Cost { .. });

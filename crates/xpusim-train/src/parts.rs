@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use xpusim_engine::OpCost;
 use xpusim_ir::{CollectiveKind, Graph, OpKind, OpRole, Role};
 use xpusim_system::shard::{Comm, DeviceGraph, Placement};
+use xpusim_target::EnergyBreakdown;
 
 /// What a piece of one device's work takes for one micro-batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,8 +14,9 @@ pub struct Work {
     pub compute_s: f64,
     /// Communication on the critical path, by collective (`tp_allreduce`, `ep_alltoall`, …).
     pub comm_s: BTreeMap<String, f64>,
-    /// Dynamic energy (arithmetic, memory, links); static power is charged per step.
-    pub energy_j: f64,
+    /// Dynamic energy by part (arithmetic, each memory level, links); static power is
+    /// charged per step.
+    pub energy: EnergyBreakdown,
     /// FLOPs the device executes.
     pub flops: f64,
     /// Host time to issue the piece's kernels (a runtime profile's `kernel_issue_us` each).
@@ -41,13 +43,14 @@ impl Work {
         for (k, v) in &o.comm_s {
             *self.comm_s.entry(k.clone()).or_default() += v * scale;
         }
-        self.energy_j += o.energy_j * scale;
+        self.energy.add_scaled(&o.energy, scale);
         self.flops += o.flops * scale;
     }
 
+    /// Adds a collective: its time on the critical path and its links' energy.
     pub fn add_comm(&mut self, label: &str, time_s: f64, energy_j: f64) {
         *self.comm_s.entry(label.to_string()).or_default() += time_s;
-        self.energy_j += energy_j;
+        self.energy.network_j += energy_j;
     }
 }
 
@@ -95,8 +98,10 @@ pub fn split(
             continue;
         }
         let r = op.repeat as f64;
+        let mut energy = EnergyBreakdown::default();
+        energy.add_op(c, r);
         let mut w = Work {
-            energy_j: (c.energy_j - c.idle_energy_j).max(0.0) * r,
+            energy,
             flops: op.flops() as f64 * r,
             issue_s: issue_s * (xpusim_target::runtime::kernels(op) as f64) * r,
             ..Default::default()

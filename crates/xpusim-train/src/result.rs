@@ -100,6 +100,10 @@ pub struct TrainCost {
     /// Energy of the devices and of the nodes hosting them (CPUs, NICs, fans: the
     /// system's `node_power`), per step.
     pub energy_per_step_j: f64,
+    /// That energy by part, as `run` and `serve` account it: the devices' arithmetic, each
+    /// memory level's traffic and the links (their dynamic energy), their static power over
+    /// the step, and the nodes' overhead; the parts sum to `energy_per_step_j`.
+    pub energy_parts: xpusim_target::EnergyBreakdown,
     /// The devices' own average power (dynamic energy of their work plus static power).
     pub power_w_per_device: f64,
     /// Rental price the system cites, USD per device-hour.

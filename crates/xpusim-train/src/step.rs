@@ -33,7 +33,7 @@ use std::collections::BTreeSet;
 use xpusim_ir::{autodiff, CollectiveKind, Graph, Op, OpKind, OpRole, Role};
 use xpusim_system::shard::{shard, DeviceGraph};
 use xpusim_system::{collective_spread, send, CollectiveCost, Parallelism};
-use xpusim_target::{network_cost, price_ops, Target};
+use xpusim_target::{network_cost, price_ops, EnergyBreakdown, Target};
 
 use crate::layout::{Recompute, TrainLayout};
 use crate::optimizer::Optimizer;
@@ -281,7 +281,7 @@ pub fn step(
         };
         let oc = model.cost_op(&opt.update_op(shard_params.ceil() as u64)?)?;
         w.compute_s += oc.time_s;
-        w.energy_j += (oc.energy_j - oc.idle_energy_j).max(0.0);
+        w.energy.add_op(&oc, 1.0);
         w.flops += (opt.flops_per_param as f64) * shard_params;
         tails.push(w);
     }
@@ -334,7 +334,7 @@ pub fn step(
 
     // FLOPs and energy over every device: each stage is replicated tp·dp·cp times.
     let replicas = (l.tp * l.dp * l.cp) as f64;
-    let (mut hw_flops, mut dyn_j) = (0.0, 0.0);
+    let (mut hw_flops, mut energy) = (0.0, EnergyBreakdown::default());
     for d in 0..l.pp as usize {
         let mut w = Work::default();
         for c in 0..v as usize {
@@ -344,14 +344,14 @@ pub fn step(
         w.add(&stage_re[d], mf);
         w.add(&tails[d], 1.0);
         hw_flops += w.flops * replicas;
-        dyn_j += w.energy_j * replicas;
+        energy.add_scaled(&w.energy, replicas);
     }
     let n = l.devices() as f64;
     // The host's power, charged for the devices the job uses (the rule `run` and `serve`
     // charge by).
-    let node_w = t.node_overhead_w(l.devices());
-    let device_j = dyn_j + dev.power.idle_w * n * step_s;
-    let energy = device_j + node_w * step_s;
+    energy.idle_j = dev.power.idle_w * n * step_s;
+    let device_j = energy.total_j();
+    energy.node_j = t.node_overhead_w(l.devices()) * step_s;
 
     let samples = l.global_batch;
     let tokens = samples * fwd.tokens_per_sample * l.cp;
@@ -396,7 +396,8 @@ pub fn step(
         memory_per_device_bytes: memory.total_bytes,
         memory,
         fits,
-        energy_per_step_j: energy,
+        energy_per_step_j: energy.total_j(),
+        energy_parts: energy,
         power_w_per_device: device_j / step_s / n,
         price_usd_per_device_hour: sys.and_then(|s| s.spec.price_usd_per_device_hour),
     })

@@ -547,3 +547,19 @@ fn fp8_linear_sits_between_bf16_and_fp8() {
     assert!(fp8.step_time_s < lin.step_time_s && lin.step_time_s < bf16.step_time_s);
     assert_eq!(lin.model_flops, bf16.model_flops);
 }
+
+/// One energy accounting with `run` and `serve`: the step's energy by part (arithmetic,
+/// memory levels, links, static power, the nodes' overhead) sums to its total, and the
+/// devices' average power leaves the nodes' share out.
+#[test]
+fn the_energy_parts_add_up_to_the_step() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-h100", 16);
+    let c = step(&b, 1024, &t, &layout(8, 1, 2, 1, 64)).unwrap();
+    let e = &c.energy_parts;
+    assert!(close(e.total_j(), c.energy_per_step_j, 1e-12));
+    assert!(e.compute_j > 0.0 && e.idle_j > 0.0 && e.node_j > 0.0);
+    assert!(e.memory_j.values().all(|j| *j > 0.0) && !e.memory_j.is_empty());
+    let devices_w = (e.total_j() - e.node_j) / c.step_time_s / 16.0;
+    assert!(close(devices_w, c.power_w_per_device, 1e-12));
+}
