@@ -332,6 +332,11 @@ fn push_layouts(
         if pp > 1 {
             scheds.push(Schedule::Interleaved(2));
         }
+        // DualPipe where its overlap has expert all-to-alls to hide (DeepSeek-V3's use), at
+        // twice the parameters' memory.
+        if ep > 1 && pp >= 2 && pp.is_multiple_of(2) {
+            scheds.push(Schedule::DualPipe);
+        }
         // FSDP where there is nothing else to split; the distributed optimizer otherwise.
         let zeros: &[u8] = match (replicas > 1, tp * pp == 1) {
             (false, _) => &[0],
@@ -359,6 +364,9 @@ fn push_layouts(
                             Schedule::Interleaved(_) => {
                                 l.microbatches().is_ok_and(|m| m.is_multiple_of(pp))
                             }
+                            Schedule::DualPipe => l
+                                .microbatches()
+                                .is_ok_and(|m| m.is_multiple_of(2) && m >= 2 * pp),
                             _ => true,
                         };
                     if ok {

@@ -563,3 +563,22 @@ fn the_energy_parts_add_up_to_the_step() {
     let devices_w = (e.total_j() - e.node_j) / c.step_time_s / 16.0;
     assert!(close(devices_w, c.power_w_per_device, 1e-12));
 }
+
+/// The layout search tries DualPipe where its overlap has expert all-to-alls to hide, and
+/// only there.
+#[test]
+fn the_search_tries_dualpipe_for_expert_parallel_layouts() {
+    let b = builder("mixtral-8x7b");
+    let t = target("dgx-h100", 64);
+    let base = TrainLayout {
+        global_batch: 256,
+        ..Default::default()
+    };
+    let all = search(&b, 2048, &t, &[64], &base, Rank::Time).unwrap();
+    let dual: Vec<_> = all
+        .iter()
+        .filter(|c| c.layout.schedule == Schedule::DualPipe)
+        .collect();
+    assert!(!dual.is_empty());
+    assert!(dual.iter().all(|c| c.layout.ep > 1 && c.layout.pp % 2 == 0));
+}
