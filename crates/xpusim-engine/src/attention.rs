@@ -5,7 +5,7 @@
 //! rows, as GQA-aware decode kernels do — and streams the KV sequence through the core in
 //! blocks. When there are fewer units than cores the KV sequence is split across cores
 //! (Flash-Decoding). Traffic: Q and O once; K and V once per query block from the chip
-//! buffer (the causal share of them under a causal mask), and once in total from off-chip memory when the K/V working set of the running
+//! buffer (up to its last query's diagonal under a causal mask), and once in total from off-chip memory when the K/V working set of the running
 //! units (the heads whose query blocks run side by side) fits in half the chip buffer
 //! (otherwise once per query block).
 
@@ -66,9 +66,7 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
     let o = op.operands.get(3).map_or(0, |o| o.bytes());
     let off = dev.offchip();
     let mut traffic = Vec::new();
-    // A query block reads the key blocks it scores: all of them, or the causal share.
-    let visit = a.scored_pairs() as f64 / (a.q_len * a.kv_len).max(1) as f64;
-    let streamed = q + o + ((k + v) as f64 * q_blocks as f64 * visit).ceil() as u64;
+    let streamed = q + o + ((k + v) as f64 * key_blocks_read(a, q_blocks)).ceil() as u64;
     let off_bytes = match dev.chip_buffer() {
         Some(cb) => {
             traffic.push(level_traffic(dev, &cb.name, streamed));
@@ -104,6 +102,23 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
         )
     };
     Ok(OpCost::new(compute, traffic, overhead, mapping))
+}
+
+/// How many times the query blocks read K and V between them, in whole K/V: each block
+/// reads every key up to its last query's diagonal under a causal mask (the queries follow a
+/// prefix of `kv_len − q_len` cached keys), all of them otherwise. At least 1, since the
+/// last block sees every key.
+fn key_blocks_read(a: &AttentionSpec, q_blocks: u64) -> f64 {
+    if !a.causal || a.q_len > a.kv_len {
+        return q_blocks as f64;
+    }
+    let (n, prefix) = (q_blocks.max(1), a.kv_len - a.q_len);
+    let per_block = a.q_len.div_ceil(n);
+    // Σ over blocks i = 1..n of prefix + min(q_len, i · per_block), in closed form: the
+    // first `full` blocks end inside the queries, the rest at their end.
+    let full = (a.q_len / per_block).min(n);
+    let keys = n * prefix + per_block * full * (full + 1) / 2 + (n - full) * a.q_len;
+    keys as f64 / a.kv_len.max(1) as f64
 }
 
 /// Compute time of a kernel that interleaves matrix and vector work (see
