@@ -106,6 +106,8 @@ fn validation_csv() {
         ("data/validation", "power.csv"),
         // FP8 kernels and batched (grouped) GEMMs.
         ("data/validation", "deepgemm.csv"),
+        // Encoder rows with a device file of the validation set and a runtime column.
+        ("data/validation", "trt-bert.csv"),
     ];
     assert!(run(xpusim_fuzz::validation_csv, &seeds, "validation_csv") >= 3);
 }

@@ -59,6 +59,20 @@ fn validate_predicts_every_deepbench_training_row() {
     }
 }
 
+/// TensorRT's BERT demo: every encoder row (2 GPUs x 2 models x 2 sequence lengths x 10
+/// batches x FP16/INT8) is predicted, held out, and replayed from a CUDA graph.
+#[test]
+fn validate_predicts_every_trt_bert_row() {
+    let v = validate_json("data/validation/trt-bert.csv");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 160);
+    for r in rows {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["split"], "test", "{r}");
+        assert_eq!(r["category"], "model/encoder inference", "{r}");
+    }
+}
+
 /// DeepGEMM's FP8 GEMMs on the H800: every dense and grouped row is predicted; the source is a
 /// fit source whose flagged rows are the dense M = 4096 GEMMs (the FP8 matrix efficiency).
 #[test]
