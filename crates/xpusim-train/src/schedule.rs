@@ -407,7 +407,8 @@ fn dualpipe(
     }
     let half = (m / 2) as usize;
     let pu = p as usize;
-    // The device running stage `s` of direction `dir`, and the stage device `r` runs.
+    // The device running stage `s` of direction `dir`; the map is its own inverse, so it
+    // also gives the stage device `r` runs in that direction.
     let device = |dir: usize, s: usize| if dir == 0 { s } else { pu - 1 - s };
     let stage = device;
     let idx = |dir: usize, s: usize, j: usize| (dir * pu + s) * half + j;

@@ -8,7 +8,9 @@
 //! 2. The target's cost model prices every op; tensor- and expert-parallel collectives run
 //!    on the system's topology in line with the compute, as Megatron-LM runs them.
 //! 3. The layers are cut into `pp·v` contiguous chunks (virtual stage `c·pp + d` is chunk
-//!    `c` of stage `d`); the embedding joins the first chunk and the head and loss the last.
+//!    `c` of stage `d`; under DualPipe `pp` stages, device `d` running stage `d` and stage
+//!    `pp − 1 − d`, [`Schedule::stage_of`]); the embedding joins the first chunk and the head
+//!    and loss the last.
 //!    Recomputation adds the forward (full) or the attention core (selective) to each
 //!    chunk's backward; context parallelism adds the gathering of K and V (forward) and
 //!    the reduction of their gradients (backward) — all-gather based, as Llama 3 trains
