@@ -257,7 +257,10 @@ pytorch-labs/gpt-fast README) and MLPerf Inference Offline ResNet-50 (INT8 Tenso
 8 × T4 in v0.7; mlcommons/inference_results_v*, the `mlperf_log_summary.txt` of each), and TensorRT-LLM's \
 static-batch FP8 Llama-2-13B/70B output throughput on one H200 (v0.5 and v0.7a, NVIDIA/TensorRT-LLM \
 docs/source/blogs), predicted as `generate` rows (output tokens × batch / total latency, the blogs' own \
-definition). MLPerf BERT rows are \
+definition), and from TensorRT-LLM's performance page (docs/source/performance.md at 138f96d) Llama 2 \
+7B/70B first-token latency at batch 1 (v0.5: the `model/llm prefill` rows) and static-batch output \
+throughput (v0.6.1) on H100 (FP8) and A100 (FP16), the per-GPU throughput of tensor-parallel runs \
+multiplied by their GPUs. MLPerf BERT rows are \
 not included: NVIDIA's harness drops the padding of the 384-token SQuAD inputs, and the mean real length the \
 measured runs processed is not published with them, so a row would compare different work.
 - `data/validation/trt-bert.csv`: the encoder rows. TensorRT's BERT demo latencies (NVIDIA/TensorRT \
