@@ -290,20 +290,26 @@ pub fn simulate(
             return Err("the schedule deadlocked (a pass waits on one never run)".into());
         }
     }
+    Ok(timeline(free, busy, peak, max_in_flight.div_ceil(v)))
+}
+
+/// The timeline of devices that ended at `free`, busy for `busy`, holding at most `peak`
+/// passes' activations each.
+fn timeline(free: Vec<f64>, busy: Vec<f64>, peak: Vec<u64>, max_in_flight: u64) -> Timeline {
     let makespan = free.iter().fold(0.0f64, |a, &b| a.max(b));
     let bubble = if makespan > 0.0 {
-        1.0 - busy.iter().sum::<f64>() / (p as f64 * makespan)
+        1.0 - busy.iter().sum::<f64>() / (free.len() as f64 * makespan)
     } else {
         0.0
     };
-    Ok(Timeline {
+    Timeline {
         makespan_s: makespan,
         busy_s: busy,
         bubble_fraction: bubble,
-        max_in_flight: max_in_flight.div_ceil(v),
+        max_in_flight,
         end_s: free,
         in_flight_passes: peak,
-    })
+    }
 }
 
 /// One pass of a DualPipe device program, by direction (0: entered at device 0).
@@ -533,20 +539,8 @@ fn dualpipe(
             return Err("the DualPipe schedule deadlocked (a pass waits on one never run)".into());
         }
     }
-    let makespan = free.iter().fold(0.0f64, |a, &b| a.max(b));
-    let bubble = if makespan > 0.0 {
-        1.0 - busy.iter().sum::<f64>() / (p as f64 * makespan)
-    } else {
-        0.0
-    };
-    Ok(Timeline {
-        makespan_s: makespan,
-        busy_s: busy,
-        bubble_fraction: bubble,
-        max_in_flight: peak.iter().copied().max().unwrap_or(0),
-        end_s: free,
-        in_flight_passes: peak,
-    })
+    let most = peak.iter().copied().max().unwrap_or(0);
+    Ok(timeline(free, busy, peak, most))
 }
 
 #[cfg(test)]
