@@ -5,9 +5,9 @@
 //! rows, as GQA-aware decode kernels do — and streams the KV sequence through the core in
 //! blocks. When there are fewer units than cores the KV sequence is split across cores
 //! (Flash-Decoding). Traffic: Q and O once; K and V once per query block from the chip
-//! buffer (up to its last query's diagonal under a causal mask), and once in total from off-chip memory when the K/V working set of the running
-//! units (the heads whose query blocks run side by side) fits in half the chip buffer
-//! (otherwise once per query block).
+//! buffer (up to its last query's diagonal under a causal mask), and once in total from
+//! off-chip memory when the K/V working set of the running units (the heads whose query
+//! blocks run side by side) fits in half the chip buffer (otherwise once per query block).
 
 use xpusim_hw::DeviceSpec;
 use xpusim_ir::{AttentionSpec, Op};
