@@ -197,15 +197,18 @@ fn the_table_lists_the_largest_errors_unless_asked_for_all() {
 /// preset's shipped value; a format the tool does not know is a one-line error naming the flag.
 #[test]
 fn calibrate_derives_the_shipped_fp8_efficiency() {
-    let o = xpusim(&[
-        "calibrate",
-        "data/validation/deepgemm.csv",
-        "--hw",
-        "h800",
-        "--matrix-efficiency",
-        "--dtype",
-        "fp8",
-    ]);
+    let calibrate = |dtype: &str| {
+        xpusim(&[
+            "calibrate",
+            "data/validation/deepgemm.csv",
+            "--hw",
+            "h800",
+            "--matrix-efficiency",
+            "--dtype",
+            dtype,
+        ])
+    };
+    let o = calibrate("fp8");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     let shipped = include_str!("../../xpusim-hw/presets/h800.toml")
@@ -214,15 +217,7 @@ fn calibrate_derives_the_shipped_fp8_efficiency() {
         .expect("h800 ships an FP8 efficiency")
         .to_string();
     assert!(out.contains(&shipped), "{out} vs {shipped}");
-    let bad = xpusim(&[
-        "calibrate",
-        "data/validation/deepgemm.csv",
-        "--hw",
-        "h800",
-        "--matrix-efficiency",
-        "--dtype",
-        "fp7",
-    ]);
+    let bad = calibrate("fp7");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--dtype"));
 }
