@@ -154,8 +154,10 @@ pub fn step(
         .map_or(0.0, |r| r.kernel_issue_us * 1e-6);
     let f = split(&dfwd, &cf, &groups, false, issue, all);
     let b = split(&dbwd, &cb, &groups, true, issue, all);
-    // The weight-gradient GEMMs of each layer: what a zero-bubble schedule defers.
-    let wg = split(&dbwd, &cb, &groups, true, issue, writes_weight_grad);
+    // The weight-gradient GEMMs of each layer: what a zero-bubble schedule (DualPipe) defers;
+    // the others never split them off, so the layout search does not pay for the pass.
+    let wg = (l.schedule == Schedule::DualPipe)
+        .then(|| split(&dbwd, &cb, &groups, true, issue, writes_weight_grad));
     let re = match l.recompute {
         Recompute::None => None,
         Recompute::Selective => Some(split(&dfwd, &cf, &groups, false, issue, attention_core)),
@@ -258,7 +260,9 @@ pub fn step(
                     ChunkTimes {
                         forward_s: stage_f[d][c].time_s(),
                         backward_s: stage_b[d][c].time_s() + r,
-                        weight_s: wg.layers[lo..hi].iter().map(Work::time_s).sum(),
+                        weight_s: wg
+                            .as_ref()
+                            .map_or(0.0, |w| w.layers[lo..hi].iter().map(Work::time_s).sum()),
                         forward_comm_s: comm(&stage_f[d][c]),
                         backward_comm_s: comm(&stage_b[d][c]),
                     }
