@@ -138,19 +138,20 @@ fn runtimes(f: Format) -> Result<()> {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&all)?),
         Format::Csv => {
             outln!(
-                "name,kernel_issue_us,graphs,graph_launch_us,step_fixed_us,step_per_sequence_us,fuse_training_pointwise"
+                "name,kernel_issue_us,graphs,graph_launch_us,step_fixed_us,step_per_sequence_us,fuse_training_pointwise,decode_attention"
             );
             for r in &all {
                 outln!(
-                    "{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{}",
                     r.name,
-                    r.kernel_issue_us,
+                    r.kernel_issue_us.map_or(String::new(), |v| v.to_string()),
                     r.graphs.label(),
                     r.graph_launch_us.map_or(String::new(), |v| v.to_string()),
                     r.step.map_or(String::new(), |s| s.fixed_us.to_string()),
                     r.step
                         .map_or(String::new(), |s| s.per_sequence_us.to_string()),
-                    r.fuse_training_pointwise
+                    r.fuse_training_pointwise,
+                    r.decode_attention.label()
                 );
             }
         }
@@ -162,13 +163,20 @@ fn runtimes(f: Format) -> Result<()> {
                 "CUDA graphs",
                 "step host work",
                 "training kernels",
+                "decode attention",
                 "aliases",
             ]);
             for r in &all {
                 t.add_row([
                     r.name.clone(),
-                    format!("{} µs", r.kernel_issue_us),
-                    r.graphs.label().to_string(),
+                    r.kernel_issue_us
+                        .map_or("not modelled".to_string(), |v| format!("{v} µs")),
+                    if r.kernel_issue_us.is_some() {
+                        r.graphs.label()
+                    } else {
+                        "not modelled"
+                    }
+                    .to_string(),
                     step(r),
                     if r.fuse_training_pointwise {
                         "pointwise chains fused"
@@ -176,6 +184,7 @@ fn runtimes(f: Format) -> Result<()> {
                         "one per op"
                     }
                     .to_string(),
+                    r.decode_attention.label().to_string(),
                     r.aliases.join(", "),
                 ]);
             }

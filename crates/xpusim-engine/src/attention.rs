@@ -8,9 +8,12 @@
 //! buffer (up to its last query's diagonal under a causal mask), and once in total from
 //! off-chip memory when the K/V working set of the running units (the heads whose query
 //! blocks run side by side) fits in half the chip buffer (otherwise once per query block).
+//!
+//! A decode step a runtime runs one query head per thread block ([`Op::per_query_head`])
+//! is priced as that kernel instead ([`cost_per_query_head`]).
 
 use xpusim_hw::DeviceSpec;
-use xpusim_ir::{AttentionSpec, Op};
+use xpusim_ir::{AttentionSpec, DType, Op};
 
 use crate::contraction::level_traffic;
 use crate::cost::OpCost;
@@ -23,6 +26,9 @@ const BLOCK_ROWS: u64 = 128;
 const BLOCK_COLS: u64 = 128;
 
 pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
+    if op.per_query_head {
+        return Ok(cost_per_query_head(op, a, dev));
+    }
     let [gm, gn, gk] = dev.matrix.tile;
     let group = a.heads / a.kv_heads.max(1);
     let rows = a.q_len * group;
@@ -102,6 +108,48 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
         )
     };
     Ok(OpCost::new(compute, traffic, overhead, mapping))
+}
+
+/// Single-query attention as the masked multi-head attention kernel runs it
+/// ([`xpusim_ir::per_query_head`]): one thread block per (query head, sequence), the
+/// `Q·Kᵀ` and `P·V` dot products as FP32 FMAs on the vector units
+/// (TensorRT-LLM `decoderMaskedMultiheadAttentionTemplate.h`: `MMHA_USE_FP32_ACCUM_FOR_FMA`),
+/// `2·(d + dv)` FLOPs per scored key and query head besides the softmax
+/// ([`vector_unit_flops`]). Every query head
+/// reads its KV head's K and V from the chip buffer on its own — `heads / kv_heads` times
+/// what a packed kernel reads. Off-chip they are read once: the grid runs a sequence's
+/// heads side by side (`decoderMaskedMultiheadAttentionLaunch.h`: `dim3 grid{num_heads,
+/// batch_size, 1}`, heads fastest), so the blocks of a group stream the same K/V in step
+/// and all but the first find it in the chip buffer. Converting a narrow (FP8, INT8)
+/// cache to FP32 costs vector issue slots this does not count.
+fn cost_per_query_head(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> OpCost {
+    let group = (a.heads / a.kv_heads.max(1)).max(1);
+    let compute = vector_unit_flops(op) / dev.vector_flops(DType::Fp32);
+    let bytes = |i: usize| op.operands.get(i).map_or(0, |o| o.bytes());
+    let (q, k, v, o) = (bytes(0), bytes(1), bytes(2), bytes(3));
+    let per_head = q + o + (k + v).saturating_mul(group);
+    let off = dev.offchip();
+    let mut traffic = Vec::new();
+    let off_bytes = match dev.chip_buffer() {
+        Some(cb) => {
+            traffic.push(level_traffic(dev, &cb.name, per_head));
+            q + o + k + v
+        }
+        None => per_head,
+    };
+    traffic.push(level_traffic(dev, &off.name, off_bytes));
+    let overhead = dev.overhead.launch_us * 1e-6 + off.latency_ns * 1e-9;
+    let mapping = format!(
+        "per query head: {} blocks, {group} query heads read each KV head apart",
+        a.batch * a.heads
+    );
+    OpCost::new(compute, traffic, overhead, mapping)
+}
+
+/// FLOPs a per-query-head decode kernel runs on the vector units: its dot products (two
+/// per multiply-accumulate) and the softmax.
+pub fn vector_unit_flops(op: &Op) -> f64 {
+    2.0 * op.macs() as f64 + op.vector_flops() as f64
 }
 
 /// How many times the query blocks read K and V between them, in whole K/V: each block

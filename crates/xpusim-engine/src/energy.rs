@@ -27,8 +27,12 @@ use xpusim_ir::Op;
 
 use crate::cost::{Bound, OpCost};
 
-/// Dynamic energy of the op's arithmetic (MACs and vector FLOPs), J.
+/// Dynamic energy of the op's arithmetic (MACs and vector FLOPs), J. A per-query-head
+/// decode attention runs its dot products on the vector units, at their energy per FLOP.
 pub fn arithmetic_j(op: &Op, dev: &DeviceSpec) -> f64 {
+    if op.per_query_head {
+        return crate::attention::vector_unit_flops(op) * dev.energy.vector_flop_pj * 1e-12;
+    }
     let (_, used) = dev.matrix_flops(op.compute_dtype);
     op.macs() as f64 * dev.mac_energy_j(used)
         + op.vector_flops() as f64 * dev.energy.vector_flop_pj * 1e-12

@@ -89,6 +89,27 @@ fn op_strategy() -> impl Strategy<Value = Op> {
                 .unwrap()
             }
         ),
+        // A decode step one query head per thread block (a runtime's MMHA kernel).
+        (1u64..512, 1u64..9, 1u64..8192).prop_map(move |(b, g, kv)| {
+            let mut op = Op::attention(
+                "attn_decode",
+                AttentionSpec {
+                    batch: b,
+                    heads: 8 * g,
+                    kv_heads: 8,
+                    q_len: 1,
+                    kv_len: kv,
+                    head_dim: 128,
+                    v_head_dim: 128,
+                    causal: true,
+                },
+                Role::KvCache,
+                p,
+            )
+            .unwrap();
+            op.per_query_head = true;
+            op
+        }),
         (1u64..64, 1u64..64, 1u64..1024, 1u64..1024).prop_map(move |(t, b, i, h)| {
             Op::recurrent(
                 "lstm",

@@ -33,7 +33,9 @@ pub use registry::{
     close_names, find_pim, find_preset, find_system, load_device, load_hardware, load_pim,
     load_system, preset_names, Hardware, Kind,
 };
-pub use runtime::{load_runtime, runtimes, GraphMode, RuntimeSpec, StepLine, StepSpec};
+pub use runtime::{
+    load_runtime, runtimes, DecodeAttention, GraphMode, RuntimeSpec, StepLine, StepSpec,
+};
 pub use spec::{
     check_power_cap, DeviceClass, DeviceSpec, Energy, Interconnect, MatrixEngine, MemoryLevel,
     Overhead, Power, Scope, VectorUnit,

@@ -8,7 +8,8 @@
 //! - `kernel_issue_us`: host time to issue one kernel from the framework (Python, the
 //!   dispatcher, `cudaLaunchKernel`). The host issues asynchronously and the device runs the
 //!   kernels in order, so issue time costs nothing while the device is busier, and bounds a
-//!   pass whose kernels are shorter than their issue (small batches, small models).
+//!   pass whose kernels are shorter than their issue (small batches, small models). Absent:
+//!   not modelled (a profile that only says which kernels the stack runs).
 //! - `graphs`: which passes replay a captured CUDA graph (`none`, `decode`, `all`); a
 //!   replayed pass is issued once, in `graph_launch_us`, instead of kernel by kernel.
 //! - `[step]`: serial host time per engine step (one forward pass of a serving iteration,
@@ -18,6 +19,11 @@
 //!   (BatchNorm with the residual add and activation after it, and their backwards) as one
 //!   kernel (`xpusim_ir::Graph::fuse_pointwise_chains`); read by training steps (`train`,
 //!   training rows of `validate`). Inference passes fuse their convolution epilogues anyway.
+//! - `decode_attention`: how the stack's decode attention kernel maps query heads to thread
+//!   blocks — `packed` (default: the query heads of a KV head share one tile, as XQA,
+//!   FlashInfer and FlashAttention's decode do) or `per-query-head` (one block per query
+//!   head, as the masked multi-head attention kernel before them;
+//!   `xpusim_ir::per_query_head`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,6 +51,10 @@ pub const RUNTIMES: &[(&str, &str)] = &[
         "mlperf-mxnet.toml",
         include_str!("../runtimes/mlperf-mxnet.toml"),
     ),
+    (
+        "tensorrt-llm-mmha.toml",
+        include_str!("../runtimes/tensorrt-llm-mmha.toml"),
+    ),
 ];
 
 /// Which passes replay a captured CUDA graph.
@@ -66,6 +76,26 @@ impl GraphMode {
             GraphMode::None => "none",
             GraphMode::Decode => "decode",
             GraphMode::All => "all",
+        }
+    }
+}
+
+/// How a stack's decode attention kernel maps query heads to thread blocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecodeAttention {
+    /// The query heads sharing a KV head are packed into one tile's rows.
+    #[default]
+    Packed,
+    /// One thread block per query head and sequence.
+    PerQueryHead,
+}
+
+impl DecodeAttention {
+    pub fn label(self) -> &'static str {
+        match self {
+            DecodeAttention::Packed => "packed",
+            DecodeAttention::PerQueryHead => "per-query-head",
         }
     }
 }
@@ -117,8 +147,10 @@ pub struct RuntimeSpec {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub description: String,
-    /// Host time to issue one kernel, µs.
-    pub kernel_issue_us: f64,
+    /// Host time to issue one kernel, µs; absent: host issue is not modelled.
+    #[serde(default)]
+    pub kernel_issue_us: Option<f64>,
+    #[serde(default = "no_graphs")]
     pub graphs: GraphMode,
     /// Host time to launch one captured graph, µs (with `graphs` other than `none`).
     #[serde(default)]
@@ -130,13 +162,25 @@ pub struct RuntimeSpec {
     /// as eager frameworks run them.
     #[serde(default)]
     pub fuse_training_pointwise: bool,
+    /// The decode attention kernel's head mapping (module doc).
+    #[serde(default)]
+    pub decode_attention: DecodeAttention,
     #[serde(default)]
     pub unverified: Vec<String>,
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
 }
 
+fn no_graphs() -> GraphMode {
+    GraphMode::None
+}
+
 impl RuntimeSpec {
+    /// Host time to issue one kernel, s (zero where the profile does not model it).
+    pub fn kernel_issue_s(&self) -> f64 {
+        self.kernel_issue_us.unwrap_or(0.0) * 1e-6
+    }
+
     /// Parses and validates TOML text; `file` is used in messages only.
     pub fn from_toml(file: &str, src: &str) -> Result<RuntimeSpec, HwError> {
         let spec: RuntimeSpec = crate::locate::parse(file, src)?;
@@ -148,7 +192,16 @@ impl RuntimeSpec {
     /// graph mode other than `none` needs its launch time; every value cites a source.
     pub fn validate(&self, file: &str, src: &str) -> Result<(), HwError> {
         let f = Fields { file, src };
-        f.non_negative(&[Seg::Key("kernel_issue_us")], self.kernel_issue_us)?;
+        if let Some(c) = self.kernel_issue_us {
+            f.non_negative(&[Seg::Key("kernel_issue_us")], c)?;
+        } else if self.graphs != GraphMode::None {
+            return Err(f.bad(
+                &[Seg::Key("kernel_issue_us")],
+                "expected the host time to issue one kernel, µs (graphs is not `none`, so \
+                 the profile models host issue)"
+                    .into(),
+            ));
+        }
         match (self.graphs, self.graph_launch_us) {
             (GraphMode::None, _) => {}
             (_, None) => {

@@ -31,6 +31,7 @@ pub mod memfs;
 mod names;
 mod op;
 pub mod parallel;
+pub mod per_query_head;
 mod size;
 mod unfuse;
 pub mod varlen;

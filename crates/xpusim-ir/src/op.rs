@@ -31,6 +31,11 @@ pub struct Op {
     /// packed pass, run in one kernel launch with the group's other lengths.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub varlen: Option<crate::VarlenMember>,
+    /// Single-query attention run one query head per thread block
+    /// ([`crate::per_query_head`]), as the software stack's decode kernel does; set from a
+    /// runtime profile, never by a frontend.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_query_head: bool,
 }
 
 /// Element count with the op's name in any error.
@@ -68,6 +73,7 @@ impl Op {
             role: OpRole::Replicated,
             layer: None,
             varlen: None,
+            per_query_head: false,
         }
     }
 

@@ -229,7 +229,7 @@ impl TargetStepModel {
         let issue_s = if rt.replays_graph(it.prefill.is_empty()) {
             rt.graph_launch_us.unwrap_or(0.0) * 1e-6
         } else {
-            self.kernels_per_step as f64 * rt.kernel_issue_us * 1e-6
+            self.kernels_per_step as f64 * rt.kernel_issue_s()
         };
         let sequences = it.decode_contexts.len() as u64 + it.prefill.len() as u64;
         let extra =

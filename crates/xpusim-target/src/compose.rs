@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use xpusim_engine::{Bound, CostModel, OpCost};
-use xpusim_hw::{DeviceSpec, Hardware, System};
+use xpusim_hw::{DecodeAttention, DeviceSpec, Hardware, System};
 use xpusim_ir::{DType, Graph, Op, OpKind, OpRole, Role};
 use xpusim_system::shard::{shard, DeviceGraph, PlacedOp};
 use xpusim_system::{collective, send, Parallelism, SystemError};
@@ -36,6 +36,21 @@ use crate::{Layout, Target, TargetError};
 
 /// Evaluates one pass of `g` (built for one micro-batch) on `t`.
 pub fn evaluate(g: &Graph, t: &Target) -> Result<ModelCost, TargetError> {
+    // A runtime whose decode kernel runs one query head per thread block prices the
+    // decode attention so (xpusim_ir::per_query_head).
+    let per_head = t
+        .runtime
+        .as_ref()
+        .is_some_and(|r| r.decode_attention == DecodeAttention::PerQueryHead);
+    if per_head {
+        let mut marked = g.clone();
+        marked.decode_per_query_head();
+        return evaluate_marked(&marked, t);
+    }
+    evaluate_marked(g, t)
+}
+
+fn evaluate_marked(g: &Graph, t: &Target) -> Result<ModelCost, TargetError> {
     match (&t.hw, t.layout) {
         (Hardware::Device(dev), Layout::Auto) => compose(g, t, dev, None, &Parallelism::default()),
         (Hardware::Device(dev), Layout::Fixed(p)) => {

@@ -119,7 +119,7 @@ pub fn issue<'a>(
     ops: impl IntoIterator<Item = (&'a Op, f64)>,
 ) -> (IssueQueue, RuntimeReport) {
     let graph = rt.replays_graph(phase == Phase::Decode);
-    let c = rt.kernel_issue_us * 1e-6;
+    let c = rt.kernel_issue_s();
     let mut q = IssueQueue::default();
     let mut rep = RuntimeReport {
         name: rt.name.clone(),

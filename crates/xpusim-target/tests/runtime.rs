@@ -120,3 +120,36 @@ fn a_profile_from_a_file_is_checked_like_a_preset() {
         "{e}"
     );
 }
+
+/// A stack whose decode kernel runs one query head per thread block slows a grouped-query
+/// model's decode step (its query heads each read the cache) and leaves its prefill, and a
+/// model without grouping, where both kernels read the same bytes, nearly alone; the
+/// profile models no host issue, so it adds no host time either.
+#[test]
+fn a_per_query_head_decode_kernel_slows_grouped_query_decode_only() {
+    let rt = rt("tensorrt-llm-mmha");
+    for (model, grouped) in [("llama-2-70b", true), ("llama-2-7b", false)] {
+        for phase in [Phase::Decode, Phase::Prefill] {
+            let g = build(model, &Workload::new(phase, 64, 512, 2048)).unwrap();
+            let bare = run(&g, "h200", None);
+            let c = run(&g, "h200", rt.clone());
+            assert_eq!(c.runtime.as_ref().unwrap().added_s(), 0.0, "{model}");
+            let ratio = c.latency_s / bare.latency_s;
+            if grouped && phase == Phase::Decode {
+                assert!(ratio > 1.2, "{model} {phase:?}: {ratio}");
+            } else {
+                assert!((ratio - 1.0).abs() < 0.02, "{model} {phase:?}: {ratio}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_profile_that_replays_graphs_must_price_host_issue() {
+    let src = "name = \"x\"\ndescription = \"d\"\ngraphs = \"all\"\ngraph_launch_us = 5\n\
+               [sources]\ngraphs = \"s\"\n";
+    let e = RuntimeSpec::from_toml("x.toml", src)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("x.toml") && e.contains("kernel_issue_us"), "{e}");
+}

@@ -151,7 +151,7 @@ pub fn step(
         .runtime
         .as_ref()
         .filter(|r| !r.replays_graph(false))
-        .map_or(0.0, |r| r.kernel_issue_us * 1e-6);
+        .map_or(0.0, |r| r.kernel_issue_s());
     let f = split(&dfwd, &cf, &groups, false, issue, all);
     let b = split(&dbwd, &cb, &groups, true, issue, all);
     // The weight-gradient GEMMs of each layer: what a zero-bubble schedule (DualPipe) defers;

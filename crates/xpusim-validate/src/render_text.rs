@@ -260,7 +260,9 @@ docs/source/blogs), predicted as `generate` rows (output tokens × batch / total
 definition), and from TensorRT-LLM's performance page (docs/source/performance.md at 138f96d) Llama 2 \
 7B/70B first-token latency at batch 1 (v0.5: the `model/llm prefill` rows) and static-batch output \
 throughput (v0.6.1) on H100 (FP8) and A100 (FP16), the per-GPU throughput of tensor-parallel runs \
-multiplied by their GPUs. MLPerf BERT rows are \
+multiplied by their GPUs. The v0.5 and v0.6 rows run under the `tensorrt-llm-mmha` runtime: those releases \
+decode with the masked multi-head attention kernel, one thread block per query head, and XQA, which packs \
+a KV head's query heads, came in v0.8 (docs/runtime.md). MLPerf BERT rows are \
 not included: NVIDIA's harness drops the padding of the 384-token SQuAD inputs, and the mean real length the \
 measured runs processed is not published with them, so a row would compare different work.
 - `data/validation/trt-bert.csv`: the encoder rows. TensorRT's BERT demo latencies (NVIDIA/TensorRT \
