@@ -260,9 +260,14 @@ docs/source/blogs), predicted as `generate` rows (output tokens × batch / total
 definition), and from TensorRT-LLM's performance page (docs/source/performance.md at 138f96d) Llama 2 \
 7B/70B first-token latency at batch 1 (v0.5: the `model/llm prefill` rows) and static-batch output \
 throughput (v0.6.1) on H100 (FP8) and A100 (FP16), the per-GPU throughput of tensor-parallel runs \
-multiplied by their GPUs. The v0.5 and v0.6 rows run under the `tensorrt-llm-mmha` runtime: those releases \
-decode with the masked multi-head attention kernel, one thread block per query head, and XQA, which packs \
-a KV head's query heads, came in v0.8 (docs/runtime.md). MLPerf BERT rows are \
+multiplied by their GPUs, and the v0.6a Llama 2 70B row without XQA from its blog. Rows whose release \
+decoded with the masked multi-head attention kernel, one thread block per query head (v0.5, v0.6a, and \
+multi-head models), run under the `tensorrt-llm-mmha` runtime; the v0.6.1 70B rows, which the page ran \
+with `TRTLLM_ENABLE_XQA=1`, and the v0.7a rows keep the packed kernel (docs/runtime.md). The same page as \
+released with v0.9.0 gives 53 more rows (printed by `data/validation/trtllm_v09.py`, which says what each \
+number is): Llama 2 7B/70B and Mixtral 8x7B static-batch throughput and batch-1 first-token latency on H200 \
+and H100 (FP8) and A100 (FP16), XQA-era, so under the packed kernel; one A100 Mixtral row is left out because \
+it exceeds the memory-bandwidth bound of its own setup. MLPerf BERT rows are \
 not included: NVIDIA's harness drops the padding of the 384-token SQuAD inputs, and the mean real length the \
 measured runs processed is not published with them, so a row would compare different work.
 - `data/validation/trt-bert.csv`: the encoder rows. TensorRT's BERT demo latencies (NVIDIA/TensorRT \
