@@ -115,13 +115,15 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
 /// `Q·Kᵀ` and `P·V` dot products as FP32 FMAs on the vector units
 /// (TensorRT-LLM `decoderMaskedMultiheadAttentionTemplate.h`: `MMHA_USE_FP32_ACCUM_FOR_FMA`),
 /// `2·(d + dv)` FLOPs per scored key and query head besides the softmax
-/// ([`vector_unit_flops`]). Every query head
-/// reads its KV head's K and V from the chip buffer on its own — `heads / kv_heads` times
-/// what a packed kernel reads. Off-chip they are read once: the grid runs a sequence's
+/// ([`vector_unit_flops`]). Every query head reads its KV head's K and V from the chip
+/// buffer on its own — `heads / kv_heads` times what a packed kernel reads. Off-chip they are read once: the grid runs a sequence's
 /// heads side by side (`decoderMaskedMultiheadAttentionLaunch.h`: `dim3 grid{num_heads,
 /// batch_size, 1}`, heads fastest), so the blocks of a group stream the same K/V in step
-/// and all but the first find it in the chip buffer. Converting a narrow (FP8, INT8)
-/// cache to FP32 costs vector issue slots this does not count.
+/// and all but the first find it in the chip buffer. vLLM's `paged_attention` kernels map
+/// the same way (grid `num_heads × num_seqs × partitions`); profiling them at 64 query and
+/// 8 KV heads found over 800 MB moving between L1 and L2 for 64 MB of K and V (vLLM issue
+/// #15351). Converting a narrow (FP8, INT8) cache to FP32 costs vector issue slots this
+/// does not count.
 fn cost_per_query_head(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> OpCost {
     let group = (a.heads / a.kv_heads.max(1)).max(1);
     let compute = vector_unit_flops(op) / dev.vector_flops(DType::Fp32);

@@ -2,16 +2,16 @@
 //! the query heads of a KV head together.
 //!
 //! A decode step's attention scores one new query per sequence against its cached keys.
-//! Kernels built for grouped-query attention (TensorRT-LLM's XQA from v0.8, FlashInfer,
-//! FlashAttention's decode path) pack the `heads / kv_heads` query heads that share a KV
-//! head into the rows of one matrix-unit tile, so each K and V element is read and
-//! converted once per KV head. The masked multi-head attention kernel that came before them
-//! (FasterTransformer's and TensorRT-LLM's `decoderMaskedMultiheadAttention`, before XQA;
-//! vLLM's `paged_attention`) runs one thread block per (query head, sequence) and computes
-//! the dot products as FP32 FMAs on the vector units: every query head of a group reads its
-//! KV head's cache on its own. How the engine prices it is in
-//! `xpusim_engine::attention`; which stacks run it is a runtime profile's
-//! `decode_attention` (`xpusim_hw::RuntimeSpec`).
+//! Kernels built for grouped-query attention (TensorRT-LLM's XQA, experimental in v0.6.1
+//! and on by default from v0.7; FlashInfer; FlashAttention's decode path) pack the
+//! `heads / kv_heads` query heads that share a KV head into the rows of one matrix-unit
+//! tile, so each K and V element is read and converted once per KV head. The masked
+//! multi-head attention kernel that came before them (FasterTransformer's and
+//! TensorRT-LLM's `decoderMaskedMultiheadAttention`; vLLM's `paged_attention` v1/v2) runs
+//! one thread block per (query head, sequence) and computes the dot products as FP32 FMAs
+//! on the vector units: every query head of a group reads its KV head's cache on its own.
+//! How the engine prices it is in `xpusim_engine::attention`; which stacks run it is a
+//! runtime profile's `decode_attention` (`xpusim_hw::RuntimeSpec`).
 
 use crate::{Graph, OpKind};
 
