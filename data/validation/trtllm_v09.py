@@ -11,7 +11,8 @@ generated using version 0.9.0"). Transcribed below are the rows of its "Peak Thr
 methodology builds Llama2-7b and Llama2-70b: 32 layers, hidden 4096, intermediate 11008; 80
 layers, 64 heads, 8 KV heads, hidden 8192, intermediate 28672) and Mixtral 8x7B, on the H200
 and H100 (FP8: FP8 GEMMs and FP8 KV cache, the configs' quant_algo and kv_cache_quant_algo) and
-the A100 (FP16: "undefine or remove the quantization fields", the page's "Running on A100").
+the A100 (FP16: "undefine or remove the quantization fields", the page's "Running on A100"),
+except Mixtral, which ran in FP16 everywhere (MIXTRAL_FP16).
 The H100 is the H100-HBM3-80GB (SXM) the page reproduces on. Left out: GPT-J 6B, Mistral 7B
 and Falcon 180B (not in the zoo), the L40S tables (no L40S device file), and one A100 Mixtral
 row that exceeds the memory-bandwidth bound (see THROUGHPUT).
@@ -128,15 +129,32 @@ def fmt(x):
     return f"{x:g}"
 
 
+# FP8 for Mixtral came after this release: TensorRT-LLM 0.10.0's release notes list "Added FP8
+# quantization support for Mixtral", so the FP8 tables' Mixtral rows ran in FP16.
+MIXTRAL_FP16 = (
+    "FP16: the table is headed FP8, but FP8 quantization for Mixtral came with v0.10.0 (its "
+    "release notes, github.com/NVIDIA/TensorRT-LLM/releases/tag/v0.10.0: 'Added FP8 "
+    "quantization support for Mixtral')"
+)
+
+
+def precision(model, prec):
+    """The format a row ran in, and how its note says so."""
+    if model == "Mixtral 8x7B" and prec == "fp8":
+        return "fp16", MIXTRAL_FP16
+    return prec, ("FP8 GEMMs and KV cache" if prec == "fp8" else "FP16")
+
+
 def rows():
-    for gpu, (hw, prec, label, sid) in GPUS.items():
+    for gpu, (hw, gpu_prec, label, sid) in GPUS.items():
         for model, batch, tp, isl, osl, per_gpu in THROUGHPUT[gpu]:
             zoo = MODELS[model]
+            prec, fmt_note = precision(model, gpu_prec)
             total = per_gpu * tp
             note = (
                 "static batch: out tok/s = output_seqlen*batch_size/total_latency/tp "
                 "(gptSessionBenchmark); "
-                + ("FP8 GEMMs and KV cache" if prec == "fp8" else "FP16")
+                + fmt_note
                 + (
                     f"; the table gives {per_gpu:,} out tok/s per GPU; x TP {tp} = {total:,} "
                     f"for the {tp} GPUs"
@@ -168,10 +186,11 @@ def rows():
             }
         for model, tp, isl, ms in LATENCY[gpu]:
             zoo = MODELS[model]
+            prec, fmt_note = precision(model, gpu_prec)
             note = (
                 "1st token latency at batch 1 (gptSessionBenchmark with one output token: "
                 "the context phase); "
-                + ("FP8 GEMMs and KV cache" if prec == "fp8" else "FP16")
+                + fmt_note
                 + f"; TP {tp}"
             )
             yield {
