@@ -264,11 +264,13 @@ multiplied by their GPUs, and the v0.6a Llama 2 70B row without XQA from its blo
 decoded with the masked multi-head attention kernel, one thread block per query head (v0.5, v0.6a, and \
 multi-head models), run under the `tensorrt-llm-mmha` runtime; the v0.6.1 70B rows, which the page ran \
 with `TRTLLM_ENABLE_XQA=1`, and the v0.7a rows keep the packed kernel (docs/runtime.md). The same page as \
-released with v0.9.0 gives 53 more rows (printed by `data/validation/trtllm_v09.py`, which says what each \
+released with v0.9.0 gives 54 more rows (printed by `data/validation/trtllm_v09.py`, which says what each \
 number is): Llama 2 7B/70B and Mixtral 8x7B static-batch throughput and batch-1 first-token latency on H200 \
 and H100 (FP8) and A100 (FP16), XQA-era, so under the packed kernel; Mixtral runs in FP16 throughout (FP8 \
-for it came with v0.10.0, whose release notes say so), and one A100 Mixtral row is left out because it \
-exceeds the memory-bandwidth bound of its own setup. MLPerf BERT rows are \
+for it came with v0.10.0, whose release notes say so). The benchmark feeds every sequence of a batch the same \
+tokens and decodes greedily, so a Mixtral decode step routes the whole batch to the same two experts; the \
+engine routes uniformly and reads more expert weights than those runs did (the script's docstring). MLPerf \
+BERT rows are \
 not included: NVIDIA's harness drops the padding of the 384-token SQuAD inputs, and the mean real length the \
 measured runs processed is not published with them, so a row would compare different work.
 - `data/validation/trt-bert.csv`: the encoder rows. TensorRT's BERT demo latencies (NVIDIA/TensorRT \
