@@ -58,10 +58,11 @@ pub const RUNTIMES: &[(&str, &str)] = &[
 ];
 
 /// Which passes replay a captured CUDA graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GraphMode {
     /// Every kernel is issued by the host.
+    #[default]
     None,
     /// Decode steps replay a graph (vLLM captures decode batch sizes); prefill and training
     /// passes are issued kernel by kernel.
@@ -150,7 +151,7 @@ pub struct RuntimeSpec {
     /// Host time to issue one kernel, µs; absent: host issue is not modelled.
     #[serde(default)]
     pub kernel_issue_us: Option<f64>,
-    #[serde(default = "no_graphs")]
+    #[serde(default)]
     pub graphs: GraphMode,
     /// Host time to launch one captured graph, µs (with `graphs` other than `none`).
     #[serde(default)]
@@ -169,10 +170,6 @@ pub struct RuntimeSpec {
     pub unverified: Vec<String>,
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
-}
-
-fn no_graphs() -> GraphMode {
-    GraphMode::None
 }
 
 impl RuntimeSpec {

@@ -13,22 +13,29 @@
 //! How the engine prices it is in `xpusim_engine::attention`; which stacks run it is a
 //! runtime profile's `decode_attention` (`xpusim_hw::RuntimeSpec`).
 
-use crate::{Graph, OpKind};
+use crate::{Graph, Op, OpKind};
+
+/// A single-query forward attention op (a decode step: one new token per sequence) not yet
+/// marked. Multi-query attention (prefill, chunks, speculative verification) keeps the
+/// packed tiles: the per-head kernel serves generation only.
+fn unmarked_decode(op: &Op) -> bool {
+    !op.per_query_head && matches!(&op.kind, OpKind::Attention(a) if a.q_len == 1)
+}
 
 impl Graph {
-    /// Marks every single-query forward attention op (a decode step: one new token per
-    /// sequence) to run one query head per thread block; returns how many were marked.
-    /// Multi-query attention (prefill, chunks, speculative verification) keeps the packed
-    /// tiles: the per-head kernel serves generation only.
+    /// Whether [`Graph::decode_per_query_head`] would mark any op (callers skip copying a
+    /// graph it leaves alone).
+    pub fn has_unmarked_decode_attention(&self) -> bool {
+        self.ops.iter().any(unmarked_decode)
+    }
+
+    /// Marks every single-query forward attention op to run one query head per thread
+    /// block; returns how many were marked.
     pub fn decode_per_query_head(&mut self) -> usize {
         let mut n = 0;
-        for op in &mut self.ops {
-            if let OpKind::Attention(a) = &op.kind {
-                if a.q_len == 1 {
-                    op.per_query_head = true;
-                    n += 1;
-                }
-            }
+        for op in self.ops.iter_mut().filter(|o| unmarked_decode(o)) {
+            op.per_query_head = true;
+            n += 1;
         }
         n
     }
@@ -58,8 +65,10 @@ mod tests {
         let mut g = Graph::new("g", Phase::Decode, 2, 1);
         g.ops.push(attention(1));
         g.ops.push(attention(4));
+        assert!(g.has_unmarked_decode_attention());
         assert_eq!(g.decode_per_query_head(), 1);
         assert!(g.ops[0].per_query_head);
         assert!(!g.ops[1].per_query_head);
+        assert!(!g.has_unmarked_decode_attention());
     }
 }

@@ -37,12 +37,13 @@ use crate::{Layout, Target, TargetError};
 /// Evaluates one pass of `g` (built for one micro-batch) on `t`.
 pub fn evaluate(g: &Graph, t: &Target) -> Result<ModelCost, TargetError> {
     // A runtime whose decode kernel runs one query head per thread block prices the
-    // decode attention so (xpusim_ir::per_query_head).
+    // decode attention so (xpusim_ir::per_query_head); graphs without decode attention
+    // (prefill, training, CNNs) are evaluated as they are, uncopied.
     let per_head = t
         .runtime
         .as_ref()
         .is_some_and(|r| r.decode_attention == DecodeAttention::PerQueryHead);
-    if per_head {
+    if per_head && g.has_unmarked_decode_attention() {
         let mut marked = g.clone();
         marked.decode_per_query_head();
         return evaluate_marked(&marked, t);
