@@ -102,6 +102,13 @@ pub struct TrainArgs {
     /// Do not overlap the data-parallel gradient reduction with the backward.
     #[arg(long)]
     pub no_overlap_dp: bool,
+    /// What the layers are cut into pipeline chunks with: `layers` alone (the embedding joins
+    /// the first chunk, the head and loss the last), or `embedding`, `loss` or
+    /// `embedding+loss` each counted as a layer, as Megatron-Core's
+    /// `--account-for-embedding-in-pipeline-split` / `--account-for-loss-in-pipeline-split`
+    /// and Llama 3's pipeline balance them.
+    #[arg(long, default_value = "layers")]
+    pub pipeline_split: String,
     /// Tokens to train on, for time and cost (default: 20 per parameter, Chinchilla).
     #[arg(long)]
     pub tokens: Option<f64>,
@@ -327,13 +334,14 @@ pub fn main(a: &TrainArgs) -> Result<()> {
             }
             r => bail!("--rank {r}: expected time or cost"),
         };
-        let base = TrainLayout {
+        let mut base = TrainLayout {
             global_batch: a.global_batch,
             overlap_dp: !a.no_overlap_dp,
             unfused_attention: a.unfused_attention,
             dropout: a.dropout,
             ..Default::default()
         };
+        base.set_pipeline_split(&a.pipeline_split)?;
         let all = xpusim_train::search(&build, seq, &t, &counts, &base, rank)?;
         let best = all
             .iter()
@@ -363,7 +371,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
             devices / per
         }
     };
-    let layout = TrainLayout {
+    let mut layout = TrainLayout {
         tp,
         pp,
         dp,
@@ -378,7 +386,9 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         overlap_dp: !a.no_overlap_dp,
         unfused_attention: a.unfused_attention,
         dropout: a.dropout,
+        ..TrainLayout::default()
     };
+    layout.set_pipeline_split(&a.pipeline_split)?;
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;
     print(a, &c, &[], &t, tokens_for(&c), Rank::Time)

@@ -86,6 +86,16 @@ pub struct TrainLayout {
     /// the backward.
     #[serde(default)]
     pub dropout: bool,
+    /// The input embedding takes a layer's place when the layers are cut into pipeline
+    /// chunks (Megatron-Core `--account-for-embedding-in-pipeline-split`): the first chunk
+    /// holds one layer fewer. Llama 3 balances its pipeline this way, its first chunk holding
+    /// the embedding alone (Dubey et al. 2024, §3.3.2).
+    #[serde(default)]
+    pub embedding_in_split: bool,
+    /// The LM head and loss take a layer's place in the cut (Megatron-Core
+    /// `--account-for-loss-in-pipeline-split`): the last chunk holds one layer fewer.
+    #[serde(default)]
+    pub loss_in_split: bool,
 }
 
 impl Default for TrainLayout {
@@ -105,6 +115,8 @@ impl Default for TrainLayout {
             overlap_dp: true,
             unfused_attention: false,
             dropout: false,
+            embedding_in_split: false,
+            loss_in_split: false,
         }
     }
 }
@@ -131,6 +143,49 @@ impl TrainLayout {
             )));
         }
         Ok(self.global_batch / per_step)
+    }
+
+    /// The layers `[lo, hi)` of each of `chunks` pipeline chunks when the stack has `layers`
+    /// layers: contiguous and as even as integer division makes them, the embedding and the
+    /// loss counted as a layer each where the layout says so (the embedding always joins the
+    /// first chunk and the head and loss the last). `None` if a chunk would be empty of
+    /// both layers and those parts.
+    pub fn chunk_layers(&self, layers: u64, chunks: u64) -> Option<Vec<(usize, usize)>> {
+        let head = u64::from(self.embedding_in_split);
+        let slots = layers + head + u64::from(self.loss_in_split);
+        if chunks == 0 || slots < chunks {
+            return None;
+        }
+        Some(
+            (0..chunks)
+                .map(|c| {
+                    let layer = |slot: u64| slot.saturating_sub(head).min(layers) as usize;
+                    (layer(c * slots / chunks), layer((c + 1) * slots / chunks))
+                })
+                .collect(),
+        )
+    }
+
+    /// Sets which non-layer parts count as a layer in the pipeline cut from `layers` (none),
+    /// `embedding`, `loss` or `embedding+loss`.
+    pub fn set_pipeline_split(&mut self, s: &str) -> Result<(), TrainError> {
+        let mut parts = (false, false);
+        if !matches!(s.trim(), "layers" | "none") {
+            for p in s.split('+').map(str::trim) {
+                match p {
+                    "embedding" => parts.0 = true,
+                    "loss" => parts.1 = true,
+                    _ => {
+                        return Err(TrainError::Layout(format!(
+                            "pipeline split `{s}`: expected layers, embedding, loss or \
+                             embedding+loss"
+                        )))
+                    }
+                }
+            }
+        }
+        (self.embedding_in_split, self.loss_in_split) = parts;
+        Ok(())
     }
 
     pub fn check(&self) -> Result<(), TrainError> {
@@ -192,6 +247,64 @@ impl fmt::Display for TrainLayout {
             Schedule::DualPipe => write!(f, " dualpipe")?,
             Schedule::Gpipe | Schedule::OneFOneB => {}
         }
-        Ok(())
+        match (self.embedding_in_split, self.loss_in_split) {
+            (true, true) => write!(f, " split=embedding+loss"),
+            (true, false) => write!(f, " split=embedding"),
+            (false, true) => write!(f, " split=loss"),
+            (false, false) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Llama 3 405B (Dubey et al. 2024, §3.3.2): 126 layers on 16 ranks × 8 chunks, the
+    /// first chunk holding the embedding alone and the last the head and loss alone.
+    #[test]
+    fn embedding_and_loss_take_a_chunk_each() {
+        let mut l = TrainLayout::default();
+        assert_eq!(l.chunk_layers(126, 128), None);
+        l.set_pipeline_split("embedding+loss").unwrap();
+        let b = l.chunk_layers(126, 128).unwrap();
+        assert_eq!(b[0], (0, 0));
+        assert_eq!(b[127], (126, 126));
+        assert!(b[1..127].iter().enumerate().all(|(i, &c)| c == (i, i + 1)));
+    }
+
+    #[test]
+    fn the_cut_covers_every_layer_once() {
+        for split in ["layers", "embedding", "loss", "embedding+loss"] {
+            let mut l = TrainLayout::default();
+            l.set_pipeline_split(split).unwrap();
+            for (layers, chunks) in [(32u64, 4u64), (32, 34), (61, 16), (8, 8), (96, 96)] {
+                let Some(b) = l.chunk_layers(layers, chunks) else {
+                    continue;
+                };
+                assert_eq!(b.len() as u64, chunks);
+                assert_eq!(b[0].0, 0);
+                assert_eq!(b[b.len() - 1].1, layers as usize);
+                assert!(b.windows(2).all(|w| w[0].1 == w[1].0 && w[0].0 <= w[0].1));
+            }
+        }
+        // Counting the embedding moves a layer off the first chunk.
+        let mut l = TrainLayout::default();
+        assert_eq!(l.chunk_layers(32, 4).unwrap()[0], (0, 8));
+        l.set_pipeline_split("embedding").unwrap();
+        assert_eq!(l.chunk_layers(32, 4).unwrap()[0], (0, 7));
+    }
+
+    #[test]
+    fn a_bad_split_is_named() {
+        let mut l = TrainLayout::default();
+        let e = l
+            .set_pipeline_split("embedding+head")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("embedding+head") && e.contains("embedding+loss"),
+            "{e}"
+        );
     }
 }

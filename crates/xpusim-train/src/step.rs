@@ -10,7 +10,8 @@
 //! 3. The layers are cut into `pp·v` contiguous chunks (virtual stage `c·pp + d` is chunk
 //!    `c` of stage `d`; under DualPipe `pp` stages, device `d` running stage `d` and stage
 //!    `pp − 1 − d`, [`Schedule::stage_of`]); the embedding joins the first chunk and the head
-//!    and loss the last.
+//!    and loss the last, each counted as a layer in the cut where the layout says so
+//!    ([`TrainLayout::chunk_layers`]).
 //!    Recomputation adds the forward (full) or the attention core (selective) to each
 //!    chunk's backward; context parallelism adds the gathering of K and V (forward) and
 //!    the reduction of their gradients (backward) — all-gather based, as Llama 3 trains
@@ -139,12 +140,22 @@ pub fn step(
     let groups = layer_groups(&fwd);
     let layers: u64 = groups.iter().map(|g| g.1).sum();
     let chunks = l.schedule.stages(l.pp);
-    if layers < chunks.max(2) && l.pp > 1 {
-        return Err(TrainError::Layout(format!(
-            "{l}: {chunks} pipeline chunks but `{}` has {layers} layer(s) in its stack",
-            fwd.name
-        )));
-    }
+    let bounds = match l.chunk_layers(layers, chunks) {
+        _ if l.pp == 1 => vec![(0, layers as usize); chunks as usize],
+        Some(b) if layers >= 2 => b,
+        _ => {
+            let parts = u64::from(l.embedding_in_split) + u64::from(l.loss_in_split);
+            let with = if parts > 0 {
+                format!(" (and {parts} counted for the embedding and the loss)")
+            } else {
+                String::new()
+            };
+            return Err(TrainError::Layout(format!(
+                "{l}: {chunks} pipeline chunks but `{}` has {layers} layer(s) in its stack{with}",
+                fwd.name
+            )));
+        }
+    };
     let all = |_: &Op| true;
     // Host issue per kernel under the runtime profile; a replayed graph issues nothing.
     let issue = t
@@ -195,14 +206,6 @@ pub fn step(
     let (fa, ba) = (a2a(&dfwd)?, a2a(&dbwd)?);
     let opt = Optimizer::adamw(weight_dtype(&fwd));
 
-    // Virtual stage → its layers.
-    let bounds: Vec<(usize, usize)> = (0..chunks)
-        .map(|c| {
-            let lo = (c * layers / chunks) as usize;
-            let hi = ((c + 1) * layers / chunks) as usize;
-            (lo, hi)
-        })
-        .collect();
     let dp_group = l.dp * l.cp;
     let mut stage_f = vec![Vec::new(); l.pp as usize];
     let mut stage_b = vec![Vec::new(); l.pp as usize];

@@ -186,6 +186,40 @@ fn interleaving_shrinks_the_bubble() {
     assert!(il.step_time_s < one.step_time_s);
 }
 
+/// Counting the embedding and the loss as layers in the pipeline cut (Megatron-Core's
+/// `--account-for-*-in-pipeline-split`, Llama 3) moves layers between chunks but no work
+/// in or out of the step, and allows as many chunks as layers plus those two.
+#[test]
+fn the_pipeline_split_moves_layers_not_flops() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 16);
+    let base = TrainLayout {
+        schedule: Schedule::Interleaved(2),
+        ..layout(4, 4, 1, 1, 16)
+    };
+    let mut split = base;
+    split.set_pipeline_split("embedding+loss").unwrap();
+    let plain = step(&b, 1024, &t, &base).unwrap();
+    let moved = step(&b, 1024, &t, &split).unwrap();
+    assert!(close(moved.hardware_flops, plain.hardware_flops, 1e-9));
+    assert_eq!(moved.model_flops, plain.model_flops);
+    // 32 layers on 2 stages of 17 chunks: 34 chunks, one too many for the layers alone.
+    let many = TrainLayout {
+        schedule: Schedule::Interleaved(17),
+        ..layout(4, 2, 1, 1, 16)
+    };
+    let e = step(&b, 1024, &target("dgx-a100", 8), &many)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("34 pipeline chunks") && e.contains("32 layer"),
+        "{e}"
+    );
+    let mut many_split = many;
+    many_split.set_pipeline_split("embedding+loss").unwrap();
+    assert!(step(&b, 1024, &target("dgx-a100", 8), &many_split).is_ok());
+}
+
 /// Overlapping the data-parallel reduction with the backward never slows a step, and
 /// over the slow network between nodes it hides time.
 #[test]

@@ -5,7 +5,10 @@
 //! `sp=on|off` (Megatron sequence parallelism), `zero=0..3`, `recompute=none|selective|full`,
 //! `schedule=1f1b|gpipe|interleaved:V`, `micro` (samples per micro-batch) and
 //! `overlap_dp=on|off` (whether the data-parallel gradient reduction overlaps the backward,
-//! for a row whose source says it does not). An unknown or
+//! for a row whose source says it does not) and `split=embedding|loss|embedding+loss`
+//! (the embedding or the loss counted as a layer when the layers are cut into pipeline
+//! chunks, as Megatron-Core's `--account-for-*-in-pipeline-split` and Llama 3 do). An
+//! unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
 //! key: nothing is ignored. What a row leaves unstated takes the plain meaning, never a
 //! tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence parallelism,
@@ -37,7 +40,7 @@ use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "tp",
     "pp",
     "dp",
@@ -49,6 +52,7 @@ pub const KEYS: [&str; 11] = [
     "schedule",
     "micro",
     "overlap_dp",
+    "split",
 ];
 
 /// Metrics of a training row and their units.
@@ -269,7 +273,7 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         None => Schedule::OneFOneB,
         Some(v) => Schedule::parse(v)?,
     };
-    Ok(TrainLayout {
+    let mut l = TrainLayout {
         tp,
         pp,
         dp,
@@ -284,7 +288,13 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         overlap_dp,
         unfused_attention: row.attention == Attention::Unfused,
         dropout: row.dropout.is_some_and(|p| p > 0.0),
-    })
+        ..TrainLayout::default()
+    };
+    if let Some(v) = kv.get("split") {
+        l.set_pipeline_split(v)
+            .map_err(|_| bad("split", v, "embedding, loss or embedding+loss"))?;
+    }
+    Ok(l)
 }
 
 /// The target a training row runs on: its system with `devices` devices (device `dev`, as
@@ -527,6 +537,12 @@ mod tests {
         ))
         .unwrap();
         assert!(!serial.overlap_dp);
+        assert!(!plain.embedding_in_split && !plain.loss_in_split);
+        let split = layout(&row(
+            "r,dgx-h100,64,\"tp=8,pp=8,split=embedding+loss\",bf16,llama-3.1-405b,train,64,,,step_time_s,1,s,x,,,",
+        ))
+        .unwrap();
+        assert!(split.embedding_in_split && split.loss_in_split);
     }
 
     #[test]
@@ -551,6 +567,10 @@ mod tests {
             ("\"tp=8,tp=4\"", "row `r`: parallelism key `tp` given twice"),
             ("\"tp=8,sp\"", "row `r`: parallelism `sp` is not key=value"),
             ("\"tp=8,zero=4\"", "row `r`: parallelism `zero=4`"),
+            (
+                "\"tp=8,split=head\"",
+                "row `r`: parallelism `split=head`: expected embedding, loss or embedding+loss",
+            ),
             (
                 "\"tp=8,overlap_dp=maybe\"",
                 "row `r`: parallelism `overlap_dp=maybe`: expected on or off",
