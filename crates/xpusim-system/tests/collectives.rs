@@ -192,8 +192,9 @@ fn spread_groups_run_hierarchically_across_nodes() {
 /// NCCL's NVLink latency, while 8 nodes run NCCL's double binary tree (a chain of 7 in the
 /// node and 3 network hops each way). NVLink SHARP (NVLS), NCCL's in-switch all-reduce for
 /// such domains, is not modelled, so the crossover found here is an artefact of the model,
-/// not a property of the rack (the model has NVL72 ahead at 4-8 MiB, behind at 16-64 MiB
-/// and ahead from 128 MiB); the test pins that NVL72 is ahead for every size from 256 MiB.
+/// not a property of the rack (the model has NVL72 ahead at 4-8 MiB, behind at 16-64 MiB,
+/// level at 128 MiB and ahead from 256 MiB); the test pins that NVL72 is ahead for every
+/// size from 256 MiB.
 #[test]
 fn nvl72_keeps_a_64_gpu_all_reduce_on_nvlink() {
     let nvl = find_system("gb200-nvl72").unwrap().spec;
@@ -220,14 +221,15 @@ fn nvl72_keeps_a_64_gpu_all_reduce_on_nvlink() {
             "{}",
             c.algorithm
         );
-        // Ring: 2(g−1)/g of the buffer over one 900 GB/s port, 2(g−1) hops, in the faster
-        // protocol.
+        // Ring: 2(g−1)/g of the buffer over one 900 GB/s port (at NCCL's bus efficiency),
+        // 2(g−1) hops, in the faster protocol.
+        let bus_bps = up.bandwidth_gbps * 1e9 * up.bus_efficiency.unwrap_or(1.0);
         let expect = up
             .protocols
             .iter()
             .map(|p| {
                 (p.base_latency_us + 2.0 * (gf - 1.0) * p.latency_us) * 1e-6
-                    + 2.0 * (gf - 1.0) / gf * s / (up.bandwidth_gbps * 1e9 * p.bandwidth_fraction)
+                    + 2.0 * (gf - 1.0) / gf * s / (bus_bps * p.bandwidth_fraction)
             })
             .fold(f64::INFINITY, f64::min);
         assert!(
@@ -239,15 +241,19 @@ fn nvl72_keeps_a_64_gpu_all_reduce_on_nvlink() {
         assert!(h.algorithm.contains(&h100_net), "{}", h.algorithm);
         let e = collective(&eights, ar, bytes, g).unwrap();
         assert!(e.algorithm.contains(&net.name), "{}", e.algorithm);
-        // Same GPUs: the InfiniBand nodes and the H100 nodes agree on who wins.
-        assert_eq!(c.time_s < h.time_s, c.time_s < e.time_s, "{bytes} B");
+        // Same GPUs: the InfiniBand nodes and the H100 nodes agree on who wins, except where
+        // NVL72 is within a few percent of either (the crossover).
+        let close = |x: f64| (c.time_s / x - 1.0).abs() < 0.03;
+        if !close(h.time_s) && !close(e.time_s) {
+            assert_eq!(c.time_s < h.time_s, c.time_s < e.time_s, "{bytes} B");
+        }
         nvl_wins.push((bytes, c.time_s < h.time_s));
-        // Large buffers: the NVLink port (900 GB/s) against a node's NIC share of the ring
-        // (400 GB/s for 8 GPUs): the ratio of the two bandwidths.
+        // Large buffers: the NVLink port (900 GB/s at NCCL's bus efficiency) against a node's
+        // NIC share of the ring (400 GB/s for 8 GPUs): the ratio of the two bandwidths.
         if bytes >= 1 << 32 {
             let ratio = e.time_s / c.time_s;
             let per_node = net.bandwidth_gbps / nvl.devices_per_node as f64 * 8.0;
-            let bw_ratio = up.bandwidth_gbps / per_node;
+            let bw_ratio = up.bandwidth_gbps * up.bus_efficiency.unwrap_or(1.0) / per_node;
             assert!(
                 (ratio / bw_ratio - 1.0).abs() < 0.05,
                 "{ratio} vs {bw_ratio}"
