@@ -109,6 +109,11 @@ pub struct TrainArgs {
     /// and Llama 3's pipeline balance them.
     #[arg(long, default_value = "layers")]
     pub pipeline_split: String,
+    /// Hybrid sharding: ZeRO partitions its state over groups of this many data-parallel
+    /// ranks and the groups all-reduce their gradient shards once a step (PyTorch FSDP
+    /// HYBRID_SHARD; PaLM's sharding inside each pod). Default: the whole data-parallel group.
+    #[arg(long)]
+    pub shard_group: Option<u64>,
     /// Tokens to train on, for time and cost (default: 20 per parameter, Chinchilla).
     #[arg(long)]
     pub tokens: Option<f64>,
@@ -389,6 +394,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         ..TrainLayout::default()
     };
     layout.set_pipeline_split(&a.pipeline_split)?;
+    layout.shard_group = a.shard_group;
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;
     print(a, &c, &[], &t, tokens_for(&c), Rank::Time)

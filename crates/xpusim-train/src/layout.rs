@@ -96,6 +96,13 @@ pub struct TrainLayout {
     /// `--account-for-loss-in-pipeline-split`): the last chunk holds one layer fewer.
     #[serde(default)]
     pub loss_in_split: bool,
+    /// Hybrid sharding: ZeRO partitions its state over groups of this many data-parallel
+    /// ranks (adjacent ones) and the groups hold replicas, all-reducing the gradient
+    /// shards between them once a step (PyTorch FSDP `HYBRID_SHARD`; PaLM's "256-way fully
+    /// sharded data parallelism" inside each pod with two-way data parallelism across pods,
+    /// Chowdhery et al. 2022, §4). `None`: the whole data-parallel group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_group: Option<u64>,
 }
 
 impl Default for TrainLayout {
@@ -117,6 +124,7 @@ impl Default for TrainLayout {
             dropout: false,
             embedding_in_split: false,
             loss_in_split: false,
+            shard_group: None,
         }
     }
 }
@@ -130,6 +138,16 @@ impl TrainLayout {
     /// Replicas holding the same experts: the data-parallel group of the experts' state.
     pub fn expert_dp(&self) -> u64 {
         (self.dp * self.cp / self.ep.max(1)).max(1)
+    }
+
+    /// Data-parallel ranks a ZeRO partition spans: the shard group, else all `dp·cp`.
+    pub fn shard(&self) -> u64 {
+        self.shard_group.unwrap_or(self.dp * self.cp).max(1)
+    }
+
+    /// Shard groups holding replicas of the partitioned state (1 without hybrid sharding).
+    pub fn shard_replicas(&self) -> u64 {
+        (self.dp * self.cp / self.shard()).max(1)
     }
 
     /// Micro-batches each replica runs per optimizer step (gradient accumulation).
@@ -213,6 +231,24 @@ impl TrainLayout {
                     .into(),
             );
         }
+        if let Some(g) = self.shard_group {
+            let dp = self.dp * self.cp;
+            if g == 0 || !dp.is_multiple_of(g) {
+                return err(format!(
+                    "a shard group of {g} does not divide the dp·cp = {dp} data-parallel ranks"
+                ));
+            }
+            if self.zero == 0 {
+                return err("a shard group partitions ZeRO state; it needs ZeRO 1–3".into());
+            }
+            if self.ep > 1 && g < dp {
+                return err(
+                    "hybrid sharding of expert-parallel state is not modelled (ep > 1 with a \
+                     shard group smaller than dp·cp)"
+                        .into(),
+                );
+            }
+        }
         if self.pp == 1 && matches!(self.schedule, Schedule::Interleaved(v) if v > 1) {
             return err("an interleaved schedule needs pipeline stages (pp > 1)".into());
         }
@@ -246,6 +282,9 @@ impl fmt::Display for TrainLayout {
             Schedule::Interleaved(v) => write!(f, " interleaved={v}")?,
             Schedule::DualPipe => write!(f, " dualpipe")?,
             Schedule::Gpipe | Schedule::OneFOneB => {}
+        }
+        if let Some(g) = self.shard_group {
+            write!(f, " shard={g}")?;
         }
         match (self.embedding_in_split, self.loss_in_split) {
             (true, true) => write!(f, " split=embedding+loss"),

@@ -284,7 +284,7 @@ pub fn step(
         let sp_d = &stage_params[d];
         let mut w = dp_reduce(sp_d, bwd_one, fwd_one, m, &opt, t, &l)?;
         let shard_params = if l.zero >= 1 {
-            sp_d.partitioned(dp_group as f64, l.expert_dp() as f64)
+            sp_d.partitioned(l.shard() as f64, l.expert_dp() as f64)
         } else {
             sp_d.total()
         };
@@ -517,7 +517,7 @@ fn zero3(
 ) -> Result<(), TrainError> {
     let (mut ag, mut ag_e, mut rs, mut rs_e) = (0.0, 0.0, 0.0, 0.0);
     for (n, group, stride) in [
-        (params.dense, l.dp * l.cp, l.tp),
+        (params.dense, l.shard(), l.tp),
         (params.expert, l.expert_dp(), l.tp * l.ep),
     ] {
         let (a, ae) = spread(
@@ -561,9 +561,11 @@ fn zero3(
 /// The data-parallel reduction of one stage's gradients after its last backward, as it
 /// shows on the step: ZeRO 0 all-reduces them; ZeRO 1–2 reduce-scatter them (ZeRO 2 every
 /// micro-batch, as DeepSpeed partitions gradients) and all-gather the updated parameters;
-/// ZeRO 3 did its communication inside the micro-batches. With `overlap_dp` the reduction
-/// hides behind the last micro-batch's backward and the gather behind the next step's
-/// first forward.
+/// ZeRO 3 did its communication inside the micro-batches. Under hybrid sharding those run
+/// inside each shard group, and the groups then all-reduce their gradient shards (`1/shard`
+/// of the gradients, over the `dp·cp/shard` groups, `tp·shard` devices apart). With
+/// `overlap_dp` the reductions hide behind the last micro-batch's backward and the gather
+/// behind the next step's first forward.
 fn dp_reduce(
     params: &Params,
     bwd_one: f64,
@@ -574,13 +576,28 @@ fn dp_reduce(
     l: &TrainLayout,
 ) -> Result<Work, TrainError> {
     let mut w = Work::default();
+    let expose = |comm: f64, behind: f64| {
+        if l.overlap_dp {
+            (comm - behind).max(0.0)
+        } else {
+            comm
+        }
+    };
+    let replicas = l.shard_replicas();
+    if replicas > 1 {
+        let shard = l.shard();
+        let bytes = params.dense / shard as f64 * opt.grad_bytes as f64;
+        let (ts, e) = spread(t, CollectiveKind::AllReduce, bytes, replicas, l.tp * shard)?;
+        w.add_comm("hsdp_allreduce", expose(ts, bwd_one), e);
+    }
     if l.dp * l.cp <= 1 || l.zero == 3 {
         return Ok(w);
     }
-    // Dense parameters reduce over all dp·cp replicas; each expert's over the replicas
-    // holding the same experts (Megatron-Core's expert-data-parallel group).
+    // Dense parameters reduce over the dp·cp replicas (the shard group under hybrid
+    // sharding); each expert's over the replicas holding the same experts (Megatron-Core's
+    // expert-data-parallel group).
     let parts = [
-        (params.dense, l.dp * l.cp, l.tp),
+        (params.dense, l.shard(), l.tp),
         (params.expert, l.expert_dp(), l.tp * l.ep),
     ];
     let (mut ar, mut ar_e, mut rs, mut rs_e, mut ag, mut ag_e) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
@@ -597,13 +614,6 @@ fn dp_reduce(
             (ag, ag_e) = (ag + ts, ag_e + e);
         }
     }
-    let expose = |comm: f64, behind: f64| {
-        if l.overlap_dp {
-            (comm - behind).max(0.0)
-        } else {
-            comm
-        }
-    };
     if l.zero == 0 {
         w.add_comm("dp_allreduce", expose(ar, bwd_one), ar_e);
         return Ok(w);
@@ -715,7 +725,7 @@ fn memory(
         let edp = l.expert_dp() as f64;
         let held = |partitioned: bool| {
             if partitioned {
-                sp_d.partitioned(dp_group, edp)
+                sp_d.partitioned(l.shard() as f64, edp)
             } else {
                 sp_d.total()
             }

@@ -220,6 +220,72 @@ fn the_pipeline_split_moves_layers_not_flops() {
     assert!(step(&b, 1024, &target("dgx-a100", 8), &many_split).is_ok());
 }
 
+/// Hybrid sharding (PyTorch HSDP, PaLM's pods): the ZeRO state is divided by the shard
+/// group, not the whole data-parallel group, the groups all-reduce their gradient shards,
+/// and a shard group of all the ranks is plain ZeRO.
+#[test]
+fn hybrid_sharding_partitions_over_the_shard_group() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-h100", 64);
+    let base = TrainLayout {
+        zero: 3,
+        ..layout(1, 1, 64, 1, 64)
+    };
+    let full = step(&b, 1024, &t, &base).unwrap();
+    let same = step(
+        &b,
+        1024,
+        &t,
+        &TrainLayout {
+            shard_group: Some(64),
+            ..base
+        },
+    )
+    .unwrap();
+    assert_eq!(same.step_time_s, full.step_time_s);
+    assert_eq!(same.memory.total_bytes, full.memory.total_bytes);
+    let node = step(
+        &b,
+        1024,
+        &t,
+        &TrainLayout {
+            shard_group: Some(8),
+            ..base
+        },
+    )
+    .unwrap();
+    // Eight times the state per device: sharded over 8 instead of 64.
+    let ratio = node.memory.optimizer_bytes as f64 / full.memory.optimizer_bytes as f64;
+    assert!(close(ratio, 8.0, 1e-3), "{ratio}");
+    assert!(node.memory.weights_bytes > full.memory.weights_bytes);
+    assert!(node
+        .breakdown
+        .communication_s
+        .contains_key("hsdp_allreduce"));
+    assert!(!full
+        .breakdown
+        .communication_s
+        .contains_key("hsdp_allreduce"));
+    for (g, zero, want) in [
+        (3, 3, "does not divide the dp·cp = 64"),
+        (8, 0, "needs ZeRO 1–3"),
+    ] {
+        let e = step(
+            &b,
+            1024,
+            &t,
+            &TrainLayout {
+                shard_group: Some(g),
+                zero,
+                ..base
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(want), "{e}");
+    }
+}
+
 /// Overlapping the data-parallel reduction with the backward never slows a step, and
 /// over the slow network between nodes it hides time.
 #[test]

@@ -18,7 +18,9 @@ pub(crate) const TRAINING_MD: &str = "
 - `parallelism` keys: `tp`, `pp`, `dp`, `cp`, `ep`, `sp=on|off`, `zero=0..3`, \
 `recompute=none|selective|full`, `schedule=1f1b|gpipe|interleaved:V|dualpipe`, `micro` (samples per micro-batch), \
 `overlap_dp=on|off`, `split=embedding|loss|embedding+loss` (those parts counted as a layer each when the layers \
-are cut into pipeline chunks, Megatron-Core's `--account-for-*-in-pipeline-split`). An \
+are cut into pipeline chunks, Megatron-Core's `--account-for-*-in-pipeline-split`), `shard=N` (hybrid sharding: \
+ZeRO state partitioned over groups of N data-parallel ranks, the groups all-reducing their gradient shards once a \
+step). An \
 unknown or repeated key is the row's skip reason, naming the row and the key. What a row does not state takes \
 the plain meaning, never a tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence \
 parallelism, ZeRO 0, no recomputation, 1F1B, one sample per micro-batch, and the data-parallel reduction \
@@ -81,8 +83,9 @@ the optimizer and the loss have none, and the `h800` preset has no calibration c
 slice shape; only slices with 2A = B = C or 2A = 2B = C are tori) and the pods are joined by the preset's \
 data-centre network.
 - **Schedules and settings the sources leave unstated** take the plain defaults, so the error of those rows \
-holds the unstated setting: Llama 3 no micro-batch, PaLM no optimizer sharding, MT-NLG no micro-batch or \
-schedule. Llama 3's layout is read from its §3.3.2, each reading in the rows' note: its first chunk holds the \
+holds the unstated setting: Llama 3 no micro-batch, MT-NLG no micro-batch or schedule. PaLM's layout is read \
+from its §4 (its rows' note): ZeRO-3 sharding inside each 3072-chip pod with the two pods as replicas \
+(`zero=3,shard=256`), full rematerialization and no gradient accumulation. Llama 3's layout is read from its §3.3.2, each reading in the rows' note: its first chunk holds the \
 embedding alone and its last the head and loss alone (`split=embedding+loss`), which with 126 layers on 16 ranks \
 means 8 one-layer chunks per rank (`interleaved:8`); its tensor parallelism cites the sequence-parallelism paper \
 and its 8K sequences train without checkpointing, which fits only with sequence parallelism (`sp=on`); its FSDP \

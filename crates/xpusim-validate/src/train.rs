@@ -7,8 +7,9 @@
 //! `overlap_dp=on|off` (whether the data-parallel gradient reduction overlaps the backward,
 //! for a row whose source says it does not) and `split=embedding|loss|embedding+loss`
 //! (the embedding or the loss counted as a layer when the layers are cut into pipeline
-//! chunks, as Megatron-Core's `--account-for-*-in-pipeline-split` and Llama 3 do). An
-//! unknown or
+//! chunks, as Megatron-Core's `--account-for-*-in-pipeline-split` and Llama 3 do) and
+//! `shard=N` (hybrid sharding: ZeRO state partitioned over groups of N data-parallel ranks,
+//! replicated across the groups). An unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
 //! key: nothing is ignored. What a row leaves unstated takes the plain meaning, never a
 //! tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence parallelism,
@@ -40,7 +41,7 @@ use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 13] = [
     "tp",
     "pp",
     "dp",
@@ -53,6 +54,7 @@ pub const KEYS: [&str; 12] = [
     "micro",
     "overlap_dp",
     "split",
+    "shard",
 ];
 
 /// Metrics of a training row and their units.
@@ -290,6 +292,7 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         dropout: row.dropout.is_some_and(|p| p > 0.0),
         ..TrainLayout::default()
     };
+    l.shard_group = count("shard")?;
     if let Some(v) = kv.get("split") {
         l.set_pipeline_split(v)
             .map_err(|_| bad("split", v, "embedding, loss or embedding+loss"))?;
