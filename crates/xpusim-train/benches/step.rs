@@ -67,6 +67,28 @@ fn llama_405b_on_16k_h100s(bencher: divan::Bencher) {
     bencher.bench(|| step(&b, 8192, &t, divan::black_box(&l)).expect("step"));
 }
 
+/// The same job in the layout Meta ran (Dubey et al. 2024, §3.3.2): 8 one-layer chunks per
+/// rank with the embedding and the loss each taking a chunk, 16 micro-batches through 128
+/// virtual stages — the heaviest schedule simulation the validated rows ask for.
+#[divan::bench]
+fn llama_405b_on_16k_h100s_interleaved(bencher: divan::Bencher) {
+    let b = builder("llama-3.1-405b");
+    let t = target("dgx-h100", 16384);
+    let l = TrainLayout {
+        tp: 8,
+        pp: 16,
+        dp: 128,
+        sp: true,
+        micro_batch: 1,
+        global_batch: 2048,
+        schedule: xpusim_train::Schedule::Interleaved(8),
+        embedding_in_split: true,
+        loss_in_split: true,
+        ..Default::default()
+    };
+    bencher.bench(|| step(&b, 8192, &t, divan::black_box(&l)).expect("step"));
+}
+
 /// Llama-3-70B at 8k tokens on 64, 32, 16 and 8 H100s (`--rank cost`): 2,000+ layouts.
 #[divan::bench(sample_count = 3)]
 fn search_llama_70b_up_to_64_h100s(bencher: divan::Bencher) {
