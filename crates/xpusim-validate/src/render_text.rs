@@ -83,7 +83,10 @@ the optimizer and the loss have none, and the `h800` preset has no calibration c
 slice shape; only slices with 2A = B = C or 2A = 2B = C are tori) and the pods are joined by the preset's \
 data-centre network.
 - **Schedules and settings the sources leave unstated** take the plain defaults, so the error of those rows \
-holds the unstated setting: Llama 3 no micro-batch, MT-NLG no micro-batch or schedule. PaLM's layout is read \
+holds the unstated setting: Llama 3 no micro-batch, MT-NLG no micro-batch or schedule. MT-NLG's rows are the \
+example: at the plain micro-batch of 1 (240, 192 and 160 micro-batches through its 35 stages) they are 37–44 % \
+above the measured TFLOP/s; a sensitivity run at 2 samples per micro-batch gives 22–24 % and at 4 gives −3 to \
++2 % (the bubble of 60, 48 and 40 micro-batches), but no source states it, so the rows keep 1. PaLM's layout is read \
 from its §4 (its rows' note): ZeRO-3 sharding inside each 3072-chip pod with the two pods as replicas \
 (`zero=3,shard=256`), full rematerialization and no gradient accumulation. Llama 3's layout is read from its §3.3.2, each reading in the rows' note: its first chunk holds the \
 embedding alone and its last the head and loss alone (`split=embedding+loss`), which with 126 layers on 16 ranks \
