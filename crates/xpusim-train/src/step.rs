@@ -583,12 +583,18 @@ fn dp_reduce(
             comm
         }
     };
+    // Hybrid sharding: the shard groups all-reduce their gradient shards once a step, after
+    // the last reduce-scatter inside the group.
     let replicas = l.shard_replicas();
-    if replicas > 1 {
+    let (hs, hs_e) = if replicas > 1 {
         let shard = l.shard();
         let bytes = params.dense / shard as f64 * opt.grad_bytes as f64;
-        let (ts, e) = spread(t, CollectiveKind::AllReduce, bytes, replicas, l.tp * shard)?;
-        w.add_comm("hsdp_allreduce", expose(ts, bwd_one), e);
+        spread(t, CollectiveKind::AllReduce, bytes, replicas, l.tp * shard)?
+    } else {
+        (0.0, 0.0)
+    };
+    if hs > 0.0 && l.zero == 3 {
+        w.add_comm("hsdp_allreduce", expose(hs, bwd_one), hs_e);
     }
     if l.dp * l.cp <= 1 || l.zero == 3 {
         return Ok(w);
@@ -619,11 +625,18 @@ fn dp_reduce(
         return Ok(w);
     }
     let times = if l.zero == 2 { m as f64 } else { 1.0 };
+    // The last micro-batch's backward hides its reduce-scatter and the shard groups'
+    // all-reduce that follows it; ZeRO 2's earlier reduce-scatters hide behind their own.
+    let last = expose(rs + hs, bwd_one);
+    let rs_share = if rs + hs > 0.0 { rs / (rs + hs) } else { 1.0 };
     w.add_comm(
         "dp_reducescatter",
-        expose(rs, bwd_one) * times,
+        expose(rs, bwd_one) * (times - 1.0) + last * rs_share,
         rs_e * times,
     );
+    if hs > 0.0 {
+        w.add_comm("hsdp_allreduce", last * (1.0 - rs_share), hs_e);
+    }
     w.add_comm("dp_allgather", expose(ag, fwd_one), ag_e);
     Ok(w)
 }

@@ -59,6 +59,17 @@ fn the_breakdown_adds_up_to_the_step() {
             overlap_dp: false,
             ..layout(1, 1, 64, 1, 64)
         },
+        TrainLayout {
+            zero: 2,
+            shard_group: Some(8),
+            ..layout(2, 2, 16, 1, 64)
+        },
+        TrainLayout {
+            zero: 3,
+            shard_group: Some(8),
+            overlap_dp: false,
+            ..layout(1, 1, 64, 1, 64)
+        },
     ] {
         let c = step(&b, 1024, &t, &l).unwrap();
         assert!(
@@ -266,6 +277,28 @@ fn hybrid_sharding_partitions_over_the_shard_group() {
         .breakdown
         .communication_s
         .contains_key("hsdp_allreduce"));
+    // ZeRO 1 under hybrid sharding: the optimizer state over the shard group, the gradient
+    // shards all-reduced between the groups (exposed when the reduction follows the
+    // backward).
+    let z1 = TrainLayout {
+        zero: 1,
+        overlap_dp: false,
+        ..base
+    };
+    let plain1 = step(&b, 1024, &t, &z1).unwrap();
+    let node1 = step(
+        &b,
+        1024,
+        &t,
+        &TrainLayout {
+            shard_group: Some(8),
+            ..z1
+        },
+    )
+    .unwrap();
+    let r = node1.memory.optimizer_bytes as f64 / plain1.memory.optimizer_bytes as f64;
+    assert!(close(r, 8.0, 1e-3), "{r}");
+    assert!(node1.breakdown.communication_s["hsdp_allreduce"] > 0.0);
     for (g, zero, want) in [
         (3, 3, "does not divide the dp·cp = 64"),
         (8, 0, "needs ZeRO 1–3"),
