@@ -52,6 +52,7 @@ training kernels): 14-39 % too slow; the fused profile followed from reading the
 """
 
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -95,8 +96,8 @@ SYSTEMS = [
         "result 3.0-2002 (CoreWeave + NVIDIA coreweave_hgxh100_n448, MXNet)",
         0.183,
         "NVIDIA_CoreWeave/benchmarks/resnet/implementations/mxnet/config_DGXH100_multi_448x8x16.sh",
-        " Not modelled: BN_GROUP=2 (BatchNorm statistics exchanged between GPU pairs at every BatchNorm), "
-        "MXNET_FUSE_CONV_BN_RELU=1 (more fusion), SHARP in-network all-reduce (SBATCH_NETWORK=sharp).",
+        " Not modelled: MXNET_FUSE_CONV_BN_RELU=1 (more fusion), SHARP in-network all-reduce "
+        "(SBATCH_NETWORK=sharp).",
     ),
 ]
 TABLE = (
@@ -197,6 +198,18 @@ def run_of(text: str, name: str) -> dict:
     return r
 
 
+def bn_group(repo: str, config: str) -> int:
+    """BN_GROUP as the config exports it (or the common config it sources); run_and_time.sh
+    defaults it to 1 (`BN_GROUP=${BN_GROUP:-1}`)."""
+    text = git(repo, "show", f"HEAD:{config}")
+    for line in text.splitlines():
+        m = re.match(r"\s*source \$\(dirname \$\{BASH_SOURCE\[0\]\}\)/(\S+)", line)
+        if m:
+            text = git(repo, "show", f"HEAD:{config.rsplit('/', 1)[0]}/{m.group(1)}") + "\n" + text
+    found = re.findall(r"^\s*export BN_GROUP=\"?(\d+)", text, re.M)
+    return int(found[-1]) if found else 1
+
+
 def one(values, what: str, where: str):
     s = set(values)
     if len(s) != 1:
@@ -232,7 +245,14 @@ def main() -> None:
         rate = statistics.median(per_run)
         where = f"mlcommons/training_results_v3.0 (commit {commit[:7]}) {results}/result_*.txt"
         note = SHARED_NOTE.format(config=config) + unpriced
-        par = f'"dp={devices},micro={micro},overlap_dp=off"'
+        bn = bn_group(repo, config)
+        par = f'"dp={devices},micro={micro},overlap_dp=off{f",bn_group={bn}" if bn > 1 else ""}"'
+        if bn > 1:
+            note += (
+                f" BN_GROUP={bn} (bn_group={bn}): every BatchNorm reduces its statistics over {bn} "
+                "neighbouring GPUs, forward and backward, through peer memory (symbols/resnet-v1b-fl.py "
+                "MXInitXBuf / MXOpenIpcHandles)."
+            )
         tail = ",train/MLPerf Training v3.0,wall,no,,,,,mlperf-mxnet"
         epochs = ", ".join(f"{r['file']} {r['epochs']}" for r in scored)
         print(

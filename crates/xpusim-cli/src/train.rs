@@ -114,6 +114,11 @@ pub struct TrainArgs {
     /// HYBRID_SHARD; PaLM's sharding inside each pod). Default: the whole data-parallel group.
     #[arg(long)]
     pub shard_group: Option<u64>,
+    /// Synchronised BatchNorm: each BatchNorm's statistics reduced over groups of this many
+    /// data-parallel ranks, forward and backward (PyTorch SyncBatchNorm; MLPerf ResNet-50's
+    /// BN_GROUP). Default: each device normalises over its own micro-batch.
+    #[arg(long)]
+    pub bn_group: Option<u64>,
     /// Tokens to train on, for time and cost (default: 20 per parameter, Chinchilla).
     #[arg(long)]
     pub tokens: Option<f64>,
@@ -347,6 +352,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
             ..Default::default()
         };
         base.set_pipeline_split(&a.pipeline_split)?;
+        base.bn_group = a.bn_group;
         let all = xpusim_train::search(&build, seq, &t, &counts, &base, rank)?;
         let best = all
             .iter()
@@ -395,6 +401,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
     };
     layout.set_pipeline_split(&a.pipeline_split)?;
     layout.shard_group = a.shard_group;
+    layout.bn_group = a.bn_group;
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;
     print(a, &c, &[], &t, tokens_for(&c), Rank::Time)

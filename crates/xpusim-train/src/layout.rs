@@ -103,6 +103,12 @@ pub struct TrainLayout {
     /// Chowdhery et al. 2022, §4). `None`: the whole data-parallel group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard_group: Option<u64>,
+    /// Synchronised BatchNorm: each BatchNorm's statistics reduced over groups of this many
+    /// adjacent data-parallel ranks, forward and backward (PyTorch `SyncBatchNorm`; MLPerf
+    /// ResNet-50's `BN_GROUP` in NVIDIA's MXNet). `None` or 1: each device normalises over
+    /// its own micro-batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bn_group: Option<u64>,
 }
 
 impl Default for TrainLayout {
@@ -125,6 +131,7 @@ impl Default for TrainLayout {
             embedding_in_split: false,
             loss_in_split: false,
             shard_group: None,
+            bn_group: None,
         }
     }
 }
@@ -249,6 +256,14 @@ impl TrainLayout {
                 );
             }
         }
+        if let Some(g) = self.bn_group {
+            let dp = self.dp * self.cp;
+            if g == 0 || !dp.is_multiple_of(g) {
+                return err(format!(
+                    "a BatchNorm group of {g} does not divide the dp·cp = {dp} data-parallel ranks"
+                ));
+            }
+        }
         if self.pp == 1 && matches!(self.schedule, Schedule::Interleaved(v) if v > 1) {
             return err("an interleaved schedule needs pipeline stages (pp > 1)".into());
         }
@@ -285,6 +300,9 @@ impl fmt::Display for TrainLayout {
         }
         if let Some(g) = self.shard_group {
             write!(f, " shard={g}")?;
+        }
+        if let Some(g) = self.bn_group.filter(|g| *g > 1) {
+            write!(f, " bn_group={g}")?;
         }
         match (self.embedding_in_split, self.loss_in_split) {
             (true, true) => write!(f, " split=embedding+loss"),

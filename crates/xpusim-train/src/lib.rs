@@ -16,6 +16,7 @@
 //! - A layout that does not fit is an error naming the bytes and the smallest change that
 //!   fits ([`train`]); [`step`] reports it with `fits = false` for searches.
 
+mod bn_sync;
 mod error;
 mod fit;
 mod layout;

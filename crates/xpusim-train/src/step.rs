@@ -17,7 +17,8 @@
 //!    the reduction of their gradients (backward) — all-gather based, as Llama 3 trains
 //!    (Dubey et al. 2024, §3.3.2); ZeRO-3 adds the parameter all-gathers and gradient
 //!    reduce-scatters of every micro-batch, hidden behind the chunk's compute by prefetch
-//!    (PyTorch FSDP, Zhao et al. 2023) where `overlap_dp` is set.
+//!    (PyTorch FSDP, Zhao et al. 2023) where `overlap_dp` is set; a BatchNorm group adds
+//!    each BatchNorm's statistics exchange to both passes ([`crate::bn_sync`]).
 //! 4. [`crate::schedule::simulate`] runs the micro-batches through the stages; the bubble
 //!    comes from the schedule.
 //! 5. After its last backward, each stage reduces its gradients over the data-parallel
@@ -177,6 +178,7 @@ pub fn step(
         })),
     };
     let cp_comm = context_comm(&dfwd, &dbwd, &groups, t, &l)?;
+    let bn = crate::bn_sync::batchnorm_sync(&dfwd, &groups, t, &l, &fwd.name)?;
     let prm = params(&fwd, &dfwd, &groups, l.ep);
     if l.ep > 1 && prm.layers.iter().all(|p| p.expert == 0.0) {
         return Err(TrainError::Layout(format!(
@@ -225,6 +227,10 @@ pub fn step(
                 wb.add(&ba[i], 1.0);
                 wf.add(&cp_comm.0, 1.0);
                 wb.add(&cp_comm.1, 1.0);
+                if let Some(bn) = &bn {
+                    wf.add(&bn.layers[i], 1.0);
+                    wb.add(&bn.layers[i], 1.0);
+                }
                 if let Some(r) = &re {
                     wr.add(&r.layers[i], 1.0);
                 }
@@ -234,11 +240,19 @@ pub fn step(
                 wf.add(&f.pre, 1.0);
                 wb.add(&b.pre, 1.0);
                 p.add(&prm.pre);
+                if let Some(bn) = &bn {
+                    wf.add(&bn.pre, 1.0);
+                    wb.add(&bn.pre, 1.0);
+                }
             }
             if vs + 1 == chunks {
                 wf.add(&f.post, 1.0);
                 wb.add(&b.post, 1.0);
                 p.add(&prm.post);
+                if let Some(bn) = &bn {
+                    wf.add(&bn.post, 1.0);
+                    wb.add(&bn.post, 1.0);
+                }
             }
             if l.zero == 3 && dp_group > 1 {
                 zero3(&mut wf, &mut wb, &p, &opt, t, &l)?;
@@ -445,7 +459,7 @@ fn balance_context(g: &mut Graph, seq: u64, cp: u64) -> Result<(), TrainError> {
 }
 
 /// One collective of a data- or context-parallel group: `group` devices `stride` apart.
-fn spread(
+pub(crate) fn spread(
     t: &Target,
     kind: CollectiveKind,
     bytes: f64,

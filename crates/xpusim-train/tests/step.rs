@@ -319,6 +319,63 @@ fn hybrid_sharding_partitions_over_the_shard_group() {
     }
 }
 
+/// Synchronised BatchNorm (MLPerf ResNet-50's BN_GROUP, PyTorch SyncBatchNorm): each
+/// BatchNorm exchanges its statistics forward and backward on the critical path, so the step
+/// slows by that communication alone — no FLOPs or memory move — and a model without
+/// BatchNorm, or a group that does not divide the data-parallel ranks, is an error.
+#[test]
+fn a_batchnorm_group_adds_its_exchanges_and_nothing_else() {
+    let b = builder("resnet-50");
+    let t = target("dgx-h100", 16);
+    let base = layout(1, 1, 16, 32, 512);
+    let local = step(&b, 224, &t, &base).unwrap();
+    let pairs = step(
+        &b,
+        224,
+        &t,
+        &TrainLayout {
+            bn_group: Some(2),
+            ..base
+        },
+    )
+    .unwrap();
+    let bn = pairs.breakdown.communication_s["bn_allreduce"];
+    assert!(bn > 0.0);
+    assert!(close(pairs.step_time_s - local.step_time_s, bn, 1e-6));
+    assert_eq!(pairs.hardware_flops, local.hardware_flops);
+    assert_eq!(pairs.memory.total_bytes, local.memory.total_bytes);
+    assert!(close(pairs.breakdown.total_s(), pairs.step_time_s, 1e-9));
+    // Each of ResNet-50's 53 BatchNorms exchanges twice per micro-batch, each exchange at
+    // least the collective's fixed latency on NVLink (NCCL's LL base, 3.6 µs).
+    let m = 512 / 16 / 32;
+    assert!(bn >= 2.0 * 53.0 * m as f64 * 3.6e-6, "{bn}");
+    let llama = builder("llama-2-7b");
+    let e = step(
+        &llama,
+        1024,
+        &t,
+        &TrainLayout {
+            bn_group: Some(2),
+            ..layout(1, 1, 16, 1, 16)
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no BatchNorm"), "{e}");
+    let e = step(
+        &b,
+        224,
+        &t,
+        &TrainLayout {
+            bn_group: Some(3),
+            ..base
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("BatchNorm group of 3 does not divide"), "{e}");
+}
+
 /// Overlapping the data-parallel reduction with the backward never slows a step, and
 /// over the slow network between nodes it hides time.
 #[test]

@@ -20,7 +20,8 @@ pub(crate) const TRAINING_MD: &str = "
 `overlap_dp=on|off`, `split=embedding|loss|embedding+loss` (those parts counted as a layer each when the layers \
 are cut into pipeline chunks, Megatron-Core's `--account-for-*-in-pipeline-split`), `shard=N` (hybrid sharding: \
 ZeRO state partitioned over groups of N data-parallel ranks, the groups all-reducing their gradient shards once a \
-step). An \
+step), `bn_group=N` (each BatchNorm's statistics all-reduced over groups of N data-parallel ranks, forward and \
+backward). An \
 unknown or repeated key is the row's skip reason, naming the row and the key. What a row does not state takes \
 the plain meaning, never a tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence \
 parallelism, ZeRO 0, no recomputation, 1F1B, one sample per micro-batch, and the data-parallel reduction \
@@ -110,9 +111,10 @@ own kernels (BatchNorm cannot fold into the convolution while it learns), as the
 DeepLearningExamples rows do. A runtime that fuses them (`fuse_training_pointwise`, the `mlperf-mxnet` profile \
 of NVIDIA's MLPerf ResNet-50: BatchNorm + ReLU and BatchNorm + add + ReLU in one kernel each, forward and \
 backward) runs each such chain as one kernel. The MLPerf rows were first predicted without it (14–39 % too \
-slow); the profile came from reading that stack's code, not from fitting the rows. What remains: at 16 images \
-per GPU (3584 GPUs) the prediction is 21 % too fast, with that config's per-layer BatchNorm statistics exchange \
-(`BN_GROUP=2`) and the evaluation passes and warm-up inside the time to train not priced.
+slow); the profile came from reading that stack's code, not from fitting the rows. At 16 images per GPU \
+(3584 GPUs) the config also synchronises every BatchNorm's statistics over GPU pairs (`BN_GROUP=2`, read from \
+the config: `bn_group=2`), which took that row's throughput from 21 % too fast to 3.5 %; its time to train \
+stays 14 % too fast, with the evaluation passes and the warm-up inside it not priced.
 ";
 
 /// The protocol: the split, the three figures, where each fitted constant comes from

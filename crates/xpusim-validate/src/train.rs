@@ -9,7 +9,8 @@
 //! (the embedding or the loss counted as a layer when the layers are cut into pipeline
 //! chunks, as Megatron-Core's `--account-for-*-in-pipeline-split` and Llama 3 do) and
 //! `shard=N` (hybrid sharding: ZeRO state partitioned over groups of N data-parallel ranks,
-//! replicated across the groups). An unknown or
+//! replicated across the groups) and `bn_group=N` (BatchNorm statistics synchronised over
+//! groups of N data-parallel ranks). An unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
 //! key: nothing is ignored. What a row leaves unstated takes the plain meaning, never a
 //! tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence parallelism,
@@ -41,7 +42,7 @@ use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "tp",
     "pp",
     "dp",
@@ -55,6 +56,7 @@ pub const KEYS: [&str; 13] = [
     "overlap_dp",
     "split",
     "shard",
+    "bn_group",
 ];
 
 /// Metrics of a training row and their units.
@@ -293,6 +295,7 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         ..TrainLayout::default()
     };
     l.shard_group = count("shard")?;
+    l.bn_group = count("bn_group")?;
     if let Some(v) = kv.get("split") {
         l.set_pipeline_split(v)
             .map_err(|_| bad("split", v, "embedding, loss or embedding+loss"))?;
@@ -546,6 +549,12 @@ mod tests {
         ))
         .unwrap();
         assert!(split.embedding_in_split && split.loss_in_split);
+        let groups = layout(&row(
+            "r,dgx-a100,64,\"dp=64,zero=1,shard=8,bn_group=2\",fp16,resnet-50,train,64,,,step_time_s,1,s,x,,,",
+        ))
+        .unwrap();
+        assert_eq!((groups.shard_group, groups.bn_group), (Some(8), Some(2)));
+        assert_eq!((plain.shard_group, plain.bn_group), (None, None));
     }
 
     #[test]

@@ -166,15 +166,17 @@ fn a_published_layout_is_the_train_crates_step() {
 /// A regression guard, not validation: the held-out MAPE of the training rows
 /// (docs/validation-training.md; first predicted at overall 34.3 %, Korthikanti 2022 10.1 %,
 /// Narayanan 2021 12.8 %; with dropout and the saved-tensor rules 31.2 %, 5.5 %, 7.5 %; with
-/// MT-NLG's recomputation, Llama 3's interleaved schedule and BERT's MLM head 26.9 %) plus
-/// a margin. It fails when a change makes the predictions of
+/// MT-NLG's recomputation, Llama 3's interleaved schedule and BERT's MLM head 26.9 %; 20.0 %
+/// on 2026-12-07 with the layouts read from Llama 3's and PaLM's §4s and the 3584-GPU MLPerf
+/// ResNet-50 config's BatchNorm groups, MLPerf at 14.0 %) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
     let r = report(&rows());
     let cats = r.by_category();
     for (what, guard) in [
-        ("overall", 29.0),
+        ("overall", 21.0),
+        ("train/MLPerf Training v3.0", 15.0),
         ("train/Korthikanti 2022", 7.0),
         ("train/Narayanan 2021 (Megatron-LM)", 9.0),
     ] {
