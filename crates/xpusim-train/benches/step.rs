@@ -51,8 +51,8 @@ fn one_step(bencher: divan::Bencher, model: &str) {
     bencher.bench(|| step(&b, 2048, &t, divan::black_box(&l)).expect("step"));
 }
 
-#[divan::bench]
-fn llama_405b_on_16k_h100s(bencher: divan::Bencher) {
+/// Llama 3.1 405B at 8k tokens on 16,384 H100s, tp 8 × pp 16 × dp 128, 16 micro-batches.
+fn llama_405b_16k(bencher: divan::Bencher, l: TrainLayout) {
     let b = builder("llama-3.1-405b");
     let t = target("dgx-h100", 16384);
     let l = TrainLayout {
@@ -62,9 +62,14 @@ fn llama_405b_on_16k_h100s(bencher: divan::Bencher) {
         sp: true,
         micro_batch: 1,
         global_batch: 2048,
-        ..Default::default()
+        ..l
     };
     bencher.bench(|| step(&b, 8192, &t, divan::black_box(&l)).expect("step"));
+}
+
+#[divan::bench]
+fn llama_405b_on_16k_h100s(bencher: divan::Bencher) {
+    llama_405b_16k(bencher, TrainLayout::default());
 }
 
 /// The same job in the layout Meta ran (Dubey et al. 2024, §3.3.2): 8 one-layer chunks per
@@ -72,21 +77,15 @@ fn llama_405b_on_16k_h100s(bencher: divan::Bencher) {
 /// virtual stages — the heaviest schedule simulation the validated rows ask for.
 #[divan::bench]
 fn llama_405b_on_16k_h100s_interleaved(bencher: divan::Bencher) {
-    let b = builder("llama-3.1-405b");
-    let t = target("dgx-h100", 16384);
-    let l = TrainLayout {
-        tp: 8,
-        pp: 16,
-        dp: 128,
-        sp: true,
-        micro_batch: 1,
-        global_batch: 2048,
-        schedule: xpusim_train::Schedule::Interleaved(8),
-        embedding_in_split: true,
-        loss_in_split: true,
-        ..Default::default()
-    };
-    bencher.bench(|| step(&b, 8192, &t, divan::black_box(&l)).expect("step"));
+    llama_405b_16k(
+        bencher,
+        TrainLayout {
+            schedule: xpusim_train::Schedule::Interleaved(8),
+            embedding_in_split: true,
+            loss_in_split: true,
+            ..Default::default()
+        },
+    );
 }
 
 /// Llama-3-70B at 8k tokens on 64, 32, 16 and 8 H100s (`--rank cost`): 2,000+ layouts.

@@ -238,13 +238,18 @@ impl TrainLayout {
                     .into(),
             );
         }
-        if let Some(g) = self.shard_group {
-            let dp = self.dp * self.cp;
-            if g == 0 || !dp.is_multiple_of(g) {
+        let dp = self.dp * self.cp;
+        for (what, group) in [
+            ("shard group", self.shard_group),
+            ("BatchNorm group", self.bn_group),
+        ] {
+            if let Some(g) = group.filter(|g| *g == 0 || !dp.is_multiple_of(*g)) {
                 return err(format!(
-                    "a shard group of {g} does not divide the dp·cp = {dp} data-parallel ranks"
+                    "a {what} of {g} does not divide the dp·cp = {dp} data-parallel ranks"
                 ));
             }
+        }
+        if let Some(g) = self.shard_group {
             if self.zero == 0 {
                 return err("a shard group partitions ZeRO state; it needs ZeRO 1–3".into());
             }
@@ -254,14 +259,6 @@ impl TrainLayout {
                      shard group smaller than dp·cp)"
                         .into(),
                 );
-            }
-        }
-        if let Some(g) = self.bn_group {
-            let dp = self.dp * self.cp;
-            if g == 0 || !dp.is_multiple_of(g) {
-                return err(format!(
-                    "a BatchNorm group of {g} does not divide the dp·cp = {dp} data-parallel ranks"
-                ));
             }
         }
         if self.pp == 1 && matches!(self.schedule, Schedule::Interleaved(v) if v > 1) {
