@@ -88,7 +88,7 @@ fn llama_405b_on_16k_h100s_interleaved(bencher: divan::Bencher) {
     );
 }
 
-/// Llama-3-70B at 8k tokens on 64, 32, 16 and 8 H100s (`--rank cost`): 2,000+ layouts.
+/// Llama-3-70B at 8k tokens on 64, 32, 16 and 8 H100s (`--rank cost`): 3,500 layouts.
 #[divan::bench(sample_count = 3)]
 fn search_llama_70b_up_to_64_h100s(bencher: divan::Bencher) {
     let b = builder("llama-3-70b");

@@ -302,6 +302,9 @@ pub fn search(
     Ok(out)
 }
 
+/// Model chunks per pipeline stage the search tries for the interleaved schedule.
+const INTERLEAVE_CHUNKS: [u64; 3] = [2, 4, 8];
+
 /// Sequences from this length get context parallelism in the search (Llama 3 trains 8k
 /// tokens without it and 128k with cp = 16, Dubey et al. 2024 Table 4).
 const LONG_CONTEXT_TOKENS: u64 = 8192;
@@ -330,7 +333,10 @@ fn push_layouts(
     for micro in micros {
         let mut scheds = vec![Schedule::OneFOneB];
         if pp > 1 {
-            scheds.push(Schedule::Interleaved(2));
+            // Interleaving shrinks the bubble by the chunks per stage at as many more sends
+            // (Narayanan et al. 2021 §2.2.2); stacks run 2 to 12 (MLPerf GPT-3: 12, Llama 3: 8).
+            // A depth the layers cannot fill fails its step and drops out.
+            scheds.extend(INTERLEAVE_CHUNKS.map(Schedule::Interleaved));
         }
         // DualPipe where its overlap has expert all-to-alls to hide (DeepSeek-V3's use), at
         // twice the parameters' memory.

@@ -772,3 +772,27 @@ fn the_search_tries_dualpipe_for_expert_parallel_layouts() {
     assert!(!dual.is_empty());
     assert!(dual.iter().all(|c| c.layout.ep > 1 && c.layout.pp % 2 == 0));
 }
+
+/// The layout search interleaves 2, 4 and 8 chunks per stage where the layers fill them
+/// (Llama-2-7B's 32 layers: at pp = 8 up to 4 chunks, at pp = 4 up to 8), and never a
+/// depth the layers cannot fill.
+#[test]
+fn the_search_interleaves_as_deep_as_the_layers_allow() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-h100", 16);
+    let base = TrainLayout {
+        global_batch: 64,
+        ..Default::default()
+    };
+    let all = search(&b, 1024, &t, &[16], &base, Rank::Time).unwrap();
+    let chunks = |v: u64| {
+        all.iter()
+            .filter(|c| c.layout.schedule == Schedule::Interleaved(v))
+            .map(|c| c.layout.pp * v)
+            .collect::<Vec<_>>()
+    };
+    for v in [2, 4, 8] {
+        assert!(!chunks(v).is_empty(), "no layout interleaves {v} chunks");
+        assert!(chunks(v).iter().all(|n| *n <= 32), "{v}: {:?}", chunks(v));
+    }
+}
