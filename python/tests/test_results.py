@@ -65,6 +65,16 @@ def test_train_result_ranks_layouts_when_it_searches():
     assert len(given.to_pandas()) == 1
 
 
+def test_train_passes_the_layout_options_through():
+    # Synchronised BatchNorm over GPU pairs and hybrid sharding, as the CLI takes them.
+    r = xpusim.train("resnet-50", "dgx-h100", nodes=2, tp=1, pp=1, dp=16, micro_batch=32,
+                     global_batch=512, zero=1, shard_group=8, bn_group=2)
+    roundtrip(r)
+    d = r.to_dict()
+    assert d["layout"]["bn_group"] == 2 and d["layout"]["shard_group"] == 8
+    assert d["breakdown"]["communication_s"]["bn_allreduce"] > 0
+
+
 def test_flip_result_is_eras_by_designs():
     r = xpusim.flip(["h100-sxm", "a100-80gb", "tpu-v4"])
     roundtrip(r)
