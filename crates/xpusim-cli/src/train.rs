@@ -112,6 +112,7 @@ pub struct TrainArgs {
     /// Hybrid sharding: ZeRO partitions its state over groups of this many data-parallel
     /// ranks and the groups all-reduce their gradient shards once a step (PyTorch FSDP
     /// HYBRID_SHARD; PaLM's sharding inside each pod). Default: the whole data-parallel group.
+    /// A degree of the layout given: `--search` ignores it, as it does --tp/--pp/--dp.
     #[arg(long)]
     pub shard_group: Option<u64>,
     /// Synchronised BatchNorm: each BatchNorm's statistics reduced over groups of this many

@@ -3,14 +3,14 @@
 //!
 //! `parallelism` is a list of `key=value`: `tp`, `pp`, `dp`, `cp` (context), `ep` (expert),
 //! `sp=on|off` (Megatron sequence parallelism), `zero=0..3`, `recompute=none|selective|full`,
-//! `schedule=1f1b|gpipe|interleaved:V`, `micro` (samples per micro-batch) and
+//! `schedule=1f1b|gpipe|interleaved:V`, `micro` (samples per micro-batch),
 //! `overlap_dp=on|off` (whether the data-parallel gradient reduction overlaps the backward,
-//! for a row whose source says it does not) and `split=embedding|loss|embedding+loss`
-//! (the embedding or the loss counted as a layer when the layers are cut into pipeline
-//! chunks, as Megatron-Core's `--account-for-*-in-pipeline-split` and Llama 3 do) and
-//! `shard=N` (hybrid sharding: ZeRO state partitioned over groups of N data-parallel ranks,
-//! replicated across the groups) and `bn_group=N` (BatchNorm statistics synchronised over
-//! groups of N data-parallel ranks). An unknown or
+//! for a row whose source says it does not), `split=embedding|loss|embedding+loss` (the
+//! embedding or the loss counted as a layer when the layers are cut into pipeline chunks, as
+//! Megatron-Core's `--account-for-*-in-pipeline-split` and Llama 3 do), `shard=N` (hybrid
+//! sharding: ZeRO state partitioned over groups of N data-parallel ranks, replicated across
+//! the groups) and `bn_group=N` (BatchNorm statistics synchronised over groups of N
+//! data-parallel ranks). An unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
 //! key: nothing is ignored. What a row leaves unstated takes the plain meaning, never a
 //! tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence parallelism,
