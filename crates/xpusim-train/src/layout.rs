@@ -243,10 +243,14 @@ impl TrainLayout {
             ("shard group", self.shard_group),
             ("BatchNorm group", self.bn_group),
         ] {
-            if let Some(g) = group.filter(|g| *g == 0 || !dp.is_multiple_of(*g)) {
-                return err(format!(
-                    "a {what} of {g} does not divide the dp·cp = {dp} data-parallel ranks"
-                ));
+            match group {
+                Some(0) => return err(format!("a {what} must hold at least 1 rank")),
+                Some(g) if !dp.is_multiple_of(g) => {
+                    return err(format!(
+                        "a {what} of {g} does not divide the dp·cp = {dp} data-parallel ranks"
+                    ))
+                }
+                _ => {}
             }
         }
         if let Some(g) = self.shard_group {
