@@ -21,9 +21,9 @@ gradient reduce-scatter overlapped: `overlap_grad_sync: True` in conf/megatron_g
 sequence parallelism (run_and_time.sh `SEQ_PARALLEL` default True), no activation
 checkpointing (ACT_CKPT_GRANULARITY=null), no dropout (the yaml's 0.0), sequence 2048, and
 FP8=True with FP8_HYBRID through Transformer Engine: precision `fp8-linear` (FP8 GEMMs in the
-linear layers, everything else BF16). Not priced: the tensor-parallel communication overlap
-with the GEMMs (TP_COMM_OVERLAP=True, userbuffers), which the step model exposes, and TE's FP8
-casts and transposes.
+linear layers, everything else BF16), and the tensor-parallel communication overlapped with
+the GEMMs (config_tp_h100.sh's TP_COMM_OVERLAP=True, userbuffers: `tp_overlap=on`). Not priced:
+TE's FP8 casts and transposes.
 
 What each row takes from a submission's `result_*.txt` (MLLOG lines, the MLPerf logging format):
 - `time_to_train_min` (the published score, quoted unchanged from NVIDIA's MLPerf table, as the
@@ -156,7 +156,12 @@ def gpt3_rows(repo: str, commit: str) -> None:
         if accum * dp != batch:
             raise SystemExit(f"{results}: {accum} micro-batches x dp {dp} != batch {batch}")
         who = results.split("/", 1)[0].lower().replace("_", "-")
-        par = f'"tp={GPT3_TP},pp={GPT3_PP},dp={dp},sp=on,zero=1,schedule=interleaved:{GPT3_CHUNKS},micro=1"'
+        # config_common.sh exports False and config_tp_h100.sh, sourced after it, True.
+        overlap = exported(repo, config, "TP_COMM_OVERLAP") == "True"
+        par = (
+            f'"tp={GPT3_TP},pp={GPT3_PP},dp={dp},sp=on,zero=1,schedule=interleaved:{GPT3_CHUNKS},'
+            f'micro=1{",tp_overlap=on" if overlap else ""}"'
+        )
         print(
             f"mlperf30-gpt3-{devices}xh100-{who}-step,dgx-h100,{devices},{par},fp8-linear,gpt3-175b,train,"
             f"{batch},{seq},,step_time_s,{statistics.median(per_run):.4g},s,\"MLPerf Training v3.0, closed "
@@ -165,9 +170,10 @@ def gpt3_rows(repo: str, commit: str) -> None:
             f"pytorch-eager,\"Seconds per training step as the logs time it, the median over each run's steps, "
             f"then over the {len(per_run)} runs (per run: {', '.join(f'{v:.3f}' for v in per_run)}). Layout and "
             f"precision from {config} (see mlperf_training.py): NeMo with Transformer Engine FP8 "
-            f"(fp8-linear), distributed Adam, {accum} micro-batches of 1 per replica. Not priced: the "
-            f"tensor-parallel communication overlapped with the GEMMs (TP_COMM_OVERLAP=True), TE's FP8 casts "
-            f"and transposes. 8-GPU HGX/DGX H100 nodes on NDR InfiniBand = dgx-h100.\","
+            f"(fp8-linear), distributed Adam, {accum} micro-batches of 1 per replica, tensor-parallel "
+            f"communication overlapped with the GEMMs (TP_COMM_OVERLAP={overlap}, userbuffers: "
+            f"tp_overlap). Not priced: TE's FP8 casts and transposes. 8-GPU HGX/DGX H100 nodes on NDR "
+            f"InfiniBand = dgx-h100.\","
         )
 
 
@@ -198,16 +204,25 @@ def run_of(text: str, name: str) -> dict:
     return r
 
 
-def bn_group(repo: str, config: str) -> int:
-    """BN_GROUP as the config exports it (or the common config it sources); run_and_time.sh
-    defaults it to 1 (`BN_GROUP=${BN_GROUP:-1}`)."""
-    text = git(repo, "show", f"HEAD:{config}")
-    for line in text.splitlines():
+def exported(repo: str, config: str, key: str):
+    """The value a config leaves `key` exported with, following its `source` lines in
+    order (a later export wins, as in the shell); None if nothing exports it."""
+    value = None
+    for line in git(repo, "show", f"HEAD:{config}").splitlines():
         m = re.match(r"\s*source \$\(dirname \$\{BASH_SOURCE\[0\]\}\)/(\S+)", line)
         if m:
-            text = git(repo, "show", f"HEAD:{config.rsplit('/', 1)[0]}/{m.group(1)}") + "\n" + text
-    found = re.findall(r"^\s*export BN_GROUP=\"?(\d+)", text, re.M)
-    return int(found[-1]) if found else 1
+            sourced = exported(repo, f"{config.rsplit('/', 1)[0]}/{m.group(1)}", key)
+            value = sourced if sourced is not None else value
+        m = re.match(rf"\s*export {key}=\"?([^\"\s]+)", line)
+        if m:
+            value = m.group(1)
+    return value
+
+
+def bn_group(repo: str, config: str) -> int:
+    """BN_GROUP as the config exports it; run_and_time.sh defaults it to 1
+    (`BN_GROUP=${BN_GROUP:-1}`)."""
+    return int(exported(repo, config, "BN_GROUP") or 1)
 
 
 def one(values, what: str, where: str):

@@ -120,6 +120,10 @@ pub struct TrainArgs {
     /// BN_GROUP). Default: each device normalises over its own micro-batch.
     #[arg(long)]
     pub bn_group: Option<u64>,
+    /// Overlap the tensor-parallel all-gathers and reduce-scatters with their GEMMs
+    /// (Megatron-Core --tp-comm-overlap, Transformer Engine userbuffers); needs --sp.
+    #[arg(long)]
+    pub tp_comm_overlap: bool,
     /// Tokens to train on, for time and cost (default: 20 per parameter, Chinchilla).
     #[arg(long)]
     pub tokens: Option<f64>,
@@ -354,6 +358,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         };
         base.set_pipeline_split(&a.pipeline_split)?;
         base.bn_group = a.bn_group;
+        base.tp_comm_overlap = a.tp_comm_overlap;
         let all = xpusim_train::search(&build, seq, &t, &counts, &base, rank)?;
         let best = all
             .iter()
@@ -403,6 +408,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
     layout.set_pipeline_split(&a.pipeline_split)?;
     layout.shard_group = a.shard_group;
     layout.bn_group = a.bn_group;
+    layout.tp_comm_overlap = a.tp_comm_overlap;
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;
     print(a, &c, &[], &t, tokens_for(&c), Rank::Time)

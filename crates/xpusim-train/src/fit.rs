@@ -359,6 +359,8 @@ fn push_layouts(
                         ep,
                         cp,
                         sp: tp > 1,
+                        // The base's overlap where there is a sequence-parallel group.
+                        tp_comm_overlap: base.tp_comm_overlap && tp > 1,
                         micro_batch: micro,
                         zero,
                         recompute,

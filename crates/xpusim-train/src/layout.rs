@@ -109,6 +109,12 @@ pub struct TrainLayout {
     /// its own micro-batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bn_group: Option<u64>,
+    /// Tensor-parallel communication overlapped with the GEMMs (Megatron-Core
+    /// `--tp-comm-overlap`, Transformer Engine userbuffers): each sequence-parallel
+    /// all-gather and reduce-scatter runs in chunks under its GEMM ([`crate::parts::split`]).
+    /// Needs sequence parallelism, as Megatron-Core requires.
+    #[serde(default)]
+    pub tp_comm_overlap: bool,
 }
 
 impl Default for TrainLayout {
@@ -132,6 +138,7 @@ impl Default for TrainLayout {
             loss_in_split: false,
             shard_group: None,
             bn_group: None,
+            tp_comm_overlap: false,
         }
     }
 }
@@ -265,6 +272,13 @@ impl TrainLayout {
                 );
             }
         }
+        if self.tp_comm_overlap && !self.sp {
+            return err(
+                "tensor-parallel communication overlaps its GEMMs only with sequence \
+                 parallelism (its all-gathers and reduce-scatters); add sp"
+                    .into(),
+            );
+        }
         if self.pp == 1 && matches!(self.schedule, Schedule::Interleaved(v) if v > 1) {
             return err("an interleaved schedule needs pipeline stages (pp > 1)".into());
         }
@@ -304,6 +318,9 @@ impl fmt::Display for TrainLayout {
         }
         if let Some(g) = self.bn_group.filter(|g| *g > 1) {
             write!(f, " bn_group={g}")?;
+        }
+        if self.tp_comm_overlap {
+            write!(f, " tp_overlap")?;
         }
         match (self.embedding_in_split, self.loss_in_split) {
             (true, true) => write!(f, " split=embedding+loss"),

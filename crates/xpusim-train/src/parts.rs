@@ -79,20 +79,50 @@ pub fn comm_label(kind: CollectiveKind, group_kind: &str) -> String {
 /// A group of `n` identical layers (one layer index, ops repeating `n` times) is spread
 /// evenly over its `n` layers. `layers` is the forward graph's layer-group sizes. Each
 /// kernel costs the host `issue_s` to issue (0: no runtime, or a replayed graph).
+///
+/// With `tp_overlap` (Megatron-Core `--tp-comm-overlap`, Transformer Engine's userbuffers,
+/// NeMo `ub_tp_comm_overlap`; it needs sequence parallelism) a sequence-parallel all-gather
+/// runs in chunks under the GEMM that reads it and a reduce-scatter under the GEMM that
+/// produces it, in both passes: each hides behind what is left of that GEMM's time.
 pub fn split(
     dg: &DeviceGraph,
     costs: &[OpCost],
     groups: &[(u32, u64)],
     backward: bool,
+    tp_overlap: bool,
     issue_s: f64,
     select: impl Fn(&xpusim_ir::Op) -> bool,
 ) -> Parts<Work> {
     let mut by_group: BTreeMap<u32, Work> = BTreeMap::new();
     let (mut before, mut after) = (Work::default(), Work::default());
     let mut seen = false;
-    // The last GEMM before, and the time it still has to hide a collective behind.
-    let mut prev: Option<(&xpusim_ir::Op, f64)> = None;
-    for (p, c) in dg.ops.iter().zip(costs) {
+    // Each selected GEMM's time still free to hide a collective behind.
+    let mut room: Vec<f64> = dg
+        .ops
+        .iter()
+        .zip(costs)
+        .map(|(p, c)| {
+            if select(&p.op) && matches!(p.op.kind, OpKind::Matmul(_)) {
+                c.time_s * p.op.repeat as f64
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    // The GEMM right after op `i` (past other collectives), if it is one.
+    let next_gemm = |i: usize| {
+        dg.ops
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .find(|(_, p)| !matches!(p.op.kind, OpKind::Collective { .. }))
+            .filter(|(j, _)| room[*j] > 0.0)
+            .map(|(j, _)| j)
+    };
+    let next: Vec<Option<usize>> = (0..dg.ops.len()).map(next_gemm).collect();
+    // The last GEMM before.
+    let mut prev: Option<usize> = None;
+    for (i, (p, c)) in dg.ops.iter().zip(costs).enumerate() {
         let op = &p.op;
         if !select(op) {
             continue;
@@ -114,12 +144,28 @@ pub fn split(
                 };
                 let group = what.map_or("tp", Comm::group);
                 let mut t = c.time_s * r;
-                if let Some((before, room)) = prev.as_mut().filter(|_| backward) {
-                    if what.is_some_and(|w| overlaps_in_backward(w, before)) {
-                        let hidden = t.min(*room);
-                        t -= hidden;
-                        *room -= hidden;
+                let mut hide = |j: usize, t: &mut f64| {
+                    let hidden = t.min(room[j]);
+                    *t -= hidden;
+                    room[j] -= hidden;
+                };
+                if let Some(j) = prev.filter(|_| backward) {
+                    if what.is_some_and(|w| overlaps_in_backward(w, &dg.ops[j].op)) {
+                        hide(j, &mut t);
                     }
+                }
+                match what.filter(|_| tp_overlap) {
+                    Some(Comm::Gather) => {
+                        if let Some(j) = next[i] {
+                            hide(j, &mut t);
+                        }
+                    }
+                    Some(Comm::Join) => {
+                        if let Some(j) = prev {
+                            hide(j, &mut t);
+                        }
+                    }
+                    _ => {}
                 }
                 *w.comm_s.entry(comm_label(*kind, group)).or_default() += t;
             }
@@ -128,7 +174,7 @@ pub fn split(
                 // A bias gradient's reduction between a weight-gradient GEMM and the
                 // collective launched after it does not end the overlap.
                 if matches!(op.kind, OpKind::Matmul(_)) {
-                    prev = Some((op, w.compute_s));
+                    prev = Some(i);
                 }
             }
         }

@@ -164,16 +164,17 @@ pub fn step(
         .as_ref()
         .filter(|r| !r.replays_graph(false))
         .map_or(0.0, |r| r.kernel_issue_s());
-    let f = split(&dfwd, &cf, &groups, false, issue, all);
-    let b = split(&dbwd, &cb, &groups, true, issue, all);
+    let ov = l.tp_comm_overlap;
+    let f = split(&dfwd, &cf, &groups, false, ov, issue, all);
+    let b = split(&dbwd, &cb, &groups, true, ov, issue, all);
     // The weight-gradient GEMMs of each layer: what a zero-bubble schedule (DualPipe) defers;
     // the others never split them off, so the layout search does not pay for the pass.
     let wg = (l.schedule == Schedule::DualPipe)
-        .then(|| split(&dbwd, &cb, &groups, true, issue, writes_weight_grad));
+        .then(|| split(&dbwd, &cb, &groups, true, ov, issue, writes_weight_grad));
     let re = match l.recompute {
         Recompute::None => None,
-        Recompute::Selective => Some(split(&dfwd, &cf, &groups, false, issue, attention_core)),
-        Recompute::Full => Some(split(&dfwd, &cf, &groups, false, issue, |o: &Op| {
+        Recompute::Selective => Some(split(&dfwd, &cf, &groups, false, ov, issue, attention_core)),
+        Recompute::Full => Some(split(&dfwd, &cf, &groups, false, ov, issue, |o: &Op| {
             o.layer.is_some()
         })),
     };

@@ -796,3 +796,54 @@ fn the_search_interleaves_as_deep_as_the_layers_allow() {
         assert!(chunks(v).iter().all(|n| *n <= 32), "{v}: {:?}", chunks(v));
     }
 }
+
+/// Tensor-parallel communication overlapped with its GEMMs (Megatron-Core
+/// `--tp-comm-overlap`): the same work and FLOPs, never slower, the exposed tensor-parallel
+/// collectives shrink, and without sequence parallelism it is an error, as in Megatron-Core.
+#[test]
+fn tp_comm_overlap_hides_collectives_behind_their_gemms() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-h100", 8);
+    let base = TrainLayout {
+        sp: true,
+        ..layout(8, 1, 1, 1, 8)
+    };
+    let plain = step(&b, 4096, &t, &base).unwrap();
+    let ov = step(
+        &b,
+        4096,
+        &t,
+        &TrainLayout {
+            tp_comm_overlap: true,
+            ..base
+        },
+    )
+    .unwrap();
+    let tp = |c: &TrainCost| -> f64 {
+        c.breakdown
+            .communication_s
+            .iter()
+            .filter(|(k, _)| k.starts_with("tp_"))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    assert!(tp(&plain) > 0.0);
+    assert!(tp(&ov) < 0.5 * tp(&plain), "{} vs {}", tp(&ov), tp(&plain));
+    assert!(ov.step_time_s < plain.step_time_s);
+    assert_eq!(ov.hardware_flops, plain.hardware_flops);
+    assert_eq!(ov.breakdown.compute_s, plain.breakdown.compute_s);
+    assert!(close(ov.breakdown.total_s(), ov.step_time_s, 1e-9));
+    let e = step(
+        &b,
+        4096,
+        &t,
+        &TrainLayout {
+            tp_comm_overlap: true,
+            sp: false,
+            ..base
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("only with sequence parallelism"), "{e}");
+}

@@ -9,8 +9,9 @@
 //! embedding or the loss counted as a layer when the layers are cut into pipeline chunks, as
 //! Megatron-Core's `--account-for-*-in-pipeline-split` and Llama 3 do), `shard=N` (hybrid
 //! sharding: ZeRO state partitioned over groups of N data-parallel ranks, replicated across
-//! the groups) and `bn_group=N` (BatchNorm statistics synchronised over groups of N
-//! data-parallel ranks). An unknown or
+//! the groups), `bn_group=N` (BatchNorm statistics synchronised over groups of N
+//! data-parallel ranks) and `tp_overlap=on|off` (tensor-parallel communication overlapped
+//! with its GEMMs). An unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
 //! key: nothing is ignored. What a row leaves unstated takes the plain meaning, never a
 //! tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence parallelism,
@@ -42,7 +43,7 @@ use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
     "tp",
     "pp",
     "dp",
@@ -57,6 +58,7 @@ pub const KEYS: [&str; 14] = [
     "split",
     "shard",
     "bn_group",
+    "tp_overlap",
 ];
 
 /// Metrics of a training row and their units.
@@ -296,6 +298,11 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
     };
     l.shard_group = count("shard")?;
     l.bn_group = count("bn_group")?;
+    l.tp_comm_overlap = match kv.get("tp_overlap").copied() {
+        None | Some("off") => false,
+        Some("on") => true,
+        Some(v) => return Err(bad("tp_overlap", v, "on or off")),
+    };
     if let Some(v) = kv.get("split") {
         l.set_pipeline_split(v)
             .map_err(|_| bad("split", v, "embedding, loss or embedding+loss"))?;

@@ -168,7 +168,9 @@ fn a_published_layout_is_the_train_crates_step() {
 /// Narayanan 2021 12.8 %; with dropout and the saved-tensor rules 31.2 %, 5.5 %, 7.5 %; with
 /// MT-NLG's recomputation, Llama 3's interleaved schedule and BERT's MLM head 26.9 %; 20.0 %
 /// on 2026-12-07 with the layouts read from Llama 3's and PaLM's §4s and the 3584-GPU MLPerf
-/// ResNet-50 config's BatchNorm groups, MLPerf at 14.0 %) plus a margin. It fails when a change makes the predictions of
+/// ResNet-50 config's BatchNorm groups, MLPerf at 14.0 %; MLPerf LOOSENS to 16.5 %, overall
+/// 20.5 %, when the GPT-3 rows gained the tensor-parallel overlap their configs set: the
+/// model now prices what ran, and it runs further from the measurement) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
@@ -176,7 +178,7 @@ fn regression_guard_on_the_training_error() {
     let cats = r.by_category();
     for (what, guard) in [
         ("overall", 21.0),
-        ("train/MLPerf Training v3.0", 15.0),
+        ("train/MLPerf Training v3.0", 17.5),
         ("train/Korthikanti 2022", 7.0),
         ("train/Narayanan 2021 (Megatron-LM)", 9.0),
     ] {
