@@ -18,16 +18,15 @@ use xpusim_system::shard::DeviceGraph;
 use xpusim_target::Target;
 
 use crate::layout::TrainLayout;
-use crate::parts::{Parts, Work};
-use crate::step::spread;
+use crate::parts::{Parts, Placer, Work};
+use crate::step_comm::spread;
 use crate::TrainError;
 
 /// Bytes one direction of one BatchNorm exchanges per channel: two FP32 values.
 const STAT_BYTES_PER_CHANNEL: f64 = 2.0 * 4.0;
 
 /// The statistics exchange of one micro-batch's BatchNorms, placed where the forward's
-/// BatchNorms are (before the layer stack, each layer, after it; a group of `n` identical
-/// layers spread over them, as [`crate::parts::split`] places work). The backward runs the
+/// BatchNorms are ([`Placer`], as [`crate::parts::split`] places work). The backward runs the
 /// same exchanges, so the caller adds these pieces to both passes.
 pub(crate) fn batchnorm_sync(
     dfwd: &DeviceGraph,
@@ -41,14 +40,10 @@ pub(crate) fn batchnorm_sync(
         return Ok(None);
     }
     let label = crate::parts::comm_label(CollectiveKind::AllReduce, "bn");
-    let mut by_layer = std::collections::BTreeMap::<u32, Work>::new();
-    let (mut pre, mut post) = (Work::default(), Work::default());
-    let (mut seen, mut any) = (false, false);
+    let mut pieces = Placer::default();
+    let mut any = false;
     for p in &dfwd.ops {
         let op = &p.op;
-        if op.layer.is_some() {
-            seen = true;
-        }
         let OpKind::Norm {
             kind: NormKind::BatchNorm,
             cols,
@@ -61,25 +56,14 @@ pub(crate) fn batchnorm_sync(
         let bytes = cols as f64 * STAT_BYTES_PER_CHANNEL;
         let (ts, e) = spread(t, CollectiveKind::AllReduce, bytes, g, l.tp * l.cp)?;
         let r = op.repeat as f64;
-        let w = match op.layer {
-            Some(i) => by_layer.entry(i).or_default(),
-            None if !seen => &mut pre,
-            None => &mut post,
-        };
+        let mut w = Work::default();
         w.add_comm(&label, ts * r, e * r);
+        pieces.add(op.layer, &w);
     }
     if !any {
         return Err(TrainError::Layout(format!(
             "{l}: `{model}` has no BatchNorm to synchronise over a bn_group of {g}"
         )));
     }
-    let mut layers = Vec::new();
-    for &(i, n) in groups {
-        let mut one = Work::default();
-        if let Some(total) = by_layer.get(&i) {
-            one.add(total, 1.0 / n.max(1) as f64);
-        }
-        layers.extend(std::iter::repeat_n(one, n as usize));
-    }
-    Ok(Some(Parts { pre, layers, post }))
+    Ok(Some(pieces.finish(groups, false)))
 }

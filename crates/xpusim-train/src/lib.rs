@@ -25,6 +25,7 @@ mod parts;
 mod result;
 pub mod schedule;
 mod step;
+mod step_comm;
 
 pub use error::TrainError;
 pub use fit::{search, train, Rank};

@@ -93,9 +93,7 @@ pub fn split(
     issue_s: f64,
     select: impl Fn(&xpusim_ir::Op) -> bool,
 ) -> Parts<Work> {
-    let mut by_group: BTreeMap<u32, Work> = BTreeMap::new();
-    let (mut before, mut after) = (Work::default(), Work::default());
-    let mut seen = false;
+    let mut pieces = Placer::default();
     // Each selected GEMM's time still free to hide a collective behind.
     let mut room: Vec<f64> = dg
         .ops
@@ -109,17 +107,16 @@ pub fn split(
             }
         })
         .collect();
-    // The GEMM right after op `i` (past other collectives), if it is one.
-    let next_gemm = |i: usize| {
-        dg.ops
-            .iter()
-            .enumerate()
-            .skip(i + 1)
-            .find(|(_, p)| !matches!(p.op.kind, OpKind::Collective { .. }))
-            .filter(|(j, _)| room[*j] > 0.0)
-            .map(|(j, _)| j)
-    };
-    let next: Vec<Option<usize>> = (0..dg.ops.len()).map(next_gemm).collect();
+    // Under tp_overlap, the GEMM right after each op (past other collectives), if the next
+    // compute op is one: one backward pass over the ops.
+    let mut next = vec![None; if tp_overlap { dg.ops.len() } else { 0 }];
+    let mut after_i = None;
+    for i in (0..next.len()).rev() {
+        next[i] = after_i;
+        if !matches!(dg.ops[i].op.kind, OpKind::Collective { .. }) {
+            after_i = Some(i).filter(|&j| room[j] > 0.0);
+        }
+    }
     // The last GEMM before.
     let mut prev: Option<usize> = None;
     for (i, (p, c)) in dg.ops.iter().zip(costs).enumerate() {
@@ -178,31 +175,52 @@ pub fn split(
                 }
             }
         }
-        match op.layer {
+        pieces.add(op.layer, &w);
+    }
+    pieces.finish(groups, backward)
+}
+
+/// Collects work op by op into the pieces [`split`] describes: a layer's into its group,
+/// unlayered work before the first layered op into `pre` and after it into `post` (swapped
+/// for a backward graph), a group of `n` identical layers spread evenly over them.
+#[derive(Default)]
+pub(crate) struct Placer {
+    by_group: BTreeMap<u32, Work>,
+    before: Work,
+    after: Work,
+    seen: bool,
+}
+
+impl Placer {
+    pub(crate) fn add(&mut self, layer: Option<u32>, w: &Work) {
+        match layer {
             Some(l) => {
-                seen = true;
-                by_group.entry(l).or_default().add(&w, 1.0);
+                self.seen = true;
+                self.by_group.entry(l).or_default().add(w, 1.0);
             }
-            None if !seen => before.add(&w, 1.0),
-            None => after.add(&w, 1.0),
+            None if !self.seen => self.before.add(w, 1.0),
+            None => self.after.add(w, 1.0),
         }
     }
-    let (mut pre, mut post) = if backward {
-        (after, before)
-    } else {
-        (before, after)
-    };
-    pre.expose_issue();
-    post.expose_issue();
-    let mut layers = Vec::new();
-    for &(g, n) in groups {
-        let total = by_group.remove(&g).unwrap_or_default();
-        let mut one = Work::default();
-        one.add(&total, 1.0 / n.max(1) as f64);
-        one.expose_issue();
-        layers.extend(std::iter::repeat_n(one, n as usize));
+
+    pub(crate) fn finish(mut self, groups: &[(u32, u64)], backward: bool) -> Parts<Work> {
+        let (mut pre, mut post) = if backward {
+            (self.after, self.before)
+        } else {
+            (self.before, self.after)
+        };
+        pre.expose_issue();
+        post.expose_issue();
+        let mut layers = Vec::new();
+        for &(g, n) in groups {
+            let total = self.by_group.remove(&g).unwrap_or_default();
+            let mut one = Work::default();
+            one.add(&total, 1.0 / n.max(1) as f64);
+            one.expose_issue();
+            layers.extend(std::iter::repeat_n(one, n as usize));
+        }
+        Parts { pre, layers, post }
     }
-    Parts { pre, layers, post }
 }
 
 /// Whether a tensor-parallel collective of the backward runs while the GEMM before it

@@ -19,6 +19,8 @@
 //!    reduce-scatters of every micro-batch, hidden behind the chunk's compute by prefetch
 //!    (PyTorch FSDP, Zhao et al. 2023) where `overlap_dp` is set; a BatchNorm group adds
 //!    each BatchNorm's statistics exchange to both passes ([`crate::bn_sync`]).
+//!    The communication outside the tensor-parallel graph (context parallelism, ZeRO-3,
+//!    the data-parallel reduction, the pipeline's sends) is in [`crate::step_comm`].
 //! 4. [`crate::schedule::simulate`] runs the micro-batches through the stages; the bubble
 //!    comes from the schedule.
 //! 5. After its last backward, each stage reduces its gradients over the data-parallel
@@ -36,17 +38,18 @@ use std::collections::BTreeSet;
 
 use xpusim_ir::{autodiff, CollectiveKind, Graph, Op, OpKind, OpRole, Role};
 use xpusim_system::shard::{shard, DeviceGraph};
-use xpusim_system::{collective_spread, send, CollectiveCost, Parallelism};
-use xpusim_target::{network_cost, price_ops, EnergyBreakdown, Target};
+use xpusim_system::Parallelism;
+use xpusim_target::{price_ops, EnergyBreakdown, Target};
 
 use crate::layout::{Recompute, TrainLayout};
 use crate::optimizer::Optimizer;
 use crate::parts::{
-    attention_core, comm_label, expert_all_to_all, gather_experts, layer_groups, params,
-    saved_for_backward, split, stored_activations, Params, Work,
+    attention_core, expert_all_to_all, gather_experts, layer_groups, params, saved_for_backward,
+    split, stored_activations, Params, Work,
 };
 use crate::result::{StepBreakdown, TrainCost, TrainMemory};
 use crate::schedule::{simulate, ChunkTimes, Schedule};
+use crate::step_comm::{context_comm, dp_reduce, pipeline_sends, spread, zero3};
 use crate::TrainError;
 
 /// Builds the forward graph (phase `train`) of one micro-batch: `(samples, sequence
@@ -457,232 +460,6 @@ fn balance_context(g: &mut Graph, seq: u64, cp: u64) -> Result<(), TrainError> {
         }
     }
     Ok(())
-}
-
-/// One collective of a data- or context-parallel group: `group` devices `stride` apart.
-pub(crate) fn spread(
-    t: &Target,
-    kind: CollectiveKind,
-    bytes: f64,
-    group: u64,
-    stride: u64,
-) -> Result<(f64, f64), TrainError> {
-    let Some(sys) = t.system_spec() else {
-        return Ok((0.0, 0.0));
-    };
-    let c: CollectiveCost = collective_spread(&sys.spec, kind, bytes.ceil() as u64, group, stride)?;
-    let oc = network_cost(sys, t.device_spec(), c);
-    Ok((oc.time_s, (oc.energy_j - oc.idle_energy_j).max(0.0)))
-}
-
-/// Per layer: gathering K and V from the context-parallel group (forward) and reducing
-/// their gradients to their owners (backward).
-fn context_comm(
-    dfwd: &DeviceGraph,
-    dbwd: &DeviceGraph,
-    groups: &[(u32, u64)],
-    t: &Target,
-    l: &TrainLayout,
-) -> Result<(Work, Work), TrainError> {
-    let (mut f, mut b) = (Work::default(), Work::default());
-    if l.cp <= 1 {
-        return Ok((f, b));
-    }
-    let layers: u64 = groups.iter().map(|g| g.1).sum::<u64>().max(1);
-    let kv = |dg: &DeviceGraph, idx: &[usize]| -> f64 {
-        dg.ops
-            .iter()
-            .filter(|p| p.op.layer.is_some())
-            .filter(|p| matches!(p.op.kind, OpKind::Attention(_) | OpKind::AttentionGrad(_)))
-            .map(|p| {
-                idx.iter()
-                    .filter_map(|&i| p.op.operands.get(i))
-                    .map(|x| x.bytes() as f64)
-                    .sum::<f64>()
-                    * p.op.repeat as f64
-            })
-            .sum::<f64>()
-    };
-    // Forward operands q, k, v, o: k and v. Backward q, k, v, o, dO, lse, dq, dk, dv: dk, dv.
-    let (fk, bk) = (kv(dfwd, &[1, 2]), kv(dbwd, &[7, 8]));
-    let per = |bytes: f64| bytes * l.cp as f64 / layers as f64;
-    if fk > 0.0 {
-        let (ts, e) = spread(t, CollectiveKind::AllGather, per(fk), l.cp, l.tp)?;
-        f.add_comm(&comm_label(CollectiveKind::AllGather, "cp"), ts, e);
-        // The backward gathers K and V again for the recomputed scores.
-        b.add_comm(&comm_label(CollectiveKind::AllGather, "cp"), ts, e);
-    }
-    if bk > 0.0 {
-        let (ts, e) = spread(t, CollectiveKind::ReduceScatter, per(bk), l.cp, l.tp)?;
-        b.add_comm(&comm_label(CollectiveKind::ReduceScatter, "cp"), ts, e);
-    }
-    Ok((f, b))
-}
-
-/// ZeRO-3: every micro-batch gathers the chunk's parameters for its forward and again
-/// for its backward, and reduce-scatters its gradients; prefetching hides them behind the
-/// chunk's compute where `overlap_dp` is set.
-fn zero3(
-    wf: &mut Work,
-    wb: &mut Work,
-    params: &Params,
-    opt: &Optimizer,
-    t: &Target,
-    l: &TrainLayout,
-) -> Result<(), TrainError> {
-    let (mut ag, mut ag_e, mut rs, mut rs_e) = (0.0, 0.0, 0.0, 0.0);
-    for (n, group, stride) in [
-        (params.dense, l.shard(), l.tp),
-        (params.expert, l.expert_dp(), l.tp * l.ep),
-    ] {
-        let (a, ae) = spread(
-            t,
-            CollectiveKind::AllGather,
-            n * opt.param_bytes as f64,
-            group,
-            stride,
-        )?;
-        let (r, re) = spread(
-            t,
-            CollectiveKind::ReduceScatter,
-            n * opt.grad_bytes as f64,
-            group,
-            stride,
-        )?;
-        (ag, ag_e, rs, rs_e) = (ag + a, ag_e + ae, rs + r, rs_e + re);
-    }
-    let expose = |comm: f64, compute: f64| {
-        if l.overlap_dp {
-            (comm - compute).max(0.0)
-        } else {
-            comm
-        }
-    };
-    let label = |k| comm_label(k, "zero3");
-    let f_exp = expose(ag, wf.time_s());
-    wf.add_comm(&label(CollectiveKind::AllGather), f_exp, ag_e);
-    // The backward gathers the parameters again and reduce-scatters the gradients.
-    let b_exp = expose(ag + rs, wb.time_s());
-    let share = if ag + rs > 0.0 { ag / (ag + rs) } else { 0.0 };
-    wb.add_comm(&label(CollectiveKind::AllGather), b_exp * share, ag_e);
-    wb.add_comm(
-        &label(CollectiveKind::ReduceScatter),
-        b_exp * (1.0 - share),
-        rs_e,
-    );
-    Ok(())
-}
-
-/// The data-parallel reduction of one stage's gradients after its last backward, as it
-/// shows on the step: ZeRO 0 all-reduces them; ZeRO 1–2 reduce-scatter them (ZeRO 2 every
-/// micro-batch, as DeepSpeed partitions gradients) and all-gather the updated parameters;
-/// ZeRO 3 did its communication inside the micro-batches. Under hybrid sharding those run
-/// inside each shard group, and the groups then all-reduce their gradient shards (`1/shard`
-/// of the gradients, over the `dp·cp/shard` groups, `tp·shard` devices apart). With
-/// `overlap_dp` the reductions hide behind the last micro-batch's backward and the gather
-/// behind the next step's first forward.
-fn dp_reduce(
-    params: &Params,
-    bwd_one: f64,
-    fwd_one: f64,
-    m: u64,
-    opt: &Optimizer,
-    t: &Target,
-    l: &TrainLayout,
-) -> Result<Work, TrainError> {
-    let mut w = Work::default();
-    let expose = |comm: f64, behind: f64| {
-        if l.overlap_dp {
-            (comm - behind).max(0.0)
-        } else {
-            comm
-        }
-    };
-    // Hybrid sharding: the shard groups all-reduce their gradient shards once a step, after
-    // the last reduce-scatter inside the group.
-    let replicas = l.shard_replicas();
-    let (hs, hs_e) = if replicas > 1 {
-        let shard = l.shard();
-        let bytes = params.dense / shard as f64 * opt.grad_bytes as f64;
-        spread(t, CollectiveKind::AllReduce, bytes, replicas, l.tp * shard)?
-    } else {
-        (0.0, 0.0)
-    };
-    if hs > 0.0 && l.zero == 3 {
-        w.add_comm("hsdp_allreduce", expose(hs, bwd_one), hs_e);
-    }
-    if l.dp * l.cp <= 1 || l.zero == 3 {
-        return Ok(w);
-    }
-    // Dense parameters reduce over the dp·cp replicas (the shard group under hybrid
-    // sharding); each expert's over the replicas holding the same experts (Megatron-Core's
-    // expert-data-parallel group).
-    let parts = [
-        (params.dense, l.shard(), l.tp),
-        (params.expert, l.expert_dp(), l.tp * l.ep),
-    ];
-    let (mut ar, mut ar_e, mut rs, mut rs_e, mut ag, mut ag_e) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-    for (n, group, stride) in parts {
-        let grads = n * opt.grad_bytes as f64;
-        if l.zero == 0 {
-            let (ts, e) = spread(t, CollectiveKind::AllReduce, grads, group, stride)?;
-            (ar, ar_e) = (ar + ts, ar_e + e);
-        } else {
-            let (ts, e) = spread(t, CollectiveKind::ReduceScatter, grads, group, stride)?;
-            (rs, rs_e) = (rs + ts, rs_e + e);
-            let bytes = n * opt.param_bytes as f64;
-            let (ts, e) = spread(t, CollectiveKind::AllGather, bytes, group, stride)?;
-            (ag, ag_e) = (ag + ts, ag_e + e);
-        }
-    }
-    if l.zero == 0 {
-        w.add_comm("dp_allreduce", expose(ar, bwd_one), ar_e);
-        return Ok(w);
-    }
-    let times = if l.zero == 2 { m as f64 } else { 1.0 };
-    // The last micro-batch's backward hides its reduce-scatter and the shard groups'
-    // all-reduce that follows it; ZeRO 2's earlier reduce-scatters hide behind their own.
-    let last = expose(rs + hs, bwd_one);
-    let rs_share = if rs + hs > 0.0 { rs / (rs + hs) } else { 1.0 };
-    w.add_comm(
-        "dp_reducescatter",
-        expose(rs, bwd_one) * (times - 1.0) + last * rs_share,
-        rs_e * times,
-    );
-    if hs > 0.0 {
-        w.add_comm("hsdp_allreduce", last * (1.0 - rs_share), hs_e);
-    }
-    w.add_comm("dp_allgather", expose(ag, fwd_one), ag_e);
-    Ok(w)
-}
-
-/// Sending one micro-batch's activations (or their gradients) to the next stage, `tp·cp·dp`
-/// devices away: the last layer's output as one device holds it (a sequence slice under
-/// sequence parallelism, Megatron-LM's scatter-gather optimisation otherwise equivalent).
-/// One time per stage boundary (stage `d` to `d + 1`, and the last back to the first for
-/// interleaved chunks): on the scale-up links inside a node, on the network where the
-/// boundary crosses nodes.
-fn pipeline_sends(dfwd: &DeviceGraph, t: &Target, l: &TrainLayout) -> Vec<f64> {
-    let Some(sys) = t.system_spec().filter(|_| l.pp > 1) else {
-        return vec![0.0];
-    };
-    let bytes = dfwd
-        .ops
-        .iter()
-        .rev()
-        .find(|p| p.op.layer.is_some() && !matches!(p.op.kind, OpKind::Collective { .. }))
-        .map_or(0, |p| p.op.bytes_by_role(Role::Output));
-    let dist = l.tp * l.cp * l.dp;
-    let dpn = sys.spec.devices_per_node.max(1);
-    let node = |stage: u64| (stage * dist) / dpn;
-    (0..l.pp)
-        .map(|d| {
-            let next = (d + 1) % l.pp;
-            let crosses = node(d) != node(next);
-            let c = send(&sys.spec, bytes, if crosses { dist.max(dpn) } else { dist });
-            network_cost(sys, t.device_spec(), c).time_s
-        })
-        .collect()
 }
 
 /// Memory of the fullest device (see the module doc).
