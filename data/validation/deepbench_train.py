@@ -33,13 +33,23 @@ What is taken, and why:
   The backward-data and backward-weights columns are other work that no kernel kind
   expresses; they are not used.
 - Convolution rows (cuDNN, the fastest forward algorithm cudnnFind/GetConvolutionForwardAlgorithm
-  picks, NCHW): only the "Forward (msec)" column, as kernel `conv:n,c,h,w,k,r,s,stride_h,
-  stride_w,pad_h,pad_w` (the IR's dense forward conv). The workbooks name the filter and
+  picks; NCHW tensors, NHWC in the FP16 sheets): only the "Forward (msec)" column, as kernel
+  `conv:n,c,h,w,k,r,s,stride_h,stride_w,pad_h,pad_w` (the IR's dense forward conv). The workbooks name the filter and
   stride columns differently (V100/T4: "S (Filter width)", "R (Filter height)", "Horizontal
   stride"; P100/TitanXp: "R", "S", "Vertical stride"); both pair R and the vertical stride with
   H and S and the horizontal stride with W, which the sheets' own output sizes confirm (700 x
   161 input, 5 x 20 filter, stride 2: 79 x 341). The backward-data and backward-filter columns
   are not used.
+- Tensor-core padding (the V100 and T4 FP16 sheets): gemm_bench.cu and conv_bench.cu at
+  30c5115, the commit whose results these sheets are ("Patch the code base to ensure Tensor
+  Cores to be used in more cases and update NVIDIA results based on this patch"), pad a
+  half-precision problem before timing it, and the sheets print the problem unpadded.
+  GEMMs (PAD_KERNELS, following cuBLAS's tensor-op restrictions): B not transposed pads M and
+  K to multiples of 8, only B transposed pads M and N, both transposed pad all three.
+  Training convolutions pad C and K to multiples of 8 (NHWC tensors). The workload is the
+  padded problem, the kernel that ran (the 700 x 161 x 1-channel DeepSpeech convolution runs
+  with 8 channels: 8 x the FLOPs, which is why its FP16 time is 7.6 x its FP32 time); the id
+  keeps the sheet's shape and the note gives both.
 - Not taken: all-reduce (the multi-GPU rows are blank in these workbooks), and the P100 "Pseudo FP16" sheet (16-bit
   storage with 32-bit multiply and add: no precision of ours stores in 16 bits and computes
   in 32, so neither `fp16`, which runs P100's half2 rate, nor `fp32` would be the same work).
@@ -95,6 +105,11 @@ SECTIONS = {
     "Recurrent Layers - GRU": "gru",
     "All-Reduce": None,
 }
+# Sheets timed with their problems padded for tensor cores (see the docstring): the FP16
+# sheets of the workbooks last updated in 30c5115.
+PADDED_SHEETS = {("V100", "fp16"), ("T4", "fp16")}
+# Multiple a padded dimension is rounded up to (gemm_bench.cu / conv_bench.cu at 30c5115).
+TENSOR_CORE_MULTIPLE = 8
 # Significant digits kept of a sheet's float (its cells carry binary float noise).
 SIG_DIGITS = 6
 
@@ -125,7 +140,33 @@ def fmt(v):
     return f"{v:.{SIG_DIGITS}g}"
 
 
+def up(x, multiple=TENSOR_CORE_MULTIPLE):
+    return -(-x // multiple) * multiple
+
+
+def padded_gemm(m, n, k, ta, tb):
+    """(m, n, k) as gemm_bench.cu at 30c5115 pads a half-precision problem: only the
+    dimensions of its transpose case, and only where one of them is not a multiple of 8."""
+    if tb != "T":
+        dims = (True, False, True)
+    elif ta != "T":
+        dims = (True, True, False)
+    else:
+        dims = (True, True, True)
+    if not any(p and x % TENSOR_CORE_MULTIPLE for p, x in zip(dims, (m, n, k))):
+        return m, n, k
+    return tuple(up(x) if p else x for p, x in zip(dims, (m, n, k)))
+
+
+def padded_conv(c, k):
+    """(c, k) as conv_bench.cu at 30c5115 pads a half-precision training convolution."""
+    if c % TENSOR_CORE_MULTIPLE or k % TENSOR_CORE_MULTIPLE:
+        return up(c), up(k)
+    return c, k
+
+
 def rows_of(ws, gpu, hw, prec, cite):
+    pads = (gpu, prec) in PADDED_SHEETS
     out = []
     grid = list(ws.iter_rows(values_only=True))
     kind, header = None, None
@@ -160,7 +201,11 @@ def rows_of(ws, gpu, hw, prec, cite):
             note += ("; cuBLAS FP16 on tensor cores (sheet: 32-bit accumulate; gemm_bench.cu asks for "
                      "CUDA_R_16F compute, same tensor-core rate)" if prec == "fp16"
                      else "; cuBLAS FP32 on CUDA cores")
-            wid = f"gemm:m={m},n={n},k={k}"
+            pm, pn, pk = padded_gemm(m, n, k, ta, tb) if pads else (m, n, k)
+            if (pm, pn, pk) != (m, n, k):
+                note += (f"; timed padded for tensor cores to {pm}x{pn}x{pk} "
+                         f"(gemm_bench.cu at 30c5115)")
+            wid = f"gemm:m={pm},n={pn},k={pk}"
             rid = f"deepbench-train-{gpu}-{prec}-gemm-{m}x{n}x{k}-{ta}{tb}-r{line}"
         elif kind == "conv":
             names = [("W",), ("H",), ("C",), ("N",), ("K",), ("R", "R (Filter height)"),
@@ -176,7 +221,11 @@ def rows_of(ws, gpu, hw, prec, cite):
             note = (f"DeepBench {app or ''} convolution, forward column only (cuDNN"
                     f"{', ' + alg if isinstance(alg, str) else ''}); the backward columns are "
                     f"not used").replace("DeepBench  ", "DeepBench ")
-            wid = (f"conv:n={n},c={c},h={h},w={w},k={k},r={rr},s={ss},stride_h={sh},"
+            pc, pk = padded_conv(c, k) if pads else (c, k)
+            if (pc, pk) != (c, k):
+                note += (f"; timed padded for tensor cores to C={pc}, K={pk} "
+                         f"(conv_bench.cu at 30c5115)")
+            wid = (f"conv:n={n},c={pc},h={h},w={w},k={pk},r={rr},s={ss},stride_h={sh},"
                    f"stride_w={sw},pad_h={ph},pad_w={pw}")
             rid = f"deepbench-train-{gpu}-{prec}-conv-n{n}c{c}h{h}w{w}k{k}r{rr}s{ss}-r{line}"
         else:
