@@ -144,6 +144,15 @@ fn candidates_of(total: u64, granule: u64) -> Vec<u64> {
     v
 }
 
+/// No matrix engine for the op's format, or one no faster than the vector units: the matrix
+/// path already is the vector units (FP32 GEMMs on V100 and T4 run as CUDA-core SGEMM; the
+/// P100 and TITAN Xp presets list their CUDA-core rates as matrix rates), held to
+/// `matrix.efficiency` like any GEMM kernel.
+pub(crate) fn on_vector_units(op: &Op, dev: &DeviceSpec) -> bool {
+    let (rate, used) = dev.matrix_flops(op.compute_dtype);
+    !dev.matrix.peak_tflops.contains_key(&used) || rate <= dev.vector_flops(op.compute_dtype)
+}
+
 /// Costs `steps` dependent executions of one loop nest. Recurrent steps each wait for the
 /// previous hidden state, so nothing overlaps across steps; weights that fit in half the
 /// on-chip memory stay there after the first step (persistent RNN kernels, Diamos et al.,
@@ -154,12 +163,7 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     let kk = plans.reduction;
     let resident = plans.weights_resident;
     let (rate, used) = dev.matrix_flops(op.compute_dtype);
-    // No matrix engine for the format, or one no faster than the vector units: the matrix
-    // path already is the vector units (FP32 GEMMs on V100 and T4 run as CUDA-core SGEMM;
-    // the P100 and TITAN Xp presets list their CUDA-core rates as matrix rates), held to
-    // `matrix.efficiency` like any GEMM kernel.
-    let on_vector_units =
-        !dev.matrix.peak_tflops.contains_key(&used) || rate <= dev.vector_flops(op.compute_dtype);
+    let on_vector_units = on_vector_units(op, dev);
     let efficiency = dev.matrix.efficiency_for(used);
     let core_rate = rate / 2.0 / dev.cores as f64 * efficiency;
     let core_buf = dev.core_buffer();

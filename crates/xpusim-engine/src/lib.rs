@@ -28,6 +28,7 @@ mod error;
 pub mod fallback;
 pub mod tile_memo;
 mod vector;
+mod winograd;
 
 pub use cost::{Bound, LevelTraffic, OpCost, PimShare};
 pub use cost_model::{Analytical, CostModel, Costed};
@@ -52,6 +53,15 @@ pub fn cost_op(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
     // Curves measure standalone kernels; an epilogue has no launch to calibrate.
     if !op.epilogue {
         calibration::apply(op, dev, &mut c);
+    }
+    // A library picks the faster algorithm (cudnnFind); Winograd's kernels are priced
+    // whole, each part with its own energy and calibration.
+    if let OpKind::Conv(spec) = &op.kind {
+        if let Some(w) = winograd::cost(op, spec, dev)? {
+            if w.time_s < c.time_s {
+                return Ok(w);
+            }
+        }
     }
     Ok(c)
 }

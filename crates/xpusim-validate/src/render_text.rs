@@ -256,9 +256,11 @@ TITAN Xp list their CUDA-core rate as one: the engine priced the same units twic
 kernel's `matrix.efficiency` won; fixed, the V100, P100 and TITAN Xp FP32 GEMMs over 10 GFLOP are \
 now within 15 % per size decade.) The convolutions miss both \
 ways, split by the forward algorithm each sheet records: the 108 rows cuDNN ran with Winograd kernels (FP32 \
-3 × 3 layers) are predicted too slow, and the 6 FFT rows more so, as those kernels do fewer multiplies \
-than the direct convolution the IR counts; the 450 implicit-GEMM rows are predicted too fast, 1 × 1 and \
-small layers as the skinny GEMMs are. The FP16 sheets' layers with channel counts not a multiple of 8 ran \
+3 × 3 layers) were predicted 47 % too slow on average while the engine priced every layer as a direct \
+convolution; it now prices a 3 × 3, stride-1 layer on the vector units as the faster of that and \
+Winograd, as cuDNN's search does, and they are predicted slightly too fast like the rest (FFT convolution \
+is not modelled: of the 6 rows cuDNN ran with it, the two not 3 × 3 stay too slow); the 450 implicit-GEMM rows are predicted too fast, 1 × 1 \
+and small layers as the skinny GEMMs are. The FP16 sheets' layers with channel counts not a multiple of 8 ran \
 padded to one (their benchmark pads them for the tensor cores, so the rows price the padded problem: the \
 1-channel DeepSpeech layer ran with 8); those 20 rows are still predicted several times too fast, the \
 padded layers having run at about a tenth of the tensor-core rate the preset assumes.
