@@ -137,8 +137,35 @@ fn structured_work(op: &Op, dev: &DeviceSpec, curve: &CalibrationCurve, work_s: 
     }
 }
 
+/// The shortest work time a contraction can be calibrated to: its MACs at the device's
+/// sustained rate, the faster of the matrix units at `matrix.efficiency` and the vector
+/// units (held to the same share where they are the matrix path). The analytical cost
+/// adds tile and wave quantisation to that rate; a size-only curve recovers what those
+/// charge on average at each size, and on shapes the base already prices near the
+/// sustained rate that average would push the kernel past it. Measured kernels do not go
+/// there: Vidur's H100 GEMMs of 20 GFLOP or more plateau at 700–750 TFLOP/s where the
+/// analytical cost gives 700–730 (their needed multiplier there is 0.99, against 1.15 for
+/// the shapes priced at 500–650), and the best of a shape search on an H100 SXM is 794.5
+/// TFLOP/s (Bekman, ml-engineering, compute/accelerator/README.md, "Maximum Achievable
+/// Matmul FLOPS comparison table", BF16). Without this floor the H100 curve priced
+/// 4096 × 2048 × 8192 at 802 TFLOP/s. Zero for ops that are not contractions.
+fn sustained_floor(op: &Op, dev: &DeviceSpec, family: CalibrationFamily) -> f64 {
+    if family != CalibrationFamily::Matmul {
+        return 0.0;
+    }
+    let (rate, used) = dev.matrix_flops(op.compute_dtype);
+    let efficiency = dev.matrix.efficiency_for(used);
+    let vector_share = if crate::contraction::on_vector_units(op, dev) {
+        efficiency
+    } else {
+        1.0
+    };
+    let best = (rate * efficiency).max(dev.vector_flops(op.compute_dtype) * vector_share);
+    2.0 * op.macs() as f64 / best
+}
+
 /// Divides the compute and traffic times (and the work part of `time_s`) by the curve's
-/// multiplier, swaps the launch overhead for the curve's `fixed_us` where it has one, and
+/// multiplier (for a contraction, at most down to [`sustained_floor`]), swaps the launch overhead for the curve's `fixed_us` where it has one, and
 /// applies the curve's row terms ([`structured_work`]). The bound is kept from the
 /// analytical cost: every work term scales alike, and the floor only swaps one fixed time
 /// for another of the same few-µs order.
@@ -153,7 +180,12 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
     let Some(curve) = calibration::curve_for(&dev.calibration, family, key.as_deref()) else {
         return;
     };
-    let e = curve.at(size);
+    let work = (c.time_s - c.overhead_s).max(0.0);
+    let floor = sustained_floor(op, dev, family);
+    let e = match curve.at(size) {
+        e if e > 1.0 && floor > 0.0 => e.min((work / floor).max(1.0)),
+        e => e,
+    };
     let launch_s = dev.overhead.launch_us * 1e-6;
     // The floor replaces one launch: the op's own kernel, as the curve's rows measured it.
     // A varlen member after the first runs in the group's launch: no floor of its own.
@@ -162,7 +194,6 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
         Some(f_us) if !in_group => (c.overhead_s - launch_s).max(0.0) + f_us * 1e-6,
         _ => c.overhead_s,
     };
-    let work = (c.time_s - c.overhead_s).max(0.0);
     let scaled = structured_work(op, dev, curve, work / e);
     if e == 1.0 && overhead == c.overhead_s && scaled == work {
         return;

@@ -77,9 +77,9 @@ Where a source does not state its dropout (MT-NLG, Llama 3, DeepSeek-V3) none is
 - **FP8 training.** The MLPerf GPT-3 175B rows (NeMo with Transformer Engine FP8 on 512–3584 H100s) run as \
 `fp8-linear`: FP8 GEMMs in the linear layers at the GH100 FP8 efficiency fitted on DeepGEMM's kernels, BF16 \
 elsewhere, with the tensor-parallel all-gathers and reduce-scatters overlapped with their GEMMs as the configs \
-set (`TP_COMM_OVERLAP=True`: `tp_overlap=on`). They are predicted 23–28 % short at every scale (the parallel \
-layout scales as measured; ~20 % before the overlap was priced, which only moved them further from the \
-measurement); TE's FP8 casts and transposes are not priced (under 3 % of a step), so most of the gap is in the \
+set (`TP_COMM_OVERLAP=True`: `tp_overlap=on`). They are predicted 21–25 % short at every scale (the parallel \
+layout scales as measured; 23–28 % while the BF16-fitted H100 curve still lifted FP8 GEMMs past the FP8 \
+rate, and ~20 % before the overlap was priced, which only moved them further from the measurement); TE's FP8 casts and transposes are not priced (under 3 % of a step), so most of the gap is in the \
 FP8 GEMMs themselves: the efficiency fitted on DeepGEMM's 2025 kernels is likely above what 2023's \
 cuBLAS FP8 kernels sustained, and no source measures the latter.
 - **Calibration.** The engine's efficiency curves were fitted on inference kernels; attention's backward, \
@@ -367,7 +367,11 @@ model rows the power and energy metrics `power_w (W)` (average power over the pa
 and `samples_per_j (samples/J)`.
 - Curves: `[[calibration]] family = \"matmul|attention|vector|embedding|memory\"`, optional `op` (an \
 elementwise function or norm kind), `points = [[size, multiplier], ...]` (size in FLOPs for matmul/attention, \
-bytes otherwise; log-interpolated; the multiplier divides the op's work time, never its launch overhead), \
+bytes otherwise; log-interpolated; the multiplier divides the op's work time, never its launch overhead, \
+and never takes a contraction past its MACs at the preset's sustained matrix rate — a size-only curve \
+recovers the analytical cost's average tile and wave losses at each size, which on shapes priced near that \
+rate would overshoot: the H100 curve put training-sized BF16 GEMMs at 800–830 TFLOP/s, above Vidur's \
+measured 700–750 and the best shape search on an H100 SXM, 794.5, Bekman's MAMF table), \
 optional `fixed_us` (the op's measured per-launch floor, replacing `overhead.launch_us` for ops on the curve; \
 `xpusim calibrate` sets it to the median fixed time of the curve's rows within 10× of its smallest size whose \
 analytical work is under 10 % of the measured time, and fits the multipliers on the remaining rows), \

@@ -170,15 +170,17 @@ fn a_published_layout_is_the_train_crates_step() {
 /// on 2026-12-07 with the layouts read from Llama 3's and PaLM's §4s and the 3584-GPU MLPerf
 /// ResNet-50 config's BatchNorm groups, MLPerf at 14.0 %; MLPerf LOOSENS to 16.5 %, overall
 /// 20.5 %, when the GPT-3 rows gained the tensor-parallel overlap their configs set: the
-/// model now prices what ran, and it runs further from the measurement) plus a margin. It fails when a change makes the predictions of
+/// model now prices what ran, and it runs further from the measurement); 20.2 %, MLPerf
+/// 15.4 %, Llama 3 18.6 % once no calibration curve priced a GEMM past the sustained matrix
+/// rate) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
     let r = report(&rows());
     let cats = r.by_category();
     for (what, guard) in [
-        ("overall", 21.0),
-        ("train/MLPerf Training v3.0", 17.5),
+        ("overall", 20.5),
+        ("train/MLPerf Training v3.0", 16.0),
         ("train/Korthikanti 2022", 7.0),
         ("train/Narayanan 2021 (Megatron-LM)", 9.0),
     ] {
