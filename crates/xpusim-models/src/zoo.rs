@@ -114,6 +114,24 @@ pub const CATALOG: &[ModelInfo] = &[
         "Narayanan et al. 2021, arXiv:2104.04473 (Table 1: 128 heads, hidden 16384, 96 layers)", DEC, 1, 2048),
     info("megatron-gpt-1t", &["megatron-1t", "megatron-gpt-1008b"], "decoder", "Megatron GPT 1T (128 layers, 25600 hidden)",
         "Narayanan et al. 2021, arXiv:2104.04473 (Table 1: 160 heads, hidden 25600, 128 layers, 1008.0 B parameters); Korthikanti et al. 2022, arXiv:2205.05198 (Table 3)", DEC, 1, 2048),
+    info("mcore-gpt-1.7b", &[], "decoder", "Megatron-Core GPT 1.7B (24 layers, 2048 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 16 heads, hidden 2048, 24 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
+    info("mcore-gpt-7.1b", &[], "decoder", "Megatron-Core GPT 7.1B (30 layers, 4096 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 32 heads, hidden 4096, 30 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
+    info("mcore-gpt-16b", &[], "decoder", "Megatron-Core GPT 16B (32 layers, 6144 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 48 heads, hidden 6144, 32 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
+    info("mcore-gpt-32b", &[], "decoder", "Megatron-Core GPT 32B (48 layers, 7168 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 56 heads, hidden 7168, 48 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
+    info("mcore-gpt-70b", &[], "decoder", "Megatron-Core GPT 70B (84 layers, 8192 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 64 heads, hidden 8192, 84 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
+    info("mcore-gpt-119b", &[], "decoder", "Megatron-Core GPT 119B (92 layers, 10240 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 80 heads, hidden 10240, 92 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
+    info("mcore-gpt-177b", &[], "decoder", "Megatron-Core GPT 177B (96 layers, 12288 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 96 heads, hidden 12288, 96 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
+    info("mcore-gpt-314b", &[], "decoder", "Megatron-Core GPT 314B (96 layers, 16384 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 128 heads, hidden 16384, 96 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
+    info("mcore-gpt-462b", &[], "decoder", "Megatron-Core GPT 462B (112 layers, 18432 hidden, 131k vocabulary)",
+        "NVIDIA/Megatron-LM README.md at 937571c (2024-07-15), images/model_table.png (Megatron-Core r0.8.0 weak scaling on H100: 144 heads, hidden 18432, 112 layers; vocabulary 131072, sequence 4096; untied embeddings, which the table's sizes require)", DEC, 1, 4096),
     info("mamba-2.8b", &["mamba", "mamba-2.8b-hf", "state-spaces/mamba-2.8b-hf"], "ssm", "Mamba 2.8B selective state-space LM",
         "Gu & Dao 2023, Mamba, arXiv:2312.00752 (Table 12); HF state-spaces/mamba-2.8b-hf", DEC, 1, 2048),
     info("sd-1.5-unet", &["stable-diffusion-1.5-unet", "sd15-unet", "sd-unet"], "diffusion",
@@ -181,6 +199,18 @@ fn gpt(
 /// 51 200 (GPT-2's 50 257 padded to a multiple of 128·TP) and 2048 positions.
 fn megatron_gpt(name: &str, hidden: u64, layers: u64, heads: u64) -> TransformerConfig {
     gpt(name, hidden, layers, heads, 51_200, 2048)
+}
+
+/// Megatron-Core's H100 scaling runs (NVIDIA/Megatron-LM README at 937571c, 2024): GPT
+/// blocks (LayerNorm, GeLU, biases) with a 131 072-token vocabulary and 4096-token sequences.
+/// Untied input and output embeddings: the table's sizes need them (tied, its "1.7B" model
+/// would have 1.48 B parameters). Positions are not stated; Megatron's default, a learned
+/// absolute table (`--position-embedding-type learned_absolute` in arguments.py).
+fn mcore_gpt(name: &str, hidden: u64, layers: u64, heads: u64) -> TransformerConfig {
+    TransformerConfig {
+        tied_embeddings: false,
+        ..gpt(name, hidden, layers, heads, 131_072, 4096)
+    }
 }
 
 /// The transformer description of a built-in transformer / SSM model (None for CNNs and
@@ -285,6 +315,16 @@ pub fn transformer_config(name: &str) -> Option<TransformerConfig> {
         "megatron-gpt-145.6b" => megatron_gpt(n, 12_288, 80, 96),
         "megatron-gpt-310.1b" => megatron_gpt(n, 16_384, 96, 128),
         "megatron-gpt-1t" => megatron_gpt(n, 25_600, 128, 160),
+        // Megatron-Core r0.8.0's H100 weak-scaling models (README model table): heads, hidden, layers.
+        "mcore-gpt-1.7b" => mcore_gpt(n, 2048, 24, 16),
+        "mcore-gpt-7.1b" => mcore_gpt(n, 4096, 30, 32),
+        "mcore-gpt-16b" => mcore_gpt(n, 6144, 32, 48),
+        "mcore-gpt-32b" => mcore_gpt(n, 7168, 48, 56),
+        "mcore-gpt-70b" => mcore_gpt(n, 8192, 84, 64),
+        "mcore-gpt-119b" => mcore_gpt(n, 10_240, 92, 80),
+        "mcore-gpt-177b" => mcore_gpt(n, 12_288, 96, 96),
+        "mcore-gpt-314b" => mcore_gpt(n, 16_384, 96, 128),
+        "mcore-gpt-462b" => mcore_gpt(n, 18_432, 112, 144),
         // Mixtral (Table 1): dim 4096, 32 layers, 32 heads / 8 KV, expert FFN 14 336, 8 experts, top-2.
         "mixtral-8x7b" => TransformerConfig {
             moe: Some(MoeConfig {
