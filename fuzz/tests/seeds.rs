@@ -108,6 +108,8 @@ fn validation_csv() {
         ("data/validation", "deepgemm.csv"),
         // Encoder rows with a device file of the validation set and a runtime column.
         ("data/validation", "trt-bert.csv"),
+        // Attention kernels (the `attention:` kind with a causal mask).
+        ("data/validation", "attention.csv"),
     ];
     assert!(run(xpusim_fuzz::validation_csv, &seeds, "validation_csv") >= 3);
 }

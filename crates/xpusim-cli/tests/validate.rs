@@ -73,6 +73,20 @@ fn validate_predicts_every_trt_bert_row() {
     }
 }
 
+/// FlashAttention-3's Fig. 5: every attention kernel row (6 panels of head dim and mask, 2-4
+/// implementations, 6 sequence lengths, one hidden label) is predicted and held out.
+#[test]
+fn validate_predicts_every_attention_row() {
+    let v = validate_json("data/validation/attention.csv");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 131);
+    for r in rows {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["split"], "test", "{r}");
+        assert_eq!(r["class"], "kernel", "{r}");
+    }
+}
+
 /// DeepGEMM's FP8 GEMMs on the H800: every dense and grouped row is predicted; the source is a
 /// fit source whose flagged rows are the dense M = 4096 GEMMs (the FP8 matrix efficiency).
 #[test]

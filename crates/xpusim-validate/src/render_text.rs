@@ -320,6 +320,24 @@ from a CUDA graph by the demo's `perf --enable_graph` (`runtime = cuda-graphs`),
 A100 40GB (`hw/a100-sxm4-40gb.toml`: the README does not say SXM or PCIe; both 40GB boards have 1,555 GB/s \
 HBM2) and a T4 (the `t4` preset). Two test sources: nothing was fitted to them. The A30 tables (no device \
 file) and the 2:4-sparse Megatron tables (sparsity is not modelled) are left out.
+- `data/validation/attention.csv`: the attention kernel rows. FlashAttention-3's Fig. 5 (Shah et al. 2024, \
+arXiv:2407.08608; the bar labels of `assets/flash3_fp16_fwd.png` in Dao-AILab/flash-attention at 7ef2484, \
+typed into `data/validation/flash_attention.py`, which says what each number is): forward attention in FP16 \
+on an H100 80GB SXM5, hidden size 2048 in heads of 64, 128 or 256, sequences of 512 to 16k at 16k tokens a \
+batch, without and with a causal mask, for FlashAttention-2, the Triton tutorial's FlashAttention-2, cuDNN's \
+fused attention and FlashAttention-3: four test sources, one per implementation (nothing fitted). Each row \
+is the time the benchmark's FLOP count (4·s²·d·h per sequence, halved under the mask) gives at the published \
+TFLOP/s. The engine prices one Hopper-native fused kernel: at head dim 128 it is within 4–6 % of \
+cuDNN and FlashAttention-3 on average (FlashAttention-2 and Triton, which do not use Hopper's \
+asynchronous warpgroup MMA, are predicted 37–48 % too fast); at head dim 64 every implementation is \
+slower than the engine's (cuDNN and FlashAttention-3 predicted 28–35 % too fast) because the engine prices the matrix work alone for a fixed \
+FLOP count, whatever the head dimension, while each score also needs one exponential on the special \
+function units (16 per SM per clock: 3.9 T/s on H100 against 989 TFLOP/s of FP16 matrix work, \
+the FlashAttention-3 paper's §3.1), which weighs twice as much per FLOP at head dim 64 as at 128; \
+the special function units are not modelled. At head dim 256 FlashAttention-3 runs up to 76 % of \
+peak, 20 % faster than the engine's matrix efficiency allows, and the 16k-token rows (one sequence of 8 \
+heads) are predicted 1.5–2.2× too slow for cuDNN and FlashAttention-3: once a head's K and V exceed half \
+the L2, the engine reads them from HBM once per query block.
 - `data/validation/power.csv`: MLPerf Inference datacenter Power submissions (closed, Offline): \
 average wall power of the whole node over the timed run (the submission checker's rule: the mean of \
 the analyser's samples between the run's `power_begin` and `power_end`) for ResNet-50 and BERT-99, \
