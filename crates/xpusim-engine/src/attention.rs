@@ -7,7 +7,8 @@
 //! (Flash-Decoding). Traffic: Q and O once; K and V once per query block from the chip
 //! buffer (up to its last query's diagonal under a causal mask), and once in total from
 //! off-chip memory when the K/V working set of the running units (the heads whose query
-//! blocks run side by side) fits in half the chip buffer (otherwise once per query block).
+//! blocks run side by side) fits in half the chip buffer (otherwise once per wave the head's
+//! query blocks span: the blocks of a wave stream the same keys in step).
 //!
 //! A decode step a runtime runs one query head per thread block ([`Op::per_query_head`])
 //! is priced as that kernel instead ([`cost_per_query_head`]).
@@ -84,7 +85,19 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
             if live <= cb.capacity_bytes / 2 {
                 q + o + k + v
             } else {
-                streamed
+                // Too large to stay: the units of a head that run in the same wave still
+                // stream its K/V blocks together, in the same order and from the same start
+                // (the kernel's loop over key blocks), so each block comes from off-chip
+                // once per wave the head's query blocks span, not once per query block.
+                // A run of `q_blocks` consecutive units spans 1 + (q_blocks − 1) / cores
+                // waves on average; a grid of one wave (KV splits) spans one.
+                let spans = if work <= dev.cores {
+                    1.0
+                } else {
+                    1.0 + (q_blocks.max(1) - 1) as f64 / dev.cores.max(1) as f64
+                };
+                let reads = key_blocks_read(a, q_blocks).min(spans);
+                q + o + ((k + v) as f64 * reads).ceil() as u64
             }
         }
         None => streamed,

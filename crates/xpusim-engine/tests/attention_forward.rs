@@ -137,3 +137,44 @@ fn a_larger_chip_buffer_never_slows_attention() {
         }
     }
 }
+
+/// A head whose K and V overflow half the L2 is still read from HBM about once per wave its
+/// query blocks span, not once per query block: the blocks of a wave stream the same keys
+/// in step. One 16k-token sequence of 8 heads of 256 (33.5 MB of K/V per pair of running
+/// heads) then costs twice the 8k-token batch of two (same FLOPs per token pair), as cuDNN
+/// and FlashAttention-3 measured (FA3 paper Fig. 5: 581/580 and 756/746 TFLOP/s); re-read
+/// per query block it took 3.7x as long and ran at about 340 TFLOP/s.
+#[test]
+fn long_sequences_do_not_fall_off_an_l2_cliff() {
+    let p = Precision::uniform(DType::Fp16);
+    let d = find_preset("h100-sxm").unwrap();
+    let time = |batch: u64, seq: u64| {
+        let a = AttentionSpec {
+            batch,
+            heads: 8,
+            kv_heads: 8,
+            q_len: seq,
+            kv_len: seq,
+            head_dim: 256,
+            v_head_dim: 256,
+            causal: false,
+        };
+        let op = Op::attention("f", a, Role::Input, p).unwrap();
+        let c = cost_op(&op, &d).unwrap();
+        let hbm: u64 = c
+            .traffic
+            .iter()
+            .filter(|t| t.level == "hbm3")
+            .map(|t| t.bytes)
+            .sum();
+        let kv = op.operands[1].bytes() + op.operands[2].bytes();
+        (c.time_s, hbm as f64 / kv as f64)
+    };
+    let (short, _) = time(2, 8192);
+    let (long, kv_reads) = time(1, 16384);
+    assert!(long / short < 2.2, "{long} vs {short}");
+    assert!(
+        (1.0..3.0).contains(&kv_reads),
+        "K/V read {kv_reads:.1} times from HBM"
+    );
+}
