@@ -7,6 +7,9 @@
 //! It runs after the power cap: tiles are chosen on the analytical time (power floor
 //! included), and scaling the winner's time by a constant keeps that choice optimal, so
 //! the scaled time stays monotone in every device rate. Idle energy follows the new time.
+//! A contraction's multiplier is capped where it would take the op below its MACs at the
+//! device's sustained rate (`sustained_floor`); the time is then the larger of the scaled
+//! work and that floor, and both fall as any rate rises, so the invariant still holds.
 //!
 //! A curve's `fixed_us` (the op's measured minimum time per launch) replaces one
 //! `overhead.launch_us` in the op's fixed time (an op costed as several launches keeps the
@@ -165,10 +168,11 @@ fn sustained_floor(op: &Op, dev: &DeviceSpec, family: CalibrationFamily) -> f64 
 }
 
 /// Divides the compute and traffic times (and the work part of `time_s`) by the curve's
-/// multiplier (for a contraction, at most down to [`sustained_floor`]), swaps the launch overhead for the curve's `fixed_us` where it has one, and
-/// applies the curve's row terms ([`structured_work`]). The bound is kept from the
-/// analytical cost: every work term scales alike, and the floor only swaps one fixed time
-/// for another of the same few-µs order.
+/// multiplier (for a contraction, at most down to `sustained_floor`), swaps the launch
+/// overhead for the curve's `fixed_us` where it has one, and applies the curve's row terms
+/// ([`structured_work`]). The bound is kept from the analytical cost: every work term
+/// scales alike, and the floor only swaps one fixed time for another of the same few-µs
+/// order.
 pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
     if dev.calibration.is_empty() {
         return;
