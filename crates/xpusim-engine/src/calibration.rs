@@ -156,15 +156,8 @@ fn sustained_floor(op: &Op, dev: &DeviceSpec, family: CalibrationFamily) -> f64 
     if family != CalibrationFamily::Matmul {
         return 0.0;
     }
-    let (rate, used) = dev.matrix_flops(op.compute_dtype);
-    let efficiency = dev.matrix.efficiency_for(used);
-    let vector_share = if crate::contraction::on_vector_units(op, dev) {
-        efficiency
-    } else {
-        1.0
-    };
-    let best = (rate * efficiency).max(dev.vector_flops(op.compute_dtype) * vector_share);
-    2.0 * op.macs() as f64 / best
+    let (matrix, vector) = crate::contraction::sustained_rates(op, dev);
+    2.0 * op.macs() as f64 / matrix.max(vector)
 }
 
 /// Divides the compute and traffic times (and the work part of `time_s`) by the curve's
@@ -185,9 +178,11 @@ pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {
         return;
     };
     let work = (c.time_s - c.overhead_s).max(0.0);
-    let floor = sustained_floor(op, dev, family);
     let e = match curve.at(size) {
-        e if e > 1.0 && floor > 0.0 => e.min((work / floor).max(1.0)),
+        e if e > 1.0 => match sustained_floor(op, dev, family) {
+            floor if floor > 0.0 => e.min((work / floor).max(1.0)),
+            _ => e,
+        },
         e => e,
     };
     let launch_s = dev.overhead.launch_us * 1e-6;

@@ -153,6 +153,24 @@ pub(crate) fn on_vector_units(op: &Op, dev: &DeviceSpec) -> bool {
     !dev.matrix.peak_tflops.contains_key(&used) || rate <= dev.vector_flops(op.compute_dtype)
 }
 
+/// The rates a contraction's kernels sustain, FLOP/s: the matrix units at
+/// `matrix.efficiency`, and the vector units — at their peak, or, where they already are
+/// the matrix path, held to the same share (the same GEMM kernel without the tile padding:
+/// priced without `matrix.efficiency` it would always win at 100 % of peak).
+pub(crate) fn sustained_rates(op: &Op, dev: &DeviceSpec) -> (f64, f64) {
+    let (rate, used) = dev.matrix_flops(op.compute_dtype);
+    let efficiency = dev.matrix.efficiency_for(used);
+    let vector_share = if on_vector_units(op, dev) {
+        efficiency
+    } else {
+        1.0
+    };
+    (
+        rate * efficiency,
+        dev.vector_flops(op.compute_dtype) * vector_share,
+    )
+}
+
 /// Costs `steps` dependent executions of one loop nest. Recurrent steps each wait for the
 /// previous hidden state, so nothing overlaps across steps; weights that fit in half the
 /// on-chip memory stay there after the first step (persistent RNN kernels, Diamos et al.,
@@ -162,10 +180,8 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     let steps = plans.steps;
     let kk = plans.reduction;
     let resident = plans.weights_resident;
-    let (rate, used) = dev.matrix_flops(op.compute_dtype);
-    let on_vector_units = on_vector_units(op, dev);
-    let efficiency = dev.matrix.efficiency_for(used);
-    let core_rate = rate / 2.0 / dev.cores as f64 * efficiency;
+    let (matrix_rate, vector_rate) = sustained_rates(op, dev);
+    let core_rate = matrix_rate / 2.0 / dev.cores as f64;
     let core_buf = dev.core_buffer();
     let chip_buf = dev.chip_buffer();
     let off = dev.offchip();
@@ -187,11 +203,7 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     // Matrix engines waste most of their width on skinny shapes (depthwise convolutions,
     // N = 1 products); the vector units then win, as cuDNN's depthwise kernels do.
     let macs = plans.macs;
-    // Where the matrix path already is the vector units, this is the same GEMM kernel
-    // without the tile padding, and it sustains the same share of their peak: priced
-    // without `matrix.efficiency` it would always win at 100 % of peak.
-    let vector_share = if on_vector_units { efficiency } else { 1.0 };
-    let vector_compute = 2.0 * macs as f64 / (dev.vector_flops(op.compute_dtype) * vector_share);
+    let vector_compute = 2.0 * macs as f64 / vector_rate;
     // Dynamic energy that does not depend on the tile (arithmetic).
     let base_j =
         crate::energy::arithmetic_j(op, dev) * ((macs * steps) as f64 / op.macs().max(1) as f64);
