@@ -95,6 +95,11 @@ pub struct TrainArgs {
     /// Megatron-LM ran it before FlashAttention (its 2021–22 published runs).
     #[arg(long)]
     pub unfused_attention: bool,
+    /// Cross-entropy as Megatron-LM's default runs it: the logits cast to FP32 and max,
+    /// subtract, exp, sum and divide as their own kernels, the FP32 softmax stored for the
+    /// backward (without `--cross-entropy-loss-fusion`). Default: one fused loss kernel.
+    #[arg(long)]
+    pub unfused_loss: bool,
     /// Hidden and attention dropout, as GPT-style Megatron-LM runs train (default rates 0.1):
     /// their kernels, and their masks stored for the backward.
     #[arg(long)]
@@ -353,6 +358,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
             global_batch: a.global_batch,
             overlap_dp: !a.no_overlap_dp,
             unfused_attention: a.unfused_attention,
+            unfused_loss: a.unfused_loss,
             dropout: a.dropout,
             ..Default::default()
         };
@@ -402,6 +408,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         recompute,
         overlap_dp: !a.no_overlap_dp,
         unfused_attention: a.unfused_attention,
+        unfused_loss: a.unfused_loss,
         dropout: a.dropout,
         ..TrainLayout::default()
     };

@@ -35,6 +35,7 @@ pub mod per_query_head;
 mod size;
 mod unfuse;
 pub mod varlen;
+pub mod vocab_loss;
 
 pub use dropout::DROPOUT_FLOPS_PER_ELEM;
 pub use dtype::{DType, Precision};

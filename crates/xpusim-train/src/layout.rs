@@ -81,6 +81,12 @@ pub struct TrainLayout {
     /// the model's attention causally.
     #[serde(default)]
     pub unfused_attention: bool,
+    /// Run cross-entropy as Megatron-LM's default does: the logits cast to FP32 and five
+    /// more eager kernels over them, the FP32 softmax stored for the backward
+    /// ([`xpusim_ir::vocab_loss`]), instead of one fused kernel (Megatron-Core
+    /// `--cross-entropy-loss-fusion`).
+    #[serde(default)]
+    pub unfused_loss: bool,
     /// Hidden and attention dropout as GPT-style Megatron-LM runs train
     /// ([`xpusim_ir::Graph::insert_dropout`]): their kernels, and their masks stored for
     /// the backward.
@@ -133,6 +139,7 @@ impl Default for TrainLayout {
             recompute: Recompute::None,
             overlap_dp: true,
             unfused_attention: false,
+            unfused_loss: false,
             dropout: false,
             embedding_in_split: false,
             loss_in_split: false,

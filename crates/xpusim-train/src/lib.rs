@@ -20,6 +20,7 @@ mod bn_sync;
 mod error;
 mod fit;
 mod layout;
+mod loss;
 mod optimizer;
 mod parts;
 mod result;

@@ -484,8 +484,8 @@ pub fn stored_activations(
 }
 
 /// Whether the backward of `op` needs its operand `i` (autograd's saved tensors). Inputs:
-/// a sum's and a rotary embedding's gradients need none (the rotation reads only its
-/// position tables), a dropout's reads its mask instead, a softmax's its output; GEMMs,
+/// a sum's, a cast's and a rotary embedding's gradients need none (the rotation reads only
+/// its position tables), a dropout's reads its mask instead, a softmax's its output; GEMMs,
 /// norms, activation functions, gated products and attention keep what they read.
 /// Outputs: only a softmax's probabilities and a dropout's one-byte mask are saved.
 pub fn saved_for_backward(op: &xpusim_ir::Op, i: usize) -> bool {
@@ -496,7 +496,7 @@ pub fn saved_for_backward(op: &xpusim_ir::Op, i: usize) -> bool {
     match x.role {
         Role::Input => match &op.kind {
             OpKind::Elementwise { func, .. } => {
-                !matches!(func.as_str(), "add" | "rope" | "dropout")
+                !matches!(func.as_str(), "add" | "rope" | "dropout" | "cast")
             }
             OpKind::Softmax { .. } => false,
             _ => true,

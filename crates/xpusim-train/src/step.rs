@@ -136,6 +136,16 @@ pub fn step(
     let mut dbwd = shard(&bwd, &par)?;
     gather_experts(&mut dfwd, l.ep);
     gather_experts(&mut dbwd, l.ep);
+    if l.unfused_loss {
+        if crate::loss::unfuse(&mut dfwd)? == 0 {
+            return Err(TrainError::Layout(format!(
+                "an unfused loss is Megatron-LM's cross-entropy, and `{}` ends in no \
+                 cross-entropy loss",
+                fwd.name
+            )));
+        }
+        crate::loss::unfuse(&mut dbwd)?;
+    }
     let dev = t.device_spec();
     let model = t.cost_model(dev)?;
     let (cf, _) = price_ops(&dfwd, model.as_ref(), sys)?;

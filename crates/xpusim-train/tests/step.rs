@@ -565,3 +565,45 @@ fn the_search_tries_dualpipe_for_expert_parallel_layouts() {
     assert!(!dual.is_empty());
     assert!(dual.iter().all(|c| c.layout.ep > 1 && c.layout.pp % 2 == 0));
 }
+
+/// Megatron-LM's default cross-entropy (`xpusim_ir::vocab_loss`): the logits cast to FP32
+/// and run through five more eager kernels, the FP32 softmax stored for the backward. Against
+/// the fused loss it stores 2 more bytes per logit of each device's vocabulary slice (4 for
+/// the FP32 softmax, where the fused kernel keeps the 16-bit logits), and its 46 more bytes
+/// moved per logit take at least their time at the device's peak memory bandwidth.
+#[test]
+fn megatrons_unfused_loss_stores_the_fp32_softmax_and_moves_46_more_bytes_per_logit() {
+    let b = builder("llama-3-8b");
+    let t = target("dgx-h100", 8);
+    let (tp, seq, vocab) = (2, 2048u64, 128_256u64);
+    let fused = layout(tp, 1, 4, 1, 4);
+    let unfused = TrainLayout {
+        unfused_loss: true,
+        ..fused.clone()
+    };
+    let (f, u) = (
+        step(&b, seq, &t, &fused).unwrap(),
+        step(&b, seq, &t, &unfused).unwrap(),
+    );
+    let logits = (seq * vocab / tp) as f64;
+    let extra = u.memory.activations_bytes as f64 - f.memory.activations_bytes as f64;
+    // Beyond the 2 bytes per logit: the per-row max and sum (FP32) the kernels keep.
+    assert!(
+        extra >= 2.0 * logits && extra <= 2.0 * logits + 16.0 * seq as f64,
+        "{extra} bytes more for {logits} logits"
+    );
+    let peak_bps = t.device_spec().offchip().bandwidth_gbps * 1e9;
+    let floor_s = 46.0 * logits / peak_bps;
+    assert!(
+        u.step_time_s - f.step_time_s >= floor_s,
+        "{} s more, the bytes alone take {floor_s} s",
+        u.step_time_s - f.step_time_s
+    );
+    // A model without a cross-entropy loss has no Megatron loss to unfuse.
+    let mse = TrainLayout {
+        unfused_loss: true,
+        ..layout(1, 1, 1, 1, 1)
+    };
+    let e = step(&builder("sd-1.5-unet"), 77, &target("h100-sxm", 1), &mse).unwrap_err();
+    assert!(e.to_string().contains("no cross-entropy"), "{e}");
+}

@@ -22,7 +22,11 @@ are cut into pipeline chunks, Megatron-Core's `--account-for-*-in-pipeline-split
 ZeRO state partitioned over groups of N data-parallel ranks, the groups all-reducing their gradient shards once a \
 step), `bn_group=N` (each BatchNorm's statistics all-reduced over groups of N data-parallel ranks, forward and \
 backward), `tp_overlap=on|off` (sequence-parallel all-gathers and reduce-scatters run under their GEMMs, \
-Megatron-Core's `--tp-comm-overlap`). An \
+Megatron-Core's `--tp-comm-overlap`), `loss=fused|unfused` (`unfused`: cross-entropy as Megatron-LM's \
+default `_VocabParallelCrossEntropy` runs it, the logits cast to FP32 and max, subtract, exp, sum and divide as \
+their own eager kernels with the FP32 softmax stored for the backward, 52 bytes moved per logit; set for every \
+Megatron-LM, Megatron-DeepSpeed and Megatron-Core row, none of which states `--cross-entropy-loss-fusion` or \
+`--fp16-lm-cross-entropy`; `xpusim_ir::vocab_loss`). An \
 unknown or repeated key is the row's skip reason, naming the row and the key. What a row does not state takes \
 the plain meaning, never a tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence \
 parallelism, ZeRO 0, no recomputation, 1F1B, one sample per micro-batch, and the data-parallel reduction \
@@ -84,14 +88,16 @@ FP8 GEMMs themselves: the efficiency fitted on DeepGEMM's 2025 kernels is likely
 cuBLAS FP8 kernels sustained, and no source measures the latter.
 - **H100 training runs faster in the model than on the machine.** Three independent H100 stacks are \
 predicted too fast: Meta's Llama 3 (23–26 % on the 8K/16K-GPU rows, 6–7 % on the context-parallel ones), NeMo's FP8 GPT-3 in MLPerf (21–25 %) \
-and NVIDIA's own Megatron-Core weak-scaling table (BF16, 48–6144 GPUs: 7–15 % from 16B up, 29–31 % at \
-1.7B and 7.1B), while the A100 Megatron-LM rows of the same code base land within a few percent. \
-The small models' steps are almost all compute in our model (no exposed communication, \
+and NVIDIA's own Megatron-Core weak-scaling table (BF16, 48–6144 GPUs: 7–14 % from 16B up, 29–31 % at \
+1.7B and 7.1B before Megatron's unfused cross-entropy was priced, 15 % and 24 % with it), while the A100 Megatron-LM rows of the same code base land within a few percent. \
+Megatron's default cross-entropy (`megatron/core/tensor_parallel/cross_entropy.py`: the logits cast to FP32, \
+then max, subtract, exp, sum and divide as separate passes over a 4096 × 131,072 tensor, `loss=unfused`) \
+takes ~12 ms of each ~113 ms micro-batch at 1.7B, where one fused loss kernel takes under 2 ms; it was read \
+from the code, not fitted, and moves the 1.7B row from 31 % to 15 % too fast and the A100 Megatron-LM rows by \
+under 2 points. What remains at 1.7B and 7.1B is compute in our model (no exposed communication, \
 GEMMs at ~725 TFLOP/s, attention at cuDNN's and FlashAttention-3's forward rates and \
-FlashAttention-2's backward rate), and the measured step is 31 % longer (27 ms of each ~113 ms micro-batch at 1.7B). Two named parts of that gap are not modelled: Megatron's default cross-entropy \
-(`megatron/core/tensor_parallel/cross_entropy.py`: the logits cast to FP32, then max, subtract, exp, sum \
-and divide as separate passes over a 4096 × 131,072 tensor, ~10 ms per micro-batch at 1.7B, where the model's one fused loss kernel takes under 2 ms), and GEMMs with a 2048-wide dimension, which \
-Vidur measured at 540–710 TFLOP/s on H100. The one row predicted too slow, 32B (−11 %), is the first \
+FlashAttention-2's backward rate); one named part of it is not modelled: GEMMs with a 2048-wide dimension, which \
+Vidur measured at 540–710 TFLOP/s on H100. The one row predicted too slow, 32B (−12 %), is the first \
 with tp = 8 and pp = 1: each data-parallel group then has one GPU per node, and the FP32 gradient \
 reduce-scatter (Megatron's `--bf16` forces `accumulate_allreduce_grads_in_fp32`) runs over one 400 Gb/s \
 NIC per GPU; the model leaves ~0.29 s of it exposed where the measured step has room for ~0.2 s of \

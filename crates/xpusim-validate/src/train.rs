@@ -43,7 +43,7 @@ use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 16] = [
     "tp",
     "pp",
     "dp",
@@ -59,6 +59,7 @@ pub const KEYS: [&str; 15] = [
     "shard",
     "bn_group",
     "tp_overlap",
+    "loss",
 ];
 
 /// Metrics of a training row and their units.
@@ -302,6 +303,11 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         None | Some("off") => false,
         Some("on") => true,
         Some(v) => return Err(bad("tp_overlap", v, "on or off")),
+    };
+    l.unfused_loss = match kv.get("loss").copied() {
+        None | Some("fused") => false,
+        Some("unfused") => true,
+        Some(v) => return Err(bad("loss", v, "fused or unfused")),
     };
     if let Some(v) = kv.get("split") {
         l.set_pipeline_split(v)

@@ -146,6 +146,7 @@ fn a_published_layout_is_the_train_crates_step() {
         zero: 0,
         recompute: Recompute::Selective,
         unfused_attention: true,
+        unfused_loss: true,
         dropout: true,
         ..Default::default()
     };
@@ -172,17 +173,18 @@ fn a_published_layout_is_the_train_crates_step() {
 /// 20.5 %, when the GPT-3 rows gained the tensor-parallel overlap their configs set: the
 /// model now prices what ran, and it runs further from the measurement); 20.2 %, MLPerf
 /// 15.4 %, Llama 3 18.6 % once no calibration curve priced a GEMM past the sustained matrix
-/// rate; with the Megatron-Core H100 table, 19.5 % over 73 rows, that source 15.1 %) plus a
-/// margin. It fails when a change makes the predictions of
+/// rate; with the Megatron-Core H100 table, 19.5 % over 73 rows, that source 15.1 %; 19.1 %,
+/// Megatron-Core 12.2 % with Megatron's unfused FP32 cross-entropy on its stacks' rows) plus
+/// a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
     let r = report(&rows());
     let cats = r.by_category();
     for (what, guard) in [
-        ("overall", 20.5),
+        ("overall", 20.0),
         ("train/MLPerf Training v3.0", 16.0),
-        ("train/Megatron-Core 2024 (H100)", 16.0),
+        ("train/Megatron-Core 2024 (H100)", 13.5),
         ("train/Korthikanti 2022", 7.0),
         ("train/Narayanan 2021 (Megatron-LM)", 9.0),
     ] {
