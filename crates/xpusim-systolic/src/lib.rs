@@ -9,7 +9,7 @@
 //! - [`stream`]: the demand lines and prefetch orders, generated lazily.
 //! - [`memory`]: the read (CALC estimator and USER) and write buffers, serviced line by line
 //!   to count DRAM traffic and stalls: SCALE-Sim's own algorithm, kept as the reference.
-//! - `fast.rs`: the same replay, exact, jumping from event to event (a read miss, a write
+//! - `fast/`: the same replay, exact, jumping from event to event (a read miss, a write
 //!   drain or stall) in closed form: per-fold epochs for the CALC estimator, binary search
 //!   over closed-form prefetch-set ids for USER reads and over write prefix sums for the
 //!   ofmap buffer. [`simulate_layer`] uses it whenever the ifmap operand has no repeated or

@@ -1,7 +1,7 @@
 //! SCALE-Sim's double-buffered scratchpad memory model, replayed line by line.
 //!
 //! This is the reference: `simulate_layer_replay` drives these buffers for every layer, and
-//! `simulate_layer` for layers the event-skipping replay (`fast.rs`) does not cover
+//! `simulate_layer` for layers the event-skipping replay (`fast/`) does not cover
 //! (overlapping convolution windows, `-1` padding). `tests/replay_equivalence.rs` holds the
 //! two equal.
 //!

@@ -148,7 +148,7 @@ impl ReadBuf {
 /// words/cycle and the ofmap drains `ArrayWidth` words/cycle; in USER mode the ifmap and filter
 /// use `IfmapSRAMBankBandwidth`/`FilterSRAMBankBandwidth` and the ofmap the first `Bandwidth`.
 ///
-/// The memory replay skips from event to event (`fast.rs`) whenever the ifmap operand
+/// The memory replay skips from event to event (`fast/`) whenever the ifmap operand
 /// has no repeated or padding element (GEMMs, non-overlapping convolutions), and otherwise
 /// walks every line ([`simulate_layer_replay`]); both give the same report.
 ///

@@ -1,4 +1,4 @@
-//! The event-skipping memory replay (`src/fast.rs`) against the line-by-line replay it
+//! The event-skipping memory replay (`src/fast/`) against the line-by-line replay it
 //! replaces (`simulate_layer_replay`, the reference oracle): every field equal on random small
 //! layers, arrays, SRAM sizes, bandwidths, dataflows and both bandwidth modes.
 
