@@ -579,7 +579,7 @@ fn megatrons_unfused_loss_stores_the_fp32_softmax_and_moves_46_more_bytes_per_lo
     let fused = layout(tp, 1, 4, 1, 4);
     let unfused = TrainLayout {
         unfused_loss: true,
-        ..fused.clone()
+        ..fused
     };
     let (f, u) = (
         step(&b, seq, &t, &fused).unwrap(),
