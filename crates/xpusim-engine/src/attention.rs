@@ -64,7 +64,7 @@ pub fn cost(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost, Engi
     // Softmax runs on the vector units: beside the MMAs where the matrix unit runs on its
     // own (FlashAttention-3 on Hopper), after them where the same warps issue both
     // (FlashAttention-2).
-    let vector_s = op.vector_flops() as f64 / dev.vector_flops(op.compute_dtype);
+    let vector_s = softmax_s(op, a, dev);
     let compute = fused_compute(dev, matrix_s, vector_s);
 
     let q = op.operands.first().map_or(0, |o| o.bytes());
@@ -186,6 +186,27 @@ fn key_blocks_read(a: &AttentionSpec, q_blocks: u64) -> f64 {
 
 /// Compute time of a kernel that interleaves matrix and vector work (see
 /// [`xpusim_hw::MatrixEngine::overlaps_vector`]).
+/// The softmax side of a fused attention kernel (forward or backward), s. FlashAttention
+/// keeps the scores, the running maximum and sum, and the probabilities' gradients in FP32
+/// registers (the MMAs accumulate in FP32: Dao 2023, Algorithms 1 and 2), so its vector
+/// FLOPs run at the FP32 rate; each pass evaluates one exponential per score (the forward's
+/// `exp(S − m)`, the backward's recompute of `P`), which runs on the special-function units
+/// where the device has them apart from its lanes — 16 per clock per SM on NVIDIA GPUs
+/// since Volta, 3.9 T/s on the H100 against 989 TFLOP/s of FP16 matmul (Shah et al. 2024,
+/// FlashAttention-3, §3.1). The lanes and the special-function units are separate pipes the
+/// same warps feed, so the slower of the two sets the time.
+fn softmax_s(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> f64 {
+    let flops = op.vector_flops() as f64;
+    let fp32 = dev.vector_flops(DType::Fp32);
+    match dev.sfu_rate() {
+        Some(sfu) => {
+            let exps = (a.batch * a.heads) as f64 * a.scored_pairs() as f64;
+            ((flops - exps).max(0.0) / fp32).max(exps / sfu)
+        }
+        None => flops / fp32,
+    }
+}
+
 fn fused_compute(dev: &DeviceSpec, matrix_s: f64, vector_s: f64) -> f64 {
     if dev.matrix.overlaps_vector {
         matrix_s.max(vector_s)
@@ -236,7 +257,7 @@ pub fn cost_grad(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> Result<OpCost,
     let core_rate = rate / 2.0 / dev.cores as f64 * dev.matrix.efficiency_for(used);
     let waves = units.div_ceil(dev.cores);
     let matrix_s = waves as f64 * unit_macs as f64 / core_rate;
-    let vector_s = op.vector_flops() as f64 / dev.vector_flops(op.compute_dtype);
+    let vector_s = softmax_s(op, a, dev);
     let compute = fused_compute(dev, matrix_s, vector_s);
 
     let bytes = |i: usize| op.operands.get(i).map_or(0, |o| o.bytes());

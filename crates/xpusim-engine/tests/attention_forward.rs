@@ -178,3 +178,55 @@ fn long_sequences_do_not_fall_off_an_l2_cliff() {
         "K/V read {kv_reads:.1} times from HBM"
     );
 }
+
+/// The softmax's exponentials run on the special-function units (16 per SM per clock on the
+/// A100: 2.4 T/s against 312 TFLOP/s of FP16 matmul), one per score. An A100's warps issue
+/// the MMAs and the softmax in turn, so at the same FLOPs a head dim of 64 (twice the scores)
+/// takes longer than 128 by at least the extra exponentials; a device without separate units
+/// prices them at its FP32 lanes and is faster; on an H100 the softmax runs beside the
+/// asynchronous MMAs and the matrix work sets the time at head dim 128 either way.
+#[test]
+fn exponentials_cost_the_special_function_units_one_per_score() {
+    let p = Precision::uniform(DType::Fp16);
+    let attn = |d: u64| {
+        let a = AttentionSpec {
+            batch: 4,
+            heads: 2048 / d,
+            kv_heads: 2048 / d,
+            q_len: 4096,
+            kv_len: 4096,
+            head_dim: d,
+            v_head_dim: d,
+            causal: false,
+        };
+        (a, Op::attention("f", a, Role::Input, p).unwrap())
+    };
+    let a100 = find_preset("a100-80gb").unwrap();
+    let sfu = a100
+        .sfu_rate()
+        .expect("the a100 preset has special-function units");
+    assert!((sfu / 1e12 - 16.0 * 108.0 * 1.41e-3).abs() < 0.01, "{sfu}");
+    let (a64, op64) = attn(64);
+    let (a128, op128) = attn(128);
+    let (t64, t128) = (
+        cost_op(&op64, &a100).unwrap().time_s,
+        cost_op(&op128, &a100).unwrap().time_s,
+    );
+    let scores = |a: AttentionSpec| (a.batch * a.heads) as f64 * a.scored_pairs() as f64;
+    assert!(
+        t64 - t128 >= (scores(a64) - scores(a128)) / sfu * 0.99,
+        "{t64} vs {t128}"
+    );
+    let mut lanes_only = a100.clone();
+    lanes_only.vector.sfu_per_clock = None;
+    assert!(cost_op(&op64, &lanes_only).unwrap().time_s < t64);
+
+    let h100 = find_preset("h100-sxm").unwrap();
+    let mut h100_lanes = h100.clone();
+    h100_lanes.vector.sfu_per_clock = None;
+    let (with, without) = (
+        cost_op(&op128, &h100).unwrap().time_s,
+        cost_op(&op128, &h100_lanes).unwrap().time_s,
+    );
+    assert!((with / without - 1.0).abs() < 1e-9, "{with} vs {without}");
+}

@@ -19,8 +19,10 @@ fn spec(seq: u64, causal: bool) -> AttentionSpec {
     }
 }
 
-/// The backward's matrix work is 2.5× the forward's (five matmuls to two, same tiles), and
-/// its time, with the recompute, the row statistics and the FP32 dQ accumulation, is
+/// The backward's matrix work is 2.5× the forward's (five matmuls to two, same tiles) and its
+/// softmax evaluates as many exponentials (the recompute of `P`), so its compute is 2–3× the
+/// forward's: below 2.5× where the exponentials add to the MMAs (A100), 2.5× where they hide
+/// beside them (H100). Its time, with the row statistics and the FP32 dQ accumulation, is
 /// between 1.5× and 4× the forward's (FlashAttention-2 measures 2.5–3.5× on A100, Dao 2023
 /// Fig. 6–7). The compute ratio holds on the H100 too; its time ratio does not, as there
 /// the forward runs as FlashAttention-3 (softmax beside the MMAs; `forward_on_h100_runs_at_
@@ -39,7 +41,7 @@ fn backward_takes_more_than_one_and_a_half_forwards() {
             if dev == "a100-80gb" {
                 assert!((1.5..4.0).contains(&r), "{dev} {seq} {causal}: time {r}");
             }
-            assert!((2.3..3.0).contains(&m), "{dev} {seq} {causal}: compute {m}");
+            assert!((2.0..3.0).contains(&m), "{dev} {seq} {causal}: compute {m}");
         }
     }
 }

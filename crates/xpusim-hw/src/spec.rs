@@ -81,6 +81,12 @@ impl MatrixEngine {
 #[serde(deny_unknown_fields)]
 pub struct VectorUnit {
     pub peak_tflops: BTreeMap<DType, f64>,
+    /// Results per clock per core of the special-function units that evaluate the
+    /// transcendentals (exp2, log2, reciprocal, rsqrt, sin, cos: NVIDIA's SFU/MUFU; CUDA C
+    /// Programming Guide, "Throughput of Native Arithmetic Instructions"). Absent: a
+    /// transcendental costs what any vector FLOP costs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sfu_per_clock: Option<f64>,
 }
 
 /// One level of the memory hierarchy.
@@ -374,6 +380,9 @@ impl DeviceSpec {
         for (d, v) in &self.vector.peak_tflops {
             pos(&[Key("vector"), Key("peak_tflops"), Key(d.name())], *v)?;
         }
+        if let Some(v) = self.vector.sfu_per_clock {
+            pos(&[Key("vector"), Key("sfu_per_clock")], v)?;
+        }
         if !self.vector.peak_tflops.contains_key(&DType::Fp32) {
             return Err(bad(
                 &[Key("vector"), Key("peak_tflops")],
@@ -628,6 +637,14 @@ impl DeviceSpec {
             Some((k, v)) => (v * 1e12, *k),
             None => (self.vector_flops(d), d),
         }
+    }
+
+    /// Transcendentals per second on the special-function units (`vector.sfu_per_clock` ×
+    /// cores × clock), if the device has them apart from its vector lanes.
+    pub fn sfu_rate(&self) -> Option<f64> {
+        self.vector
+            .sfu_per_clock
+            .map(|v| v * self.cores as f64 * self.clock_ghz * 1e9)
     }
 
     /// Vector rate (FLOP/s) for `d`, falling back to fp32.

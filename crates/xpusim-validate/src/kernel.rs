@@ -5,6 +5,7 @@
 //! | `gemm` | `m,n,k`, optional `b` (batched both sides) | `Op::matmul`, both operands activations |
 //! | `linear` | `m,n,k` (m tokens, k→n weight) | `Op::linear` (weight operand) |
 //! | `attention` | `b,h,sq,skv,d,causal`, optional `kvh` (KV heads) | fused forward `Op::attention` |
+//! | `attention_fwd_bwd` | as `attention` | the fused forward and its backward as training runs them (`autodiff::backward`: FlashAttention-2's backward kernels), timed together |
 //! | `membw` | `bytes` (read + write in total) | `Op::data_movement` of bytes/2 one-byte elements |
 //! | `softmax`, `layernorm`, `rmsnorm` | `rows,cols` | `Op::softmax` / `Op::norm` |
 //! | `gelu`, `silu` | `elems` or `rows,cols` | one-input `Op::elementwise` |
@@ -31,8 +32,8 @@
 use std::collections::BTreeMap;
 
 use xpusim_ir::{
-    AttentionSpec, ConvSpec, DType, MatmulSpec, Names, NormKind, Op, Precision, RecurrentCell,
-    RecurrentSpec, Role,
+    autodiff, AttentionSpec, ConvSpec, DType, Graph, MatmulSpec, Names, NormKind, Op, Phase,
+    Precision, RecurrentCell, RecurrentSpec, Role,
 };
 use xpusim_models::Activation;
 
@@ -44,7 +45,7 @@ pub const ADD_FLOPS_PER_ELEM: u64 = 1;
 
 /// The kinds `parse` accepts, for messages.
 pub const KINDS: &str =
-    "gemm, linear, attention, membw, softmax, layernorm, rmsnorm, gelu, silu, gelu_mul, silu_mul, add, rope, embedding, lstm, gru, rnn, conv";
+    "gemm, linear, attention, attention_fwd_bwd, membw, softmax, layernorm, rmsnorm, gelu, silu, gelu_mul, silu_mul, add, rope, embedding, lstm, gru, rnn, conv";
 
 /// Is `workload` a kernel spec (as opposed to a model name or file)?
 pub fn is_kernel(workload: &str) -> bool {
@@ -68,7 +69,24 @@ fn params(body: &str) -> Result<BTreeMap<String, u64>, String> {
     Ok(m)
 }
 
-/// Lowers a kernel spec to an op computing in `p`.
+/// Lowers a kernel spec to the ops it runs, in order: one op, or a forward and its backward
+/// (`attention_fwd_bwd`), whose times add.
+pub fn lower_all(spec: &str, p: Precision) -> Result<Vec<Op>, String> {
+    let Some(body) = spec
+        .split_once(':')
+        .filter(|(k, _)| k.trim() == "attention_fwd_bwd")
+        .map(|(_, b)| b)
+    else {
+        return lower(spec, p).map(|op| vec![op]);
+    };
+    let fwd = lower(&format!("attention:{body}"), p)?;
+    let mut g = Graph::new("attention_fwd_bwd", Phase::Train, 1, 1);
+    g.ops.push(fwd.clone());
+    let bwd = autodiff::backward(&g).map_err(|e| e.to_string())?;
+    Ok(std::iter::once(fwd).chain(bwd.ops).collect())
+}
+
+/// Lowers a single-op kernel spec to its op computing in `p`.
 pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
     let (kind, body) = spec
         .split_once(':')
@@ -236,6 +254,7 @@ pub fn lower(spec: &str, p: Precision) -> Result<Op, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xpusim_ir::OpKind;
 
     #[test]
     fn lowers_each_kind_with_the_right_size() {
@@ -247,6 +266,15 @@ mod tests {
         assert!(lower("rmsnorm:rows=4,cols=8", p).is_ok());
         assert!(lower("embedding:tokens=4,dim=8,vocab=100", p).is_ok());
         assert!(lower("attention:b=1,h=8,kvh=2,sq=16,skv=16,d=64,causal=1", p).is_ok());
+        // Forward and backward: FlashAttention-2's backward is 2.5x the forward's matmuls.
+        let both = lower_all("attention_fwd_bwd:b=2,h=8,sq=64,skv=64,d=64,causal=0", p).unwrap();
+        assert!(matches!(both[0].kind, OpKind::Attention(_)));
+        assert!(both[1..]
+            .iter()
+            .any(|o| matches!(o.kind, OpKind::AttentionGrad(_))));
+        let macs: u64 = both[1..].iter().map(|o| o.macs()).sum();
+        assert_eq!(2 * macs, 5 * both[0].macs());
+        assert_eq!(lower_all("add:elems=10", p).unwrap().len(), 1);
         // LSTM: 4 gates x hidden x (input + hidden) MACs per token and step.
         let lstm = lower("lstm:hidden=8,batch=2,steps=3", p).unwrap();
         assert_eq!(lstm.macs(), 4 * 8 * (8 + 8) * 2 * 3);

@@ -293,20 +293,46 @@ fn wall_host_w(row: &Row) -> Result<f64, String> {
     Ok(Target::system(sys).node_overhead_w(row.devices))
 }
 
+/// What a kernel row's ops cost: one op's cost, with what a curve keys on; or, for a row
+/// timing several kernels together (`attention_fwd_bwd`), the sum of their costs, which no
+/// single curve describes and so fits none.
 fn kernel_cost(row: &Row, dev: &DeviceSpec, p: Precision) -> Result<KernelCost, String> {
-    let op = kernel::lower(&row.workload, p)?;
-    let c = cost_op(&op, dev).map_err(|e| e.to_string())?;
+    let ops = kernel::lower_all(&row.workload, p)?;
+    let mut parts = ops.iter().map(|op| op_kernel_cost(op, row.timing, dev));
+    let Some(first) = parts.next().transpose()? else {
+        return Err(format!("kernel `{}` lowers to no op", row.workload));
+    };
+    parts.try_fold(first, |mut sum, next| {
+        let k = next?;
+        sum.family = None;
+        sum.op = None;
+        sum.size = 0.0;
+        sum.rows = None;
+        sum.work_s += k.work_s;
+        sum.fixed_s += k.fixed_s;
+        sum.flops += k.flops;
+        sum.bytes += k.bytes;
+        Ok(sum)
+    })
+}
+
+fn op_kernel_cost(
+    op: &xpusim_ir::Op,
+    timing: Timing,
+    dev: &DeviceSpec,
+) -> Result<KernelCost, String> {
+    let c = cost_op(op, dev).map_err(|e| e.to_string())?;
     let launch_s = dev.overhead.launch_us * 1e-6;
-    let fixed = match row.timing {
+    let fixed = match timing {
         Timing::Wall => c.overhead_s,
         Timing::Kernel => (c.overhead_s - launch_s).max(0.0),
     };
-    let fam = xpusim_engine::calibration::family_and_size(&op);
+    let fam = xpusim_engine::calibration::family_and_size(op);
     Ok(KernelCost {
         family: fam.map(|f| f.0),
-        op: xpusim_engine::calibration::op_key(&op),
+        op: xpusim_engine::calibration::op_key(op),
         size: fam.map_or(0.0, |f| f.1),
-        rows: xpusim_engine::calibration::rows_of(&op),
+        rows: xpusim_engine::calibration::rows_of(op),
         work_s: (c.time_s - c.overhead_s).max(0.0),
         fixed_s: fixed,
         flops: op.flops() as f64,

@@ -342,16 +342,30 @@ is the time the benchmark's FLOP count (4·s²·d·h per sequence, halved under 
 TFLOP/s. The engine prices one Hopper-native fused kernel: at head dim 128 it is within 4–6 % of \
 cuDNN and FlashAttention-3 on average (FlashAttention-2 and Triton, which do not use Hopper's \
 asynchronous warpgroup MMA, are predicted 37–48 % too fast); at head dim 64 every implementation is \
-slower than the engine's (cuDNN and FlashAttention-3 predicted 28–35 % too fast) because the engine prices the matrix work alone for a fixed \
-FLOP count, whatever the head dimension, while each score also needs one exponential on the special \
-function units (16 per SM per clock: 3.9 T/s on H100 against 989 TFLOP/s of FP16 matrix work, \
-the FlashAttention-3 paper's §3.1), which weighs twice as much per FLOP at head dim 64 as at 128; \
-the special function units are not modelled. At head dim 256 FlashAttention-3 runs up to 76 % of \
+slower than the engine's (cuDNN and FlashAttention-3 predicted 28–35 % too fast): each score also needs one \
+exponential on the special function units (`vector.sfu_per_clock`, 16 per SM per clock: 3.9 T/s on H100 \
+against 989 TFLOP/s of FP16 matrix work, the FlashAttention-3 paper's §3.1), which weighs twice as much per \
+FLOP at head dim 64 as at 128. The engine prices the exponentials on those units and the softmax's other \
+FLOPs at the FP32 rate, but on Hopper it overlaps the softmax with the asynchronous MMAs, where the \
+exponentials hide; the measurements say they do not hide completely, and by how much is not \
+modelled. At head dim 256 FlashAttention-3 runs up to 76 % of \
 peak, 20 % faster than the engine's matrix efficiency allows. These rows showed the 16k-token rows (one \
 sequence of 8 heads) predicted 1.5–2.2× too slow for cuDNN and FlashAttention-3: once a head's K and V \
 exceeded half the L2 the engine read them from HBM once per query block, while the blocks of a wave \
 stream the same keys in step; it now reads them once per wave the head's query blocks span, and those \
-rows land with their neighbours (head dim 256: cuDNN 17.6 → 9.5 %, FlashAttention-3 27.9 → 10.7 %).
+rows land with their neighbours (head dim 256: cuDNN 17.6 → 9.5 %, FlashAttention-3 27.9 → 10.7 %). \
+The same file holds FlashAttention-2's forward + backward on an A100 80GB SXM4 and an H100 80GB SXM5 (the \
+bar labels of `assets/flash2_{a100,h100}_fwd_bwd_benchmark.png` from the FlashAttention-2 release, \
+Dao-AILab/flash-attention at 4f285b35; same hidden size, head dims 64 and 128, lengths and masks; the time \
+is 3.5× the forward's FLOPs over the published TFLOP/s, the benchmark script's count), kernel rows \
+`attention_fwd_bwd` that price the forward and the backward op training builds: two test sources, the first \
+rows that time an attention backward. On the A100, FlashAttention-2's own platform, whose warps issue the \
+MMAs and the softmax in turn, head dim 128 lands within 8 % and head dim 64 was 26–48 % too fast with the \
+softmax priced at the 16-bit vector rate; priced as the kernel runs it (FP32 lanes, exponentials on the \
+special function units, both datasheet rates, nothing fitted) head dim 64 is 23 % too fast on average and \
+head dim 128 8 %. On the H100 head dim 128 lands within 9 % and head dim 64 is 47 % too fast: FlashAttention-2 \
+does not use Hopper's asynchronous MMAs, so its softmax does not overlap them as the engine's Hopper kernel \
+assumes (its forward rows above show the same).
 - `data/validation/power.csv`: MLPerf Inference datacenter Power submissions (closed, Offline): \
 average wall power of the whole node over the timed run (the submission checker's rule: the mean of \
 the analyser's samples between the run's `power_begin` and `power_end`) for ResNet-50 and BERT-99, \
