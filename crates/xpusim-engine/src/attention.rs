@@ -184,8 +184,6 @@ fn key_blocks_read(a: &AttentionSpec, q_blocks: u64) -> f64 {
     keys as f64 / a.kv_len.max(1) as f64
 }
 
-/// Compute time of a kernel that interleaves matrix and vector work (see
-/// [`xpusim_hw::MatrixEngine::overlaps_vector`]).
 /// The softmax side of a fused attention kernel (forward or backward), s. FlashAttention
 /// keeps the scores, the running maximum and sum, and the probabilities' gradients in FP32
 /// registers (the MMAs accumulate in FP32: Dao 2023, Algorithms 1 and 2), so its vector
@@ -207,6 +205,8 @@ fn softmax_s(op: &Op, a: &AttentionSpec, dev: &DeviceSpec) -> f64 {
     }
 }
 
+/// Compute time of a kernel that interleaves matrix and vector work (see
+/// [`xpusim_hw::MatrixEngine::overlaps_vector`]).
 fn fused_compute(dev: &DeviceSpec, matrix_s: f64, vector_s: f64) -> f64 {
     if dev.matrix.overlaps_vector {
         matrix_s.max(vector_s)

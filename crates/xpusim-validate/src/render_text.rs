@@ -365,7 +365,13 @@ softmax priced at the 16-bit vector rate; priced as the kernel runs it (FP32 lan
 special function units, both datasheet rates, nothing fitted) head dim 64 is 23 % too fast on average and \
 head dim 128 8 %. On the H100 head dim 128 lands within 9 % and head dim 64 is 47 % too fast: FlashAttention-2 \
 does not use Hopper's asynchronous MMAs, so its softmax does not overlap them as the engine's Hopper kernel \
-assumes (its forward rows above show the same).
+assumes (its forward rows above show the same). The head-dim-128 agreement rests on the backward being \
+memory-bound in the engine: when a head's Q, dO and FP32 dQ accumulator overflow half the L2 it streams them \
+from HBM once per key block. Applying the forward's rule instead (once per wave the head's key blocks span, \
+as the blocks of a wave loop over the queries in step) makes the backward compute-bound and these rows 20 % \
+(A100) and 39 % (H100) too fast; what FlashAttention-2's backward really spends there — every key block of \
+a wave adding into the same dQ block at once, FP32 atomics contending in the L2 — has no published rate, \
+so the engine keeps the streaming rule and this note says what it stands in for.
 - `data/validation/power.csv`: MLPerf Inference datacenter Power submissions (closed, Offline): \
 average wall power of the whole node over the timed run (the submission checker's rule: the mean of \
 the analyser's samples between the run's `power_begin` and `power_end`) for ResNet-50 and BERT-99, \
