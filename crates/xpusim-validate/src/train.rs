@@ -10,8 +10,9 @@
 //! Megatron-Core's `--account-for-*-in-pipeline-split` and Llama 3 do), `shard=N` (hybrid
 //! sharding: ZeRO state partitioned over groups of N data-parallel ranks, replicated across
 //! the groups), `bn_group=N` (BatchNorm statistics synchronised over groups of N
-//! data-parallel ranks) and `tp_overlap=on|off` (tensor-parallel communication overlapped
-//! with its GEMMs). An unknown or
+//! data-parallel ranks), `tp_overlap=on|off` (tensor-parallel communication overlapped
+//! with its GEMMs) and `loss=fused|unfused` (`unfused`: Megatron-LM's default FP32
+//! cross-entropy as its eager kernels, `xpusim_ir::vocab_loss`). An unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
 //! key: nothing is ignored. What a row leaves unstated takes the plain meaning, never a
 //! tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence parallelism,
