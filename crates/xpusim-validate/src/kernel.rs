@@ -79,7 +79,9 @@ pub fn lower_all(spec: &str, p: Precision) -> Result<Vec<Op>, String> {
     else {
         return lower(spec, p).map(|op| vec![op]);
     };
-    let fwd = lower(&format!("attention:{body}"), p)?;
+    // The forward's keys are the row's: its messages name the row's kind.
+    let fwd = lower(&format!("attention:{body}"), p)
+        .map_err(|e| e.replace("`attention` kernel", "`attention_fwd_bwd` kernel"))?;
     let mut g = Graph::new("attention_fwd_bwd", Phase::Train, 1, 1);
     g.ops.push(fwd.clone());
     let bwd = autodiff::backward(&g).map_err(|e| e.to_string())?;
@@ -329,6 +331,10 @@ mod tests {
             .unwrap_err()
             .contains("whole number"));
         assert!(lower("conv:n=1", p).unwrap_err().contains("needs `c=`"));
+        assert_eq!(
+            lower_all("attention_fwd_bwd:b=1,h=8,sq=16,skv=16,causal=0", p).unwrap_err(),
+            "`attention_fwd_bwd` kernel needs `d=`"
+        );
         assert!(lower("pool:n=1", p)
             .unwrap_err()
             .contains("unknown kernel kind"));
