@@ -141,6 +141,34 @@ def flops(batch: int, heads: int, seq: int, dim: int, causal: bool) -> float:
     return f / 2 if causal else f
 
 
+def panel_rows(source_id, hw, source, kind, label, dim, causal, values, passes, what):
+    """One panel's rows: the time the benchmark's FLOP count (`passes` x the forward's)
+    gives at each published TFLOP/s, for the kernel row kind `kind` (hidden labels skipped)."""
+    heads = HIDDEN // dim
+    mask = "causal" if causal else "no mask"
+    count = f"{passes:g}*" if passes != 1 else ""
+    rows = []
+    for seq, tflops in zip(SEQLENS, values):
+        if tflops is None:
+            continue
+        batch = TOKENS // seq
+        ms = passes * flops(batch, heads, seq, dim, causal) / (tflops * 1e12) * 1e3
+        rid = f"{source_id}-d{dim}-{'c' if causal else 'nc'}-s{seq}"
+        workload = (
+            f"{kind}:b={batch},h={heads},sq={seq},skv={seq},d={dim},causal={int(causal)}"
+        )
+        note = (
+            f"{what}, head dim {dim}, {mask}: {tflops} TFLOP/s published; the time is "
+            f"{count}4*s^2*d*h*b{'/2' if causal else ''} FLOPs over it"
+        )
+        category = f"{source_id} attention {label} d{dim}"
+        rows.append(
+            f'{rid},{hw},1,,fp16,"{workload}",kernel,1,,,latency_ms,'
+            f'{ms:.4g},ms,"{source}",{category},wall,no,"{note}",{source_id}'
+        )
+    return rows
+
+
 def main() -> None:
     out = [
         "# Attention kernels (FP16): forward on H100 SXM5 from FlashAttention-3's Fig. 5, and "
@@ -149,55 +177,19 @@ def main() -> None:
         HEADER,
     ]
     for (dim, causal), libs in PANELS.items():
-        heads = HIDDEN // dim
         for lib, values in libs.items():
             source_id, name = LIBS[lib]
-            for seq, tflops in zip(SEQLENS, values):
-                if tflops is None:
-                    continue
-                batch = TOKENS // seq
-                ms = flops(batch, heads, seq, dim, causal) / (tflops * 1e12) * 1e3
-                mask = "causal" if causal else "no mask"
-                rid = f"{source_id}-d{dim}-{'c' if causal else 'nc'}-s{seq}"
-                workload = (
-                    f"attention:b={batch},h={heads},sq={seq},skv={seq},d={dim},"
-                    f"causal={int(causal)}"
-                )
-                note = (
-                    f"{name}, head dim {dim}, {mask}: {tflops} TFLOP/s published; the time is "
-                    f"4*s^2*d*h*b{'/2' if causal else ''} FLOPs over it"
-                )
-                category = f"{source_id} attention fwd d{dim}"
-                out.append(
-                    f'{rid},h100-sxm,1,,fp16,"{workload}",kernel,1,,,latency_ms,'
-                    f'{ms:.4g},ms,"{SOURCE}",{category},wall,no,"{note}",{source_id}'
-                )
+            out += panel_rows(
+                source_id, "h100-sxm", SOURCE, "attention", "fwd", dim, causal, values, 1, name
+            )
     for gpu, panels in FWD_BWD_PANELS.items():
         source_id, hw, gpu_name, source = FWD_BWD_SOURCE[gpu]
+        what = f"FlashAttention-2 forward + backward on {gpu_name}"
         for (dim, causal), values in panels.items():
-            heads = HIDDEN // dim
-            for seq, tflops in zip(SEQLENS, values):
-                if tflops is None:
-                    continue
-                batch = TOKENS // seq
-                fwd_bwd = (1 + BWD_PER_FWD) * flops(batch, heads, seq, dim, causal)
-                ms = fwd_bwd / (tflops * 1e12) * 1e3
-                mask = "causal" if causal else "no mask"
-                rid = f"{source_id}-d{dim}-{'c' if causal else 'nc'}-s{seq}"
-                workload = (
-                    f"attention_fwd_bwd:b={batch},h={heads},sq={seq},skv={seq},d={dim},"
-                    f"causal={int(causal)}"
-                )
-                note = (
-                    f"FlashAttention-2 forward + backward on {gpu_name}, head dim {dim}, {mask}: "
-                    f"{tflops} TFLOP/s published; the time is 3.5*4*s^2*d*h*b"
-                    f"{'/2' if causal else ''} FLOPs over it"
-                )
-                category = f"{source_id} attention fwd+bwd d{dim}"
-                out.append(
-                    f'{rid},{hw},1,,fp16,"{workload}",kernel,1,,,latency_ms,'
-                    f'{ms:.4g},ms,"{source}",{category},wall,no,"{note}",{source_id}'
-                )
+            out += panel_rows(
+                source_id, hw, source, "attention_fwd_bwd", "fwd+bwd", dim, causal, values,
+                1 + BWD_PER_FWD, what,
+            )
     sys.stdout.write("\n".join(out) + "\n")
 
 
