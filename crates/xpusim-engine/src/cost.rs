@@ -142,6 +142,35 @@ impl OpCost {
         }
     }
 
+    /// `n` back-to-back launches of this op (one GEMM run as `n` chunk kernels): times,
+    /// bytes and energies scale by `n`, the bound stays.
+    pub fn repeated(&self, n: u64) -> OpCost {
+        let f = n as f64;
+        let mut c = self.clone();
+        c.compute_s *= f;
+        c.overhead_s *= f;
+        c.time_s *= f;
+        c.energy_j *= f;
+        c.compute_energy_j *= f;
+        c.pim_energy_j *= f;
+        c.idle_energy_j *= f;
+        for l in c.traffic.iter_mut() {
+            l.bytes = l.bytes.saturating_mul(n);
+            l.time_s *= f;
+            l.energy_j *= f;
+        }
+        if n > 1 {
+            c.mapping = format!("{n} x [{}]", c.mapping);
+        }
+        c
+    }
+
+    /// Kernels run one after another: times, bytes and energies add; the bound is the
+    /// longest part's.
+    pub fn back_to_back(parts: Vec<OpCost>) -> OpCost {
+        merge(parts)
+    }
+
     pub fn traffic_bytes(&self, level: &str) -> u64 {
         self.traffic
             .iter()

@@ -605,6 +605,28 @@ impl DeviceSpec {
         std::borrow::Cow::Owned(d)
     }
 
+    /// This device as a kernel sees it while `reserved` of its cores run another kernel
+    /// beside it (a communication kernel launched with an SM margin, as Transformer
+    /// Engine's userbuffers do): the cores, and the matrix and vector peaks and core-scope
+    /// bandwidth they add up to, shrink in proportion; the chip-scope and off-chip levels,
+    /// clocks and power stay. Keeps at least one core.
+    pub fn with_reserved_cores(&self, reserved: u64) -> DeviceSpec {
+        let mut d = self.clone();
+        let left = self.cores.saturating_sub(reserved).max(1);
+        let share = left as f64 / self.cores.max(1) as f64;
+        d.cores = left;
+        for v in d.matrix.peak_tflops.values_mut() {
+            *v *= share;
+        }
+        for v in d.vector.peak_tflops.values_mut() {
+            *v *= share;
+        }
+        for m in d.memory.iter_mut().filter(|m| m.scope == Scope::Core) {
+            m.bandwidth_gbps *= share;
+        }
+        d
+    }
+
     /// Largest chip-scope on-chip level (L2, global buffer), if any.
     pub fn chip_buffer(&self) -> Option<&MemoryLevel> {
         self.memory

@@ -561,3 +561,30 @@ fn fp32_matmul_is_not_priced_at_the_tf32_peak() {
     assert_eq!(used, DType::Tf32);
     assert!(tf32 > 5.0 * fp32, "{tf32} vs {fp32}");
 }
+
+/// Reserving cores for a kernel beside scales what the cores add up to and nothing shared:
+/// the per-core rates stay, so a tile takes as long on each remaining core.
+#[test]
+fn reserved_cores_keep_per_core_rates_and_shared_levels() {
+    let h = find_preset("h100-sxm").unwrap();
+    let d = h.with_reserved_cores(16);
+    assert_eq!(d.cores, h.cores - 16);
+    let per_core = |x: &DeviceSpec, t| x.matrix_flops(t).0 / x.cores as f64;
+    for t in [xpusim_ir::DType::Bf16, xpusim_ir::DType::Fp8] {
+        assert!((per_core(&d, t) / per_core(&h, t) - 1.0).abs() < 1e-12);
+    }
+    assert!(
+        (d.vector_flops(xpusim_ir::DType::Fp32) / d.cores as f64
+            - h.vector_flops(xpusim_ir::DType::Fp32) / h.cores as f64)
+            .abs()
+            < 1.0
+    );
+    assert_eq!(d.offchip(), h.offchip());
+    assert_eq!(d.chip_buffer(), h.chip_buffer());
+    assert_eq!(
+        d.sfu_rate().unwrap() / d.cores as f64,
+        h.sfu_rate().unwrap() / h.cores as f64
+    );
+    // Never below one core.
+    assert_eq!(h.with_reserved_cores(10_000).cores, 1);
+}
