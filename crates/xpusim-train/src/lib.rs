@@ -27,6 +27,7 @@ mod result;
 pub mod schedule;
 mod step;
 mod step_comm;
+mod userbuffers;
 
 pub use error::TrainError;
 pub use fit::{search, train, Rank};

@@ -83,7 +83,8 @@ pub fn comm_label(kind: CollectiveKind, group_kind: &str) -> String {
 /// With `tp_overlap` (Megatron-Core `--tp-comm-overlap`, Transformer Engine's userbuffers,
 /// NeMo `ub_tp_comm_overlap`; it needs sequence parallelism) a sequence-parallel all-gather
 /// runs in chunks under the GEMM that reads it and a reduce-scatter under the GEMM that
-/// produces it, in both passes: each hides behind what is left of that GEMM's time.
+/// produces it, in both passes: each hides behind what is left of that GEMM's time. `costs`
+/// then already price those GEMMs as userbuffers runs them ([`crate::userbuffers`]).
 pub fn split(
     dg: &DeviceGraph,
     costs: &[OpCost],
@@ -107,18 +108,8 @@ pub fn split(
             }
         })
         .collect();
-    // Under tp_overlap, the GEMM right after each op (past other collectives), if the next
-    // compute op is one: one backward pass over the ops.
-    let mut next = vec![None; if tp_overlap { dg.ops.len() } else { 0 }];
-    let mut after_i = None;
-    for i in (0..next.len()).rev() {
-        next[i] = after_i;
-        if !matches!(dg.ops[i].op.kind, OpKind::Collective { .. }) {
-            after_i = Some(i).filter(|&j| room[j] > 0.0);
-        }
-    }
-    // The last GEMM before.
-    let mut prev: Option<usize> = None;
+    let gemm: Vec<bool> = room.iter().map(|&x| x > 0.0).collect();
+    let hides = hiding_gemms(dg, &gemm, backward, tp_overlap, &select);
     for (i, (p, c)) in dg.ops.iter().zip(costs).enumerate() {
         let op = &p.op;
         if !select(op) {
@@ -135,45 +126,19 @@ pub fn split(
         };
         match &op.kind {
             OpKind::Collective { kind, .. } => {
-                let what = match p.placement {
-                    Placement::Comm(what) => Some(what),
-                    _ => None,
+                let group = match p.placement {
+                    Placement::Comm(what) => what.group(),
+                    _ => "tp",
                 };
-                let group = what.map_or("tp", Comm::group);
                 let mut t = c.time_s * r;
-                let mut hide = |j: usize, t: &mut f64| {
+                for &j in &hides[i] {
                     let hidden = t.min(room[j]);
-                    *t -= hidden;
+                    t -= hidden;
                     room[j] -= hidden;
-                };
-                if let Some(j) = prev.filter(|_| backward) {
-                    if what.is_some_and(|w| overlaps_in_backward(w, &dg.ops[j].op)) {
-                        hide(j, &mut t);
-                    }
-                }
-                match what.filter(|_| tp_overlap) {
-                    Some(Comm::Gather) => {
-                        if let Some(j) = next[i] {
-                            hide(j, &mut t);
-                        }
-                    }
-                    Some(Comm::Join) => {
-                        if let Some(j) = prev {
-                            hide(j, &mut t);
-                        }
-                    }
-                    _ => {}
                 }
                 *w.comm_s.entry(comm_label(*kind, group)).or_default() += t;
             }
-            _ => {
-                w.compute_s = c.time_s * r;
-                // A bias gradient's reduction between a weight-gradient GEMM and the
-                // collective launched after it does not end the overlap.
-                if matches!(op.kind, OpKind::Matmul(_)) {
-                    prev = Some(i);
-                }
-            }
+            _ => w.compute_s = c.time_s * r,
         }
         pieces.add(op.layer, &w);
     }
@@ -221,6 +186,63 @@ impl Placer {
         }
         Parts { pre, layers, post }
     }
+}
+
+/// For each op of `dg` that is a collective, the GEMMs whose time it may hide behind, in
+/// the order [`split`] spends their room: in the backward the GEMM before it where
+/// Megatron-LM overlaps the two ([`overlaps_in_backward`]); under `tp_overlap` the GEMM
+/// that reads a sequence-parallel all-gather (the next compute op) and the one that
+/// produces a reduce-scatter (the last GEMM before). `gemm[i]`: op `i` is a selected GEMM
+/// with time to hide behind. Other ops get an empty list.
+pub(crate) fn hiding_gemms(
+    dg: &DeviceGraph,
+    gemm: &[bool],
+    backward: bool,
+    tp_overlap: bool,
+    select: &impl Fn(&xpusim_ir::Op) -> bool,
+) -> Vec<Vec<usize>> {
+    let n = dg.ops.len();
+    // The compute op right after each op (past other collectives), if it is such a GEMM.
+    let mut next = vec![None; n];
+    let mut after = None;
+    for i in (0..n).rev() {
+        next[i] = after;
+        if !matches!(dg.ops[i].op.kind, OpKind::Collective { .. }) {
+            after = Some(i).filter(|&j| gemm.get(j).copied().unwrap_or(false));
+        }
+    }
+    let mut out = vec![Vec::new(); n];
+    // The last GEMM before.
+    let mut prev: Option<usize> = None;
+    for (i, p) in dg.ops.iter().enumerate() {
+        let op = &p.op;
+        if !select(op) {
+            continue;
+        }
+        match &op.kind {
+            OpKind::Collective { .. } => {
+                let what = match p.placement {
+                    Placement::Comm(what) => Some(what),
+                    _ => None,
+                };
+                if let Some(j) = prev.filter(|_| backward) {
+                    if what.is_some_and(|w| overlaps_in_backward(w, &dg.ops[j].op)) {
+                        out[i].push(j);
+                    }
+                }
+                match what.filter(|_| tp_overlap) {
+                    Some(Comm::Gather) => out[i].extend(next[i]),
+                    Some(Comm::Join) => out[i].extend(prev),
+                    _ => {}
+                }
+            }
+            // A bias gradient's reduction between a weight-gradient GEMM and the collective
+            // launched after it does not end the overlap.
+            OpKind::Matmul(_) => prev = Some(i),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether a tensor-parallel collective of the backward runs while the GEMM before it

@@ -50,6 +50,7 @@ use crate::parts::{
 use crate::result::{StepBreakdown, TrainCost, TrainMemory};
 use crate::schedule::{simulate, ChunkTimes, Schedule};
 use crate::step_comm::{context_comm, dp_reduce, pipeline_sends, spread, zero3};
+use crate::userbuffers;
 use crate::TrainError;
 
 /// Builds the forward graph (phase `train`) of one micro-batch: `(samples, sequence
@@ -148,8 +149,15 @@ pub fn step(
     }
     let dev = t.device_spec();
     let model = t.cost_model(dev)?;
-    let (cf, _) = price_ops(&dfwd, model.as_ref(), sys)?;
-    let (cb, _) = price_ops(&dbwd, model.as_ref(), sys)?;
+    let (mut cf, _) = price_ops(&dfwd, model.as_ref(), sys)?;
+    let (mut cb, _) = price_ops(&dbwd, model.as_ref(), sys)?;
+    if l.tp_comm_overlap {
+        // The GEMMs the overlapped collectives hide behind run as userbuffers runs them.
+        let held_off = t.cost_model(&dev.with_reserved_cores(userbuffers::COMM_SMS))?;
+        let (m, h) = (model.as_ref(), held_off.as_ref());
+        cf = userbuffers::reprice(&dfwd, cf, &userbuffers::plan(&dfwd, false), l.tp, m, h)?;
+        cb = userbuffers::reprice(&dbwd, cb, &userbuffers::plan(&dbwd, true), l.tp, m, h)?;
+    }
 
     let groups = layer_groups(&fwd);
     let layers: u64 = groups.iter().map(|g| g.1).sum();

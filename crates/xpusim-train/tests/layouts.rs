@@ -211,8 +211,10 @@ fn the_search_interleaves_as_deep_as_the_layers_allow() {
 }
 
 /// Tensor-parallel communication overlapped with its GEMMs (Megatron-Core
-/// `--tp-comm-overlap`): the same work and FLOPs, never slower, the exposed tensor-parallel
-/// collectives shrink, and without sequence parallelism it is an error, as in Megatron-Core.
+/// `--tp-comm-overlap`, Transformer Engine's userbuffers): the same FLOPs, the exposed
+/// tensor-parallel collectives shrink, the GEMMs they hide behind take longer (run in
+/// chunks and held off the communication kernels' SMs), the step still gains at tp 8, and
+/// without sequence parallelism it is an error, as in Megatron-Core.
 #[test]
 fn tp_comm_overlap_hides_collectives_behind_their_gemms() {
     let b = builder("llama-2-7b");
@@ -244,7 +246,7 @@ fn tp_comm_overlap_hides_collectives_behind_their_gemms() {
     assert!(tp(&ov) < 0.5 * tp(&plain), "{} vs {}", tp(&ov), tp(&plain));
     assert!(ov.step_time_s < plain.step_time_s);
     assert_eq!(ov.hardware_flops, plain.hardware_flops);
-    assert_eq!(ov.breakdown.compute_s, plain.breakdown.compute_s);
+    assert!(ov.breakdown.compute_s > plain.breakdown.compute_s);
     assert!(close(ov.breakdown.total_s(), ov.step_time_s, 1e-9));
     let e = step(
         &b,

@@ -177,18 +177,19 @@ fn a_published_layout_is_the_train_crates_step() {
 /// 15.4 %, Llama 3 18.6 % once no calibration curve priced a GEMM past the sustained matrix
 /// rate; with the Megatron-Core H100 table, 19.5 % over 73 rows, that source 15.1 %; 19.1 %,
 /// Megatron-Core 12.2 % with Megatron's unfused FP32 cross-entropy on its stacks' rows;
-/// 18.8 % over 82 rows with NeMo 24.12's H100 FP8 pretraining table, that source 15.6 %) plus
-/// a margin. It fails when a change makes the predictions of
+/// 18.8 % over 82 rows with NeMo 24.12's H100 FP8 pretraining table, that source 15.6 %;
+/// 17.2 %, MLPerf 12.0 %, Megatron-Core 8.4 %, NeMo 10.5 % once the GEMMs behind
+/// tensor-parallel overlap ran as Transformer Engine's userbuffers runs them) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
     let r = report(&rows());
     let cats = r.by_category();
     for (what, guard) in [
-        ("overall", 20.0),
-        ("train/MLPerf Training v3.0", 16.0),
-        ("train/Megatron-Core 2024 (H100)", 13.5),
-        ("train/NeMo 24.12 (H100 FP8)", 16.5),
+        ("overall", 18.0),
+        ("train/MLPerf Training v3.0", 12.5),
+        ("train/Megatron-Core 2024 (H100)", 9.0),
+        ("train/NeMo 24.12 (H100 FP8)", 11.0),
         ("train/Korthikanti 2022", 7.0),
         ("train/Narayanan 2021 (Megatron-LM)", 9.0),
     ] {
