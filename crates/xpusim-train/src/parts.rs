@@ -191,8 +191,9 @@ impl Placer {
 /// For each op of `dg` that is a collective, the GEMMs whose time it may hide behind, in
 /// the order [`split`] spends their room: in the backward the GEMM before it where
 /// Megatron-LM overlaps the two ([`overlaps_in_backward`]); under `tp_overlap` the GEMM
-/// that reads a sequence-parallel all-gather (the next compute op) and the one that
-/// produces a reduce-scatter (the last GEMM before). `gemm[i]`: op `i` is a selected GEMM
+/// of the layer stack that reads a sequence-parallel all-gather (the next compute op) and
+/// the one that produces a reduce-scatter (the last GEMM before): Transformer Engine's
+/// userbuffers cover the layers' linear modules, not the output layer. `gemm[i]`: op `i` is a selected GEMM
 /// with time to hide behind. Other ops get an empty list.
 pub(crate) fn hiding_gemms(
     dg: &DeviceGraph,
@@ -230,9 +231,12 @@ pub(crate) fn hiding_gemms(
                         out[i].push(j);
                     }
                 }
+                // Userbuffers overlap the transformer layers' linear GEMMs only; the
+                // output layer's all-gather runs before its GEMM.
+                let in_stack = |j: &usize| dg.ops[*j].op.layer.is_some();
                 match what.filter(|_| tp_overlap) {
-                    Some(Comm::Gather) => out[i].extend(next[i]),
-                    Some(Comm::Join) => out[i].extend(prev),
+                    Some(Comm::Gather) => out[i].extend(next[i].filter(in_stack)),
+                    Some(Comm::Join) => out[i].extend(prev.filter(in_stack)),
                     _ => {}
                 }
             }

@@ -72,7 +72,9 @@ pub(crate) fn plan(dg: &DeviceGraph, backward: bool) -> Vec<Option<Method>> {
             (Comm::Join | Comm::Regather, true) => Method::Bulk,
             _ => continue,
         };
-        for &j in targets {
+        // Userbuffers cover the layers' linear modules; the output layer's collectives
+        // overlap (where they do) through Megatron's own asynchronous path.
+        for &j in targets.iter().filter(|&&j| dg.ops[j].op.layer.is_some()) {
             out[j] = Some(out[j].map_or(method, |m| m.min(method)));
         }
     }
@@ -221,5 +223,79 @@ mod tests {
         assert_eq!(c.operands[2].shape, vec![1, 1024, 3072]);
         assert_eq!(c.flops() * 4, op.flops());
         assert_eq!(with_rows(&op, 0), op);
+    }
+
+    /// On a sharded Llama layer the plan lands on the GEMMs Transformer Engine names:
+    /// ring exchange for `qkv_fprop`, `fc1_fprop`, `proj_dgrad`, `fc2_dgrad`; pipeline for
+    /// `proj_fprop`, `fc2_fprop`; bulk for the column projections' backward GEMMs.
+    #[test]
+    fn the_plan_lands_on_te_gemms() {
+        use xpusim_ir::{autodiff, Phase, Precision};
+        use xpusim_models::{build, Workload};
+        use xpusim_system::shard::shard;
+        use xpusim_system::Parallelism;
+        let w =
+            Workload::new(Phase::Train, 1, 2048, 0).with_precision(Precision::uniform(DType::Bf16));
+        let fwd = build("llama-2-7b", &w).expect("zoo model");
+        let bwd = autodiff::backward(&fwd).expect("backward");
+        let par = Parallelism {
+            tp: 4,
+            sp: true,
+            ..Default::default()
+        };
+        // TE's name of a GEMM from the zoo's op names (`attn.qkv`, `attn.o`, `mlp.gate_up`,
+        // `mlp.down`, their `.dgrad` and `.wgrad`).
+        let te_name = |name: &str| -> Option<String> {
+            let module = [
+                ("attn.qkv", "qkv"),
+                ("attn.o", "proj"),
+                ("mlp.gate_up", "fc1"),
+                ("mlp.down", "fc2"),
+            ]
+            .into_iter()
+            .find(|(z, _)| name.contains(&format!(".{z}")))?
+            .1;
+            let pass = if name.ends_with(".dgrad") {
+                "dgrad"
+            } else if name.ends_with(".wgrad") {
+                "wgrad"
+            } else {
+                "fprop"
+            };
+            Some(format!("{module}_{pass}"))
+        };
+        for (g, backward) in [(&fwd, false), (&bwd, true)] {
+            let dg = shard(g, &par).expect("sharded");
+            let plan = plan(&dg, backward);
+            let mut seen = Vec::new();
+            for (p, m) in dg.ops.iter().zip(&plan) {
+                let Some(m) = m else { continue };
+                let op = &p.op;
+                let te = te_name(&op.name)
+                    .unwrap_or_else(|| panic!("{}: not a layer's linear GEMM", op.name));
+                let want = match te.as_str() {
+                    "qkv_fprop" | "fc1_fprop" | "proj_dgrad" | "fc2_dgrad" => Method::RingExchange,
+                    "proj_fprop" | "fc2_fprop" => Method::Pipeline,
+                    _ => Method::Bulk,
+                };
+                assert_eq!(*m, want, "{} ({te})", op.name);
+                seen.push(te);
+            }
+            let expect: &[&str] = if backward {
+                &[
+                    "proj_dgrad",
+                    "fc2_dgrad",
+                    "qkv_dgrad",
+                    "fc1_dgrad",
+                    "qkv_wgrad",
+                    "fc1_wgrad",
+                ]
+            } else {
+                &["qkv_fprop", "fc1_fprop", "proj_fprop", "fc2_fprop"]
+            };
+            for te in expect {
+                assert!(seen.iter().any(|s| s == te), "no {te} in {seen:?}");
+            }
+        }
     }
 }
