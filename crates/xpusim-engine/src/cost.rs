@@ -159,6 +159,11 @@ impl OpCost {
             l.time_s *= f;
             l.energy_j *= f;
         }
+        if let Some(p) = c.pim.as_mut() {
+            p.pim_time_s *= f;
+            p.link_s *= f;
+            p.host_time_s *= f;
+        }
         if n > 1 {
             c.mapping = format!("{n} x [{}]", c.mapping);
         }

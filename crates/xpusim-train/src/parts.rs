@@ -193,8 +193,8 @@ impl Placer {
 /// Megatron-LM overlaps the two ([`overlaps_in_backward`]); under `tp_overlap` the GEMM
 /// of the layer stack that reads a sequence-parallel all-gather (the next compute op) and
 /// the one that produces a reduce-scatter (the last GEMM before): Transformer Engine's
-/// userbuffers cover the layers' linear modules, not the output layer. `gemm[i]`: op `i` is a selected GEMM
-/// with time to hide behind. Other ops get an empty list.
+/// userbuffers cover the layers' linear modules, not the output layer. `gemm[i]`: op `i`
+/// is a selected GEMM with time to hide behind. Other ops get an empty list.
 pub(crate) fn hiding_gemms(
     dg: &DeviceGraph,
     gemm: &[bool],

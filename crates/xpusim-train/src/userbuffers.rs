@@ -24,9 +24,11 @@
 //! chunks' rows each. Such a launch has a share of the rows, so its waves over the cores
 //! quantise on their own and it reads the whole weight again; a GEMM held off SMs runs on
 //! the rest. Both are priced by the target's cost model on the launch's shape and on the
-//! device with those cores reserved ([`xpusim_hw::DeviceSpec::with_reserved_cores`]). Stacks that pass their
-//! own userbuffers configuration (NeMo's per-model `userbuffers_*` presets) differ in the
-//! SM counts; these are the library's defaults.
+//! device with those cores reserved (`xpusim_hw::DeviceSpec::with_reserved_cores`).
+//! Stacks that pass their own userbuffers configuration (NeMo's per-model `userbuffers_*`
+//! presets, the MLPerf GPT-3 configs' YAML) differ in the SM counts and in whether the GEMM
+//! is held off them; these are the library's defaults. Only the layers' linear GEMMs are
+//! covered: the output layer is Megatron's own column-parallel linear.
 
 use xpusim_engine::{CostModel, OpCost};
 use xpusim_ir::{MatmulSpec, Op, OpKind, Role};
@@ -132,7 +134,9 @@ fn launches(op: &Op, splits: u64) -> Vec<(u64, u64)> {
     let mut start = 0;
     while start < n {
         let end = (start + at_once).min(n);
-        let rows = total * end / n - total * start / n;
+        // In u128: rows × chunk index cannot wrap.
+        let at = |c: u64| (total as u128 * c as u128 / n as u128) as u64;
+        let rows = at(end) - at(start);
         match out.last_mut() {
             Some((r, count)) if *r == rows => *count += 1,
             _ => out.push((rows, 1)),
