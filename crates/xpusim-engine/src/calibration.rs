@@ -163,7 +163,7 @@ fn sustained_floor(op: &Op, dev: &DeviceSpec, family: CalibrationFamily) -> f64 
 /// Divides the compute and traffic times (and the work part of `time_s`) by the curve's
 /// multiplier (for a contraction, at most down to `sustained_floor`), swaps the launch
 /// overhead for the curve's `fixed_us` where it has one, and applies the curve's row terms
-/// ([`structured_work`]). The bound is kept from the analytical cost: every work term
+/// (`structured_work`). The bound is kept from the analytical cost: every work term
 /// scales alike, and the floor only swaps one fixed time for another of the same few-µs
 /// order.
 pub fn apply(op: &Op, dev: &DeviceSpec, c: &mut OpCost) {

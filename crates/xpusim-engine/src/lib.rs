@@ -3,11 +3,11 @@
 //!
 //! Per op, time is `max(compute, traffic at each memory level / its bandwidth, power cap)`
 //! plus a fixed launch overhead, and the binding term is reported. Contractions are tiled
-//! onto the device ([`contraction`]): matrix-engine shape padding, wave quantisation over
+//! onto the device (`contraction.rs`): matrix-engine shape padding, wave quantisation over
 //! cores, and on-chip reuse so that the traffic at each level is computed from tile
-//! footprints rather than assumed compulsory. Vector ops ([`vector`]) are costed from
-//! their FLOPs and bytes; fused attention ([`attention`]) and its backward from
-//! FlashAttention-2-style tilings; recurrent layers as dependent steps. Energy ([`energy`]) is per-MAC and per-FLOP
+//! footprints rather than assumed compulsory. Vector ops (`vector.rs`) are costed from
+//! their FLOPs and bytes; fused attention (`attention.rs`) and its backward from
+//! FlashAttention-2-style tilings; recurrent layers as dependent steps. Energy (`energy.rs`) is per-MAC and per-FLOP
 //! dynamic energy + per-byte energy at each level + idle power × time.
 //! Ops a device does not run natively (its `[support]` table) are costed in one place,
 //! [`fallback`]: in a wider supported format, or on the host device over the link with the

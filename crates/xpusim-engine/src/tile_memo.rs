@@ -12,7 +12,7 @@
 //! The key is those inputs themselves (a derived `Eq`, so a field added to an op's spec is
 //! part of it without anyone remembering to add it), not a hash of them: a hit is the same
 //! search, and results are bit for bit those of an unmemoised run (tested). The memo is per
-//! thread (no locks on the hot path) and keeps two generations of at most [`GENERATION`]
+//! thread (no locks on the hot path) and keeps two generations of at most `GENERATION`
 //! entries: when the current one fills it becomes the previous one, and an entry found
 //! there moves back, so a sweep's working set stays while old shapes age out.
 

@@ -239,7 +239,7 @@ pub struct DeviceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support: Option<crate::Support>,
     /// The PE array(s) of one core with per-action energy and area, for the mapping search
-    /// (see [`crate::array`]); absent = the device is costed by the analytical engine only.
+    /// (see [`crate::ArraySpec`]); absent = the device is costed by the analytical engine only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub array: Option<crate::ArraySpec>,
     /// Processing in memory in one of the device's memory levels (see

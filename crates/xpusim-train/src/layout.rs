@@ -117,8 +117,8 @@ pub struct TrainLayout {
     pub bn_group: Option<u64>,
     /// Tensor-parallel communication overlapped with the GEMMs (Megatron-Core
     /// `--tp-comm-overlap`, Transformer Engine userbuffers): each sequence-parallel
-    /// all-gather and reduce-scatter runs in chunks under its GEMM ([`crate::parts::split`]).
-    /// Needs sequence parallelism, as Megatron-Core requires.
+    /// all-gather and reduce-scatter hides under its GEMM, which runs as userbuffers runs it
+    /// (`parts::split`, `userbuffers`). Needs sequence parallelism, as Megatron-Core requires.
     #[serde(default)]
     pub tp_comm_overlap: bool,
 }

@@ -15,7 +15,7 @@
 //!   of micro-batch `(k / (p·v))·p + k mod p`, backwards mirror it. The bubble shrinks by
 //!   `v` at the cost of `v×` more sends.
 //! - **DualPipe** (DeepSeek-AI 2024, DeepSeek-V3 report §3.2.1; `deepseek-ai/DualPipe`
-//!   `DualPipe.step`, whose eight phases [`dualpipe_program`] follows): half the
+//!   `DualPipe.step`, whose eight phases `dualpipe_program` follows): half the
 //!   micro-batches enter at device 0 and half at device `p − 1`; device `d` holds stage `d`
 //!   of the first direction and stage `p − 1 − d` of the second (two copies of the
 //!   parameters). In its steady state a device runs one direction's forward together with
