@@ -231,10 +231,11 @@ mod tests {
 
     /// On a sharded Llama layer the plan lands on the GEMMs Transformer Engine names:
     /// ring exchange for `qkv_fprop`, `fc1_fprop`, `proj_dgrad`, `fc2_dgrad`; pipeline for
-    /// `proj_fprop`, `fc2_fprop`; bulk for the column projections' backward GEMMs.
+    /// `proj_fprop`, `fc2_fprop`; bulk for the column projections' backward GEMMs
+    /// (`qkv_dgrad`, `qkv_wgrad`, `fc1_dgrad`, `fc1_wgrad`).
     #[test]
     fn the_plan_lands_on_te_gemms() {
-        use xpusim_ir::{autodiff, Phase, Precision};
+        use xpusim_ir::{autodiff, Block, OpRole, Phase, Precision};
         use xpusim_models::{build, Workload};
         use xpusim_system::shard::shard;
         use xpusim_system::Parallelism;
@@ -247,26 +248,23 @@ mod tests {
             sp: true,
             ..Default::default()
         };
-        // TE's name of a GEMM from the zoo's op names (`attn.qkv`, `attn.o`, `mlp.gate_up`,
-        // `mlp.down`, their `.dgrad` and `.wgrad`).
-        let te_name = |name: &str| -> Option<String> {
-            let module = [
-                ("attn.qkv", "qkv"),
-                ("attn.o", "proj"),
-                ("mlp.gate_up", "fc1"),
-                ("mlp.down", "fc2"),
-            ]
-            .into_iter()
-            .find(|(z, _)| name.contains(&format!(".{z}")))?
-            .1;
-            let pass = if name.ends_with(".dgrad") {
-                "dgrad"
-            } else if name.ends_with(".wgrad") {
-                "wgrad"
-            } else {
-                "fprop"
-            };
-            Some(format!("{module}_{pass}"))
+        // TE's name of a layer GEMM from its parallel role and pass (the names are labels
+        // only): a column projection's input gradient splits its output rows like a row
+        // projection, and the reverse; a weight gradient writes a parameter gradient.
+        let te_name = |op: &Op, backward: bool| -> Option<&'static str> {
+            let wgrad = op.operands.iter().any(|x| x.role == Role::Grad);
+            Some(match (op.role, backward, wgrad) {
+                (OpRole::Column(Block::Attention), false, _) => "qkv_fprop",
+                (OpRole::Row(Block::Attention), false, _) => "proj_fprop",
+                (OpRole::Column(Block::Mlp), false, _) => "fc1_fprop",
+                (OpRole::Row(Block::Mlp), false, _) => "fc2_fprop",
+                (OpRole::Column(Block::Attention), true, false) => "proj_dgrad",
+                (OpRole::Column(Block::Mlp), true, false) => "fc2_dgrad",
+                (OpRole::Row(Block::Attention), true, false) => "qkv_dgrad",
+                (OpRole::Row(Block::Mlp), true, false) => "fc1_dgrad",
+                (OpRole::Column(_), true, true) => "a wgrad",
+                _ => return None,
+            })
         };
         for (g, backward) in [(&fwd, false), (&bwd, true)] {
             let dg = shard(g, &par).expect("sharded");
@@ -275,9 +273,10 @@ mod tests {
             for (p, m) in dg.ops.iter().zip(&plan) {
                 let Some(m) = m else { continue };
                 let op = &p.op;
-                let te = te_name(&op.name)
+                assert!(op.layer.is_some(), "{}: outside the layer stack", op.name);
+                let te = te_name(op, backward)
                     .unwrap_or_else(|| panic!("{}: not a layer's linear GEMM", op.name));
-                let want = match te.as_str() {
+                let want = match te {
                     "qkv_fprop" | "fc1_fprop" | "proj_dgrad" | "fc2_dgrad" => Method::RingExchange,
                     "proj_fprop" | "fc2_fprop" => Method::Pipeline,
                     _ => Method::Bulk,
@@ -291,14 +290,18 @@ mod tests {
                     "fc2_dgrad",
                     "qkv_dgrad",
                     "fc1_dgrad",
-                    "qkv_wgrad",
-                    "fc1_wgrad",
+                    "a wgrad",
                 ]
             } else {
                 &["qkv_fprop", "fc1_fprop", "proj_fprop", "fc2_fprop"]
             };
             for te in expect {
-                assert!(seen.iter().any(|s| s == te), "no {te} in {seen:?}");
+                assert!(seen.contains(te), "no {te} in {seen:?}");
+            }
+            // TE's bulk weight gradients are the column projections' (`qkv_wgrad`,
+            // `fc1_wgrad`): two per layer; the row projections' stay outside userbuffers.
+            if backward {
+                assert_eq!(seen.iter().filter(|t| **t == "a wgrad").count(), 2);
             }
         }
     }
