@@ -129,6 +129,17 @@ pub struct TrainArgs {
     /// (Megatron-Core --tp-comm-overlap, Transformer Engine userbuffers); needs --sp.
     #[arg(long)]
     pub tp_comm_overlap: bool,
+    /// Pipeline sends: `on` runs them beside compute (Megatron-Core
+    /// --overlap-p2p-communication, Llama 3's asynchronous sends), `off` holds each device
+    /// until its send is done (Megatron-LM before Megatron-Core, DeepSpeed's pipeline
+    /// engine). Default: Megatron-Core's rule, on under the interleaved schedule only.
+    #[arg(long, value_parser = ["on", "off"])]
+    pub p2p_overlap: Option<String>,
+    /// Megatron-LM's scatter-gather of pipeline sends (--scatter-gather-tensors-in-pipeline):
+    /// without --sp each tensor-parallel rank sends 1/tp of the activation and the receivers
+    /// all-gather it.
+    #[arg(long)]
+    pub p2p_scatter_gather: bool,
     /// Tokens to train on, for time and cost (default: 20 per parameter, Chinchilla).
     #[arg(long)]
     pub tokens: Option<f64>,
@@ -365,6 +376,8 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         base.set_pipeline_split(&a.pipeline_split)?;
         base.bn_group = a.bn_group;
         base.tp_comm_overlap = a.tp_comm_overlap;
+        base.p2p_overlap = a.p2p_overlap.as_deref().map(|v| v == "on");
+        base.p2p_scatter_gather = a.p2p_scatter_gather;
         let all = xpusim_train::search(&build, seq, &t, &counts, &base, rank)?;
         let best = all
             .iter()
@@ -416,6 +429,8 @@ pub fn main(a: &TrainArgs) -> Result<()> {
     layout.shard_group = a.shard_group;
     layout.bn_group = a.bn_group;
     layout.tp_comm_overlap = a.tp_comm_overlap;
+    layout.p2p_overlap = a.p2p_overlap.as_deref().map(|v| v == "on");
+    layout.p2p_scatter_gather = a.p2p_scatter_gather;
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;
     print(a, &c, &[], &t, tokens_for(&c), Rank::Time)

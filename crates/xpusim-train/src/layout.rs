@@ -121,6 +121,25 @@ pub struct TrainLayout {
     /// (`parts::split`, `userbuffers`). Needs sequence parallelism, as Megatron-Core requires.
     #[serde(default)]
     pub tp_comm_overlap: bool,
+    /// Pipeline sends overlapped with compute: `Some(true)` sends asynchronously and the
+    /// device computes on (Megatron-Core's `--overlap-p2p-communication`, Llama 3's
+    /// "asynchronous point-to-point communication in PP", Dubey et al. 2024 §3.3.2);
+    /// `Some(false)` blocks the device until its send is done (Megatron-LM before
+    /// Megatron-Core waits on every `batch_isend_irecv` and then synchronises the device,
+    /// `megatron/p2p_communication.py`; DeepSpeed's pipeline engine sends synchronously).
+    /// `None`: as Megatron-Core decides, overlapped under the interleaved schedule and
+    /// blocking otherwise (`megatron/training/arguments.py` turns `overlap_p2p_comm` off
+    /// without virtual stages; NeMo's `MegatronCommOverlapCallback` sets it on exactly when
+    /// there are). See [`TrainLayout::sends_overlap`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p2p_overlap: Option<bool>,
+    /// Megatron-LM's scatter-gather of pipeline sends (`--scatter-gather-tensors-in-pipeline`,
+    /// on by default from 2021 until Megatron-Core; Narayanan et al. 2021 §4.1): without
+    /// sequence parallelism every tensor-parallel rank holds the whole activation, so each
+    /// sends `1/tp` of it over its own link and the receiving group all-gathers it over the
+    /// scale-up links. Off: each rank sends what it holds (Megatron-Core, DeepSpeed).
+    #[serde(default)]
+    pub p2p_scatter_gather: bool,
 }
 
 impl Default for TrainLayout {
@@ -146,6 +165,8 @@ impl Default for TrainLayout {
             shard_group: None,
             bn_group: None,
             tp_comm_overlap: false,
+            p2p_overlap: None,
+            p2p_scatter_gather: false,
         }
     }
 }
@@ -154,6 +175,14 @@ impl TrainLayout {
     /// Devices the layout occupies.
     pub fn devices(&self) -> u64 {
         self.tp * self.pp * self.dp * self.cp
+    }
+
+    /// Whether pipeline sends run beside compute ([`TrainLayout::p2p_overlap`], else
+    /// Megatron-Core's rule: overlapped under the interleaved schedule). DualPipe overlaps
+    /// its communication its own way and ignores this.
+    pub fn sends_overlap(&self) -> bool {
+        self.p2p_overlap
+            .unwrap_or(matches!(self.schedule, Schedule::Interleaved(v) if v > 1))
     }
 
     /// Replicas holding the same experts: the data-parallel group of the experts' state.
@@ -328,6 +357,12 @@ impl fmt::Display for TrainLayout {
         }
         if self.tp_comm_overlap {
             write!(f, " tp_overlap")?;
+        }
+        if let Some(on) = self.p2p_overlap {
+            write!(f, " p2p_overlap={}", if on { "on" } else { "off" })?;
+        }
+        if self.p2p_scatter_gather {
+            write!(f, " p2p_scatter")?;
         }
         match (self.embedding_in_split, self.loss_in_split) {
             (true, true) => write!(f, " split=embedding+loss"),

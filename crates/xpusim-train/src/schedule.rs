@@ -4,6 +4,9 @@
 //! micro-batch) in the schedule's order; a pass starts when its device is free and its
 //! inputs have arrived (the previous virtual stage's forward, plus the activation send; the
 //! next virtual stage's backward, plus the gradient send; its own forward). Schedules:
+//! A send either runs beside compute (the device goes on with its next pass) or blocks its
+//! device until it is done, as Megatron-LM's synchronous point-to-point calls do
+//! (`blocking`); the receiver waits for the data either way.
 //! - **GPipe** (Huang et al. 2019): all forwards, then all backwards.
 //! - **1F1B** (PipeDream-Flush, Narayanan et al. 2021 §2.2.1): `p − d − 1` warm-up forwards
 //!   on device `d`, then one forward and one backward alternately, then the remaining
@@ -127,7 +130,8 @@ pub struct Timeline {
     pub makespan_s: f64,
     /// Time each device spent in forward and backward passes.
     pub busy_s: Vec<f64>,
-    /// Share of the devices' time idle in the pipeline: `1 − Σ busy / (p · makespan)`.
+    /// Share of the devices' time idle in the pipeline, neither in a pass nor blocked in a
+    /// send: `1 − Σ (busy + sending) / (p · makespan)`.
     pub bubble_fraction: f64,
     /// Most micro-batches whose activations one device holds at once (forwards done,
     /// backwards not yet): what sizes the activation memory.
@@ -137,6 +141,8 @@ pub struct Timeline {
     /// Most chunk passes (one micro-batch through one of its model chunks) each device
     /// held activations for at once.
     pub in_flight_passes: Vec<u64>,
+    /// Time each device stood blocked in its own sends (0 where sends run beside compute).
+    pub sending_s: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,12 +197,14 @@ fn program(s: Schedule, p: u64, d: u64, m: u64) -> Vec<(Dir, u64, u64)> {
 /// schedule `s`. `send_s[d]` is the time to send a micro-batch's activations from device
 /// `d` to device `(d + 1) mod p` (the next virtual stage), or its gradients back; one value
 /// for all links, or one per device. Interleaving needs `m` to be a multiple of `p` (as
-/// Megatron-LM).
+/// Megatron-LM). With `blocking`, a device that sends its pass's output (activations
+/// forward, gradients back) stands idle for the send's time before its next pass.
 pub fn simulate(
     s: Schedule,
     times: &[Vec<ChunkTimes>],
     m: u64,
     send_s: &[f64],
+    blocking: bool,
 ) -> Result<Timeline, String> {
     let p = times.len() as u64;
     let v = s.chunks();
@@ -234,6 +242,7 @@ pub fn simulate(
     let mut busy = vec![0.0f64; p as usize];
     let (mut in_flight, mut max_in_flight) = (vec![0u64; p as usize], 0u64);
     let mut peak = vec![0u64; p as usize];
+    let mut sending = vec![0.0f64; p as usize];
     let mut remaining: usize = programs.iter().map(Vec::len).sum();
     while remaining > 0 {
         let mut progressed = false;
@@ -268,6 +277,12 @@ pub fn simulate(
                 t.backward_s
             };
             let end = start + dur;
+            let sent = match dir {
+                Dir::Fwd if vs + 1 < stages => link(vs),
+                Dir::Bwd if vs > 0 => link(vs - 1),
+                _ => 0.0,
+            };
+            let held = if blocking { sent } else { 0.0 };
             match dir {
                 Dir::Fwd => {
                     fwd_done[idx(vs, j)] = end;
@@ -280,8 +295,9 @@ pub fn simulate(
                     in_flight[d] -= 1;
                 }
             }
-            free[d] = end;
+            free[d] = end + held;
             busy[d] += dur;
+            sending[d] += held;
             next[d] += 1;
             remaining -= 1;
             progressed = true;
@@ -290,15 +306,28 @@ pub fn simulate(
             return Err("the schedule deadlocked (a pass waits on one never run)".into());
         }
     }
-    Ok(timeline(free, busy, peak, max_in_flight.div_ceil(v)))
+    Ok(timeline(
+        free,
+        busy,
+        peak,
+        max_in_flight.div_ceil(v),
+        sending,
+    ))
 }
 
 /// The timeline of devices that ended at `free`, busy for `busy`, holding at most `peak`
-/// passes' activations each.
-fn timeline(free: Vec<f64>, busy: Vec<f64>, peak: Vec<u64>, max_in_flight: u64) -> Timeline {
+/// passes' activations each, blocked in sends for `sending`.
+fn timeline(
+    free: Vec<f64>,
+    busy: Vec<f64>,
+    peak: Vec<u64>,
+    max_in_flight: u64,
+    sending: Vec<f64>,
+) -> Timeline {
     let makespan = free.iter().fold(0.0f64, |a, &b| a.max(b));
     let bubble = if makespan > 0.0 {
-        1.0 - busy.iter().sum::<f64>() / (free.len() as f64 * makespan)
+        let worked = busy.iter().sum::<f64>() + sending.iter().sum::<f64>();
+        1.0 - worked / (free.len() as f64 * makespan)
     } else {
         0.0
     };
@@ -309,6 +338,7 @@ fn timeline(free: Vec<f64>, busy: Vec<f64>, peak: Vec<u64>, max_in_flight: u64) 
         max_in_flight,
         end_s: free,
         in_flight_passes: peak,
+        sending_s: sending,
     }
 }
 
@@ -540,7 +570,8 @@ fn dualpipe(
         }
     }
     let most = peak.iter().copied().max().unwrap_or(0);
-    Ok(timeline(free, busy, peak, most))
+    let sending = vec![0.0; free.len()];
+    Ok(timeline(free, busy, peak, most, sending))
 }
 
 #[cfg(test)]
@@ -565,7 +596,14 @@ mod tests {
     fn one_f_one_b_bubble_is_p_minus_one_over_m_plus_p_minus_one() {
         // Narayanan et al. 2021 §2.2.1: bubble time (p − 1)·(f + b), total (m + p − 1)(f + b).
         for (p, m) in [(4, 8), (8, 32), (2, 1), (16, 64)] {
-            let t = simulate(Schedule::OneFOneB, &uniform(p, 1, 1.0, 2.0), m, &[0.0]).unwrap();
+            let t = simulate(
+                Schedule::OneFOneB,
+                &uniform(p, 1, 1.0, 2.0),
+                m,
+                &[0.0],
+                false,
+            )
+            .unwrap();
             let expect = (m + p - 1) as f64 * 3.0;
             assert!(
                 (t.makespan_s - expect).abs() < 1e-9,
@@ -576,7 +614,7 @@ mod tests {
             assert!((t.bubble_fraction - bubble).abs() < 1e-9);
             assert_eq!(t.max_in_flight, p.min(m));
         }
-        let g = simulate(Schedule::Gpipe, &uniform(4, 1, 1.0, 2.0), 8, &[0.0]).unwrap();
+        let g = simulate(Schedule::Gpipe, &uniform(4, 1, 1.0, 2.0), 8, &[0.0], false).unwrap();
         assert!((g.makespan_s - 11.0 * 3.0).abs() < 1e-9);
         assert_eq!(g.max_in_flight, 8);
     }
@@ -586,12 +624,20 @@ mod tests {
         // §2.2.2: with v chunks (each 1/v of the stage's work) the bubble is (p − 1)/v of
         // the per-micro-batch time.
         let (p, m, v) = (4, 16, 2);
-        let one = simulate(Schedule::OneFOneB, &uniform(p, 1, 1.0, 2.0), m, &[0.0]).unwrap();
+        let one = simulate(
+            Schedule::OneFOneB,
+            &uniform(p, 1, 1.0, 2.0),
+            m,
+            &[0.0],
+            false,
+        )
+        .unwrap();
         let il = simulate(
             Schedule::Interleaved(v),
             &uniform(p, v, 0.5, 1.0),
             m,
             &[0.0],
+            false,
         )
         .unwrap();
         let ideal = m as f64 * 3.0;
@@ -605,29 +651,107 @@ mod tests {
             Schedule::Interleaved(2),
             &uniform(4, 2, 0.5, 1.0),
             6,
-            &[0.0]
+            &[0.0],
+            false
         )
         .is_err());
     }
 
     #[test]
     fn sends_and_one_stage() {
-        let one = simulate(Schedule::OneFOneB, &uniform(1, 1, 1.0, 2.0), 5, &[9.0]).unwrap();
+        let one = simulate(
+            Schedule::OneFOneB,
+            &uniform(1, 1, 1.0, 2.0),
+            5,
+            &[9.0],
+            false,
+        )
+        .unwrap();
         assert!((one.makespan_s - 15.0).abs() < 1e-9);
         assert_eq!(one.bubble_fraction, 0.0);
         // A send adds to the critical path: 2 stages, 1 micro-batch: f, send, f, b, send, b.
-        let two = simulate(Schedule::OneFOneB, &uniform(2, 1, 1.0, 2.0), 1, &[0.5]).unwrap();
+        let two = simulate(
+            Schedule::OneFOneB,
+            &uniform(2, 1, 1.0, 2.0),
+            1,
+            &[0.5],
+            false,
+        )
+        .unwrap();
         assert!((two.makespan_s - (1.0 + 0.5 + 1.0 + 2.0 + 0.5 + 2.0)).abs() < 1e-9);
         // One slow link (device 1 → 2 crosses nodes) slows only the passes that use it.
-        let fast = simulate(Schedule::OneFOneB, &uniform(4, 1, 1.0, 2.0), 1, &[0.1]).unwrap();
+        let fast = simulate(
+            Schedule::OneFOneB,
+            &uniform(4, 1, 1.0, 2.0),
+            1,
+            &[0.1],
+            false,
+        )
+        .unwrap();
         let mixed = simulate(
             Schedule::OneFOneB,
             &uniform(4, 1, 1.0, 2.0),
             1,
             &[0.1, 1.0, 0.1, 0.1],
+            false,
         )
         .unwrap();
         assert!((mixed.makespan_s - fast.makespan_s - 2.0 * 0.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn blocking_sends_hold_their_device() {
+        // Steady-state 1F1B: each micro-batch's forward and backward send once each from a
+        // middle stage. Beside compute, the sends only delay the passes that wait on them;
+        // blocking, every send also holds its sender: a middle device is held for 2·m
+        // sends, and that time is not bubble.
+        let (p, m, link) = (4, 32, 0.25);
+        let beside = simulate(
+            Schedule::OneFOneB,
+            &uniform(p, 1, 1.0, 2.0),
+            m,
+            &[link],
+            false,
+        )
+        .unwrap();
+        let block = simulate(
+            Schedule::OneFOneB,
+            &uniform(p, 1, 1.0, 2.0),
+            m,
+            &[link],
+            true,
+        )
+        .unwrap();
+        assert!(beside.sending_s.iter().all(|&x| x == 0.0));
+        assert!((block.sending_s[1] - 2.0 * m as f64 * link).abs() < 1e-9);
+        // The first stage sends only forward, the last only backward.
+        assert!((block.sending_s[0] - m as f64 * link).abs() < 1e-9);
+        assert!((block.sending_s[3] - m as f64 * link).abs() < 1e-9);
+        // The receive in the same call overlaps the send (Megatron batches them), so the
+        // step grows by less than the sends: 1F1B already waits on each arrival.
+        assert!(block.makespan_s > beside.makespan_s);
+        assert!(block.makespan_s < beside.makespan_s + 2.0 * m as f64 * link);
+        let worked: f64 = block.busy_s.iter().sum::<f64>() + block.sending_s.iter().sum::<f64>();
+        let bubble = 1.0 - worked / (p as f64 * block.makespan_s);
+        assert!((block.bubble_fraction - bubble).abs() < 1e-12);
+        // Without sends the two agree exactly.
+        let a = simulate(
+            Schedule::OneFOneB,
+            &uniform(p, 1, 1.0, 2.0),
+            m,
+            &[0.0],
+            true,
+        )
+        .unwrap();
+        let b = simulate(
+            Schedule::OneFOneB,
+            &uniform(p, 1, 1.0, 2.0),
+            m,
+            &[0.0],
+            false,
+        )
+        .unwrap();
+        assert_eq!(a, b);
     }
 
     fn dual(p: u64, f: f64, b: f64, w: f64) -> Vec<Vec<ChunkTimes>> {
@@ -646,13 +770,27 @@ mod tests {
         // forward one cell, a backward two (input and weight gradients one each), an
         // overlapped pair three. The figure spans 66 cells (pixel columns 174 to 3525 at
         // 50.8 per cell), and the middle ranks hold PP + 1 micro-batches (README table).
-        let t = simulate(Schedule::DualPipe, &dual(8, 1.0, 2.0, 1.0), 20, &[0.0]).unwrap();
+        let t = simulate(
+            Schedule::DualPipe,
+            &dual(8, 1.0, 2.0, 1.0),
+            20,
+            &[0.0],
+            false,
+        )
+        .unwrap();
         assert!((t.makespan_s - 66.0).abs() < 1e-9, "{}", t.makespan_s);
         assert_eq!(t.in_flight_passes, vec![8, 8, 8, 9, 9, 8, 8, 8]);
         // README: bubble (PP/2 − 1)(F&B + B − 3W) over the 1F1B-free ideal of m (F + B),
         // F&B = F + B when nothing is hidden.
         for (p, m) in [(4, 8), (8, 64), (16, 120)] {
-            let t = simulate(Schedule::DualPipe, &dual(p, 1.0, 2.0, 1.0), m, &[0.0]).unwrap();
+            let t = simulate(
+                Schedule::DualPipe,
+                &dual(p, 1.0, 2.0, 1.0),
+                m,
+                &[0.0],
+                false,
+            )
+            .unwrap();
             let bubble = (p as f64 / 2.0 - 1.0) * (3.0 + 2.0 - 3.0);
             assert!(
                 (t.makespan_s - m as f64 * 3.0 - bubble).abs() < 1e-9,
@@ -673,8 +811,8 @@ mod tests {
             backward_comm_s: 2.0,
         };
         let (p, m) = (8, 64);
-        let one = simulate(Schedule::OneFOneB, &vec![vec![c]; p], m, &[0.0]).unwrap();
-        let dp = simulate(Schedule::DualPipe, &vec![vec![c; 2]; p], m, &[0.0]).unwrap();
+        let one = simulate(Schedule::OneFOneB, &vec![vec![c]; p], m, &[0.0], false).unwrap();
+        let dp = simulate(Schedule::DualPipe, &vec![vec![c; 2]; p], m, &[0.0], false).unwrap();
         assert!(
             dp.makespan_s < 0.6 * one.makespan_s,
             "{} vs {}",
@@ -684,12 +822,12 @@ mod tests {
         assert!(dp.makespan_s > m as f64 * 3.0);
         // Odd stages, or fewer than 2·pp micro-batches, are errors naming the constraint.
         assert!(
-            simulate(Schedule::DualPipe, &vec![vec![c; 2]; 3], 12, &[0.0])
+            simulate(Schedule::DualPipe, &vec![vec![c; 2]; 3], 12, &[0.0], false)
                 .unwrap_err()
                 .contains("even number of pipeline stages")
         );
         assert!(
-            simulate(Schedule::DualPipe, &vec![vec![c; 2]; 8], 14, &[0.0])
+            simulate(Schedule::DualPipe, &vec![vec![c; 2]; 8], 14, &[0.0], false)
                 .unwrap_err()
                 .contains("at least twice")
         );

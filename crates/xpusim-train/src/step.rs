@@ -309,8 +309,9 @@ pub fn step(
                 .collect()
         })
         .collect();
-    let sends = pipeline_sends(&dfwd, t, &l);
-    let tl = simulate(l.schedule, &times, m, &sends).map_err(TrainError::Layout)?;
+    let sends = pipeline_sends(&dfwd, t, &l)?;
+    let tl =
+        simulate(l.schedule, &times, m, &sends, !l.sends_overlap()).map_err(TrainError::Layout)?;
 
     // Per stage: the data-parallel reduction and the optimizer after its last backward.
     let mut tails = Vec::with_capacity(l.pp as usize);
@@ -367,12 +368,14 @@ pub fn step(
     for (k, x) in &tail.comm_s {
         *comm.entry(k.clone()).or_default() += x;
     }
+    // Sends that held their device (synchronous point-to-point) are exposed whole.
+    *comm.entry("pp_send".to_string()).or_default() += tl.sending_s[crit];
     comm.retain(|_, x| *x > 0.0);
     let breakdown = StepBreakdown {
         compute_s: per_mb.compute_s * mf,
         recompute_s: stage_re[crit].time_s() * mf,
         communication_s: comm,
-        pipeline_bubble_s: (tl.end_s[crit] - busy).max(0.0),
+        pipeline_bubble_s: (tl.end_s[crit] - busy - tl.sending_s[crit]).max(0.0),
         optimizer_s: tail.compute_s,
         host_issue_s: per_mb.host_s * mf,
     };

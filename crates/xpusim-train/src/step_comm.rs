@@ -212,29 +212,40 @@ pub(crate) fn dp_reduce(
 
 /// Sending one micro-batch's activations (or their gradients) to the next stage, `tp·cp·dp`
 /// devices away: the last layer's output as one device holds it (a sequence slice under
-/// sequence parallelism, Megatron-LM's scatter-gather optimisation otherwise equivalent).
-/// One time per stage boundary (stage `d` to `d + 1`, and the last back to the first for
-/// interleaved chunks): on the scale-up links inside a node, on the network where the
-/// boundary crosses nodes.
-pub(crate) fn pipeline_sends(dfwd: &DeviceGraph, t: &Target, l: &TrainLayout) -> Vec<f64> {
+/// sequence parallelism). Under Megatron-LM's scatter-gather (`p2p_scatter_gather`, no
+/// sequence parallelism) each tensor-parallel rank sends `1/tp` of it and the receiving
+/// group all-gathers it over the scale-up links before using it. One time per stage
+/// boundary (stage `d` to `d + 1`, and the last back to the first for interleaved chunks):
+/// on the scale-up links inside a node, on the network where the boundary crosses nodes.
+pub(crate) fn pipeline_sends(
+    dfwd: &DeviceGraph,
+    t: &Target,
+    l: &TrainLayout,
+) -> Result<Vec<f64>, TrainError> {
     let Some(sys) = t.system_spec().filter(|_| l.pp > 1) else {
-        return vec![0.0];
+        return Ok(vec![0.0]);
     };
-    let bytes = dfwd
+    let held = dfwd
         .ops
         .iter()
         .rev()
         .find(|p| p.op.layer.is_some() && !matches!(p.op.kind, OpKind::Collective { .. }))
         .map_or(0, |p| p.op.bytes_by_role(Role::Output));
+    let (bytes, gather_s) = if l.p2p_scatter_gather && !l.sp && l.tp > 1 {
+        let (g, _) = spread(t, CollectiveKind::AllGather, held as f64, l.tp, 1)?;
+        (held.div_ceil(l.tp), g)
+    } else {
+        (held, 0.0)
+    };
     let dist = l.tp * l.cp * l.dp;
     let dpn = sys.spec.devices_per_node.max(1);
     let node = |stage: u64| (stage * dist) / dpn;
-    (0..l.pp)
+    Ok((0..l.pp)
         .map(|d| {
             let next = (d + 1) % l.pp;
             let crosses = node(d) != node(next);
             let c = send(&sys.spec, bytes, if crosses { dist.max(dpn) } else { dist });
-            network_cost(sys, t.device_spec(), c).time_s
+            network_cost(sys, t.device_spec(), c).time_s + gather_s
         })
-        .collect()
+        .collect())
 }

@@ -262,3 +262,73 @@ fn tp_comm_overlap_hides_collectives_behind_their_gemms() {
     .to_string();
     assert!(e.contains("only with sequence parallelism"), "{e}");
 }
+
+/// Pipeline sends: under 1F1B they hold their device (Megatron's synchronous
+/// point-to-point) and show as their own exposed line; overlapped, they only delay the
+/// passes waiting on them. Megatron-LM's scatter-gather sends 1/tp of the activation over
+/// the network and all-gathers it inside the node, which is cheaper across nodes.
+#[test]
+fn pipeline_sends_block_unless_overlapped_and_scatter_gather_shrinks_them() {
+    let b = builder("llama-2-7b");
+    // tp 8 fills a node, so each of the 4 stage boundaries crosses the network.
+    let t = target("dgx-a100", 32);
+    let base = layout(8, 4, 1, 1, 64);
+    assert!(!base.sends_overlap());
+    assert!(TrainLayout {
+        schedule: Schedule::Interleaved(2),
+        ..base
+    }
+    .sends_overlap());
+    let blocking = step(&b, 2048, &t, &base).unwrap();
+    let beside = step(
+        &b,
+        2048,
+        &t,
+        &TrainLayout {
+            p2p_overlap: Some(true),
+            ..base
+        },
+    )
+    .unwrap();
+    let sends = |c: &TrainCost| {
+        c.breakdown
+            .communication_s
+            .get("pp_send")
+            .copied()
+            .unwrap_or(0.0)
+    };
+    assert!(sends(&blocking) > 0.0);
+    assert_eq!(sends(&beside), 0.0);
+    assert!(blocking.step_time_s > beside.step_time_s);
+    assert_eq!(blocking.hardware_flops, beside.hardware_flops);
+    assert!(close(
+        blocking.breakdown.total_s(),
+        blocking.step_time_s,
+        1e-9
+    ));
+    let scattered = step(
+        &b,
+        2048,
+        &t,
+        &TrainLayout {
+            p2p_scatter_gather: true,
+            ..base
+        },
+    )
+    .unwrap();
+    assert!(sends(&scattered) > 0.0 && sends(&scattered) < 0.5 * sends(&blocking));
+    // Under sequence parallelism a rank already holds 1/tp: scatter-gather changes nothing.
+    let sp = TrainLayout { sp: true, ..base };
+    let a = step(&b, 2048, &t, &sp).unwrap();
+    let c = step(
+        &b,
+        2048,
+        &t,
+        &TrainLayout {
+            p2p_scatter_gather: true,
+            ..sp
+        },
+    )
+    .unwrap();
+    assert_eq!(a.step_time_s, c.step_time_s);
+}

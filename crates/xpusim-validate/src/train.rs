@@ -11,8 +11,11 @@
 //! sharding: ZeRO state partitioned over groups of N data-parallel ranks, replicated across
 //! the groups), `bn_group=N` (BatchNorm statistics synchronised over groups of N
 //! data-parallel ranks), `tp_overlap=on|off` (tensor-parallel communication overlapped
-//! with its GEMMs) and `loss=fused|unfused` (`unfused`: Megatron-LM's default FP32
-//! cross-entropy as its eager kernels, `xpusim_ir::vocab_loss`). An unknown or
+//! with its GEMMs), `p2p_overlap=on|off` (pipeline sends beside compute, or holding their
+//! device; unstated: overlapped under the interleaved schedule only, Megatron-Core's rule),
+//! `p2p_scatter=on|off` (Megatron-LM's scatter-gather of pipeline sends) and
+//! `loss=fused|unfused` (`unfused`: Megatron-LM's default FP32 cross-entropy as its eager
+//! kernels, `xpusim_ir::vocab_loss`). An unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
 //! key: nothing is ignored. What a row leaves unstated takes the plain meaning, never a
 //! tuned one: tp = pp = cp = ep = 1, dp = devices / (tp·pp·cp), no sequence parallelism,
@@ -44,7 +47,7 @@ use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 18] = [
     "tp",
     "pp",
     "dp",
@@ -61,6 +64,8 @@ pub const KEYS: [&str; 16] = [
     "bn_group",
     "tp_overlap",
     "loss",
+    "p2p_overlap",
+    "p2p_scatter",
 ];
 
 /// Metrics of a training row and their units.
@@ -304,6 +309,17 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         None | Some("off") => false,
         Some("on") => true,
         Some(v) => return Err(bad("tp_overlap", v, "on or off")),
+    };
+    l.p2p_overlap = match kv.get("p2p_overlap").copied() {
+        None => None,
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        Some(v) => return Err(bad("p2p_overlap", v, "on or off")),
+    };
+    l.p2p_scatter_gather = match kv.get("p2p_scatter").copied() {
+        None | Some("off") => false,
+        Some("on") => true,
+        Some(v) => return Err(bad("p2p_scatter", v, "on or off")),
     };
     l.unfused_loss = match kv.get("loss").copied() {
         None | Some("fused") => false,

@@ -179,19 +179,22 @@ fn a_published_layout_is_the_train_crates_step() {
 /// Megatron-Core 12.2 % with Megatron's unfused FP32 cross-entropy on its stacks' rows;
 /// 18.8 % over 82 rows with NeMo 24.12's H100 FP8 pretraining table, that source 15.6 %;
 /// 17.2 %, MLPerf 12.1 %, Megatron-Core 8.6 %, NeMo 10.6 % once the GEMMs behind
-/// tensor-parallel overlap ran as Transformer Engine's userbuffers runs them) plus a margin. It fails when a change makes the predictions of
+/// tensor-parallel overlap ran as Transformer Engine's userbuffers runs them; 16.8 %,
+/// Narayanan 4.4 %, BLOOM 2.1 % with Narayanan's layouts read from the authors' Table 1
+/// scripts and pipeline sends that block their device where the stack's do) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
     let r = report(&rows());
     let cats = r.by_category();
     for (what, guard) in [
-        ("overall", 18.0),
+        ("overall", 17.5),
         ("train/MLPerf Training v3.0", 12.5),
         ("train/Megatron-Core 2024 (H100)", 9.0),
         ("train/NeMo 24.12 (H100 FP8)", 11.0),
-        ("train/Korthikanti 2022", 7.0),
-        ("train/Narayanan 2021 (Megatron-LM)", 9.0),
+        ("train/Korthikanti 2022", 3.5),
+        ("train/Narayanan 2021 (Megatron-LM)", 5.0),
+        ("train/BigScience (BLOOM)", 3.0),
     ] {
         let s = if what == "overall" {
             r.class("train")
