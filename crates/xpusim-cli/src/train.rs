@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
-use xpusim_ir::{Graph, Phase};
+use xpusim_ir::{DType, Graph, Phase};
 use xpusim_target::Target;
 use xpusim_train::{Rank, Recompute, Schedule, TrainCost, TrainError, TrainLayout, TrainRun};
 use xpusim_workload::Request;
@@ -140,6 +140,11 @@ pub struct TrainArgs {
     /// all-gather it.
     #[arg(long)]
     pub p2p_scatter_gather: bool,
+    /// Format the gradients accumulate and reduce over data-parallel replicas in (fp32,
+    /// bf16 or fp16): 16 bits halves the reduction (Megatron-Core grad_reduce_in_fp32=False,
+    /// Megatron-LM FP16 runs). Default: FP32.
+    #[arg(long, value_parser = ["fp32", "bf16", "fp16"])]
+    pub grad_dtype: Option<String>,
     /// Tokens to train on, for time and cost (default: 20 per parameter, Chinchilla).
     #[arg(long)]
     pub tokens: Option<f64>,
@@ -378,6 +383,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         base.tp_comm_overlap = a.tp_comm_overlap;
         base.p2p_overlap = a.p2p_overlap.as_deref().map(|v| v == "on");
         base.p2p_scatter_gather = a.p2p_scatter_gather;
+        base.grad_dtype = grad_dtype(a)?;
         let all = xpusim_train::search(&build, seq, &t, &counts, &base, rank)?;
         let best = all
             .iter()
@@ -431,9 +437,17 @@ pub fn main(a: &TrainArgs) -> Result<()> {
     layout.tp_comm_overlap = a.tp_comm_overlap;
     layout.p2p_overlap = a.p2p_overlap.as_deref().map(|v| v == "on");
     layout.p2p_scatter_gather = a.p2p_scatter_gather;
+    layout.grad_dtype = grad_dtype(a)?;
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;
     print(a, &c, &[], &t, tokens_for(&c), Rank::Time)
+}
+
+fn grad_dtype(a: &TrainArgs) -> Result<Option<DType>> {
+    a.grad_dtype
+        .as_deref()
+        .map(|g| DType::parse(g).with_context(|| format!("--grad-dtype {g}")))
+        .transpose()
 }
 
 fn fit_error(all: &[TrainCost], t: &Target, devices: u64) -> String {

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use xpusim_ir::DType;
 
 use crate::schedule::Schedule;
 use crate::TrainError;
@@ -140,6 +141,15 @@ pub struct TrainLayout {
     /// scale-up links. Off: each rank sends what it holds (Megatron-Core, DeepSpeed).
     #[serde(default)]
     pub p2p_scatter_gather: bool,
+    /// Format of the accumulated gradients and of their data-parallel reduction. `None`:
+    /// FP32 ([`crate::Optimizer::adamw`]; Megatron-LM forces it for BF16). Stacks that
+    /// reduce in 16 bits: Megatron-LM's FP16 runs without
+    /// `--accumulate-allreduce-grads-in-fp32` (the gradient buffer takes the parameters'
+    /// dtype, `megatron/model/distributed.py`), Megatron-Core's `grad_reduce_in_fp32=False`
+    /// (NeMo 2's recipes), Apex's distributed Adam with `grad_sync_dtype: bf16` (NeMo 1,
+    /// MLPerf's GPT-3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_dtype: Option<DType>,
 }
 
 impl Default for TrainLayout {
@@ -167,6 +177,7 @@ impl Default for TrainLayout {
             tp_comm_overlap: false,
             p2p_overlap: None,
             p2p_scatter_gather: false,
+            grad_dtype: None,
         }
     }
 }
@@ -308,6 +319,15 @@ impl TrainLayout {
                 );
             }
         }
+        if let Some(g) = self
+            .grad_dtype
+            .filter(|g| !matches!(g, DType::Fp32 | DType::Bf16 | DType::Fp16))
+        {
+            return err(format!(
+                "gradients accumulate and reduce in fp32, bf16 or fp16, not {}",
+                g.name()
+            ));
+        }
         if self.tp_comm_overlap && !self.sp {
             return err(
                 "tensor-parallel communication overlaps its GEMMs only with sequence \
@@ -363,6 +383,9 @@ impl fmt::Display for TrainLayout {
         }
         if self.p2p_scatter_gather {
             write!(f, " p2p_scatter")?;
+        }
+        if let Some(g) = self.grad_dtype {
+            write!(f, " grads={}", g.name())?;
         }
         match (self.embedding_in_split, self.loss_in_split) {
             (true, true) => write!(f, " split=embedding+loss"),

@@ -50,6 +50,16 @@ impl Optimizer {
         }
     }
 
+    /// The same optimizer with its gradients accumulated and reduced in `grads` (a 16-bit
+    /// reduction halves the data-parallel traffic and the gradient buffer;
+    /// [`crate::TrainLayout::grad_dtype`]).
+    pub fn with_grads(self, grads: DType) -> Optimizer {
+        Optimizer {
+            grad_bytes: grads.bytes(1),
+            ..self
+        }
+    }
+
     /// The update of `params` parameters as one fused elementwise kernel: it reads the
     /// gradient, master weight and both moments and writes the master weight, both moments
     /// and the 16-bit weight copy (the multi-tensor Adam kernels do one pass).
@@ -98,6 +108,9 @@ mod tests {
         let o = Optimizer::adamw(DType::Bf16);
         assert_eq!(o.param_bytes + o.state_bytes, 14);
         assert_eq!(o.param_bytes + o.grad_bytes + o.state_bytes, 18);
+        // The ZeRO paper's 16 bytes are FP16 gradients.
+        let h = o.with_grads(DType::Fp16);
+        assert_eq!(h.param_bytes + h.grad_bytes + h.state_bytes, 16);
         let op = o.update_op(1000).unwrap();
         let moved: u64 = op.operands.iter().map(|x| x.bytes()).sum();
         // Read g, w, m, v (16 B) and write w, m, v (12 B) and the BF16 copy (2 B).

@@ -228,7 +228,10 @@ pub fn step(
         })
     };
     let (fa, ba) = (a2a(&dfwd)?, a2a(&dbwd)?);
-    let opt = Optimizer::adamw(weight_dtype(&fwd));
+    let opt = match l.grad_dtype {
+        Some(g) => Optimizer::adamw(weight_dtype(&fwd)).with_grads(g),
+        None => Optimizer::adamw(weight_dtype(&fwd)),
+    };
 
     let dp_group = l.dp * l.cp;
     let mut stage_f = vec![Vec::new(); l.pp as usize];

@@ -332,3 +332,50 @@ fn pipeline_sends_block_unless_overlapped_and_scatter_gather_shrinks_them() {
     .unwrap();
     assert_eq!(a.step_time_s, c.step_time_s);
 }
+
+/// Gradients reduced in 16 bits (Megatron-LM FP16 runs, Megatron-Core
+/// `grad_reduce_in_fp32=False`) halve the data-parallel reduction's bytes and the gradient
+/// buffer, and touch nothing else; formats no stack reduces in are refused.
+#[test]
+fn sixteen_bit_gradients_halve_the_reduction_and_the_buffer() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 32);
+    let base = TrainLayout {
+        zero: 0,
+        overlap_dp: false,
+        ..layout(1, 1, 32, 1, 64)
+    };
+    let fp32 = step(&b, 2048, &t, &base).unwrap();
+    let half = step(
+        &b,
+        2048,
+        &t,
+        &TrainLayout {
+            grad_dtype: Some(xpusim_ir::DType::Bf16),
+            ..base
+        },
+    )
+    .unwrap();
+    let ar = |c: &TrainCost| c.breakdown.communication_s["dp_allreduce"];
+    assert!(
+        ar(&half) < 0.6 * ar(&fp32),
+        "{} vs {}",
+        ar(&half),
+        ar(&fp32)
+    );
+    assert_eq!(2 * half.memory.gradients_bytes, fp32.memory.gradients_bytes);
+    assert_eq!(half.hardware_flops, fp32.hardware_flops);
+    assert_eq!(half.breakdown.compute_s, fp32.breakdown.compute_s);
+    let e = step(
+        &b,
+        2048,
+        &t,
+        &TrainLayout {
+            grad_dtype: Some(xpusim_ir::DType::Fp8),
+            ..base
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("fp32, bf16 or fp16"), "{e}");
+}

@@ -13,7 +13,8 @@
 //! data-parallel ranks), `tp_overlap=on|off` (tensor-parallel communication overlapped
 //! with its GEMMs), `p2p_overlap=on|off` (pipeline sends beside compute, or holding their
 //! device; unstated: overlapped under the interleaved schedule only, Megatron-Core's rule),
-//! `p2p_scatter=on|off` (Megatron-LM's scatter-gather of pipeline sends) and
+//! `p2p_scatter=on|off` (Megatron-LM's scatter-gather of pipeline sends),
+//! `grads=fp32|bf16|fp16` (the format gradients accumulate and reduce in; unstated: FP32) and
 //! `loss=fused|unfused` (`unfused`: Megatron-LM's default FP32 cross-entropy as its eager
 //! kernels, `xpusim_ir::vocab_loss`). An unknown or
 //! repeated key, or a value out of range, is the row's skip reason naming the row and the
@@ -40,14 +41,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use xpusim_hw::{DeviceSpec, System};
-use xpusim_ir::{Graph, OpKind, Phase, Precision};
+use xpusim_ir::{DType, Graph, OpKind, Phase, Precision};
 use xpusim_target::Target;
 use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 18] = [
+pub const KEYS: [&str; 19] = [
     "tp",
     "pp",
     "dp",
@@ -66,6 +67,7 @@ pub const KEYS: [&str; 18] = [
     "loss",
     "p2p_overlap",
     "p2p_scatter",
+    "grads",
 ];
 
 /// Metrics of a training row and their units.
@@ -320,6 +322,13 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
         None | Some("off") => false,
         Some("on") => true,
         Some(v) => return Err(bad("p2p_scatter", v, "on or off")),
+    };
+    l.grad_dtype = match kv.get("grads").copied() {
+        None => None,
+        Some(v @ ("fp32" | "bf16" | "fp16")) => {
+            Some(DType::parse(v).map_err(|_| bad("grads", v, "fp32, bf16 or fp16"))?)
+        }
+        Some(v) => return Err(bad("grads", v, "fp32, bf16 or fp16")),
     };
     l.unfused_loss = match kv.get("loss").copied() {
         None | Some("fused") => false,

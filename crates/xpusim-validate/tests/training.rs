@@ -181,7 +181,10 @@ fn a_published_layout_is_the_train_crates_step() {
 /// 17.2 %, MLPerf 12.1 %, Megatron-Core 8.6 %, NeMo 10.6 % once the GEMMs behind
 /// tensor-parallel overlap ran as Transformer Engine's userbuffers runs them; 16.8 %,
 /// Narayanan 4.4 %, BLOOM 2.1 % with Narayanan's layouts read from the authors' Table 1
-/// scripts and pipeline sends that block their device where the stack's do) plus a margin. It fails when a change makes the predictions of
+/// scripts and pipeline sends that block their device where the stack's do; 17.0 %,
+/// MLPerf LOOSENS to 12.8 %, NeMo to 11.1 %, Narayanan to 5.1 % when the gradients were
+/// reduced in the format each stack's config sets, FP16 or BF16 instead of FP32: the model
+/// prices what ran, and it runs further from the measurement) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
@@ -189,11 +192,11 @@ fn regression_guard_on_the_training_error() {
     let cats = r.by_category();
     for (what, guard) in [
         ("overall", 17.5),
-        ("train/MLPerf Training v3.0", 12.5),
+        ("train/MLPerf Training v3.0", 13.0),
         ("train/Megatron-Core 2024 (H100)", 9.0),
-        ("train/NeMo 24.12 (H100 FP8)", 11.0),
+        ("train/NeMo 24.12 (H100 FP8)", 11.5),
         ("train/Korthikanti 2022", 3.5),
-        ("train/Narayanan 2021 (Megatron-LM)", 5.0),
+        ("train/Narayanan 2021 (Megatron-LM)", 5.5),
         ("train/BigScience (BLOOM)", 3.0),
     ] {
         let s = if what == "overall" {
