@@ -141,8 +141,9 @@ communication in PP\", §3.3.2) send beside compute. The blocked time is its own
 scatter-gather of pipeline sends that code ran. The four pp = 1 rows, run before at the plain micro-batch of \
 1, went from 7–12 % too slow to within 4.4 %; the interleaved 76B–530B rows are 6–10 % too fast, with the \
 FP16 gradients that code reduces (`grads=fp16`: `--fp16` without `--accumulate-allreduce-grads-in-fp32`; \
-4–9 % while they were reduced in FP32). Blocking sends took BLOOM's rows from 4.6 % to 2.2 % and MT-NLG's \
-from 37–43 % to 35–41 %. Nothing was fitted. The gradient format is the stacks' own wherever a source \
+4–9 % while they were reduced in FP32). Blocking sends, and DeepSpeed's gradient reduction after the \
+pipeline has flushed (`overlap_dp=off`, its pipeline engine's `ReduceGrads`), took BLOOM's rows from 4.6 % \
+to 1.7 % and MT-NLG's from 37–43 % to 34–40 %. Nothing was fitted. The gradient format is the stacks' own wherever a source \
 states it (`grads=`: FP16 for Megatron-LM's FP16 runs, BF16 for MLPerf's GPT-3 and NeMo's performance \
 recipes, `grad_reduce_in_fp32 = False`); each moved its rows away from the measurement (Narayanan 4.4 % → \
 5.1 %, MLPerf 12.1 % → 12.8 %, NeMo 10.6 % → 11.1 %): the model prices what ran.
@@ -153,9 +154,9 @@ slice shape; only slices with 2A = B = C or 2A = 2B = C are tori) and the pods a
 data-centre network.
 - **Schedules and settings the sources leave unstated** take the plain defaults, so the error of those rows \
 holds the unstated setting: Llama 3 no micro-batch, MT-NLG no micro-batch or schedule. MT-NLG's rows are the \
-example: at the plain micro-batch of 1 (240, 192 and 160 micro-batches through its 35 stages) they are 35–41 % \
-above the measured TFLOP/s; a sensitivity run at 2 samples per micro-batch gives 20–22 % and at 4 gives −5 to \
-+1 % (the bubble of 60, 48 and 40 micro-batches), but no source states it, so the rows keep 1. PaLM's layout is read \
+example: at the plain micro-batch of 1 (240, 192 and 160 micro-batches through its 35 stages) they are 34–40 % \
+above the measured TFLOP/s; a sensitivity run at 2 samples per micro-batch gives 19–21 % and at 4 gives −6 to \
+0 % (the bubble of 60, 48 and 40 micro-batches), but no source states it, so the rows keep 1. PaLM's layout is read \
 from its §4 (its rows' note): ZeRO-3 sharding inside each 3072-chip pod with the two pods as replicas \
 (`zero=3,shard=256`), full rematerialization and no gradient accumulation. Llama 3's layout is read from its §3.3.2, each reading in the rows' note: its first chunk holds the \
 embedding alone and its last the head and loss alone (`split=embedding+loss`), which with 126 layers on 16 ranks \

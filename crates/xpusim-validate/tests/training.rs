@@ -184,7 +184,8 @@ fn a_published_layout_is_the_train_crates_step() {
 /// scripts and pipeline sends that block their device where the stack's do; 17.0 %,
 /// MLPerf LOOSENS to 12.8 %, NeMo to 11.1 %, Narayanan to 5.1 % when the gradients were
 /// reduced in the format each stack's config sets, FP16 or BF16 instead of FP32: the model
-/// prices what ran, and it runs further from the measurement) plus a margin. It fails when a change makes the predictions of
+/// prices what ran, and it runs further from the measurement; BLOOM 1.6 % with DeepSpeed's
+/// gradient reduction after the pipeline flush) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
@@ -197,7 +198,7 @@ fn regression_guard_on_the_training_error() {
         ("train/NeMo 24.12 (H100 FP8)", 11.5),
         ("train/Korthikanti 2022", 3.5),
         ("train/Narayanan 2021 (Megatron-LM)", 5.5),
-        ("train/BigScience (BLOOM)", 3.0),
+        ("train/BigScience (BLOOM)", 2.5),
     ] {
         let s = if what == "overall" {
             r.class("train")
