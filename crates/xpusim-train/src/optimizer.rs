@@ -74,6 +74,15 @@ impl Optimizer {
             self.flops_per_param,
             DType::Fp32,
         )?;
+        // The first input is the accumulated gradient, in its own format (BF16 and FP16
+        // move the same two bytes).
+        if let Some(g) = op.operands.first_mut() {
+            g.dtype = if self.grad_bytes >= FP32_BYTES {
+                DType::Fp32
+            } else {
+                DType::Bf16
+            };
+        }
         let state_writes = self.state_bytes / FP32_BYTES;
         for i in 1..state_writes {
             op.operands.push(Operand {
@@ -111,6 +120,9 @@ mod tests {
         // The ZeRO paper's 16 bytes are FP16 gradients.
         let h = o.with_grads(DType::Fp16);
         assert_eq!(h.param_bytes + h.grad_bytes + h.state_bytes, 16);
+        let op = h.update_op(1000).unwrap();
+        let moved: u64 = op.operands.iter().map(|x| x.bytes()).sum();
+        assert_eq!(moved, 28 * 1000);
         let op = o.update_op(1000).unwrap();
         let moved: u64 = op.operands.iter().map(|x| x.bytes()).sum();
         // Read g, w, m, v (16 B) and write w, m, v (12 B) and the BF16 copy (2 B).
