@@ -25,7 +25,8 @@ backward), `tp_overlap=on|off` (sequence-parallel all-gathers and reduce-scatter
 Megatron-Core's `--tp-comm-overlap`), `p2p_overlap=on|off` (pipeline sends beside compute, or holding their \
 device until done; unstated: Megatron-Core's rule, overlapped under the interleaved schedule and blocking \
 otherwise), `p2p_scatter=on|off` (Megatron-LM's 2021–22 scatter-gather of pipeline sends: without sequence \
-parallelism each tensor-parallel rank sends `1/tp` and the receivers all-gather), `loss=fused|unfused` (`unfused`: cross-entropy as Megatron-LM's \
+parallelism each tensor-parallel rank sends `1/tp` and the receivers all-gather), `grads=fp32|bf16|fp16` (the \
+format gradients accumulate and reduce in; unstated: FP32), `loss=fused|unfused` (`unfused`: cross-entropy as Megatron-LM's \
 default `_VocabParallelCrossEntropy` runs it, the logits cast to FP32 and max, subtract, exp, sum and divide as \
 their own eager kernels with the FP32 softmax stored for the backward, 52 bytes moved per logit; set for every \
 Megatron-LM, Megatron-DeepSpeed and Megatron-Core row, none of which states `--cross-entropy-loss-fusion` or \
