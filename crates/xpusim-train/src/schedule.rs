@@ -3,10 +3,10 @@
 //! Each device runs its list of forward and backward passes (one per model chunk and
 //! micro-batch) in the schedule's order; a pass starts when its device is free and its
 //! inputs have arrived (the previous virtual stage's forward, plus the activation send; the
-//! next virtual stage's backward, plus the gradient send; its own forward). Schedules:
-//! A send either runs beside compute (the device goes on with its next pass) or blocks its
-//! device until it is done, as Megatron-LM's synchronous point-to-point calls do
-//! (`blocking`); the receiver waits for the data either way.
+//! next virtual stage's backward, plus the gradient send; its own forward). A send either
+//! runs beside compute (the device goes on with its next pass) or blocks its device until
+//! it is done, as Megatron-LM's synchronous point-to-point calls do (`blocking`); the
+//! receiver waits for the data either way. Schedules:
 //! - **GPipe** (Huang et al. 2019): all forwards, then all backwards.
 //! - **1F1B** (PipeDream-Flush, Narayanan et al. 2021 §2.2.1): `p − d − 1` warm-up forwards
 //!   on device `d`, then one forward and one backward alternately, then the remaining
