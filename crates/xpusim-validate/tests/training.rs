@@ -185,7 +185,9 @@ fn a_published_layout_is_the_train_crates_step() {
 /// MLPerf LOOSENS to 12.8 %, NeMo to 11.1 %, Narayanan to 5.1 % when the gradients were
 /// reduced in the format each stack's config sets, FP16 or BF16 instead of FP32: the model
 /// prices what ran, and it runs further from the measurement; BLOOM 1.6 % with DeepSpeed's
-/// gradient reduction after the pipeline flush) plus a margin. It fails when a change makes the predictions of
+/// gradient reduction after the pipeline flush; 17.3 %, MLPerf LOOSENS to 14.6 % when
+/// MLPerf ResNet-50's gradients were all-reduced in FP16 as its MXNet stack does) plus a
+/// margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
@@ -193,7 +195,7 @@ fn regression_guard_on_the_training_error() {
     let cats = r.by_category();
     for (what, guard) in [
         ("overall", 17.5),
-        ("train/MLPerf Training v3.0", 13.0),
+        ("train/MLPerf Training v3.0", 15.0),
         ("train/Megatron-Core 2024 (H100)", 9.0),
         ("train/NeMo 24.12 (H100 FP8)", 11.5),
         ("train/Korthikanti 2022", 3.5),
