@@ -627,6 +627,14 @@ mod tests {
                 "row `r`: parallelism `overlap_dp=maybe`: expected on or off",
             ),
             (
+                "\"tp=8,p2p_overlap=async\"",
+                "row `r`: parallelism `p2p_overlap=async`: expected on or off",
+            ),
+            (
+                "\"tp=8,grads=fp8\"",
+                "row `r`: parallelism `grads=fp8`: expected fp32, bf16 or fp16",
+            ),
+            (
                 "\"tp=8,pp=2,dp=2\"",
                 "row `r`: tp·pp·dp·cp = 32 but the row has 64 devices",
             ),
