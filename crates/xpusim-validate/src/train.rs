@@ -237,6 +237,14 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
             })
             .transpose()
     };
+    let switch = |k: &str| -> Result<Option<bool>, String> {
+        match kv.get(k).copied() {
+            None => Ok(None),
+            Some("on") => Ok(Some(true)),
+            Some("off") => Ok(Some(false)),
+            Some(v) => Err(bad(k, v, "on or off")),
+        }
+    };
     let tp = count("tp")?.unwrap_or(1);
     let pp = count("pp")?.unwrap_or(1);
     let cp = count("cp")?.unwrap_or(1);
@@ -260,16 +268,8 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
             row.devices
         ));
     }
-    let sp = match kv.get("sp").copied() {
-        None | Some("off") => false,
-        Some("on") => true,
-        Some(v) => return Err(bad("sp", v, "on or off")),
-    };
-    let overlap_dp = match kv.get("overlap_dp").copied() {
-        None | Some("on") => true,
-        Some("off") => false,
-        Some(v) => return Err(bad("overlap_dp", v, "on or off")),
-    };
+    let sp = switch("sp")?.unwrap_or(false);
+    let overlap_dp = switch("overlap_dp")?.unwrap_or(true);
     let zero = match kv.get("zero").copied() {
         None => 0,
         Some(v) => v
@@ -307,29 +307,18 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
     };
     l.shard_group = count("shard")?;
     l.bn_group = count("bn_group")?;
-    l.tp_comm_overlap = match kv.get("tp_overlap").copied() {
-        None | Some("off") => false,
-        Some("on") => true,
-        Some(v) => return Err(bad("tp_overlap", v, "on or off")),
-    };
-    l.p2p_overlap = match kv.get("p2p_overlap").copied() {
-        None => None,
-        Some("on") => Some(true),
-        Some("off") => Some(false),
-        Some(v) => return Err(bad("p2p_overlap", v, "on or off")),
-    };
-    l.p2p_scatter_gather = match kv.get("p2p_scatter").copied() {
-        None | Some("off") => false,
-        Some("on") => true,
-        Some(v) => return Err(bad("p2p_scatter", v, "on or off")),
-    };
-    l.grad_dtype = match kv.get("grads").copied() {
-        None => None,
-        Some(v @ ("fp32" | "bf16" | "fp16")) => {
-            Some(DType::parse(v).map_err(|_| bad("grads", v, "fp32, bf16 or fp16"))?)
-        }
-        Some(v) => return Err(bad("grads", v, "fp32, bf16 or fp16")),
-    };
+    l.tp_comm_overlap = switch("tp_overlap")?.unwrap_or(false);
+    l.p2p_overlap = switch("p2p_overlap")?;
+    l.p2p_scatter_gather = switch("p2p_scatter")?.unwrap_or(false);
+    l.grad_dtype = kv
+        .get("grads")
+        .map(|v| {
+            DType::parse(v)
+                .ok()
+                .filter(|d| matches!(d, DType::Fp32 | DType::Bf16 | DType::Fp16))
+                .ok_or_else(|| bad("grads", v, "fp32, bf16 or fp16"))
+        })
+        .transpose()?;
     l.unfused_loss = match kv.get("loss").copied() {
         None | Some("fused") => false,
         Some("unfused") => true,
