@@ -578,6 +578,11 @@ fn dualpipe(
 mod tests {
     use super::*;
 
+    /// A simulation whose sends run beside compute.
+    fn beside(s: Schedule, times: &[Vec<ChunkTimes>], m: u64, send_s: &[f64]) -> Timeline {
+        simulate(s, times, m, send_s, false).unwrap()
+    }
+
     fn uniform(p: u64, v: u64, f: f64, b: f64) -> Vec<Vec<ChunkTimes>> {
         vec![
             vec![
@@ -596,14 +601,7 @@ mod tests {
     fn one_f_one_b_bubble_is_p_minus_one_over_m_plus_p_minus_one() {
         // Narayanan et al. 2021 §2.2.1: bubble time (p − 1)·(f + b), total (m + p − 1)(f + b).
         for (p, m) in [(4, 8), (8, 32), (2, 1), (16, 64)] {
-            let t = simulate(
-                Schedule::OneFOneB,
-                &uniform(p, 1, 1.0, 2.0),
-                m,
-                &[0.0],
-                false,
-            )
-            .unwrap();
+            let t = beside(Schedule::OneFOneB, &uniform(p, 1, 1.0, 2.0), m, &[0.0]);
             let expect = (m + p - 1) as f64 * 3.0;
             assert!(
                 (t.makespan_s - expect).abs() < 1e-9,
@@ -614,7 +612,7 @@ mod tests {
             assert!((t.bubble_fraction - bubble).abs() < 1e-9);
             assert_eq!(t.max_in_flight, p.min(m));
         }
-        let g = simulate(Schedule::Gpipe, &uniform(4, 1, 1.0, 2.0), 8, &[0.0], false).unwrap();
+        let g = beside(Schedule::Gpipe, &uniform(4, 1, 1.0, 2.0), 8, &[0.0]);
         assert!((g.makespan_s - 11.0 * 3.0).abs() < 1e-9);
         assert_eq!(g.max_in_flight, 8);
     }
@@ -624,22 +622,13 @@ mod tests {
         // §2.2.2: with v chunks (each 1/v of the stage's work) the bubble is (p − 1)/v of
         // the per-micro-batch time.
         let (p, m, v) = (4, 16, 2);
-        let one = simulate(
-            Schedule::OneFOneB,
-            &uniform(p, 1, 1.0, 2.0),
-            m,
-            &[0.0],
-            false,
-        )
-        .unwrap();
-        let il = simulate(
+        let one = beside(Schedule::OneFOneB, &uniform(p, 1, 1.0, 2.0), m, &[0.0]);
+        let il = beside(
             Schedule::Interleaved(v),
             &uniform(p, v, 0.5, 1.0),
             m,
             &[0.0],
-            false,
-        )
-        .unwrap();
+        );
         let ideal = m as f64 * 3.0;
         assert!((one.makespan_s - ideal - 3.0 * 3.0).abs() < 1e-9);
         assert!(
@@ -659,43 +648,20 @@ mod tests {
 
     #[test]
     fn sends_and_one_stage() {
-        let one = simulate(
-            Schedule::OneFOneB,
-            &uniform(1, 1, 1.0, 2.0),
-            5,
-            &[9.0],
-            false,
-        )
-        .unwrap();
+        let one = beside(Schedule::OneFOneB, &uniform(1, 1, 1.0, 2.0), 5, &[9.0]);
         assert!((one.makespan_s - 15.0).abs() < 1e-9);
         assert_eq!(one.bubble_fraction, 0.0);
         // A send adds to the critical path: 2 stages, 1 micro-batch: f, send, f, b, send, b.
-        let two = simulate(
-            Schedule::OneFOneB,
-            &uniform(2, 1, 1.0, 2.0),
-            1,
-            &[0.5],
-            false,
-        )
-        .unwrap();
+        let two = beside(Schedule::OneFOneB, &uniform(2, 1, 1.0, 2.0), 1, &[0.5]);
         assert!((two.makespan_s - (1.0 + 0.5 + 1.0 + 2.0 + 0.5 + 2.0)).abs() < 1e-9);
         // One slow link (device 1 → 2 crosses nodes) slows only the passes that use it.
-        let fast = simulate(
-            Schedule::OneFOneB,
-            &uniform(4, 1, 1.0, 2.0),
-            1,
-            &[0.1],
-            false,
-        )
-        .unwrap();
-        let mixed = simulate(
+        let fast = beside(Schedule::OneFOneB, &uniform(4, 1, 1.0, 2.0), 1, &[0.1]);
+        let mixed = beside(
             Schedule::OneFOneB,
             &uniform(4, 1, 1.0, 2.0),
             1,
             &[0.1, 1.0, 0.1, 0.1],
-            false,
-        )
-        .unwrap();
+        );
         assert!((mixed.makespan_s - fast.makespan_s - 2.0 * 0.9).abs() < 1e-9);
     }
 
@@ -706,51 +672,24 @@ mod tests {
         // blocking, every send also holds its sender: a middle device is held for 2·m
         // sends, and that time is not bubble.
         let (p, m, link) = (4, 32, 0.25);
-        let beside = simulate(
-            Schedule::OneFOneB,
-            &uniform(p, 1, 1.0, 2.0),
-            m,
-            &[link],
-            false,
-        )
-        .unwrap();
-        let block = simulate(
-            Schedule::OneFOneB,
-            &uniform(p, 1, 1.0, 2.0),
-            m,
-            &[link],
-            true,
-        )
-        .unwrap();
-        assert!(beside.sending_s.iter().all(|&x| x == 0.0));
+        let stages = uniform(p, 1, 1.0, 2.0);
+        let free = beside(Schedule::OneFOneB, &stages, m, &[link]);
+        let block = simulate(Schedule::OneFOneB, &stages, m, &[link], true).unwrap();
+        assert!(free.sending_s.iter().all(|&x| x == 0.0));
         assert!((block.sending_s[1] - 2.0 * m as f64 * link).abs() < 1e-9);
         // The first stage sends only forward, the last only backward.
         assert!((block.sending_s[0] - m as f64 * link).abs() < 1e-9);
         assert!((block.sending_s[3] - m as f64 * link).abs() < 1e-9);
         // The receive in the same call overlaps the send (Megatron batches them), so the
         // step grows by less than the sends: 1F1B already waits on each arrival.
-        assert!(block.makespan_s > beside.makespan_s);
-        assert!(block.makespan_s < beside.makespan_s + 2.0 * m as f64 * link);
+        assert!(block.makespan_s > free.makespan_s);
+        assert!(block.makespan_s < free.makespan_s + 2.0 * m as f64 * link);
         let worked: f64 = block.busy_s.iter().sum::<f64>() + block.sending_s.iter().sum::<f64>();
         let bubble = 1.0 - worked / (p as f64 * block.makespan_s);
         assert!((block.bubble_fraction - bubble).abs() < 1e-12);
         // Without sends the two agree exactly.
-        let a = simulate(
-            Schedule::OneFOneB,
-            &uniform(p, 1, 1.0, 2.0),
-            m,
-            &[0.0],
-            true,
-        )
-        .unwrap();
-        let b = simulate(
-            Schedule::OneFOneB,
-            &uniform(p, 1, 1.0, 2.0),
-            m,
-            &[0.0],
-            false,
-        )
-        .unwrap();
+        let a = simulate(Schedule::OneFOneB, &stages, m, &[0.0], true).unwrap();
+        let b = beside(Schedule::OneFOneB, &stages, m, &[0.0]);
         assert_eq!(a, b);
     }
 
@@ -770,27 +709,13 @@ mod tests {
         // forward one cell, a backward two (input and weight gradients one each), an
         // overlapped pair three. The figure spans 66 cells (pixel columns 174 to 3525 at
         // 50.8 per cell), and the middle ranks hold PP + 1 micro-batches (README table).
-        let t = simulate(
-            Schedule::DualPipe,
-            &dual(8, 1.0, 2.0, 1.0),
-            20,
-            &[0.0],
-            false,
-        )
-        .unwrap();
+        let t = beside(Schedule::DualPipe, &dual(8, 1.0, 2.0, 1.0), 20, &[0.0]);
         assert!((t.makespan_s - 66.0).abs() < 1e-9, "{}", t.makespan_s);
         assert_eq!(t.in_flight_passes, vec![8, 8, 8, 9, 9, 8, 8, 8]);
         // README: bubble (PP/2 − 1)(F&B + B − 3W) over the 1F1B-free ideal of m (F + B),
         // F&B = F + B when nothing is hidden.
         for (p, m) in [(4, 8), (8, 64), (16, 120)] {
-            let t = simulate(
-                Schedule::DualPipe,
-                &dual(p, 1.0, 2.0, 1.0),
-                m,
-                &[0.0],
-                false,
-            )
-            .unwrap();
+            let t = beside(Schedule::DualPipe, &dual(p, 1.0, 2.0, 1.0), m, &[0.0]);
             let bubble = (p as f64 / 2.0 - 1.0) * (3.0 + 2.0 - 3.0);
             assert!(
                 (t.makespan_s - m as f64 * 3.0 - bubble).abs() < 1e-9,
@@ -811,8 +736,8 @@ mod tests {
             backward_comm_s: 2.0,
         };
         let (p, m) = (8, 64);
-        let one = simulate(Schedule::OneFOneB, &vec![vec![c]; p], m, &[0.0], false).unwrap();
-        let dp = simulate(Schedule::DualPipe, &vec![vec![c; 2]; p], m, &[0.0], false).unwrap();
+        let one = beside(Schedule::OneFOneB, &vec![vec![c]; p], m, &[0.0]);
+        let dp = beside(Schedule::DualPipe, &vec![vec![c; 2]; p], m, &[0.0]);
         assert!(
             dp.makespan_s < 0.6 * one.makespan_s,
             "{} vs {}",
