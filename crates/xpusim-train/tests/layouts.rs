@@ -272,24 +272,19 @@ fn pipeline_sends_block_unless_overlapped_and_scatter_gather_shrinks_them() {
     let b = builder("llama-2-7b");
     // tp 8 fills a node, so each of the 4 stage boundaries crosses the network.
     let t = target("dgx-a100", 32);
+    let run = |l: TrainLayout| step(&b, 2048, &t, &l).unwrap();
     let base = layout(8, 4, 1, 1, 64);
     assert!(!base.sends_overlap());
-    assert!(TrainLayout {
+    let interleaved = TrainLayout {
         schedule: Schedule::Interleaved(2),
         ..base
-    }
-    .sends_overlap());
-    let blocking = step(&b, 2048, &t, &base).unwrap();
-    let beside = step(
-        &b,
-        2048,
-        &t,
-        &TrainLayout {
-            p2p_overlap: Some(true),
-            ..base
-        },
-    )
-    .unwrap();
+    };
+    assert!(interleaved.sends_overlap());
+    let blocking = run(base);
+    let beside = run(TrainLayout {
+        p2p_overlap: Some(true),
+        ..base
+    });
     let sends = |c: &TrainCost| {
         c.breakdown
             .communication_s
@@ -306,30 +301,18 @@ fn pipeline_sends_block_unless_overlapped_and_scatter_gather_shrinks_them() {
         blocking.step_time_s,
         1e-9
     ));
-    let scattered = step(
-        &b,
-        2048,
-        &t,
-        &TrainLayout {
-            p2p_scatter_gather: true,
-            ..base
-        },
-    )
-    .unwrap();
+    let scattered = run(TrainLayout {
+        p2p_scatter_gather: true,
+        ..base
+    });
     assert!(sends(&scattered) > 0.0 && sends(&scattered) < 0.5 * sends(&blocking));
     // Under sequence parallelism a rank already holds 1/tp: scatter-gather changes nothing.
     let sp = TrainLayout { sp: true, ..base };
-    let a = step(&b, 2048, &t, &sp).unwrap();
-    let c = step(
-        &b,
-        2048,
-        &t,
-        &TrainLayout {
-            p2p_scatter_gather: true,
-            ..sp
-        },
-    )
-    .unwrap();
+    let a = run(sp);
+    let c = run(TrainLayout {
+        p2p_scatter_gather: true,
+        ..sp
+    });
     assert_eq!(a.step_time_s, c.step_time_s);
 }
 
@@ -340,22 +323,17 @@ fn pipeline_sends_block_unless_overlapped_and_scatter_gather_shrinks_them() {
 fn sixteen_bit_gradients_halve_the_reduction_and_the_buffer() {
     let b = builder("llama-2-7b");
     let t = target("dgx-a100", 32);
-    let base = TrainLayout {
-        zero: 0,
-        overlap_dp: false,
-        ..layout(1, 1, 32, 1, 64)
+    let with = |g: Option<xpusim_ir::DType>| {
+        let l = TrainLayout {
+            zero: 0,
+            overlap_dp: false,
+            grad_dtype: g,
+            ..layout(1, 1, 32, 1, 64)
+        };
+        step(&b, 2048, &t, &l)
     };
-    let fp32 = step(&b, 2048, &t, &base).unwrap();
-    let half = step(
-        &b,
-        2048,
-        &t,
-        &TrainLayout {
-            grad_dtype: Some(xpusim_ir::DType::Bf16),
-            ..base
-        },
-    )
-    .unwrap();
+    let fp32 = with(None).unwrap();
+    let half = with(Some(xpusim_ir::DType::Bf16)).unwrap();
     let ar = |c: &TrainCost| c.breakdown.communication_s["dp_allreduce"];
     assert!(
         ar(&half) < 0.6 * ar(&fp32),
@@ -366,16 +344,6 @@ fn sixteen_bit_gradients_halve_the_reduction_and_the_buffer() {
     assert_eq!(2 * half.memory.gradients_bytes, fp32.memory.gradients_bytes);
     assert_eq!(half.hardware_flops, fp32.hardware_flops);
     assert_eq!(half.breakdown.compute_s, fp32.breakdown.compute_s);
-    let e = step(
-        &b,
-        2048,
-        &t,
-        &TrainLayout {
-            grad_dtype: Some(xpusim_ir::DType::Fp8),
-            ..base
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let e = with(Some(xpusim_ir::DType::Fp8)).unwrap_err().to_string();
     assert!(e.contains("fp32, bf16 or fp16"), "{e}");
 }
