@@ -8,13 +8,16 @@ use crate::blocks::{norm_kind, Pass};
 use crate::common::Builder;
 use crate::transformer::{Positions, TransformerConfig};
 
-/// Standard multi-head / grouped-query / multi-query self-attention block.
+/// Standard multi-head / grouped-query / multi-query self-attention block. `join`: end with
+/// the residual add of its own output; a parallel block (`TransformerConfig::parallel_block`)
+/// leaves it to the add that joins both branches.
 pub(crate) fn attention(
     b: &mut Builder,
     c: &TransformerConfig,
     pre: &str,
     p: &Pass,
     n: u64,
+    join: bool,
 ) -> Result<(), IrError> {
     let (t, h, hd) = (p.tokens(), c.hidden, c.head_dim);
     let (nk, nb) = norm_kind(c);
@@ -62,12 +65,22 @@ pub(crate) fn attention(
     b.role(OpRole::Heads(Block::Attention));
     b.linear(&format!("{pre}.attn.o"), t, c.heads * hd, h, c.out_bias, n)?;
     b.role(OpRole::Row(Block::Attention));
-    residual(b, &format!("{pre}.attn_residual"), t * h, n)
+    if join {
+        residual(b, &format!("{pre}.attn_residual"), t * h, 2, n)?;
+    }
+    Ok(())
 }
 
-/// The add that joins a block's output to the residual stream ([`OpRole::Residual`]).
-pub(crate) fn residual(b: &mut Builder, name: &str, elems: u64, n: u64) -> Result<(), IrError> {
-    b.eltwise(name, "add", elems, 2, 1, n)?;
+/// The add that joins `branches - 1` block outputs to the residual stream
+/// ([`OpRole::Residual`]): 2 inputs after one block, 3 after a parallel attention + FFN block.
+pub(crate) fn residual(
+    b: &mut Builder,
+    name: &str,
+    elems: u64,
+    inputs: u64,
+    n: u64,
+) -> Result<(), IrError> {
+    b.eltwise(name, "add", elems, inputs, inputs - 1, n)?;
     b.role(OpRole::Residual);
     Ok(())
 }
@@ -239,7 +252,7 @@ pub(crate) fn mla(
         n,
     )?;
     b.role(OpRole::Row(Block::Attention));
-    residual(b, &format!("{pre}.attn_residual"), t * h, n)
+    residual(b, &format!("{pre}.attn_residual"), t * h, 2, n)
 }
 
 /// Decoder cross-attention over `cl` encoder positions (T5). Prefill projects the encoder
@@ -294,5 +307,5 @@ pub(crate) fn cross_attention(
     b.role(OpRole::Heads(Block::CrossAttention));
     b.linear(&format!("{pre}.cross.o"), t, c.heads * hd, h, c.out_bias, n)?;
     b.role(OpRole::Row(Block::CrossAttention));
-    residual(b, &format!("{pre}.cross_residual"), t * h, n)
+    residual(b, &format!("{pre}.cross_residual"), t * h, 2, n)
 }

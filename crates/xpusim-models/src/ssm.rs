@@ -162,7 +162,7 @@ pub(crate) fn mamba(
     b.role(OpRole::Sliced(Block::Mixer));
     b.linear(&format!("{pre}.mamba.out_proj"), t, e, h, s.proj_bias, n)?;
     b.role(OpRole::Row(Block::Mixer));
-    residual(b, &format!("{pre}.mixer_residual"), t * h, n)
+    residual(b, &format!("{pre}.mixer_residual"), t * h, 2, n)
 }
 
 /// Mamba-2 (SSD) block (Dao & Gu 2024, arXiv:2405.21060, §7 / Fig. 6): one in_proj to
@@ -230,7 +230,7 @@ pub(crate) fn mamba2(
     b.role(OpRole::Sliced(Block::Mixer));
     b.linear(&format!("{pre}.mamba2.out_proj"), t, e, h, s.proj_bias, n)?;
     b.role(OpRole::Row(Block::Mixer));
-    residual(b, &format!("{pre}.mixer_residual"), t * h, n)
+    residual(b, &format!("{pre}.mixer_residual"), t * h, 2, n)
 }
 
 /// The selective scan; its `A` operand is declared as an FP32 parameter of `a_shape`

@@ -187,8 +187,9 @@ pub struct TransformerConfig {
     pub lm_head: bool,
     pub positions: Positions,
     pub norm: NormStyle,
-    /// Norm layers per block: 2 (pre-LN or post-LN), 1 (parallel block with one shared
-    /// norm, Falcon-7B), 4 (Gemma-2 pre+post norms).
+    /// Norm layers per block: 2 (pre-LN or post-LN), 1 (parallel block: attention and FFN
+    /// read one shared norm and join the residual stream in one add, PaLM, GPT-J,
+    /// Falcon-7B), 4 (Gemma-2 pre+post norms).
     pub norms_per_layer: u64,
     /// Final norm after the stack (pre-LN models).
     pub final_norm: bool,

@@ -5,7 +5,8 @@
 //! each block is split by output columns (QKV, FFN up/gate, Mamba in_proj), the attention
 //! heads and KV heads are split across devices, the last projection (attention output, FFN
 //! down, Mamba out_proj) by input rows, and one all-reduce of the block output joins the
-//! partial sums before the residual add — two per transformer layer. The token embedding is
+//! partial sums before the residual add — two per transformer layer, one in a parallel block
+//! (PaLM, GPT-J), whose attention and FFN partial sums meet in one add. The token embedding is
 //! split by vocabulary rows with an all-reduce after it, the LM head by vocabulary columns
 //! with an all-gather of the logits. Norms, residual adds, routers and everything else are
 //! computed redundantly on every device, as Megatron does without sequence parallelism.
@@ -175,6 +176,8 @@ pub fn shard<'a>(g: &'a Graph, par: &Parallelism) -> Result<DeviceGraph<'a>, Sys
     let train = g.phase == Phase::Train;
     // Sequence parallelism: the activations between blocks are split over the sequence.
     let mut scattered = false;
+    // The block input has been gathered again for a weight gradient since the last join.
+    let mut regathered = false;
     for op in &g.ops {
         let name = op.name.as_str();
         if op.role == OpRole::Residual && partial_block {
@@ -199,6 +202,7 @@ pub fn shard<'a>(g: &'a Graph, par: &Parallelism) -> Result<DeviceGraph<'a>, Sys
             .times(op.repeat)?;
             out.push(comm(c, op.layer, Comm::Join));
             partial_block = false;
+            regathered = false;
             scattered = sp;
         }
         if scattered && needs_whole_sequence(op) {
@@ -208,6 +212,7 @@ pub fn shard<'a>(g: &'a Graph, par: &Parallelism) -> Result<DeviceGraph<'a>, Sys
             scattered = false;
         } else if sp
             && partial_block
+            && !regathered
             && is_wgrad(op)
             && matches!(op.role, OpRole::Column(_))
             && matches!(op.kind, OpKind::Matmul(_))
@@ -215,8 +220,13 @@ pub fn shard<'a>(g: &'a Graph, par: &Parallelism) -> Result<DeviceGraph<'a>, Sys
             // The weight gradient of a column-parallel projection reads its input again,
             // which sequence parallelism kept scattered: Megatron-LM all-gathers it once
             // more in backward (overlapped with the input-gradient GEMM). Its bias gradient
-            // reduces the split dY and needs nothing.
+            // reduces the split dY and needs nothing. Once per join, as the forward gathered
+            // it once: the first such weight gradient after a block's input-gradient partial
+            // sums is its input projection's; in a parallel block the other branch's input
+            // projection reads the same gathered input, and the output projection whose
+            // weight gradient sits between them reads the (unsplit) attention output.
             out.push(comm(gather(op, tp)?, op.layer, Comm::Regather));
+            regathered = true;
         }
         if scattered && matches!(op.role, OpRole::Replicated | OpRole::Residual) {
             let mut o = op.clone();

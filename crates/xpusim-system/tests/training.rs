@@ -267,3 +267,45 @@ fn sequence_parallelism_trades_all_reduces_for_scatter_and_gather() {
         );
     }
 }
+
+/// A parallel block (PaLM §2: attention and FFN read one shared norm, one add joins both)
+/// joins its two branches' partial sums once per layer and pass: one all-reduce forward and
+/// one backward where a sequential block has two each; under sequence parallelism one
+/// all-gather of the block input and one reduce-scatter forward, and in backward one gather
+/// of dY, one regather of the input for the input projections' weight gradients and one
+/// reduce-scatter.
+#[test]
+fn parallel_blocks_join_both_branches_once() {
+    let (g, b) = step("palm-540b", 256);
+    let per_layer = |d: &DeviceGraph, kind| -> Vec<u64> {
+        collectives(d, kind)
+            .iter()
+            .filter(|(l, _)| l.is_some())
+            .map(|(_, n)| *n)
+            .collect()
+    };
+    let plain = Parallelism::tp(TP);
+    let sp = Parallelism { sp: true, ..plain };
+    for (graph, ar) in [(&g, 1), (&b, 1)] {
+        let d = shard(graph, &plain).unwrap();
+        let n = per_layer(&d, CollectiveKind::AllReduce);
+        assert!(!n.is_empty() && n.iter().all(|&x| x == ar), "{n:?}");
+    }
+    let f = shard(&g, &sp).unwrap();
+    let bw = shard(&b, &sp).unwrap();
+    for (d, gathers) in [(&f, 1), (&bw, 2)] {
+        let ag = per_layer(d, CollectiveKind::AllGather);
+        let rs = per_layer(d, CollectiveKind::ReduceScatter);
+        assert!(!ag.is_empty() && ag.iter().all(|&x| x == gathers), "{ag:?}");
+        assert!(!rs.is_empty() && rs.iter().all(|&x| x == 1), "{rs:?}");
+    }
+    // The same model built as a sequential block joins twice per layer.
+    let seq = xpusim_models::TransformerConfig {
+        norms_per_layer: 2,
+        ..xpusim_models::zoo::transformer_config("palm-540b").unwrap()
+    };
+    let gs = seq.build(&Workload::new(Phase::Train, 1, 256, 0)).unwrap();
+    let d = shard(&gs, &plain).unwrap();
+    let n = per_layer(&d, CollectiveKind::AllReduce);
+    assert!(!n.is_empty() && n.iter().all(|&x| x == 2), "{n:?}");
+}
