@@ -123,6 +123,44 @@ pub(crate) fn gpt2(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfEr
     })
 }
 
+/// GPT-J (Wang & Komatsuzaki 2021, kingoflolz/mesh-transformer-jax; HF `GPTJForCausalLM`):
+/// a parallel block whose attention and MLP read one LayerNorm (`ln_1`) and join the
+/// residual stream in one add, rotary embedding on the first `rotary_dim` dimensions of each
+/// head (HF default 64), Q/K/V and output projections without bias, MLP with biases, untied
+/// LM head. The LM head's bias (`vocab_size` values) is not counted.
+pub(crate) fn gptj(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    let hidden = f.req_pos(&["n_embd", "hidden_size"])?;
+    let heads = f.req_pos(&["n_head", "num_attention_heads"])?;
+    let head_dim = hidden / heads;
+    let rotary = f.opt(&["rotary_dim"], 64)?;
+    if rotary > head_dim {
+        return Err(f.err(
+            "rotary_dim",
+            format!("is {rotary}, more than the head dimension {head_dim} (n_embd / n_head)"),
+        ));
+    }
+    Ok(TransformerConfig {
+        gated_ffn: false,
+        activation: activation(f, &["activation_function"], Activation::Gelu)?,
+        tied_embeddings: f.flag(&["tie_word_embeddings"], false)?,
+        positions: Positions::Rotary {
+            percent: (rotary * 100).div_ceil(head_dim.max(1)),
+        },
+        norm: NormStyle::LayerNorm { bias: true },
+        norms_per_layer: 1,
+        mlp_bias: true,
+        ..TransformerConfig::decoder(
+            name,
+            hidden,
+            f.req_pos(&["n_layer", "num_hidden_layers"])?,
+            heads,
+            heads,
+            f.opt(&["n_inner"], 4 * hidden)?,
+            f.req_pos(&["vocab_size"])?,
+        )
+    })
+}
+
 /// GPT-NeoX / Pythia (Black et al. 2022): partial rotary (`rotary_pct`), parallel
 /// residual with two LayerNorms, biases, untied head by default.
 pub(crate) fn gpt_neox(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {

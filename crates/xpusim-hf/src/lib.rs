@@ -37,6 +37,7 @@ pub const SUPPORTED: &[&str] = &[
     "gemma2",
     "phi3",
     "gpt2",
+    "gptj",
     "gpt_neox",
     "falcon",
     "opt",
@@ -160,6 +161,7 @@ pub fn parse(text: &str, file: &Path) -> Result<HfModel, HfError> {
             dense::llama_like(&f, &name, &model_type)?
         }
         "gpt2" => dense::gpt2(&f, &name)?,
+        "gptj" => dense::gptj(&f, &name)?,
         "gpt_neox" => dense::gpt_neox(&f, &name)?,
         "falcon" => dense::falcon(&f, &name)?,
         "opt" => dense::opt(&f, &name)?,

@@ -47,6 +47,7 @@ fn dense_families_match_published_params() {
         ("gpt2.json", 124e6),
         ("gpt-neox-20b.json", 20.6e9),
         ("falcon-7b.json", 7.0e9),
+        ("gpt-j-6b.json", 6.05e9),
         ("opt-6.7b.json", 6.7e9),
         ("bert-base-uncased.json", 110e6),
         ("t5-base.json", 223e6),
@@ -173,7 +174,7 @@ fn errors_name_file_and_field() {
         msg.contains("`bloom`") && msg.contains("llama") && msg.contains("jamba"),
         "{msg}"
     );
-    assert_eq!(SUPPORTED.len(), 21);
+    assert_eq!(SUPPORTED.len(), 22);
 
     let e = parse(r#"{"hidden_size": 8}"#, f).unwrap_err();
     assert!(matches!(e, HfError::MissingModelType { .. }), "{e}");
@@ -249,4 +250,19 @@ fn precision_comes_from_quantization_config_or_dtype() {
         parse(awq, Path::new("awq.json")).unwrap().precision,
         Some("w4a16")
     );
+}
+
+/// GPT-J is a parallel block: one LayerNorm feeds attention and MLP, one add joins them
+/// (`ln_1` only in `GPTJBlock`), and rotary covers 64 of each head's 256 dimensions.
+#[test]
+fn gptj_is_a_parallel_block_with_partial_rotary() {
+    let c = load(&fixture("gpt-j-6b.json"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .config;
+    assert_eq!(c.norms_per_layer, 1);
+    assert_eq!(
+        c.positions,
+        xpusim_models::Positions::Rotary { percent: 25 }
+    );
+    assert!(!c.tied_embeddings && !c.qkv_bias && !c.out_bias && c.mlp_bias);
 }
