@@ -9,8 +9,8 @@ use crate::common::Builder;
 use crate::transformer::{Positions, TransformerConfig};
 
 /// Standard multi-head / grouped-query / multi-query self-attention block. `join`: end with
-/// the residual add of its own output; a parallel block (`TransformerConfig::parallel_block`)
-/// leaves it to the add that joins both branches.
+/// the residual add of its own output; a parallel block (`norms_per_layer = 1`, see
+/// `blocks::parallel_block`) leaves it to the add that joins both branches.
 pub(crate) fn attention(
     b: &mut Builder,
     c: &TransformerConfig,
@@ -71,7 +71,7 @@ pub(crate) fn attention(
     Ok(())
 }
 
-/// The add that joins `branches - 1` block outputs to the residual stream
+/// The add of `inputs` tensors that joins `inputs - 1` block outputs to the residual stream
 /// ([`OpRole::Residual`]): 2 inputs after one block, 3 after a parallel attention + FFN block.
 pub(crate) fn residual(
     b: &mut Builder,
