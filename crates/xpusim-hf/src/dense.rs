@@ -162,7 +162,8 @@ pub(crate) fn gptj(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfEr
 }
 
 /// GPT-NeoX / Pythia (Black et al. 2022): partial rotary (`rotary_pct`), parallel
-/// residual with two LayerNorms, biases, untied head by default.
+/// residual with two LayerNorms (`use_parallel_residual`, default true as in HF's
+/// `GPTNeoXConfig`), biases, untied head by default.
 pub(crate) fn gpt_neox(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
     let hidden = f.req_pos(&["hidden_size"])?;
     let heads = f.req_pos(&["num_attention_heads"])?;
@@ -178,6 +179,7 @@ pub(crate) fn gpt_neox(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, 
         tied_embeddings: f.flag(&["tie_word_embeddings"], false)?,
         positions: Positions::Rotary { percent: pct },
         norm: NormStyle::LayerNorm { bias: true },
+        parallel_residual: f.flag(&["use_parallel_residual"], true)?,
         qkv_bias: bias,
         out_bias: bias,
         mlp_bias: true,
@@ -219,6 +221,9 @@ pub(crate) fn falcon(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, Hf
         },
         norm: NormStyle::LayerNorm { bias: true },
         norms_per_layer: if parallel && !new_arch { 1 } else { 2 },
+        // Falcon-40B/180B: `ln_attn` and `ln_mlp` both read the block input
+        // (HF `FalconDecoderLayer`, `new_decoder_architecture`).
+        parallel_residual: parallel || new_arch,
         qkv_bias: bias,
         out_bias: bias,
         mlp_bias: bias,

@@ -266,3 +266,34 @@ fn gptj_is_a_parallel_block_with_partial_rotary() {
     );
     assert!(!c.tied_embeddings && !c.qkv_bias && !c.out_bias && c.mlp_bias);
 }
+
+/// Parallel blocks end each layer in one residual add of three tensors (`x + attn + mlp`):
+/// GPT-J with its shared `ln_1`, GPT-NeoX-20B with `use_parallel_residual` and two norms;
+/// a sequential block (Llama) adds twice.
+#[test]
+fn parallel_residual_families_join_once_per_layer() {
+    for (file, parallel, norms) in [
+        ("gpt-j-6b.json", true, 1),
+        ("gpt-neox-20b.json", true, 2),
+        ("falcon-7b.json", true, 1),
+        ("llama-2-7b.json", false, 2),
+    ] {
+        let m = load(&fixture(file)).unwrap_or_else(|e| panic!("{e}"));
+        let g = m
+            .config
+            .build(&Workload::new(Phase::Train, 1, 16, 0))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let stack = |f: &dyn Fn(&xpusim_ir::Op) -> bool| {
+            g.ops
+                .iter()
+                .filter(|o| o.layer.is_some() && f(o))
+                .map(|o| o.repeat)
+                .sum::<u64>()
+        };
+        let layers = stack(&|o| matches!(o.kind, xpusim_ir::OpKind::Attention(_)));
+        let adds = stack(&|o| o.role == xpusim_ir::OpRole::Residual);
+        let norms_seen = stack(&|o| matches!(o.kind, xpusim_ir::OpKind::Norm { .. }));
+        assert_eq!(adds, layers * if parallel { 1 } else { 2 }, "{file}");
+        assert_eq!(norms_seen, layers * norms, "{file}");
+    }
+}

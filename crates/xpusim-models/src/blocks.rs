@@ -389,16 +389,20 @@ fn stack(
     Ok(())
 }
 
-/// Whether a layer is built as a parallel block: attention and FFN both read the one shared
-/// norm of the block input, and one add joins both outputs to the residual stream,
-/// `x + Attn(LN(x)) + FFN(LN(x))` (PaLM, Chowdhery et al. 2022, §2 "Parallel Layers"; GPT-J,
-/// kingoflolz/mesh-transformer-jax `mesh_transformer/layers.py`, whose layer returns
-/// `g_psum(attn_out + dense_out)`; Falcon-7B). Tensor parallelism then joins the two
-/// branches' partial sums in one all-reduce (or reduce-scatter) per layer and pass instead
-/// of two, which PaLM names as why the form trains about 15 % faster at large scale. Only a
-/// self-attention layer with an FFN and a shared norm (`norms_per_layer = 1`) is parallel.
+/// Whether a layer is built as a parallel block: attention and FFN both read the block input
+/// (through one shared norm, or one norm each) and one add joins both outputs to the
+/// residual stream, `x + Attn(LN(x)) + FFN(LN(x))` (PaLM, Chowdhery et al. 2022, §2
+/// "Parallel Layers"; GPT-J, kingoflolz/mesh-transformer-jax `mesh_transformer/layers.py`,
+/// whose layer returns `g_psum(attn_out + dense_out)`; Falcon; GPT-NeoX's
+/// `use_parallel_residual`). Tensor parallelism then joins the two branches' partial sums
+/// in one all-reduce (or reduce-scatter) per layer in forward instead of two, which PaLM
+/// names as why the form trains about 15 % faster at large scale. In backward a shared norm
+/// takes one join and two norms one each, Megatron's conjugate all-reduce sitting at each
+/// norm's output; under sequence parallelism two norms are priced as one gather of the block
+/// input, both norms then running on the whole sequence. Only a self-attention layer with
+/// an FFN is parallel.
 fn parallel_block(c: &TransformerConfig, kind: &LayerKind, p: &Pass) -> bool {
-    c.norms_per_layer == 1
+    (c.norms_per_layer == 1 || (c.parallel_residual && c.norms_per_layer == 2))
         && kind.mixer == Mixer::Attention
         && c.mla.is_none()
         && kind.ffn != FfnKind::None

@@ -191,6 +191,12 @@ pub struct TransformerConfig {
     /// read one shared norm and join the residual stream in one add, PaLM, GPT-J,
     /// Falcon-7B), 4 (Gemma-2 pre+post norms).
     pub norms_per_layer: u64,
+    /// `use_parallel_residual` (GPT-NeoX, Pythia) / Falcon's `new_decoder_architecture`:
+    /// attention and FFN each read their own norm of the block input and one add joins
+    /// both, `x + Attn(LN₁(x)) + FFN(LN₂(x))`. A shared norm (`norms_per_layer = 1`) is
+    /// always parallel.
+    #[serde(default)]
+    pub parallel_residual: bool,
     /// Final norm after the stack (pre-LN models).
     pub final_norm: bool,
     /// LayerNorm over the embeddings (BERT, BLOOM).
@@ -249,6 +255,7 @@ impl TransformerConfig {
             positions: Positions::Rotary { percent: 100 },
             norm: NormStyle::RmsNorm,
             norms_per_layer: 2,
+            parallel_residual: false,
             final_norm: true,
             embedding_norm: false,
             qkv_bias: false,
