@@ -5,7 +5,9 @@
 //! value,unit,source`. Recognised optional columns: `category` (the error-table group),
 //! `timing` (`wall` = host-side wall time including the launch, the default; `kernel` =
 //! device kernel time as CUPTI / CUDA events report it), `used_for_calibration` (`yes`
-//! marks rows a fit used; they are excluded from held-out error), `source_id` (the
+//! marks rows a fit used; they are excluded from held-out error), `revised_after_error`
+//! (`yes` marks rows whose reading was changed after their error was seen; reports give
+//! their figures without them as well), `source_id` (the
 //! measurement source the row belongs to, a key of the frozen split, [`crate::split`]) and
 //! `note`; training rows
 //! (phase `train`) also `flops_convention` (`model`, `model-noncausal` or `hardware`: what the
@@ -130,6 +132,10 @@ pub struct Row {
     pub category: Option<String>,
     pub timing: Timing,
     pub used_for_calibration: bool,
+    /// `revised_after_error = yes`: how the row is read (its layout, its conventions) was
+    /// changed after its prediction error had been seen. Nothing is fitted, but the reading
+    /// was not blind, so reports give their figures without such rows too.
+    pub revised_after_error: bool,
     /// The measurement source (dataset + device + library or harness) the row belongs to:
     /// a source of the frozen split ([`crate::split`]); empty where the file has none.
     pub source_id: String,
@@ -256,16 +262,16 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                 ))
             }
         };
-        let used = match get("used_for_calibration").to_ascii_lowercase().as_str() {
-            "" | "no" => false,
-            "yes" => true,
-            other => {
-                return Err(field(
-                    "used_for_calibration",
-                    format!("expected `yes` or `no`, got `{other}`"),
-                ))
-            }
+        let yes_no = |name: &str| match get(name).to_ascii_lowercase().as_str() {
+            "" | "no" => Ok(false),
+            "yes" => Ok(true),
+            other => Err(field(
+                name,
+                format!("expected `yes` or `no`, got `{other}`"),
+            )),
         };
+        let used = yes_no("used_for_calibration")?;
+        let revised_after_error = yes_no("revised_after_error")?;
         let category = Some(get("category")).filter(|c| !c.is_empty());
         let floor_s = get("harness_floor_us");
         let harness_floor_us = if floor_s.is_empty() {
@@ -410,6 +416,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     "category",
                     "timing",
                     "used_for_calibration",
+                    "revised_after_error",
                     "source_id",
                     "note",
                     "harness_floor_us",
@@ -450,6 +457,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             category,
             timing,
             used_for_calibration: used,
+            revised_after_error,
             source_id: get("source_id"),
             note: get("note"),
             harness_floor_us,
@@ -596,6 +604,20 @@ mod tests {
         assert_eq!(ok[0].harness_floor_us, Some(12.5));
         assert_eq!(ok[1].harness_floor_us, None);
         assert!(ok[0].extra.is_empty());
+    }
+
+    #[test]
+    fn revised_after_error_is_yes_or_no() {
+        let row = |v: &str| {
+            format!("{HEAD},revised_after_error\nr1,a100,1,,fp16,membw:bytes=1,kernel,1,0,0,latency_ms,0.5,ms,s,{v}\n")
+        };
+        assert!(parse("t.csv", &row("yes")).unwrap()[0].revised_after_error);
+        assert!(!parse("t.csv", &row("")).unwrap()[0].revised_after_error);
+        let e = parse("t.csv", &row("maybe")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.csv:2: column `revised_after_error`") && e.contains("`maybe`"),
+            "{e}"
+        );
     }
 
     const POWER_HEAD: &str = "id,hardware,devices,parallelism,precision,workload,phase,batch,seq_in,seq_out,metric,value,unit,source,scope,power_cap_w";

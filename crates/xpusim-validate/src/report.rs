@@ -36,6 +36,9 @@ pub struct RowResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub used_for_calibration: bool,
+    /// The row's reading was changed after its error was seen (`revised_after_error`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub revised_after_error: bool,
     pub source: String,
     /// The row's side of the frozen split (`fit`: its source was fitted on; `test`: it was
     /// not); absent for rows of files the split does not cover.
@@ -203,6 +206,7 @@ impl Report {
                     status: if predicted.is_some() { "ok" } else { "skipped" }.into(),
                     reason,
                     used_for_calibration: r.used_for_calibration,
+                    revised_after_error: r.revised_after_error,
                     source: r.source.clone(),
                     split: None,
                     source_id: r.source_id.clone(),

@@ -188,15 +188,18 @@ fn a_published_layout_is_the_train_crates_step() {
 /// gradient reduction after the pipeline flush; 17.3 %, MLPerf LOOSENS to 14.6 % when
 /// MLPerf ResNet-50's gradients were all-reduced in FP16 as its MXNet stack does; 17.0 %,
 /// PaLM 21.4 % -> 12.4 % once PaLM's blocks were built in their parallel form, one
-/// tensor-parallel join per layer) plus a margin. It fails when a change makes the predictions of
+/// tensor-parallel join per layer; 15.8 %, Llama 3 18.6 % -> 2.8 % once its FSDP was read
+/// as sharding gradients (`zero=2`, a reading revised after its error was seen and flagged
+/// `revised_after_error`)) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
     let r = report(&rows());
     let cats = r.by_category();
     for (what, guard) in [
-        ("overall", 17.2),
+        ("overall", 16.0),
         ("train/Chowdhery 2022 (PaLM)", 13.0),
+        ("train/Dubey 2024 (Llama 3)", 3.5),
         ("train/MLPerf Training v3.0", 15.0),
         ("train/Megatron-Core 2024 (H100)", 9.0),
         ("train/NeMo 24.12 (H100 FP8)", 11.5),
