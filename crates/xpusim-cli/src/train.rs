@@ -140,6 +140,11 @@ pub struct TrainArgs {
     /// all-gather it.
     #[arg(long)]
     pub p2p_scatter_gather: bool,
+    /// Context parallelism: `ring` (Transformer Engine's ring of cp steps, Megatron-Core's
+    /// and NeMo's default) or `allgather` (K and V gathered first, one kernel over the local
+    /// queries: Llama 3, Megatron-Core --cp-comm-type all_gather).
+    #[arg(long, value_parser = ["ring", "allgather"], default_value = "ring")]
+    pub cp_comm: String,
     /// Format the gradients accumulate and reduce over data-parallel replicas in (fp32,
     /// bf16 or fp16): 16 bits halves the reduction (Megatron-Core grad_reduce_in_fp32=False,
     /// Megatron-LM FP16 runs). Default: FP32.
@@ -383,6 +388,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
         base.tp_comm_overlap = a.tp_comm_overlap;
         base.p2p_overlap = a.p2p_overlap.as_deref().map(|v| v == "on");
         base.p2p_scatter_gather = a.p2p_scatter_gather;
+        base.cp_allgather = a.cp_comm == "allgather";
         base.grad_dtype = grad_dtype(a)?;
         let all = xpusim_train::search(&build, seq, &t, &counts, &base, rank)?;
         let best = all
@@ -437,6 +443,7 @@ pub fn main(a: &TrainArgs) -> Result<()> {
     layout.tp_comm_overlap = a.tp_comm_overlap;
     layout.p2p_overlap = a.p2p_overlap.as_deref().map(|v| v == "on");
     layout.p2p_scatter_gather = a.p2p_scatter_gather;
+    layout.cp_allgather = a.cp_comm == "allgather";
     layout.grad_dtype = grad_dtype(a)?;
     let c = xpusim_train::train(&build, seq, &t, &layout)
         .with_context(|| format!("training `{}` on {}", a.model, t.name()))?;

@@ -141,6 +141,13 @@ pub struct TrainLayout {
     /// scale-up links. Off: each rank sends what it holds (Megatron-Core, DeepSpeed).
     #[serde(default)]
     pub p2p_scatter_gather: bool,
+    /// Context parallelism by all-gather: each device gathers the whole sequence's K and V
+    /// first, then scores its own queries against them in one kernel (Llama 3, Dubey et al.
+    /// 2024 §3.3.2, "all-gather based"; Megatron-Core's `--cp-comm-type all_gather`). Off:
+    /// Transformer Engine's ring of `cp` steps (`--cp-comm-type p2p`, the default of
+    /// Megatron-Core and NeMo), `crate::context`.
+    #[serde(default)]
+    pub cp_allgather: bool,
     /// Format of the accumulated gradients and of their data-parallel reduction. `None`:
     /// FP32 ([`crate::Optimizer::adamw`]; Megatron-LM forces it for BF16). Stacks that
     /// reduce in 16 bits: Megatron-LM's FP16 runs without
@@ -177,6 +184,7 @@ impl Default for TrainLayout {
             tp_comm_overlap: false,
             p2p_overlap: None,
             p2p_scatter_gather: false,
+            cp_allgather: false,
             grad_dtype: None,
         }
     }
@@ -383,6 +391,9 @@ impl fmt::Display for TrainLayout {
         }
         if self.p2p_scatter_gather {
             write!(f, " p2p_scatter")?;
+        }
+        if self.cp_allgather && self.cp > 1 {
+            write!(f, " cp_comm=allgather")?;
         }
         if let Some(g) = self.grad_dtype {
             write!(f, " grads={}", g.name())?;

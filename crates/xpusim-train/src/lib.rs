@@ -17,6 +17,7 @@
 //!   fits ([`train`]); [`step`] reports it with `fits = false` for searches.
 
 mod bn_sync;
+mod context;
 mod error;
 mod fit;
 mod layout;

@@ -103,7 +103,11 @@ pub fn step(
     let m = l.microbatches()?;
     let mut fwd = build(l.micro_batch, seq_len / l.cp)?;
     if l.cp > 1 {
-        balance_context(&mut fwd, seq_len, l.cp)?;
+        if l.cp_allgather {
+            crate::context::gathered_attention(&mut fwd, seq_len, l.cp);
+        } else {
+            crate::context::ring_attention(&mut fwd, seq_len, l.cp)?;
+        }
     }
     // Model FLOPs are the model's (causal attention on the pairs it scores), counted before
     // the attention is unfused into kernels that compute every score.
@@ -199,7 +203,7 @@ pub fn step(
             o.layer.is_some()
         })),
     };
-    let cp_comm = context_comm(&dfwd, &dbwd, &groups, t, &l)?;
+    let cp_comm = context_comm(&dfwd, &groups, t, &l)?;
     let bn = crate::bn_sync::batchnorm_sync(&dfwd, &groups, t, &l, &fwd.name)?;
     let prm = params(&fwd, &dfwd, &groups, l.ep);
     if l.ep > 1 && prm.layers.iter().all(|p| p.expert == 0.0) {
@@ -463,27 +467,6 @@ fn weight_dtype(g: &Graph) -> xpusim_ir::DType {
     by.into_iter()
         .max_by_key(|x| x.1)
         .map_or(xpusim_ir::DType::Bf16, |x| x.0)
-}
-
-/// Context parallelism with load balance (Megatron-LM's `cp` and Llama 3 §3.3.2): each
-/// device holds two of the sequence's `2·cp` chunks (chunk `i` and `2·cp − 1 − i`), so
-/// under a causal mask every device scores the same `S·(S+1)/(2·cp)` query-key pairs. Its
-/// queries are its `S/cp` tokens; the keys it reaches are written as an unmasked span of
-/// that average length.
-fn balance_context(g: &mut Graph, seq: u64, cp: u64) -> Result<(), TrainError> {
-    for op in &mut g.ops {
-        if let OpKind::Attention(a) = &mut op.kind {
-            if a.causal && a.q_len > 0 {
-                let pairs = seq * (seq + 1) / (2 * cp);
-                a.kv_len = pairs.div_ceil(a.q_len);
-                a.causal = false;
-            } else {
-                // Bidirectional attention reads every key.
-                a.kv_len = seq;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Memory of the fullest device (see the module doc).

@@ -33,7 +33,6 @@ pub(crate) fn spread(
 /// their gradients to their owners (backward).
 pub(crate) fn context_comm(
     dfwd: &DeviceGraph,
-    dbwd: &DeviceGraph,
     groups: &[(u32, u64)],
     t: &Target,
     l: &TrainLayout,
@@ -43,22 +42,21 @@ pub(crate) fn context_comm(
         return Ok((f, b));
     }
     let layers: u64 = groups.iter().map(|g| g.1).sum::<u64>().max(1);
-    let kv = |dg: &DeviceGraph, idx: &[usize]| -> f64 {
-        dg.ops
-            .iter()
-            .filter(|p| p.op.layer.is_some())
-            .filter(|p| matches!(p.op.kind, OpKind::Attention(_) | OpKind::AttentionGrad(_)))
-            .map(|p| {
-                idx.iter()
-                    .filter_map(|&i| p.op.operands.get(i))
-                    .map(|x| x.bytes() as f64)
-                    .sum::<f64>()
-                    * p.op.repeat as f64
-            })
-            .sum::<f64>()
-    };
-    // Forward operands q, k, v, o: k and v. Backward q, k, v, o, dO, lse, dq, dk, dv: dk, dv.
-    let (fk, bk) = (kv(dfwd, &[1, 2]), kv(dbwd, &[7, 8]));
+    // K and V (forward operands q, k, v, o) of each layer's attention, each tensor once: the
+    // ring's steps (crate::context) read the same K and V. Their gradients (the backward's
+    // dK, dV) are the same bytes, reduced to their owners.
+    let mut kv: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
+    for p in dfwd.ops.iter().filter(|p| p.op.layer.is_some()) {
+        if matches!(p.op.kind, OpKind::Attention(_)) {
+            for x in p.op.operands.iter().skip(1).take(2) {
+                let b = x.bytes() as f64 * p.op.repeat as f64;
+                let e = kv.entry(x.tensor.as_str()).or_default();
+                *e = e.max(b);
+            }
+        }
+    }
+    let fk: f64 = kv.values().sum();
+    let bk = fk;
     let per = |bytes: f64| bytes * l.cp as f64 / layers as f64;
     if fk > 0.0 {
         let (ts, e) = spread(t, CollectiveKind::AllGather, per(fk), l.cp, l.tp)?;

@@ -223,6 +223,38 @@ fn context_parallelism_splits_the_sequence() {
     assert!(cp.memory.activations_bytes < one.memory.activations_bytes);
 }
 
+/// Transformer Engine's ring (the default) runs a device's attention as `cp` kernels, a
+/// causal one over its own chunks and `cp − 1` unmasked ones over the halves of the
+/// received K/V blocks it sees, with `cp − 1` output merges; gathering K and V first (Llama
+/// 3) runs one kernel over the same pairs. The same FLOPs (the merges aside) and the same
+/// K/V traffic; the ring's causal and smaller kernels take longer.
+#[test]
+fn context_parallel_ring_and_allgather_score_the_same_pairs() {
+    let b = builder("llama-2-7b");
+    let t = target("dgx-a100", 16);
+    let ring_l = TrainLayout {
+        cp: 4,
+        ..layout(4, 1, 1, 1, 1)
+    };
+    let gathered_l = TrainLayout {
+        cp_allgather: true,
+        ..ring_l
+    };
+    let ring = step(&b, 8192, &t, &ring_l).unwrap();
+    let gathered = step(&b, 8192, &t, &gathered_l).unwrap();
+    assert!(close(
+        ring.model_flops as f64,
+        gathered.model_flops as f64,
+        0.002
+    ));
+    let cp_comm = |c: &TrainCost| c.breakdown.communication_s.get("cp_allgather").copied();
+    assert!(cp_comm(&ring).is_some_and(|s| s > 0.0));
+    assert_eq!(cp_comm(&ring), cp_comm(&gathered));
+    assert!(ring.breakdown.compute_s > gathered.breakdown.compute_s);
+    assert!(gathered_l.to_string().contains("cp_comm=allgather"));
+    assert!(!ring_l.to_string().contains("cp_comm"));
+}
+
 /// A layout that does not fit is an error naming the bytes and a change that fits.
 #[test]
 fn a_layout_that_does_not_fit_names_the_change_that_does() {

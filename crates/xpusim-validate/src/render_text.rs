@@ -25,7 +25,9 @@ backward), `tp_overlap=on|off` (sequence-parallel all-gathers and reduce-scatter
 Megatron-Core's `--tp-comm-overlap`), `p2p_overlap=on|off` (pipeline sends beside compute, or holding their \
 device until done; unstated: Megatron-Core's rule, overlapped under the interleaved schedule and blocking \
 otherwise), `p2p_scatter=on|off` (Megatron-LM's 2021–22 scatter-gather of pipeline sends: without sequence \
-parallelism each tensor-parallel rank sends `1/tp` and the receivers all-gather), `grads=fp32|bf16|fp16` (the \
+parallelism each tensor-parallel rank sends `1/tp` and the receivers all-gather), `cp_comm=ring|allgather` \
+(context parallelism as Transformer Engine's ring of steps, the default, or by gathering K and V first as \
+Llama 3 does), `grads=fp32|bf16|fp16` (the \
 format gradients accumulate and reduce in; unstated: FP32), `loss=fused|unfused` (`unfused`: cross-entropy as Megatron-LM's \
 default `_VocabParallelCrossEntropy` runs it, the logits cast to FP32 and max, subtract, exp, sum and divide as \
 their own eager kernels with the FP32 softmax stored for the backward, 52 bytes moved per logit; set for every \
@@ -124,14 +126,17 @@ reduce-scatter (Megatron's `--bf16` forces `accumulate_allreduce_grads_in_fp32`)
 NIC per GPU; the model leaves ~0.29 s of it exposed where the measured step has room for ~0.2 s of \
 everything beyond compute. Meta's Llama 3 rows were a third stack 23–26 % too fast while they were \
 read with `zero=1`; read as its §3.3.2 words it (`zero=2`, gradients sharded and reduce-scattered after every \
-micro-batch; a reading made after that error was seen) they are within 1.7 %, the context-parallel ones 6–7 % \
-too fast. MLPerf's GPT-3 submission installs FlashAttention 1.0.5 (its `requirements.txt`) for Transformer \
+micro-batch; a reading made after that error was seen) they are within 1.7 %. Their context-parallel rows \
+(131K tokens, cp 16, Meta's all-gather based context parallelism) are 20–21 % too fast: attention is about \
+two fifths of those FLOPs, priced as one kernel at FlashAttention-3's rates over the balanced causal span, and \
+what Meta's kernels and document masks do at 131K is not stated. MLPerf's GPT-3 submission installs FlashAttention 1.0.5 (its `requirements.txt`) for Transformer \
 Engine 0.8's attention; its sm80 kernels on H100 run well below the FlashAttention-3/cuDNN rates the model prices \
 attention at; at a 2048-token sequence attention is a few percent of that step.
 - **NeMo 24.12's FP8 pretraining table (DGX H100)** adds a fourth H100 stack and single-node FP8 rows. The \
 4096-token rows on one and two nodes without tensor parallelism (Llama 2 7B and 13B) are predicted 6–7 % too \
-fast; Llama 2 70B (64 GPUs, tp 4) 11 %; the context-parallel 8192-token rows 24 % (Llama 3 8B, cp 2, tp 1) and \
-17 % (Llama 3 70B, cp 2, tp 4); GPT-3 175B 11 % at 128 GPUs with micro-batch 1 and 1 % at 512 GPUs with \
+fast; Llama 2 70B (64 GPUs, tp 4) 11 %; the context-parallel 8192-token rows 7 % each (Llama 3 8B, cp 2, tp 1; \
+Llama 3 70B, cp 2, tp 4: 24 % and 17 % while context parallelism was priced as one kernel over the balanced \
+span, before Transformer Engine's ring was modelled kernel by kernel); GPT-3 175B 11 % at 128 GPUs with micro-batch 1 and 1 % at 512 GPUs with \
 micro-batch 2. That last pair has the same tp, pp and VP and 64 micro-batches per replica: the measured \
 throughput per GPU rises 15 % from micro-batch 1 to 2; ours rises 5 % (2 % before the userbuffers chunks were \
 priced), so something else paid once per micro-batch (its kernels' host issue, the pipeline sends at its 47 \

@@ -14,6 +14,8 @@
 //! with its GEMMs), `p2p_overlap=on|off` (pipeline sends beside compute, or holding their
 //! device; unstated: overlapped under the interleaved schedule only, Megatron-Core's rule),
 //! `p2p_scatter=on|off` (Megatron-LM's scatter-gather of pipeline sends),
+//! `cp_comm=ring|allgather` (context parallelism as Transformer Engine's ring of steps, the
+//! default, or by gathering K and V first as Llama 3 does),
 //! `grads=fp32|bf16|fp16` (the format gradients accumulate and reduce in; unstated: FP32) and
 //! `loss=fused|unfused` (`unfused`: Megatron-LM's default FP32 cross-entropy as its eager
 //! kernels, `xpusim_ir::vocab_loss`). An unknown or
@@ -48,7 +50,7 @@ use xpusim_train::{Recompute, Schedule, TrainCost, TrainError, TrainLayout};
 use crate::data::Row;
 
 /// Keys a training row's `parallelism` may use.
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 20] = [
     "tp",
     "pp",
     "dp",
@@ -68,6 +70,7 @@ pub const KEYS: [&str; 19] = [
     "p2p_overlap",
     "p2p_scatter",
     "grads",
+    "cp_comm",
 ];
 
 /// Metrics of a training row and their units.
@@ -310,6 +313,11 @@ pub fn layout(row: &Row) -> Result<TrainLayout, String> {
     l.tp_comm_overlap = switch("tp_overlap")?.unwrap_or(false);
     l.p2p_overlap = switch("p2p_overlap")?;
     l.p2p_scatter_gather = switch("p2p_scatter")?.unwrap_or(false);
+    l.cp_allgather = match kv.get("cp_comm").copied() {
+        None | Some("ring") => false,
+        Some("allgather") => true,
+        Some(v) => return Err(bad("cp_comm", v, "ring or allgather")),
+    };
     l.grad_dtype = kv
         .get("grads")
         .map(|v| {
@@ -622,6 +630,10 @@ mod tests {
             (
                 "\"tp=8,grads=fp8\"",
                 "row `r`: parallelism `grads=fp8`: expected fp32, bf16 or fp16",
+            ),
+            (
+                "\"tp=8,cp_comm=a2a\"",
+                "row `r`: parallelism `cp_comm=a2a`: expected ring or allgather",
             ),
             (
                 "\"tp=8,pp=2,dp=2\"",

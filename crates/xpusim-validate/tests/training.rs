@@ -190,7 +190,11 @@ fn a_published_layout_is_the_train_crates_step() {
 /// PaLM 21.4 % -> 12.4 % once PaLM's blocks were built in their parallel form, one
 /// tensor-parallel join per layer; 15.8 %, Llama 3 18.6 % -> 2.8 % once its FSDP was read
 /// as sharding gradients (`zero=2`, a reading revised after its error was seen and flagged
-/// `revised_after_error`)) plus a margin. It fails when a change makes the predictions of
+/// `revised_after_error`); NeMo 11.2 % -> 7.1 % once context parallelism ran as Transformer
+/// Engine's ring kernel by kernel, and Llama 3 LOOSENS to 7.6 % because its context-parallel
+/// rows, read as the all-gather its §3.3.2 describes and with the K/V-gradient reduction
+/// counted at its true size (the backward had counted it at the span's length, cp/2 times
+/// too much), move from +6 % to +20 %: the model prices what ran) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
@@ -199,10 +203,10 @@ fn regression_guard_on_the_training_error() {
     for (what, guard) in [
         ("overall", 16.0),
         ("train/Chowdhery 2022 (PaLM)", 13.0),
-        ("train/Dubey 2024 (Llama 3)", 3.5),
+        ("train/Dubey 2024 (Llama 3)", 8.0),
         ("train/MLPerf Training v3.0", 15.0),
         ("train/Megatron-Core 2024 (H100)", 9.0),
-        ("train/NeMo 24.12 (H100 FP8)", 11.5),
+        ("train/NeMo 24.12 (H100 FP8)", 7.5),
         ("train/Korthikanti 2022", 3.5),
         ("train/Narayanan 2021 (Megatron-LM)", 5.5),
         ("train/BigScience (BLOOM)", 2.5),
