@@ -41,7 +41,13 @@ pub(crate) fn ring_attention(g: &mut Graph, seq: u64, cp: u64) -> Result<(), Tra
             continue;
         };
         if !a.causal || a.q_len == 0 {
-            out.push(with_kv_len(op, seq));
+            // Bidirectional: every key, gathered; the operands stay the device's own K and V
+            // (what the exchange moves), as under `gathered_attention`.
+            let mut op = op;
+            if let OpKind::Attention(x) = &mut op.kind {
+                x.kv_len = seq;
+            }
+            out.push(op);
             continue;
         }
         let half = (a.q_len / 2).max(1);
@@ -106,7 +112,9 @@ pub(crate) fn gathered_attention(g: &mut Graph, seq: u64, cp: u64) {
     }
 }
 
-/// `op` (an attention) with `kv` keys: its spec and its K and V operands.
+/// `op` (an attention) with `kv` keys: its spec and its K and V operands (a ring step reads
+/// that many keys of the block it received, and the engine prices the bytes it reads from
+/// the operands).
 fn with_kv_len(mut op: Op, kv: u64) -> Op {
     if let OpKind::Attention(a) = &mut op.kind {
         a.kv_len = kv;
