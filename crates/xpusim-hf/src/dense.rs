@@ -124,40 +124,32 @@ pub(crate) fn gpt2(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfEr
 }
 
 /// GPT-J (Wang & Komatsuzaki 2021, kingoflolz/mesh-transformer-jax; HF `GPTJForCausalLM`):
-/// a parallel block whose attention and MLP read one LayerNorm (`ln_1`) and join the
-/// residual stream in one add, rotary embedding on the first `rotary_dim` dimensions of each
-/// head (HF default 64), Q/K/V and output projections without bias, MLP with biases, untied
-/// LM head. The LM head's bias (`vocab_size` values) is not counted.
+/// GPT-2's config fields and GELU MLP with biases, but a parallel block whose attention and
+/// MLP read one LayerNorm (`ln_1`) and join the residual stream in one add, rotary embedding
+/// on the first `rotary_dim` dimensions of each head (HF default 64) instead of learned
+/// positions, Q/K/V and output projections without bias, and an untied LM head. The LM
+/// head's bias (`vocab_size` values) is not counted.
 pub(crate) fn gptj(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
-    let hidden = f.req_pos(&["n_embd", "hidden_size"])?;
-    let heads = f.req_pos(&["n_head", "num_attention_heads"])?;
-    let head_dim = hidden / heads;
+    let base = gpt2(f, name)?;
     let rotary = f.opt(&["rotary_dim"], 64)?;
-    if rotary > head_dim {
+    if rotary > base.head_dim {
         return Err(f.err(
             "rotary_dim",
-            format!("is {rotary}, more than the head dimension {head_dim} (n_embd / n_head)"),
+            format!(
+                "is {rotary}, more than the head dimension {} (n_embd / n_head)",
+                base.head_dim
+            ),
         ));
     }
     Ok(TransformerConfig {
-        gated_ffn: false,
-        activation: activation(f, &["activation_function"], Activation::Gelu)?,
         tied_embeddings: f.flag(&["tie_word_embeddings"], false)?,
         positions: Positions::Rotary {
-            percent: (rotary * 100).div_ceil(head_dim.max(1)),
+            percent: (rotary * 100).div_ceil(base.head_dim.max(1)),
         },
-        norm: NormStyle::LayerNorm { bias: true },
         norms_per_layer: 1,
-        mlp_bias: true,
-        ..TransformerConfig::decoder(
-            name,
-            hidden,
-            f.req_pos(&["n_layer", "num_hidden_layers"])?,
-            heads,
-            heads,
-            f.opt(&["n_inner"], 4 * hidden)?,
-            f.req_pos(&["vocab_size"])?,
-        )
+        qkv_bias: false,
+        out_bias: false,
+        ..base
     })
 }
 

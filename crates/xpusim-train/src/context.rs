@@ -51,42 +51,39 @@ pub(crate) fn ring_attention(g: &mut Graph, seq: u64, cp: u64) -> Result<(), Tra
             continue;
         }
         let half = (a.q_len / 2).max(1);
-        let steps: Vec<Op> = (1..cp)
-            .map(|step| -> Result<Vec<Op>, TrainError> {
-                let mut s = with_kv_len(op.clone(), half);
-                s.name = format!("{}.cp_step{step}", op.name);
-                if let OpKind::Attention(x) = &mut s.kind {
-                    x.causal = false;
-                }
-                // The step reads the device's q and the ring's k, v: the main op's tensors.
-                for (i, x) in s.operands.iter_mut().enumerate().take(3) {
-                    x.tensor.clone_from(&op.operands[i].tensor);
-                }
-                let o = &op.operands[3];
-                let mut c = Op::elementwise(
-                    &format!("{}.cp_correction{step}", op.name),
-                    "attn_out_correction",
-                    o.elems(),
-                    2,
-                    OUT_CORRECTION_FLOPS_PER_ELEM,
-                    o.dtype,
-                )?;
-                // Operands in0, in1, out: it reads the running output and the step's, and
-                // writes the running output.
-                let names = [&o.tensor, &s.operands[3].tensor, &o.tensor];
-                for (x, name) in c.operands.iter_mut().zip(names) {
-                    x.shape.clone_from(&o.shape);
-                    x.tensor.clone_from(name);
-                }
-                c.repeat = op.repeat;
-                c.layer = op.layer;
-                c.role = op.role;
-                Ok(vec![s, c])
-            })
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
+        let o = op.operands[3].clone();
+        let mut steps = Vec::with_capacity(2 * (cp as usize - 1));
+        for step in 1..cp {
+            let mut s = with_kv_len(op.clone(), half);
+            s.name = format!("{}.cp_step{step}", op.name);
+            if let OpKind::Attention(x) = &mut s.kind {
+                x.causal = false;
+            }
+            // The step reads the device's q and the ring's k, v: the main op's tensors.
+            for (x, main) in s.operands.iter_mut().zip(&op.operands).take(3) {
+                x.tensor.clone_from(&main.tensor);
+            }
+            let mut c = Op::elementwise(
+                &format!("{}.cp_correction{step}", op.name),
+                "attn_out_correction",
+                o.elems(),
+                2,
+                OUT_CORRECTION_FLOPS_PER_ELEM,
+                o.dtype,
+            )?;
+            // Operands in0, in1, out: it reads the running output and the step's, and writes
+            // the running output.
+            let names = [&o.tensor, &s.operands[3].tensor, &o.tensor];
+            for (x, name) in c.operands.iter_mut().zip(names) {
+                x.shape.clone_from(&o.shape);
+                x.tensor.clone_from(name);
+            }
+            c.repeat = op.repeat;
+            c.layer = op.layer;
+            c.role = op.role;
+            steps.push(s);
+            steps.push(c);
+        }
         out.push(op);
         out.extend(steps);
     }

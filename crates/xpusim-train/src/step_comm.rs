@@ -49,23 +49,20 @@ pub(crate) fn context_comm(
     for p in dfwd.ops.iter().filter(|p| p.op.layer.is_some()) {
         if matches!(p.op.kind, OpKind::Attention(_)) {
             for x in p.op.operands.iter().skip(1).take(2) {
-                let b = x.bytes() as f64 * p.op.repeat as f64;
+                let bytes = x.bytes() as f64 * p.op.repeat as f64;
                 let e = kv.entry(x.tensor.as_str()).or_default();
-                *e = e.max(b);
+                *e = e.max(bytes);
             }
         }
     }
-    let fk: f64 = kv.values().sum();
-    let bk = fk;
-    let per = |bytes: f64| bytes * l.cp as f64 / layers as f64;
-    if fk > 0.0 {
-        let (ts, e) = spread(t, CollectiveKind::AllGather, per(fk), l.cp, l.tp)?;
+    // The whole sequence's K and V per layer: what each device gathers.
+    let bytes = kv.values().sum::<f64>() * l.cp as f64 / layers as f64;
+    if bytes > 0.0 {
+        let (ts, e) = spread(t, CollectiveKind::AllGather, bytes, l.cp, l.tp)?;
         f.add_comm(&comm_label(CollectiveKind::AllGather, "cp"), ts, e);
         // The backward gathers K and V again for the recomputed scores.
         b.add_comm(&comm_label(CollectiveKind::AllGather, "cp"), ts, e);
-    }
-    if bk > 0.0 {
-        let (ts, e) = spread(t, CollectiveKind::ReduceScatter, per(bk), l.cp, l.tp)?;
+        let (ts, e) = spread(t, CollectiveKind::ReduceScatter, bytes, l.cp, l.tp)?;
         b.add_comm(&comm_label(CollectiveKind::ReduceScatter, "cp"), ts, e);
     }
     Ok((f, b))

@@ -558,6 +558,13 @@ pub fn training_document(r: &Report, files: &str, uncalibrated: bool) -> String 
             .iter()
             .filter(|x| x.class == "train" && x.devices >= LARGE_SCALE_DEVICES),
     );
+    let verdict = |m: Option<f64>| {
+        if m.is_some_and(|m| m <= 10.0) {
+            "met"
+        } else {
+            "**not met**"
+        }
+    };
     let _ = writeln!(
         s,
         "- Large-scale runs ({LARGE_SCALE_DEVICES} devices or more, the runs issue #13's ≤ 10 % \
@@ -567,11 +574,7 @@ pub fn training_document(r: &Report, files: &str, uncalibrated: bool) -> String 
         large.n,
         pct(large.median_abs_pct),
         pct(large.bias_pct),
-        if large.mape_pct.is_some_and(|m| m <= 10.0) {
-            "met"
-        } else {
-            "**not met**"
-        }
+        verdict(large.mape_pct)
     );
     // Rows whose reading changed after their error was seen: the figure without them is the
     // blind one.
@@ -592,11 +595,7 @@ pub fn training_document(r: &Report, files: &str, uncalibrated: bool) -> String 
              {} rows (target ≤ 10 %: {}).",
             pct(blind.mape_pct),
             blind.n,
-            if blind.mape_pct.is_some_and(|m| m <= 10.0) {
-                "met"
-            } else {
-                "**not met**"
-            }
+            verdict(blind.mape_pct)
         );
     }
     let unfit = r
