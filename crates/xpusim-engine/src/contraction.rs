@@ -7,7 +7,8 @@
 //! granule along the "M" dims, which index the first input, and the "N" dims, which index
 //! the second) the engine computes:
 //! - compute: `waves × padded tile MACs / per-core MAC rate` — padding to the matrix tile
-//!   (e.g. wgmma m64 on Hopper, 128×128 MXUs) and the last partial wave both cost;
+//!   (e.g. wgmma m64 on Hopper, 128×128 MXUs) and the last partial wave both cost; on the
+//!   vector units (SIMT GEMMs, depthwise convolutions) the same tiles and waves, unpadded;
 //! - traffic into the cores from the chip-level buffer (L2): `tiles × tile footprint`;
 //! - off-chip traffic: the tiles of one wave share inputs through the chip-level buffer,
 //!   so it is `super-tiles × super-tile footprint`, and an operand that fits in half the
@@ -182,6 +183,7 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     let resident = plans.weights_resident;
     let (matrix_rate, vector_rate) = sustained_rates(op, dev);
     let core_rate = matrix_rate / 2.0 / dev.cores as f64;
+    let core_vector_rate = vector_rate / 2.0 / dev.cores as f64;
     let core_buf = dev.core_buffer();
     let chip_buf = dev.chip_buffer();
     let off = dev.offchip();
@@ -200,18 +202,21 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
         plan.off_bytes * steps - saved
     };
 
-    // Matrix engines waste most of their width on skinny shapes (depthwise convolutions,
-    // N = 1 products); the vector units then win, as cuDNN's depthwise kernels do.
     let macs = plans.macs;
-    let vector_compute = 2.0 * macs as f64 / vector_rate;
     // Dynamic energy that does not depend on the tile (arithmetic).
     let base_j =
         crate::energy::arithmetic_j(op, dev) * ((macs * steps) as f64 / op.macs().max(1) as f64);
     let mut best: Option<(f64, Plan)> = None;
     for c in plans.candidates.iter() {
         let compute = c.waves as f64 * c.tile_macs as f64 / core_rate;
+        // Matrix engines waste most of their width on skinny shapes (depthwise convolutions,
+        // N = 1 products); the vector units then win, as cuDNN's depthwise kernels do. They
+        // run the same tiles, one per core per wave, without the matrix granule's padding:
+        // a SIMT GEMM's last partial wave costs a whole one too.
+        let vector = c.waves as f64 * c.vector_macs as f64 / core_vector_rate;
         let plan = Plan {
             compute,
+            vector,
             tm: c.cover_m,
             tn: c.cover_n,
             waves: c.waves,
@@ -221,7 +226,7 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
         };
         // The objective is the op's final time: the faster of matrix and vector units,
         // the traffic at each level, and the power cap on the dynamic energy.
-        let unit_s = compute.min(vector_compute);
+        let unit_s = compute.min(vector);
         let mut core_s = steps as f64 * (unit_s + pointwise);
         let mut core_j = base_j;
         if let Some(cb) = chip_buf {
@@ -247,8 +252,8 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
         });
     };
 
-    let (compute, unit) = if vector_compute < plan.compute {
-        (vector_compute, "vector")
+    let (compute, unit) = if plan.vector < plan.compute {
+        (plan.vector, "vector")
     } else {
         (plan.compute, "matrix")
     };
@@ -284,6 +289,8 @@ pub(crate) struct Candidate {
     cover_n: u64,
     waves: u64,
     tile_macs: u64,
+    /// MACs of one tile on the vector units: its points, unpadded.
+    vector_macs: u64,
     chip_bytes: u64,
     off_bytes: u64,
     weight_off_bytes: u64,
@@ -375,12 +382,14 @@ fn search_geometry(op: &Op, nest: &LoopNest, dev: &DeviceSpec, steps: u64) -> Pl
                 * tile_count(&g.b, sizes, &t);
             let waves = tiles.div_ceil(dev.cores);
             let tile_macs = cover_m.div_ceil(gm) * gm * cover_n.div_ceil(gn) * gn * k_pad;
+            let vector_macs = cover_m * cover_n * kk;
             let plan = traffic_plan(nest, g, sizes, &t, tiles, dev, &bytes_of, compulsory, roles);
             candidates.push(Candidate {
                 cover_m,
                 cover_n,
                 waves,
                 tile_macs,
+                vector_macs,
                 chip_bytes: plan.chip_bytes,
                 off_bytes: plan.off_bytes,
                 weight_off_bytes: plan.weight_off_bytes,
@@ -401,10 +410,10 @@ fn search_geometry(op: &Op, nest: &LoopNest, dev: &DeviceSpec, steps: u64) -> Pl
     }
 }
 
-/// Drops every candidate that an earlier one dominates: no more matrix work, chip-buffer
-/// bytes or off-chip bytes. Each term of the timing objective (unit time, each level's
-/// bytes over its bandwidth, the power-limited time of their energy) is non-decreasing in those
-/// three for any non-negative rates, so the earlier candidate is never slower, and the
+/// Drops every candidate that an earlier one dominates: no more matrix or vector work,
+/// chip-buffer bytes or off-chip bytes. Each term of the timing objective (unit time, each
+/// level's bytes over its bandwidth, the power-limited time of their energy) is
+/// non-decreasing in those four for any non-negative rates, so the earlier candidate is never slower, and the
 /// timing pass keeps the first of equal times: the dropped one could never be chosen, and
 /// the choice is the same for every design sharing this geometry. Keeps the memo small
 /// (a few candidates of up to 64) and its timing pass short.
@@ -417,14 +426,19 @@ fn undominated(cands: Vec<Candidate>, steps: u64, resident: bool) -> Vec<Candida
             } else {
                 0
             };
-        (c.waves as u128 * c.tile_macs as u128, c.chip_bytes, off)
+        (
+            c.waves as u128 * c.tile_macs as u128,
+            c.waves as u128 * c.vector_macs as u128,
+            c.chip_bytes,
+            off,
+        )
     };
-    let mut kept: Vec<(Candidate, (u128, u64, u128))> = Vec::with_capacity(cands.len());
+    let mut kept: Vec<(Candidate, (u128, u128, u64, u128))> = Vec::with_capacity(cands.len());
     for c in cands {
         let t = terms(&c);
         if !kept
             .iter()
-            .any(|(_, k)| k.0 <= t.0 && k.1 <= t.1 && k.2 <= t.2)
+            .any(|(_, k)| k.0 <= t.0 && k.1 <= t.1 && k.2 <= t.2 && k.3 <= t.3)
         {
             kept.push((c, t));
         }
@@ -435,6 +449,7 @@ fn undominated(cands: Vec<Candidate>, steps: u64, resident: bool) -> Vec<Candida
 #[derive(Default)]
 struct Plan {
     compute: f64,
+    vector: f64,
     tm: u64,
     tn: u64,
     waves: u64,

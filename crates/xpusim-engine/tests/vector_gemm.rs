@@ -45,3 +45,28 @@ fn fp32_gemms_without_an_fp32_matrix_rate_sustain_the_kernel_efficiency() {
         );
     }
 }
+
+/// The vector units run a GEMM's tiles one per core per wave, as the matrix units do: a
+/// SIMT GEMM whose tiles cannot be spread evenly over the cores pays for its last partial
+/// wave (the engine once priced the vector units as one perfectly shared pool).
+#[test]
+fn a_simt_gemm_pays_for_its_last_partial_wave() {
+    let mut dev = find_preset("v100").expect("preset");
+    dev.power.dvfs_energy_exponent = Some(0.0);
+    dev.calibration.clear();
+    let ceiling = dev.vector_flops(DType::Fp32) * dev.matrix.efficiency;
+    let [gm, gn, _] = dev.matrix.tile;
+    let achieved = |n: u64| {
+        let op =
+            Op::linear("gemm", gm, 4096, n, "w", Precision::uniform(DType::Fp32)).expect("a GEMM");
+        let c = cost_op(&op, &dev).expect("costs");
+        op.flops() as f64 / c.compute_s
+    };
+    // One granule-wide tile per core: a full wave.
+    let full = achieved(gn * dev.cores);
+    assert!(full > 0.99 * ceiling, "{full:e} of {ceiling:e}");
+    // One tile more than the cores: two waves, or one of tiles twice as wide; either way
+    // the cores do about twice the work they would if shared evenly.
+    let over = achieved(gn * (dev.cores + 1));
+    assert!(over < 0.55 * ceiling, "{over:e} of {ceiling:e}");
+}
