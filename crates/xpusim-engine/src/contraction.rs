@@ -32,6 +32,9 @@ use crate::EngineError;
 const MAXD: usize = 8;
 /// Candidate tile sizes per group: granule × 2^0 … 2^MAX_DOUBLINGS.
 const MAX_DOUBLINGS: u32 = 7;
+/// Dependent kernels per recurrent step: the recurrent GEMM and the fused element-wise gate
+/// kernel (see [`cost_nest`]).
+const RECURRENT_STEP_KERNELS: f64 = 2.0;
 
 /// Costs all contractions of a Matmul / Conv / Recurrent op as back-to-back kernels.
 pub fn cost(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
@@ -173,10 +176,14 @@ pub(crate) fn sustained_rates(op: &Op, dev: &DeviceSpec) -> (f64, f64) {
 }
 
 /// Costs `steps` dependent executions of one loop nest. Recurrent steps each wait for the
-/// previous hidden state, so nothing overlaps across steps; weights that fit in half the
-/// on-chip memory stay there after the first step (persistent RNN kernels, Diamos et al.,
-/// ICML 2016), so later steps only move activations off-chip. The tile is chosen for the
-/// total over all steps.
+/// previous hidden state, so nothing overlaps across steps. Each step runs as cuDNN's
+/// standard RNN algorithm runs it (`CUDNN_RNN_ALGO_STANDARD`, the default of cuDNN, PyTorch
+/// and DeepBench): one GEMM of the recurrent weights (the gates' GEMMs combined) and then
+/// one kernel of all the gates' element-wise work (Appleyard, Kocisky and Blunsom 2016,
+/// "Optimizing Performance of Recurrent Neural Networks on GPUs", arXiv:1604.01946, §3, the
+/// optimisations of cuDNN 5), two dependent launches per step. Weights that fit in half the
+/// on-chip memory stay there after the first step, so later steps only move activations
+/// off-chip. The tile is chosen for the total over all steps.
 fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
     let steps = plans.steps;
     let kk = plans.reduction;
@@ -262,8 +269,14 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
         traffic.push(level_traffic(dev, &cb.name, plan.chip_bytes * steps));
     }
     traffic.push(level_traffic(dev, &off.name, total_off(&plan)));
-    // Every step is its own dependent launch (or grid-wide barrier).
-    let overhead = steps as f64 * (dev.overhead.launch_us * 1e-6 + off.latency_ns * 1e-9);
+    // Every step is its own dependent launch; a recurrent step's gates are a second one.
+    let kernels_per_step = if pointwise > 0.0 {
+        RECURRENT_STEP_KERNELS
+    } else {
+        1.0
+    };
+    let overhead =
+        steps as f64 * (kernels_per_step * dev.overhead.launch_us * 1e-6 + off.latency_ns * 1e-9);
     let mut mapping = format!(
         "{unit}: tile {}x{}xK{} ({} waves over {} cores)",
         plan.tm, plan.tn, kk, plan.waves, dev.cores

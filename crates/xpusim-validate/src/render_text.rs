@@ -338,7 +338,10 @@ columns are not taken (the script says why). Nearly every row is predicted too f
 large FP16 tensor-core GEMMs land within ~5 % on the presets' estimated matrix efficiencies, while skinny \
 GEMMs (N = 16 to 128) ran at well under the off-chip bandwidth the presets assume, the T4's 70 W cap holds \
 its FP32 GEMMs near half the CUDA-core peak (more than the power model takes off), and cuDNN spent tens of \
-microseconds per recurrent step that the engine's per-step cost does not hold. (These rows also showed FP32 \
+microseconds per recurrent step that the engine's per-step cost does not hold, though it now counts the two \
+dependent kernels of each step of cuDNN's standard algorithm, which the benchmark runs (its recurrent GEMM and \
+its gates; the RNN rows' error fell by 3–7 points), and runs SIMT GEMMs' tiles in waves, as it ran the \
+tensor-core ones. (These rows also showed FP32 \
 contractions on all four priced at the full CUDA-core peak — V100 and T4 have no FP32 matrix rate, P100 and \
 TITAN Xp list their CUDA-core rate as one: the engine priced the same units twice and the copy without the \
 kernel's `matrix.efficiency` won; fixed, the V100, P100 and TITAN Xp FP32 GEMMs over 10 GFLOP are \
