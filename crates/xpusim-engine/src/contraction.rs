@@ -426,10 +426,10 @@ fn search_geometry(op: &Op, nest: &LoopNest, dev: &DeviceSpec, steps: u64) -> Pl
 /// Drops every candidate that an earlier one dominates: no more matrix or vector work,
 /// chip-buffer bytes or off-chip bytes. Each term of the timing objective (unit time, each
 /// level's bytes over its bandwidth, the power-limited time of their energy) is
-/// non-decreasing in those four for any non-negative rates, so the earlier candidate is never slower, and the
-/// timing pass keeps the first of equal times: the dropped one could never be chosen, and
-/// the choice is the same for every design sharing this geometry. Keeps the memo small
-/// (a few candidates of up to 64) and its timing pass short.
+/// non-decreasing in those four for any non-negative rates, so the earlier candidate is
+/// never slower, and the timing pass keeps the first of equal times: the dropped one could
+/// never be chosen, and the choice is the same for every design sharing this geometry.
+/// Keeps the memo small (a few candidates of up to 64) and its timing pass short.
 fn undominated(cands: Vec<Candidate>, steps: u64, resident: bool) -> Vec<Candidate> {
     // The three quantities in u128: products of u64 counts cannot wrap.
     let terms = |c: &Candidate| {

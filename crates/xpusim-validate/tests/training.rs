@@ -194,14 +194,16 @@ fn a_published_layout_is_the_train_crates_step() {
 /// Engine's ring kernel by kernel, and Llama 3 LOOSENS to 7.6 % because its context-parallel
 /// rows, read as the all-gather its §3.3.2 describes and with the K/V-gradient reduction
 /// counted at its true size (the backward had counted it at the span's length, cp/2 times
-/// too much), move from +6 % to +20 %: the model prices what ran) plus a margin. It fails when a change makes the predictions of
+/// too much), move from +6 % to +20 %: the model prices what ran; then overall 15.8 -> 15.3
+/// % once SIMT GEMMs paid for their last partial wave and a recurrent step became two
+/// kernels) plus a margin. It fails when a change makes the predictions of
 /// published runs worse; tighten it when they improve, never loosen it without saying why.
 #[test]
 fn regression_guard_on_the_training_error() {
     let r = report(&rows());
     let cats = r.by_category();
     for (what, guard) in [
-        ("overall", 16.0),
+        ("overall", 15.5),
         ("train/Chowdhery 2022 (PaLM)", 13.0),
         ("train/Dubey 2024 (Llama 3)", 8.0),
         ("train/MLPerf Training v3.0", 15.0),
