@@ -34,7 +34,7 @@ const MAXD: usize = 8;
 const MAX_DOUBLINGS: u32 = 7;
 /// Dependent kernels per recurrent step: the recurrent GEMM and the fused element-wise gate
 /// kernel (see [`cost_nest`]).
-const RECURRENT_STEP_KERNELS: f64 = 2.0;
+pub const RECURRENT_STEP_KERNELS: u64 = 2;
 
 /// Costs all contractions of a Matmul / Conv / Recurrent op as back-to-back kernels.
 pub fn cost(op: &Op, dev: &DeviceSpec) -> Result<OpCost, EngineError> {
@@ -271,7 +271,7 @@ fn cost_nest(op: &Op, plans: &Plans, dev: &DeviceSpec) -> Result<OpCost, EngineE
     traffic.push(level_traffic(dev, &off.name, total_off(&plan)));
     // Every step is its own dependent launch; a recurrent step's gates are a second one.
     let kernels_per_step = if pointwise > 0.0 {
-        RECURRENT_STEP_KERNELS
+        RECURRENT_STEP_KERNELS as f64
     } else {
         1.0
     };

@@ -19,6 +19,7 @@
 
 mod attention;
 pub use attention::ATTENTION_GRAD_KERNELS;
+pub use contraction::RECURRENT_STEP_KERNELS;
 pub mod calibration;
 mod contraction;
 mod cost;

@@ -21,7 +21,7 @@
 //! input preparation, sampling, output processing); `[step]` prices it per pass.
 
 use serde::Serialize;
-use xpusim_engine::ATTENTION_GRAD_KERNELS;
+use xpusim_engine::{ATTENTION_GRAD_KERNELS, RECURRENT_STEP_KERNELS};
 use xpusim_hw::RuntimeSpec;
 use xpusim_ir::{Op, OpKind, Phase};
 
@@ -34,10 +34,15 @@ pub fn kernels(op: &Op) -> u64 {
         return 0;
     }
     match &op.kind {
+        // The input projection is one launch; each dependent step is two (its GEMM, then
+        // its gates), as the engine prices them.
         OpKind::Recurrent(_) => op
             .contractions()
             .iter()
-            .map(|c| c.sequential_steps.max(1))
+            .map(|c| match c.sequential_steps {
+                0 | 1 => 1,
+                steps => steps * RECURRENT_STEP_KERNELS,
+            })
             .sum(),
         OpKind::AttentionGrad(_) => ATTENTION_GRAD_KERNELS,
         _ => 1,
