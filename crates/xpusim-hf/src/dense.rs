@@ -1,5 +1,5 @@
 //! Dense families: Llama-like decoders (llama, mistral, qwen2/3, phi3, gemma/gemma2),
-//! GPT-2, GPT-NeoX, Falcon, OPT, BERT and T5.
+//! GPT-2, GPT-J, GPT-NeoX, Falcon, OPT, BERT (and the RoBERTa family) and T5.
 
 use xpusim_models::{Activation, Arch, NormStyle, Positions, TransformerConfig};
 

@@ -12,6 +12,7 @@
 
 mod dense;
 mod fields;
+mod gpt_lineage;
 mod sparse;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,13 @@ pub const SUPPORTED: &[&str] = &[
     "falcon",
     "opt",
     "bert",
+    "roberta",
+    "xlm-roberta",
+    "camembert",
+    "phi",
+    "bloom",
+    "gpt_bigcode",
+    "starcoder2",
     "t5",
     "deepseek_v2",
     "deepseek_v3",
@@ -165,7 +173,13 @@ pub fn parse(text: &str, file: &Path) -> Result<HfModel, HfError> {
         "gpt_neox" => dense::gpt_neox(&f, &name)?,
         "falcon" => dense::falcon(&f, &name)?,
         "opt" => dense::opt(&f, &name)?,
-        "bert" => dense::bert(&f, &name)?,
+        // RoBERTa, XLM-R and CamemBERT are `RobertaModel`: BERT's encoder, pooler and
+        // config fields (one token type, two extra position rows in the table).
+        "bert" | "roberta" | "xlm-roberta" | "camembert" => dense::bert(&f, &name)?,
+        "phi" => gpt_lineage::phi(&f, &name)?,
+        "bloom" => gpt_lineage::bloom(&f, &name)?,
+        "gpt_bigcode" => gpt_lineage::gpt_bigcode(&f, &name)?,
+        "starcoder2" => gpt_lineage::starcoder2(&f, &name)?,
         "t5" => dense::t5(&f, &name)?,
         "mixtral" => sparse::mixtral(&f, &name)?,
         "qwen2_moe" | "qwen3_moe" => sparse::qwen_moe(&f, &name, &model_type)?,

@@ -50,6 +50,11 @@ fn dense_families_match_published_params() {
         ("gpt-j-6b.json", 6.05e9),
         ("opt-6.7b.json", 6.7e9),
         ("bert-base-uncased.json", 110e6),
+        ("roberta-base.json", 125e6),
+        ("phi-2.json", 2.78e9),
+        ("bloom-560m.json", 559.2e6),
+        ("starcoder.json", 15.5e9),
+        ("starcoder2-3b.json", 3.03e9),
         ("t5-base.json", 223e6),
         ("mamba-2.8b-hf.json", 2.8e9),
         ("mamba-2.8b-original.json", 2.8e9),
@@ -168,13 +173,13 @@ fn errors_name_file_and_field() {
     );
     assert!(!msg.contains('\n'));
 
-    let e = parse(r#"{"model_type": "bloom"}"#, f).unwrap_err();
+    let e = parse(r#"{"model_type": "rwkv"}"#, f).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains("`bloom`") && msg.contains("llama") && msg.contains("jamba"),
+        msg.contains("`rwkv`") && msg.contains("llama") && msg.contains("jamba"),
         "{msg}"
     );
-    assert_eq!(SUPPORTED.len(), 22);
+    assert_eq!(SUPPORTED.len(), 29);
 
     let e = parse(r#"{"hidden_size": 8}"#, f).unwrap_err();
     assert!(matches!(e, HfError::MissingModelType { .. }), "{e}");
@@ -274,7 +279,9 @@ fn gptj_is_a_parallel_block_with_partial_rotary() {
 fn parallel_residual_families_join_once_per_layer() {
     for (file, parallel, norms) in [
         ("gpt-j-6b.json", true, 1),
+        ("phi-2.json", true, 1),
         ("gpt-neox-20b.json", true, 2),
+        ("bloom-560m.json", false, 2),
         ("falcon-7b.json", true, 1),
         ("llama-2-7b.json", false, 2),
     ] {
@@ -296,4 +303,35 @@ fn parallel_residual_families_join_once_per_layer() {
         assert_eq!(adds, layers * if parallel { 1 } else { 2 }, "{file}");
         assert_eq!(norms_seen, layers * norms, "{file}");
     }
+}
+
+/// The GPT-2-lineage families keep what their modelling code does: Phi-2 rotates 40 % of
+/// each head and unties its head; BLOOM has ALiBi (no position table) and a LayerNorm on its
+/// embeddings; StarCoder shares one K/V head (multi-query); StarCoder2 groups 24 query heads
+/// on 2 K/V heads within a 4096-token window; RoBERTa has one token type.
+#[test]
+fn gpt_lineage_families_keep_their_structure() {
+    let cfg = |file: &str| {
+        load(&fixture(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .config
+    };
+    let phi = cfg("phi-2.json");
+    assert_eq!(
+        phi.positions,
+        xpusim_models::Positions::Rotary { percent: 40 }
+    );
+    assert!(!phi.tied_embeddings && phi.qkv_bias && !phi.gated_ffn);
+    let bloom = cfg("bloom-560m.json");
+    assert_eq!(bloom.positions, xpusim_models::Positions::None);
+    assert!(bloom.embedding_norm && bloom.tied_embeddings && bloom.intermediate == 4096);
+    let starcoder = cfg("starcoder.json");
+    assert_eq!((starcoder.heads, starcoder.kv_heads), (48, 1));
+    let sc2 = cfg("starcoder2-3b.json");
+    assert_eq!((sc2.heads, sc2.kv_heads), (24, 2));
+    assert_eq!(sc2.sliding_window, Some(4096));
+    assert!(!sc2.gated_ffn && sc2.mlp_bias);
+    let roberta = cfg("roberta-base.json");
+    assert_eq!(roberta.type_vocab, 1);
+    assert!(roberta.pooler);
 }

@@ -1,0 +1,125 @@
+//! Decoders of the GPT-2 lineage that keep LayerNorm, biases and a plain (ungated) MLP:
+//! Phi-1/1.5/2, BLOOM, GPT-BigCode (SantaCoder, StarCoder) and StarCoder2. Each follows its
+//! `transformers` modelling code; what decides cost is written beside each field.
+
+use xpusim_models::{Activation, NormStyle, Positions, TransformerConfig};
+
+use crate::dense::{activation, check_rope_scaling, gpt2};
+use crate::fields::Fields;
+use crate::HfError;
+
+/// Phi-1, Phi-1.5 and Phi-2 (HF `PhiForCausalLM`): a parallel block, as GPT-J's: one
+/// LayerNorm (`input_layernorm`) feeds attention and MLP and one add joins them
+/// (`attn_outputs + feed_forward_hidden_states + residual` in `PhiDecoderLayer`); rotary on
+/// `partial_rotary_factor` of each head (`PhiConfig` default 0.5); Q/K/V, output and both
+/// MLP projections with biases; an untied LM head. Its bias (`vocab_size` values) is not
+/// counted, nor are the optional `qk_layernorm` norms (Phi-2 has none).
+pub(crate) fn phi(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    check_rope_scaling(f)?;
+    let hidden = f.req_pos(&["hidden_size"])?;
+    let heads = f.req_pos(&["num_attention_heads"])?;
+    let percent = match f.obj.get("partial_rotary_factor").and_then(|v| v.as_f64()) {
+        Some(p) if (0.0..=1.0).contains(&p) => (p * 100.0).round() as u64,
+        Some(p) => {
+            return Err(f.err(
+                "partial_rotary_factor",
+                format!("must be in [0, 1], got {p}"),
+            ))
+        }
+        None => 50,
+    };
+    Ok(TransformerConfig {
+        gated_ffn: false,
+        activation: activation(f, &["hidden_act"], Activation::Gelu)?,
+        tied_embeddings: f.flag(&["tie_word_embeddings"], false)?,
+        positions: Positions::Rotary { percent },
+        norm: NormStyle::LayerNorm { bias: true },
+        norms_per_layer: 1,
+        qkv_bias: true,
+        out_bias: true,
+        mlp_bias: true,
+        ..TransformerConfig::decoder(
+            name,
+            hidden,
+            f.req_pos(&["num_hidden_layers"])?,
+            heads,
+            f.opt(&["num_key_value_heads"], heads)?,
+            f.req_pos(&["intermediate_size"])?,
+            f.req_pos(&["vocab_size"])?,
+        )
+    })
+}
+
+/// BLOOM (BigScience 2022; HF `BloomForCausalLM`): ALiBi instead of position embeddings
+/// (no position table, its bias computed in the attention), a LayerNorm on the word
+/// embeddings (`word_embeddings_layernorm`), a 4h GELU MLP, biases throughout and an LM head
+/// tied to the embeddings. `apply_residual_connection_post_layernorm` moves where the
+/// residual is taken, not what is computed. The width is `hidden_size` (or the older
+/// `n_embed`), the heads `n_head` (or `num_attention_heads`), as `BloomConfig` reads them.
+pub(crate) fn bloom(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    let hidden = f.req_pos(&["hidden_size", "n_embed"])?;
+    let heads = f.req_pos(&["n_head", "num_attention_heads"])?;
+    Ok(TransformerConfig {
+        gated_ffn: false,
+        activation: Activation::Gelu,
+        tied_embeddings: f.flag(&["tie_word_embeddings"], true)?,
+        positions: Positions::None,
+        norm: NormStyle::LayerNorm { bias: true },
+        embedding_norm: true,
+        qkv_bias: true,
+        out_bias: true,
+        mlp_bias: true,
+        ..TransformerConfig::decoder(
+            name,
+            hidden,
+            f.req_pos(&["n_layer", "num_hidden_layers"])?,
+            heads,
+            heads,
+            4 * hidden,
+            f.req_pos(&["vocab_size"])?,
+        )
+    })
+}
+
+/// GPT-BigCode (SantaCoder, StarCoder; Li et al. 2023; HF `GPTBigCodeForCausalLM`): GPT-2's
+/// fields and block with multi-query attention (`multi_query`, default true: one K/V head
+/// shared by every query head) and an LM head tied to the embeddings.
+pub(crate) fn gpt_bigcode(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    let base = gpt2(f, name)?;
+    let kv_heads = if f.flag(&["multi_query"], true)? {
+        1
+    } else {
+        base.heads
+    };
+    Ok(TransformerConfig { kv_heads, ..base })
+}
+
+/// StarCoder2 (Lozhkov et al. 2024; HF `Starcoder2ForCausalLM`): Llama's field names and
+/// grouped-query attention with full rotary, but LayerNorm with bias (`norm_type`), a plain
+/// `c_fc`/`c_proj` MLP with GELU, biases on every projection when `use_bias` (default true),
+/// a sliding window, and an LM head tied to the embeddings (`Starcoder2Config` default).
+pub(crate) fn starcoder2(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    check_rope_scaling(f)?;
+    let hidden = f.req_pos(&["hidden_size"])?;
+    let heads = f.req_pos(&["num_attention_heads"])?;
+    let bias = f.flag(&["use_bias"], true)?;
+    Ok(TransformerConfig {
+        gated_ffn: false,
+        activation: activation(f, &["hidden_act"], Activation::Gelu)?,
+        tied_embeddings: f.flag(&["tie_word_embeddings"], true)?,
+        norm: NormStyle::LayerNorm { bias: true },
+        qkv_bias: bias,
+        out_bias: bias,
+        mlp_bias: bias,
+        sliding_window: f.maybe(&["sliding_window"])?,
+        ..TransformerConfig::decoder(
+            name,
+            hidden,
+            f.req_pos(&["num_hidden_layers"])?,
+            heads,
+            f.opt(&["num_key_value_heads"], heads)?,
+            f.req_pos(&["intermediate_size"])?,
+            f.req_pos(&["vocab_size"])?,
+        )
+    })
+}
