@@ -270,31 +270,76 @@ pub(crate) fn opt(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfErr
 /// BERT (Devlin et al. 2019): post-LN encoder with biases, learned positions, token types
 /// and the pooler of `BertModel`.
 pub(crate) fn bert(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
-    let hidden = f.req_pos(&["hidden_size"])?;
-    let heads = f.req_pos(&["num_attention_heads"])?;
     Ok(TransformerConfig {
-        arch: Arch::EncoderOnly,
-        gated_ffn: false,
         activation: activation(f, &["hidden_act"], Activation::Gelu)?,
-        lm_head: false,
         positions: Positions::Learned {
             max_positions: f.opt(&["max_position_embeddings"], 512)?,
         },
+        type_vocab: f.opt(&["type_vocab_size"], 2)?,
+        ..bert_encoder(
+            name,
+            f.req_pos(&["hidden_size"])?,
+            f.req_pos(&["num_hidden_layers"])?,
+            f.req_pos(&["num_attention_heads"])?,
+            f.req_pos(&["intermediate_size"])?,
+            f.req_pos(&["vocab_size"])?,
+        )
+    })
+}
+
+/// The BERT encoder's structure: post-LN blocks with biases, a LayerNorm on the embeddings,
+/// no final norm or LM head, GELU, 512 learned positions, two token types and a pooler
+/// (what the BERT family's configs then override).
+fn bert_encoder(
+    name: &str,
+    hidden: u64,
+    layers: u64,
+    heads: u64,
+    intermediate: u64,
+    vocab: u64,
+) -> TransformerConfig {
+    TransformerConfig {
+        arch: Arch::EncoderOnly,
+        gated_ffn: false,
+        activation: Activation::Gelu,
+        lm_head: false,
+        positions: Positions::Learned { max_positions: 512 },
         norm: NormStyle::LayerNorm { bias: true },
         final_norm: false,
         embedding_norm: true,
         qkv_bias: true,
         out_bias: true,
         mlp_bias: true,
-        type_vocab: f.opt(&["type_vocab_size"], 2)?,
+        type_vocab: 2,
         pooler: true,
-        ..TransformerConfig::decoder(
+        ..TransformerConfig::decoder(name, hidden, layers, heads, heads, intermediate, vocab)
+    }
+}
+
+/// DistilBERT (Sanh et al. 2019; HF `DistilBertModel`): BERT's post-LN encoder, half as
+/// deep, under its own field names (`dim`, `n_layers`, `n_heads`, `hidden_dim`,
+/// `activation`), with no token-type table and no pooler; `sinusoidal_pos_embds` replaces
+/// the learned position table with fixed sines (no parameters).
+pub(crate) fn distilbert(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    let hidden = f.req_pos(&["dim"])?;
+    let heads = f.req_pos(&["n_heads"])?;
+    Ok(TransformerConfig {
+        type_vocab: 0,
+        pooler: false,
+        positions: if f.flag(&["sinusoidal_pos_embds"], false)? {
+            Positions::None
+        } else {
+            Positions::Learned {
+                max_positions: f.opt(&["max_position_embeddings"], 512)?,
+            }
+        },
+        activation: activation(f, &["activation"], Activation::Gelu)?,
+        ..bert_encoder(
             name,
             hidden,
-            f.req_pos(&["num_hidden_layers"])?,
+            f.req_pos(&["n_layers"])?,
             heads,
-            heads,
-            f.req_pos(&["intermediate_size"])?,
+            f.req_pos(&["hidden_dim"])?,
             f.req_pos(&["vocab_size"])?,
         )
     })

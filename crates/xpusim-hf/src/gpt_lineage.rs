@@ -1,5 +1,5 @@
-//! Decoders of the GPT-2 lineage that keep LayerNorm, biases and a plain (ungated) MLP:
-//! Phi-1/1.5/2, BLOOM, GPT-BigCode (SantaCoder, StarCoder) and StarCoder2. Each follows its
+//! Decoders of the GPT-2 lineage that keep LayerNorm and a plain (ungated) MLP: Phi-1/1.5/2,
+//! BLOOM, GPT-BigCode (SantaCoder, StarCoder), StarCoder2, GPT-Neo and MPT. Each follows its
 //! `transformers` modelling code; what decides cost is written beside each field.
 
 use xpusim_models::{Activation, NormStyle, Positions, TransformerConfig};
@@ -119,6 +119,82 @@ pub(crate) fn starcoder2(f: &Fields<'_>, name: &str) -> Result<TransformerConfig
             heads,
             f.opt(&["num_key_value_heads"], heads)?,
             f.req_pos(&["intermediate_size"])?,
+            f.req_pos(&["vocab_size"])?,
+        )
+    })
+}
+
+/// GPT-Neo (Black et al. 2021; HF `GPTNeoForCausalLM`): GPT-2's block with learned positions,
+/// LayerNorm with bias, a GELU MLP (`intermediate_size`, default 4h) with biases, Q/K/V
+/// without bias and an output projection with one, and a tied LM head. Its `local` layers
+/// attend within `window_size` tokens; they are costed as global attention, an upper bound
+/// (as Gemma-2's alternating layers are).
+pub(crate) fn gpt_neo(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    let hidden = f.req_pos(&["hidden_size"])?;
+    let heads = f.req_pos(&["num_heads", "num_attention_heads"])?;
+    Ok(TransformerConfig {
+        gated_ffn: false,
+        activation: activation(f, &["activation_function"], Activation::Gelu)?,
+        tied_embeddings: f.flag(&["tie_word_embeddings"], true)?,
+        positions: Positions::Learned {
+            max_positions: f.opt(&["max_position_embeddings"], 2048)?,
+        },
+        norm: NormStyle::LayerNorm { bias: true },
+        qkv_bias: false,
+        out_bias: true,
+        mlp_bias: true,
+        ..TransformerConfig::decoder(
+            name,
+            hidden,
+            f.req_pos(&["num_layers", "num_hidden_layers"])?,
+            heads,
+            heads,
+            f.opt(&["intermediate_size"], 4 * hidden)?,
+            f.req_pos(&["vocab_size"])?,
+        )
+    })
+}
+
+/// MPT (MosaicML 2023; HF `MptForCausalLM`): `d_model`, `n_heads`, `n_layers` and an MLP of
+/// `expansion_ratio` × `d_model` (default 4) with GELU; no biases and bias-free LayerNorm
+/// when `no_bias` (default true); ALiBi (`attn_config.alibi`) or else a learned position
+/// table of `max_seq_len` rows; grouped K/V heads when `attn_config.kv_n_heads` is given;
+/// the LM head is the embedding table.
+pub(crate) fn mpt(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    let hidden = f.req_pos(&["d_model"])?;
+    let heads = f.req_pos(&["n_heads"])?;
+    let attn = f.object("attn_config")?;
+    let alibi = match &attn {
+        Some(a) => a.flag(&["alibi"], false)?,
+        None => false,
+    };
+    let kv_heads = match &attn {
+        Some(a) => a.opt(&["kv_n_heads"], heads)?,
+        None => heads,
+    };
+    let bias = !f.flag(&["no_bias"], true)?;
+    Ok(TransformerConfig {
+        gated_ffn: false,
+        activation: Activation::Gelu,
+        tied_embeddings: true,
+        positions: if alibi {
+            Positions::None
+        } else {
+            Positions::Learned {
+                max_positions: f.opt(&["max_seq_len"], 2048)?,
+            }
+        },
+        norm: NormStyle::LayerNorm { bias },
+        qkv_bias: bias,
+        out_bias: bias,
+        mlp_bias: bias,
+        ..TransformerConfig::decoder(
+            name,
+            hidden,
+            f.req_pos(&["n_layers"])?,
+            heads,
+            kv_heads,
+            f.opt(&["expansion_ratio"], 4)? * hidden,
             f.req_pos(&["vocab_size"])?,
         )
     })

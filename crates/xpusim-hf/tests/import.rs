@@ -51,6 +51,9 @@ fn dense_families_match_published_params() {
         ("opt-6.7b.json", 6.7e9),
         ("bert-base-uncased.json", 110e6),
         ("roberta-base.json", 125e6),
+        ("distilbert-base-uncased.json", 66e6),
+        ("mpt-7b.json", 6.7e9),
+        ("gpt-neo-2.7B.json", 2.7e9),
         ("phi-2.json", 2.78e9),
         ("bloom-560m.json", 559.2e6),
         ("starcoder.json", 15.5e9),
@@ -179,7 +182,7 @@ fn errors_name_file_and_field() {
         msg.contains("`rwkv`") && msg.contains("llama") && msg.contains("jamba"),
         "{msg}"
     );
-    assert_eq!(SUPPORTED.len(), 29);
+    assert_eq!(SUPPORTED.len(), 32);
 
     let e = parse(r#"{"hidden_size": 8}"#, f).unwrap_err();
     assert!(matches!(e, HfError::MissingModelType { .. }), "{e}");
@@ -308,7 +311,9 @@ fn parallel_residual_families_join_once_per_layer() {
 /// The GPT-2-lineage families keep what their modelling code does: Phi-2 rotates 40 % of
 /// each head and unties its head; BLOOM has ALiBi (no position table) and a LayerNorm on its
 /// embeddings; StarCoder shares one K/V head (multi-query); StarCoder2 groups 24 query heads
-/// on 2 K/V heads within a 4096-token window; RoBERTa has one token type.
+/// on 2 K/V heads within a 4096-token window; RoBERTa has one token type; DistilBERT has six
+/// layers, no token types and no pooler; MPT has ALiBi and no biases; GPT-Neo's Q/K/V have no
+/// bias.
 #[test]
 fn gpt_lineage_families_keep_their_structure() {
     let cfg = |file: &str| {
@@ -334,4 +339,12 @@ fn gpt_lineage_families_keep_their_structure() {
     let roberta = cfg("roberta-base.json");
     assert_eq!(roberta.type_vocab, 1);
     assert!(roberta.pooler);
+    let distil = cfg("distilbert-base-uncased.json");
+    assert_eq!((distil.layers, distil.type_vocab), (6, 0));
+    assert!(!distil.pooler);
+    let mpt = cfg("mpt-7b.json");
+    assert_eq!(mpt.positions, xpusim_models::Positions::None);
+    assert!(!mpt.qkv_bias && !mpt.mlp_bias && mpt.intermediate == 4 * 4096);
+    let neo = cfg("gpt-neo-2.7B.json");
+    assert!(!neo.qkv_bias && neo.out_bias && neo.tied_embeddings);
 }
