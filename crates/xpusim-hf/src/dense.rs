@@ -38,6 +38,16 @@ pub(crate) fn check_rope_scaling(f: &Fields<'_>) -> Result<(), HfError> {
     Ok(())
 }
 
+/// The share of each head that rotary embedding rotates, in percent, from a fraction field
+/// (`partial_rotary_factor`, `rotary_pct`); None when absent.
+pub(crate) fn rotary_percent(f: &Fields<'_>, key: &str) -> Result<Option<u64>, HfError> {
+    match f.obj.get(key).and_then(|v| v.as_f64()) {
+        Some(p) if (0.0..=1.0).contains(&p) => Ok(Some((p * 100.0).round() as u64)),
+        Some(p) => Err(f.err(key, format!("must be in [0, 1], got {p}"))),
+        None => Ok(None),
+    }
+}
+
 /// Llama-family decoders: RMSNorm, gated FFN, RoPE.
 ///
 /// Family differences follow the `transformers` modelling code: Qwen2 has Q/K/V biases;
@@ -68,16 +78,8 @@ pub(crate) fn llama_like(
     c.qkv_bias = f.flag(&["attention_bias", "qkv_bias"], default_bias)?;
     c.out_bias = ty != "qwen2" && c.qkv_bias;
     c.mlp_bias = f.flag(&["mlp_bias"], false)?;
-    if let Some(p) = f.obj.get("partial_rotary_factor").and_then(|v| v.as_f64()) {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(f.err(
-                "partial_rotary_factor",
-                format!("must be in [0, 1], got {p}"),
-            ));
-        }
-        c.positions = Positions::Rotary {
-            percent: (p * 100.0).round() as u64,
-        };
+    if let Some(percent) = rotary_percent(f, "partial_rotary_factor")? {
+        c.positions = Positions::Rotary { percent };
     }
     // Qwen2 only slides when `use_sliding_window`; Gemma-2 alternates local and global
     // layers, costed here as all global (upper bound).
@@ -159,11 +161,7 @@ pub(crate) fn gptj(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfEr
 pub(crate) fn gpt_neox(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
     let hidden = f.req_pos(&["hidden_size"])?;
     let heads = f.req_pos(&["num_attention_heads"])?;
-    let pct = match f.obj.get("rotary_pct").and_then(|v| v.as_f64()) {
-        Some(p) if (0.0..=1.0).contains(&p) => (p * 100.0).round() as u64,
-        Some(p) => return Err(f.err("rotary_pct", format!("must be in [0, 1], got {p}"))),
-        None => 25,
-    };
+    let pct = rotary_percent(f, "rotary_pct")?.unwrap_or(25);
     let bias = f.flag(&["attention_bias"], true)?;
     Ok(TransformerConfig {
         gated_ffn: false,

@@ -4,7 +4,7 @@
 
 use xpusim_models::{Activation, NormStyle, Positions, TransformerConfig};
 
-use crate::dense::{activation, check_rope_scaling, gpt2};
+use crate::dense::{activation, check_rope_scaling, gpt2, rotary_percent};
 use crate::fields::Fields;
 use crate::HfError;
 
@@ -18,16 +18,7 @@ pub(crate) fn phi(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfErr
     check_rope_scaling(f)?;
     let hidden = f.req_pos(&["hidden_size"])?;
     let heads = f.req_pos(&["num_attention_heads"])?;
-    let percent = match f.obj.get("partial_rotary_factor").and_then(|v| v.as_f64()) {
-        Some(p) if (0.0..=1.0).contains(&p) => (p * 100.0).round() as u64,
-        Some(p) => {
-            return Err(f.err(
-                "partial_rotary_factor",
-                format!("must be in [0, 1], got {p}"),
-            ))
-        }
-        None => 50,
-    };
+    let percent = rotary_percent(f, "partial_rotary_factor")?.unwrap_or(50);
     Ok(TransformerConfig {
         gated_ffn: false,
         activation: activation(f, &["hidden_act"], Activation::Gelu)?,
