@@ -97,17 +97,19 @@ pub(crate) fn llama_like(
     Ok(c)
 }
 
-/// GPT-2 (Radford et al. 2019): learned positions, pre-LN with biases, GELU MLP, tied.
+/// GPT-2 (Radford et al. 2019): learned positions, pre-LN with biases, GELU MLP, tied. The
+/// field names of GPT-Neo's config (`num_heads`, `num_layers`, `intermediate_size`,
+/// `max_position_embeddings`) are read too, for the families built on it.
 pub(crate) fn gpt2(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
-    let hidden = f.req_pos(&["n_embd", "hidden_size"])?;
-    let heads = f.req_pos(&["n_head", "num_attention_heads"])?;
-    let inter = f.opt(&["n_inner"], 4 * hidden)?;
+    let hidden = f.req_pos(&["n_embd", "hidden_size", "n_embed"])?;
+    let heads = f.req_pos(&["n_head", "num_attention_heads", "num_heads"])?;
+    let inter = f.opt(&["n_inner", "intermediate_size"], 4 * hidden)?;
     Ok(TransformerConfig {
         gated_ffn: false,
         activation: activation(f, &["activation_function"], Activation::Gelu)?,
         tied_embeddings: f.flag(&["tie_word_embeddings"], true)?,
         positions: Positions::Learned {
-            max_positions: f.opt(&["n_positions", "n_ctx"], 1024)?,
+            max_positions: f.opt(&["n_positions", "n_ctx", "max_position_embeddings"], 1024)?,
         },
         norm: NormStyle::LayerNorm { bias: true },
         qkv_bias: true,
@@ -116,7 +118,7 @@ pub(crate) fn gpt2(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfEr
         ..TransformerConfig::decoder(
             name,
             hidden,
-            f.req_pos(&["n_layer", "num_hidden_layers"])?,
+            f.req_pos(&["n_layer", "num_hidden_layers", "num_layers"])?,
             heads,
             heads,
             inter,
@@ -274,7 +276,7 @@ pub(crate) fn bert(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfEr
             max_positions: f.opt(&["max_position_embeddings"], 512)?,
         },
         type_vocab: f.opt(&["type_vocab_size"], 2)?,
-        ..bert_encoder(
+        ..TransformerConfig::encoder(
             name,
             f.req_pos(&["hidden_size"])?,
             f.req_pos(&["num_hidden_layers"])?,
@@ -283,35 +285,6 @@ pub(crate) fn bert(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfEr
             f.req_pos(&["vocab_size"])?,
         )
     })
-}
-
-/// The BERT encoder's structure: post-LN blocks with biases, a LayerNorm on the embeddings,
-/// no final norm or LM head, GELU, 512 learned positions, two token types and a pooler
-/// (what the BERT family's configs then override).
-fn bert_encoder(
-    name: &str,
-    hidden: u64,
-    layers: u64,
-    heads: u64,
-    intermediate: u64,
-    vocab: u64,
-) -> TransformerConfig {
-    TransformerConfig {
-        arch: Arch::EncoderOnly,
-        gated_ffn: false,
-        activation: Activation::Gelu,
-        lm_head: false,
-        positions: Positions::Learned { max_positions: 512 },
-        norm: NormStyle::LayerNorm { bias: true },
-        final_norm: false,
-        embedding_norm: true,
-        qkv_bias: true,
-        out_bias: true,
-        mlp_bias: true,
-        type_vocab: 2,
-        pooler: true,
-        ..TransformerConfig::decoder(name, hidden, layers, heads, heads, intermediate, vocab)
-    }
 }
 
 /// DistilBERT (Sanh et al. 2019; HF `DistilBertModel`): BERT's post-LN encoder, half as
@@ -332,7 +305,7 @@ pub(crate) fn distilbert(f: &Fields<'_>, name: &str) -> Result<TransformerConfig
             }
         },
         activation: activation(f, &["activation"], Activation::Gelu)?,
-        ..bert_encoder(
+        ..TransformerConfig::encoder(
             name,
             hidden,
             f.req_pos(&["n_layers"])?,

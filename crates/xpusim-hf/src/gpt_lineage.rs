@@ -15,60 +15,27 @@ use crate::HfError;
 /// MLP projections with biases; an untied LM head. Its bias (`vocab_size` values) is not
 /// counted, nor are the optional `qk_layernorm` norms (Phi-2 has none).
 pub(crate) fn phi(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
-    check_rope_scaling(f)?;
-    let hidden = f.req_pos(&["hidden_size"])?;
-    let heads = f.req_pos(&["num_attention_heads"])?;
-    let percent = rotary_percent(f, "partial_rotary_factor")?.unwrap_or(50);
     Ok(TransformerConfig {
-        gated_ffn: false,
-        activation: activation(f, &["hidden_act"], Activation::Gelu)?,
-        tied_embeddings: f.flag(&["tie_word_embeddings"], false)?,
-        positions: Positions::Rotary { percent },
-        norm: NormStyle::LayerNorm { bias: true },
+        positions: Positions::Rotary {
+            percent: rotary_percent(f, "partial_rotary_factor")?.unwrap_or(50),
+        },
         norms_per_layer: 1,
-        qkv_bias: true,
-        out_bias: true,
-        mlp_bias: true,
-        ..TransformerConfig::decoder(
-            name,
-            hidden,
-            f.req_pos(&["num_hidden_layers"])?,
-            heads,
-            f.opt(&["num_key_value_heads"], heads)?,
-            f.req_pos(&["intermediate_size"])?,
-            f.req_pos(&["vocab_size"])?,
-        )
+        ..layer_norm_decoder(f, name, false, true)?
     })
 }
 
 /// BLOOM (BigScience 2022; HF `BloomForCausalLM`): ALiBi instead of position embeddings
 /// (no position table, its bias computed in the attention), a LayerNorm on the word
 /// embeddings (`word_embeddings_layernorm`), a 4h GELU MLP, biases throughout and an LM head
-/// tied to the embeddings. `apply_residual_connection_post_layernorm` moves where the
-/// residual is taken, not what is computed. The width is `hidden_size` (or the older
-/// `n_embed`), the heads `n_head` (or `num_attention_heads`), as `BloomConfig` reads them.
+/// tied to the embeddings: GPT-2's block, under the field names [`gpt2`] reads (`n_layer`,
+/// `n_head` or `num_attention_heads`, `hidden_size` or the older `n_embed`, `n_inner` null
+/// for 4h). `apply_residual_connection_post_layernorm` moves where the residual is taken,
+/// not what is computed.
 pub(crate) fn bloom(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
-    let hidden = f.req_pos(&["hidden_size", "n_embed"])?;
-    let heads = f.req_pos(&["n_head", "num_attention_heads"])?;
     Ok(TransformerConfig {
-        gated_ffn: false,
-        activation: Activation::Gelu,
-        tied_embeddings: f.flag(&["tie_word_embeddings"], true)?,
         positions: Positions::None,
-        norm: NormStyle::LayerNorm { bias: true },
         embedding_norm: true,
-        qkv_bias: true,
-        out_bias: true,
-        mlp_bias: true,
-        ..TransformerConfig::decoder(
-            name,
-            hidden,
-            f.req_pos(&["n_layer", "num_hidden_layers"])?,
-            heads,
-            heads,
-            4 * hidden,
-            f.req_pos(&["vocab_size"])?,
-        )
+        ..gpt2(f, name)?
     })
 }
 
@@ -90,22 +57,36 @@ pub(crate) fn gpt_bigcode(f: &Fields<'_>, name: &str) -> Result<TransformerConfi
 /// `c_fc`/`c_proj` MLP with GELU, biases on every projection when `use_bias` (default true),
 /// a sliding window, and an LM head tied to the embeddings (`Starcoder2Config` default).
 pub(crate) fn starcoder2(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
+    Ok(TransformerConfig {
+        sliding_window: f.maybe(&["sliding_window"])?,
+        ..layer_norm_decoder(f, name, true, f.flag(&["use_bias"], true)?)?
+    })
+}
+
+/// A decoder under Llama's field names (`hidden_size`, `num_attention_heads`,
+/// `num_key_value_heads`, `intermediate_size`) with GPT-2's LayerNorm with bias and a plain
+/// `hidden_act` MLP (default GELU), full rotary, biases on every projection when `bias`, and
+/// an LM head tied unless `tie_word_embeddings` says otherwise (default `tied`): what Phi
+/// and StarCoder2 share.
+fn layer_norm_decoder(
+    f: &Fields<'_>,
+    name: &str,
+    tied: bool,
+    bias: bool,
+) -> Result<TransformerConfig, HfError> {
     check_rope_scaling(f)?;
-    let hidden = f.req_pos(&["hidden_size"])?;
     let heads = f.req_pos(&["num_attention_heads"])?;
-    let bias = f.flag(&["use_bias"], true)?;
     Ok(TransformerConfig {
         gated_ffn: false,
         activation: activation(f, &["hidden_act"], Activation::Gelu)?,
-        tied_embeddings: f.flag(&["tie_word_embeddings"], true)?,
+        tied_embeddings: f.flag(&["tie_word_embeddings"], tied)?,
         norm: NormStyle::LayerNorm { bias: true },
         qkv_bias: bias,
         out_bias: bias,
         mlp_bias: bias,
-        sliding_window: f.maybe(&["sliding_window"])?,
         ..TransformerConfig::decoder(
             name,
-            hidden,
+            f.req_pos(&["hidden_size"])?,
             f.req_pos(&["num_hidden_layers"])?,
             heads,
             f.opt(&["num_key_value_heads"], heads)?,
@@ -115,34 +96,14 @@ pub(crate) fn starcoder2(f: &Fields<'_>, name: &str) -> Result<TransformerConfig
     })
 }
 
-/// GPT-Neo (Black et al. 2021; HF `GPTNeoForCausalLM`): GPT-2's block with learned positions,
-/// LayerNorm with bias, a GELU MLP (`intermediate_size`, default 4h) with biases, Q/K/V
-/// without bias and an output projection with one, and a tied LM head. Its `local` layers
-/// attend within `window_size` tokens; they are costed as global attention, an upper bound
-/// (as Gemma-2's alternating layers are).
+/// GPT-Neo (Black et al. 2021; HF `GPTNeoForCausalLM`): GPT-2's block, fields and tied head
+/// (read under GPT-Neo's names by [`gpt2`]), with Q/K/V projections without bias. Its
+/// `local` layers attend within `window_size` tokens; they are costed as global attention,
+/// an upper bound (as Gemma-2's alternating layers are).
 pub(crate) fn gpt_neo(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
-    let hidden = f.req_pos(&["hidden_size"])?;
-    let heads = f.req_pos(&["num_heads", "num_attention_heads"])?;
     Ok(TransformerConfig {
-        gated_ffn: false,
-        activation: activation(f, &["activation_function"], Activation::Gelu)?,
-        tied_embeddings: f.flag(&["tie_word_embeddings"], true)?,
-        positions: Positions::Learned {
-            max_positions: f.opt(&["max_position_embeddings"], 2048)?,
-        },
-        norm: NormStyle::LayerNorm { bias: true },
         qkv_bias: false,
-        out_bias: true,
-        mlp_bias: true,
-        ..TransformerConfig::decoder(
-            name,
-            hidden,
-            f.req_pos(&["num_layers", "num_hidden_layers"])?,
-            heads,
-            heads,
-            f.opt(&["intermediate_size"], 4 * hidden)?,
-            f.req_pos(&["vocab_size"])?,
-        )
+        ..gpt2(f, name)?
     })
 }
 

@@ -272,6 +272,35 @@ impl TransformerConfig {
         }
     }
 
+    /// A BERT-style encoder (Devlin et al. 2019): post-LN blocks with biases, a LayerNorm on
+    /// the embeddings, GELU, 512 learned positions, two token types and a pooler, no final
+    /// norm or LM head; adjust fields for other encoders (RoBERTa, DistilBERT).
+    pub fn encoder(
+        name: &str,
+        hidden: u64,
+        layers: u64,
+        heads: u64,
+        intermediate: u64,
+        vocab: u64,
+    ) -> TransformerConfig {
+        TransformerConfig {
+            arch: Arch::EncoderOnly,
+            gated_ffn: false,
+            activation: Activation::Gelu,
+            lm_head: false,
+            positions: Positions::Learned { max_positions: 512 },
+            norm: NormStyle::LayerNorm { bias: true },
+            final_norm: false,
+            embedding_norm: true,
+            qkv_bias: true,
+            out_bias: true,
+            mlp_bias: true,
+            type_vocab: 2,
+            pooler: true,
+            ..TransformerConfig::decoder(name, hidden, layers, heads, heads, intermediate, vocab)
+        }
+    }
+
     /// The phases this architecture can be lowered for: its inference phases, then
     /// [`Phase::Train`] (every architecture trains; it is last so the first phase stays the
     /// default).

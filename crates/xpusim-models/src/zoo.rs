@@ -154,22 +154,7 @@ fn llama(
 
 /// BERT encoder (post-LN, GELU, biases, learned positions, token types, pooler).
 fn bert(name: &str, hidden: u64, layers: u64, heads: u64) -> TransformerConfig {
-    TransformerConfig {
-        arch: Arch::EncoderOnly,
-        gated_ffn: false,
-        activation: Activation::Gelu,
-        lm_head: false,
-        positions: Positions::Learned { max_positions: 512 },
-        norm: NormStyle::LayerNorm { bias: true },
-        final_norm: false,
-        embedding_norm: true,
-        qkv_bias: true,
-        out_bias: true,
-        mlp_bias: true,
-        type_vocab: 2,
-        pooler: true,
-        ..TransformerConfig::decoder(name, hidden, layers, heads, heads, 4 * hidden, 30_522)
-    }
+    TransformerConfig::encoder(name, hidden, layers, heads, 4 * hidden, 30_522)
 }
 
 /// GPT-2/3-style decoder as Megatron-LM trains it: pre-LN with biased LayerNorm, GELU MLP of
