@@ -399,8 +399,9 @@ BERT-Base and BERT-Large, sequences of 128 and 384 tokens (padded, fixed-length 
 FP16 and INT8 (post-training quantised, with INT8 layernorm and attention plugins), each engine replayed \
 from a CUDA graph by the demo's `perf --enable_graph` (`runtime = cuda-graphs`), the Average column, on an \
 A100 40GB (`hw/a100-sxm4-40gb.toml`: the README does not say SXM or PCIe; both 40GB boards have 1,555 GB/s \
-HBM2) and a T4 (the `t4` preset). Two test sources: nothing was fitted to them. The A30 tables (no device \
-file) and the 2:4-sparse Megatron tables (sparsity is not modelled) are left out.
+HBM2), an A30 (`hw/a30.toml`: the A100's GA100 die with 56 SMs on a 165 W board, the A100's per-operation \
+constants carried over and the board's from its datasheet) and a T4 (the `t4` preset). Three test sources: \
+nothing was fitted to them. The 2:4-sparse Megatron tables (sparsity is not modelled) are left out.
 - `data/validation/attention.csv`: the attention kernel rows. FlashAttention-3's Fig. 5 (Shah et al. 2024, \
 arXiv:2407.08608; the bar labels of `assets/flash3_fp16_fwd.png` in Dao-AILab/flash-attention at 7ef2484, \
 typed into `data/validation/flash_attention.py`, which says what each number is): forward attention in FP16 \
