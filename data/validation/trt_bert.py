@@ -18,7 +18,9 @@ percentile and average latency in ms for INT8 and for FP16. What the numbers are
 - Timed by `build/perf ... --enable_graph`: 100 warm-up and 2000 (Ampere) or 1000 (Turing)
   timed iterations of the engine replayed from a CUDA graph, inputs already on the device
   ("the time measurements do not include the time required to copy inputs to the device").
-  Rows take the Average column, with `runtime = cuda-graphs`.
+  Rows take the Average column, with `runtime = tensorrt` (replayed from a CUDA graph, and
+  the builder's fusions: GELU in the FC1 GEMM's epilogue, each residual add with its
+  LayerNorm in the SkipLayerNorm plugin; builder.py at the same commit).
 - Fixed sequence length: every sequence is padded to 128 or 384 tokens (the variable-length
   engines are a separate, experimental path the tables do not use).
 Sections used: "NVIDIA A100 (40GB)" (board taken as A100 SXM4 40GB: the README does not say
@@ -84,7 +86,7 @@ def main():
         )
         print(
             f'{rid},{hw},1,,{precision},{model},inference,{batch},{seq},,latency_ms,{ms},ms,"{src}",'
-            f'model/encoder inference,wall,no,cuda-graphs,"{note}",{source_id}'
+            f'model/encoder inference,wall,no,tensorrt,"{note}",{source_id}'
         )
         n += 1
     if n != 240:

@@ -138,11 +138,11 @@ fn runtimes(f: Format) -> Result<()> {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&all)?),
         Format::Csv => {
             outln!(
-                "name,kernel_issue_us,graphs,graph_launch_us,step_fixed_us,step_per_sequence_us,fuse_training_pointwise,decode_attention"
+                "name,kernel_issue_us,graphs,graph_launch_us,step_fixed_us,step_per_sequence_us,fuse_training_pointwise,fuse_gemm_epilogues,decode_attention"
             );
             for r in &all {
                 outln!(
-                    "{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{}",
                     r.name,
                     r.kernel_issue_us.map_or(String::new(), |v| v.to_string()),
                     r.graphs.label(),
@@ -151,6 +151,7 @@ fn runtimes(f: Format) -> Result<()> {
                     r.step
                         .map_or(String::new(), |s| s.per_sequence_us.to_string()),
                     r.fuse_training_pointwise,
+                    r.fuse_gemm_epilogues,
                     r.decode_attention.label()
                 );
             }
@@ -163,6 +164,7 @@ fn runtimes(f: Format) -> Result<()> {
                 "CUDA graphs",
                 "step host work",
                 "training kernels",
+                "inference GEMM epilogues",
                 "decode attention",
                 "aliases",
             ]);
@@ -182,6 +184,12 @@ fn runtimes(f: Format) -> Result<()> {
                         "pointwise chains fused"
                     } else {
                         "one per op"
+                    }
+                    .to_string(),
+                    if r.fuse_gemm_epilogues {
+                        "pointwise ops fused"
+                    } else {
+                        "pointwise ops apart"
                     }
                     .to_string(),
                     r.decode_attention.label().to_string(),

@@ -19,6 +19,10 @@
 //!   (BatchNorm with the residual add and activation after it, and their backwards) as one
 //!   kernel (`xpusim_ir::Graph::fuse_pointwise_chains`); read by training steps (`train`,
 //!   training rows of `validate`). Inference passes fuse their convolution epilogues anyway.
+//! - `fuse_gemm_epilogues`: the stack runs the pointwise ops after a matmul (bias,
+//!   activation, residual add) in the GEMM's epilogue, as TensorRT compiles a network
+//!   (`xpusim_ir::Graph::fuse_matmul_epilogues`); read by inference passes. Default: no, as
+//!   serving stacks run them as kernels of their own.
 //! - `decode_attention`: how the stack's decode attention kernel maps query heads to thread
 //!   blocks — `packed` (default: the query heads of a KV head share one tile, as XQA,
 //!   FlashInfer and FlashAttention's decode do) or `per-query-head` (one block per query
@@ -55,6 +59,7 @@ pub const RUNTIMES: &[(&str, &str)] = &[
         "tensorrt-llm-mmha.toml",
         include_str!("../runtimes/tensorrt-llm-mmha.toml"),
     ),
+    ("tensorrt.toml", include_str!("../runtimes/tensorrt.toml")),
 ];
 
 /// Which passes replay a captured CUDA graph.
@@ -163,6 +168,10 @@ pub struct RuntimeSpec {
     /// as eager frameworks run them.
     #[serde(default)]
     pub fuse_training_pointwise: bool,
+    /// The pointwise ops after an inference matmul run in its epilogue (module doc).
+    /// Default: no.
+    #[serde(default)]
+    pub fuse_gemm_epilogues: bool,
     /// The decode attention kernel's head mapping (module doc).
     #[serde(default)]
     pub decode_attention: DecodeAttention,

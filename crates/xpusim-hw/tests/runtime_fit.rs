@@ -77,8 +77,18 @@ fn fused_training_kernels_are_the_mlperf_profile_alone() {
         ("cuda-graphs", false),
         ("sarathi-vllm", false),
         ("mlperf-mxnet", true),
+        ("tensorrt", false),
     ] {
         let r = load_runtime(name).unwrap();
         assert_eq!(r.fuse_training_pointwise, fused, "{name}");
+    }
+}
+
+/// Only the TensorRT profile runs inference GEMM epilogues fused; serving and eager stacks
+/// run the pointwise ops as kernels of their own.
+#[test]
+fn fused_gemm_epilogues_are_the_tensorrt_profile_alone() {
+    for r in xpusim_hw::runtimes().unwrap() {
+        assert_eq!(r.fuse_gemm_epilogues, r.name == "tensorrt", "{}", r.name);
     }
 }

@@ -11,8 +11,19 @@
 //! epilogue ([`Op::epilogue`]): it keeps its arithmetic and any further inputs (the
 //! residual branch of an add), but not the producer's output it consumes, its own output
 //! (the kernel writes the chain's result in place of the convolution's), BatchNorm's folded
-//! scale and shift, or a launch. Transformer blocks are left as they are: their norms need
-//! whole rows and serving stacks run them as separate kernels (Vidur profiles them so).
+//! scale and shift, or a launch. Transformer blocks are left as they are by default: serving
+//! stacks run their bias, activation and residual ops as kernels of their own (Vidur profiles
+//! them so).
+//!
+//! Stacks that compile a whole model fuse the same way after a matmul
+//! ([`Graph::fuse_matmul_epilogues`], chosen by a runtime profile): TensorRT runs the
+//! pointwise layers after a fully-connected layer in its GEMM's epilogue (NVIDIA/TensorRT
+//! demo/BERT `builder.py` at 007c347 builds BERT's GELU from elementwise layers after FC1,
+//! fused into it), and the residual add before a LayerNorm in the norm's kernel
+//! (`CustomSkipLayerNormPluginDynamic`: one kernel reads the branch and the skip, adds the
+//! bias and normalises). That moves the same bytes and launches as the add in the
+//! preceding GEMM's epilogue, which is how the rewrite prices it: the norm, which needs
+//! whole rows, stays a kernel of its own.
 //!
 //! A training graph ([`Phase::Train`]) is left unfused. Training BatchNorm normalises by the
 //! batch's own statistics, which exist only once the convolution's whole output does, so it
@@ -66,6 +77,17 @@ impl Graph {
     /// Marks the convolution epilogues (see the module doc); returns how many ops fused.
     /// None in a training graph.
     pub fn fuse_conv_epilogues(&mut self) -> usize {
+        self.fuse_epilogues(|k| matches!(k, OpKind::Conv(_)))
+    }
+
+    /// Marks the epilogues of convolutions and matmuls: the pointwise ops after a GEMM run
+    /// in it, as TensorRT runs them (see the module doc); returns how many ops fused. None
+    /// in a training graph.
+    pub fn fuse_matmul_epilogues(&mut self) -> usize {
+        self.fuse_epilogues(|k| matches!(k, OpKind::Conv(_) | OpKind::Matmul(_)))
+    }
+
+    fn fuse_epilogues(&mut self, anchors: impl Fn(&OpKind) -> bool) -> usize {
         if self.phase == Phase::Train {
             return 0;
         }
@@ -80,8 +102,8 @@ impl Graph {
                     fused += 1;
                 }
                 _ => {
-                    anchor = match (&op.kind, elems) {
-                        (OpKind::Conv(_), Some(e)) => Some((e, op.repeat)),
+                    anchor = match elems {
+                        Some(e) if anchors(&op.kind) => Some((e, op.repeat)),
                         _ => None,
                     };
                 }

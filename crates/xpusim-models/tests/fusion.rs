@@ -101,3 +101,53 @@ fn resnet50_training_chains_fuse_forward_and_backward() {
     bf.fuse_pointwise_chains();
     assert!(bf.totals().activation_bytes < bp.totals().activation_bytes);
 }
+
+/// TensorRT's fusions on BERT (`Graph::fuse_matmul_epilogues`): per layer the GELU joins
+/// FC1 and the two residual adds join the GEMMs before them (TensorRT adds them in the
+/// SkipLayerNorm kernel: the same bytes and launches); the LayerNorms, which need whole rows,
+/// and the attention stay kernels of their own; the pooler's tanh joins the pooler.
+/// Arithmetic and parameters are unchanged.
+#[test]
+fn bert_runs_its_gelu_and_residual_adds_in_the_gemm_epilogues_under_tensorrt() {
+    let w = Workload::new(Phase::Inference, 8, 128, 0);
+    let plain = build("bert-base", &w).unwrap();
+    let mut fused = plain.clone();
+    let n = fused.fuse_matmul_epilogues();
+    assert!(n > 0);
+    let layers = 12;
+    let epilogues: Vec<_> = fused.ops.iter().filter(|o| o.epilogue).collect();
+    let elementwise: u64 = epilogues
+        .iter()
+        .filter(|o| matches!(o.kind, OpKind::Elementwise { .. }))
+        .map(|o| o.repeat)
+        .sum();
+    assert_eq!(
+        elementwise,
+        3 * layers + 1,
+        "GELU and two residual adds per layer, and the pooler's tanh"
+    );
+    assert!(epilogues
+        .iter()
+        .all(|o| matches!(o.kind, OpKind::Elementwise { .. })));
+    for (i, op) in fused.ops.iter().enumerate() {
+        if op.epilogue {
+            let prev = &fused.ops[i - 1];
+            assert!(
+                prev.epilogue || matches!(prev.kind, OpKind::Matmul(_)),
+                "{}",
+                op.name
+            );
+        }
+    }
+    assert!(fused
+        .ops
+        .iter()
+        .filter(|o| matches!(o.kind, OpKind::Norm { .. } | OpKind::Attention(_)))
+        .all(|o| !o.epilogue));
+    assert_eq!(fused.totals().flops, plain.totals().flops);
+    assert_eq!(fused.totals().params, plain.totals().params);
+    assert!(fused.totals().activation_bytes < plain.totals().activation_bytes);
+    // A training graph is never rewritten.
+    let mut train = build("bert-base", &Workload::new(Phase::Train, 8, 128, 0)).unwrap();
+    assert_eq!(train.fuse_matmul_epilogues(), 0);
+}

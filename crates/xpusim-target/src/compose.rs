@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use xpusim_engine::{Bound, CostModel, OpCost};
 use xpusim_hw::{DecodeAttention, DeviceSpec, Hardware, System};
-use xpusim_ir::{DType, Graph, Op, OpKind, OpRole, Role};
+use xpusim_ir::{DType, Graph, Op, OpKind, OpRole, Phase, Role};
 use xpusim_system::shard::{shard, DeviceGraph, PlacedOp};
 use xpusim_system::{collective, send, Parallelism, SystemError};
 
@@ -43,12 +43,22 @@ pub fn evaluate(g: &Graph, t: &Target) -> Result<ModelCost, TargetError> {
         .runtime
         .as_ref()
         .is_some_and(|r| r.decode_attention == DecodeAttention::PerQueryHead);
-    if per_head && g.has_unmarked_decode_attention() {
-        let mut marked = g.clone();
-        marked.decode_per_query_head();
-        return evaluate_marked(&marked, t);
+    // A runtime that compiles the network (TensorRT) runs the pointwise ops after each
+    // inference GEMM in its epilogue (xpusim_ir::Graph::fuse_matmul_epilogues).
+    let gemm_epilogues =
+        g.phase != Phase::Train && t.runtime.as_ref().is_some_and(|r| r.fuse_gemm_epilogues);
+    let per_head = per_head && g.has_unmarked_decode_attention();
+    if !(per_head || gemm_epilogues) {
+        return evaluate_marked(g, t);
     }
-    evaluate_marked(g, t)
+    let mut marked = g.clone();
+    if per_head {
+        marked.decode_per_query_head();
+    }
+    if gemm_epilogues {
+        marked.fuse_matmul_epilogues();
+    }
+    evaluate_marked(&marked, t)
 }
 
 fn evaluate_marked(g: &Graph, t: &Target) -> Result<ModelCost, TargetError> {
