@@ -264,3 +264,18 @@ fn conventions_count_the_sources_flops() {
         per_token * tokens
     );
 }
+
+/// docs/validation-training.md is what `validate data/validation/training.csv --format md`
+/// prints now: a change to the step model or the findings text cannot leave it behind.
+#[test]
+fn the_training_document_is_current() {
+    let r = report(&rows());
+    let fresh = xpusim_validate::render::document(&r, "data/validation/training.csv", false, None);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/validation-training.md");
+    let doc = std::fs::read_to_string(path).expect("the training document reads");
+    assert!(
+        doc == fresh,
+        "docs/validation-training.md is stale: regenerate it with `cargo run --release -- \
+         validate data/validation/training.csv --format md > docs/validation-training.md`"
+    );
+}
