@@ -52,7 +52,11 @@ pub(crate) fn rotary_percent(f: &Fields<'_>, key: &str) -> Result<Option<u64>, H
 ///
 /// Family differences follow the `transformers` modelling code: Qwen2 has Q/K/V biases;
 /// Gemma ties embeddings and uses GeGLU with an explicit `head_dim`; Gemma-2 adds post
-/// norms (4 per layer); Phi-3 fuses QKV and gate/up (same parameter count).
+/// norms (4 per layer); Phi-3 fuses QKV and gate/up (same parameter count). Granite's
+/// embedding, residual, attention and logit multipliers are scalar products (no cost);
+/// OLMo 2 moves both norms after their sublayer (still two per layer) and adds RMSNorms on
+/// the Q and K projections, not counted (2 × 4096 values a layer in the 7B, 0.004 %);
+/// InternLM2 (remote code `modeling_internlm2.py`) names its Q/K/V and output bias `bias`.
 pub(crate) fn llama_like(
     f: &Fields<'_>,
     name: &str,
@@ -75,7 +79,12 @@ pub(crate) fn llama_like(
     c.activation = activation(f, &["hidden_activation", "hidden_act"], Activation::Silu)?;
     c.tied_embeddings = f.flag(&["tie_word_embeddings"], gemma)?;
     let default_bias = ty == "qwen2";
-    c.qkv_bias = f.flag(&["attention_bias", "qkv_bias"], default_bias)?;
+    let bias_keys: &[&str] = if ty == "internlm2" {
+        &["bias"]
+    } else {
+        &["attention_bias", "qkv_bias"]
+    };
+    c.qkv_bias = f.flag(bias_keys, default_bias)?;
     c.out_bias = ty != "qwen2" && c.qkv_bias;
     c.mlp_bias = f.flag(&["mlp_bias"], false)?;
     if let Some(percent) = rotary_percent(f, "partial_rotary_factor")? {

@@ -13,6 +13,7 @@
 mod dense;
 mod fields;
 mod gpt_lineage;
+mod llama_variants;
 mod sparse;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +54,12 @@ pub const SUPPORTED: &[&str] = &[
     "starcoder2",
     "gpt_neo",
     "mpt",
+    "granite",
+    "olmo",
+    "olmo2",
+    "internlm2",
+    "stablelm",
+    "cohere",
     "t5",
     "deepseek_v2",
     "deepseek_v3",
@@ -168,9 +175,8 @@ pub fn parse(text: &str, file: &Path) -> Result<HfModel, HfError> {
         None => return Err(HfError::MissingModelType { file: shown }),
     };
     let config = match model_type.as_str() {
-        "llama" | "mistral" | "qwen2" | "qwen3" | "phi3" | "gemma" | "gemma2" => {
-            dense::llama_like(&f, &name, &model_type)?
-        }
+        "llama" | "mistral" | "qwen2" | "qwen3" | "phi3" | "gemma" | "gemma2" | "granite"
+        | "olmo2" | "internlm2" => dense::llama_like(&f, &name, &model_type)?,
         "gpt2" => dense::gpt2(&f, &name)?,
         "gptj" => dense::gptj(&f, &name)?,
         "gpt_neox" => dense::gpt_neox(&f, &name)?,
@@ -186,6 +192,9 @@ pub fn parse(text: &str, file: &Path) -> Result<HfModel, HfError> {
         "starcoder2" => gpt_lineage::starcoder2(&f, &name)?,
         "gpt_neo" => gpt_lineage::gpt_neo(&f, &name)?,
         "mpt" => gpt_lineage::mpt(&f, &name)?,
+        "stablelm" => llama_variants::stablelm(&f, &name)?,
+        "cohere" => llama_variants::cohere(&f, &name)?,
+        "olmo" => llama_variants::olmo(&f, &name)?,
         "t5" => dense::t5(&f, &name)?,
         "mixtral" => sparse::mixtral(&f, &name)?,
         "qwen2_moe" | "qwen3_moe" => sparse::qwen_moe(&f, &name, &model_type)?,

@@ -62,6 +62,12 @@ fn dense_families_match_published_params() {
         ("mamba-2.8b-hf.json", 2.8e9),
         ("mamba-2.8b-original.json", 2.8e9),
         ("mamba2-2.7b.json", 2.7e9),
+        ("granite-3.0-8b.json", 8.17e9),
+        ("olmo-2-1124-7b.json", 7.30e9),
+        ("olmo-7b.json", 6.89e9),
+        ("internlm2-7b.json", 7.74e9),
+        ("stablelm-2-1_6b.json", 1.64e9),
+        ("command-r-v01.json", 35e9),
     ] {
         close(counts(file).0, want, 0.02, file);
     }
@@ -182,7 +188,7 @@ fn errors_name_file_and_field() {
         msg.contains("`rwkv`") && msg.contains("llama") && msg.contains("jamba"),
         "{msg}"
     );
-    assert_eq!(SUPPORTED.len(), 32);
+    assert_eq!(SUPPORTED.len(), 38);
 
     let e = parse(r#"{"hidden_size": 8}"#, f).unwrap_err();
     assert!(matches!(e, HfError::MissingModelType { .. }), "{e}");
@@ -347,4 +353,47 @@ fn gpt_lineage_families_keep_their_structure() {
     assert!(!mpt.qkv_bias && !mpt.mlp_bias && mpt.intermediate == 4 * 4096);
     let neo = cfg("gpt-neo-2.7B.json");
     assert!(!neo.qkv_bias && neo.out_bias && neo.tied_embeddings);
+}
+
+/// The Llama-field variants keep what their modelling code does: StableLM's LayerNorm with
+/// bias, quarter rotary and Q/K/V-only biases; Command-R's parallel block on one bias-free
+/// LayerNorm with a tied head; OLMo's parameter-free norm as a scale-only LayerNorm; Granite
+/// and OLMo 2 as Llama; InternLM2's `bias` on Q/K/V and output.
+#[test]
+fn llama_variants_keep_their_structure() {
+    use xpusim_models::{NormStyle, Positions};
+    let cfg = |file: &str| {
+        load(&fixture(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .config
+    };
+    let stablelm = cfg("stablelm-2-1_6b.json");
+    assert_eq!(stablelm.norm, NormStyle::LayerNorm { bias: true });
+    assert_eq!(stablelm.positions, Positions::Rotary { percent: 25 });
+    assert!(stablelm.qkv_bias && !stablelm.out_bias && stablelm.gated_ffn);
+    let cohere = cfg("command-r-v01.json");
+    assert_eq!(cohere.norm, NormStyle::LayerNorm { bias: false });
+    assert_eq!(cohere.norms_per_layer, 1);
+    assert!(cohere.tied_embeddings && cohere.gated_ffn);
+    let olmo = cfg("olmo-7b.json");
+    assert_eq!(olmo.norm, NormStyle::LayerNorm { bias: false });
+    for file in [
+        "olmo-2-1124-7b.json",
+        "granite-3.0-8b.json",
+        "internlm2-7b.json",
+    ] {
+        let c = cfg(file);
+        assert_eq!(c.norm, NormStyle::RmsNorm, "{file}");
+        assert_eq!(c.norms_per_layer, 2, "{file}");
+        assert!(!c.qkv_bias && c.gated_ffn, "{file}");
+    }
+    assert!(cfg("granite-3.0-8b.json").tied_embeddings);
+    assert_eq!(cfg("internlm2-7b.json").kv_heads, 8);
+    let text = std::fs::read_to_string(fixture("internlm2-7b.json"))
+        .unwrap()
+        .replace("\"bias\": false", "\"bias\": true");
+    let biased = parse(&text, Path::new("internlm2-biased.json"))
+        .unwrap()
+        .config;
+    assert!(biased.qkv_bias && biased.out_bias && !biased.mlp_bias);
 }
