@@ -42,6 +42,15 @@ fn resnet50_fuses_bn_relu_and_residual_adds_into_its_convolutions() {
         assert_eq!(op.bytes_by_role(Role::Weight), 0, "{}", op.name);
     }
     assert!(fused.totals().activation_bytes < plain.totals().activation_bytes / 2);
+    // Fusing again changes nothing (an epilogue writes no output, so it never matches):
+    // a runtime that adds matmul epilogues to a built CNN leaves its convolutions' chains.
+    let mut again = fused.clone();
+    assert_eq!(again.fuse_conv_epilogues(), 0);
+    again.fuse_matmul_epilogues();
+    assert_eq!(
+        again.totals().activation_bytes,
+        fused.totals().activation_bytes
+    );
 }
 
 #[test]
