@@ -24,8 +24,8 @@ percentile and average latency in ms for INT8 and for FP16. What the numbers are
 - Fixed sequence length: every sequence is padded to 128 or 384 tokens (the variable-length
   engines are a separate, experimental path the tables do not use).
 Sections used: "NVIDIA A100 (40GB)" (board taken as A100 SXM4 40GB: the README does not say
-SXM or PCIe; both 40GB boards have 1,555 GB/s HBM2; hw/a100-sxm4-40gb.toml), "NVIDIA A30"
-(hw/a30.toml: the same GA100 die with 56 SMs on a 165 W board) and "NVIDIA T4 (16GB)" (the t4
+SXM or PCIe; both 40GB boards have 1,555 GB/s HBM2; the a100-sxm4-40gb preset), "NVIDIA A30"
+(the a30 preset: the same GA100 die with 56 SMs on a 165 W board) and "NVIDIA T4 (16GB)" (the t4
 preset). Not used: the "Megatron Large with Sparsity" tables (2:4 sparse weights, which the
 engine does not model).
 """
@@ -35,8 +35,8 @@ import sys
 
 COMMIT = "007c34702bc7878285e3123eb39829a1f9aef3f0"
 GPUS = {
-    "NVIDIA A100 (40GB)": ("hw/a100-sxm4-40gb.toml", "A100", "trt-bert-a100-40gb"),
-    "NVIDIA A30": ("hw/a30.toml", "A30", "trt-bert-a30"),
+    "NVIDIA A100 (40GB)": ("a100-sxm4-40gb", "A100", "trt-bert-a100-40gb"),
+    "NVIDIA A30": ("a30", "A30", "trt-bert-a30"),
     "NVIDIA T4 (16GB)": ("t4", "T4", "trt-bert-t4"),
 }
 MODELS = {"BERT Base": "bert-base", "BERT Large": "bert-large"}

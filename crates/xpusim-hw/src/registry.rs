@@ -12,6 +12,11 @@ use crate::{DeviceSpec, HwError, PimSpec, System, SystemSpec};
 /// (file name, TOML text) of every built-in device.
 pub const DEVICES: &[(&str, &str)] = &[
     ("a100-80gb.toml", include_str!("../presets/a100-80gb.toml")),
+    (
+        "a100-sxm4-40gb.toml",
+        include_str!("../presets/a100-sxm4-40gb.toml"),
+    ),
+    ("a30.toml", include_str!("../presets/a30.toml")),
     ("h100-sxm.toml", include_str!("../presets/h100-sxm.toml")),
     ("h200.toml", include_str!("../presets/h200.toml")),
     ("h800.toml", include_str!("../presets/h800.toml")),

@@ -399,8 +399,8 @@ BERT-Base and BERT-Large, sequences of 128 and 384 tokens (padded, fixed-length 
 FP16 and INT8 (post-training quantised, with INT8 layernorm and attention plugins), each engine replayed \
 from a CUDA graph by the demo's `perf --enable_graph` and compiled with the builder's fusions \
 (`runtime = tensorrt`: GELU and the residual adds in the GEMM epilogues), the Average column, on an \
-A100 40GB (`hw/a100-sxm4-40gb.toml`: the README does not say SXM or PCIe; both 40GB boards have 1,555 GB/s \
-HBM2), an A30 (`hw/a30.toml`: the A100's GA100 die with 56 SMs on a 165 W board, the A100's per-operation \
+A100 40GB (the `a100-sxm4-40gb` preset: the README does not say SXM or PCIe; both 40GB boards have 1,555 GB/s \
+HBM2), an A30 (the `a30` preset: the A100's GA100 die with 56 SMs on a 165 W board, the A100's per-operation \
 constants carried over and the board's from its datasheet) and a T4 (the `t4` preset). Three test sources: \
 nothing was fitted to them. The 2:4-sparse Megatron tables (sparsity is not modelled) are left out. The \
 rows first ran under `cuda-graphs`, with GELU and the residual adds as kernels of their own. Read from the \
