@@ -15,9 +15,13 @@ use crate::HfError;
 /// LayerNorm with bias (`StableLmDecoderLayer`'s `nn.LayerNorm`), rotary on
 /// `partial_rotary_factor` of each head (`StableLmConfig` default 0.25), Q/K/V biases when
 /// `use_qkv_bias` (default false) and none on the output projection, and an untied LM head.
-/// The optional per-head `qk_layernorm` norms (StableLM 2 12B) are not counted.
+/// With `use_parallel_residual` (default false) attention and MLP read the one
+/// `input_layernorm` and join the residual in one add (the layer then has no
+/// `post_attention_layernorm`). The optional per-head `qk_layernorm` norms (StableLM 2 12B)
+/// are not counted.
 pub(crate) fn stablelm(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, HfError> {
     let base = llama_like(f, name, "stablelm")?;
+    let parallel = f.flag(&["use_parallel_residual"], false)?;
     Ok(TransformerConfig {
         norm: NormStyle::LayerNorm { bias: true },
         positions: Positions::Rotary {
@@ -25,7 +29,7 @@ pub(crate) fn stablelm(f: &Fields<'_>, name: &str) -> Result<TransformerConfig, 
         },
         qkv_bias: f.flag(&["use_qkv_bias"], false)?,
         out_bias: false,
-        parallel_residual: f.flag(&["use_parallel_residual"], false)?,
+        norms_per_layer: if parallel { 1 } else { base.norms_per_layer },
         ..base
     })
 }

@@ -371,6 +371,17 @@ fn llama_variants_keep_their_structure() {
     assert_eq!(stablelm.norm, NormStyle::LayerNorm { bias: true });
     assert_eq!(stablelm.positions, Positions::Rotary { percent: 25 });
     assert!(stablelm.qkv_bias && !stablelm.out_bias && stablelm.gated_ffn);
+    assert_eq!(stablelm.norms_per_layer, 2);
+    let text = std::fs::read_to_string(fixture("stablelm-2-1_6b.json"))
+        .unwrap()
+        .replace(
+            "\"use_parallel_residual\": false",
+            "\"use_parallel_residual\": true",
+        );
+    let parallel = parse(&text, Path::new("stablelm-parallel.json"))
+        .unwrap()
+        .config;
+    assert_eq!(parallel.norms_per_layer, 1);
     let cohere = cfg("command-r-v01.json");
     assert_eq!(cohere.norm, NormStyle::LayerNorm { bias: false });
     assert_eq!(cohere.norms_per_layer, 1);
