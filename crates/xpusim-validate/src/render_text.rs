@@ -407,7 +407,7 @@ rows first ran under `cuda-graphs`, with GELU and the residual adds as kernels o
 demo's `builder.py`, TensorRT fuses GELU into the FC1 GEMM and adds each residual in its SkipLayerNorm \
 kernel, so they now run under `tensorrt` (`fuse_gemm_epilogues`: the same bytes and launches). Where that \
 is all that matters, the A100 at 128 tokens (attention small, board not power-limited), they went from \
-+8..+14 % to −14..+2 % (MAPE 5.6 %). The rest had been right for the wrong reason and now show what else \
++2..+16 % (MAPE 9.7 %, every row too slow) to −14..+2 % (MAPE 5.6 %). The rest had been right for the wrong reason and now show what else \
 is missing: the A100's 384-token rows 9–46 % too fast (attention at head dim 64, as the attention rows \
 below show), the A30 (the same die on a 165 W board) 7–44 % and the T4 (70 W) 24–44 %, boards that run \
 their tensor cores power-limited. Nothing was fitted; the encoder category rose from 15.0 % to 22.8 %.
