@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use xpusim_hf::{build, load, parse, HfError, SUPPORTED};
 use xpusim_ir::Phase;
-use xpusim_models::Workload;
+use xpusim_models::{TransformerConfig, Workload};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,6 +22,22 @@ fn counts(name: &str) -> (f64, f64) {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let t = g.totals();
     (t.params as f64, t.active_params as f64)
+}
+
+/// The `TransformerConfig` a fixture maps to.
+fn cfg(file: &str) -> TransformerConfig {
+    load(&fixture(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+        .config
+}
+
+/// The `TransformerConfig` of a fixture with one field's text replaced (`from` → `to`).
+fn cfg_edited(file: &str, from: &str, to: &str) -> TransformerConfig {
+    let text = std::fs::read_to_string(fixture(file)).expect("the fixture reads");
+    assert!(text.contains(from), "{file} has no `{from}`");
+    parse(&text.replace(from, to), &fixture(file))
+        .unwrap_or_else(|e| panic!("{file} edited: {e}"))
+        .config
 }
 
 fn close(got: f64, want: f64, tol: f64, what: &str) {
@@ -270,9 +286,7 @@ fn precision_comes_from_quantization_config_or_dtype() {
 /// (`ln_1` only in `GPTJBlock`), and rotary covers 64 of each head's 256 dimensions.
 #[test]
 fn gptj_is_a_parallel_block_with_partial_rotary() {
-    let c = load(&fixture("gpt-j-6b.json"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .config;
+    let c = cfg("gpt-j-6b.json");
     assert_eq!(c.norms_per_layer, 1);
     assert_eq!(
         c.positions,
@@ -322,11 +336,6 @@ fn parallel_residual_families_join_once_per_layer() {
 /// bias.
 #[test]
 fn gpt_lineage_families_keep_their_structure() {
-    let cfg = |file: &str| {
-        load(&fixture(file))
-            .unwrap_or_else(|e| panic!("{file}: {e}"))
-            .config
-    };
     let phi = cfg("phi-2.json");
     assert_eq!(
         phi.positions,
@@ -362,25 +371,16 @@ fn gpt_lineage_families_keep_their_structure() {
 #[test]
 fn llama_variants_keep_their_structure() {
     use xpusim_models::{NormStyle, Positions};
-    let cfg = |file: &str| {
-        load(&fixture(file))
-            .unwrap_or_else(|e| panic!("{file}: {e}"))
-            .config
-    };
     let stablelm = cfg("stablelm-2-1_6b.json");
     assert_eq!(stablelm.norm, NormStyle::LayerNorm { bias: true });
     assert_eq!(stablelm.positions, Positions::Rotary { percent: 25 });
     assert!(stablelm.qkv_bias && !stablelm.out_bias && stablelm.gated_ffn);
     assert_eq!(stablelm.norms_per_layer, 2);
-    let text = std::fs::read_to_string(fixture("stablelm-2-1_6b.json"))
-        .unwrap()
-        .replace(
-            "\"use_parallel_residual\": false",
-            "\"use_parallel_residual\": true",
-        );
-    let parallel = parse(&text, Path::new("stablelm-parallel.json"))
-        .unwrap()
-        .config;
+    let parallel = cfg_edited(
+        "stablelm-2-1_6b.json",
+        "\"use_parallel_residual\": false",
+        "\"use_parallel_residual\": true",
+    );
     assert_eq!(parallel.norms_per_layer, 1);
     let cohere = cfg("command-r-v01.json");
     assert_eq!(cohere.norm, NormStyle::LayerNorm { bias: false });
@@ -400,11 +400,6 @@ fn llama_variants_keep_their_structure() {
     }
     assert!(cfg("granite-3.0-8b.json").tied_embeddings);
     assert_eq!(cfg("internlm2-7b.json").kv_heads, 8);
-    let text = std::fs::read_to_string(fixture("internlm2-7b.json"))
-        .unwrap()
-        .replace("\"bias\": false", "\"bias\": true");
-    let biased = parse(&text, Path::new("internlm2-biased.json"))
-        .unwrap()
-        .config;
+    let biased = cfg_edited("internlm2-7b.json", "\"bias\": false", "\"bias\": true");
     assert!(biased.qkv_bias && biased.out_bias && !biased.mlp_bias);
 }
