@@ -68,10 +68,11 @@ pub enum PhaseArg {
 /// Workload options shared by every command that builds a model.
 #[derive(Args, Debug, Default, Clone)]
 pub struct WorkloadArgs {
-    /// Number format: fp32|tf32|bf16|fp16|fp8|int8|int4|w8a16|w4a16|fp8-linear, weight-only
-    /// schemes optionally grouped (w4a16g32: a 16-bit scale and zero per 32 weights);
-    /// fp8-linear: FP8 GEMMs in the linear layers, 16-bit elsewhere (Transformer Engine) (default: the
-    /// chip's natural 16-bit format).
+    /// Number format: fp32|tf32|bf16|fp16|fp8|int8|int4|w8a16|w4a16|fp8-linear|fp8-w8a8,
+    /// weight-only schemes optionally grouped (w4a16g32: a 16-bit scale and zero per 32
+    /// weights); fp8-linear: FP8 GEMMs in the linear layers, 16-bit elsewhere (Transformer
+    /// Engine); fp8-w8a8: the same with the linear weights stored in FP8 (FP8 inference
+    /// checkpoints) (default: the chip's natural 16-bit format).
     #[arg(long)]
     pub precision: Option<String>,
     /// Pass to model: inference (CNN/RNN/encoder), prefill or decode (decoders).

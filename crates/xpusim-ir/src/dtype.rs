@@ -95,6 +95,12 @@ impl fmt::Display for DType {
 /// norms, activations, the LM head and every stored activation stay in the 16-bit format
 /// (TE documentation, "Using FP8 with Transformer Engine": "FP8 ... for the GEMMs ... other
 /// operations ... in higher precision"). Plain `fp8` runs everything in FP8.
+///
+/// `fp8-w8a8` is the same split for inference from an FP8 checkpoint, whose linear weights
+/// are *stored* in FP8 (no 16-bit master copy): NVIDIA's Model Optimizer checkpoints
+/// (nvidia/Llama-3.1-405B-Instruct-FP8 model card: "Only the weights and activations of the
+/// linear operators within transformers blocks are quantized") and vLLM's `fp8`
+/// quantisation. Embeddings, norms, the LM head, attention and the KV cache stay 16-bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Precision {
     pub weight: DType,
@@ -114,7 +120,7 @@ pub struct Precision {
 pub const GROUP_SCALE_ZERO_BITS: u64 = 32;
 
 impl Precision {
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 11] = [
         "fp32",
         "tf32",
         "bf16",
@@ -125,6 +131,7 @@ impl Precision {
         "w8a16",
         "w4a16",
         "fp8-linear",
+        "fp8-w8a8",
     ];
 
     /// One format for everything.
@@ -168,6 +175,11 @@ impl Precision {
                 linear: Some(DType::Fp8),
                 ..Precision::uniform(natural16)
             }),
+            "fp8-w8a8" => Ok(Precision {
+                weight: DType::Fp8,
+                linear: Some(DType::Fp8),
+                ..Precision::uniform(natural16)
+            }),
             "w8a16" => Ok(weight_only(DType::Int8, group)),
             "w4a16" => Ok(weight_only(DType::Int4, group)),
             _ => DType::parse(&l)
@@ -179,6 +191,9 @@ impl Precision {
     /// Short name, inverse of [`Precision::parse`] for the named schemes.
     pub fn name(&self) -> String {
         if let Some(l) = self.linear {
+            if self.weight == l {
+                return format!("{}-w{}a{}", l.name(), l.bits(), l.bits());
+            }
             return format!("{}-linear", l.name());
         }
         if self.weight != self.act && self.compute == self.act {

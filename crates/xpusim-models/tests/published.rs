@@ -238,6 +238,41 @@ fn weight_only_quantisation_keeps_side_params_16bit() {
     assert_eq!(g.totals().weight_bytes, 2 * g.totals().params);
 }
 
+/// FP8 inference checkpoints (Model Optimizer, vLLM `fp8`) store the transformer blocks'
+/// linear weights in FP8 and run those GEMMs in FP8; embeddings, the LM head, norm scales,
+/// attention and the KV cache stay 16-bit. `fp8-linear` (Transformer Engine training) runs the
+/// same GEMMs but keeps its weights 16-bit.
+#[test]
+fn fp8_checkpoints_store_linear_weights_in_fp8_and_nothing_else() {
+    let w = |p: &str| {
+        let p = Precision::parse(p, DType::Bf16).unwrap();
+        build(
+            "llama-2-7b",
+            &Workload::new(Phase::Decode, 1, 1, 10).with_precision(p),
+        )
+        .unwrap()
+    };
+    let g = w("fp8-w8a8");
+    let t = g.totals();
+    let side = 2 * 32_000 * 4096 + (2 * 32 + 1) * 4096;
+    assert_eq!(t.weight_bytes, t.params - side + side * 2);
+    assert_eq!(w("fp8-linear").totals().weight_bytes, 2 * t.params);
+    let mut fp8_ops = 0;
+    for op in &g.ops {
+        let fp8 = op.operands.iter().any(|o| o.dtype == DType::Fp8);
+        fp8_ops += usize::from(fp8);
+        let block_linear = matches!(op.kind, xpusim_ir::OpKind::Matmul(_))
+            && op.name.starts_with("layers.")
+            && !op.name.contains("attn.sdpa");
+        assert_eq!(fp8, block_linear, "{}", op.name);
+        if matches!(op.kind, xpusim_ir::OpKind::Attention(_)) {
+            assert_eq!(op.compute_dtype, DType::Bf16, "{}", op.name);
+        }
+    }
+    // Q/K/V (fused or not), output, gate/up (fused or not) and down projections.
+    assert!(fp8_ops >= 4, "{fp8_ops} FP8 ops");
+}
+
 /// Training-validation models (data/validation/training.csv). Published totals: OPT-175B
 /// "175B" (Zhang et al. 2022, Table 1); BLOOM 176 247 271 424 (BigScience tr11-176B-ml README:
 /// 70·(12h²+13h) + v·h + 2 LayerNorms, h = 14 336, v = 250 880); PaLM 540.35B (Chowdhery et al.
