@@ -60,6 +60,10 @@ pub const RUNTIMES: &[(&str, &str)] = &[
         include_str!("../runtimes/tensorrt-llm-mmha.toml"),
     ),
     ("tensorrt.toml", include_str!("../runtimes/tensorrt.toml")),
+    (
+        "trtllm-pytorch.toml",
+        include_str!("../runtimes/trtllm-pytorch.toml"),
+    ),
 ];
 
 /// Which passes replay a captured CUDA graph.
