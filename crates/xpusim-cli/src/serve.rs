@@ -9,7 +9,7 @@ use serde::Serialize;
 use xpusim_ir::{DType, Precision};
 use xpusim_models::TransformerConfig;
 use xpusim_serve::{
-    poisson, read_trace, serve, serve_disaggregated, Disaggregation, Report, Request,
+    poisson, read_trace, serve, serve_disaggregated, Admission, Disaggregation, Report, Request,
     SchedulerConfig, Slo, Speculation, SpeculativeStepModel, StepModel, StepOptions,
     TargetStepModel, TokenDist, GPU_MEMORY_UTILIZATION, UNIFORM_EXPERT_IMBALANCE,
 };
@@ -83,6 +83,15 @@ pub struct ServeArgs {
     /// Tokens per KV-cache block.
     #[arg(long, default_value_t = xpusim_serve::scheduler::VLLM_BLOCK_TOKENS)]
     pub block_size: u64,
+    /// How a request claims KV blocks: `on-demand` as it grows, preempting the newest
+    /// sequence when none is free (vLLM), or `reserve` its whole input + output at admission,
+    /// never preempting (TensorRT-LLM's GUARANTEED_NO_EVICT).
+    #[arg(long, default_value = "on-demand", value_parser = parse_admission)]
+    pub admission: Admission,
+    /// Run every prompt whole in one iteration (TensorRT-LLM without chunked context)
+    /// instead of splitting it over iterations.
+    #[arg(long)]
+    pub no_chunking: bool,
     /// Time-to-first-token SLO for goodput, ms.
     #[arg(long)]
     pub slo_ttft_ms: Option<f64>,
@@ -92,7 +101,8 @@ pub struct ServeArgs {
     /// Seed of the arrival process and token-count draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Number format: bf16|fp16|fp8|int8|w8a16|w4a16|... (default: the chip's 16-bit format).
+    /// Number format: bf16|fp16|fp8|int8|w8a16|w4a16|fp8-w8a8|... (default: the chip's 16-bit
+    /// format).
     #[arg(long)]
     pub precision: Option<String>,
     /// KV-cache format (fp8, int8, bf16, ...; default: as --precision).
@@ -104,6 +114,10 @@ pub struct ServeArgs {
     /// Fraction of device memory the server may use (vLLM gpu_memory_utilization).
     #[arg(long, default_value_t = GPU_MEMORY_UTILIZATION)]
     pub memory_utilization: f64,
+    /// KV cache as this fraction of the memory the weights and activations leave
+    /// (TensorRT-LLM kv_cache_free_gpu_mem_fraction); replaces --memory-utilization.
+    #[arg(long, conflicts_with = "memory_utilization")]
+    pub kv_free_fraction: Option<f64>,
     /// Draft model (name or config.json) for speculative decoding, on --model's devices.
     #[arg(long, requires = "acceptance")]
     pub draft_model: Option<String>,
@@ -128,6 +142,10 @@ pub struct ServeArgs {
     pub per_request: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+fn parse_admission(s: &str) -> Result<Admission, String> {
+    Admission::parse(s).map_err(|e| e.to_string())
 }
 
 fn precision(a: &ServeArgs, natural16: DType) -> Result<Precision> {
@@ -156,6 +174,7 @@ fn replica(
         let mut o = StepOptions::new(precision(a, natural16)?, sched.max_batched_tokens);
         o.moe_imbalance = a.moe_imbalance;
         o.memory_utilization = a.memory_utilization;
+        o.kv_free_fraction = a.kv_free_fraction;
         Ok(o)
     };
     let args = crate::target_args::TargetArgs {
@@ -206,7 +225,7 @@ fn step_model(a: &ServeArgs, sched: &SchedulerConfig) -> Result<(Box<dyn StepMod
         return Ok((target, price));
     };
     let (draft, _) = replica(a, sched, decoder("--draft-model", d)?).context("--draft-model")?;
-    let m = SpeculativeStepModel::new(target, draft, a.memory_utilization)?;
+    let m = SpeculativeStepModel::new(target, draft, a.memory_utilization, a.kv_free_fraction)?;
     Ok((Box::new(m), price))
 }
 
@@ -251,6 +270,8 @@ pub fn main(a: &ServeArgs) -> Result<()> {
             draft_tokens: a.draft_tokens,
             acceptance,
         }),
+        admission: a.admission,
+        chunked_prefill: !a.no_chunking,
     };
     sched.validate()?;
     let slo = Slo {

@@ -28,6 +28,11 @@ pub struct StepOptions {
     pub moe_imbalance: f64,
     /// Fraction of device memory the runtime may use.
     pub memory_utilization: f64,
+    /// KV cache as this fraction of the memory left after the weights and the activation
+    /// reserve, in place of what `memory_utilization` leaves: TensorRT-LLM sizes its cache
+    /// so (`kv_cache_free_gpu_mem_fraction`, 0.9 by default; NVIDIA's published
+    /// `trtllm-bench` runs often use 0.95, docs/source/performance/perf-overview.md).
+    pub kv_free_fraction: Option<f64>,
 }
 
 impl StepOptions {
@@ -37,6 +42,7 @@ impl StepOptions {
             max_batched_tokens,
             moe_imbalance: UNIFORM_EXPERT_IMBALANCE,
             memory_utilization: GPU_MEMORY_UTILIZATION,
+            kv_free_fraction: None,
         }
     }
 
@@ -59,6 +65,14 @@ impl StepOptions {
                     self.memory_utilization
                 ),
             ));
+        }
+        if let Some(f) = self.kv_free_fraction {
+            if !(f > 0.0 && f <= 1.0) {
+                return Err(ServeError::invalid(
+                    "KV free-memory fraction",
+                    format!("expected a fraction in (0, 1], got {f}"),
+                ));
+            }
         }
         if self.max_batched_tokens == 0 {
             return Err(ServeError::invalid(
@@ -127,24 +141,38 @@ fn imbalanced(op: &Op, factor: f64) -> Result<Op, xpusim_ir::IrError> {
     Ok(new)
 }
 
-/// Splits device memory into weights, activation reserve and KV cache.
+/// Splits device memory into weights, activation reserve and KV cache: the KV cache is
+/// what `utilization` of the memory leaves after the weights and reserve (vLLM), or
+/// `kv_free_fraction` of all that is left after them (TensorRT-LLM).
 pub fn budget(
     memory_bytes: u64,
     utilization: f64,
+    kv_free_fraction: Option<f64>,
     weight_bytes: u64,
     reserve_bytes: u64,
 ) -> Result<MemoryBudget, ServeError> {
-    let usable = (memory_bytes as f64 * utilization) as u64;
-    let kv = usable
-        .checked_sub(weight_bytes)
-        .and_then(|r| r.checked_sub(reserve_bytes))
-        .filter(|&kv| kv > 0)
-        .ok_or(ServeError::WeightsDoNotFit {
-            weight_bytes,
-            reserve_bytes,
-            usable_bytes: usable,
-            memory_bytes,
-        })?;
+    let left = |total: u64| {
+        total
+            .checked_sub(weight_bytes)
+            .and_then(|r| r.checked_sub(reserve_bytes))
+    };
+    let (usable, kv) = match kv_free_fraction {
+        None => {
+            let usable = (memory_bytes as f64 * utilization) as u64;
+            (usable, left(usable))
+        }
+        Some(f) => {
+            let kv = left(memory_bytes).map(|free| (free as f64 * f) as u64);
+            let usable = kv.map_or(memory_bytes, |kv| weight_bytes + reserve_bytes + kv);
+            (usable, kv)
+        }
+    };
+    let kv = kv.filter(|&kv| kv > 0).ok_or(ServeError::WeightsDoNotFit {
+        weight_bytes,
+        reserve_bytes,
+        usable_bytes: usable,
+        memory_bytes,
+    })?;
     Ok(MemoryBudget {
         memory_bytes,
         usable_bytes: usable,
@@ -152,4 +180,25 @@ pub fn budget(
         reserve_bytes,
         kv_capacity_bytes: kv,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kv_cache_is_what_each_rule_leaves() {
+        // vLLM: 90 % of 1 000 is usable; weights 300 and reserve 100 leave 500.
+        let v = budget(1_000, 0.9, None, 300, 100).unwrap();
+        assert_eq!((v.usable_bytes, v.kv_capacity_bytes), (900, 500));
+        // TensorRT-LLM: 95 % of the 600 the weights and reserve leave.
+        let t = budget(1_000, 0.9, Some(0.95), 300, 100).unwrap();
+        assert_eq!((t.usable_bytes, t.kv_capacity_bytes), (970, 570));
+        for f in [None, Some(0.95)] {
+            assert!(matches!(
+                budget(1_000, 0.9, f, 950, 100),
+                Err(ServeError::WeightsDoNotFit { .. })
+            ));
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub use error::{gb as format_bytes, ServeError};
 pub use metrics::{Metrics, Percentiles, Slo};
 pub use replica::{load_system, TargetStepModel};
 pub use resolve::load_decoder;
-pub use scheduler::{simulate, RequestRecord, SchedulerConfig, SimOutcome, Speculation};
+pub use scheduler::{simulate, Admission, RequestRecord, SchedulerConfig, SimOutcome, Speculation};
 pub use speculative::SpeculativeStepModel;
 pub use step::{
     EnergyParts, IterationShape, MemoryBudget, PrefillChunk, StepCost, StepModel, MEMORY_SLOTS,

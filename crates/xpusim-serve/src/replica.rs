@@ -185,10 +185,13 @@ impl TargetStepModel {
         let mut budget = budget(
             dev.offchip().capacity_bytes * tp,
             opts.memory_utilization,
+            opts.kv_free_fraction,
             weights,
             reserve,
         )?;
-        budget.kv_capacity_bytes += (pim_kv as f64 * opts.memory_utilization) as u64;
+        // PIM stacks hold no weights: all of their usable share is cache.
+        let pim_share = opts.kv_free_fraction.unwrap_or(opts.memory_utilization);
+        budget.kv_capacity_bytes += (pim_kv as f64 * pim_share) as u64;
         let levels = target.device_spec().memory.len();
         if levels >= MEMORY_SLOTS {
             return Err(ServeError::invalid(

@@ -10,6 +10,11 @@
 //!    single-sequence requests), repeatedly, possibly itself.
 //! 2. If nothing was preempted, waiting requests are admitted in arrival order while the
 //!    token budget, the running-sequence limit and free blocks allow.
+//!
+//! Two engine choices change steps 1 and 2 ([`Admission`], [`SchedulerConfig::chunked_prefill`]):
+//! TensorRT-LLM's default capacity policy claims a request's whole KV cache when it admits
+//! it, so nothing is ever preempted, and without chunked context a prompt runs whole in one
+//! iteration or waits for one with room for it.
 //! 3. The iteration's cost comes from the [`StepModel`]; the prompt-finishing chunk and
 //!    every decode sample one token at the end of the iteration.
 //!
@@ -63,6 +68,36 @@ impl Speculation {
     }
 }
 
+/// How a request claims KV-cache blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Admission {
+    /// Blocks as the sequence grows (vLLM's paged cache): more requests run at once, and a
+    /// running sequence that finds no free block preempts the newest one, which is
+    /// recomputed on resume.
+    #[default]
+    OnDemand,
+    /// Blocks for the whole request (`input + output − 1` tokens) claimed at admission, so
+    /// no sequence is ever preempted: TensorRT-LLM's `GUARANTEED_NO_EVICT` capacity
+    /// scheduler policy, the default of its executor and of `trtllm-bench throughput`
+    /// (`--scheduler_policy`, tensorrt_llm/bench/benchmark/throughput.py).
+    Reserve,
+}
+
+impl Admission {
+    /// Parses `on-demand` (alias `vllm`) or `reserve` (alias `no-evict`).
+    pub fn parse(s: &str) -> Result<Admission, ServeError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "on-demand" | "vllm" => Ok(Admission::OnDemand),
+            "reserve" | "no-evict" => Ok(Admission::Reserve),
+            other => Err(ServeError::invalid(
+                "admission",
+                format!("unknown policy `{other}`: expected on-demand or reserve"),
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SchedulerConfig {
     /// Token budget of one iteration (prefill chunk tokens + decodes).
@@ -75,6 +110,12 @@ pub struct SchedulerConfig {
     pub block_tokens: u64,
     /// Speculative decoding of every decode (the step model prices the draft's work).
     pub speculation: Option<Speculation>,
+    /// How requests claim KV blocks.
+    pub admission: Admission,
+    /// Prompts may be split over iterations (vLLM's chunked prefill, Sarathi-Serve). Off, a
+    /// prompt runs whole in one iteration, as TensorRT-LLM's executor runs context requests
+    /// unless `enable_chunked_context` is set (`trtllm-bench throughput` leaves it off).
+    pub chunked_prefill: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -85,6 +126,8 @@ impl Default for SchedulerConfig {
             max_chunk: VLLM_MAX_BATCHED_TOKENS,
             block_tokens: VLLM_BLOCK_TOKENS,
             speculation: None,
+            admission: Admission::OnDemand,
+            chunked_prefill: true,
         }
     }
 }
@@ -299,6 +342,29 @@ impl Pool {
     }
 }
 
+/// Without chunked prefill every prompt must fit one iteration's token budget: a request's
+/// input, or with on-demand blocks, where a preempted request recomputes what it generated,
+/// all but its last token.
+fn check_whole_prompts(requests: &[Request], cfg: &SchedulerConfig) -> Result<(), ServeError> {
+    for (i, r) in requests.iter().enumerate() {
+        let longest = match cfg.admission {
+            Admission::Reserve => r.input_tokens,
+            Admission::OnDemand => r.input_tokens + r.output_tokens - 1,
+        };
+        if longest > cfg.max_batched_tokens {
+            return Err(ServeError::invalid(
+                "max batched tokens",
+                format!(
+                    "request {i}: without chunked prefill its {longest}-token prompt must run \
+                     in one iteration, which holds {} tokens",
+                    cfg.max_batched_tokens
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Fails with [`ServeError::KvExhausted`] (naming the request's index in `requests`) when a
 /// request could never fit `model`'s KV pool on its own.
 pub fn check_fits(
@@ -354,6 +420,9 @@ fn run(
     }
     let pool = Pool::new(model, cfg);
     pool.check(model, requests)?;
+    if !cfg.chunked_prefill {
+        check_whole_prompts(requests, cfg)?;
+    }
     let (unit_bytes, total_blocks, capacity) = (pool.unit_bytes, pool.total_blocks, pool.capacity);
     let blocks_for = |tokens: u64| pool.blocks_for(tokens);
     let mut seqs = vec![
@@ -424,7 +493,13 @@ fn run(
             let r = &requests[s];
             let q = seqs[s];
             let tok = if q.prefilling {
-                (q.target(r) - q.computed).min(budget).min(cfg.max_chunk)
+                let rest = q.target(r) - q.computed;
+                // Unchunked prompts are admitted whole and finish in their first iteration;
+                // this keeps a later change from splitting one silently.
+                if !cfg.chunked_prefill && rest > budget {
+                    break;
+                }
+                rest.min(budget).min(cfg.max_chunk)
             } else if q_dec > budget {
                 break;
             } else {
@@ -464,12 +539,18 @@ fn run(
                 let Some(&s) = waiting.front() else { break };
                 let r = &requests[s];
                 let arrives_cached = prefilled && seqs[s].generated == 0;
-                let (tok, need) = if arrives_cached {
-                    let peak = r.input_tokens + r.output_tokens - 1;
-                    (q_dec, blocks_for((r.input_tokens + q_dec).min(peak)))
-                } else {
+                let peak = r.input_tokens + r.output_tokens - 1;
+                let (tok, cached) = if arrives_cached {
+                    (q_dec, (r.input_tokens + q_dec).min(peak))
+                } else if cfg.chunked_prefill {
                     let tok = seqs[s].target(r).min(budget).min(cfg.max_chunk);
-                    (tok, blocks_for(tok))
+                    (tok, tok)
+                } else {
+                    (seqs[s].target(r), seqs[s].target(r))
+                };
+                let need = match cfg.admission {
+                    Admission::OnDemand => blocks_for(cached),
+                    Admission::Reserve => blocks_for(peak),
                 };
                 if need > free || tok > budget {
                     break;

@@ -17,12 +17,13 @@ pub struct SpeculativeStepModel {
 }
 
 impl SpeculativeStepModel {
-    /// Pairs `target` with `draft`; both must describe the same devices. `utilization` is the
-    /// usable memory fraction (as for the target alone).
+    /// Pairs `target` with `draft`; both must describe the same devices. `utilization` and
+    /// `kv_free_fraction` size the KV cache as for the target alone ([`crate::budget`]).
     pub fn new(
         target: Box<dyn StepModel>,
         draft: Box<dyn StepModel>,
         utilization: f64,
+        kv_free_fraction: Option<f64>,
     ) -> Result<SpeculativeStepModel, ServeError> {
         let (t, d) = (target.memory(), draft.memory());
         if t.memory_bytes != d.memory_bytes || target.devices() != draft.devices() {
@@ -40,6 +41,7 @@ impl SpeculativeStepModel {
         let budget = budget(
             t.memory_bytes,
             utilization,
+            kv_free_fraction,
             t.weight_bytes + d.weight_bytes,
             t.reserve_bytes.max(d.reserve_bytes),
         )?;

@@ -97,7 +97,7 @@ proptest! {
             spec in proptest::option::of((1u64..8, 0.0f64..=1.0))) {
         let m = Affine::new(cap);
         let speculation = spec.map(|(g, a)| Speculation { draft_tokens: g, acceptance: a });
-        let cfg = SchedulerConfig { max_batched_tokens: max_tokens, max_seqs, max_chunk: max_tokens, block_tokens: block, speculation };
+        let cfg = SchedulerConfig { max_batched_tokens: max_tokens, max_seqs, max_chunk: max_tokens, block_tokens: block, speculation, ..SchedulerConfig::default() };
         let r = reqs(200.0, 150, "1..900", "1..300", seed);
         match simulate(&m, &r, &cfg) {
             Ok(o) => {
