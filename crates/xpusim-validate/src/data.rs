@@ -18,6 +18,9 @@
 //! removes padding, in `--seq-dist`'s inline form (`len:count,...`, quoted in the CSV); the
 //! prediction is then the packed pass ([`xpusim_ir::Graph::pack_varlen`]) and `batch`, if
 //! given, must equal its sequences.
+//! Any model row may give `kv_precision` (the KV-cache format, as `--kv-precision`); phase
+//! `serve` rows (an offline serving benchmark) may give `scheduler`, the server's settings as
+//! `key=value` pairs ([`crate::serving`]).
 //! Power and energy rows (metrics `power_w`, `energy_per_sample_j`, `joules_per_token`,
 //! `samples_per_j`, [`ENERGY_METRICS`]) may give `scope` (`board`, the default: the sum of the
 //! accelerator boards; `wall`: the whole node at the wall, host included, [`Scope`]) and any
@@ -160,6 +163,11 @@ pub struct Row {
     /// The sequence lengths of an unpadded run (`seq_dist`), when the harness removed
     /// padding; `batch` is then its sequences.
     pub seq_dist: Option<xpusim_ir::SeqDist>,
+    /// The KV-cache format where it differs from `precision`'s (`kv_precision`, as
+    /// `--kv-precision`).
+    pub kv_precision: Option<xpusim_ir::DType>,
+    /// Phase `serve` rows: the server's settings (`scheduler`, [`crate::serving`]).
+    pub serve: Option<crate::serving::ServeSetup>,
     /// Power and energy rows: what the measurement covers (`scope`; default board).
     pub scope: Scope,
     /// The per-device power cap the run was measured under, W (`power_cap_w`; absent: the
@@ -410,6 +418,24 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     })?,
             )
         };
+        let kv_s = get("kv_precision");
+        let kv_precision = if kv_s.is_empty() {
+            None
+        } else {
+            Some(
+                xpusim_ir::DType::parse(&kv_s)
+                    .map_err(|e| row_field("kv_precision", e.to_string()))?,
+            )
+        };
+        let sched_s = get("scheduler");
+        let serve = if sched_s.is_empty() {
+            None
+        } else {
+            Some(
+                crate::serving::ServeSetup::parse(&sched_s)
+                    .map_err(|e| row_field("scheduler", e))?,
+            )
+        };
         let known = |h: &str| {
             REQUIRED.contains(&h)
                 || [
@@ -428,6 +454,8 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                     "seq_dist",
                     "scope",
                     "power_cap_w",
+                    "kv_precision",
+                    "scheduler",
                 ]
                 .contains(&h)
         };
@@ -467,6 +495,8 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             attention,
             dropout,
             seq_dist,
+            kv_precision,
+            serve,
             scope,
             power_cap_w,
             extra,

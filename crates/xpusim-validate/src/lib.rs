@@ -6,7 +6,9 @@
 //! ([`report`], [`render`]). Training rows (phase `train`) price one optimizer step of a
 //! published run with `xpusim-train` ([`train`]). Power and energy rows (`power_w`,
 //! `energy_per_sample_j`, `joules_per_token`, `samples_per_j`) price the same passes and
-//! turn their energy into the metric, boards alone or the node at the wall ([`Scope`]). [`fit`] derives achievable-efficiency curves for a device
+//! turn their energy into the metric, boards alone or the node at the wall ([`Scope`]).
+//! Serving rows (phase `serve`) run a benchmark's requests through the serving simulator
+//! ([`serving`]). [`fit`] derives achievable-efficiency curves for a device
 //! from its kernel rows; the curves are data in the device file
 //! ([`xpusim_hw::calibration`]), applied by the engine in one place.
 //!
@@ -28,6 +30,7 @@ pub mod predict;
 pub mod render;
 mod render_text;
 pub mod report;
+pub mod serving;
 pub mod split;
 pub mod system;
 pub mod train;

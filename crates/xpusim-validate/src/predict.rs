@@ -25,6 +25,9 @@
 //! sharded by `xpusim-system`, collectives cost over its topology; collective kernel
 //! rows (`allreduce:elems=N`, elements per device) cost one collective.
 //!
+//! Phase `serve` rows are an offline throughput benchmark run through the serving
+//! simulator ([`crate::serving`]).
+//!
 //! Phase `train` rows are one optimizer step of a training run with the layout their
 //! `parallelism` states, priced by `xpusim-train` ([`crate::train`]).
 
@@ -131,8 +134,18 @@ impl Predictor {
                 .map_err(|m| format!("column `power_cap_w` for `{}`: {m}", dev.name))?;
             dev.power_cap_w = Some(cap);
         }
-        let p = Precision::parse(&row.precision, dev.natural_dtype).map_err(|e| e.to_string())?;
-        let llm_phase = matches!(row.phase.as_str(), "prefill" | "decode" | "generate");
+        let mut p =
+            Precision::parse(&row.precision, dev.natural_dtype).map_err(|e| e.to_string())?;
+        if let Some(kv) = row.kv_precision {
+            p.kv = kv;
+        }
+        if row.serve.is_some() && row.phase != "serve" {
+            return Err("`scheduler` applies to phase `serve` rows".into());
+        }
+        let llm_phase = matches!(
+            row.phase.as_str(),
+            "prefill" | "decode" | "generate" | "serve"
+        );
         let (layout, replicas) = inference_layout(&row.parallelism, row.devices, llm_phase)?;
         let sys = if layout.devices() > 1 {
             Some(crate::system::for_row(
@@ -682,8 +695,10 @@ fn model_metric(
                 _ => Err(format!("metric `{m}` does not apply to phase `generate`")),
             }
         }
+        "serve" if energy => Err("phase `serve` rows give throughput or latency, not energy".into()),
+        "serve" => plain(crate::serving::metric(row, dev, sys, layout, p, replicas)?),
         other => Err(format!(
-            "unknown phase `{other}` (expected kernel, inference, prefill, decode or generate)"
+            "unknown phase `{other}` (expected kernel, inference, prefill, decode, generate or serve)"
         )),
     }
 }
