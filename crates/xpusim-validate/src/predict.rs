@@ -81,8 +81,10 @@ pub struct Prediction {
     pub flags: Vec<String>,
 }
 
-/// Caches devices by the name or path a row gives.
-#[derive(Default)]
+/// Caches devices by the name or path a row gives. Cloned per worker thread when a report
+/// predicts its rows in parallel (a row's prediction depends only on the row and the device
+/// files, so the caches are only a saving).
+#[derive(Default, Clone)]
 pub struct Predictor {
     devices: HashMap<String, Result<DeviceSpec, String>>,
     /// Replaces the device of rows whose hardware resolves to this device's name.

@@ -10,6 +10,7 @@
 //! (rows of a source no fit used). [`Report::run_protocol`] also predicts every held-out
 //! kernel and model row with the devices' curves dropped, the *uncalibrated* figure.
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -179,10 +180,16 @@ pub struct Report {
 
 impl Report {
     pub fn run(rows: &[Row], p: &mut Predictor) -> Report {
+        // Rows are independent: each worker predicts with its own copy of the caches.
+        let predictions: Vec<Result<crate::Prediction, String>> = rows
+            .par_iter()
+            .map_init(|| p.clone(), |p, r| p.predict(r))
+            .collect();
         let rows = rows
             .iter()
-            .map(|r| {
-                let (predicted, reason, size, flags) = match p.predict(r) {
+            .zip(predictions)
+            .map(|(r, prediction)| {
+                let (predicted, reason, size, flags) = match prediction {
                     Ok(pr) => {
                         let size = pr.kernel.and_then(|k| {
                             k.family
@@ -229,18 +236,28 @@ impl Report {
         let mut bare = Predictor::default();
         bare.override_device = p.override_device.clone();
         bare.uncalibrated = true;
-        for ((res, row), side) in r.rows.iter_mut().zip(&loaded.rows).zip(&loaded.sides) {
+        let uncalibrated: Vec<Option<f64>> = r
+            .rows
+            .par_iter()
+            .zip(&loaded.rows)
+            .map_init(
+                || bare.clone(),
+                |bare, (res, row)| {
+                    if res.class == "train" || row.used_for_calibration || res.error_pct.is_none() {
+                        return None;
+                    }
+                    if p.uncalibrated {
+                        return res.error_pct;
+                    }
+                    bare.predict(row)
+                        .ok()
+                        .map(|pr| (pr.value - row.value) / row.value * 100.0)
+                },
+            )
+            .collect();
+        for ((res, side), u) in r.rows.iter_mut().zip(&loaded.sides).zip(uncalibrated) {
             res.split = side.map(|s| s.label());
-            if res.class == "train" || row.used_for_calibration || res.error_pct.is_none() {
-                continue;
-            }
-            res.uncalibrated_error_pct = if p.uncalibrated {
-                res.error_pct
-            } else {
-                bare.predict(row)
-                    .ok()
-                    .map(|pr| (pr.value - row.value) / row.value * 100.0)
-            };
+            res.uncalibrated_error_pct = u;
         }
         r
     }
