@@ -472,7 +472,14 @@ with a 16-bit cache, which the 405B card's wording (\"only the weights and activ
 operators\") suggests, and came out 19–48 % too slow; the FP8 cache is what Model Optimizer's export writes \
 (`kv_cache_quant_algo: FP8` in `hf_quant_config.json`) and what trtllm-bench's `kv_cache_dtype: auto` reads. \
 Left out: the B200/GB200 columns (FP4 is not priced), the RTX 6000 Pro tables (no device file) and the \
-Llama 4, Qwen3 and DeepSeek tables (not in the zoo).
+Llama 4, Qwen3 and DeepSeek tables (not in the zoo). The same page as released with v0.17 (258c754) adds \
+230 rows and a third GPU: the benchmark on TensorRT engines, Llama 3.1 8B, 70B (TP 1 to 8) and 405B and \
+Mixtral 8x7B (TP 1 to 8) on H200 and H100 in FP8 (the page: the KV cache is FP8 too) and on A100-SXM4-80GB \
+in FP16, three test sources; the same settings rule, no runtime profile (engines enqueued from C++; the page \
+does not say they replay CUDA graphs). As first predicted: 10.5 % (bias −0.6 %): H200 8.2 % and H100 \
+9.8 % (both a little too slow, as the PyTorch-backend rows), A100 14.7 % with a bias of +13.3 %: Llama 3.1 \
+8B within 3 %, 70B 11 % and Mixtral 22 % too fast (every A100 Mixtral row, 2.5–35 %). The whole category: \
+9.8 % over 290 rows (bias −1.7 %).
 - `data/validation/power.csv`: MLPerf Inference datacenter Power submissions (closed, Offline): \
 average wall power of the whole node over the timed run (the submission checker's rule: the mean of \
 the analyser's samples between the run's `power_begin` and `power_end`) for ResNet-50 and BERT-99, \
