@@ -52,6 +52,18 @@ def test_serve_result_has_one_row_per_request():
         assert len(s.to_pandas()) == 32
 
 
+def test_serve_takes_tensorrt_llm_scheduling():
+    # A KV pool for a few of the 64 requests: claimed as they grow (vLLM) the pool overflows
+    # and running requests are preempted; claimed whole at admission (TensorRT-LLM) never.
+    kw = dict(rate="inf", requests=64, input_tokens=2048, output_tokens=512, memory_utilization=0.3)
+    lazy = xpusim.serve("llama-2-7b", "h100-sxm", **kw)
+    whole = xpusim.serve("llama-2-7b", "h100-sxm", admission="reserve", no_chunking=True, **kw)
+    assert lazy.metrics["preemptions"] > 0
+    assert whole.metrics["preemptions"] == 0
+    assert whole.scheduler["admission"] == "reserve"
+    assert whole.scheduler["chunked_prefill"] is False
+
+
 def test_train_result_ranks_layouts_when_it_searches():
     r = xpusim.train("llama-3.1-8b", "dgx-h100", nodes=1, global_batch=64, seq=4096,
                      search=True)

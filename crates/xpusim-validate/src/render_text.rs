@@ -479,7 +479,13 @@ in FP16, three test sources; the same settings rule, no runtime profile (engines
 does not say they replay CUDA graphs). As first predicted: 10.5 % (bias −0.6 %): H200 8.2 % and H100 \
 9.8 % (both a little too slow, as the PyTorch-backend rows), A100 14.7 % with a bias of +13.3 %: Llama 3.1 \
 8B within 3 %, 70B 11 % and Mixtral 22 % too fast (every A100 Mixtral row, 2.5–35 %). The whole category: \
-9.8 % over 290 rows (bias −1.7 %).
+9.8 % over 290 rows (bias −1.7 %). The same configuration measured on both Hopper boards tests the capacity \
+and bandwidth side on its own (same die and clocks; 141 GB at 4.8 TB/s against 80 GB at 3.35 TB/s): over \
+the 109 H200/H100 pairs the predicted throughput ratio is within 10 % of the measured one for 88 (median \
+5.4 %), from 0.6 (70B on one H200 against two H100s) to 2.3 (70B in FP8 on one board each, which leaves \
+the H100 a few GB of cache). Where prompts dominate (128/128, 2048/128) and both boards hold the model with \
+room to spare, the H100 runs about as fast as the H200 (ratio 0.99–1.08) and the engine gives the H200 7–15 %: it \
+prices more of those iterations as memory-bound than they are.
 - `data/validation/power.csv`: MLPerf Inference datacenter Power submissions (closed, Offline): \
 average wall power of the whole node over the timed run (the submission checker's rule: the mean of \
 the analyser's samples between the run's `power_begin` and `power_end`) for ResNet-50 and BERT-99, \
