@@ -485,7 +485,10 @@ the 109 H200/H100 pairs the predicted throughput ratio is within 10 % of the mea
 5.4 %), from 0.6 (70B on one H200 against two H100s) to 2.3 (70B in FP8 on one board each, which leaves \
 the H100 a few GB of cache). Where prompts dominate (128/128, 2048/128) and both boards hold the model with \
 room to spare, the H100 runs about as fast as the H200 (ratio 0.99–1.08) and the engine gives the H200 7–15 %: it \
-prices more of those iterations as memory-bound than they are.
+prices more of those iterations as memory-bound than they are. The memory-bound part is the pointwise kernels \
+the graph runs as round trips of their own (norms, SwiGLU, RoPE, residual adds: 21 % of a 4,096-token Llama \
+3.1 8B prefill on the H100 in the engine, 16 % without its fitted curves, 12 % on the H200), several of which \
+TensorRT-LLM fuses; no runtime profile says which, so none is fused here.
 - `data/validation/power.csv`: MLPerf Inference datacenter Power submissions (closed, Offline): \
 average wall power of the whole node over the timed run (the submission checker's rule: the mean of \
 the analyser's samples between the run's `power_begin` and `power_end`) for ResNet-50 and BERT-99, \
