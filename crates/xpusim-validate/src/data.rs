@@ -178,6 +178,18 @@ pub struct Row {
     pub extra: BTreeMap<String, String>,
 }
 
+/// An optional column's value: `None` where the cell is empty, else what `parse` makes of it.
+fn optional<T>(
+    cell: String,
+    parse: impl FnOnce(&str) -> Result<T, ValidateError>,
+) -> Result<Option<T>, ValidateError> {
+    if cell.is_empty() {
+        Ok(None)
+    } else {
+        parse(&cell).map(Some)
+    }
+}
+
 /// Smallest measured value a row may hold. Every metric divides by its measurement in the
 /// relative error, so 1e-308 made MAPE infinite; 10⁻¹² is below any real reading (a
 /// picosecond in seconds, a millionth of a nanosecond in ms) in every unit the format has.
@@ -281,50 +293,28 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
         let used = yes_no("used_for_calibration")?;
         let revised_after_error = yes_no("revised_after_error")?;
         let category = Some(get("category")).filter(|c| !c.is_empty());
-        let floor_s = get("harness_floor_us");
-        let harness_floor_us = if floor_s.is_empty() {
-            None
-        } else {
-            Some(
-                floor_s
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .ok_or_else(|| {
-                        field(
-                            "harness_floor_us",
-                            format!("expected a number of µs >= 0, got `{floor_s}`"),
-                        )
-                    })?,
-            )
-        };
-        let conv_s = get("flops_convention");
-        let flops_convention = if conv_s.is_empty() {
-            None
-        } else {
-            Some(
-                FlopsConvention::parse(&conv_s)
-                    .ok_or_else(|| field("flops_convention", FlopsConvention::expected(&conv_s)))?,
-            )
-        };
-        let tok_s = get("tokens_counted");
-        let tokens_counted = if tok_s.is_empty() {
-            None
-        } else {
-            Some(
-                TokensCounted::parse(&tok_s)
-                    .ok_or_else(|| field("tokens_counted", TokensCounted::expected(&tok_s)))?,
-            )
-        };
-        let rt_s = get("runtime");
-        let runtime = if rt_s.is_empty() {
-            None
-        } else {
-            Some(
-                xpusim_hw::load_runtime(rt_s.trim())
-                    .map_err(|e| field("runtime", e.to_string()))?,
-            )
-        };
+        let harness_floor_us = optional(get("harness_floor_us"), |v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    field(
+                        "harness_floor_us",
+                        format!("expected a number of µs >= 0, got `{v}`"),
+                    )
+                })
+        })?;
+        let flops_convention = optional(get("flops_convention"), |v| {
+            FlopsConvention::parse(v)
+                .ok_or_else(|| field("flops_convention", FlopsConvention::expected(v)))
+        })?;
+        let tokens_counted = optional(get("tokens_counted"), |v| {
+            TokensCounted::parse(v)
+                .ok_or_else(|| field("tokens_counted", TokensCounted::expected(v)))
+        })?;
+        let runtime = optional(get("runtime"), |v| {
+            xpusim_hw::load_runtime(v.trim()).map_err(|e| field("runtime", e.to_string()))
+        })?;
         let att_s = get("attention");
         let attention = if att_s.is_empty() {
             Attention::Fused
@@ -346,15 +336,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
                 }
             }
         };
-        let dist_s = get("seq_dist");
-        let seq_dist = if dist_s.is_empty() {
-            None
-        } else {
-            Some(
-                xpusim_ir::SeqDist::parse_inline(&dist_s)
-                    .map_err(|e| field("seq_dist", e.to_string()))?,
-            )
-        };
+        let seq_dist = optional(get("seq_dist"), |v| {
+            xpusim_ir::SeqDist::parse_inline(v).map_err(|e| field("seq_dist", e.to_string()))
+        })?;
         let mut batch = int("batch", 1)?;
         if let Some(d) = &seq_dist {
             if !get("batch").is_empty() && batch != d.sequences() {
@@ -401,41 +385,23 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, ValidateError> {
             }
             sc
         };
-        let cap_s = get("power_cap_w");
-        let power_cap_w = if cap_s.is_empty() {
-            None
-        } else {
-            Some(
-                cap_s
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v > 0.0)
-                    .ok_or_else(|| {
-                        row_field(
-                            "power_cap_w",
-                            format!("expected a power in W above 0, got `{cap_s}`"),
-                        )
-                    })?,
-            )
-        };
-        let kv_s = get("kv_precision");
-        let kv_precision = if kv_s.is_empty() {
-            None
-        } else {
-            Some(
-                xpusim_ir::DType::parse(&kv_s)
-                    .map_err(|e| row_field("kv_precision", e.to_string()))?,
-            )
-        };
-        let sched_s = get("scheduler");
-        let serve = if sched_s.is_empty() {
-            None
-        } else {
-            Some(
-                crate::serving::ServeSetup::parse(&sched_s)
-                    .map_err(|e| row_field("scheduler", e))?,
-            )
-        };
+        let power_cap_w = optional(get("power_cap_w"), |v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|w| w.is_finite() && *w > 0.0)
+                .ok_or_else(|| {
+                    row_field(
+                        "power_cap_w",
+                        format!("expected a power in W above 0, got `{v}`"),
+                    )
+                })
+        })?;
+        let kv_precision = optional(get("kv_precision"), |v| {
+            xpusim_ir::DType::parse(v).map_err(|e| row_field("kv_precision", e.to_string()))
+        })?;
+        let serve = optional(get("scheduler"), |v| {
+            crate::serving::ServeSetup::parse(v).map_err(|e| row_field("scheduler", e))
+        })?;
         let known = |h: &str| {
             REQUIRED.contains(&h)
                 || [
